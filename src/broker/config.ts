@@ -1,0 +1,80 @@
+// Broker configuration: every limit has a name with its unit last and a named default.
+
+export const DEFAULT_PORT = 9092;
+export const REQUEST_BYTES_MAX = 100 * 1024 * 1024;
+export const MESSAGE_BYTES_MAX = 1024 * 1024;
+export const CONNECTIONS_MAX = 1000;
+export const IN_FLIGHT_REQUESTS_MAX = 100;
+export const DEFAULT_PARTITIONS = 1;
+export const SEGMENT_BYTES_MAX = 1024 * 1024 * 1024;
+export const SEGMENT_MS = 7 * 24 * 60 * 60 * 1000;
+export const RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+export const RETENTION_CHECK_INTERVAL_MS = 60_000;
+export const GROUP_MIN_SESSION_TIMEOUT_MS = 6_000;
+export const GROUP_MAX_SESSION_TIMEOUT_MS = 1_800_000;
+export const GROUP_INITIAL_REBALANCE_DELAY_MS = 0;
+export const FETCH_MAX_WAIT_MS_MAX = 30_000;
+
+export type FlushMode = { kind: "always" } | { kind: "interval"; intervalMs: number };
+
+export type SaslMechanism = "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512";
+
+export interface BrokerConfig {
+  /** Address to listen on. */
+  host: string;
+  /** Port to listen on; 0 picks a free one. */
+  port: number;
+  /** Host and port written into Metadata and FindCoordinator; defaults to the listening address. */
+  advertisedHost: string | null;
+  advertisedPort: number | null;
+  nodeId: number;
+  clusterId: string;
+  /** Where logs and state live; null keeps everything in memory (for tests). */
+  dataDir: string | null;
+  flush: FlushMode;
+  requestBytesMax: number;
+  messageBytesMax: number;
+  connectionsMax: number;
+  inFlightRequestsMax: number;
+  autoCreateTopics: boolean;
+  defaultPartitions: number;
+  segmentBytesMax: number;
+  segmentMs: number;
+  retentionMs: number;
+  retentionBytes: number;
+  retentionCheckIntervalMs: number;
+  groupMinSessionTimeoutMs: number;
+  groupMaxSessionTimeoutMs: number;
+  groupInitialRebalanceDelayMs: number;
+  sasl: { mechanisms: SaslMechanism[]; users: Record<string, string> } | null;
+  tls: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer } | null;
+}
+
+export function defaultBrokerConfig(): BrokerConfig {
+  return {
+    host: "127.0.0.1",
+    port: DEFAULT_PORT,
+    advertisedHost: null,
+    advertisedPort: null,
+    nodeId: 1,
+    clusterId: "sluice-cluster",
+    dataDir: null,
+    flush: { kind: "always" },
+    requestBytesMax: REQUEST_BYTES_MAX,
+    messageBytesMax: MESSAGE_BYTES_MAX,
+    connectionsMax: CONNECTIONS_MAX,
+    inFlightRequestsMax: IN_FLIGHT_REQUESTS_MAX,
+    autoCreateTopics: true,
+    defaultPartitions: DEFAULT_PARTITIONS,
+    segmentBytesMax: SEGMENT_BYTES_MAX,
+    segmentMs: SEGMENT_MS,
+    retentionMs: RETENTION_MS,
+    retentionBytes: -1,
+    retentionCheckIntervalMs: RETENTION_CHECK_INTERVAL_MS,
+    groupMinSessionTimeoutMs: GROUP_MIN_SESSION_TIMEOUT_MS,
+    groupMaxSessionTimeoutMs: GROUP_MAX_SESSION_TIMEOUT_MS,
+    groupInitialRebalanceDelayMs: GROUP_INITIAL_REBALANCE_DELAY_MS,
+    sasl: null,
+    tls: null,
+  };
+}
