@@ -236,6 +236,7 @@ const errorRows = readFileSync(join(specDir, "..", "error-codes.tsv"), "utf8")
   .slice(1)
   .map((line) => line.split("\t"))
   .map(([code, name, message]) => ({ code: Number(code), name: name!, message: message! }));
+if (!errorRows.some((row) => row.code === 0)) errorRows.unshift({ code: 0, name: "NONE", message: "No error." });
 writeFileSync(
   resolve("src/kafka/protocol/error-codes.ts"),
   [

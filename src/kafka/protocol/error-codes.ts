@@ -8,6 +8,7 @@ export interface KafkaErrorInfo {
 }
 
 export const ErrorCode = {
+  NONE: 0,
   UNKNOWN_SERVER_ERROR: -1,
   OFFSET_OUT_OF_RANGE: 1,
   CORRUPT_MESSAGE: 2,
@@ -139,6 +140,7 @@ export const ErrorCode = {
 } as const;
 
 export const KAFKA_ERRORS: ReadonlyMap<number, KafkaErrorInfo> = new Map([
+  [0, { code: 0, name: "NONE", message: "No error.", retriable: false }],
   [-1, { code: -1, name: "UNKNOWN_SERVER_ERROR", message: "The server experienced an unexpected error when processing the request.", retriable: false }],
   [1, { code: 1, name: "OFFSET_OUT_OF_RANGE", message: "The requested offset is not within the range of offsets maintained by the server.", retriable: false }],
   [2, { code: 2, name: "CORRUPT_MESSAGE", message: "This message has failed its CRC checksum, exceeds the valid size, has a null key for a compacted topic, or is otherwise corrupt.", retriable: true }],

@@ -1,0 +1,163 @@
+// The broker's state and its lifecycle: topics with their logs, the group coordinator, producer ids and injected
+// faults. Handlers reach everything through this object; the TCP side lives in server.ts.
+
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Logger } from "pino";
+import type { BrokerConfig } from "./config.js";
+import { FaultInjector } from "./faults.js";
+import { GroupCoordinator } from "./group/coordinator.js";
+import { readMetadataFile, writeMetadataFile } from "./metadata-file.js";
+import { TopicRegistry } from "./topics.js";
+
+/** Producer ids are reserved on disk in blocks, so that handing one out rarely costs an fsync. */
+export const PRODUCER_ID_BLOCK_SIZE = 1000;
+/** Producer ids whose epoch is remembered for bumps; a forgotten one that asks for a bump gets a fresh id. */
+export const PRODUCER_EPOCHS_TRACKED_MAX = 100_000;
+
+export class Broker {
+  readonly topics: TopicRegistry;
+  readonly groups: GroupCoordinator;
+  readonly faults = new FaultInjector();
+  /** The current epoch of producer ids handed out since start, for InitProducerId epoch bumps; oldest forgotten first. */
+  private readonly producerEpochs = new Map<number, number>();
+  private nextProducerId = 0;
+  private producerIdHighWater = 0;
+  private boundPort = 0;
+  private retentionTimer: NodeJS.Timeout | null = null;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+  /** Set when shutdown begins: waiting fetches answer at once instead of holding the connection open. */
+  stopping = false;
+
+  constructor(
+    readonly config: BrokerConfig,
+    readonly logger: Logger,
+  ) {
+    this.topics = new TopicRegistry({ config, logger, persist: () => this.persistMetadata() });
+    this.groups = new GroupCoordinator({
+      dataDir: config.dataDir,
+      config,
+      logger: logger.child({ component: "groups" }),
+      topicExists: (name) => this.topics.get(name) !== undefined,
+      partitionCount: (name) => this.topics.get(name)?.partitions.length,
+    });
+  }
+
+  /** Loads topics, recovers their logs and the committed offsets. */
+  async open(): Promise<void> {
+    const { dataDir } = this.config;
+    if (dataDir !== null) {
+      mkdirSync(dataDir, { recursive: true });
+      this.takeLock(dataDir);
+      const stored = readMetadataFile(dataDir);
+      if (stored !== null) {
+        for (const topic of stored.topics) this.topics.restore(topic);
+        this.nextProducerId = stored.producerIdHighWater;
+        this.producerIdHighWater = stored.producerIdHighWater;
+        this.logger.info({ dataDir, topics: stored.topics.length }, "recovered broker state");
+      }
+    }
+    await this.groups.load();
+    this.retentionTimer = setInterval(() => this.enforceRetention(), this.config.retentionCheckIntervalMs);
+    this.retentionTimer.unref();
+    const { flush } = this.config;
+    if (flush.kind === "interval") {
+      this.flushTimer = setInterval(() => {
+        this.syncAll().catch((error: unknown) => this.logger.error({ err: error }, "periodic flush failed"));
+      }, flush.intervalMs);
+      this.flushTimer.unref();
+    }
+  }
+
+  setBoundPort(port: number): void {
+    this.boundPort = port;
+  }
+
+  advertisedAddress(): { nodeId: number; host: string; port: number } {
+    return {
+      nodeId: this.config.nodeId,
+      host: this.config.advertisedHost ?? this.config.host,
+      port: this.config.advertisedPort ?? this.boundPort,
+    };
+  }
+
+  allocateProducerId(): number {
+    if (this.nextProducerId >= this.producerIdHighWater) {
+      this.producerIdHighWater = this.nextProducerId + PRODUCER_ID_BLOCK_SIZE;
+      this.persistMetadata();
+    }
+    return this.nextProducerId++;
+  }
+
+  producerEpoch(producerId: number): number | undefined {
+    return this.producerEpochs.get(producerId);
+  }
+
+  setProducerEpoch(producerId: number, epoch: number): void {
+    this.producerEpochs.delete(producerId);
+    this.producerEpochs.set(producerId, epoch);
+    if (this.producerEpochs.size > PRODUCER_EPOCHS_TRACKED_MAX) {
+      this.producerEpochs.delete(this.producerEpochs.keys().next().value as number);
+    }
+  }
+
+  enforceRetention(nowMs = Date.now()): void {
+    for (const topic of this.topics.all()) {
+      for (const partition of topic.partitions) partition.log.enforceRetention(nowMs);
+    }
+  }
+
+  async syncAll(): Promise<void> {
+    await Promise.all(this.topics.all().flatMap((topic) => topic.partitions.map((partition) => partition.log.sync())));
+  }
+
+  beginShutdown(): void {
+    this.stopping = true;
+    for (const topic of this.topics.all()) for (const partition of topic.partitions) partition.wakeWaiters();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.beginShutdown();
+    if (this.retentionTimer !== null) clearInterval(this.retentionTimer);
+    if (this.flushTimer !== null) clearInterval(this.flushTimer);
+    await this.syncAll();
+    await this.groups.close();
+    await this.topics.closeAll();
+    if (this.config.dataDir !== null) rmSync(join(this.config.dataDir, ".lock"), { force: true });
+  }
+
+  private persistMetadata(): void {
+    const { dataDir } = this.config;
+    if (dataDir === null) return;
+    writeMetadataFile(dataDir, {
+      version: 1,
+      clusterId: this.config.clusterId,
+      topics: this.topics.toStored(),
+      producerIdHighWater: this.producerIdHighWater,
+    });
+  }
+
+  /** Refuses to share a data dir with another live broker; a lock left by a killed process is taken over. */
+  private takeLock(dataDir: string): void {
+    const path = join(dataDir, ".lock");
+    if (existsSync(path)) {
+      const pid = Number(readFileSync(path, "utf8"));
+      if (Number.isInteger(pid) && pid !== process.pid && isAlive(pid)) {
+        throw new Error(`data dir ${dataDir} is in use by process ${pid}; stop it or choose another --data-dir`);
+      }
+    }
+    writeFileSync(path, String(process.pid));
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

@@ -1,0 +1,190 @@
+// The durable, append-only file behind committed offsets and group existence. Appends are synchronous and only
+// buffer; sync() writes everything buffered and fsyncs it, and concurrent callers share one write and one fsync
+// (group commit). When the file has grown well past its live content it is rewritten from a snapshot of the
+// current state: a new file is written and fsynced beside it, then renamed over it, so a crash leaves one or the
+// other whole.
+
+import { open, readFile, rename, rm, type FileHandle } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import type { Logger } from "pino";
+import { decodeGroupLog, encodeGroupLogRecord, type GroupLogRecord } from "./log-records.js";
+
+export interface GroupLogFileOptions {
+  path: string;
+  /** Never rewrite a file smaller than this. */
+  compactBytesMin: number;
+  logger: Logger;
+  /** The records that rebuild the current state; called synchronously when the file is rewritten. */
+  snapshot: () => GroupLogRecord[];
+}
+
+export class GroupLogFile {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private appendedSequence = 0;
+  private durableSequence = 0;
+  private flushing: Promise<void> | null = null;
+  private fileBytes = 0;
+  private snapshotBytes = 0;
+  private rewriteNeeded = false;
+  private closed = false;
+
+  private constructor(
+    private readonly options: GroupLogFileOptions,
+    private handle: FileHandle,
+    /** The records found on open, for the owner to rebuild its state from. */
+    readonly recovered: GroupLogRecord[],
+    fileBytes: number,
+  ) {
+    this.fileBytes = fileBytes;
+  }
+
+  /** Opens (or creates) the file, reads its records and cuts off a torn tail. */
+  static async open(options: GroupLogFileOptions): Promise<GroupLogFile> {
+    let data: Buffer;
+    try {
+      data = await readFile(options.path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      data = Buffer.alloc(0);
+    }
+    const { records, validBytes } = decodeGroupLog(data);
+    // A rewrite that a crash interrupted before its rename is garbage; the original file is still whole.
+    await rm(rewritePath(options.path), { force: true });
+    const appendHandle = await open(options.path, "a");
+    if (data.length === 0) await syncDirectory(dirname(options.path));
+    if (validBytes < data.length) {
+      options.logger.warn(
+        { path: options.path, validBytes, droppedBytes: data.length - validBytes },
+        "group log has a torn or corrupt tail; truncating it",
+      );
+      try {
+        await appendHandle.truncate(validBytes);
+        await appendHandle.datasync();
+      } catch (error) {
+        await appendHandle.close();
+        throw error;
+      }
+    }
+    return new GroupLogFile(options, appendHandle, records, validBytes);
+  }
+
+  get sizeBytes(): number {
+    return this.fileBytes + this.pendingBytes;
+  }
+
+  /** Rewrites the file from a snapshot when it has grown to twice its live size; call after rebuilding state. */
+  async compactIfGrown(): Promise<void> {
+    const snapshot = this.encodeSnapshot();
+    this.snapshotBytes = snapshot.length;
+    if (this.shouldCompact()) {
+      this.pending = [];
+      this.pendingBytes = 0;
+      const sequence = this.appendedSequence;
+      await this.rewrite(snapshot);
+      this.durableSequence = Math.max(this.durableSequence, sequence);
+    }
+  }
+
+  append(record: GroupLogRecord): void {
+    if (this.closed) throw new Error("group log is closed");
+    const frame = encodeGroupLogRecord(record);
+    this.pending.push(frame);
+    this.pendingBytes += frame.length;
+    this.appendedSequence++;
+  }
+
+  /** Resolves once every record appended before the call is on disk. */
+  async sync(): Promise<void> {
+    const target = this.appendedSequence;
+    while (this.durableSequence < target) {
+      if (this.flushing === null) {
+        this.flushing = this.flushOnce().finally(() => {
+          this.flushing = null;
+        });
+      }
+      await this.flushing;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.sync();
+    } finally {
+      this.closed = true;
+      await this.handle.close();
+    }
+  }
+
+  private async flushOnce(): Promise<void> {
+    const sequence = this.appendedSequence;
+    const chunks = this.pending;
+    const chunkBytes = this.pendingBytes;
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (this.rewriteNeeded || this.shouldCompact(chunkBytes)) {
+      // The snapshot is taken now, synchronously, so it already holds everything appended so far.
+      const snapshot = this.encodeSnapshot();
+      await this.rewrite(snapshot);
+    } else {
+      try {
+        await this.handle.write(Buffer.concat(chunks, chunkBytes));
+        await this.handle.datasync();
+        this.fileBytes += chunkBytes;
+      } catch (error) {
+        // A failed write may have left part of a frame behind; the next flush rewrites the whole file instead.
+        this.rewriteNeeded = true;
+        throw error;
+      }
+    }
+    this.durableSequence = Math.max(this.durableSequence, sequence);
+  }
+
+  private shouldCompact(extraBytes = 0): boolean {
+    const bytes = this.fileBytes + extraBytes;
+    return bytes >= this.options.compactBytesMin && bytes >= 2 * this.snapshotBytes;
+  }
+
+  private encodeSnapshot(): Buffer {
+    return Buffer.concat(this.options.snapshot().map(encodeGroupLogRecord));
+  }
+
+  private async rewrite(snapshot: Buffer): Promise<void> {
+    const { path, logger } = this.options;
+    const temporaryPath = rewritePath(path);
+    this.rewriteNeeded = true;
+    const temporary = await open(temporaryPath, "w");
+    try {
+      await temporary.write(snapshot);
+      await temporary.sync();
+    } finally {
+      await temporary.close();
+    }
+    await this.handle.close();
+    try {
+      await rename(temporaryPath, path);
+      await syncDirectory(dirname(path));
+    } finally {
+      this.handle = await open(path, "a");
+    }
+    const previousBytes = this.fileBytes;
+    this.fileBytes = snapshot.length;
+    this.snapshotBytes = snapshot.length;
+    this.rewriteNeeded = false;
+    logger.info({ path, previousBytes, bytes: snapshot.length }, "group log rewritten without superseded records");
+  }
+}
+
+function rewritePath(path: string): string {
+  return join(dirname(path), `.${basename(path)}.rewrite`);
+}
+
+async function syncDirectory(path: string): Promise<void> {
+  const directory = await open(path, "r");
+  try {
+    await directory.sync();
+  } finally {
+    await directory.close();
+  }
+}

@@ -1,0 +1,111 @@
+// Produce (key 0), versions 3–9: one magic-2 record batch per partition, stored exactly as received with its base
+// offset assigned. acks=-1 is answered after the batch is fsynced (group commit) when the broker flushes "always";
+// acks=1 after the write; acks=0 gets no response. Idempotent producers are checked per partition: an exact
+// duplicate of one of the last five batches is answered with its original offset and not appended again.
+// Leaves out: transactions (a transactional id or a transactional batch is refused, never left hanging),
+// per-record errors (a batch is accepted or refused whole), magic 0/1 message sets (Produce < 3).
+
+import { ErrorCode } from "../../kafka/protocol/error-codes.js";
+import {
+  ProduceRequestSchema,
+  ProduceResponseSchema,
+  type ProduceRequest,
+  type ProduceResponse,
+} from "../../kafka/protocol/messages/index.js";
+import type { PartitionProduceResponse } from "../../kafka/protocol/messages/produce-response.js";
+import { isTransactional, validateProducedBatch } from "../../kafka/protocol/record-batch.js";
+import type { Broker } from "../broker.js";
+import type { Partition } from "../topics.js";
+import { topicConfigValue } from "../topic-config.js";
+import { defineHandler, NO_RESPONSE } from "./handler.js";
+
+/** Byte offset of partitionLeaderEpoch in a batch; not covered by the CRC, so the broker may set it. */
+const PARTITION_LEADER_EPOCH_AT = 12;
+
+function failed(index: number, errorCode: number, errorMessage: string | null = null): PartitionProduceResponse {
+  return { index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors: [], errorMessage };
+}
+
+function appendOne(broker: Broker, partition: Partition, index: number, records: Buffer | null): PartitionProduceResponse {
+  if (records === null || records.length === 0) return failed(index, ErrorCode.INVALID_RECORD, "no record batch in the request");
+  const messageBytesMax = Number(topicConfigValue(partition.topic.configs, "max.message.bytes", broker.config));
+  const validation = validateProducedBatch(records, messageBytesMax);
+  if ("errorCode" in validation) return failed(index, validation.errorCode, validation.message);
+  const { header } = validation;
+  if (isTransactional(header)) {
+    return failed(index, ErrorCode.INVALID_TXN_STATE, "transactions are not supported by this broker");
+  }
+  const check = partition.producers.check(header.producerId, header.producerEpoch, header.baseSequence, header.lastOffsetDelta);
+  const { log } = partition;
+  if (check.kind === "error") return failed(index, check.errorCode, check.message);
+  if (check.kind === "duplicate") {
+    return { index, errorCode: ErrorCode.NONE, baseOffset: check.baseOffset, logAppendTimeMs: -1, logStartOffset: log.logStartOffset, recordErrors: [], errorMessage: null };
+  }
+  records.writeInt32BE(0, PARTITION_LEADER_EPOCH_AT);
+  const appended = log.append(records, header);
+  partition.producers.record(header.producerId, header.producerEpoch, header.baseSequence, header.lastOffsetDelta, appended.baseOffset);
+  partition.wakeWaiters();
+  return {
+    index,
+    errorCode: ErrorCode.NONE,
+    baseOffset: appended.baseOffset,
+    logAppendTimeMs: appended.logAppendTime,
+    logStartOffset: log.logStartOffset,
+    recordErrors: [],
+    errorMessage: null,
+  };
+}
+
+export default defineHandler<ProduceRequest, ProduceResponse>({
+  apiKey: 0,
+  name: "Produce",
+  versions: [3, 9],
+  requestSchema: ProduceRequestSchema,
+  responseSchema: ProduceResponseSchema,
+  handle(ctx, request) {
+    const { broker } = ctx;
+    const touched: Partition[] = [];
+    const refuseAll = (errorCode: number, message: string): ProduceResponse => ({
+      throttleTimeMs: 0,
+      responses: request.topicData.map((topic) => ({
+        name: topic.name,
+        partitionResponses: topic.partitionData.map((p) => failed(p.index, errorCode, message)),
+      })),
+    });
+    if (request.acks !== -1 && request.acks !== 0 && request.acks !== 1) {
+      return refuseAll(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be -1, 0 or 1, got ${request.acks}`);
+    }
+    const response: ProduceResponse =
+      request.transactionalId !== null
+        ? refuseAll(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, "transactions are not supported by this broker")
+        : {
+            throttleTimeMs: 0,
+            responses: request.topicData.map((topicData) => {
+              const topic = broker.topics.get(topicData.name);
+              return {
+                name: topicData.name,
+                partitionResponses: topicData.partitionData.map((data) => {
+                  const partition = topic?.partitions[data.index];
+                  if (partition === undefined) return failed(data.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+                  const result = appendOne(broker, partition, data.index, data.records);
+                  if (result.errorCode === ErrorCode.NONE) touched.push(partition);
+                  return result;
+                }),
+              };
+            }),
+          };
+    if (request.acks === 0) return NO_RESPONSE;
+    if (request.acks === -1 && broker.config.flush.kind === "always" && touched.length > 0) {
+      return Promise.all(touched.map((partition) => partition.log.sync())).then(() => response);
+    }
+    return response;
+  },
+  errorResponse(request, errorCode) {
+    return {
+      responses: request.topicData.map((topic) => ({
+        name: topic.name,
+        partitionResponses: topic.partitionData.map((p) => failed(p.index, errorCode)),
+      })),
+    };
+  },
+});

@@ -1,0 +1,39 @@
+// DeleteGroups (key 42), versions 0–2. Deletes groups that have no members, with their committed offsets; a group
+// with members is NON_EMPTY_GROUP, an unknown one GROUP_ID_NOT_FOUND. The answer waits until the deletion is on
+// disk.
+// Leaves out: nothing.
+
+import { ErrorCode } from "../../kafka/protocol/error-codes.js";
+import {
+  DeleteGroupsRequestSchema,
+  DeleteGroupsResponseSchema,
+  type DeleteGroupsRequest,
+  type DeleteGroupsResponse,
+} from "../../kafka/protocol/messages/index.js";
+import { defineHandler } from "./handler.js";
+
+export default defineHandler<DeleteGroupsRequest, DeleteGroupsResponse>({
+  apiKey: 42,
+  name: "DeleteGroups",
+  versions: [0, 2],
+  requestSchema: DeleteGroupsRequestSchema,
+  responseSchema: DeleteGroupsResponseSchema,
+  async handle(ctx, request) {
+    const { groups, logger } = ctx.broker;
+    const results = groups.deleteGroups(request.groupsNames);
+    if (results.some((result) => result.errorCode === ErrorCode.NONE)) {
+      try {
+        await groups.sync();
+      } catch (error) {
+        logger.error({ err: error }, "group deletions could not be written to disk");
+        for (const result of results) {
+          if (result.errorCode === ErrorCode.NONE) result.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+        }
+      }
+    }
+    return { throttleTimeMs: 0, results };
+  },
+  errorResponse(request, errorCode) {
+    return { throttleTimeMs: 0, results: request.groupsNames.map((groupId) => ({ groupId, errorCode })) };
+  },
+});

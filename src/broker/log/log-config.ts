@@ -1,0 +1,68 @@
+// Per-partition log settings (a topic's segment, retention and timestamp configs) with their defaults and limits.
+
+export type MessageTimestampType = "CreateTime" | "LogAppendTime";
+
+export interface LogConfig {
+  /** Roll to a new segment before one would grow past this size. */
+  segmentBytesMax: number;
+  /** Roll to a new segment once the active one is this old. */
+  segmentMs: number;
+  /** Delete a segment once its newest record is this old; -1 keeps segments forever. */
+  retentionMs: number;
+  /** Delete the oldest segments while the log stays at least this large without them; -1 for no size limit. */
+  retentionBytes: number;
+  messageTimestampType: MessageTimestampType;
+  /** Bytes of batches between two entries of the sparse offset index. */
+  indexIntervalBytes?: number;
+}
+
+export const INDEX_INTERVAL_BYTES = 4096;
+/** Segment positions are stored as int32 in the offset index, so a segment can never be larger than this. */
+export const SEGMENT_BYTES_LIMIT = 0x7fffffff;
+/** The most producers whose recent batches are remembered while recovering a log. */
+export const RECOVERED_PRODUCERS_MAX = 100_000;
+/** How many recent batches per producer recovery reports: Kafka's idempotence window. */
+export const RECOVERED_BATCHES_PER_PRODUCER = 5;
+/** Bytes read at a time when recovery validates a segment or an index is rebuilt. */
+export const SCAN_READ_BYTES = 1024 * 1024;
+/** Bytes read at a time when walking batch headers from an index entry. */
+export const HEADER_WALK_READ_BYTES = 16 * 1024;
+
+export interface ResolvedLogConfig {
+  segmentBytesMax: number;
+  segmentMs: number;
+  retentionMs: number;
+  retentionBytes: number;
+  messageTimestampType: MessageTimestampType;
+  indexIntervalBytes: number;
+}
+
+/** Fills defaults and rejects settings that cannot work, with a message naming the setting. */
+export function resolveLogConfig(config: LogConfig): ResolvedLogConfig {
+  const resolved: ResolvedLogConfig = {
+    segmentBytesMax: config.segmentBytesMax,
+    segmentMs: config.segmentMs,
+    retentionMs: config.retentionMs,
+    retentionBytes: config.retentionBytes,
+    messageTimestampType: config.messageTimestampType,
+    indexIntervalBytes: config.indexIntervalBytes ?? INDEX_INTERVAL_BYTES,
+  };
+  const positiveInteger = (name: keyof ResolvedLogConfig, value: number, max = Number.MAX_SAFE_INTEGER): void => {
+    if (!Number.isSafeInteger(value) || value < 1 || value > max) {
+      throw new RangeError(`log config ${name} must be an integer from 1 to ${max}, got ${value}`);
+    }
+  };
+  positiveInteger("segmentBytesMax", resolved.segmentBytesMax, SEGMENT_BYTES_LIMIT);
+  positiveInteger("segmentMs", resolved.segmentMs);
+  positiveInteger("indexIntervalBytes", resolved.indexIntervalBytes);
+  for (const name of ["retentionMs", "retentionBytes"] as const) {
+    const value = resolved[name];
+    if (!Number.isSafeInteger(value) || value < -1) {
+      throw new RangeError(`log config ${name} must be -1 or a non-negative integer, got ${value}`);
+    }
+  }
+  if (resolved.messageTimestampType !== "CreateTime" && resolved.messageTimestampType !== "LogAppendTime") {
+    throw new RangeError(`log config messageTimestampType must be CreateTime or LogAppendTime`);
+  }
+  return resolved;
+}

@@ -1,0 +1,465 @@
+// A partition's append-only log: batches stored exactly as produced (base offset assigned) in a run of segments,
+// on disk or in memory. Every state change is synchronous so the broker can make it on its one serial path; only
+// sync() waits, and concurrent callers share one fdatasync (group commit).
+
+import type { Logger } from "pino";
+import { ErrorCode } from "../../kafka/protocol/error-codes.js";
+import {
+  batchBytesOf,
+  setBaseOffset,
+  setLogAppendTime,
+  type RecordBatchHeader,
+} from "../../kafka/protocol/record-batch.js";
+import { FileSegmentStorage } from "./file-storage.js";
+import {
+  RECOVERED_BATCHES_PER_PRODUCER,
+  RECOVERED_PRODUCERS_MAX,
+  resolveLogConfig,
+  type LogConfig,
+  type ResolvedLogConfig,
+} from "./log-config.js";
+import { MemorySegmentStorage } from "./memory-storage.js";
+import { LogSegment, parseSegmentFileName, type TimestampMatch } from "./segment.js";
+import { LogStorageError, type SegmentStorage } from "./storage.js";
+
+export type { LogConfig, MessageTimestampType } from "./log-config.js";
+export { LogStorageError } from "./storage.js";
+
+const NO_ERROR = 0;
+const EMPTY = Buffer.alloc(0);
+const LOG_START_OFFSET_FILE = "log-start-offset";
+/** Relative offsets are int32 in the indexes, so a segment may span at most this many offsets. */
+const SEGMENT_OFFSET_SPAN_MAX = 0x7fffffff;
+
+export interface PartitionLogOptions {
+  /** The partition's directory, or null to keep the log in memory. */
+  dir: string | null;
+  config: LogConfig;
+  logger: Logger;
+  now?: () => number;
+  /** Storage to use instead of the one `dir` implies. */
+  storage?: SegmentStorage;
+}
+
+export interface AppendResult {
+  baseOffset: number;
+  /** The time stamped on the batch, or -1 when the log keeps producers' CreateTime. */
+  logAppendTime: number;
+}
+
+export interface LogReadResult {
+  /** 0, or OFFSET_OUT_OF_RANGE when `offset` is below the log start or past the end. */
+  errorCode: number;
+  /** Whole batches; empty at the log end. */
+  records: Buffer;
+}
+
+export type DeleteRecordsResult =
+  { errorCode: 0; logStartOffset: number } | { errorCode: number; logStartOffset: number; message: string };
+
+export interface RetentionResult {
+  segmentsDeleted: number;
+  bytesDeleted: number;
+}
+
+/** The fields of a recovered batch the broker needs to rebuild idempotent-producer state. */
+export type RecoveredBatch = Pick<
+  RecordBatchHeader,
+  "baseOffset" | "lastOffsetDelta" | "producerId" | "producerEpoch" | "baseSequence" | "recordCount" | "maxTimestamp"
+>;
+
+export class PartitionLog {
+  private segments: LogSegment[] = [];
+  private startOffset = 0;
+  private config: ResolvedLogConfig;
+  private closed = false;
+  private recovered: RecoveredBatch[] = [];
+
+  private appendedBytes = 0;
+  private syncedBytes = 0;
+  private syncedOffset = 0;
+  private unsyncedSegments = new Set<LogSegment>();
+  private directoryChanged = false;
+  private syncRunning: Promise<void> | null = null;
+  private syncQueued: Promise<void> | null = null;
+  private fileSyncCount = 0;
+
+  private constructor(
+    private readonly storage: SegmentStorage,
+    config: LogConfig,
+    private readonly logger: Logger,
+    private readonly now: () => number,
+  ) {
+    this.config = resolveLogConfig(config);
+  }
+
+  /** Opens (recovering) or creates the log. Throws on invalid config or an unreadable directory. */
+  static open(options: PartitionLogOptions): PartitionLog {
+    const now = options.now ?? Date.now;
+    const storage =
+      options.storage ?? (options.dir === null ? new MemorySegmentStorage(now) : new FileSegmentStorage(options.dir));
+    const log = new PartitionLog(storage, options.config, options.logger, now);
+    log.recover();
+    return log;
+  }
+
+  get logStartOffset(): number {
+    return this.startOffset;
+  }
+
+  /** The next offset to be assigned; on a single node also the high watermark. */
+  get logEndOffset(): number {
+    return this.active.nextOffset;
+  }
+
+  /** Everything below this offset is durable. */
+  get lastSyncedOffset(): number {
+    return this.storage.persistent ? this.syncedOffset : this.logEndOffset;
+  }
+
+  get unsyncedBytes(): number {
+    return this.storage.persistent ? this.appendedBytes - this.syncedBytes : 0;
+  }
+
+  /** fdatasync calls made so far; group commit keeps this well below the number of sync() calls. */
+  get syncCount(): number {
+    return this.fileSyncCount;
+  }
+
+  get sizeBytes(): number {
+    return this.segments.reduce((total, segment) => total + segment.sizeBytes, 0);
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  /** The base offsets of the segments, oldest first. */
+  segmentBaseOffsets(): number[] {
+    return this.segments.map((segment) => segment.baseOffset);
+  }
+
+  /**
+   * The batches recovered from the last segment when the log was opened, oldest first: for each producer id, its
+   * last five batches, so the broker can rebuild idempotent-producer state.
+   */
+  recoveredBatchHeaders(): readonly RecoveredBatch[] {
+    return this.recovered;
+  }
+
+  updateConfig(config: LogConfig): void {
+    this.config = resolveLogConfig(config);
+  }
+
+  private get active(): LogSegment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  private recover(): void {
+    const names = this.storage.list();
+    for (const name of names) {
+      if (name.endsWith(".tmp")) this.storage.remove(name);
+    }
+    const baseOffsets = names
+      .map(parseSegmentFileName)
+      .filter((offset): offset is number => offset !== null)
+      .sort((a, b) => a - b);
+    const nowMs = this.now();
+    const { indexIntervalBytes } = this.config;
+    const producers = new Map<number, RecoveredBatch[]>();
+    baseOffsets.forEach((baseOffset, i) => {
+      const last = i === baseOffsets.length - 1;
+      const segment = last
+        ? LogSegment.openActive(this.storage, baseOffset, indexIntervalBytes, this.logger, nowMs, (header) =>
+            rememberProducerBatch(producers, header),
+          )
+        : LogSegment.openSealed(this.storage, baseOffset, indexIntervalBytes, this.logger, nowMs);
+      if (!last && segment.isEmpty) {
+        this.logger.warn({ segment: segment.name, location: this.storage.location }, "removing empty sealed segment");
+        segment.remove();
+        return;
+      }
+      this.segments.push(segment);
+    });
+    if (this.segments.length === 0) this.segments.push(LogSegment.create(this.storage, 0, nowMs));
+    this.recovered = [...producers.values()].flat().sort((a, b) => a.baseOffset - b.baseOffset);
+
+    this.startOffset = this.segments[0]!.baseOffset;
+    const checkpoint = this.storage.readWhole(LOG_START_OFFSET_FILE);
+    const saved = checkpoint === null ? NaN : Number(checkpoint.toString("utf8").trim());
+    if (Number.isSafeInteger(saved) && saved > this.startOffset) {
+      this.startOffset = Math.min(saved, this.logEndOffset);
+    }
+    this.syncedOffset = this.logEndOffset;
+    if (baseOffsets.length > 0) {
+      this.logger.debug(
+        {
+          location: this.storage.location,
+          segments: this.segments.length,
+          logStartOffset: this.startOffset,
+          logEndOffset: this.logEndOffset,
+        },
+        "partition log recovered",
+      );
+    }
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw new LogStorageError(`partition log at ${this.storage.location} is closed`);
+  }
+
+  /**
+   * Appends one validated batch: assigns its base offset (rewriting the buffer in place), stamps LogAppendTime if
+   * the topic asks for it, and writes it with one write. Throws LogStorageError if the write fails, leaving the log
+   * as it was.
+   */
+  append(batch: Buffer, header: RecordBatchHeader): AppendResult {
+    this.ensureOpen();
+    const batchBytes = batchBytesOf(header);
+    if (batch.length !== batchBytes) {
+      throw new RangeError(`batch is ${batch.length} bytes but its header says ${batchBytes}`);
+    }
+    const nowMs = this.now();
+    const baseOffset = this.logEndOffset;
+    const lastOffset = baseOffset + header.lastOffsetDelta;
+    this.maybeRoll(batchBytes, header.lastOffsetDelta, nowMs);
+    setBaseOffset(batch, baseOffset);
+    let logAppendTime = -1;
+    let maxTimestamp = header.maxTimestamp;
+    if (this.config.messageTimestampType === "LogAppendTime") {
+      logAppendTime = nowMs;
+      maxTimestamp = nowMs;
+      setLogAppendTime(batch, nowMs);
+    }
+    const segment = this.active;
+    const sizeBefore = segment.sizeBytes;
+    try {
+      segment.append(batch, baseOffset, lastOffset, maxTimestamp, this.config.indexIntervalBytes, nowMs);
+    } catch (error) {
+      this.undoPartialWrite(segment, sizeBefore);
+      throw new LogStorageError(
+        `append to ${this.storage.location}/${segment.name} failed: ${(error as Error).message}`,
+      );
+    }
+    this.appendedBytes += batchBytes;
+    if (this.storage.persistent) this.unsyncedSegments.add(segment);
+    return { baseOffset, logAppendTime };
+  }
+
+  private undoPartialWrite(segment: LogSegment, sizeBytes: number): void {
+    try {
+      // A failed write may still have put some bytes on disk past the end the log knows about.
+      segment.file.truncate(sizeBytes);
+    } catch (error) {
+      this.logger.error({ err: error, segment: segment.name }, "could not undo a failed append");
+    }
+  }
+
+  private maybeRoll(batchBytes: number, lastOffsetDelta: number, nowMs: number): void {
+    const active = this.active;
+    if (active.isEmpty) return;
+    const full = active.sizeBytes + batchBytes > this.config.segmentBytesMax;
+    const old = nowMs - active.createdAtMs >= this.config.segmentMs;
+    const offsetSpanFull = active.nextOffset + lastOffsetDelta - active.baseOffset > SEGMENT_OFFSET_SPAN_MAX;
+    if (full || old || offsetSpanFull) this.roll(nowMs);
+  }
+
+  /** Seals the active segment and starts a new one at the log end. */
+  private roll(nowMs: number): void {
+    const sealed = this.active;
+    sealed.persistIndexes();
+    this.segments.push(LogSegment.create(this.storage, sealed.nextOffset, nowMs));
+    this.directoryChanged = true;
+    this.logger.debug({ segment: this.active.name, sealed: sealed.name }, "rolled log segment");
+  }
+
+  /**
+   * Reads whole batches starting with the one that holds `offset`, up to `maxBytes`. With `minOneBatch` (the first
+   * partition of a fetch, KIP-74) the first batch comes back even when it alone exceeds `maxBytes`.
+   */
+  read(offset: number, maxBytes: number, minOneBatch = true): LogReadResult {
+    if (!Number.isSafeInteger(offset) || offset < this.startOffset || offset > this.logEndOffset) {
+      return { errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, records: EMPTY };
+    }
+    const segment = this.segmentHolding(offset);
+    if (segment === null) return { errorCode: NO_ERROR, records: EMPTY };
+    return { errorCode: NO_ERROR, records: segment.read(offset, maxBytes, minOneBatch) };
+  }
+
+  /** The first segment holding an offset at or after `offset`, or null at the log end. */
+  private segmentHolding(offset: number): LogSegment | null {
+    let low = 0;
+    let high = this.segments.length - 1;
+    let found: LogSegment | null = null;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      const segment = this.segments[middle]!;
+      if (segment.nextOffset > offset) {
+        found = segment;
+        high = middle - 1;
+      } else {
+        low = middle + 1;
+      }
+    }
+    return found;
+  }
+
+  /** The first record at or after the log start whose timestamp is at least `timestampMs`, or null if none. */
+  offsetForTimestamp(timestampMs: number): TimestampMatch | null {
+    for (const segment of this.segments) {
+      if (segment.nextOffset <= this.startOffset || segment.maxTimestamp < timestampMs) continue;
+      const match = segment.findByTimestamp(timestampMs, this.startOffset);
+      if (match !== null) return match;
+    }
+    return null;
+  }
+
+  /**
+   * Moves the log start to `offset` (DeleteRecords), deleting segments that lie wholly below it. The offset may be
+   * anywhere up to the log end.
+   */
+  deleteRecordsBefore(offset: number): DeleteRecordsResult {
+    this.ensureOpen();
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset > this.logEndOffset) {
+      return {
+        errorCode: ErrorCode.OFFSET_OUT_OF_RANGE,
+        logStartOffset: this.startOffset,
+        message: `offset ${offset} is outside the log (${this.startOffset} to ${this.logEndOffset})`,
+      };
+    }
+    if (offset <= this.startOffset) return { errorCode: NO_ERROR, logStartOffset: this.startOffset };
+    this.startOffset = offset;
+    const nowMs = this.now();
+    if (this.active.nextOffset <= offset && !this.active.isEmpty) this.roll(nowMs);
+    while (this.segments.length > 1 && this.segments[0]!.nextOffset <= offset)
+      this.removeOldestSegment("records deleted");
+    this.storage.writeWhole(LOG_START_OFFSET_FILE, Buffer.from(`${offset}\n`), true);
+    return { errorCode: NO_ERROR, logStartOffset: this.startOffset };
+  }
+
+  /** Deletes whole segments past retention.ms (by their newest timestamp) and beyond retention.bytes. */
+  enforceRetention(nowMs: number): RetentionResult {
+    this.ensureOpen();
+    const result: RetentionResult = { segmentsDeleted: 0, bytesDeleted: 0 };
+    const deleteOldest = (reason: string): void => {
+      result.bytesDeleted += this.segments[0]!.sizeBytes;
+      result.segmentsDeleted++;
+      this.removeOldestSegment(reason);
+    };
+    const { retentionMs, retentionBytes } = this.config;
+    if (retentionMs >= 0) {
+      while (true) {
+        const oldest = this.segments[0]!;
+        if (oldest.isEmpty) break;
+        const newestMs = oldest.maxTimestamp >= 0 ? oldest.maxTimestamp : oldest.lastAppendMs;
+        if (nowMs - newestMs <= retentionMs) break;
+        // Like Kafka, an expired active segment is rolled so that it can be deleted too.
+        if (this.segments.length === 1) this.roll(nowMs);
+        deleteOldest("retention.ms");
+      }
+    }
+    if (retentionBytes >= 0) {
+      let total = this.sizeBytes;
+      while (this.segments.length > 1 && total - this.segments[0]!.sizeBytes >= retentionBytes) {
+        total -= this.segments[0]!.sizeBytes;
+        deleteOldest("retention.bytes");
+      }
+    }
+    if (this.segments[0]!.baseOffset > this.startOffset) this.startOffset = this.segments[0]!.baseOffset;
+    if (result.segmentsDeleted > 0) {
+      this.logger.info({ location: this.storage.location, ...result, logStartOffset: this.startOffset }, "retention");
+    }
+    return result;
+  }
+
+  private removeOldestSegment(reason: string): void {
+    const segment = this.segments.shift()!;
+    this.unsyncedSegments.delete(segment);
+    segment.remove();
+    this.directoryChanged = true;
+    if (this.segments[0]!.baseOffset > this.startOffset) this.startOffset = this.segments[0]!.baseOffset;
+    this.logger.debug({ segment: segment.name, reason }, "deleted log segment");
+  }
+
+  /**
+   * Resolves once everything appended before the call is durable. Callers that arrive while an fdatasync runs all
+   * wait for the single next one, which covers everything appended up to its start.
+   */
+  sync(): Promise<void> {
+    if (!this.storage.persistent) return Promise.resolve();
+    if (this.syncRunning === null) {
+      if (this.appendedBytes === this.syncedBytes && !this.directoryChanged) return Promise.resolve();
+      this.syncRunning = this.runSync().finally(() => {
+        this.syncRunning = null;
+      });
+      return this.syncRunning;
+    }
+    this.syncQueued ??= this.syncRunning
+      .catch(() => undefined)
+      .then(() => {
+        this.syncQueued = null;
+        return this.sync();
+      });
+    return this.syncQueued;
+  }
+
+  private async runSync(): Promise<void> {
+    const targetBytes = this.appendedBytes;
+    const targetOffset = this.logEndOffset;
+    const segments = [...this.unsyncedSegments];
+    const directoryChanged = this.directoryChanged;
+    this.unsyncedSegments.clear();
+    this.directoryChanged = false;
+    try {
+      this.fileSyncCount += segments.length;
+      await Promise.all([
+        ...segments.map((segment) => segment.file.sync()),
+        directoryChanged ? this.storage.syncDirectory() : Promise.resolve(),
+      ]);
+    } catch (error) {
+      for (const segment of segments) if (this.segments.includes(segment)) this.unsyncedSegments.add(segment);
+      this.directoryChanged ||= directoryChanged;
+      throw new LogStorageError(`fdatasync in ${this.storage.location} failed: ${(error as Error).message}`);
+    }
+    this.syncedBytes = Math.max(this.syncedBytes, targetBytes);
+    this.syncedOffset = Math.max(this.syncedOffset, targetOffset);
+  }
+
+  /** Syncs, writes the active segment's indexes and releases the files. Further appends throw. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.sync();
+    this.active.persistIndexes();
+    for (const segment of this.segments) segment.close();
+  }
+
+  /** Closes the log without syncing and removes all of its files. */
+  async delete(): Promise<void> {
+    this.closed = true;
+    await this.syncRunning?.catch(() => undefined);
+    for (const segment of this.segments) segment.close();
+    this.storage.destroy();
+  }
+}
+
+function rememberProducerBatch(producers: Map<number, RecoveredBatch[]>, header: RecordBatchHeader): void {
+  if (header.producerId < 0) return;
+  const batch: RecoveredBatch = {
+    baseOffset: header.baseOffset,
+    lastOffsetDelta: header.lastOffsetDelta,
+    producerId: header.producerId,
+    producerEpoch: header.producerEpoch,
+    baseSequence: header.baseSequence,
+    recordCount: header.recordCount,
+    maxTimestamp: header.maxTimestamp,
+  };
+  const batches = producers.get(header.producerId) ?? [];
+  // Re-inserting keeps the map in least-recently-written order, so the producer evicted at the limit is the one
+  // that wrote longest ago.
+  producers.delete(header.producerId);
+  batches.push(batch);
+  if (batches.length > RECOVERED_BATCHES_PER_PRODUCER) batches.shift();
+  producers.set(header.producerId, batches);
+  if (producers.size > RECOVERED_PRODUCERS_MAX) producers.delete(producers.keys().next().value!);
+}

@@ -1,0 +1,45 @@
+// The storage a partition log's segments live in: a directory of files, or the same shape held in memory so the
+// whole log runs without a disk (for users' test suites). Everything but syncing is synchronous, because the broker
+// changes log state on one serial path with no await in the middle.
+
+export interface SegmentFile {
+  readonly sizeBytes: number;
+  /** Appends `data` at the end with a single write. */
+  append(data: Uint8Array): void;
+  /**
+   * Returns `length` bytes from `position`, fewer only where the file ends. The bytes never change afterwards, even
+   * if the file is later truncated or appended to.
+   */
+  read(position: number, length: number): Buffer;
+  truncate(sizeBytes: number): void;
+  /** Makes everything appended so far durable. */
+  sync(): Promise<void>;
+  /** Releases the file; a sync still running finishes first. */
+  close(): void;
+}
+
+export interface SegmentStorage {
+  /** False for memory storage: nothing survives the process, and sync has nothing to do. */
+  readonly persistent: boolean;
+  /** Where the files live, for log messages. */
+  readonly location: string;
+  list(): string[];
+  /** Opens a file for appending and reading, creating it empty if missing. */
+  open(name: string): SegmentFile;
+  /** A whole small file (an index, a checkpoint), or null when it does not exist. */
+  readWhole(name: string): Buffer | null;
+  /** Replaces a whole small file atomically; `durable` also waits for it to reach the disk. */
+  writeWhole(name: string, data: Uint8Array, durable: boolean): void;
+  remove(name: string): void;
+  /** When the file last changed, or null if it does not exist. */
+  modifiedMs(name: string): number | null;
+  /** Makes file creations and removals durable. */
+  syncDirectory(): Promise<void>;
+  /** Removes every file and the storage itself. */
+  destroy(): void;
+}
+
+/** A storage operation failed (disk full, I/O error); the partition answers KAFKA_STORAGE_ERROR. */
+export class LogStorageError extends Error {
+  override name = "LogStorageError";
+}

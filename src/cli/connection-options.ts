@@ -1,0 +1,143 @@
+// The options every client command (topics, produce, consume) takes to reach a Kafka endpoint, read from the
+// command line or from the same KAFKA_* environment variables the toolkit uses, and turned into a kafkajs client.
+
+import { readFileSync } from "node:fs";
+import type { Kafka } from "kafkajs";
+import {
+  ArgumentError,
+  choiceOption,
+  customOption,
+  flagOption,
+  integerOption,
+  parseInteger,
+  stringOption,
+  type OptionValues,
+} from "./args.js";
+import { CliError } from "./command.js";
+import { createKafkaClient, explainKafkaError } from "./kafka-client.js";
+import { createCliLogger, LOG_LEVELS } from "./logger.js";
+import type { CommandIo } from "./command.js";
+
+export const DEFAULT_BROKERS = "127.0.0.1:9092";
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+export const BROKER_LIST_COUNT_MAX = 100;
+export const TLS_CA_FILE_BYTES_MAX = 1024 * 1024;
+
+/** Parses `host:port[,host:port]`, refusing entries without a usable port. */
+export function parseBrokerList(raw: string): string[] {
+  const entries = raw
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "");
+  if (entries.length === 0) throw new Error("expected host:port[,host:port]");
+  if (entries.length > BROKER_LIST_COUNT_MAX) throw new Error(`more than ${BROKER_LIST_COUNT_MAX} brokers`);
+  for (const entry of entries) {
+    const colonIndex = entry.lastIndexOf(":");
+    if (colonIndex <= 0) throw new Error(`"${entry}" is not host:port`);
+    try {
+      parseInteger(entry.slice(colonIndex + 1), 1, 65_535);
+    } catch {
+      throw new Error(`"${entry}" does not end in a port between 1 and 65535`);
+    }
+  }
+  return entries;
+}
+
+export const connectionOptions = {
+  brokers: customOption({
+    description: "Bootstrap brokers of any Kafka endpoint",
+    valueName: "host:port[,host:port]",
+    env: "KAFKA_BROKERS",
+    parse: parseBrokerList,
+    default: [DEFAULT_BROKERS],
+    defaultLabel: DEFAULT_BROKERS,
+  }),
+  tls: flagOption({ description: "Connect with TLS", env: "KAFKA_TLS" }),
+  tlsCa: stringOption({
+    description: "PEM file of the CA to trust (implies --tls)",
+    valueName: "file",
+    env: "KAFKA_TLS_CA",
+  }),
+  saslMechanism: choiceOption({
+    description: "SASL mechanism",
+    choices: ["plain", "scram-sha-256", "scram-sha-512"] as const,
+    env: "KAFKA_SASL_MECHANISM",
+  }),
+  saslUsername: stringOption({ description: "SASL user name", valueName: "name", env: "KAFKA_SASL_USERNAME" }),
+  saslPassword: stringOption({
+    description: "SASL password (prefer the environment variable)",
+    valueName: "password",
+    env: "KAFKA_SASL_PASSWORD",
+  }),
+  timeoutMs: integerOption({
+    description: "How long to wait for each broker request",
+    min: 1,
+    max: 600_000,
+    default: DEFAULT_REQUEST_TIMEOUT_MS,
+    env: "SLUICE_TIMEOUT_MS",
+  }),
+  logLevel: choiceOption({
+    description: "Level of the Kafka client's own logs on stderr",
+    choices: LOG_LEVELS,
+    default: "silent",
+    env: "SLUICE_LOG_LEVEL",
+  }),
+};
+
+export type ConnectionValues = OptionValues<typeof connectionOptions>;
+
+export interface ConnectedClient {
+  readonly kafka: Kafka;
+  readonly brokers: readonly string[];
+}
+
+function readCaFile(path: string): string {
+  try {
+    const contents = readFileSync(path);
+    if (contents.length > TLS_CA_FILE_BYTES_MAX) throw new Error(`larger than ${TLS_CA_FILE_BYTES_MAX} bytes`);
+    return contents.toString("utf8");
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new CliError(`cannot read the CA file ${path}: ${reason}`, "Give --tls-ca a readable PEM file.");
+  }
+}
+
+export function kafkaFromOptions(values: ConnectionValues, io: CommandIo, clientId: string): ConnectedClient {
+  const { saslMechanism, saslUsername, saslPassword } = values;
+  if (saslMechanism === undefined && (saslUsername !== undefined || saslPassword !== undefined)) {
+    throw new ArgumentError("--sasl-username and --sasl-password need --sasl-mechanism");
+  }
+  if (saslMechanism !== undefined && (saslUsername === undefined || saslPassword === undefined)) {
+    throw new ArgumentError(`--sasl-mechanism ${saslMechanism} needs --sasl-username and --sasl-password`);
+  }
+  const sasl =
+    saslMechanism !== undefined && saslUsername !== undefined && saslPassword !== undefined
+      ? { mechanism: saslMechanism, username: saslUsername, password: saslPassword }
+      : null;
+  const tls = values.tlsCa !== undefined ? { ca: readCaFile(values.tlsCa) } : values.tls;
+  const kafka = createKafkaClient({
+    brokers: values.brokers,
+    clientId,
+    tls,
+    sasl,
+    requestTimeoutMs: values.timeoutMs,
+    logger: createCliLogger(values.logLevel, io.stderr),
+  });
+  return { kafka, brokers: values.brokers };
+}
+
+/** Builds a client from the options, runs `work` with it and explains any Kafka failure in the user's terms. */
+export async function withKafka<T>(
+  values: ConnectionValues,
+  io: CommandIo,
+  clientId: string,
+  work: (client: ConnectedClient) => Promise<T>,
+): Promise<T> {
+  const client = kafkaFromOptions(values, io, clientId);
+  try {
+    return await work(client);
+  } catch (error) {
+    if (error instanceof CliError || error instanceof ArgumentError) throw error;
+    throw explainKafkaError(error, client.brokers);
+  }
+}

@@ -1,0 +1,195 @@
+// One small interface over the two PostgreSQL back ends: PGlite (embedded, the default) and a PostgreSQL server
+// reached through `pg`. Callers write the same code for both.
+
+import { invalidArgument } from "./errors.js";
+import { validateSchemaName } from "./identifiers.js";
+import { DEFAULT_MIGRATION_LOCK_TIMEOUT_MS, runMigrations } from "./migrations.js";
+import { openPgliteDatabase } from "./pglite-database.js";
+import { openPostgresDatabase } from "./postgres-database.js";
+
+export type DatabaseKind = "pglite" | "postgres";
+
+export interface QueryResult<Row> {
+  rows: Row[];
+  /** Rows returned by a SELECT, or rows changed by INSERT, UPDATE or DELETE. */
+  rowCount: number;
+}
+
+export interface Queryable {
+  /** Runs one statement; `$1`, `$2`… in the text refer to params. */
+  query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>>;
+  /** Runs a script of one or more statements without parameters, such as a migration file. */
+  exec(script: string): Promise<void>;
+}
+
+export interface DatabaseSession extends Queryable {
+  /**
+   * Runs work between BEGIN and COMMIT, and rolls back when it throws. With PGlite, transactions (and every other
+   * statement) run one at a time; with a server, each transaction has its own pooled connection.
+   */
+  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+}
+
+export interface Database extends DatabaseSession {
+  readonly kind: DatabaseKind;
+  /** The schema that unqualified names resolve to, and that migrations create their tables in. */
+  readonly schema: string;
+  /** True when listen() delivers notifications; callers that rely on them still poll when it is false. */
+  readonly supportsListen: boolean;
+  /**
+   * Calls onNotify with the payload of every NOTIFY on the channel (a lower-case identifier) until the returned
+   * function is called. Notifications are database-wide, not per schema. With a server they arrive on one dedicated
+   * connection that reconnects when it is lost; notifications sent while it is down are lost, so callers that must
+   * not miss work also poll.
+   */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Runs work on one connection held for its whole duration, for session state such as session-level advisory
+   * locks. PGlite has a single session, shared with every other caller in the process.
+   */
+  withSession<T>(work: (session: DatabaseSession) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** The subset of a pino logger that the store uses. */
+export interface StoreLogger {
+  debug(details: object, message: string): void;
+  info(details: object, message: string): void;
+  warn(details: object, message: string): void;
+  error(details: object, message: string): void;
+}
+
+export const DEFAULT_SCHEMA = "public";
+export const DEFAULT_POOL_SIZE = 10;
+export const POOL_SIZE_MAX = 1000;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 60_000;
+export const DEFAULT_LISTEN_RECONNECT_DELAY_MS_MAX = 5_000;
+export const DEFAULT_APPLICATION_NAME = "sluice";
+
+export interface OpenDatabaseOptions {
+  /** A PostgreSQL server's connection URL (usually DATABASE_URL). Without one, PGlite is used. */
+  url?: string | null;
+  /** PGlite's data directory; null or absent keeps the database in memory. Ignored with a url. */
+  dataDir?: string | null;
+  /** The schema to work in (search_path); created by the migrations when missing. Default "public". */
+  schema?: string;
+  /** Connections in the pool (server only). */
+  poolSize?: number;
+  /** How long to wait for a new server connection, or for a free one in the pool. */
+  connectTimeoutMs?: number;
+  /** How long an unused pooled connection stays open. */
+  idleTimeoutMs?: number;
+  /** The server aborts a statement running longer than this; 0 means no limit. */
+  statementTimeoutMs?: number;
+  /** The longest pause between attempts to restore a lost LISTEN connection. */
+  listenReconnectDelayMsMax?: number;
+  /** Shown in pg_stat_activity; the LISTEN connection appends "-listen". */
+  applicationName?: string;
+  /** Apply pending migrations before returning (default true). */
+  migrate?: boolean;
+  /** How long to wait for another process that is applying migrations to the same schema. */
+  migrationLockTimeoutMs?: number;
+  logger?: StoreLogger;
+}
+
+export interface ResolvedDatabaseOptions {
+  url: string | null;
+  dataDir: string | null;
+  schema: string;
+  poolSize: number;
+  connectTimeoutMs: number;
+  idleTimeoutMs: number;
+  statementTimeoutMs: number;
+  listenReconnectDelayMsMax: number;
+  applicationName: string;
+  migrate: boolean;
+  migrationLockTimeoutMs: number;
+  logger: StoreLogger;
+}
+
+const silentLogger: StoreLogger = {
+  debug: () => {},
+  info: () => {},
+  warn: () => {},
+  error: () => {},
+};
+
+function integerOption(field: string, value: number | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw invalidArgument(field, `must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+export function resolveDatabaseOptions(options: OpenDatabaseOptions): ResolvedDatabaseOptions {
+  const url = options.url ?? null;
+  if (url !== null) {
+    if (typeof url !== "string" || !/^postgres(ql)?:\/\//.test(url)) {
+      throw invalidArgument("url", "must be a postgres:// or postgresql:// connection URL");
+    }
+  }
+  const dataDir = options.dataDir ?? null;
+  if (dataDir !== null && (typeof dataDir !== "string" || dataDir === "")) {
+    throw invalidArgument("dataDir", "must be a directory path, or null for an in-memory database");
+  }
+  const applicationName = options.applicationName ?? DEFAULT_APPLICATION_NAME;
+  if (!/^[\x20-\x7e]{1,48}$/.test(applicationName)) {
+    throw invalidArgument("applicationName", "must be 1 to 48 printable ASCII characters");
+  }
+  const dayMs = 24 * 60 * 60 * 1000;
+  return {
+    url,
+    dataDir,
+    schema: validateSchemaName("schema", options.schema ?? DEFAULT_SCHEMA),
+    poolSize: integerOption("poolSize", options.poolSize, DEFAULT_POOL_SIZE, 1, POOL_SIZE_MAX),
+    connectTimeoutMs: integerOption("connectTimeoutMs", options.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS, 1, dayMs),
+    idleTimeoutMs: integerOption("idleTimeoutMs", options.idleTimeoutMs, DEFAULT_IDLE_TIMEOUT_MS, 1, dayMs),
+    statementTimeoutMs: integerOption(
+      "statementTimeoutMs",
+      options.statementTimeoutMs,
+      DEFAULT_STATEMENT_TIMEOUT_MS,
+      0,
+      dayMs,
+    ),
+    listenReconnectDelayMsMax: integerOption(
+      "listenReconnectDelayMsMax",
+      options.listenReconnectDelayMsMax,
+      DEFAULT_LISTEN_RECONNECT_DELAY_MS_MAX,
+      1,
+      dayMs,
+    ),
+    applicationName,
+    migrate: options.migrate ?? true,
+    migrationLockTimeoutMs: integerOption(
+      "migrationLockTimeoutMs",
+      options.migrationLockTimeoutMs,
+      DEFAULT_MIGRATION_LOCK_TIMEOUT_MS,
+      0,
+      dayMs,
+    ),
+    logger: options.logger ?? silentLogger,
+  };
+}
+
+/**
+ * Opens a PostgreSQL server when options.url is given, PGlite otherwise, and applies pending migrations (unless
+ * options.migrate is false). The database is closed again when the migrations fail.
+ */
+export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<Database> {
+  const resolved = resolveDatabaseOptions(options);
+  const database = resolved.url === null ? await openPgliteDatabase(resolved) : await openPostgresDatabase(resolved);
+  if (resolved.migrate) {
+    try {
+      await runMigrations(database, { lockTimeoutMs: resolved.migrationLockTimeoutMs, logger: resolved.logger });
+    } catch (error) {
+      await database.close().catch((closeError: unknown) => {
+        resolved.logger.warn({ err: closeError }, "closing the database after failed migrations failed too");
+      });
+      throw error;
+    }
+  }
+  return database;
+}

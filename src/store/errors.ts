@@ -1,0 +1,54 @@
+// The store's error catalogue: stable codes, and messages that say what to do.
+
+export const StoreErrorCode = {
+  INVALID_ARGUMENT: "SLUICE_STORE_INVALID_ARGUMENT",
+  CONNECT_FAILED: "SLUICE_STORE_CONNECT_FAILED",
+  CLOSED: "SLUICE_STORE_CLOSED",
+  TRANSACTION_FINISHED: "SLUICE_STORE_TRANSACTION_FINISHED",
+  NESTED_DATABASE_USE: "SLUICE_STORE_NESTED_DATABASE_USE",
+  MIGRATION_FILE_INVALID: "SLUICE_STORE_MIGRATION_FILE_INVALID",
+  MIGRATION_CHECKSUM_MISMATCH: "SLUICE_STORE_MIGRATION_CHECKSUM_MISMATCH",
+  MIGRATION_OUT_OF_ORDER: "SLUICE_STORE_MIGRATION_OUT_OF_ORDER",
+  MIGRATION_LOCK_TIMEOUT: "SLUICE_STORE_MIGRATION_LOCK_TIMEOUT",
+  MIGRATION_FAILED: "SLUICE_STORE_MIGRATION_FAILED",
+} as const;
+
+export type StoreErrorCode = (typeof StoreErrorCode)[keyof typeof StoreErrorCode];
+
+export class StoreError extends Error {
+  readonly code: StoreErrorCode;
+  /** The option or argument at fault, when there is one. */
+  readonly field: string | undefined;
+
+  constructor(code: StoreErrorCode, message: string, options: { field?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "StoreError";
+    this.code = code;
+    this.field = options.field;
+  }
+}
+
+/**
+ * The SQLSTATE of an error raised by PostgreSQL (for example "23505" for a unique violation), from either driver;
+ * undefined for any other error.
+ */
+export function sqlStateOf(error: unknown): string | undefined {
+  if (typeof error !== "object" || error === null || !("code" in error)) return undefined;
+  const code = (error as { code: unknown }).code;
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+export function invalidArgument(field: string, message: string): StoreError {
+  return new StoreError(StoreErrorCode.INVALID_ARGUMENT, `${field}: ${message}`, { field });
+}
+
+export function closedError(): StoreError {
+  return new StoreError(StoreErrorCode.CLOSED, "the database has been closed; open a new one with openDatabase()");
+}
+
+export function transactionFinishedError(): StoreError {
+  return new StoreError(
+    StoreErrorCode.TRANSACTION_FINISHED,
+    "this transaction has already committed or rolled back; await every query inside the work function",
+  );
+}

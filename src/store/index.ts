@@ -1,0 +1,37 @@
+// The store's public surface: the Database interface over PGlite and PostgreSQL, migrations, and the outbox and
+// inbox operations with their SQL builders.
+
+export {
+  openDatabase,
+  resolveDatabaseOptions,
+  DEFAULT_APPLICATION_NAME,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_LISTEN_RECONNECT_DELAY_MS_MAX,
+  DEFAULT_POOL_SIZE,
+  DEFAULT_SCHEMA,
+  DEFAULT_STATEMENT_TIMEOUT_MS,
+  POOL_SIZE_MAX,
+  type Database,
+  type DatabaseKind,
+  type DatabaseSession,
+  type OpenDatabaseOptions,
+  type Queryable,
+  type QueryResult,
+  type StoreLogger,
+} from "./database.js";
+export { StoreError, StoreErrorCode, sqlStateOf } from "./errors.js";
+export {
+  BUILT_IN_MIGRATIONS_DIR,
+  DEFAULT_MIGRATION_LOCK_TIMEOUT_MS,
+  loadMigrations,
+  runMigrations,
+  type MigrationFile,
+  type MigrationReport,
+  type RunMigrationsOptions,
+} from "./migrations.js";
+export * from "./outbox.js";
+export * from "./inbox.js";
+export { execute, sql, type SqlStatement } from "./sql/statement.js";
+export * as outboxSql from "./sql/outbox.js";
+export * as inboxSql from "./sql/inbox.js";

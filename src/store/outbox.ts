@@ -1,0 +1,254 @@
+// The outbox operations the toolkit calls: adding events inside a caller's transaction, and the relay's claim,
+// publish bookkeeping, lag and cleanup. The SQL and the reasoning behind the claim are in sql/outbox.ts.
+
+import { randomUUID } from "node:crypto";
+
+import type { Database, Queryable } from "./database.js";
+import { invalidArgument } from "./errors.js";
+import * as outboxSql from "./sql/outbox.js";
+import { execute } from "./sql/statement.js";
+
+export { OUTBOX_NOTIFY_CHANNEL } from "./sql/outbox.js";
+
+/** Key, value and headers together; Kafka's default message.max.bytes is about the same. */
+export const OUTBOX_RECORD_BYTES_MAX = 1024 * 1024;
+export const DEFAULT_OUTBOX_CLAIM_BATCH_SIZE = 100;
+export const DEFAULT_OUTBOX_LEASE_MS = 30_000;
+export const OUTBOX_RELAY_ID_CHARS_MAX = 200;
+export const OUTBOX_ERROR_CHARS_MAX = 2_000;
+/** The migration's CHECK allows the same. */
+export const OUTBOX_PARTITION_KEY_BYTES_MAX = 4096;
+
+export interface OutboxEventInput {
+  topic: string;
+  /** The record key; a string is sent as its UTF-8 bytes. */
+  key?: Uint8Array | string | null;
+  /** The record value, already serialised; null is a tombstone. */
+  value: Uint8Array | string | null;
+  headers?: Record<string, string>;
+  /** A UUID; a random one when absent. Adding an event id that is already in the outbox adds nothing. */
+  eventId?: string;
+  /**
+   * Events with the same topic and partition key are published in the order they were added. When absent it
+   * follows the key (same key bytes, same partition key); null asks for no order.
+   */
+  partitionKey?: string | null;
+}
+
+export interface AddedOutboxEvent {
+  id: number;
+  eventId: string;
+}
+
+export interface OutboxRecord {
+  id: number;
+  eventId: string;
+  topic: string;
+  partitionKey: string | null;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+  createdAt: Date;
+  /** 1 on the first claim; higher when earlier attempts failed or their relay died. */
+  claimCount: number;
+  claimExpiresAt: Date | null;
+  lastError: string | null;
+}
+
+export interface OutboxLag {
+  /** Rows not yet published, including those a relay is publishing now. */
+  waiting: number;
+  /** Rows under a live lease, being published now. */
+  inFlight: number;
+  oldestCreatedAt: Date | null;
+  /** How long the oldest waiting row has waited; null when nothing waits. */
+  oldestAgeMs: number | null;
+}
+
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+function toBuffer(field: string, value: Uint8Array | string | null | undefined): Buffer | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === "string") return Buffer.from(value, "utf8");
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  throw invalidArgument(field, "must be a Uint8Array, a string or null");
+}
+
+/**
+ * The default partition key: the key's text when its bytes are UTF-8, otherwise its hex with a "\x" prefix. The
+ * same key bytes always give the same partition key, whichever way the caller passed them.
+ */
+export function partitionKeyForKey(key: Buffer | null): string | null {
+  if (key === null) return null;
+  try {
+    return utf8.decode(key);
+  } catch {
+    return `\\x${key.toString("hex")}`;
+  }
+}
+
+function toInsertRow(event: OutboxEventInput, index: number, recordBytesMax: number): outboxSql.OutboxInsertRow {
+  const field = `events[${index}]`;
+  if (typeof event !== "object" || event === null) throw invalidArgument(field, "must be an object");
+  if (typeof event.topic !== "string" || !/^[A-Za-z0-9._-]{1,249}$/.test(event.topic)) {
+    throw invalidArgument(`${field}.topic`, "must be 1 to 249 characters of letters, digits, '.', '_' and '-'");
+  }
+  const eventId = event.eventId ?? randomUUID();
+  if (typeof eventId !== "string" || !UUID_PATTERN.test(eventId)) {
+    throw invalidArgument(`${field}.eventId`, `must be a UUID, got ${JSON.stringify(eventId)}`);
+  }
+  const key = toBuffer(`${field}.key`, event.key);
+  const value = toBuffer(`${field}.value`, event.value);
+  const headers = event.headers ?? {};
+  if (typeof headers !== "object" || headers === null || Array.isArray(headers)) {
+    throw invalidArgument(`${field}.headers`, "must be an object of string values");
+  }
+  let headerBytes = 0;
+  for (const [name, headerValue] of Object.entries(headers)) {
+    if (typeof headerValue !== "string") {
+      throw invalidArgument(`${field}.headers.${name}`, "must be a string");
+    }
+    headerBytes += Buffer.byteLength(name) + Buffer.byteLength(headerValue);
+  }
+  const recordBytes = (key?.length ?? 0) + (value?.length ?? 0) + headerBytes;
+  if (recordBytes > recordBytesMax) {
+    throw invalidArgument(field, `key, value and headers take ${recordBytes} bytes, over the ${recordBytesMax} limit`);
+  }
+  const partitionKey = event.partitionKey === undefined ? partitionKeyForKey(key) : event.partitionKey;
+  if (partitionKey !== null && typeof partitionKey !== "string") {
+    throw invalidArgument(`${field}.partitionKey`, "must be a string or null");
+  }
+  if (partitionKey !== null && Buffer.byteLength(partitionKey) > OUTBOX_PARTITION_KEY_BYTES_MAX) {
+    throw invalidArgument(`${field}.partitionKey`, `must be at most ${OUTBOX_PARTITION_KEY_BYTES_MAX} bytes`);
+  }
+  return { eventId: eventId.toLowerCase(), topic: event.topic, partitionKey, key, value, headers };
+}
+
+/**
+ * Adds events to the outbox through tx, normally the transaction that makes the business change they describe,
+ * so that both commit or neither does. Returns the events added, in input order; an event whose id is already in
+ * the outbox is skipped.
+ */
+export async function addOutboxEvents(
+  tx: Queryable,
+  events: readonly OutboxEventInput[],
+  limits: { recordBytesMax?: number } = {},
+): Promise<AddedOutboxEvent[]> {
+  if (!Array.isArray(events)) throw invalidArgument("events", "must be an array");
+  const recordBytesMax = limits.recordBytesMax ?? OUTBOX_RECORD_BYTES_MAX;
+  const rows = events.map((event, index) => toInsertRow(event, index, recordBytesMax));
+  const added: AddedOutboxEvent[] = [];
+  for (let start = 0; start < rows.length; start += outboxSql.OUTBOX_INSERT_ROWS_MAX) {
+    const chunk = rows.slice(start, start + outboxSql.OUTBOX_INSERT_ROWS_MAX);
+    const result = await execute(tx, outboxSql.insertOutboxEvents(chunk));
+    added.push(...result.rows.map((row) => ({ id: row.id, eventId: row.event_id })));
+  }
+  return added.sort((left, right) => left.id - right.id);
+}
+
+export async function addOutboxEvent(tx: Queryable, event: OutboxEventInput): Promise<AddedOutboxEvent | null> {
+  const [added] = await addOutboxEvents(tx, [event]);
+  return added ?? null;
+}
+
+function checkRelayId(relayId: string): void {
+  if (typeof relayId !== "string" || relayId.length < 1 || relayId.length > OUTBOX_RELAY_ID_CHARS_MAX) {
+    throw invalidArgument("relayId", `must be 1 to ${OUTBOX_RELAY_ID_CHARS_MAX} characters`);
+  }
+}
+
+function toRecord(row: outboxSql.OutboxRow): OutboxRecord {
+  return {
+    id: row.id,
+    eventId: row.event_id,
+    topic: row.topic,
+    partitionKey: row.partition_key,
+    key: row.key,
+    value: row.value,
+    headers: row.headers,
+    createdAt: row.created_at,
+    claimCount: row.claim_count,
+    claimExpiresAt: row.claim_expires_at,
+    lastError: row.last_error,
+  };
+}
+
+/**
+ * Leases the next unpublished rows to relayId for leaseMs, in id order, never a row another relay holds and never
+ * a row whose key another relay is still publishing. Several relays may call this at once.
+ */
+export async function claimOutboxBatch(
+  db: Database,
+  options: { relayId: string; batchSize?: number; leaseMs?: number },
+): Promise<OutboxRecord[]> {
+  checkRelayId(options.relayId);
+  const claim = outboxSql.claimOutboxRows({
+    relayId: options.relayId,
+    batchSize: options.batchSize ?? DEFAULT_OUTBOX_CLAIM_BATCH_SIZE,
+    leaseMs: options.leaseMs ?? DEFAULT_OUTBOX_LEASE_MS,
+  });
+  const rows = await db.transaction(async (tx) => {
+    await execute(tx, outboxSql.setClaimIsolation());
+    await execute(tx, outboxSql.lockOutboxClaims(db.schema));
+    return (await execute(tx, claim)).rows;
+  });
+  return rows.map(toRecord);
+}
+
+/** Extends relayId's leases on rows it is still publishing; returns how many it still holds. */
+export async function renewOutboxClaims(
+  target: Queryable,
+  relayId: string,
+  ids: readonly number[],
+  leaseMs: number = DEFAULT_OUTBOX_LEASE_MS,
+): Promise<number> {
+  checkRelayId(relayId);
+  if (ids.length === 0) return 0;
+  return (await execute(target, outboxSql.renewOutboxClaims(relayId, ids, leaseMs))).rowCount;
+}
+
+/** Marks rows published once the broker has acknowledged them; returns how many changed. */
+export async function markOutboxPublished(target: Queryable, ids: readonly number[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  return (await execute(target, outboxSql.markOutboxPublished(ids))).rowCount;
+}
+
+/** Deletes rows once the broker has acknowledged them, instead of marking them; returns how many went. */
+export async function deleteOutboxEvents(target: Queryable, ids: readonly number[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  return (await execute(target, outboxSql.deleteOutboxRows(ids))).rowCount;
+}
+
+/** Hands rows back after a failed publish so they can be claimed again; returns how many relayId still held. */
+export async function releaseOutboxClaims(
+  target: Queryable,
+  relayId: string,
+  ids: readonly number[],
+  reason: string | null,
+): Promise<number> {
+  checkRelayId(relayId);
+  if (ids.length === 0) return 0;
+  const trimmed = reason === null ? null : reason.slice(0, OUTBOX_ERROR_CHARS_MAX);
+  return (await execute(target, outboxSql.releaseOutboxClaims(relayId, ids, trimmed))).rowCount;
+}
+
+export async function readOutboxLag(target: Queryable): Promise<OutboxLag> {
+  const [row] = (await execute(target, outboxSql.selectOutboxLag())).rows;
+  if (row === undefined) throw new Error("the outbox lag query returned no row");
+  return {
+    waiting: row.waiting,
+    inFlight: row.in_flight,
+    oldestCreatedAt: row.oldest_created_at,
+    oldestAgeMs: row.oldest_age_ms === null ? null : Math.max(0, row.oldest_age_ms),
+  };
+}
+
+/** Deletes up to limit rows published more than olderThanMs ago; returns how many went. */
+export async function deletePublishedOutboxEvents(
+  target: Queryable,
+  options: { olderThanMs: number; limit?: number },
+): Promise<number> {
+  return (await execute(target, outboxSql.deletePublishedOutboxRows(options.olderThanMs, options.limit ?? 1_000)))
+    .rowCount;
+}

@@ -1,0 +1,125 @@
+// The Database interface over PGlite: PostgreSQL compiled to WebAssembly, running inside this process with one
+// session. PGlite runs statements and transactions one at a time, so this adapter adds no locking of its own.
+
+import { mkdir } from "node:fs/promises";
+
+import { PGlite, type Results, type Transaction } from "@electric-sql/pglite";
+
+import type {
+  Database,
+  DatabaseSession,
+  Queryable,
+  QueryResult,
+  ResolvedDatabaseOptions,
+  StoreLogger,
+} from "./database.js";
+import { closedError, transactionFinishedError } from "./errors.js";
+import { quoteIdentifier, validateIdentifier } from "./identifiers.js";
+import { deliverNotification } from "./notifications.js";
+import { assertOutsideTransaction, runInTransactionScope } from "./transaction-scope.js";
+import { BYTEA_OID, INT8_ARRAY_OID, INT8_OID, parseByteaHex, parseInt8, parseInt8Array } from "./value-types.js";
+
+function toQueryResult<Row>(result: Results<Row>): QueryResult<Row> {
+  return { rows: result.rows, rowCount: result.rowCount ?? result.affectedRows ?? result.rows.length };
+}
+
+class PgliteTransactionHandle implements Queryable {
+  #finished = false;
+
+  constructor(private readonly transaction: Transaction) {}
+
+  async query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
+    if (this.#finished) throw transactionFinishedError();
+    return toQueryResult(await this.transaction.query<Row>(sql, params === undefined ? [] : [...params]));
+  }
+
+  async exec(script: string): Promise<void> {
+    if (this.#finished) throw transactionFinishedError();
+    await this.transaction.exec(script);
+  }
+
+  finish(): void {
+    this.#finished = true;
+  }
+}
+
+class PgliteDatabase implements Database {
+  readonly kind = "pglite";
+  readonly supportsListen = true;
+  #closed = false;
+
+  constructor(
+    private readonly pglite: PGlite,
+    readonly schema: string,
+    private readonly logger: StoreLogger,
+  ) {}
+
+  async query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
+    this.#assertUsable("query()");
+    return toQueryResult(await this.pglite.query<Row>(sql, params === undefined ? [] : [...params]));
+  }
+
+  async exec(script: string): Promise<void> {
+    this.#assertUsable("exec()");
+    await this.pglite.exec(script);
+  }
+
+  async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    this.#assertUsable("transaction()");
+    return this.pglite.transaction(async (transaction) => {
+      const handle = new PgliteTransactionHandle(transaction);
+      try {
+        return await runInTransactionScope([this], () => work(handle));
+      } finally {
+        handle.finish();
+      }
+    });
+  }
+
+  async listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
+    this.#assertUsable("listen()");
+    validateIdentifier("channel", channel);
+    const unlisten = await this.pglite.listen(channel, (payload) =>
+      deliverNotification(channel, payload, onNotify, this.logger),
+    );
+    let listening = true;
+    return async () => {
+      if (!listening || this.#closed) return;
+      listening = false;
+      await unlisten();
+    };
+  }
+
+  async withSession<T>(work: (session: DatabaseSession) => Promise<T>): Promise<T> {
+    this.#assertUsable("withSession()");
+    return work(this);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.pglite.close();
+  }
+
+  #assertUsable(operation: string): void {
+    if (this.#closed) throw closedError();
+    assertOutsideTransaction(this, operation);
+  }
+}
+
+export async function openPgliteDatabase(options: ResolvedDatabaseOptions): Promise<Database> {
+  if (options.dataDir !== null) await mkdir(options.dataDir, { recursive: true });
+  const pglite = await PGlite.create({
+    ...(options.dataDir === null ? {} : { dataDir: options.dataDir }),
+    parsers: { [INT8_OID]: parseInt8, [INT8_ARRAY_OID]: parseInt8Array, [BYTEA_OID]: parseByteaHex },
+  });
+  try {
+    // The schema may not exist yet (the migrations create it); PostgreSQL accepts such a search_path.
+    await pglite.exec(`SET search_path TO ${quoteIdentifier(options.schema)}`);
+  } catch (error) {
+    await pglite.close();
+    throw error;
+  }
+  options.logger.debug({ kind: "pglite", dataDir: options.dataDir, schema: options.schema }, "database opened");
+  return new PgliteDatabase(pglite, options.schema, options.logger);
+}

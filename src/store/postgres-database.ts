@@ -1,0 +1,260 @@
+// The Database interface over a PostgreSQL server, through a `pg` connection pool.
+
+import pg from "pg";
+
+import type {
+  Database,
+  DatabaseSession,
+  Queryable,
+  QueryResult,
+  ResolvedDatabaseOptions,
+  StoreLogger,
+} from "./database.js";
+import { closedError, StoreError, StoreErrorCode, transactionFinishedError } from "./errors.js";
+import { validateIdentifier } from "./identifiers.js";
+import { PostgresListener } from "./postgres-listener.js";
+import { assertOutsideTransaction, runInTransactionScope } from "./transaction-scope.js";
+import { INT8_ARRAY_OID, INT8_OID, parseInt8, parseInt8Array } from "./value-types.js";
+
+function toQueryResult<Row>(result: pg.QueryResult): QueryResult<Row> {
+  return { rows: result.rows as Row[], rowCount: result.rowCount ?? result.rows.length };
+}
+
+const getTypeParser = ((oid: number, format?: "text" | "binary") => {
+  if (format !== "binary" && oid === INT8_OID) return parseInt8;
+  if (format !== "binary" && oid === INT8_ARRAY_OID) return parseInt8Array;
+  return pg.types.getTypeParser(oid, format);
+}) as typeof pg.types.getTypeParser;
+
+/** The URL with its password hidden, for messages and logs. */
+export function redactDatabaseUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== "") parsed.password = "****";
+    return parsed.toString();
+  } catch {
+    return "(unparseable database URL)";
+  }
+}
+
+/**
+ * A query that always uses the extended protocol, which (like PGlite's query) accepts exactly one statement; pg
+ * would otherwise send a query without parameters as a simple query, where several statements are allowed.
+ */
+function singleStatement(sql: string, params: readonly unknown[] | undefined): pg.QueryConfig {
+  const config: pg.QueryConfig & { queryMode: "extended" } = {
+    text: sql,
+    values: params === undefined ? [] : [...params],
+    queryMode: "extended",
+  };
+  return config;
+}
+
+class ClientQueryable implements Queryable {
+  #finished = false;
+
+  constructor(private readonly client: pg.PoolClient) {}
+
+  async query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
+    if (this.#finished) throw transactionFinishedError();
+    return toQueryResult(await this.client.query(singleStatement(sql, params)));
+  }
+
+  async exec(script: string): Promise<void> {
+    if (this.#finished) throw transactionFinishedError();
+    await this.client.query(script);
+  }
+
+  finish(): void {
+    this.#finished = true;
+  }
+}
+
+/**
+ * Runs work in a transaction on client. Returns the result, or throws the work's error; reports through
+ * onBrokenConnection when ROLLBACK itself failed, so the caller discards the connection instead of reusing it.
+ */
+async function runClientTransaction<T>(
+  client: pg.PoolClient,
+  owners: readonly object[],
+  work: (tx: Queryable) => Promise<T>,
+  onBrokenConnection: (error: Error) => void,
+): Promise<T> {
+  await client.query("BEGIN");
+  const handle = new ClientQueryable(client);
+  try {
+    const result = await runInTransactionScope(owners, () => work(handle));
+    handle.finish();
+    await client.query("COMMIT");
+    return result;
+  } catch (error) {
+    handle.finish();
+    try {
+      await client.query("ROLLBACK");
+    } catch (rollbackError) {
+      onBrokenConnection(rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError)));
+    }
+    throw error;
+  }
+}
+
+class PostgresSession implements DatabaseSession {
+  readonly #queryable: ClientQueryable;
+  brokenBy: Error | null = null;
+
+  constructor(
+    private readonly client: pg.PoolClient,
+    private readonly database: object,
+  ) {
+    this.#queryable = new ClientQueryable(client);
+  }
+
+  query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
+    assertOutsideTransaction(this, "session query()");
+    return this.#queryable.query<Row>(sql, params);
+  }
+
+  exec(script: string): Promise<void> {
+    assertOutsideTransaction(this, "session exec()");
+    return this.#queryable.exec(script);
+  }
+
+  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    assertOutsideTransaction(this, "session transaction()");
+    return runClientTransaction(this.client, [this.database, this], work, (error) => {
+      this.brokenBy = error;
+    });
+  }
+
+  finish(): void {
+    this.#queryable.finish();
+  }
+}
+
+class PostgresDatabase implements Database {
+  readonly kind = "postgres";
+  readonly supportsListen = true;
+  readonly schema: string;
+  readonly #pool: pg.Pool;
+  readonly #listenerConfig: pg.ClientConfig;
+  readonly #options: ResolvedDatabaseOptions;
+  readonly #logger: StoreLogger;
+  #listener: PostgresListener | null = null;
+  #closed = false;
+
+  constructor(pool: pg.Pool, listenerConfig: pg.ClientConfig, options: ResolvedDatabaseOptions) {
+    this.#pool = pool;
+    this.#listenerConfig = listenerConfig;
+    this.#options = options;
+    this.#logger = options.logger;
+    this.schema = options.schema;
+  }
+
+  async query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
+    this.#assertUsable("query()");
+    return toQueryResult(await this.#pool.query(singleStatement(sql, params)));
+  }
+
+  async exec(script: string): Promise<void> {
+    this.#assertUsable("exec()");
+    await this.#pool.query(script);
+  }
+
+  async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    this.#assertUsable("transaction()");
+    const client = await this.#pool.connect();
+    let brokenBy: Error | null = null;
+    try {
+      return await runClientTransaction(client, [this], work, (error) => {
+        brokenBy = error;
+      });
+    } finally {
+      client.release(brokenBy ?? undefined);
+    }
+  }
+
+  async listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
+    this.#assertUsable("listen()");
+    validateIdentifier("channel", channel);
+    this.#listener ??= new PostgresListener(
+      this.#listenerConfig,
+      this.#options.listenReconnectDelayMsMax,
+      this.#logger,
+    );
+    return this.#listener.subscribe(channel, onNotify);
+  }
+
+  async withSession<T>(work: (session: DatabaseSession) => Promise<T>): Promise<T> {
+    this.#assertUsable("withSession()");
+    const client = await this.#pool.connect();
+    const session = new PostgresSession(client, this);
+    let failed = false;
+    try {
+      return await work(session);
+    } catch (error) {
+      failed = true;
+      throw error;
+    } finally {
+      session.finish();
+      // Session state left behind by failed work (an open transaction, a held lock) must not reach the next
+      // borrower, so such a connection is closed rather than returned to the pool.
+      const discard = session.brokenBy ?? (failed ? new Error("session work failed") : undefined);
+      client.release(discard);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#listener?.close();
+    await this.#pool.end();
+  }
+
+  #assertUsable(operation: string): void {
+    if (this.#closed) throw closedError();
+    assertOutsideTransaction(this, operation);
+  }
+}
+
+export async function openPostgresDatabase(options: ResolvedDatabaseOptions): Promise<Database> {
+  const url = options.url;
+  if (url === null) throw new Error("openPostgresDatabase needs a url");
+  const common: pg.ClientConfig = {
+    connectionString: url,
+    connectionTimeoutMillis: options.connectTimeoutMs,
+    types: { getTypeParser },
+  };
+  const pool = new pg.Pool({
+    ...common,
+    max: options.poolSize,
+    idleTimeoutMillis: options.idleTimeoutMs,
+    application_name: options.applicationName,
+    // Every pooled session starts with the schema as its search_path, so queries need no schema prefix.
+    options: `-c search_path=${options.schema}`,
+    ...(options.statementTimeoutMs > 0 ? { statement_timeout: options.statementTimeoutMs } : {}),
+  });
+  // An idle pooled connection that breaks (say, the server restarts) is dropped by the pool; without this handler
+  // the error event would end the process.
+  pool.on("error", (error) => {
+    options.logger.warn({ err: error }, "an idle PostgreSQL connection failed and was dropped from the pool");
+  });
+  try {
+    await pool.query("SELECT 1");
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new StoreError(
+      StoreErrorCode.CONNECT_FAILED,
+      `could not connect to PostgreSQL at ${redactDatabaseUrl(url)}: ${reason}; check the URL (DATABASE_URL) and that ` +
+        "the server is running",
+      { field: "url", cause: error },
+    );
+  }
+  const listenerConfig: pg.ClientConfig = {
+    ...common,
+    application_name: `${options.applicationName}-listen`,
+    keepAlive: true,
+  };
+  options.logger.debug({ kind: "postgres", url: redactDatabaseUrl(url), schema: options.schema }, "database opened");
+  return new PostgresDatabase(pool, listenerConfig, options);
+}

@@ -1,0 +1,230 @@
+// Statements for the transactional outbox (table sluice_outbox, migration 0001).
+//
+// How relays share the outbox. Each relay claims rows with a lease (claimed_by, claim_expires_at) in a short
+// transaction, publishes them, then marks them published. Claims never hold a transaction open while publishing,
+// which matters with PGlite, where an open transaction would stop every other statement in the process.
+//
+// Per-key order across relays: a claim takes unpublished, unleased rows in id order, but skips any row whose topic
+// and partition key has an earlier unpublished row under a live lease, since another relay is still publishing
+// that key. A key is therefore in flight at one relay at a time and leaves in id order, while different keys
+// spread over all relays. That check is only sound if claims see each other's leases, so claims run one at a time
+// per schema under a transaction-level advisory lock (lockOutboxClaims), in READ COMMITTED, with the claim as a
+// separate statement after the lock so that its snapshot includes the previous claim. A claim is one short
+// UPDATE, so this serialisation costs little. FOR UPDATE SKIP LOCKED alone would not do: it lets a second relay
+// take a later row of a key while the first still holds an earlier one.
+//
+// When a relay dies, its leases expire and any relay takes the rows over; a relay that outlives its lease may
+// publish a row twice, which the consumers' inbox absorbs (delivery is at least once, and ordered by first
+// delivery).
+
+import { invalidArgument } from "../errors.js";
+import { advisoryLockKey, advisoryTransactionLock } from "./locks.js";
+import { sql, type SqlStatement } from "./statement.js";
+
+/** The channel that the outbox trigger notifies, with the schema name as payload. */
+export const OUTBOX_NOTIFY_CHANNEL = "sluice_outbox";
+/** Rows per INSERT statement; six parameters each stays far below PostgreSQL's 65535 parameter limit. */
+export const OUTBOX_INSERT_ROWS_MAX = 500;
+/** Ids per mark, delete, renew or release statement. */
+export const OUTBOX_IDS_MAX = 10_000;
+export const OUTBOX_CLAIM_BATCH_MAX = 10_000;
+
+export interface OutboxRow {
+  id: number;
+  event_id: string;
+  topic: string;
+  partition_key: string | null;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+  created_at: Date;
+  claimed_by: string | null;
+  claim_expires_at: Date | null;
+  claim_count: number;
+  last_error: string | null;
+  published_at: Date | null;
+}
+
+export interface OutboxInsertRow {
+  eventId: string;
+  topic: string;
+  partitionKey: string | null;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+}
+
+export interface OutboxLagRow {
+  waiting: number;
+  in_flight: number;
+  oldest_created_at: Date | null;
+  oldest_age_ms: number | null;
+}
+
+const OUTBOX_COLUMNS =
+  "id, event_id, topic, partition_key, key, value, headers, created_at, claimed_by, claim_expires_at, claim_count, " +
+  "last_error, published_at";
+
+function checkCount(field: string, count: number, max: number): void {
+  if (count < 1 || count > max) throw invalidArgument(field, `must hold 1 to ${max} items, got ${count}`);
+}
+
+function checkPositiveInteger(field: string, value: number, max: number): void {
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw invalidArgument(field, `must be an integer from 1 to ${max}, got ${String(value)}`);
+  }
+}
+
+/**
+ * Adds events; an event whose event_id is already in the outbox is left alone, so retrying a command that adds
+ * the same event is harmless. Returns the rows actually added.
+ */
+export function insertOutboxEvents(rows: readonly OutboxInsertRow[]): SqlStatement<{ id: number; event_id: string }> {
+  checkCount("events", rows.length, OUTBOX_INSERT_ROWS_MAX);
+  const values: unknown[] = [];
+  const tuples = rows.map((row) => {
+    const at = values.length;
+    values.push(row.eventId, row.topic, row.partitionKey, row.key, row.value, JSON.stringify(row.headers));
+    return `($${at + 1}::uuid, $${at + 2}, $${at + 3}, $${at + 4}::bytea, $${at + 5}::bytea, $${at + 6}::jsonb)`;
+  });
+  return sql(
+    "INSERT INTO sluice_outbox (event_id, topic, partition_key, key, value, headers) VALUES " +
+      tuples.join(", ") +
+      " ON CONFLICT (event_id) DO NOTHING RETURNING id, event_id",
+    values,
+  );
+}
+
+/** The first statement of a claim transaction: claims rely on READ COMMITTED's fresh snapshot per statement. */
+export function setClaimIsolation(): SqlStatement<never> {
+  return sql("SET TRANSACTION ISOLATION LEVEL READ COMMITTED");
+}
+
+/** The second statement of a claim transaction: waits until no other claim on this schema is running. */
+export function lockOutboxClaims(schema: string): SqlStatement<{ locked: string }> {
+  return advisoryTransactionLock(advisoryLockKey("outbox-claims", schema));
+}
+
+/** The third statement of a claim transaction: leases up to batchSize rows to relayId, returned in id order. */
+export function claimOutboxRows(options: {
+  relayId: string;
+  batchSize: number;
+  leaseMs: number;
+}): SqlStatement<OutboxRow> {
+  checkPositiveInteger("batchSize", options.batchSize, OUTBOX_CLAIM_BATCH_MAX);
+  checkPositiveInteger("leaseMs", options.leaseMs, 24 * 60 * 60 * 1000);
+  // The lease condition is repeated in the UPDATE so that, even without lockOutboxClaims, PostgreSQL's re-check of
+  // a row changed by a concurrent claim refuses to lease it twice.
+  return sql(
+    `WITH candidates AS (
+  SELECT o.id
+  FROM sluice_outbox o
+  WHERE o.published_at IS NULL
+    AND (o.claim_expires_at IS NULL OR o.claim_expires_at <= statement_timestamp())
+    AND (o.partition_key IS NULL OR NOT EXISTS (
+      SELECT 1
+      FROM sluice_outbox earlier
+      WHERE earlier.topic = o.topic
+        AND earlier.partition_key = o.partition_key
+        AND earlier.id < o.id
+        AND earlier.published_at IS NULL
+        AND earlier.claim_expires_at > statement_timestamp()
+    ))
+  ORDER BY o.id
+  LIMIT $2
+), claimed AS (
+  UPDATE sluice_outbox o
+  SET claimed_by = $1,
+      claim_expires_at = statement_timestamp() + $3::double precision * interval '1 millisecond',
+      claim_count = o.claim_count + 1
+  FROM candidates
+  WHERE o.id = candidates.id
+    AND o.published_at IS NULL
+    AND (o.claim_expires_at IS NULL OR o.claim_expires_at <= statement_timestamp())
+  RETURNING ${OUTBOX_COLUMNS.split(", ")
+    .map((column) => `o.${column}`)
+    .join(", ")}
+)
+SELECT ${OUTBOX_COLUMNS} FROM claimed ORDER BY id`,
+    [options.relayId, options.batchSize, options.leaseMs],
+  );
+}
+
+/** Extends relayId's leases on rows it is still publishing; returns the ids it still holds. */
+export function renewOutboxClaims(
+  relayId: string,
+  ids: readonly number[],
+  leaseMs: number,
+): SqlStatement<{ id: number }> {
+  checkCount("ids", ids.length, OUTBOX_IDS_MAX);
+  checkPositiveInteger("leaseMs", leaseMs, 24 * 60 * 60 * 1000);
+  return sql(
+    `UPDATE sluice_outbox
+SET claim_expires_at = statement_timestamp() + $3::double precision * interval '1 millisecond'
+WHERE id = ANY($2::bigint[]) AND claimed_by = $1 AND published_at IS NULL
+RETURNING id`,
+    [relayId, ids, leaseMs],
+  );
+}
+
+/** Records that rows reached the broker. Whoever published a row may mark it, even after its lease passed on. */
+export function markOutboxPublished(ids: readonly number[]): SqlStatement<never> {
+  checkCount("ids", ids.length, OUTBOX_IDS_MAX);
+  return sql(
+    `UPDATE sluice_outbox
+SET published_at = statement_timestamp(), claimed_by = NULL, claim_expires_at = NULL, last_error = NULL
+WHERE id = ANY($1::bigint[]) AND published_at IS NULL`,
+    [ids],
+  );
+}
+
+/** Removes rows that reached the broker, for relays that keep no history. */
+export function deleteOutboxRows(ids: readonly number[]): SqlStatement<never> {
+  checkCount("ids", ids.length, OUTBOX_IDS_MAX);
+  return sql("DELETE FROM sluice_outbox WHERE id = ANY($1::bigint[])", [ids]);
+}
+
+/** Gives up relayId's leases (after a failed publish) so the rows can be claimed again, recording why. */
+export function releaseOutboxClaims(
+  relayId: string,
+  ids: readonly number[],
+  reason: string | null,
+): SqlStatement<never> {
+  checkCount("ids", ids.length, OUTBOX_IDS_MAX);
+  return sql(
+    `UPDATE sluice_outbox
+SET claimed_by = NULL, claim_expires_at = NULL, last_error = $3
+WHERE id = ANY($2::bigint[]) AND claimed_by = $1 AND published_at IS NULL`,
+    [relayId, ids, reason],
+  );
+}
+
+/** Rows waiting to be published, how many of them a relay is publishing now, and the age of the oldest. */
+export function selectOutboxLag(): SqlStatement<OutboxLagRow> {
+  return sql(
+    `SELECT count(*) AS waiting,
+  count(*) FILTER (WHERE claim_expires_at > statement_timestamp()) AS in_flight,
+  min(created_at) AS oldest_created_at,
+  (EXTRACT(EPOCH FROM statement_timestamp() - min(created_at)) * 1000)::double precision AS oldest_age_ms
+FROM sluice_outbox
+WHERE published_at IS NULL`,
+  );
+}
+
+/** Deletes up to limit rows published more than olderThanMs ago, oldest first; run it until it deletes nothing. */
+export function deletePublishedOutboxRows(olderThanMs: number, limit: number): SqlStatement<never> {
+  if (!Number.isFinite(olderThanMs) || olderThanMs < 0) {
+    throw invalidArgument("olderThanMs", `must be a number of milliseconds >= 0, got ${String(olderThanMs)}`);
+  }
+  checkPositiveInteger("limit", limit, OUTBOX_IDS_MAX);
+  return sql(
+    `DELETE FROM sluice_outbox
+WHERE id IN (
+  SELECT id FROM sluice_outbox
+  WHERE published_at < statement_timestamp() - $1::double precision * interval '1 millisecond'
+  ORDER BY published_at
+  LIMIT $2
+)`,
+    [olderThanMs, limit],
+  );
+}

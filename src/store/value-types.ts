@@ -1,0 +1,27 @@
+// Result parsers that make both drivers return the same JavaScript values for the same column types: bigint
+// columns as numbers (like the rest of Sluice, which keeps int64 as a JS number) and bytea columns as Buffers.
+
+export const BYTEA_OID = 17;
+export const INT8_OID = 20;
+export const INT8_ARRAY_OID = 1016;
+
+/** Returns a number, or a BigInt for the values a number cannot hold exactly, so nothing is silently rounded. */
+export function parseInt8(text: string): number | bigint {
+  const value = Number(text);
+  return Number.isSafeInteger(value) ? value : BigInt(text);
+}
+
+/** Parses bytea in PostgreSQL's hex output format ("\x0a0b"), the default since PostgreSQL 9.0. */
+export function parseByteaHex(text: string): Buffer {
+  if (!text.startsWith("\\x")) {
+    throw new Error(`bytea value is not in hex format (bytea_output must be "hex"): ${text.slice(0, 20)}`);
+  }
+  return Buffer.from(text.slice(2), "hex");
+}
+
+/** Parses a one-dimensional int8[] literal such as {1,2,NULL}. */
+export function parseInt8Array(text: string): (number | bigint | null)[] {
+  const inner = text.slice(1, -1);
+  if (inner === "") return [];
+  return inner.split(",").map((item) => (item === "NULL" ? null : parseInt8(item)));
+}

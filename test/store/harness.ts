@@ -1,0 +1,163 @@
+// Runs each store test against both back ends: PGlite, and the PostgreSQL server at DATABASE_URL (by default the
+// local test database), each test in a fresh schema that is dropped afterwards. When the server cannot be reached,
+// its cases are skipped with a message saying so, instead of failing.
+
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test, type TestContext } from "node:test";
+
+import pg from "pg";
+
+import { openDatabase, type Database, type DatabaseKind, type OpenDatabaseOptions } from "../../src/store/index.js";
+
+export const SERVER_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+export const KINDS: readonly DatabaseKind[] = ["pglite", "postgres"];
+const REACHABILITY_TIMEOUT_MS = 3_000;
+const TEST_TIMEOUT_MS = 60_000;
+
+let reachability: Promise<string | null> | null = null;
+
+/** Resolves to null when the server answers, or to the reason it does not. */
+export function serverUnreachableReason(): Promise<string | null> {
+  reachability ??= (async () => {
+    const client = new pg.Client({ connectionString: SERVER_URL, connectionTimeoutMillis: REACHABILITY_TIMEOUT_MS });
+    client.on("error", () => undefined);
+    try {
+      await client.connect();
+      await client.query("SELECT 1");
+      return null;
+    } catch (error) {
+      return error instanceof Error ? error.message : String(error);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  })();
+  return reachability;
+}
+
+let schemaCounter = 0;
+
+export function uniqueSchemaName(): string {
+  schemaCounter += 1;
+  return `sluice_test_${process.pid}_${schemaCounter}`;
+}
+
+/** Runs one SQL statement on the server outside any test database, for setup and cleanup. */
+export async function adminQuery<Row extends pg.QueryResultRow = Record<string, unknown>>(
+  text: string,
+  values: unknown[] = [],
+): Promise<Row[]> {
+  const client = new pg.Client({ connectionString: SERVER_URL, connectionTimeoutMillis: REACHABILITY_TIMEOUT_MS });
+  client.on("error", () => undefined);
+  await client.connect();
+  try {
+    return (await client.query<Row>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+export interface StoreTarget {
+  readonly kind: DatabaseKind;
+  readonly schema: string;
+  /** The server URL, or null for PGlite. */
+  readonly url: string | null;
+  /** PGlite's data directory when the test asked for a persistent one. */
+  readonly dataDir: string | null;
+  /** Opens a database on this target; it is closed after the test if the test has not closed it. */
+  open(options?: OpenDatabaseOptions): Promise<Database>;
+  /**
+   * A second handle for concurrency tests: a new connection pool on a server, and the same database with PGlite,
+   * whose single in-process session cannot be opened twice.
+   */
+  peer(database: Database): Promise<Database>;
+  /** A temporary directory removed after the test. */
+  tempDir(): Promise<string>;
+}
+
+export interface StoreTestOptions {
+  /** Give PGlite a data directory, so that the test can close and reopen the database. */
+  persistent?: boolean;
+  /** Limit the test to some kinds, when the behaviour only exists on those. */
+  kinds?: readonly DatabaseKind[];
+  timeoutMs?: number;
+}
+
+export function storeTest(
+  name: string,
+  body: (t: TestContext, target: StoreTarget) => Promise<void>,
+  options: StoreTestOptions = {},
+): void {
+  for (const kind of options.kinds ?? KINDS) {
+    test(`${name} [${kind}]`, { timeout: options.timeoutMs ?? TEST_TIMEOUT_MS }, async (t) => {
+      if (kind === "postgres") {
+        const reason = await serverUnreachableReason();
+        if (reason !== null) {
+          const message = `PostgreSQL server not reachable at ${SERVER_URL}: ${reason}`;
+          console.error(`\n*** SKIPPED: ${message} ***\n`);
+          t.skip(message);
+          return;
+        }
+      }
+      const opened: Database[] = [];
+      const tempDirs: string[] = [];
+      const schema = uniqueSchemaName();
+      const makeTempDir = async (): Promise<string> => {
+        const dir = await mkdtemp(join(tmpdir(), "sluice-store-test-"));
+        tempDirs.push(dir);
+        return dir;
+      };
+      const dataDir = kind === "pglite" && options.persistent === true ? await makeTempDir() : null;
+      const url = kind === "postgres" ? SERVER_URL : null;
+      const target: StoreTarget = {
+        kind,
+        schema,
+        url,
+        dataDir,
+        async open(extra = {}) {
+          const database = await openDatabase({ url, dataDir, schema, poolSize: 4, ...extra });
+          opened.push(database);
+          return database;
+        },
+        async peer(database) {
+          return kind === "postgres" ? target.open({ migrate: false }) : database;
+        },
+        tempDir: makeTempDir,
+      };
+      try {
+        await body(t, target);
+      } finally {
+        for (const database of opened) await database.close();
+        if (kind === "postgres") await adminQuery(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+        for (const dir of tempDirs) await rm(dir, { recursive: true, force: true });
+      }
+    });
+  }
+}
+
+/** Polls check every intervalMs until it returns true; fails after timeoutMs. */
+export async function waitFor(
+  description: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 5_000,
+  intervalMs = 10,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** A small seeded generator (mulberry32), so randomised tests replay exactly. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let mixed = state;
+    mixed = Math.imul(mixed ^ (mixed >>> 15), mixed | 1);
+    mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61);
+    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
+  };
+}
