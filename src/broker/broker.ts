@@ -9,6 +9,7 @@ import { FaultInjector } from "./faults.js";
 import { GroupCoordinator } from "./group/coordinator.js";
 import { readMetadataFile, writeMetadataFile } from "./metadata-file.js";
 import { TopicRegistry } from "./topics.js";
+import { saslUserStoreFor } from "./sasl/user-store.js";
 
 /** Producer ids are reserved on disk in blocks, so that handing one out rarely costs an fsync. */
 export const PRODUCER_ID_BLOCK_SIZE = 1000;
@@ -34,6 +35,8 @@ export class Broker {
     readonly config: BrokerConfig,
     readonly logger: Logger,
   ) {
+    // Deriving SCRAM credentials up front reports a bad user list at start, not at the first login.
+    if (config.sasl !== null) saslUserStoreFor(config.sasl);
     this.topics = new TopicRegistry({ config, logger, persist: () => this.persistMetadata() });
     this.groups = new GroupCoordinator({
       dataDir: config.dataDir,

@@ -19,6 +19,8 @@ import type { Broker } from "./broker.js";
 import { NO_RESPONSE, type ApiHandler, type ConnectionInfo, type HandlerContext } from "./handlers/handler.js";
 import { apiVersionsFallbackResponse } from "./handlers/18-api-versions.js";
 import { handleRawSaslToken, SaslAuthenticationError, type SaslFrameResult } from "./sasl/raw.js";
+import { expectsRawSaslToken } from "./sasl/session.js";
+import { SASL_TOKEN_BYTES_MAX } from "./sasl/exchange.js";
 
 const API_VERSIONS_KEY = 18;
 const SASL_HANDSHAKE_KEY = 17;
@@ -69,6 +71,11 @@ class Connection implements ConnectionInfo {
     return `${this.socket.remoteAddress ?? "?"}:${this.socket.remotePort ?? "?"}`;
   }
 
+  /** Until SASL succeeds, frames are capped at SASL_TOKEN_BYTES_MAX and only the SASL-phase APIs are served. */
+  get awaitingAuthentication(): boolean {
+    return this.server.saslRequired && this.principal === null;
+  }
+
   get inFlight(): number {
     return this.pending.length;
   }
@@ -94,8 +101,9 @@ class Connection implements ConnectionInfo {
         this.close("frame smaller than a request header", { size });
         return;
       }
-      if (size < 0 || size > this.server.config.requestBytesMax) {
-        this.close("frame larger than requestBytesMax", { size, requestBytesMax: this.server.config.requestBytesMax });
+      const sizeMax = this.awaitingAuthentication ? SASL_TOKEN_BYTES_MAX : this.server.config.requestBytesMax;
+      if (size < 0 || size > sizeMax) {
+        this.close("frame larger than allowed", { size, sizeMax, awaitingAuthentication: this.awaitingAuthentication });
         return;
       }
       if (this.bufferedBytes < size + 4) break;
@@ -135,14 +143,17 @@ class Connection implements ConnectionInfo {
         this.close("unsupported API version", { apiKey, apiName: handler.name, apiVersion, served: handler.versions });
         return;
       }
-      const flexible = isFlexible(handler.requestSchema, apiVersion);
-      this.clientId = readRequestHeaderRest(reader, requestHeaderVersion(flexible));
-      const request = decodeMessage(handler.requestSchema, apiVersion, reader);
-      if (this.server.saslRequired && this.principal === null && !isSaslPhaseApi(apiKey)) {
+      // Checked before decoding, so an unauthenticated client cannot make the broker decode anything large.
+      if (this.awaitingAuthentication && !isSaslPhaseApi(apiKey)) {
         this.close("request before SASL authentication", { apiKey, apiName: handler.name });
         return;
       }
+      const flexible = isFlexible(handler.requestSchema, apiVersion);
+      this.clientId = readRequestHeaderRest(reader, requestHeaderVersion(flexible));
+      const request = decodeMessage(handler.requestSchema, apiVersion, reader);
       this.dispatch(handler, apiVersion, start.correlationId, request);
+      // After SaslHandshake v0 the client sends bare length-prefixed SASL tokens, not Kafka requests (KIP-43).
+      if (apiKey === SASL_HANDSHAKE_KEY) this.rawSaslTokens = expectsRawSaslToken(this);
     } catch (error) {
       if (error instanceof ProtocolDecodeError) {
         this.close("malformed request", { apiKey, apiVersion, error: error.message });

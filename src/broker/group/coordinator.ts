@@ -107,6 +107,11 @@ export class GroupCoordinator {
     });
     for (const record of log.recovered) this.replay(record);
     await log.compactIfGrown();
+    if (this.phase !== "loading") {
+      // close() was called while the log was being read.
+      await log.close();
+      return;
+    }
     this.log = log;
     this.phase = "running";
     this.logger.info(
@@ -171,6 +176,9 @@ export class GroupCoordinator {
       return Promise.resolve(joinError(input.memberId, ErrorCode.INVALID_REQUEST));
     }
 
+    if (input.protocolType === "" || input.protocols.length === 0) {
+      return Promise.resolve(joinError(input.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
+    }
     let group = this.groups.get(input.groupId);
     if (group === undefined) {
       if (input.memberId !== "") return Promise.resolve(joinError(input.memberId, ErrorCode.UNKNOWN_MEMBER_ID));

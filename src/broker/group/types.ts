@@ -3,14 +3,6 @@
 
 export type GroupState = "Empty" | "PreparingRebalance" | "CompletingRebalance" | "Stable" | "Dead";
 
-export const GROUP_STATES: readonly GroupState[] = [
-  "Empty",
-  "PreparingRebalance",
-  "CompletingRebalance",
-  "Stable",
-  "Dead",
-];
-
 export interface MemberProtocol {
   name: string;
   metadata: Buffer;

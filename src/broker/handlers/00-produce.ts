@@ -15,6 +15,7 @@ import {
 import type { PartitionProduceResponse } from "../../kafka/protocol/messages/produce-response.js";
 import { isTransactional, validateProducedBatch } from "../../kafka/protocol/record-batch.js";
 import type { Broker } from "../broker.js";
+import { LogStorageError } from "../log/partition-log.js";
 import type { Partition } from "../topics.js";
 import { topicConfigValue } from "../topic-config.js";
 import { defineHandler, NO_RESPONSE } from "./handler.js";
@@ -42,7 +43,14 @@ function appendOne(broker: Broker, partition: Partition, index: number, records:
     return { index, errorCode: ErrorCode.NONE, baseOffset: check.baseOffset, logAppendTimeMs: -1, logStartOffset: log.logStartOffset, recordErrors: [], errorMessage: null };
   }
   records.writeInt32BE(0, PARTITION_LEADER_EPOCH_AT);
-  const appended = log.append(records, header);
+  let appended: { baseOffset: number; logAppendTime: number };
+  try {
+    appended = log.append(records, header);
+  } catch (error) {
+    if (!(error instanceof LogStorageError)) throw error;
+    broker.logger.error({ err: error, topic: partition.topic.name, partition: index }, "append failed");
+    return failed(index, ErrorCode.KAFKA_STORAGE_ERROR, `the broker could not write to its log: ${error.message}`);
+  }
   partition.producers.record(header.producerId, header.producerEpoch, header.baseSequence, header.lastOffsetDelta, appended.baseOffset);
   partition.wakeWaiters();
   return {

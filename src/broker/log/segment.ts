@@ -3,6 +3,7 @@
 
 import type { Logger } from "pino";
 import { UnsupportedCompressionError } from "../../kafka/protocol/compression/index.js";
+import { ProtocolDecodeError } from "../../kafka/protocol/primitives.js";
 import {
   BATCH_LENGTH_PREFIX_BYTES,
   BatchField,
@@ -291,9 +292,10 @@ export class LogSegment {
           const match = records.find((record) => record.offset >= start && record.timestamp >= timestampMs);
           if (match !== undefined) return { offset: match.offset, timestamp: match.timestamp };
         } catch (error) {
-          if (!(error instanceof UnsupportedCompressionError)) throw error;
-          // This runtime cannot decompress the batch (zstd before Node 22.15), so per-record timestamps are out of
-          // reach; the batch's first offset is the closest answer that never skips a matching record.
+          if (!(error instanceof UnsupportedCompressionError || error instanceof ProtocolDecodeError)) throw error;
+          // The records cannot be read here: this runtime lacks the codec (zstd before Node 22.15), or a client stored
+          // a batch whose CRC is right but whose compressed records are not. Per-record timestamps are out of reach,
+          // so answer with the batch's first offset, the closest answer that never skips a matching record.
           return { offset: Math.max(header.baseOffset, start), timestamp: header.maxTimestamp };
         }
       }

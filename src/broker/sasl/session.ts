@@ -1,8 +1,9 @@
 // SASL on one connection, following Kafka's server: SaslHandshake picks a mechanism, then the client's tokens
 // arrive either in SaslAuthenticate requests (handshake v1, KIP-152) or as raw length-prefixed frames without Kafka
-// headers (handshake v0, KIP-43; see raw.ts), until the mechanism names the user. Any failure before authentication ends the
-// connection once its response has been sent, as Kafka does; a handshake or authenticate request after success is
-// answered with ILLEGAL_SASL_STATE and the connection stays open. The state lives in the connection's saslExchange.
+// headers (handshake v0, KIP-43; see raw.ts), until the mechanism names the user. Any failure before authentication
+// ends the connection once its response has been sent, as Kafka does; a handshake or authenticate request after
+// success is answered with ILLEGAL_SASL_STATE and the connection stays open. The state lives in the connection's
+// saslExchange.
 
 import { ErrorCode } from "../../kafka/protocol/error-codes.js";
 import type { SaslAuthenticateResponse, SaslHandshakeResponse } from "../../kafka/protocol/messages/index.js";
@@ -43,7 +44,7 @@ export function saslStateOf(connection: ConnectionInfo): SaslConnectionState | n
   return connection.saslExchange instanceof SaslConnectionState ? connection.saslExchange : null;
 }
 
-/** True when this connection must authenticate before sending anything but ApiVersions, SaslHandshake and SaslAuthenticate. */
+/** True when the connection may send only ApiVersions, SaslHandshake and SaslAuthenticate until it authenticates. */
 export function needsAuthentication(users: SaslUserStore | null, connection: ConnectionInfo): boolean {
   return users !== null && connection.principal === null;
 }

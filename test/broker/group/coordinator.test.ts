@@ -243,10 +243,11 @@ test("JoinGroup v4+: a first join gets MEMBER_ID_REQUIRED with an id, and joins 
 test("the protocol every member supports wins by votes; a member with none in common is refused", async (t) => {
   const h = withDelay(t);
   const { coordinator } = h;
+  // The leader (the first to join) prefers roundrobin, but two of three members vote for range.
   const offers = [
-    ["range", "roundrobin"],
-    ["range", "roundrobin", "sticky"],
     ["roundrobin", "range"],
+    ["range", "roundrobin", "sticky"],
+    ["range", "roundrobin"],
   ];
   const joins = offers.map((names, i) =>
     coordinator.joinGroup(joinInput("votes", { clientId: `c${i}`, protocols: protocols(names) })),
@@ -559,4 +560,93 @@ test("a closed coordinator answers waiting joins and refuses new requests", asyn
   await coordinator.close();
   assert.equal((await waiting).errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE);
   assert.equal((await coordinator.joinGroup(joinInput("g"))).errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+});
+
+test("a leader that never sends SyncGroup is removed after the rebalance timeout and the group rebalances", async (t) => {
+  const h = withDelay(t);
+  const { coordinator } = h;
+  const joins = [0, 1].map((i) => coordinator.joinGroup(joinInput("g", { clientId: `c${i}` })));
+  h.advance(INITIAL_DELAY_MS);
+  const joined = await Promise.all(joins);
+  const leader = joined.find((result) => result.memberId === result.leaderId)!;
+  const follower = joined.find((result) => result !== leader)!;
+  const followerSync = coordinator.syncGroup({
+    groupId: "g",
+    generationId: 1,
+    memberId: follower.memberId,
+    groupInstanceId: null,
+    protocolType: null,
+    protocolName: null,
+    assignments: [],
+  });
+  // The leader stays alive by heartbeating, but never assigns.
+  for (let elapsed = 0; elapsed < REBALANCE_TIMEOUT_MS - 3000; elapsed += 3000) {
+    h.advance(3000);
+    assert.equal(
+      coordinator.heartbeat({ groupId: "g", generationId: 1, memberId: leader.memberId, groupInstanceId: null }),
+      ErrorCode.NONE,
+    );
+  }
+  assert.equal(await isSettled(followerSync), false);
+  h.advance(3000);
+  assert.equal((await followerSync).errorCode, ErrorCode.REBALANCE_IN_PROGRESS);
+  assert.equal(
+    coordinator.heartbeat({ groupId: "g", generationId: 1, memberId: leader.memberId, groupInstanceId: null }),
+    ErrorCode.UNKNOWN_MEMBER_ID,
+  );
+  const rejoined = await coordinator.joinGroup(joinInput("g", { memberId: follower.memberId }));
+  assert.equal(rejoined.generationId, 2);
+  assert.equal(rejoined.leaderId, follower.memberId);
+});
+
+test("at the group limit an idle group without offsets makes room; groups with offsets are kept", async (t) => {
+  const h = harness(t, { limits: { groupsMax: 2 } });
+  const { coordinator } = h;
+  const member = await coordinator.joinGroup(joinInput("throwaway"));
+  coordinator.leaveGroup("throwaway", [{ memberId: member.memberId, groupInstanceId: null }]);
+  assert.equal(coordinator.groupState("throwaway"), "Empty");
+  const commitTo = (groupId: string) =>
+    coordinator.commitOffsets({
+      groupId,
+      generationId: -1,
+      memberId: "",
+      groupInstanceId: null,
+      offsets: [{ topic: "orders", partition: 0, offset: 1, leaderEpoch: -1, metadata: null }],
+    })[0]!.errorCode;
+  assert.equal(commitTo("keeper"), ErrorCode.NONE);
+  assert.equal(commitTo("newcomer"), ErrorCode.NONE);
+  assert.equal(coordinator.groupState("throwaway"), "Dead");
+  assert.equal(commitTo("one-too-many"), ErrorCode.POLICY_VIOLATION);
+  assert.deepEqual(
+    coordinator
+      .listGroups()
+      .map((group) => group.groupId)
+      .sort(),
+    ["keeper", "newcomer"],
+  );
+});
+
+test("beginShutdown answers waiting syncs and refuses new requests while commits can still be synced", async (t) => {
+  const h = withDelay(t);
+  const { coordinator } = h;
+  const joins = [0, 1].map((i) => coordinator.joinGroup(joinInput("g", { clientId: `c${i}` })));
+  h.advance(INITIAL_DELAY_MS);
+  const joined = await Promise.all(joins);
+  const follower = joined.find((result) => result.memberId !== result.leaderId)!;
+  const waiting = coordinator.syncGroup({
+    groupId: "g",
+    generationId: 1,
+    memberId: follower.memberId,
+    groupInstanceId: null,
+    protocolType: null,
+    protocolName: null,
+    assignments: [],
+  });
+  coordinator.beginShutdown();
+  assert.equal((await waiting).errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+  assert.equal(
+    coordinator.heartbeat({ groupId: "g", generationId: 1, memberId: follower.memberId, groupInstanceId: null }),
+    ErrorCode.COORDINATOR_NOT_AVAILABLE,
+  );
+  await coordinator.sync();
 });

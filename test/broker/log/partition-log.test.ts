@@ -5,7 +5,9 @@ import { test } from "node:test";
 import { pino } from "pino";
 import { CompressionCodec } from "../../../src/kafka/protocol/compression/index.js";
 import { ErrorCode } from "../../../src/kafka/protocol/error-codes.js";
+import { crc32c } from "../../../src/kafka/protocol/crc32c.js";
 import {
+  buildRecordBatch,
   decodeRecordBatch,
   hasLogAppendTime,
   iterateBatches,
@@ -326,4 +328,23 @@ test("log config is checked when the log opens", () => {
     () => PartitionLog.open({ dir: null, config: baseConfig({ retentionMs: -2 }), logger: silent }),
     /retentionMs/,
   );
+});
+
+test("offsetForTimestamp falls back to a batch's first offset when its records cannot be decompressed", async () => {
+  const log = PartitionLog.open({ dir: null, config: baseConfig(), logger: silent });
+  produce(log, { timestamps: [100, 200] });
+  for (const codec of [CompressionCodec.Gzip, CompressionCodec.Zstd]) {
+    // A correct header and CRC around compressed bytes that are not valid for the codec, as a client could send.
+    const batch = buildRecordBatch({ records: [{ value: "x" }, { value: "y" }], timestamp: 500 + codec });
+    const unreadable = Buffer.concat([batch.subarray(0, 61), Buffer.from("not compressed data at all")]);
+    unreadable.writeInt32BE(unreadable.length - 12, 8);
+    unreadable.writeInt16BE(codec, 21);
+    unreadable.writeUInt32BE(crc32c(unreadable, 21), 17);
+    const validation = validateProducedBatch(unreadable, MESSAGE_BYTES_MAX);
+    assert.ok("header" in validation);
+    const { baseOffset } = log.append(unreadable, validation.header);
+    assert.deepEqual(log.offsetForTimestamp(499 + codec), { offset: baseOffset, timestamp: 500 + codec });
+  }
+  assert.deepEqual(log.offsetForTimestamp(150), { offset: 1, timestamp: 200 });
+  await log.close();
 });
