@@ -37,7 +37,12 @@ export class Broker {
   ) {
     // Deriving SCRAM credentials up front reports a bad user list at start, not at the first login.
     if (config.sasl !== null) saslUserStoreFor(config.sasl);
-    this.topics = new TopicRegistry({ config, logger, persist: () => this.persistMetadata() });
+    this.topics = new TopicRegistry({
+      config,
+      logger,
+      persist: () => this.persistMetadata(),
+      onTopicDeleted: (name) => this.groups.deleteTopicOffsets(name),
+    });
     this.groups = new GroupCoordinator({
       dataDir: config.dataDir,
       config,
@@ -117,6 +122,7 @@ export class Broker {
 
   beginShutdown(): void {
     this.stopping = true;
+    this.groups.beginShutdown();
     for (const topic of this.topics.all()) for (const partition of topic.partitions) partition.wakeWaiters();
   }
 

@@ -73,6 +73,8 @@ export interface TopicRegistryOptions {
   logger: Logger;
   /** Called after every change that must survive a restart. */
   persist: () => void;
+  /** Called after a topic is deleted, so that what refers to it (committed offsets) goes too. */
+  onTopicDeleted?: (name: string) => void;
 }
 
 export class TopicRegistry {
@@ -133,6 +135,7 @@ export class TopicRegistry {
     topic.deleted = true;
     for (const partition of topic.partitions) partition.wakeWaiters();
     this.options.persist();
+    this.options.onTopicDeleted?.(name);
     this.options.logger.info({ topic: name }, "topic deleted");
     return Promise.all(topic.partitions.map((partition) => partition.log.delete())).then(() => {
       const dir = this.topicDir(topic);
