@@ -67,7 +67,13 @@ function payloadFile(dir: string, sizeBytes: number, count: number): string {
   return path;
 }
 
-async function kafkajsProduce(address: string, topic: string, sizeBytes: number, acks: number, count: number): Promise<number> {
+async function kafkajsProduce(
+  address: string,
+  topic: string,
+  sizeBytes: number,
+  acks: number,
+  count: number,
+): Promise<number> {
   const kafka = new Kafka({ brokers: [address], logLevel: logLevel.NOTHING });
   const producer = kafka.producer({ allowAutoTopicCreation: true });
   await producer.connect();
@@ -153,7 +159,15 @@ function printTable(rows: Row[]): void {
   const lines = rows.map((row) => {
     const sizeBytes = row.size === "100 B" ? 100 : 1024;
     const rate = row.messages / row.seconds;
-    return [row.client, row.operation, row.size, row.acks, String(row.messages), Math.round(rate).toLocaleString("en-US"), ((rate * sizeBytes) / 1e6).toFixed(1)];
+    return [
+      row.client,
+      row.operation,
+      row.size,
+      row.acks,
+      String(row.messages),
+      Math.round(rate).toLocaleString("en-US"),
+      ((rate * sizeBytes) / 1e6).toFixed(1),
+    ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((line) => line[i]!.length)));
   const format = (cells: string[]): string => `| ${cells.map((cell, i) => cell.padEnd(widths[i]!)).join(" | ")} |`;
@@ -182,26 +196,85 @@ async function main(): Promise<void> {
           const topic = `kcat-${sizeBytes}-${acks === 1 ? "one" : "all"}`;
           log(`kcat: producing ${kcatCount} × ${size}, acks=${acks}…`);
           const produceSeconds = timed("kcat", [
-            "-P", "-b", address, "-t", topic, "-l", file, "-X", `acks=${acks}`, "-X", "linger.ms=5",
-            "-X", "batch.num.messages=10000", "-X", "batch.size=1000000", "-X", "queue.buffering.max.messages=1000000",
+            "-P",
+            "-b",
+            address,
+            "-t",
+            topic,
+            "-l",
+            file,
+            "-X",
+            `acks=${acks}`,
+            "-X",
+            "linger.ms=5",
+            "-X",
+            "batch.num.messages=10000",
+            "-X",
+            "batch.size=1000000",
+            "-X",
+            "queue.buffering.max.messages=1000000",
           ]);
-          rows.push({ client: "kcat", operation: "produce", size, acks: String(acks), messages: kcatCount, seconds: produceSeconds });
+          rows.push({
+            client: "kcat",
+            operation: "produce",
+            size,
+            acks: String(acks),
+            messages: kcatCount,
+            seconds: produceSeconds,
+          });
           log(`kcat: consuming ${kcatCount}…`);
-          const consumeSeconds = timed("kcat", ["-C", "-b", address, "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%o\\n"]);
-          rows.push({ client: "kcat", operation: "consume", size, acks: "-", messages: kcatCount, seconds: consumeSeconds });
+          const consumeSeconds = timed("kcat", [
+            "-C",
+            "-b",
+            address,
+            "-t",
+            topic,
+            "-o",
+            "beginning",
+            "-e",
+            "-q",
+            "-f",
+            "%o\\n",
+          ]);
+          rows.push({
+            client: "kcat",
+            operation: "consume",
+            size,
+            acks: "-",
+            messages: kcatCount,
+            seconds: consumeSeconds,
+          });
         }
         const topic = `kafkajs-${sizeBytes}-${acks === 1 ? "one" : "all"}`;
         const count = sizeBytes === 100 ? KAFKAJS_MESSAGES : Math.floor(KAFKAJS_MESSAGES / 2);
         log(`kafkajs: producing ${count} × ${size}, acks=${acks}…`);
-        rows.push({ client: "kafkajs", operation: "produce", size, acks: String(acks), messages: count, seconds: await kafkajsProduce(address, topic, sizeBytes, acks, count) });
+        rows.push({
+          client: "kafkajs",
+          operation: "produce",
+          size,
+          acks: String(acks),
+          messages: count,
+          seconds: await kafkajsProduce(address, topic, sizeBytes, acks, count),
+        });
         log(`kafkajs: consuming ${count}…`);
-        rows.push({ client: "kafkajs", operation: "consume", size, acks: "-", messages: count, seconds: await kafkajsConsume(address, topic, count) });
+        rows.push({
+          client: "kafkajs",
+          operation: "consume",
+          size,
+          acks: "-",
+          messages: count,
+          seconds: await kafkajsConsume(address, topic, count),
+        });
       }
     }
     const memory = memoryOf(child.pid!);
-    console.log(`\nnpm run bench:broker${args.length ? ` -- ${args.join(" ")}` : ""}  (node ${process.version}, ${spawnSync("nproc").stdout.toString().trim()} cores)\n`);
+    console.log(
+      `\nnpm run bench:broker${args.length ? ` -- ${args.join(" ")}` : ""}  (node ${process.version}, ${spawnSync("nproc").stdout.toString().trim()} cores)\n`,
+    );
     printTable(rows);
-    console.log(`\nEnd-to-end latency (kafkajs → broker → kafkajs, acks=-1, fsync per batch, ${LATENCY_RATE_PER_S} msgs/s offered): p50 ${lat.p50.toFixed(1)} ms, p99 ${lat.p99.toFixed(1)} ms, max ${lat.max.toFixed(1)} ms over ${lat.samples} messages`);
+    console.log(
+      `\nEnd-to-end latency (kafkajs → broker → kafkajs, acks=-1, fsync per batch, ${LATENCY_RATE_PER_S} msgs/s offered): p50 ${lat.p50.toFixed(1)} ms, p99 ${lat.p99.toFixed(1)} ms, max ${lat.max.toFixed(1)} ms over ${lat.samples} messages`,
+    );
     console.log(`Broker memory: RSS ${memory.rssMiB.toFixed(0)} MiB now, peak ${memory.peakMiB.toFixed(0)} MiB`);
   } finally {
     child.kill("SIGTERM");

@@ -9,9 +9,16 @@ const specDir = resolve(process.argv[2] ?? "../shared/reference/kafka-protocol/m
 const outDir = resolve("src/kafka/protocol/messages");
 
 /** The API keys whose requests and responses Sluice declares. */
-const DECLARED_API_KEYS = new Set([0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 32, 33, 36, 37, 42, 44, 47, 60]);
+const DECLARED_API_KEYS = new Set([
+  0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 32, 33, 36, 37, 42, 44, 47, 60,
+]);
 /** Non-API messages the broker and tools also read. */
-const EXTRA_MESSAGES = ["RequestHeader", "ResponseHeader", "ConsumerProtocolSubscription", "ConsumerProtocolAssignment"];
+const EXTRA_MESSAGES = [
+  "RequestHeader",
+  "ResponseHeader",
+  "ConsumerProtocolSubscription",
+  "ConsumerProtocolAssignment",
+];
 
 interface JsonField {
   name: string;
@@ -61,7 +68,20 @@ function kebab(name: string): string {
   return name.replace(/([a-z0-9])([A-Z])/g, "$1-$2").toLowerCase();
 }
 
-const PRIMITIVES = new Set(["int8", "int16", "uint16", "int32", "uint32", "int64", "float64", "bool", "string", "bytes", "records", "uuid"]);
+const PRIMITIVES = new Set([
+  "int8",
+  "int16",
+  "uint16",
+  "int32",
+  "uint32",
+  "int64",
+  "float64",
+  "bool",
+  "string",
+  "bytes",
+  "records",
+  "uuid",
+]);
 
 function defaultLiteral(field: JsonField): string | undefined {
   if (field.default === undefined) return undefined;
@@ -118,13 +138,19 @@ class Emitter {
       this.emitInterface(base, fields);
       itemTs = base;
     }
-    return isArray ? { schema: `{ kind: "array", items: ${itemSchema} }`, ts: `${itemTs}[]` } : { schema: itemSchema, ts: itemTs };
+    return isArray
+      ? { schema: `{ kind: "array", items: ${itemSchema} }`, ts: `${itemTs}[]` }
+      : { schema: itemSchema, ts: itemTs };
   }
 
   fieldsSchema(fields: JsonField[], indent: string): string {
     const lines = fields.map((field) => {
       const { schema } = this.typeExpression(field);
-      const parts = [`name: "${camel(field.name)}"`, `type: ${schema}`, `versions: ${range(field.versions) ?? "[1, 0]"}`];
+      const parts = [
+        `name: "${camel(field.name)}"`,
+        `type: ${schema}`,
+        `versions: ${range(field.versions) ?? "[1, 0]"}`,
+      ];
       const nullable = range(field.nullableVersions);
       if (nullable) parts.push(`nullableVersions: ${nullable}`);
       const tagged = range(field.taggedVersions);
@@ -146,7 +172,10 @@ class Emitter {
       const nullable = field.nullableVersions !== undefined && !ts.includes("null") ? " | null" : "";
       const optional =
         !this.requiredAll &&
-        (field.versions === "none" || minVersion(field.versions) > valid || field.default !== undefined || field.taggedVersions !== undefined);
+        (field.versions === "none" ||
+          minVersion(field.versions) > valid ||
+          field.default !== undefined ||
+          field.taggedVersions !== undefined);
       return `  ${camel(field.name)}${optional ? "?" : ""}: ${ts}${nullable};`;
     });
     this.interfaces.push(`export interface ${name} {\n${members.join("\n")}\n}`);
@@ -183,7 +212,8 @@ const files = readdirSync(specDir).filter((name) => name.endsWith(".json"));
 const messages = files.map((name) => parseJson(join(specDir, name)));
 const apiNames = new Map<number, string>();
 for (const message of messages) {
-  if (message.type === "request" && message.apiKey !== undefined) apiNames.set(message.apiKey, message.name.replace(/Request$/, ""));
+  if (message.type === "request" && message.apiKey !== undefined)
+    apiNames.set(message.apiKey, message.name.replace(/Request$/, ""));
 }
 
 rmSync(outDir, { recursive: true, force: true });
@@ -192,7 +222,9 @@ const exports: string[] = [];
 for (const message of messages) {
   const wanted =
     EXTRA_MESSAGES.includes(message.name) ||
-    (message.apiKey !== undefined && DECLARED_API_KEYS.has(message.apiKey) && (message.type === "request" || message.type === "response"));
+    (message.apiKey !== undefined &&
+      DECLARED_API_KEYS.has(message.apiKey) &&
+      (message.type === "request" || message.type === "response"));
   if (!wanted) continue;
   const generated = generate(message);
   writeFileSync(join(outDir, generated.file), generated.source);
@@ -222,13 +254,34 @@ console.log(`generated ${exports.length} message modules into ${outDir}`);
 // Error codes: the table from error-codes.tsv, with the retriable flag as data. Which codes are retriable is a
 // fact of Kafka's error classes (subclasses of RetriableException), listed here by name.
 const RETRIABLE = new Set([
-  "CORRUPT_MESSAGE", "UNKNOWN_TOPIC_OR_PARTITION", "LEADER_NOT_AVAILABLE", "NOT_LEADER_OR_FOLLOWER", "REQUEST_TIMED_OUT",
-  "NETWORK_EXCEPTION", "COORDINATOR_LOAD_IN_PROGRESS", "COORDINATOR_NOT_AVAILABLE", "NOT_COORDINATOR",
-  "NOT_ENOUGH_REPLICAS", "NOT_ENOUGH_REPLICAS_AFTER_APPEND", "KAFKA_STORAGE_ERROR", "FETCH_SESSION_ID_NOT_FOUND",
-  "INVALID_FETCH_SESSION_EPOCH", "LISTENER_NOT_FOUND", "FENCED_LEADER_EPOCH", "UNKNOWN_LEADER_EPOCH",
-  "OFFSET_NOT_AVAILABLE", "PREFERRED_LEADER_NOT_AVAILABLE", "ELIGIBLE_LEADERS_NOT_AVAILABLE", "UNSTABLE_OFFSET_COMMIT",
-  "THROTTLING_QUOTA_EXCEEDED", "CONCURRENT_TRANSACTIONS", "UNKNOWN_TOPIC_ID", "INCONSISTENT_TOPIC_ID",
-  "FETCH_SESSION_TOPIC_ID_ERROR", "OFFSET_MOVED_TO_TIERED_STORAGE", "REBALANCE_IN_PROGRESS",
+  "CORRUPT_MESSAGE",
+  "UNKNOWN_TOPIC_OR_PARTITION",
+  "LEADER_NOT_AVAILABLE",
+  "NOT_LEADER_OR_FOLLOWER",
+  "REQUEST_TIMED_OUT",
+  "NETWORK_EXCEPTION",
+  "COORDINATOR_LOAD_IN_PROGRESS",
+  "COORDINATOR_NOT_AVAILABLE",
+  "NOT_COORDINATOR",
+  "NOT_ENOUGH_REPLICAS",
+  "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
+  "KAFKA_STORAGE_ERROR",
+  "FETCH_SESSION_ID_NOT_FOUND",
+  "INVALID_FETCH_SESSION_EPOCH",
+  "LISTENER_NOT_FOUND",
+  "FENCED_LEADER_EPOCH",
+  "UNKNOWN_LEADER_EPOCH",
+  "OFFSET_NOT_AVAILABLE",
+  "PREFERRED_LEADER_NOT_AVAILABLE",
+  "ELIGIBLE_LEADERS_NOT_AVAILABLE",
+  "UNSTABLE_OFFSET_COMMIT",
+  "THROTTLING_QUOTA_EXCEEDED",
+  "CONCURRENT_TRANSACTIONS",
+  "UNKNOWN_TOPIC_ID",
+  "INCONSISTENT_TOPIC_ID",
+  "FETCH_SESSION_TOPIC_ID_ERROR",
+  "OFFSET_MOVED_TO_TIERED_STORAGE",
+  "REBALANCE_IN_PROGRESS",
 ]);
 const errorRows = readFileSync(join(specDir, "..", "error-codes.tsv"), "utf8")
   .trim()

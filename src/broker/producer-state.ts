@@ -86,7 +86,11 @@ export class PartitionProducerState {
     // Re-inserting keeps the map in least-recently-used order for the eviction below.
     this.producers.delete(producerId);
     this.producers.set(producerId, entry);
-    entry.batches.push({ firstSequence: baseSequence, lastSequence: lastSequenceOf(baseSequence, lastOffsetDelta), baseOffset });
+    entry.batches.push({
+      firstSequence: baseSequence,
+      lastSequence: lastSequenceOf(baseSequence, lastOffsetDelta),
+      baseOffset,
+    });
     if (entry.batches.length > PRODUCER_BATCHES_CACHED) entry.batches.shift();
     if (this.producers.size > PRODUCERS_PER_PARTITION_MAX) {
       const oldest = this.producers.keys().next().value as number;

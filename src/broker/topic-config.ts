@@ -57,7 +57,8 @@ export const TOPIC_CONFIGS: ReadonlyMap<string, TopicConfigDefinition> = new Map
 /** Checks one config; returns an error message naming the problem, or null when it is acceptable. */
 export function validateTopicConfig(name: string, value: string | null): string | null {
   const definition = TOPIC_CONFIGS.get(name);
-  if (definition === undefined) return `unknown topic config ${name}; supported: ${[...TOPIC_CONFIGS.keys()].join(", ")}`;
+  if (definition === undefined)
+    return `unknown topic config ${name}; supported: ${[...TOPIC_CONFIGS.keys()].join(", ")}`;
   if (value === null) return `${name} needs a value`;
   const problem = definition.validate(value);
   return problem === null ? null : `${name}=${value}: ${problem}`;

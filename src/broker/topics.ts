@@ -64,7 +64,8 @@ export function topicNameProblem(name: string): string | null {
   if (name.length === 0) return "topic name is empty";
   if (name.length > TOPIC_NAME_LENGTH_MAX) return `topic name is longer than ${TOPIC_NAME_LENGTH_MAX} characters`;
   if (name === "." || name === "..") return `topic name cannot be "${name}"`;
-  if (!TOPIC_NAME.test(name)) return `topic name ${JSON.stringify(name)} may only contain ASCII letters, digits, '.', '_' and '-'`;
+  if (!TOPIC_NAME.test(name))
+    return `topic name ${JSON.stringify(name)} may only contain ASCII letters, digits, '.', '_' and '-'`;
   return null;
 }
 
@@ -104,7 +105,10 @@ export class TopicRegistry {
     if (nameProblem !== null) throw new TopicError(ErrorCode.INVALID_TOPIC_EXCEPTION, nameProblem);
     if (this.topics.has(name)) throw new TopicError(ErrorCode.TOPIC_ALREADY_EXISTS, `topic ${name} already exists`);
     if (!Number.isInteger(partitions) || partitions < 1 || partitions > PARTITIONS_PER_TOPIC_MAX) {
-      throw new TopicError(ErrorCode.INVALID_PARTITIONS, `number of partitions must be between 1 and ${PARTITIONS_PER_TOPIC_MAX}, got ${partitions}`);
+      throw new TopicError(
+        ErrorCode.INVALID_PARTITIONS,
+        `number of partitions must be between 1 and ${PARTITIONS_PER_TOPIC_MAX}, got ${partitions}`,
+      );
     }
     for (const [key, value] of configs) {
       const problem = validateTopicConfig(key, value);
@@ -147,17 +151,27 @@ export class TopicRegistry {
     const topic = this.topics.get(name);
     if (topic === undefined) throw new TopicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${name} does not exist`);
     if (!Number.isInteger(total) || total <= topic.partitions.length) {
-      throw new TopicError(ErrorCode.INVALID_PARTITIONS, `topic ${name} has ${topic.partitions.length} partitions; the new count must be larger, got ${total}`);
+      throw new TopicError(
+        ErrorCode.INVALID_PARTITIONS,
+        `topic ${name} has ${topic.partitions.length} partitions; the new count must be larger, got ${total}`,
+      );
     }
-    if (total > PARTITIONS_PER_TOPIC_MAX) throw new TopicError(ErrorCode.INVALID_PARTITIONS, `at most ${PARTITIONS_PER_TOPIC_MAX} partitions per topic`);
+    if (total > PARTITIONS_PER_TOPIC_MAX)
+      throw new TopicError(ErrorCode.INVALID_PARTITIONS, `at most ${PARTITIONS_PER_TOPIC_MAX} partitions per topic`);
     if (validateOnly) return;
-    for (let index = topic.partitions.length; index < total; index++) topic.partitions.push(this.openPartition(topic, index));
+    for (let index = topic.partitions.length; index < total; index++)
+      topic.partitions.push(this.openPartition(topic, index));
     this.options.persist();
     this.options.logger.info({ topic: name, partitions: total }, "partitions added");
   }
 
   /** Replaces (incremental = false) or patches the topic's config overrides after validating all of them. */
-  alterConfigs(name: string, changes: ReadonlyMap<string, string | null>, incremental: boolean, validateOnly: boolean): void {
+  alterConfigs(
+    name: string,
+    changes: ReadonlyMap<string, string | null>,
+    incremental: boolean,
+    validateOnly: boolean,
+  ): void {
     const topic = this.topics.get(name);
     if (topic === undefined) throw new TopicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${name} does not exist`);
     for (const [key, value] of changes) {
@@ -201,7 +215,11 @@ export class TopicRegistry {
       segmentMs: Number(topicConfigValue(overrides, "segment.ms", config)),
       retentionMs: Number(topicConfigValue(overrides, "retention.ms", config)),
       retentionBytes: Number(topicConfigValue(overrides, "retention.bytes", config)),
-      messageTimestampType: topicConfigValue(overrides, "message.timestamp.type", config) as LogConfig["messageTimestampType"],
+      messageTimestampType: topicConfigValue(
+        overrides,
+        "message.timestamp.type",
+        config,
+      ) as LogConfig["messageTimestampType"],
     };
   }
 
@@ -221,7 +239,13 @@ export class TopicRegistry {
     });
     const partition = new Partition(topic, index, log);
     for (const batch of log.recoveredBatchHeaders()) {
-      partition.producers.record(batch.producerId, batch.producerEpoch, batch.baseSequence, batch.lastOffsetDelta, batch.baseOffset);
+      partition.producers.record(
+        batch.producerId,
+        batch.producerEpoch,
+        batch.baseSequence,
+        batch.lastOffsetDelta,
+        batch.baseOffset,
+      );
     }
     return partition;
   }

@@ -72,7 +72,9 @@ test("every message acknowledged with acks=-1 survives SIGKILL", async (t) => {
   const seen: Array<{ partition: number; value: string }> = [];
   await consumer.connect();
   await consumer.subscribe({ topic: "ledger", fromBeginning: true });
-  await consumer.run({ eachMessage: async ({ partition, message }) => void seen.push({ partition, value: message.value!.toString() }) });
+  await consumer.run({
+    eachMessage: async ({ partition, message }) => void seen.push({ partition, value: message.value!.toString() }),
+  });
   const deadline = Date.now() + 20_000;
   while (seen.length < stored && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
   await consumer.disconnect();
@@ -82,8 +84,14 @@ test("every message acknowledged with acks=-1 survives SIGKILL", async (t) => {
   const missing = acknowledged.filter((value) => !seenValues.has(value));
   assert.deepEqual(missing, [], "no acknowledged message was lost");
   for (const partition of [0, 1]) {
-    const sequences = seen.filter((entry) => entry.partition === partition).map((entry) => Number(entry.value.split("-")[1]));
-    assert.deepEqual(sequences, [...sequences].sort((a, b) => a - b), `partition ${partition} kept its order`);
+    const sequences = seen
+      .filter((entry) => entry.partition === partition)
+      .map((entry) => Number(entry.value.split("-")[1]));
+    assert.deepEqual(
+      sequences,
+      [...sequences].sort((a, b) => a - b),
+      `partition ${partition} kept its order`,
+    );
   }
   second.child.kill("SIGTERM");
 });

@@ -46,8 +46,14 @@ test("keyed messages over 3 partitions keep per-key order", async (t) => {
   await producer.disconnect();
   const offsets = await admin.fetchTopicOffsets("orders");
   assert.equal(offsets.length, 3);
-  assert.equal(offsets.reduce((sum, p) => sum + Number(p.high), 0), 300);
-  assert.ok(offsets.every((p) => Number(p.high) > 0), "every partition received keys");
+  assert.equal(
+    offsets.reduce((sum, p) => sum + Number(p.high), 0),
+    300,
+  );
+  assert.ok(
+    offsets.every((p) => Number(p.high) > 0),
+    "every partition received keys",
+  );
   await admin.disconnect();
 
   const received = await consumeAll(kafka, "orders", "order-readers", 300);
@@ -61,7 +67,11 @@ test("keyed messages over 3 partitions keep per-key order", async (t) => {
     partitionOfKey.set(key, partition);
   }
   for (const key of keys) {
-    assert.deepEqual(rounds.get(key), Array.from({ length: 25 }, (_, i) => i), `${key} in order, each once`);
+    assert.deepEqual(
+      rounds.get(key),
+      Array.from({ length: 25 }, (_, i) => i),
+      `${key} in order, each once`,
+    );
   }
 });
 
@@ -96,7 +106,11 @@ test("messages and committed offsets survive a broker restart", async (t) => {
   let kafka = kafkaFor(broker);
   const producer = kafka.producer();
   await producer.connect();
-  await producer.send({ topic: "durable", acks: -1, messages: Array.from({ length: 100 }, (_, i) => ({ value: `m${i}` })) });
+  await producer.send({
+    topic: "durable",
+    acks: -1,
+    messages: Array.from({ length: 100 }, (_, i) => ({ value: `m${i}` })),
+  });
   await producer.disconnect();
   const firstRun = await consumeAll(kafka, "durable", "durable-readers", 100);
   assert.equal(firstRun.length, 100);

@@ -9,7 +9,11 @@ import { hasCommand, requireTool } from "../helpers/environment.js";
 
 const KCAT = hasCommand("kcat");
 
-function kcat(args: string[], input?: string, timeoutMs = 20_000): Promise<{ stdout: string; stderr: string; code: number | null }> {
+function kcat(
+  args: string[],
+  input?: string,
+  timeoutMs = 20_000,
+): Promise<{ stdout: string; stderr: string; code: number | null }> {
   return new Promise((resolve, reject) => {
     const child = spawn("kcat", args, { stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
@@ -36,7 +40,10 @@ test("kcat lists metadata", async (t) => {
   assert.equal(produced.code, 0, produced.stderr);
   const { stdout, code, stderr } = await kcat(["-b", broker.address, "-L", "-J"]);
   assert.equal(code, 0, stderr);
-  const metadata = JSON.parse(stdout) as { brokers: Array<{ id: number }>; topics: Array<{ topic: string; partitions: unknown[] }> };
+  const metadata = JSON.parse(stdout) as {
+    brokers: Array<{ id: number }>;
+    topics: Array<{ topic: string; partitions: unknown[] }>;
+  };
   assert.equal(metadata.brokers[0]!.id, 1);
   const listed = metadata.topics.find((topic) => topic.topic === "listed");
   assert.equal(listed?.partitions.length, 3);
@@ -49,13 +56,41 @@ for (const codec of ["none", "gzip", "snappy", "lz4", "zstd"]) {
     const topic = `kcat-${codec}`;
     const lines = Array.from({ length: 600 }, (_, i) => `key${i % 7}:value-${i}`);
     const produced = await kcat(
-      ["-b", broker.address, "-P", "-t", topic, "-K", ":", "-z", codec, "-X", "enable.idempotence=true", "-X", "linger.ms=5"],
+      [
+        "-b",
+        broker.address,
+        "-P",
+        "-t",
+        topic,
+        "-K",
+        ":",
+        "-z",
+        codec,
+        "-X",
+        "enable.idempotence=true",
+        "-X",
+        "linger.ms=5",
+      ],
       lines.join("\n") + "\n",
     );
     assert.equal(produced.code, 0, produced.stderr);
-    const consumed = await kcat(["-b", broker.address, "-C", "-t", topic, "-e", "-f", "%p|%o|%k|%s\\n", "-o", "beginning"]);
+    const consumed = await kcat([
+      "-b",
+      broker.address,
+      "-C",
+      "-t",
+      topic,
+      "-e",
+      "-f",
+      "%p|%o|%k|%s\\n",
+      "-o",
+      "beginning",
+    ]);
     assert.equal(consumed.code, 0, consumed.stderr);
-    const rows = consumed.stdout.trim().split("\n").map((line) => line.split("|"));
+    const rows = consumed.stdout
+      .trim()
+      .split("\n")
+      .map((line) => line.split("|"));
     assert.equal(rows.length, 600);
     const byKey = new Map<string, number[]>();
     for (const [partition, , key, value] of rows) {
@@ -64,7 +99,11 @@ for (const codec of ["none", "gzip", "snappy", "lz4", "zstd"]) {
       byKey.set(`${key}@${partition}`, [...(byKey.get(`${key}@${partition}`) ?? []), index]);
     }
     assert.equal(byKey.size, 7, "each key stayed on one partition");
-    for (const indexes of byKey.values()) assert.deepEqual(indexes, [...indexes].sort((a, b) => a - b));
+    for (const indexes of byKey.values())
+      assert.deepEqual(
+        indexes,
+        [...indexes].sort((a, b) => a - b),
+      );
   });
 }
 
@@ -74,7 +113,18 @@ test("a kcat consumer group reads every message once and commits", async (t) => 
   const lines = Array.from({ length: 100 }, (_, i) => `m${i}`);
   const produced = await kcat(["-b", broker.address, "-P", "-t", "grouped"], lines.join("\n") + "\n");
   assert.equal(produced.code, 0, produced.stderr);
-  const groupRead = ["-b", broker.address, "-G", "kcat-group", "-e", "-f", "%s\\n", "-X", "auto.offset.reset=earliest", "grouped"];
+  const groupRead = [
+    "-b",
+    broker.address,
+    "-G",
+    "kcat-group",
+    "-e",
+    "-f",
+    "%s\\n",
+    "-X",
+    "auto.offset.reset=earliest",
+    "grouped",
+  ];
   const consumed = await kcat(groupRead);
   assert.equal(consumed.code, 0, consumed.stderr);
   const values = consumed.stdout.trim().split("\n").sort();

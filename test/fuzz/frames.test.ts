@@ -21,7 +21,11 @@ function validRequest(apiKey: number, version: number, correlationId: number): B
   const handler = HANDLERS.get(apiKey)!;
   const writer = new Writer();
   const sizeAt = writer.reserveInt32();
-  writeRequestHeader(writer, { apiKey, apiVersion: version, correlationId, clientId: "fuzzer" }, isFlexible(handler.requestSchema, version) ? 2 : 1);
+  writeRequestHeader(
+    writer,
+    { apiKey, apiVersion: version, correlationId, clientId: "fuzzer" },
+    isFlexible(handler.requestSchema, version) ? 2 : 1,
+  );
   encodeMessage(handler.requestSchema, version, {}, writer);
   writer.patchInt32(sizeAt, writer.offset - 4);
   return Buffer.from(writer.finish());
@@ -48,7 +52,11 @@ test("decoders fail only with ProtocolDecodeError on mutated input", () => {
         for (const version of [handler.versions[0], handler.versions[1]]) {
           const body = Buffer.from(encodeMessage(handler.requestSchema, version, {}).finish());
           if (body.length === 0) continue;
-          const mutated = mutate(Buffer.concat([Buffer.alloc(4), body]), positions.map((p) => p + 4), values).subarray(4);
+          const mutated = mutate(
+            Buffer.concat([Buffer.alloc(4), body]),
+            positions.map((p) => p + 4),
+            values,
+          ).subarray(4);
           try {
             decodeMessage(handler.requestSchema, version, new Reader(mutated));
           } catch (error) {

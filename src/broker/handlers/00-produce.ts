@@ -27,8 +27,14 @@ function failed(index: number, errorCode: number, errorMessage: string | null = 
   return { index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors: [], errorMessage };
 }
 
-function appendOne(broker: Broker, partition: Partition, index: number, records: Buffer | null): PartitionProduceResponse {
-  if (records === null || records.length === 0) return failed(index, ErrorCode.INVALID_RECORD, "no record batch in the request");
+function appendOne(
+  broker: Broker,
+  partition: Partition,
+  index: number,
+  records: Buffer | null,
+): PartitionProduceResponse {
+  if (records === null || records.length === 0)
+    return failed(index, ErrorCode.INVALID_RECORD, "no record batch in the request");
   const messageBytesMax = Number(topicConfigValue(partition.topic.configs, "max.message.bytes", broker.config));
   const validation = validateProducedBatch(records, messageBytesMax);
   if ("errorCode" in validation) return failed(index, validation.errorCode, validation.message);
@@ -36,11 +42,24 @@ function appendOne(broker: Broker, partition: Partition, index: number, records:
   if (isTransactional(header)) {
     return failed(index, ErrorCode.INVALID_TXN_STATE, "transactions are not supported by this broker");
   }
-  const check = partition.producers.check(header.producerId, header.producerEpoch, header.baseSequence, header.lastOffsetDelta);
+  const check = partition.producers.check(
+    header.producerId,
+    header.producerEpoch,
+    header.baseSequence,
+    header.lastOffsetDelta,
+  );
   const { log } = partition;
   if (check.kind === "error") return failed(index, check.errorCode, check.message);
   if (check.kind === "duplicate") {
-    return { index, errorCode: ErrorCode.NONE, baseOffset: check.baseOffset, logAppendTimeMs: -1, logStartOffset: log.logStartOffset, recordErrors: [], errorMessage: null };
+    return {
+      index,
+      errorCode: ErrorCode.NONE,
+      baseOffset: check.baseOffset,
+      logAppendTimeMs: -1,
+      logStartOffset: log.logStartOffset,
+      recordErrors: [],
+      errorMessage: null,
+    };
   }
   records.writeInt32BE(0, PARTITION_LEADER_EPOCH_AT);
   let appended: { baseOffset: number; logAppendTime: number };
@@ -51,7 +70,13 @@ function appendOne(broker: Broker, partition: Partition, index: number, records:
     broker.logger.error({ err: error, topic: partition.topic.name, partition: index }, "append failed");
     return failed(index, ErrorCode.KAFKA_STORAGE_ERROR, `the broker could not write to its log: ${error.message}`);
   }
-  partition.producers.record(header.producerId, header.producerEpoch, header.baseSequence, header.lastOffsetDelta, appended.baseOffset);
+  partition.producers.record(
+    header.producerId,
+    header.producerEpoch,
+    header.baseSequence,
+    header.lastOffsetDelta,
+    appended.baseOffset,
+  );
   partition.wakeWaiters();
   return {
     index,

@@ -65,11 +65,19 @@ function gather(broker: Broker, request: FetchRequest): Gathered {
         const offset = fetchPartition.fetchOffset;
         if (offset < log.logStartOffset || offset > log.logEndOffset) {
           hasError = true;
-          return { ...partitionError(fetchPartition.partition, ErrorCode.OFFSET_OUT_OF_RANGE), highWatermark: log.logEndOffset, lastStableOffset: log.logEndOffset, logStartOffset: log.logStartOffset };
+          return {
+            ...partitionError(fetchPartition.partition, ErrorCode.OFFSET_OUT_OF_RANGE),
+            highWatermark: log.logEndOffset,
+            lastStableOffset: log.logEndOffset,
+            logStartOffset: log.logStartOffset,
+          };
         }
         let records = EMPTY;
         if (offset < log.logEndOffset && budget > 0) {
-          const limit = Math.min(budget, fetchPartition.partitionMaxBytes > 0 ? fetchPartition.partitionMaxBytes : budget);
+          const limit = Math.min(
+            budget,
+            fetchPartition.partitionMaxBytes > 0 ? fetchPartition.partitionMaxBytes : budget,
+          );
           records = log.read(offset, limit, bytes === 0).records;
           bytes += records.length;
           budget -= records.length;
@@ -108,7 +116,12 @@ function waitForData(partitions: Partition[], timeoutMs: number): Promise<void> 
   });
 }
 
-async function longPoll(broker: Broker, request: FetchRequest, first: Gathered, deadline: number): Promise<FetchResponse> {
+async function longPoll(
+  broker: Broker,
+  request: FetchRequest,
+  first: Gathered,
+  deadline: number,
+): Promise<FetchResponse> {
   let gathered = first;
   while (!broker.stopping) {
     const remainingMs = deadline - Date.now();
@@ -129,14 +142,28 @@ export default defineHandler<FetchRequest, FetchResponse>({
   handle(ctx, request) {
     const { broker } = ctx;
     if (request.replicaId >= 0) {
-      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: request.topics.map((t) => ({ topic: t.topic, partitions: t.partitions.map((p) => partitionError(p.partition, ErrorCode.NOT_LEADER_OR_FOLLOWER)) })) };
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.NONE,
+        sessionId: 0,
+        responses: request.topics.map((t) => ({
+          topic: t.topic,
+          partitions: t.partitions.map((p) => partitionError(p.partition, ErrorCode.NOT_LEADER_OR_FOLLOWER)),
+        })),
+      };
     }
     if (request.sessionId !== 0) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] };
     }
     const gathered = gather(broker, request);
     const waitMs = Math.min(Math.max(request.maxWaitMs, 0), FETCH_MAX_WAIT_MS_MAX);
-    if (gathered.hasError || gathered.bytes >= request.minBytes || waitMs === 0 || gathered.partitions.length === 0 || broker.stopping) {
+    if (
+      gathered.hasError ||
+      gathered.bytes >= request.minBytes ||
+      waitMs === 0 ||
+      gathered.partitions.length === 0 ||
+      broker.stopping
+    ) {
       return gathered.response;
     }
     return longPoll(broker, request, gathered, Date.now() + waitMs);
@@ -145,7 +172,10 @@ export default defineHandler<FetchRequest, FetchResponse>({
     return {
       errorCode,
       sessionId: 0,
-      responses: request.topics.map((t) => ({ topic: t.topic, partitions: t.partitions.map((p) => partitionError(p.partition, errorCode)) })),
+      responses: request.topics.map((t) => ({
+        topic: t.topic,
+        partitions: t.partitions.map((p) => partitionError(p.partition, errorCode)),
+      })),
     };
   },
 });

@@ -21,7 +21,12 @@ function failed(partitionIndex: number, errorCode: number): ListOffsetsPartition
   return { partitionIndex, errorCode, oldStyleOffsets: [], timestamp: -1, offset: -1, leaderEpoch: -1 };
 }
 
-function lookUp(broker: Broker, topicName: string, request: ListOffsetsPartition, version: number): ListOffsetsPartitionResponse {
+function lookUp(
+  broker: Broker,
+  topicName: string,
+  request: ListOffsetsPartition,
+  version: number,
+): ListOffsetsPartitionResponse {
   const partition = broker.topics.partition(topicName, request.partitionIndex);
   if (partition === undefined) return failed(request.partitionIndex, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   if (request.currentLeaderEpoch > 0) return failed(request.partitionIndex, ErrorCode.UNKNOWN_LEADER_EPOCH);
@@ -40,7 +45,14 @@ function lookUp(broker: Broker, topicName: string, request: ListOffsetsPartition
     const offsets = offset >= 0 && request.maxNumOffsets > 0 ? [offset] : [];
     return { partitionIndex: request.partitionIndex, errorCode: ErrorCode.NONE, oldStyleOffsets: offsets };
   }
-  return { partitionIndex: request.partitionIndex, errorCode: ErrorCode.NONE, oldStyleOffsets: [], timestamp, offset, leaderEpoch: offset >= 0 ? 0 : -1 };
+  return {
+    partitionIndex: request.partitionIndex,
+    errorCode: ErrorCode.NONE,
+    oldStyleOffsets: [],
+    timestamp,
+    offset,
+    leaderEpoch: offset >= 0 ? 0 : -1,
+  };
 }
 
 export default defineHandler<ListOffsetsRequest, ListOffsetsResponse>({

@@ -68,9 +68,13 @@ export default defineHandler<MetadataRequest, MetadataResponse>({
     const allowCreate = ctx.apiVersion < 4 || request.allowAutoTopicCreation;
     const topics = allTopics
       ? broker.topics.all().map((topic) => describeTopic(broker, topic))
-      : request.topics!.slice(0, METADATA_TOPICS_MAX).map((topic) =>
-          topic.name === null ? topicError("", ErrorCode.INVALID_TOPIC_EXCEPTION) : lookUp(broker, topic.name, allowCreate),
-        );
+      : request
+          .topics!.slice(0, METADATA_TOPICS_MAX)
+          .map((topic) =>
+            topic.name === null
+              ? topicError("", ErrorCode.INVALID_TOPIC_EXCEPTION)
+              : lookUp(broker, topic.name, allowCreate),
+          );
     return {
       throttleTimeMs: 0,
       brokers: [{ nodeId: address.nodeId, host: address.host, port: address.port, rack: null }],

@@ -23,14 +23,24 @@ export default defineHandler<InitProducerIdRequest, InitProducerIdResponse>({
   responseSchema: InitProducerIdResponseSchema,
   handle(ctx, request) {
     if (request.transactionalId !== null) {
-      return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1, producerEpoch: -1 };
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+        producerId: -1,
+        producerEpoch: -1,
+      };
     }
     const { broker } = ctx;
     if (request.producerId >= 0 && request.producerEpoch >= 0) {
       const current = broker.producerEpoch(request.producerId);
       if (current === request.producerEpoch && current < EPOCH_MAX) {
         broker.setProducerEpoch(request.producerId, current + 1);
-        return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: request.producerId, producerEpoch: current + 1 };
+        return {
+          throttleTimeMs: 0,
+          errorCode: ErrorCode.NONE,
+          producerId: request.producerId,
+          producerEpoch: current + 1,
+        };
       }
     }
     const producerId = broker.allocateProducerId();

@@ -25,15 +25,30 @@ export default defineHandler<OffsetForLeaderEpochRequest, OffsetForLeaderEpochRe
         partitions: topic.partitions.map((asked) => {
           const partition = ctx.broker.topics.partition(topic.topic, asked.partition);
           if (partition === undefined) {
-            return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, partition: asked.partition, leaderEpoch: -1, endOffset: -1 };
+            return {
+              errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+              partition: asked.partition,
+              leaderEpoch: -1,
+              endOffset: -1,
+            };
           }
           if (asked.currentLeaderEpoch > 0) {
-            return { errorCode: ErrorCode.UNKNOWN_LEADER_EPOCH, partition: asked.partition, leaderEpoch: -1, endOffset: -1 };
+            return {
+              errorCode: ErrorCode.UNKNOWN_LEADER_EPOCH,
+              partition: asked.partition,
+              leaderEpoch: -1,
+              endOffset: -1,
+            };
           }
           if (asked.leaderEpoch > 0 || asked.leaderEpoch < 0) {
             return { errorCode: ErrorCode.NONE, partition: asked.partition, leaderEpoch: -1, endOffset: -1 };
           }
-          return { errorCode: ErrorCode.NONE, partition: asked.partition, leaderEpoch: 0, endOffset: partition.log.logEndOffset };
+          return {
+            errorCode: ErrorCode.NONE,
+            partition: asked.partition,
+            leaderEpoch: 0,
+            endOffset: partition.log.logEndOffset,
+          };
         }),
       })),
     };
@@ -42,7 +57,12 @@ export default defineHandler<OffsetForLeaderEpochRequest, OffsetForLeaderEpochRe
     return {
       topics: request.topics.map((topic) => ({
         topic: topic.topic,
-        partitions: topic.partitions.map((p) => ({ errorCode, partition: p.partition, leaderEpoch: -1, endOffset: -1 })),
+        partitions: topic.partitions.map((p) => ({
+          errorCode,
+          partition: p.partition,
+          leaderEpoch: -1,
+          endOffset: -1,
+        })),
       })),
     };
   },

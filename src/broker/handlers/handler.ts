@@ -39,6 +39,8 @@ export interface ApiHandler<Request = unknown, Response = unknown> {
   errorResponse(request: Request, errorCode: number): Response;
 }
 
-export function defineHandler<Request, Response>(handler: ApiHandler<Request, Response>): ApiHandler<Request, Response> {
+export function defineHandler<Request, Response>(
+  handler: ApiHandler<Request, Response>,
+): ApiHandler<Request, Response> {
   return handler;
 }

@@ -165,10 +165,7 @@ function compileStruct(fields: readonly FieldSchema[], version: number, flexible
   for (const field of fields) {
     const fallbackValue = defaultFor(field, version);
     // Arrays and structs are rebuilt per message so that callers may mutate what they decode.
-    const fallback =
-      field.type.kind === "primitive"
-        ? () => fallbackValue
-        : () => defaultFor(field, version);
+    const fallback = field.type.kind === "primitive" ? () => fallbackValue : () => defaultFor(field, version);
     const isTagged = flexible && field.tag !== undefined && inRange(field.taggedVersions, version);
     if (!isTagged && !inRange(field.versions, version)) {
       absent.push({ name: field.name, fallback });

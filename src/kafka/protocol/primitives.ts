@@ -204,7 +204,9 @@ export class Reader {
 
   private need(bytes: number): void {
     if (bytes < 0 || this.offset + bytes > this.end) {
-      throw new ProtocolDecodeError(`truncated: needed ${bytes} bytes at offset ${this.offset}, have ${this.remaining}`);
+      throw new ProtocolDecodeError(
+        `truncated: needed ${bytes} bytes at offset ${this.offset}, have ${this.remaining}`,
+      );
     }
   }
 

@@ -93,7 +93,10 @@ test("flexible versions use compact strings and tagged fields", () => {
   const { ApiVersionsRequestSchema } = messages;
   assert.equal(isFlexible(ApiVersionsRequestSchema, 2), false);
   assert.equal(isFlexible(ApiVersionsRequestSchema, 3), true);
-  const bytes = encodeMessage(ApiVersionsRequestSchema, 3, { clientSoftwareName: "ab", clientSoftwareVersion: "1" }).finish();
+  const bytes = encodeMessage(ApiVersionsRequestSchema, 3, {
+    clientSoftwareName: "ab",
+    clientSoftwareVersion: "1",
+  }).finish();
   // Compact strings carry length + 1 as an unsigned varint; the struct ends with an empty tagged-field section.
   assert.deepEqual([...bytes], [3, 0x61, 0x62, 2, 0x31, 0]);
 });
@@ -115,7 +118,12 @@ test("tagged fields round-trip and unknown tags are skipped", () => {
   const withUnknown = Buffer.from(bytes);
   const tagCountAt = withUnknown.length - 1 - (1 + 1 + 8) - (1 + 1 + 1);
   assert.equal(withUnknown[tagCountAt], 2);
-  const patched = Buffer.concat([withUnknown.subarray(0, tagCountAt), Buffer.from([3]), withUnknown.subarray(tagCountAt + 1), Buffer.from([99, 2, 0xaa, 0xbb])]);
+  const patched = Buffer.concat([
+    withUnknown.subarray(0, tagCountAt),
+    Buffer.from([3]),
+    withUnknown.subarray(tagCountAt + 1),
+    Buffer.from([99, 2, 0xaa, 0xbb]),
+  ]);
   const again = decodeMessage<typeof value>(ApiVersionsResponseSchema, 3, new Reader(patched));
   assert.equal(again.finalizedFeaturesEpoch, 7);
 });
@@ -123,7 +131,11 @@ test("tagged fields round-trip and unknown tags are skipped", () => {
 test("absent fields decode to their declared defaults", () => {
   const { MetadataRequestSchema } = messages;
   const bytes = Buffer.from(encodeMessage(MetadataRequestSchema, 1, { topics: null }).finish());
-  const decoded = decodeMessage<{ allowAutoTopicCreation: boolean; topics: unknown }>(MetadataRequestSchema, 1, new Reader(bytes));
+  const decoded = decodeMessage<{ allowAutoTopicCreation: boolean; topics: unknown }>(
+    MetadataRequestSchema,
+    1,
+    new Reader(bytes),
+  );
   assert.equal(decoded.topics, null);
   assert.equal(decoded.allowAutoTopicCreation, true);
 });
@@ -133,7 +145,9 @@ test("truncated input throws ProtocolDecodeError, never reads out of bounds", ()
     fc.property(fc.integer({ min: 0, max: schemas.length - 1 }), fc.integer({ min: 1, max: 1000 }), (index, seed) => {
       const schema = schemas[index]!;
       const version = schema.validVersions[1];
-      const bytes = Buffer.from(encodeMessage(schema, version, structFor(schema.fields, version, random(seed))).finish());
+      const bytes = Buffer.from(
+        encodeMessage(schema, version, structFor(schema.fields, version, random(seed))).finish(),
+      );
       for (let cut = 0; cut < bytes.length; cut++) {
         try {
           decodeMessage(schema, version, new Reader(bytes.subarray(0, cut)));
@@ -150,7 +164,10 @@ test("varints and varlongs round-trip across their ranges", () => {
   fc.assert(
     fc.property(fc.integer(), fc.bigInt({ min: -(2n ** 53n), max: 2n ** 53n }), (int, long) => {
       const writer = new Writer(4);
-      writer.varint(int).varlong(Number(long)).uvarint(int >>> 0);
+      writer
+        .varint(int)
+        .varlong(Number(long))
+        .uvarint(int >>> 0);
       const reader = new Reader(Buffer.from(writer.finish()));
       assert.equal(reader.varint(), int);
       assert.equal(reader.varlong(), Number(long));
