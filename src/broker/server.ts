@@ -94,7 +94,7 @@ class Connection implements ConnectionInfo {
   private onData(chunk: Buffer): void {
     this.chunks.push(chunk);
     this.bufferedBytes += chunk.length;
-    while (!this.closed && this.bufferedBytes >= 4) {
+    while (!this.closed && this.bufferedBytes >= 4 && this.pending.length < this.server.config.inFlightRequestsMax) {
       if (this.chunks[0]!.length < 4) this.chunks = [Buffer.concat(this.chunks, this.bufferedBytes)];
       const size = this.chunks[0]!.readInt32BE(0);
       if (size < REQUEST_HEADER_BYTES_MIN && !this.rawSaslTokens) {
