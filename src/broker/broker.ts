@@ -13,6 +13,7 @@ import { saslUserStoreFor } from "./sasl/user-store.js";
 
 /** Producer ids are reserved on disk in blocks, so that handing one out rarely costs an fsync. */
 export const PRODUCER_ID_BLOCK_SIZE = 1000;
+const FIRST_PRODUCER_ID = 1;
 /** Producer ids whose epoch is remembered for bumps; a forgotten one that asks for a bump gets a fresh id. */
 export const PRODUCER_EPOCHS_TRACKED_MAX = 100_000;
 
@@ -22,8 +23,10 @@ export class Broker {
   readonly faults = new FaultInjector();
   /** The current epoch of producer ids handed out since start, for InitProducerId epoch bumps; oldest forgotten first. */
   private readonly producerEpochs = new Map<number, number>();
-  private nextProducerId = 0;
-  private producerIdHighWater = 0;
+  // Id 0 is never handed out: @platformatic/kafka sends producer id 0, epoch 0 as a placeholder in its first
+  // InitProducerId, which must not be mistaken for a producer asking to bump its epoch.
+  private nextProducerId = FIRST_PRODUCER_ID;
+  private producerIdHighWater = FIRST_PRODUCER_ID;
   private boundPort = 0;
   private retentionTimer: NodeJS.Timeout | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
@@ -61,8 +64,8 @@ export class Broker {
       const stored = readMetadataFile(dataDir);
       if (stored !== null) {
         for (const topic of stored.topics) this.topics.restore(topic);
-        this.nextProducerId = stored.producerIdHighWater;
-        this.producerIdHighWater = stored.producerIdHighWater;
+        this.nextProducerId = Math.max(stored.producerIdHighWater, FIRST_PRODUCER_ID);
+        this.producerIdHighWater = this.nextProducerId;
         this.logger.info({ dataDir, topics: stored.topics.length }, "recovered broker state");
       }
     }
