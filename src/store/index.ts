@@ -21,8 +21,11 @@ export {
   type StoreLogger,
 } from "./database.js";
 export { StoreError, StoreErrorCode, sqlStateOf } from "./errors.js";
+export { createPgliteSnapshot } from "./pglite-database.js";
 export {
+  BUILT_IN_COMPONENT,
   BUILT_IN_MIGRATIONS_DIR,
+  MIGRATION_COMPONENT_PATTERN,
   DEFAULT_MIGRATION_LOCK_TIMEOUT_MS,
   loadMigrations,
   runMigrations,

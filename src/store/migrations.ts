@@ -1,6 +1,7 @@
 // Numbered SQL migrations (migrations/NNNN-name.sql), applied in order under an advisory lock and recorded with
 // their checksums in sluice_migrations. Each file runs inside a transaction together with its record, so a file
 // must not contain BEGIN or COMMIT, nor statements that cannot run in a transaction (CREATE INDEX CONCURRENTLY).
+// Every component (Sluice itself, and each app with its own directory) numbers its migrations independently.
 
 import { createHash } from "node:crypto";
 import { readdir, readFile, stat } from "node:fs/promises";
@@ -8,13 +9,16 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import type { Database, DatabaseSession, StoreLogger } from "./database.js";
-import { StoreError, StoreErrorCode } from "./errors.js";
+import { invalidArgument, StoreError, StoreErrorCode } from "./errors.js";
 import { advisoryLockKey, advisoryUnlock, tryAdvisoryLock } from "./sql/locks.js";
 import {
+  addComponentToMigrationsTable,
+  BUILT_IN_COMPONENT,
   createMigrationsTable,
   createSchemaIfMissing,
   disableStatementTimeoutForTransaction,
   insertAppliedMigration,
+  migrationsTableLacksComponent,
   schemaExists,
   selectAppliedMigrations,
   type AppliedMigrationRow,
@@ -31,6 +35,9 @@ export const MIGRATION_FILE_PATTERN = /^(\d{4})-([a-z0-9]+(?:-[a-z0-9]+)*)\.sql$
 export const MIGRATION_FILE_BYTES_MAX = 1024 * 1024;
 export const MIGRATION_LOCK_POLL_MS = 50;
 export const DEFAULT_MIGRATION_LOCK_TIMEOUT_MS = 60_000;
+export { BUILT_IN_COMPONENT };
+/** A component name: lower-case letters, digits, '-' and '_', starting with a letter. */
+export const MIGRATION_COMPONENT_PATTERN = /^[a-z][a-z0-9_-]{0,62}$/;
 
 export interface MigrationFile {
   readonly version: number;
@@ -51,6 +58,11 @@ export interface MigrationReport {
 export interface RunMigrationsOptions {
   /** Where the NNNN-name.sql files are; the built-in migrations by default. */
   directory?: string | URL;
+  /**
+   * Whose migrations these are: an app passes its own name with its own directory, so that its numbering starts at
+   * 0001 independently of Sluice's. Default BUILT_IN_COMPONENT.
+   */
+  component?: string;
   /** How long to wait for another process that holds the migration lock; 0 tries once. */
   lockTimeoutMs?: number;
   logger?: StoreLogger;
@@ -151,54 +163,94 @@ async function acquireLock(session: DatabaseSession, key: string, timeoutMs: num
 }
 
 /**
+ * Runs in progress per database. The advisory lock cannot keep apart two runs on one PGlite database, because
+ * they share its single session and a session may take the same advisory lock twice, so runs on one Database
+ * object also take turns here.
+ */
+const runsInProgress = new WeakMap<Database, Promise<unknown>>();
+
+/**
  * Applies pending migrations to db.schema, creating the schema when it is missing. Safe to run from several
  * processes at once: they take turns on an advisory lock, and each migration commits together with its record.
  */
-export async function runMigrations(db: Database, options: RunMigrationsOptions = {}): Promise<MigrationReport> {
+export function runMigrations(db: Database, options: RunMigrationsOptions = {}): Promise<MigrationReport> {
+  const previous = runsInProgress.get(db) ?? Promise.resolve();
+  const run = previous.catch(() => undefined).then(() => runMigrationsNow(db, options));
+  runsInProgress.set(db, run);
+  return run;
+}
+
+async function runMigrationsNow(db: Database, options: RunMigrationsOptions): Promise<MigrationReport> {
   const logger = options.logger;
+  const component = options.component ?? BUILT_IN_COMPONENT;
+  if (typeof component !== "string" || !MIGRATION_COMPONENT_PATTERN.test(component)) {
+    throw invalidArgument(
+      "component",
+      `${JSON.stringify(component)} is not a component name; use lower-case letters, digits, '-' and '_', ` +
+        "starting with a letter, at most 63 characters",
+    );
+  }
   const migrations = await loadMigrations(options.directory);
   const lockKey = advisoryLockKey("migrations", db.schema);
   return db.withSession(async (session) => {
     await acquireLock(session, lockKey, options.lockTimeoutMs ?? DEFAULT_MIGRATION_LOCK_TIMEOUT_MS, db.schema);
-    let failure: unknown = null;
+    let report: MigrationReport;
     try {
-      const { rows: existing } = await execute(session, schemaExists(db.schema));
-      if (existing[0]?.exists !== true) await execute(session, createSchemaIfMissing(db.schema));
-      await execute(session, createMigrationsTable());
-      const applied = (await execute(session, selectAppliedMigrations())).rows;
-      const pending = planMigrations(migrations, applied, db.schema, logger);
-      for (const migration of pending) {
-        try {
-          await session.transaction(async (tx) => {
-            if (db.kind === "postgres") await execute(tx, disableStatementTimeoutForTransaction());
-            await tx.exec(migration.script);
-            await execute(tx, insertAppliedMigration(migration.version, migration.name, migration.checksum));
-          });
-        } catch (error) {
-          const reason = error instanceof Error ? error.message : String(error);
-          throw new StoreError(
-            StoreErrorCode.MIGRATION_FAILED,
-            `migration ${migration.fileName} failed on schema "${db.schema}" and was rolled back: ${reason}`,
-            { cause: error },
-          );
-        }
-        logger?.info({ version: migration.version, name: migration.name, schema: db.schema }, "migration applied");
-      }
-      return {
-        applied: pending.map(({ version, name }) => ({ version, name })),
-        alreadyApplied: migrations.length - pending.length,
-      };
+      report = await applyPending(session, db, component, migrations, logger);
     } catch (error) {
-      failure = error;
-      throw error;
-    } finally {
-      try {
-        await execute(session, advisoryUnlock(lockKey));
-      } catch (unlockError) {
-        // The session's connection is discarded after a failure, which releases the lock with it.
-        if (failure === null) throw unlockError;
+      // withSession discards the connection after a failure, which releases the lock even if this unlock fails.
+      await execute(session, advisoryUnlock(lockKey)).catch((unlockError: unknown) => {
         logger?.warn({ err: unlockError }, "releasing the migration lock failed after a failed migration");
-      }
+      });
+      throw error;
     }
+    // If this fails, withSession discards the connection and the lock goes with it.
+    await execute(session, advisoryUnlock(lockKey));
+    return report;
   });
+}
+
+async function applyPending(
+  session: DatabaseSession,
+  db: Database,
+  component: string,
+  migrations: readonly MigrationFile[],
+  logger: StoreLogger | undefined,
+): Promise<MigrationReport> {
+  const { rows: existing } = await execute(session, schemaExists(db.schema));
+  if (existing[0]?.exists !== true) await execute(session, createSchemaIfMissing(db.schema));
+  await execute(session, createMigrationsTable());
+  const { rows: layout } = await execute(session, migrationsTableLacksComponent());
+  if (layout[0]?.lacks === true) {
+    await session.transaction(async (tx) => {
+      await execute(tx, addComponentToMigrationsTable());
+    });
+    logger?.info({ schema: db.schema }, "sluice_migrations upgraded to keep each component's numbering apart");
+  }
+  const applied = (await execute(session, selectAppliedMigrations(component))).rows;
+  const pending = planMigrations(migrations, applied, db.schema, logger);
+  for (const migration of pending) {
+    try {
+      await session.transaction(async (tx) => {
+        if (db.kind === "postgres") await execute(tx, disableStatementTimeoutForTransaction());
+        await tx.exec(migration.script);
+        await execute(tx, insertAppliedMigration(component, migration.version, migration.name, migration.checksum));
+      });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new StoreError(
+        StoreErrorCode.MIGRATION_FAILED,
+        `migration ${migration.fileName} failed on schema "${db.schema}" and was rolled back: ${reason}`,
+        { cause: error },
+      );
+    }
+    logger?.info(
+      { component, version: migration.version, name: migration.name, schema: db.schema },
+      "migration applied",
+    );
+  }
+  return {
+    applied: pending.map(({ version, name }) => ({ version, name })),
+    alreadyApplied: migrations.length - pending.length,
+  };
 }

@@ -1,0 +1,14 @@
+// Copies what the compiled code reads at run time and tsc does not emit (SQL migrations) into dist/.
+import { cpSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+function copyMigrationDirs(dir) {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (!statSync(path).isDirectory()) continue;
+    if (name === "migrations") cpSync(path, join("dist", path), { recursive: true });
+    else copyMigrationDirs(path);
+  }
+}
+
+copyMigrationDirs("src");

@@ -1,0 +1,164 @@
+// Access tokens: JWTs signed with HMAC-SHA256 (jose). The signing secret comes from configuration, or is generated
+// once and kept in the data directory so that tokens survive a restart; every process that shares the data
+// directory (or the configured secret) accepts the same tokens.
+
+import { randomBytes } from "node:crypto";
+import { link, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+
+import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
+
+import { unauthorized } from "../errors.js";
+
+/** Who a valid token says the caller is. */
+export interface AuthenticatedUser {
+  readonly userId: string;
+  readonly username: string;
+}
+
+export interface IssuedToken {
+  readonly token: string;
+  readonly expiresAt: Date;
+}
+
+export const TOKEN_ALGORITHM = "HS256";
+export const DEFAULT_TOKEN_ISSUER = "sluice";
+export const DEFAULT_TOKEN_TTL_SECONDS = 12 * 60 * 60;
+export const TOKEN_TTL_SECONDS_MAX = 30 * 24 * 60 * 60;
+/** Longer tokens are refused before any parsing; ours are a few hundred characters. */
+export const ACCESS_TOKEN_CHARS_MAX = 4096;
+/** HS256 needs a key at least as long as its 256-bit output to keep its strength. */
+export const JWT_SECRET_BYTES_MIN = 32;
+export const GENERATED_SECRET_BYTES = 48;
+export const JWT_SECRET_FILE_NAME = "jwt-secret";
+const SECRET_FILE_CHARS_MAX = 1024;
+
+export interface TokenServiceOptions {
+  /** The signing secret (at least 32 bytes of UTF-8); when absent, one is read from or created in dataDir. */
+  secret?: string | null;
+  /** Where a generated secret is kept; without it (and without a secret) one lives in memory for this process. */
+  dataDir?: string | null;
+  issuer?: string;
+  tokenTtlSeconds?: number;
+  /** Told when the secret is generated in memory, which makes tokens invalid after a restart. */
+  onEphemeralSecret?: () => void;
+}
+
+function secretFromConfig(secret: string): Uint8Array {
+  const bytes = Buffer.from(secret, "utf8");
+  if (bytes.length < JWT_SECRET_BYTES_MIN) {
+    throw new RangeError(
+      `jwtSecret is ${bytes.length} bytes; use at least ${JWT_SECRET_BYTES_MIN} random bytes, for example ` +
+        "`openssl rand -base64 48`",
+    );
+  }
+  return bytes;
+}
+
+function decodeSecretFile(text: string, path: string): Uint8Array {
+  const trimmed = text.trim();
+  const bytes = Buffer.from(trimmed, "base64url");
+  if (
+    trimmed.length > SECRET_FILE_CHARS_MAX ||
+    bytes.length < JWT_SECRET_BYTES_MIN ||
+    !/^[A-Za-z0-9_-]+$/.test(trimmed)
+  ) {
+    throw new RangeError(
+      `${path} does not hold a usable token secret (base64url, at least ${JWT_SECRET_BYTES_MIN} bytes); ` +
+        "delete it to have a new one generated (existing tokens stop working), or fix its contents",
+    );
+  }
+  return bytes;
+}
+
+/**
+ * Reads the secret kept in dataDir, or creates it. Creation writes a private temporary file and links it into
+ * place, which fails when another process got there first; then that process's secret is read instead.
+ */
+export async function loadOrCreateSecret(dataDir: string): Promise<Uint8Array> {
+  const path = join(dataDir, JWT_SECRET_FILE_NAME);
+  try {
+    return decodeSecretFile(await readFile(path, "utf8"), path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  await mkdir(dataDir, { recursive: true });
+  const temporaryPath = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+  await writeFile(temporaryPath, `${randomBytes(GENERATED_SECRET_BYTES).toString("base64url")}\n`, {
+    mode: 0o600,
+    flag: "wx",
+  });
+  try {
+    await link(temporaryPath, path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  } finally {
+    await unlink(temporaryPath);
+  }
+  return decodeSecretFile(await readFile(path, "utf8"), path);
+}
+
+/** Issues and verifies tokens with one secret. */
+export class TokenService {
+  readonly issuer: string;
+  readonly tokenTtlSeconds: number;
+  readonly #secret: Uint8Array;
+
+  private constructor(secret: Uint8Array, issuer: string, tokenTtlSeconds: number) {
+    this.#secret = secret;
+    this.issuer = issuer;
+    this.tokenTtlSeconds = tokenTtlSeconds;
+  }
+
+  static async create(options: TokenServiceOptions = {}): Promise<TokenService> {
+    const tokenTtlSeconds = options.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
+    if (!Number.isInteger(tokenTtlSeconds) || tokenTtlSeconds < 1 || tokenTtlSeconds > TOKEN_TTL_SECONDS_MAX) {
+      throw new RangeError(
+        `tokenTtlSeconds must be an integer from 1 to ${TOKEN_TTL_SECONDS_MAX}, got ${String(tokenTtlSeconds)}`,
+      );
+    }
+    const issuer = options.issuer ?? DEFAULT_TOKEN_ISSUER;
+    let secret: Uint8Array;
+    if (options.secret !== undefined && options.secret !== null && options.secret !== "") {
+      secret = secretFromConfig(options.secret);
+    } else if (options.dataDir !== undefined && options.dataDir !== null) {
+      secret = await loadOrCreateSecret(options.dataDir);
+    } else {
+      options.onEphemeralSecret?.();
+      secret = randomBytes(GENERATED_SECRET_BYTES);
+    }
+    return new TokenService(secret, issuer, tokenTtlSeconds);
+  }
+
+  async issue(user: AuthenticatedUser): Promise<IssuedToken> {
+    const issuedAtSeconds = Math.floor(Date.now() / 1000);
+    const expiresAtSeconds = issuedAtSeconds + this.tokenTtlSeconds;
+    const token = await new SignJWT({ username: user.username })
+      .setProtectedHeader({ alg: TOKEN_ALGORITHM, typ: "JWT" })
+      .setSubject(user.userId)
+      .setIssuer(this.issuer)
+      .setIssuedAt(issuedAtSeconds)
+      .setExpirationTime(expiresAtSeconds)
+      .sign(this.#secret);
+    return { token, expiresAt: new Date(expiresAtSeconds * 1000) };
+  }
+
+  /** The user a token names; throws a 401 GatewayError saying why a token is not accepted. */
+  async verify(token: string): Promise<AuthenticatedUser> {
+    if (typeof token !== "string" || token === "") throw unauthorized("no token was given; sign in first");
+    if (token.length > ACCESS_TOKEN_CHARS_MAX)
+      throw unauthorized(`the token is longer than ${ACCESS_TOKEN_CHARS_MAX} characters`);
+    let payload: Record<string, unknown>;
+    try {
+      ({ payload } = await jwtVerify(token, this.#secret, { algorithms: [TOKEN_ALGORITHM], issuer: this.issuer }));
+    } catch (error) {
+      if (error instanceof joseErrors.JWTExpired) throw unauthorized("the token has expired; sign in again");
+      throw unauthorized("the token is not valid; sign in again");
+    }
+    const { sub, username } = payload;
+    if (typeof sub !== "string" || sub === "" || typeof username !== "string" || username === "") {
+      throw unauthorized("the token does not name a user; sign in again");
+    }
+    return { userId: sub, username };
+  }
+}

@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+
+import {
+  deleteInboxEventsBefore,
+  recordInboxEvent,
+  StoreError,
+  StoreErrorCode,
+  type Queryable,
+} from "../../src/store/index.js";
+import { storeTest } from "./harness.js";
+
+function event(eventId: string, consumerGroup = "billing") {
+  return { consumerGroup, eventId, topic: "orders", partition: 2, offset: 41 };
+}
+
+storeTest("an event is processed the first time and skipped when redelivered", async (_t, target) => {
+  const db = await target.open();
+  assert.equal(await db.transaction((tx) => recordInboxEvent(tx, event("e1"))), true);
+  assert.equal(await db.transaction((tx) => recordInboxEvent(tx, event("e1"))), false);
+  assert.equal(await db.transaction((tx) => recordInboxEvent(tx, event("e1", "shipping"))), true);
+  assert.equal(await db.transaction((tx) => recordInboxEvent(tx, event("e2"))), true);
+  const { rows } = await db.query(
+    "SELECT consumer_group, event_id, topic, partition, record_offset FROM sluice_inbox " +
+      "ORDER BY consumer_group, event_id",
+  );
+  assert.deepEqual(rows, [
+    { consumer_group: "billing", event_id: "e1", topic: "orders", partition: 2, record_offset: 41 },
+    { consumer_group: "billing", event_id: "e2", topic: "orders", partition: 2, record_offset: 41 },
+    { consumer_group: "shipping", event_id: "e1", topic: "orders", partition: 2, record_offset: 41 },
+  ]);
+});
+
+storeTest("the handler's writes and the inbox record commit or roll back together", async (_t, target) => {
+  const db = await target.open();
+  await db.exec("CREATE TABLE ledger (event_id text, amount int)");
+  const handle = async (tx: Queryable, amount: number, fail: boolean) => {
+    if (!(await recordInboxEvent(tx, event("pay-1")))) return "skipped";
+    await tx.query("INSERT INTO ledger VALUES ($1, $2)", ["pay-1", amount]);
+    if (fail) throw new Error("handler crashed after its write");
+    return "processed";
+  };
+  await assert.rejects(db.transaction((tx) => handle(tx, 10, true)));
+  assert.equal((await db.query("SELECT * FROM ledger")).rowCount, 0);
+  assert.equal(await db.transaction((tx) => handle(tx, 10, false)), "processed");
+  assert.equal(await db.transaction((tx) => handle(tx, 10, false)), "skipped");
+  assert.deepEqual((await db.query("SELECT event_id, amount FROM ledger")).rows, [{ event_id: "pay-1", amount: 10 }]);
+});
+
+storeTest("two consumers handling the same event at once: exactly one processes it", async (_t, target) => {
+  const db = await target.open();
+  const peer = await target.peer(db);
+  const outcomes = await Promise.all(
+    [db, peer].map((handle) =>
+      handle.transaction(async (tx) => {
+        const first = await recordInboxEvent(tx, event("race-1"));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        return first;
+      }),
+    ),
+  );
+  assert.deepEqual([...outcomes].sort(), [false, true]);
+});
+
+storeTest("records older than the window are cleaned up in bounded batches", async (_t, target) => {
+  const db = await target.open();
+  for (const id of ["old-1", "old-2", "old-3", "new-1"]) await recordInboxEvent(db, event(id));
+  await db.query("UPDATE sluice_inbox SET processed_at = processed_at - interval '8 days' WHERE event_id LIKE 'old-%'");
+  const weekMs = 7 * 24 * 60 * 60 * 1000;
+  assert.equal(await deleteInboxEventsBefore(db, { olderThanMs: weekMs, limit: 2 }), 2);
+  assert.equal(await deleteInboxEventsBefore(db, { olderThanMs: weekMs, limit: 2 }), 1);
+  assert.equal(await deleteInboxEventsBefore(db, { olderThanMs: weekMs }), 0);
+  assert.deepEqual((await db.query("SELECT event_id FROM sluice_inbox")).rows, [{ event_id: "new-1" }]);
+  // After cleanup, a very late redelivery is processed again: the window must outlast redelivery.
+  assert.equal(await recordInboxEvent(db, event("old-1")), true);
+});
+
+storeTest("bad inbox input is refused with the field named", async (_t, target) => {
+  const db = await target.open();
+  const invalid = (field: string) => (error: unknown) =>
+    error instanceof StoreError && error.code === StoreErrorCode.INVALID_ARGUMENT && error.field === field;
+  await assert.rejects(recordInboxEvent(db, { ...event("e"), consumerGroup: "" }), invalid("consumerGroup"));
+  await assert.rejects(recordInboxEvent(db, { ...event("e"), eventId: "x".repeat(256) }), invalid("eventId"));
+  await assert.rejects(recordInboxEvent(db, { ...event("e"), partition: -1 }), invalid("partition"));
+  await assert.rejects(recordInboxEvent(db, { ...event("e"), offset: 1.5 }), invalid("offset"));
+  await assert.rejects(deleteInboxEventsBefore(db, { olderThanMs: -5 }), invalid("olderThanMs"));
+  await assert.rejects(deleteInboxEventsBefore(db, { olderThanMs: 5, limit: 0 }), invalid("limit"));
+});
