@@ -1,0 +1,856 @@
+// The idempotent (inbox) consumer: a consumer-group member that hands each event to a handler together with a
+// database transaction. The inbox record saying "this group processed this event id" is written in that same
+// transaction, so the handler's writes and the record commit together or not at all, and a redelivered event finds
+// its record and is skipped. The Kafka offset is committed only after the transaction, so a crash at any point
+// leads to a redelivery, never to a lost event: processing into PostgreSQL is effectively once.
+//
+// Per record: read the retry headers (records from retry topics), decode and validate the value (an unreadable
+// event goes to the dead-letter topic at once), open a transaction, record the event in the inbox (skip if it is
+// there), run the handler with the event's trace as parent, commit, then commit the offset. A handler that throws
+// rolls back; its event goes to a retry topic (see retry.ts for why retry topics) or, after the last attempt or
+// for a non-retriable error, to `<topic>.dlt`. When the database or the broker fail (not the handler), the
+// partition is paused for a backoff and the same record is tried again: nothing is skipped.
+
+import type { DatabaseSession, Queryable } from "../store/database.js";
+import { deleteInboxEventsBefore, INBOX_TEXT_CHARS_MAX, recordInboxEvent } from "../store/inbox.js";
+import { refreshConsumerLag, consumerMetrics, type ConsumerMetrics, type PartitionLag } from "./consumer-metrics.js";
+import {
+  DEAD_LETTER_HEADERS,
+  deadLetterHeaders,
+  DeadLetterErrorCode,
+  deadLetterTopicName,
+  type DeadLetterReason,
+} from "./dead-letter.js";
+import {
+  EventTooLargeError,
+  EventDecodeError,
+  EventValidationError,
+  InvalidArgumentError,
+  PublishError,
+  ToolkitError,
+  UnknownTopicError,
+  describeError,
+} from "./errors.js";
+import { EVENT_BYTES_MAX, EVENT_HEADERS, readEventHeaders, recordBytes, type ConsumedEvent } from "./event.js";
+import type { KafkaAdmin } from "./kafka/admin.js";
+import type { KafkaClient } from "./kafka/connection.js";
+import {
+  createKafkaConsumer,
+  PARTITIONS_CONCURRENTLY_MAX,
+  type ConsumerRecord,
+  type KafkaConsumer,
+  type PartitionBatch,
+} from "./kafka/consumer.js";
+import type { KafkaProducer, ProducerRecord } from "./kafka/producer.js";
+import { silentLogger, type ToolkitLogger } from "./logger.js";
+import {
+  backoffDelayMs,
+  errorSummary,
+  NonRetriableError,
+  parseRetryHeaders,
+  resolveRetryPolicy,
+  retryHeaders,
+  retryTierOf,
+  retryTopicName,
+  retryTopicNames,
+  toError,
+  withoutRetryHeaders,
+  type RetryOptions,
+  type RetryPolicy,
+} from "./retry.js";
+import { serializerFor } from "./serializer.js";
+import type { Component } from "./service.js";
+import type { EventOf, TopicDefinition } from "./topic.js";
+import { childTraceparent, runWithTraceparent } from "./tracing.js";
+
+export const DEFAULT_INBOX_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+export const DEFAULT_INBOX_CLEANUP_INTERVAL_MS = 60_000;
+export const INBOX_CLEANUP_BATCH_SIZE = 1_000;
+/** Cleanup batches per run, so that one run after a long outage cannot hold the database for long. */
+export const INBOX_CLEANUP_BATCHES_PER_RUN_MAX = 100;
+export const DEFAULT_LAG_REFRESH_INTERVAL_MS = 15_000;
+/** The first and the longest pause of a partition whose database or broker work failed, before trying again. */
+export const DEFAULT_FAILURE_BACKOFF_BASE_MS = 100;
+export const DEFAULT_FAILURE_BACKOFF_MAX_MS = 10_000;
+export const DEFAULT_READY_TIMEOUT_MS = 30_000;
+export const CONSUMER_TOPICS_MAX = 100;
+export const CONSUMER_GROUP_ID_CHARS_MAX = INBOX_TEXT_CHARS_MAX;
+
+export const ConsumerErrorCode = {
+  STATE_INVALID: "SLUICE_CONSUMER_STATE_INVALID",
+  NOT_READY: "SLUICE_CONSUMER_NOT_READY",
+  CRASHED: "SLUICE_CONSUMER_CRASHED",
+  EVENT_ID_INVALID: "SLUICE_EVENT_ID_INVALID",
+} as const;
+
+/** The handler of a consumer: runs inside tx, and its writes commit with the event's inbox record. */
+export type EventHandler<T> = (event: ConsumedEvent<T>, tx: Queryable) => Promise<void>;
+
+/** Points where tests can make the consumer crash (see ConsumerHooks). */
+export type ConsumerCrashPoint = "before-handler" | "after-handler" | "after-commit";
+
+export interface ConsumerHookContext {
+  point: ConsumerCrashPoint;
+  eventId: string;
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+/**
+ * For crash tests. The hook runs at each point; when it throws, the consumer behaves as if its process died there:
+ * the transaction in progress rolls back, no offset is committed, nothing more is processed, and the consumer
+ * disconnects ("crashed" state). before-handler and after-handler run inside the transaction; after-commit runs
+ * between the database commit and the offset commit.
+ */
+export interface ConsumerHooks {
+  at?(context: ConsumerHookContext): void | Promise<void>;
+}
+
+export interface ConsumerOptions<D extends readonly TopicDefinition<unknown>[]> {
+  client: KafkaClient;
+  db: DatabaseSession;
+  groupId: string;
+  topics: D;
+  handler: EventHandler<EventOf<D[number]>>;
+  retry?: RetryOptions;
+  /** Decides whether a handler error is worth retrying; NonRetriableError and EventValidationError never are. */
+  isRetriable?: (error: Error) => boolean;
+  /** Partitions handled at once (events of one partition are always handled one after another). Default 1. */
+  concurrency?: number;
+  /** Where a group with no committed offset starts: the earliest event (default) or only new ones. */
+  fromBeginning?: boolean;
+  /** How long inbox records are kept; a redelivery older than this would be processed again. */
+  inboxRetentionMs?: number;
+  inboxCleanupIntervalMs?: number;
+  lagRefreshIntervalMs?: number;
+  failureBackoffMaxMs?: number;
+  /** Events larger than this (key, value and headers) go to the dead-letter topic unread. */
+  eventBytesMax?: number;
+  /** Create missing topics (the declared ones, their retry topics and dead-letter topic) at start. Default true. */
+  createTopics?: boolean;
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  rebalanceTimeoutMs?: number;
+  fetchWaitMs?: number;
+  logger?: ToolkitLogger;
+  hooks?: ConsumerHooks;
+  /** Random numbers in [0, 1) for backoff jitter; tests pass a seeded generator. */
+  random?: () => number;
+  /** The component's name in a service; default `consumer:<groupId>`. */
+  name?: string;
+}
+
+export type ConsumerState = "created" | "starting" | "running" | "stopping" | "stopped" | "crashed";
+
+export interface InboxConsumer extends Component {
+  readonly groupId: string;
+  readonly state: ConsumerState;
+  /** The retry topics this consumer reads, in tier order, and the dead-letter topics it writes, by topic. */
+  readonly retryTopics: ReadonlyMap<string, readonly string[]>;
+  /** Resolves once the member has joined its group; rejects after timeoutMs or when it stops first. */
+  whenReady(timeoutMs?: number): Promise<void>;
+  /** Resolves when the consumer has stopped or crashed and released its connections. */
+  whenStopped(): Promise<void>;
+  /** Deletes inbox records older than the retention window now; returns how many went. */
+  cleanInbox(): Promise<number>;
+  /** Reads the group's lag from the broker now and updates the lag gauge. */
+  refreshLag(): Promise<PartitionLag[]>;
+}
+
+/** What the consumer decided about one record. */
+type RecordOutcome = { kind: "done" } | { kind: "wait"; untilMs: number };
+
+/** Where an event first arrived, and the attempt a delivery is. */
+interface Origin {
+  topic: string;
+  partition: number;
+  offset: string;
+  attempt: number;
+}
+
+/** Raised when a crash hook threw: the consumer stops where it is. */
+class SimulatedCrash extends Error {
+  constructor(
+    readonly point: ConsumerCrashPoint,
+    cause: unknown,
+  ) {
+    super(`crash hook at ${point}: ${describeError(cause)}`, { cause });
+    this.name = "SimulatedCrash";
+  }
+}
+
+function checkInteger(field: string, value: number | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidArgumentError(field, `must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+function stateError(message: string): ToolkitError {
+  return new ToolkitError(ConsumerErrorCode.STATE_INVALID, message);
+}
+
+/**
+ * Creates an inbox consumer (a Component: start() joins the group, stop() finishes the events in progress, commits
+ * and leaves). Handler writes go through the tx it receives.
+ */
+export function createConsumer<const D extends readonly TopicDefinition<unknown>[]>(
+  options: ConsumerOptions<D>,
+): InboxConsumer {
+  const dayMs = 24 * 60 * 60 * 1000;
+  const groupId = options.groupId;
+  if (typeof groupId !== "string" || groupId.length < 1 || groupId.length > CONSUMER_GROUP_ID_CHARS_MAX) {
+    throw new InvalidArgumentError("groupId", `must be 1 to ${CONSUMER_GROUP_ID_CHARS_MAX} characters`);
+  }
+  if (!Array.isArray(options.topics) || options.topics.length < 1 || options.topics.length > CONSUMER_TOPICS_MAX) {
+    throw new InvalidArgumentError("topics", `must list 1 to ${CONSUMER_TOPICS_MAX} topic definitions`);
+  }
+  if (typeof options.handler !== "function") {
+    throw new InvalidArgumentError("handler", "must be an async function (event, tx) => …");
+  }
+  const definitions = new Map<string, TopicDefinition<unknown>>();
+  for (const definition of options.topics) {
+    if (definitions.has(definition.name)) {
+      throw new InvalidArgumentError("topics", `lists topic "${definition.name}" twice`);
+    }
+    definitions.set(definition.name, definition);
+  }
+  const policy: RetryPolicy = resolveRetryPolicy(options.retry);
+  const retryTopics = new Map<string, readonly string[]>();
+  const definitionOfTopic = new Map<string, TopicDefinition<unknown>>();
+  for (const [name, definition] of definitions) {
+    const tiers = retryTopicNames(name, policy);
+    retryTopics.set(name, tiers);
+    definitionOfTopic.set(name, definition);
+    for (const tier of tiers) definitionOfTopic.set(tier, definition);
+  }
+  const settings = {
+    concurrency: checkInteger("concurrency", options.concurrency, 1, 1, PARTITIONS_CONCURRENTLY_MAX),
+    inboxRetentionMs: checkInteger(
+      "inboxRetentionMs",
+      options.inboxRetentionMs,
+      DEFAULT_INBOX_RETENTION_MS,
+      0,
+      365 * dayMs,
+    ),
+    inboxCleanupIntervalMs: checkInteger(
+      "inboxCleanupIntervalMs",
+      options.inboxCleanupIntervalMs,
+      DEFAULT_INBOX_CLEANUP_INTERVAL_MS,
+      1,
+      dayMs,
+    ),
+    lagRefreshIntervalMs: checkInteger(
+      "lagRefreshIntervalMs",
+      options.lagRefreshIntervalMs,
+      DEFAULT_LAG_REFRESH_INTERVAL_MS,
+      1,
+      dayMs,
+    ),
+    failureBackoffMaxMs: checkInteger(
+      "failureBackoffMaxMs",
+      options.failureBackoffMaxMs,
+      DEFAULT_FAILURE_BACKOFF_MAX_MS,
+      DEFAULT_FAILURE_BACKOFF_BASE_MS,
+      dayMs,
+    ),
+    eventBytesMax: checkInteger("eventBytesMax", options.eventBytesMax, EVENT_BYTES_MAX, 1, 1024 * 1024 * 1024),
+  };
+  const logger = options.logger ?? silentLogger;
+  const random = options.random ?? Math.random;
+  const isRetriableOption = options.isRetriable;
+  const handler = options.handler as EventHandler<unknown>;
+  const db = options.db;
+  const client = options.client;
+  const metrics: ConsumerMetrics = consumerMetrics();
+
+  let state: ConsumerState = "created";
+  let joined = false;
+  let kafkaConsumer: KafkaConsumer | null = null;
+  let producer: KafkaProducer | null = null;
+  let lagAdmin: KafkaAdmin | null = null;
+  const partitionCounts = new Map<string, number>();
+  const resumeTimers = new Map<string, NodeJS.Timeout>();
+  const failureCounts = new Map<string, number>();
+  const intervals: NodeJS.Timeout[] = [];
+  let readyWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
+  let teardown: Promise<void> | null = null;
+  let resolveStopped: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => {
+    resolveStopped = resolve;
+  });
+  let cleaning: Promise<number> | null = null;
+  let refreshingLag: Promise<PartitionLag[]> | null = null;
+
+  const settleReadyWaiters = (error: Error | null): void => {
+    const waiters = readyWaiters;
+    readyWaiters = [];
+    for (const waiter of waiters) {
+      if (error === null) waiter.resolve();
+      else waiter.reject(error);
+    }
+  };
+
+  // Functions, not inline comparisons: TypeScript would otherwise keep a narrowed state across awaits.
+  const halted = (): boolean => state !== "running";
+  const crashed = (): boolean => state === "crashed";
+
+  const runHook = async (context: ConsumerHookContext): Promise<void> => {
+    if (options.hooks?.at === undefined) return;
+    try {
+      await options.hooks.at(context);
+    } catch (error) {
+      throw new SimulatedCrash(context.point, error);
+    }
+  };
+
+  const isRetriable = (error: Error): boolean => {
+    if (error instanceof NonRetriableError || error instanceof EventValidationError) return false;
+    return isRetriableOption === undefined ? true : isRetriableOption(error);
+  };
+
+  const errorCodeOf = (error: Error): string =>
+    error instanceof ToolkitError ? error.code : DeadLetterErrorCode.HANDLER_FAILED;
+
+  /** The partition to pin a republished record to: the original's, when the target topic has that partition. */
+  const pinnedPartition = (topic: string, partition: number): number | undefined => {
+    const count = partitionCounts.get(topic);
+    return count !== undefined && partition < count ? partition : undefined;
+  };
+
+  const requireProducer = (): KafkaProducer => {
+    if (producer === null) throw stateError("the consumer has no producer; start() it first");
+    return producer;
+  };
+
+  const deadLetter = async (
+    record: ConsumerRecord,
+    headers: Record<string, string>,
+    eventId: string,
+    origin: Origin,
+    error: Error,
+    attempts: number,
+  ): Promise<void> => {
+    const reason: DeadLetterReason = {
+      originalTopic: origin.topic,
+      originalPartition: origin.partition,
+      originalOffset: origin.offset,
+      error: errorSummary(error),
+      errorCode: errorCodeOf(error),
+      attempts,
+      time: new Date(),
+      consumerGroup: groupId,
+    };
+    const topic = deadLetterTopicName(origin.topic);
+    const letter: ProducerRecord = {
+      topic,
+      key: record.key,
+      value: record.value,
+      headers: deadLetterHeaders(headers, eventId, reason),
+      partition: pinnedPartition(topic, origin.partition),
+    };
+    try {
+      await requireProducer().send([letter]);
+    } catch (error) {
+      if (!(error instanceof PublishError) || error.retriable) throw error;
+      // The broker refuses the dead letter itself, most likely because the added headers made it too large. It is
+      // parked without its value, which stays readable at its original position, rather than blocking the partition.
+      const refusal = errorSummary(error);
+      await requireProducer().send([
+        { ...letter, value: null, headers: { ...letter.headers, [DEAD_LETTER_HEADERS.valueDropped]: refusal } },
+      ]);
+    }
+    metrics.deadLettered.inc({ topic: origin.topic, group: groupId, code: reason.errorCode });
+    logger.warn(
+      { topic: origin.topic, partition: origin.partition, offset: origin.offset, eventId, attempts, err: error },
+      `event ${eventId} went to the dead-letter topic ${topic}: ${reason.error}`,
+    );
+  };
+
+  const scheduleRetry = async (
+    record: ConsumerRecord,
+    headers: Record<string, string>,
+    eventId: string,
+    origin: Origin,
+    error: Error,
+  ): Promise<void> => {
+    const delayMs = backoffDelayMs(policy, origin.attempt, random);
+    const topic = retryTopicName(origin.topic, retryTierOf(policy, origin.attempt));
+    const envelope = {
+      attempt: origin.attempt + 1,
+      dueTimeMs: Date.now() + delayMs,
+      group: groupId,
+      originalTopic: origin.topic,
+      originalPartition: origin.partition,
+      originalOffset: origin.offset,
+      error: errorSummary(error),
+    };
+    try {
+      await requireProducer().send([
+        {
+          topic,
+          key: record.key,
+          value: record.value,
+          headers: { ...headers, [EVENT_HEADERS.id]: eventId, ...retryHeaders(envelope) },
+          partition: pinnedPartition(topic, origin.partition),
+        },
+      ]);
+    } catch (sendError) {
+      if (!(sendError instanceof PublishError) || sendError.retriable) throw sendError;
+      // The retry topic refuses the record for good (too large with the retry headers, say): retrying cannot work.
+      await deadLetter(record, headers, eventId, origin, error, origin.attempt);
+      return;
+    }
+    metrics.retried.inc({ topic: origin.topic, group: groupId });
+    logger.info(
+      {
+        topic: origin.topic,
+        partition: origin.partition,
+        offset: origin.offset,
+        eventId,
+        attempt: origin.attempt,
+        delayMs,
+      },
+      `event ${eventId} failed attempt ${origin.attempt} of ${policy.attempts} (${envelope.error}); retrying in ` +
+        `${delayMs} ms through ${topic}`,
+    );
+  };
+
+  /** The event a record holds, or the reason it cannot be read. */
+  const decode = (
+    definition: TopicDefinition<unknown>,
+    record: ConsumerRecord,
+    headers: Record<string, string>,
+    eventId: string,
+    origin: Origin,
+  ): ConsumedEvent<unknown> | Error => {
+    if (record.value === null) {
+      return new ToolkitError(
+        DeadLetterErrorCode.EVENT_VALUE_MISSING,
+        `record ${origin.offset} in partition ${origin.partition} of "${origin.topic}" has no value (a tombstone); ` +
+          "events on this topic must carry a value",
+      );
+    }
+    const bytes = recordBytes(record.key, record.value, headers);
+    if (bytes > settings.eventBytesMax) return new EventTooLargeError(origin.topic, bytes, settings.eventBytesMax);
+    const serializer = serializerFor(definition);
+    const envelope = readEventHeaders(headers);
+    if (envelope.contentType !== null && envelope.contentType !== serializer.contentType) {
+      return new EventDecodeError(
+        origin.topic,
+        `its content type is "${envelope.contentType}", but the topic's serializer reads "${serializer.contentType}"`,
+      );
+    }
+    let value: unknown;
+    try {
+      value = definition.validate(serializer.decode(definition, record.value));
+    } catch (error) {
+      return toError(error);
+    }
+    return {
+      id: eventId,
+      type: envelope.type ?? definition.eventType,
+      time: envelope.time ?? new Date(record.timestamp),
+      topic: origin.topic,
+      partition: origin.partition,
+      offset: origin.offset,
+      key: record.key === null ? null : record.key.toString("utf8"),
+      value,
+      headers,
+      traceparent: envelope.traceparent,
+    };
+  };
+
+  /** Runs one attempt; resolves to what happened, or rejects when the database failed (not the handler). */
+  const attempt = async (
+    event: ConsumedEvent<unknown>,
+    origin: Origin,
+  ): Promise<{ kind: "processed" } | { kind: "duplicate" } | { kind: "failed"; error: Error }> => {
+    const failure: { error: Error | null } = { error: null };
+    const context = { eventId: event.id, topic: origin.topic, partition: origin.partition, offset: origin.offset };
+    const labels = { topic: origin.topic, group: groupId };
+    const startedMs = performance.now();
+    let outcome: "processed" | "duplicate";
+    try {
+      outcome = await db.transaction(async (tx) => {
+        const first = await recordInboxEvent(tx, {
+          consumerGroup: groupId,
+          eventId: event.id,
+          topic: origin.topic,
+          partition: origin.partition,
+          offset: Number(origin.offset),
+        });
+        if (!first) return "duplicate" as const;
+        await runHook({ point: "before-handler", ...context });
+        try {
+          await runWithTraceparent(childTraceparent(event.traceparent), () => handler(event, tx));
+          // A handler that caught a failed statement leaves the transaction aborted, and COMMIT would quietly roll
+          // it back; this statement fails in that case, so the event counts as failed instead of processed.
+          await tx.query("SELECT 1");
+        } catch (thrown) {
+          failure.error = toError(thrown);
+          throw failure.error;
+        }
+        await runHook({ point: "after-handler", ...context });
+        return "processed" as const;
+      });
+    } catch (error) {
+      if (failure.error !== null && !(error instanceof SimulatedCrash)) {
+        metrics.handlerDuration.observe({ ...labels, outcome: "error" }, (performance.now() - startedMs) / 1000);
+        return { kind: "failed", error: failure.error };
+      }
+      throw error;
+    }
+    if (outcome === "duplicate") return { kind: "duplicate" };
+    metrics.handlerDuration.observe({ ...labels, outcome: "ok" }, (performance.now() - startedMs) / 1000);
+    await runHook({ point: "after-commit", ...context });
+    return { kind: "processed" };
+  };
+
+  const processRecord = async (record: ConsumerRecord): Promise<RecordOutcome> => {
+    const definition = definitionOfTopic.get(record.topic);
+    if (definition === undefined) return { kind: "done" };
+    let origin: Origin = { topic: record.topic, partition: record.partition, offset: record.offset, attempt: 1 };
+    let headers = record.headers;
+    const fallbackId = (): string => `${origin.topic}:${origin.partition}:${origin.offset}`;
+    if (record.topic !== definition.name) {
+      let envelope;
+      try {
+        envelope = parseRetryHeaders(record.headers);
+      } catch (error) {
+        const cleaned = withoutRetryHeaders(record.headers);
+        const eventId = readEventHeaders(cleaned).id ?? fallbackId();
+        await deadLetter(record, cleaned, eventId, origin, toError(error), 0);
+        return { kind: "done" };
+      }
+      // Retry topics are shared by every group consuming the topic; each group retries only its own failures.
+      if (envelope.group !== groupId) return { kind: "done" };
+      if (envelope.dueTimeMs > Date.now()) return { kind: "wait", untilMs: envelope.dueTimeMs };
+      origin = {
+        topic: definition.name,
+        partition: envelope.originalPartition,
+        offset: envelope.originalOffset,
+        attempt: envelope.attempt,
+      };
+      headers = withoutRetryHeaders(record.headers);
+    }
+    // Events from producers other than the toolkit may lack an id; their position identifies them for the inbox
+    // and travels with them (as the id header) through retries and dead letters.
+    const eventId = readEventHeaders(headers).id ?? fallbackId();
+    if (eventId.length > INBOX_TEXT_CHARS_MAX) {
+      const error = new ToolkitError(
+        ConsumerErrorCode.EVENT_ID_INVALID,
+        `event id header ${EVENT_HEADERS.id} is ${eventId.length} characters long, over ${INBOX_TEXT_CHARS_MAX}; ` +
+          "use UUIDs as event ids",
+      );
+      await deadLetter(record, headers, fallbackId(), origin, error, origin.attempt - 1);
+      return { kind: "done" };
+    }
+    const event = decode(definition, record, headers, eventId, origin);
+    if (event instanceof Error) {
+      await deadLetter(record, headers, eventId, origin, event, origin.attempt - 1);
+      return { kind: "done" };
+    }
+    const result = await attempt(event, origin);
+    const labels = { topic: origin.topic, group: groupId };
+    if (result.kind === "processed") metrics.consumed.inc(labels);
+    else if (result.kind === "duplicate") metrics.skipped.inc(labels);
+    else {
+      metrics.failed.inc(labels);
+      if (isRetriable(result.error) && origin.attempt < policy.attempts) {
+        await scheduleRetry(record, headers, eventId, origin, result.error);
+      } else {
+        await deadLetter(record, headers, eventId, origin, result.error, origin.attempt);
+      }
+    }
+    return { kind: "done" };
+  };
+
+  const pauseUntil = (topic: string, partition: number, untilMs: number): void => {
+    const consumer = kafkaConsumer;
+    if (consumer === null || halted()) return;
+    const key = partitionKey(topic, partition);
+    clearTimeout(resumeTimers.get(key));
+    consumer.pause(topic, partition);
+    const timer = setTimeout(
+      () => {
+        resumeTimers.delete(key);
+        if (!halted()) consumer.resume(topic, partition);
+      },
+      Math.max(0, untilMs - Date.now()),
+    );
+    resumeTimers.set(key, timer);
+  };
+
+  const backOff = (topic: string, partition: number, error: unknown): void => {
+    const key = partitionKey(topic, partition);
+    const failures = (failureCounts.get(key) ?? 0) + 1;
+    failureCounts.set(key, failures);
+    const exponential = DEFAULT_FAILURE_BACKOFF_BASE_MS * 2 ** Math.min(failures - 1, 30);
+    const delayMs = Math.round(Math.min(settings.failureBackoffMaxMs, exponential) * (0.5 + random() / 2));
+    logger.warn(
+      { topic, partition, failures, delayMs, err: error },
+      `consumer group ${groupId} could not finish a record of ${topic}[${partition}] (${describeError(error)}); ` +
+        `trying it again in ${delayMs} ms`,
+    );
+    pauseUntil(topic, partition, Date.now() + delayMs);
+  };
+
+  const crash = (error: SimulatedCrash): void => {
+    if (state === "crashed" || state === "stopped") return;
+    logger.warn({ err: error }, `consumer group ${groupId} crashed on purpose: ${error.message}`);
+    state = "crashed";
+    joined = false;
+    settleReadyWaiters(new ToolkitError(ConsumerErrorCode.CRASHED, `the consumer crashed: ${error.message}`));
+    // Not awaited: the Kafka consumer's stop waits for the batch that is running this very call.
+    void release();
+  };
+
+  const processBatch = async (batch: PartitionBatch): Promise<void> => {
+    for (const record of batch.records) {
+      // A stopping consumer finishes the record in progress (and commits it) but starts no other.
+      if (!batch.active() || halted()) return;
+      let outcome: RecordOutcome;
+      try {
+        outcome = await processRecord(record);
+      } catch (error) {
+        if (error instanceof SimulatedCrash) crash(error);
+        else if (!halted()) backOff(batch.topic, batch.partition, error);
+        return;
+      }
+      if (outcome.kind === "wait") {
+        pauseUntil(batch.topic, batch.partition, outcome.untilMs);
+        return;
+      }
+      if (crashed()) return;
+      try {
+        await batch.commit((BigInt(record.offset) + 1n).toString());
+      } catch (error) {
+        // After a rebalance the partition belongs to another member, which redelivers the record; its inbox
+        // record makes that harmless. Otherwise the broker is unwell: try the record again later.
+        if (batch.active() && !halted()) backOff(batch.topic, batch.partition, error);
+        return;
+      }
+      failureCounts.delete(partitionKey(batch.topic, batch.partition));
+      batch.markDone(record.offset);
+      await batch.heartbeat();
+    }
+  };
+
+  const cleanInbox = async (): Promise<number> => {
+    cleaning ??= (async () => {
+      let total = 0;
+      try {
+        for (let round = 0; round < INBOX_CLEANUP_BATCHES_PER_RUN_MAX; round++) {
+          const deleted = await deleteInboxEventsBefore(db, {
+            olderThanMs: settings.inboxRetentionMs,
+            limit: INBOX_CLEANUP_BATCH_SIZE,
+          });
+          total += deleted;
+          if (deleted < INBOX_CLEANUP_BATCH_SIZE) break;
+        }
+      } finally {
+        if (total > 0) metrics.inboxCleaned.inc({ group: groupId }, total);
+        cleaning = null;
+      }
+      return total;
+    })();
+    return cleaning;
+  };
+
+  const lagTopics = (): string[] => [...retryTopics].flatMap(([topic, tiers]) => [topic, ...tiers]);
+
+  const refreshLag = async (): Promise<PartitionLag[]> => {
+    refreshingLag ??= (async () => {
+      try {
+        lagAdmin ??= client.admin();
+        return await refreshConsumerLag(metrics, lagAdmin, groupId, lagTopics());
+      } finally {
+        refreshingLag = null;
+      }
+    })();
+    return refreshingLag;
+  };
+
+  const ensureTopics = async (): Promise<void> => {
+    const admin = client.admin();
+    try {
+      const specs: Array<{ name: string; partitions: number }> = [];
+      for (const [name, definition] of definitions) {
+        let partitions = await admin.partitionCount(name);
+        if (partitions === null) {
+          if (options.createTopics === false) throw new UnknownTopicError(name);
+          partitions = definition.partitions;
+          specs.push({ name, partitions });
+        }
+        // Retry and dead-letter topics get the original's partition count, so records keep their partition number.
+        for (const derived of [...(retryTopics.get(name) ?? []), deadLetterTopicName(name)]) {
+          specs.push({ name: derived, partitions });
+        }
+      }
+      if (options.createTopics !== false) await admin.ensureTopics(specs);
+      for (const spec of specs) {
+        const count = await admin.partitionCount(spec.name);
+        if (count === null) throw new UnknownTopicError(spec.name);
+        partitionCounts.set(spec.name, count);
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  };
+
+  const release = async (): Promise<void> => {
+    teardown ??= (async () => {
+      for (const interval of intervals) clearInterval(interval);
+      intervals.length = 0;
+      const consumer = kafkaConsumer;
+      try {
+        if (consumer !== null) {
+          await consumer.stop().catch((error: unknown) => {
+            logger.warn({ err: error }, `consumer group ${groupId}: leaving the group failed`);
+          });
+        }
+      } finally {
+        for (const timer of resumeTimers.values()) clearTimeout(timer);
+        resumeTimers.clear();
+        await cleaning?.catch(() => 0);
+        await refreshingLag?.catch(() => []);
+        await producer?.disconnect().catch(() => undefined);
+        await lagAdmin?.disconnect().catch(() => undefined);
+        lagAdmin = null;
+        if (state !== "crashed") state = "stopped";
+        settleReadyWaiters(stateError(`the consumer of group ${groupId} stopped before it joined its group`));
+        resolveStopped();
+      }
+    })();
+    return teardown;
+  };
+
+  const every = (intervalMs: number, task: () => Promise<unknown>, what: string): void => {
+    const interval = setInterval(() => {
+      task().catch((error: unknown) => logger.warn({ err: error }, `consumer group ${groupId}: ${what} failed`));
+    }, intervalMs);
+    interval.unref();
+    intervals.push(interval);
+  };
+
+  return {
+    name: options.name ?? `consumer:${groupId}`,
+    groupId,
+    retryTopics,
+
+    get state() {
+      return state;
+    },
+
+    get ready() {
+      return state === "running" && joined;
+    },
+
+    async start() {
+      if (state !== "created") throw stateError(`start() was called on a consumer that is ${state}; create a new one`);
+      state = "starting";
+      try {
+        await ensureTopics();
+        for (const definition of definitions.values()) await serializerFor(definition).prepare?.(definition);
+        producer = client.producer();
+        await producer.connect();
+        const consumer = createKafkaConsumer(client, {
+          groupId,
+          sessionTimeoutMs: options.sessionTimeoutMs,
+          heartbeatIntervalMs: options.heartbeatIntervalMs,
+          rebalanceTimeoutMs: options.rebalanceTimeoutMs,
+          fetchWaitMs: options.fetchWaitMs,
+        });
+        kafkaConsumer = consumer;
+        consumer.onJoin((assignment) => {
+          joined = true;
+          logger.info({ assignment: assignment.partitions }, `consumer group ${groupId}: joined`);
+          if (state === "running") settleReadyWaiters(null);
+        });
+        consumer.onCrash((error, restarting) => {
+          joined = false;
+          logger.error(
+            { err: error, restarting },
+            `consumer group ${groupId}: the Kafka consumer failed (${describeError(error)})` +
+              (restarting ? "; it is rejoining the group" : ""),
+          );
+          if (!restarting && state === "running") {
+            state = "crashed";
+            settleReadyWaiters(new ToolkitError(ConsumerErrorCode.CRASHED, `the consumer crashed: ${error.message}`));
+            void release();
+          }
+        });
+        // The state must say running before the first batch arrives, which can happen before start() returns.
+        state = "running";
+        await consumer.start({
+          topics: [...definitionOfTopic.keys()],
+          fromBeginning: options.fromBeginning ?? true,
+          concurrency: settings.concurrency,
+          eachBatch: processBatch,
+        });
+      } catch (error) {
+        state = "stopping";
+        await release();
+        state = "stopped";
+        throw error;
+      }
+      if (joined) settleReadyWaiters(null);
+      every(settings.inboxCleanupIntervalMs, cleanInbox, "inbox cleanup");
+      every(settings.lagRefreshIntervalMs, refreshLag, "refreshing the consumer lag");
+      logger.info({ topics: [...definitionOfTopic.keys()] }, `consumer group ${groupId}: started`);
+    },
+
+    async stop() {
+      if (state === "created") {
+        state = "stopped";
+        resolveStopped();
+        return;
+      }
+      if (state === "running" || state === "starting") state = "stopping";
+      await release();
+    },
+
+    whenReady(timeoutMs = DEFAULT_READY_TIMEOUT_MS) {
+      if (state === "running" && joined) return Promise.resolve();
+      if (state === "stopped" || state === "crashed" || state === "stopping") {
+        return Promise.reject(stateError(`the consumer of group ${groupId} is ${state}`));
+      }
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          readyWaiters = readyWaiters.filter((waiter) => waiter.resolve !== done);
+          reject(
+            new ToolkitError(
+              ConsumerErrorCode.NOT_READY,
+              `the consumer of group ${groupId} did not join its group within ${timeoutMs} ms; check the broker`,
+            ),
+          );
+        }, timeoutMs);
+        const done = (): void => {
+          clearTimeout(timer);
+          resolve();
+        };
+        readyWaiters.push({
+          resolve: done,
+          reject: (error) => {
+            clearTimeout(timer);
+            reject(error);
+          },
+        });
+      });
+    },
+
+    whenStopped() {
+      return stopped;
+    },
+
+    cleanInbox,
+    refreshLag,
+  };
+}

@@ -1,0 +1,250 @@
+// The one place the toolkit creates kafkajs's Kafka object. Services see only KafkaClient, so the Kafka client
+// library can be replaced without touching them. Connection settings default to the same KAFKA_* environment
+// variables the sluice CLI reads.
+
+import { readFileSync } from "node:fs";
+
+import kafkajs from "kafkajs";
+import type { Kafka, KafkaConfig, LogEntry, SASLOptions } from "kafkajs";
+
+import { InvalidArgumentError, ToolkitError, ToolkitErrorCode } from "../errors.js";
+import { silentLogger, type ToolkitLogger } from "../logger.js";
+import { createKafkaAdmin, type KafkaAdmin } from "./admin.js";
+import { createKafkaProducer, type KafkaProducer, type KafkaProducerOptions } from "./producer.js";
+
+const { Kafka: KafkaClass, logLevel: KafkaLogLevel } = kafkajs;
+
+export const DEFAULT_KAFKA_BROKERS = "127.0.0.1:9092";
+export const DEFAULT_CLIENT_ID = "sluice-toolkit";
+export const KAFKA_BROKERS_COUNT_MAX = 100;
+export const DEFAULT_CONNECTION_TIMEOUT_MS = 3_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * The Kafka client retries each request this often before reporting failure. Callers (the outbox relay, the
+ * consumers) have their own, longer backoff on top, so the client gives up quickly and lets them decide.
+ */
+export const DEFAULT_CLIENT_RETRIES = 4;
+export const DEFAULT_CLIENT_RETRY_INITIAL_MS = 100;
+export const DEFAULT_CLIENT_RETRY_MAX_MS = 2_000;
+export const TLS_CA_FILE_BYTES_MAX = 1024 * 1024;
+
+export type SaslMechanismName = "plain" | "scram-sha-256" | "scram-sha-512";
+
+export interface KafkaSaslOptions {
+  mechanism: SaslMechanismName;
+  username: string;
+  password: string;
+}
+
+/** true for TLS trusting the system's CAs, or TLS settings (PEM text) such as a CA to trust. */
+export type KafkaTlsOptions = boolean | { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer };
+
+export interface KafkaRetryOptions {
+  retries?: number;
+  initialRetryTimeMs?: number;
+  maxRetryTimeMs?: number;
+}
+
+export interface KafkaClientOptions {
+  /** Bootstrap brokers, "host:port"; default KAFKA_BROKERS, then 127.0.0.1:9092. */
+  brokers?: readonly string[];
+  clientId?: string;
+  /** Default: KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD when set; null for none. */
+  sasl?: KafkaSaslOptions | null;
+  /** Default: KAFKA_TLS_CA (a PEM file, implies TLS), then KAFKA_TLS (true/false). */
+  ssl?: KafkaTlsOptions;
+  /** The Kafka client's own warnings and errors go here, its chatter at debug level. */
+  logger?: ToolkitLogger;
+  connectionTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  retry?: KafkaRetryOptions;
+  /** Where the defaults are read from; process.env unless given (tests pass their own). */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+export interface KafkaClient {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly logger: ToolkitLogger;
+  /** A new producer: idempotent with acks=-1 unless told otherwise. */
+  producer(options?: KafkaProducerOptions): KafkaProducer;
+  admin(): KafkaAdmin;
+  /** The kafkajs client underneath, for the toolkit's own consumer; services should not need it. */
+  raw(): Kafka;
+}
+
+function configError(message: string): ToolkitError {
+  return new ToolkitError(ToolkitErrorCode.KAFKA_CONFIG_INVALID, message);
+}
+
+/** Parses `host:port[,host:port]`. */
+export function parseBrokers(raw: string, source: string): string[] {
+  const entries = raw
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "");
+  return checkBrokers(entries, source);
+}
+
+function checkBrokers(entries: readonly string[], source: string): string[] {
+  if (!Array.isArray(entries) || entries.length === 0) {
+    throw configError(`${source}: expected at least one broker as host:port`);
+  }
+  if (entries.length > KAFKA_BROKERS_COUNT_MAX) {
+    throw configError(`${source}: at most ${KAFKA_BROKERS_COUNT_MAX} brokers`);
+  }
+  for (const entry of entries) {
+    const match = typeof entry === "string" ? /^(.+):([0-9]{1,5})$/.exec(entry) : null;
+    const port = match === null ? 0 : Number(match[2]);
+    if (match === null || port < 1 || port > 65_535) {
+      throw configError(`${source}: "${String(entry)}" is not host:port with a port from 1 to 65535`);
+    }
+  }
+  return [...entries];
+}
+
+function parseFlag(raw: string, name: string): boolean {
+  const normalized = raw.trim().toLowerCase();
+  if (["true", "1", "yes", "on"].includes(normalized)) return true;
+  if (["false", "0", "no", "off", ""].includes(normalized)) return false;
+  throw configError(`${name}: expected true or false, not "${raw}"`);
+}
+
+function readCaFile(path: string): string {
+  let contents: Buffer;
+  try {
+    contents = readFileSync(path);
+  } catch (error) {
+    throw configError(`KAFKA_TLS_CA: cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (contents.length > TLS_CA_FILE_BYTES_MAX) {
+    throw configError(`KAFKA_TLS_CA: ${path} is larger than ${TLS_CA_FILE_BYTES_MAX} bytes; give a PEM CA file`);
+  }
+  return contents.toString("utf8");
+}
+
+function saslFromEnv(env: Readonly<Record<string, string | undefined>>): KafkaSaslOptions | null {
+  const mechanism = env.KAFKA_SASL_MECHANISM?.trim().toLowerCase() || undefined;
+  const username = env.KAFKA_SASL_USERNAME || undefined;
+  const password = env.KAFKA_SASL_PASSWORD || undefined;
+  if (mechanism === undefined) {
+    if (username !== undefined || password !== undefined) {
+      throw configError("KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD need KAFKA_SASL_MECHANISM as well");
+    }
+    return null;
+  }
+  if (mechanism !== "plain" && mechanism !== "scram-sha-256" && mechanism !== "scram-sha-512") {
+    throw configError(`KAFKA_SASL_MECHANISM: expected plain, scram-sha-256 or scram-sha-512, not "${mechanism}"`);
+  }
+  if (username === undefined || password === undefined) {
+    throw configError(`KAFKA_SASL_MECHANISM=${mechanism} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD`);
+  }
+  return { mechanism, username, password };
+}
+
+function tlsFromEnv(env: Readonly<Record<string, string | undefined>>): KafkaTlsOptions {
+  const caFile = env.KAFKA_TLS_CA;
+  if (caFile !== undefined && caFile !== "") return { ca: readCaFile(caFile) };
+  return env.KAFKA_TLS === undefined ? false : parseFlag(env.KAFKA_TLS, "KAFKA_TLS");
+}
+
+function saslConfig(sasl: KafkaSaslOptions | null): SASLOptions | undefined {
+  if (sasl === null) return undefined;
+  const credentials = { username: sasl.username, password: sasl.password };
+  switch (sasl.mechanism) {
+    case "plain":
+      return { mechanism: "plain", ...credentials };
+    case "scram-sha-256":
+      return { mechanism: "scram-sha-256", ...credentials };
+    case "scram-sha-512":
+      return { mechanism: "scram-sha-512", ...credentials };
+    default:
+      throw configError(`sasl.mechanism: expected plain, scram-sha-256 or scram-sha-512`);
+  }
+}
+
+function tlsConfig(tls: KafkaTlsOptions): KafkaConfig["ssl"] {
+  if (tls === false) return undefined;
+  if (tls === true) return true;
+  return {
+    ...(tls.ca === undefined ? {} : { ca: [tls.ca] }),
+    ...(tls.cert === undefined ? {} : { cert: tls.cert }),
+    ...(tls.key === undefined ? {} : { key: tls.key }),
+  };
+}
+
+// kafkajs warns about two of the toolkit's own deliberate choices on every producer; they are not news.
+const EXPECTED_WARNINGS = [
+  "Limiting retries for the idempotent producer",
+  "KafkaJS v2.0.0 switched default partitioner",
+];
+
+function routeLogsTo(logger: ToolkitLogger): KafkaConfig["logCreator"] {
+  return () => (entry: LogEntry) => {
+    const { message, timestamp: _timestamp, ...details } = entry.log;
+    const fields = { kafkajs: entry.namespace, ...details };
+    if (entry.level === KafkaLogLevel.ERROR) logger.error(fields, message);
+    else if (entry.level === KafkaLogLevel.WARN && !EXPECTED_WARNINGS.some((known) => message.startsWith(known))) {
+      logger.warn(fields, message);
+    } else logger.debug(fields, message);
+  };
+}
+
+function positiveInteger(field: string, value: number | undefined, fallback: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new InvalidArgumentError(field, `must be an integer from 1 to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+export function createKafkaClient(options: KafkaClientOptions = {}): KafkaClient {
+  const env = options.env ?? process.env;
+  const brokers =
+    options.brokers !== undefined
+      ? checkBrokers(options.brokers, "brokers")
+      : parseBrokers(env.KAFKA_BROKERS || DEFAULT_KAFKA_BROKERS, "KAFKA_BROKERS");
+  const clientId = options.clientId ?? DEFAULT_CLIENT_ID;
+  if (typeof clientId !== "string" || !/^[\x20-\x7e]{1,255}$/.test(clientId)) {
+    throw new InvalidArgumentError("clientId", "must be 1 to 255 printable ASCII characters");
+  }
+  const sasl = options.sasl !== undefined ? options.sasl : saslFromEnv(env);
+  const ssl = options.ssl !== undefined ? options.ssl : tlsFromEnv(env);
+  const logger = options.logger ?? silentLogger;
+  const dayMs = 24 * 60 * 60 * 1000;
+  const retry = options.retry ?? {};
+  const kafka = new KafkaClass({
+    brokers: [...brokers],
+    clientId,
+    ssl: tlsConfig(ssl),
+    sasl: saslConfig(sasl),
+    connectionTimeout: positiveInteger(
+      "connectionTimeoutMs",
+      options.connectionTimeoutMs,
+      DEFAULT_CONNECTION_TIMEOUT_MS,
+      dayMs,
+    ),
+    requestTimeout: positiveInteger("requestTimeoutMs", options.requestTimeoutMs, DEFAULT_REQUEST_TIMEOUT_MS, dayMs),
+    retry: {
+      retries: positiveInteger("retry.retries", retry.retries, DEFAULT_CLIENT_RETRIES, 1_000),
+      initialRetryTime: positiveInteger(
+        "retry.initialRetryTimeMs",
+        retry.initialRetryTimeMs,
+        DEFAULT_CLIENT_RETRY_INITIAL_MS,
+        dayMs,
+      ),
+      maxRetryTime: positiveInteger("retry.maxRetryTimeMs", retry.maxRetryTimeMs, DEFAULT_CLIENT_RETRY_MAX_MS, dayMs),
+    },
+    logLevel: KafkaLogLevel.INFO,
+    logCreator: routeLogsTo(logger),
+  });
+  const client: KafkaClient = {
+    brokers,
+    clientId,
+    logger,
+    producer: (producerOptions = {}) => createKafkaProducer(kafka, brokers, logger, producerOptions),
+    admin: () => createKafkaAdmin(kafka, brokers),
+    raw: () => kafka,
+  };
+  return client;
+}

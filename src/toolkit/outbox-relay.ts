@@ -1,0 +1,669 @@
+// The outbox relay: publishes committed outbox rows to Kafka and marks them published.
+//
+// Each round claims a batch of rows under a lease (the store keeps one key in flight at one relay at a time, in id
+// order, so several relays may run at once), publishes them with the idempotent producer (acks=-1), then marks or
+// deletes them. A topic's rows are sent in id order, in requests of at most PRODUCE_REQUEST_RECORD_BYTES_MAX, one
+// after another, so rows with the same key reach their partition in id order; topics are sent side by side, and
+// a failing topic does not hold back the others. Rows that could not be sent are released and retried after an
+// exponential backoff with jitter. Delivery is at least once: a crash between send and mark, or a lease that ran
+// out while the broker was slow, publishes a row again, with the same event id.
+//
+// The relay wakes on LISTEN/NOTIFY when the database offers it and also polls on a slow timer, because
+// notifications sent while the listening connection is down are lost; without LISTEN it polls often.
+
+import { hostname } from "node:os";
+import { randomUUID } from "node:crypto";
+import { performance } from "node:perf_hooks";
+
+import {
+  claimOutboxBatch,
+  DEFAULT_OUTBOX_CLAIM_BATCH_SIZE,
+  DEFAULT_OUTBOX_LEASE_MS,
+  deleteOutboxEvents,
+  deletePublishedOutboxEvents,
+  markOutboxPublished,
+  OUTBOX_NOTIFY_CHANNEL,
+  outboxSql,
+  readOutboxLag,
+  releaseOutboxClaims,
+  renewOutboxClaims,
+  type Database,
+  type OutboxLag,
+  type OutboxRecord,
+} from "../store/index.js";
+import { describeError, InvalidArgumentError, ToolkitError, ToolkitErrorCode } from "./errors.js";
+import type { KafkaClient } from "./kafka/connection.js";
+import { chunkRecords, type KafkaProducer, type KafkaProducerOptions, type ProducerRecord } from "./kafka/producer.js";
+import { silentLogger, type ToolkitLogger } from "./logger.js";
+import { publishingMetrics, type PublishingMetrics } from "./metrics.js";
+import type { Component } from "./service.js";
+
+export const DEFAULT_RELAY_POLL_INTERVAL_MS = 500;
+export const DEFAULT_RELAY_IDLE_POLL_INTERVAL_MS = 10_000;
+export const DEFAULT_RELAY_BACKOFF_BASE_MS = 100;
+export const DEFAULT_RELAY_BACKOFF_MAX_MS = 10_000;
+export const DEFAULT_RELAY_LAG_INTERVAL_MS = 5_000;
+export const DEFAULT_OUTBOX_RETENTION_MS = 24 * 60 * 60 * 1000;
+export const DEFAULT_OUTBOX_CLEANUP_INTERVAL_MS = 60_000;
+export const DEFAULT_OUTBOX_CLEANUP_BATCH_SIZE = 1_000;
+/** Cleanup deletes at most this many batches per run, so a huge backlog cannot monopolise the database. */
+export const OUTBOX_CLEANUP_BATCHES_PER_RUN_MAX = 20;
+export const DEFAULT_RELAY_STOP_TIMEOUT_MS = 10_000;
+/** A row claimed this often without being published is reported at error level on every further failure. */
+export const RELAY_STUCK_CLAIM_COUNT = 10;
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export interface OutboxRelayHooks {
+  /** Runs after a batch is claimed, before any of it is sent. A throw crashes the relay here (see OutboxRelay). */
+  afterClaim?(records: readonly OutboxRecord[]): void | Promise<void>;
+  /** Runs after the broker acknowledged records, before they are marked. A throw crashes the relay here. */
+  afterSend?(records: readonly OutboxRecord[]): void | Promise<void>;
+}
+
+export interface OutboxRelayOptions {
+  db: Database;
+  client: KafkaClient;
+  /** The component name in a service; default "outbox-relay". */
+  name?: string;
+  /** Identifies this relay's leases; unique per instance by default (host, process id, random suffix). */
+  relayId?: string;
+  /** Rows claimed and published per round. */
+  batchSize?: number;
+  /** How long a claim holds rows; the relay renews it while publishing, and another relay takes over after it. */
+  leaseMs?: number;
+  /** Time between polls when the database cannot LISTEN (or listen is false). */
+  pollIntervalMs?: number;
+  /** Time between safety-net polls while LISTEN wakes the relay. */
+  idlePollIntervalMs?: number;
+  /** Use LISTEN/NOTIFY when the database supports it; default true. */
+  listen?: boolean;
+  /** What happens to a published row: "mark" keeps it for retentionMs, "delete" removes it at once. */
+  afterPublish?: "mark" | "delete";
+  /** How long marked rows are kept before cleanup deletes them. */
+  retentionMs?: number;
+  /** Time between cleanup runs; 0 turns periodic cleanup off (cleanup() still works). */
+  cleanupIntervalMs?: number;
+  cleanupBatchSize?: number;
+  /** First delay after a failed round; doubles per consecutive failure up to backoffMaxMs, with jitter. */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** Time between refreshes of the lag gauges; 0 turns the refresh off (refreshLag() still works). */
+  lagIntervalMs?: number;
+  /** How long stop() waits for the batch in flight before releasing its rows and returning. */
+  stopTimeoutMs?: number;
+  producer?: KafkaProducerOptions;
+  logger?: ToolkitLogger;
+  hooks?: OutboxRelayHooks;
+  /** The jitter source, in [0, 1); tests pass a seeded one. */
+  random?: () => number;
+}
+
+export type OutboxRelayState = "created" | "running" | "stopping" | "stopped" | "crashed";
+
+export interface OutboxRelayStatus {
+  state: OutboxRelayState;
+  relayId: string;
+  /** Rows this relay has published and marked since it started. */
+  published: number;
+  consecutiveFailures: number;
+  lastError: string | null;
+  /** True when LISTEN wakes the relay; false when it only polls. */
+  listening: boolean;
+}
+
+interface ResolvedOptions {
+  batchSize: number;
+  leaseMs: number;
+  pollIntervalMs: number;
+  idlePollIntervalMs: number;
+  listen: boolean;
+  afterPublish: "mark" | "delete";
+  retentionMs: number;
+  cleanupIntervalMs: number;
+  cleanupBatchSize: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  lagIntervalMs: number;
+  stopTimeoutMs: number;
+}
+
+function integer(field: string, value: number | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidArgumentError(field, `must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function resolveOptions(options: OutboxRelayOptions): ResolvedOptions {
+  const afterPublish = options.afterPublish ?? "mark";
+  if (afterPublish !== "mark" && afterPublish !== "delete") {
+    throw new InvalidArgumentError("afterPublish", 'must be "mark" or "delete"');
+  }
+  const backoffBaseMs = integer("backoffBaseMs", options.backoffBaseMs, DEFAULT_RELAY_BACKOFF_BASE_MS, 1, DAY_MS);
+  return {
+    batchSize: integer(
+      "batchSize",
+      options.batchSize,
+      DEFAULT_OUTBOX_CLAIM_BATCH_SIZE,
+      1,
+      outboxSql.OUTBOX_CLAIM_BATCH_MAX,
+    ),
+    leaseMs: integer("leaseMs", options.leaseMs, DEFAULT_OUTBOX_LEASE_MS, 10, DAY_MS),
+    pollIntervalMs: integer("pollIntervalMs", options.pollIntervalMs, DEFAULT_RELAY_POLL_INTERVAL_MS, 1, DAY_MS),
+    idlePollIntervalMs: integer(
+      "idlePollIntervalMs",
+      options.idlePollIntervalMs,
+      DEFAULT_RELAY_IDLE_POLL_INTERVAL_MS,
+      1,
+      DAY_MS,
+    ),
+    listen: options.listen ?? true,
+    afterPublish,
+    retentionMs: integer("retentionMs", options.retentionMs, DEFAULT_OUTBOX_RETENTION_MS, 0, 365 * DAY_MS),
+    cleanupIntervalMs: integer(
+      "cleanupIntervalMs",
+      options.cleanupIntervalMs,
+      DEFAULT_OUTBOX_CLEANUP_INTERVAL_MS,
+      0,
+      DAY_MS,
+    ),
+    cleanupBatchSize: integer(
+      "cleanupBatchSize",
+      options.cleanupBatchSize,
+      DEFAULT_OUTBOX_CLEANUP_BATCH_SIZE,
+      1,
+      outboxSql.OUTBOX_IDS_MAX,
+    ),
+    backoffBaseMs,
+    backoffMaxMs: integer("backoffMaxMs", options.backoffMaxMs, DEFAULT_RELAY_BACKOFF_MAX_MS, backoffBaseMs, DAY_MS),
+    lagIntervalMs: integer("lagIntervalMs", options.lagIntervalMs, DEFAULT_RELAY_LAG_INTERVAL_MS, 0, DAY_MS),
+    stopTimeoutMs: integer("stopTimeoutMs", options.stopTimeoutMs, DEFAULT_RELAY_STOP_TIMEOUT_MS, 0, DAY_MS),
+  };
+}
+
+/** The error a hook's throw becomes: the relay stops where it was, as if its process had died. */
+export class RelayCrashedError extends ToolkitError {
+  readonly point: "afterClaim" | "afterSend";
+
+  constructor(point: "afterClaim" | "afterSend", cause: unknown) {
+    super(
+      ToolkitErrorCode.RELAY_CRASHED,
+      `the outbox relay stopped in its ${point} hook: ${describeError(cause)}; its claimed rows are taken over ` +
+        "by another relay when their lease expires",
+      { cause },
+    );
+    this.name = "RelayCrashedError";
+    this.point = point;
+  }
+}
+
+type BatchOutcome = "published" | "failed" | "crashed";
+
+/** A sleep that stop() (and, when wakeable, a notification) can cut short. */
+class Waiter {
+  #resolve: (() => void) | null = null;
+  #timer: NodeJS.Timeout | null = null;
+
+  wait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.#resolve = resolve;
+      this.#timer = setTimeout(() => this.wake(), ms);
+    });
+  }
+
+  wake(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    const resolve = this.#resolve;
+    this.#resolve = null;
+    resolve?.();
+  }
+}
+
+/**
+ * Publishes outbox rows as a service Component. Hooks let tests stop it at chosen points: when a hook throws, the
+ * relay stops on the spot without marking or releasing anything, exactly as if its process had been killed there,
+ * and status().state becomes "crashed".
+ */
+export class OutboxRelay implements Component {
+  readonly name: string;
+  readonly relayId: string;
+  readonly #db: Database;
+  readonly #client: KafkaClient;
+  readonly #options: ResolvedOptions;
+  readonly #logger: ToolkitLogger;
+  readonly #hooks: OutboxRelayHooks;
+  readonly #random: () => number;
+  readonly #metrics: PublishingMetrics;
+  readonly #producerOptions: KafkaProducerOptions | undefined;
+  #producer: KafkaProducer | null = null;
+  #state: OutboxRelayState = "created";
+  #loop: Promise<void> | null = null;
+  #unlisten: (() => Promise<void>) | null = null;
+  #workWaiter = new Waiter();
+  #backoffWaiter = new Waiter();
+  #wakePending = false;
+  #consecutiveFailures = 0;
+  #lastError: string | null = null;
+  #published = 0;
+  #inFlight: OutboxRecord[] = [];
+  #abandoned = false;
+  #lagTimer: NodeJS.Timeout | null = null;
+  #cleanupTimer: NodeJS.Timeout | null = null;
+  #cleanupRunning: Promise<number> | null = null;
+  #crash: RelayCrashedError | null = null;
+  #stopping: Promise<void> | null = null;
+
+  constructor(options: OutboxRelayOptions) {
+    if (typeof options !== "object" || options === null) throw new InvalidArgumentError("options", "are required");
+    if (options.db === undefined) throw new InvalidArgumentError("db", "is required (see openDatabase)");
+    if (options.client === undefined) throw new InvalidArgumentError("client", "is required (see createKafkaClient)");
+    this.#options = resolveOptions(options);
+    this.#db = options.db;
+    this.#client = options.client;
+    this.name = options.name ?? "outbox-relay";
+    this.relayId = options.relayId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+    this.#logger = options.logger ?? silentLogger;
+    this.#hooks = options.hooks ?? {};
+    this.#random = options.random ?? Math.random;
+    this.#metrics = publishingMetrics();
+    this.#producerOptions = options.producer;
+  }
+
+  get ready(): boolean {
+    return this.#state === "running";
+  }
+
+  /** The error that crashed the relay in a hook, or null. */
+  get crashError(): RelayCrashedError | null {
+    return this.#crash;
+  }
+
+  status(): OutboxRelayStatus {
+    return {
+      state: this.#state,
+      relayId: this.relayId,
+      published: this.#published,
+      consecutiveFailures: this.#consecutiveFailures,
+      lastError: this.#lastError,
+      listening: this.#unlisten !== null,
+    };
+  }
+
+  async start(): Promise<void> {
+    if (this.#state !== "created") {
+      throw new ToolkitError(
+        ToolkitErrorCode.INVALID_ARGUMENT,
+        `the outbox relay ${this.relayId} is ${this.#state}; create a new OutboxRelay to start again`,
+      );
+    }
+    this.#state = "running";
+    if (this.#options.listen && this.#db.supportsListen) {
+      try {
+        this.#unlisten = await this.#db.listen(OUTBOX_NOTIFY_CHANNEL, (schema) => {
+          if (schema === this.#db.schema) this.wake();
+        });
+      } catch (error) {
+        this.#logger.warn(
+          { relayId: this.relayId, err: error },
+          `LISTEN ${OUTBOX_NOTIFY_CHANNEL} failed; the outbox relay polls every ${this.#options.pollIntervalMs} ms instead`,
+        );
+      }
+    }
+    if (this.#options.lagIntervalMs > 0) {
+      this.#lagTimer = setInterval(() => void this.#refreshLagQuietly(), this.#options.lagIntervalMs);
+      this.#lagTimer.unref();
+      void this.#refreshLagQuietly();
+    }
+    if (this.#options.cleanupIntervalMs > 0) {
+      this.#cleanupTimer = setInterval(() => void this.#cleanupQuietly(), this.#options.cleanupIntervalMs);
+      this.#cleanupTimer.unref();
+    }
+    this.#loop = this.#run();
+    this.#logger.info(
+      { relayId: this.relayId, schema: this.#db.schema, listening: this.#unlisten !== null },
+      "outbox relay started",
+    );
+  }
+
+  /** Makes the relay look for rows now, as a notification would. */
+  wake(): void {
+    this.#wakePending = true;
+    this.#workWaiter.wake();
+  }
+
+  /**
+   * Finishes the batch in flight (up to stopTimeoutMs; after that its rows are released for other relays), then
+   * stops. Rows not yet claimed stay in the outbox for the next relay.
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    if (this.#state === "created") {
+      this.#state = "stopped";
+      return;
+    }
+    if (this.#state === "running") this.#state = "stopping";
+    this.#workWaiter.wake();
+    this.#backoffWaiter.wake();
+    const loop = this.#loop ?? Promise.resolve();
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([
+      loop.then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), this.#options.stopTimeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!finished) {
+      this.#abandoned = true;
+      const ids = this.#inFlight.map((record) => record.id);
+      this.#logger.warn(
+        { relayId: this.relayId, rows: ids.length, stopTimeoutMs: this.#options.stopTimeoutMs },
+        "the outbox relay's batch did not finish in time; releasing its rows to other relays",
+      );
+      await this.#release(ids, "the relay stopped before the broker acknowledged these rows");
+    }
+    await this.#shutDown();
+    if (this.#state !== "crashed") this.#state = "stopped";
+    this.#logger.info({ relayId: this.relayId, published: this.#published }, "outbox relay stopped");
+  }
+
+  /** Reads the outbox lag now and updates the gauges. */
+  async refreshLag(): Promise<OutboxLag> {
+    const lag = await readOutboxLag(this.#db);
+    const labels = { schema: this.#db.schema };
+    this.#metrics.outboxWaiting.set(labels, lag.waiting);
+    this.#metrics.outboxInFlight.set(labels, lag.inFlight);
+    this.#metrics.outboxOldestAge.set(labels, (lag.oldestAgeMs ?? 0) / 1000);
+    return lag;
+  }
+
+  /**
+   * Deletes rows published more than retentionMs ago, in batches of cleanupBatchSize, up to
+   * OUTBOX_CLEANUP_BATCHES_PER_RUN_MAX batches. Returns how many rows went.
+   */
+  cleanup(): Promise<number> {
+    this.#cleanupRunning ??= this.#cleanupOnce().finally(() => {
+      this.#cleanupRunning = null;
+    });
+    return this.#cleanupRunning;
+  }
+
+  async #cleanupOnce(): Promise<number> {
+    let total = 0;
+    for (let round = 0; round < OUTBOX_CLEANUP_BATCHES_PER_RUN_MAX; round += 1) {
+      const deleted = await deletePublishedOutboxEvents(this.#db, {
+        olderThanMs: this.#options.retentionMs,
+        limit: this.#options.cleanupBatchSize,
+      });
+      total += deleted;
+      if (deleted < this.#options.cleanupBatchSize) break;
+    }
+    if (total > 0) {
+      this.#metrics.outboxCleaned.inc({ schema: this.#db.schema }, total);
+      this.#logger.debug({ relayId: this.relayId, deleted: total }, "outbox cleanup deleted published rows");
+    }
+    return total;
+  }
+
+  async #run(): Promise<void> {
+    while (this.#state === "running") {
+      let records: OutboxRecord[];
+      try {
+        records = await claimOutboxBatch(this.#db, {
+          relayId: this.relayId,
+          batchSize: this.#options.batchSize,
+          leaseMs: this.#options.leaseMs,
+        });
+      } catch (error) {
+        this.#noteFailure(error, "claiming outbox rows failed");
+        await this.#backoff();
+        continue;
+      }
+      if (records.length === 0) {
+        if (this.#consecutiveFailures === 0) await this.#waitForWork();
+        else await this.#backoff();
+        continue;
+      }
+      let outcome: BatchOutcome;
+      try {
+        outcome = await this.#publishBatch(records);
+      } catch (error) {
+        // Not expected (publishBatch handles Kafka and database failures itself), but never fatal to the loop.
+        this.#noteFailure(error, "publishing an outbox batch failed unexpectedly");
+        outcome = "failed";
+      }
+      if (outcome === "crashed") return;
+      if (outcome === "failed") await this.#backoff();
+    }
+  }
+
+  async #waitForWork(): Promise<void> {
+    // stop() may have run while the last claim was in progress, when there was no sleep yet to cut short.
+    if (this.#state !== "running") return;
+    if (this.#wakePending) {
+      this.#wakePending = false;
+      return;
+    }
+    const interval = this.#unlisten === null ? this.#options.pollIntervalMs : this.#options.idlePollIntervalMs;
+    await this.#workWaiter.wait(interval);
+    this.#wakePending = false;
+  }
+
+  async #backoff(): Promise<void> {
+    if (this.#state !== "running") return;
+    const exponent = Math.min(Math.max(this.#consecutiveFailures - 1, 0), 30);
+    const ceiling = Math.min(this.#options.backoffMaxMs, this.#options.backoffBaseMs * 2 ** exponent);
+    // Half fixed, half random: relays that failed together do not all retry at the same moment.
+    await this.#backoffWaiter.wait(Math.round(ceiling / 2 + (this.#random() * ceiling) / 2));
+  }
+
+  #noteFailure(error: unknown, message: string, details: object = {}): void {
+    this.#consecutiveFailures += 1;
+    this.#lastError = describeError(error);
+    const fields = { relayId: this.relayId, attempt: this.#consecutiveFailures, err: error, ...details };
+    this.#logger.warn(fields, `${message}; retrying with backoff: ${this.#lastError}`);
+  }
+
+  async #publishBatch(records: OutboxRecord[]): Promise<BatchOutcome> {
+    const startedAt = performance.now();
+    this.#inFlight = records;
+    const renewEveryMs = Math.max(5, Math.floor(this.#options.leaseMs / 3));
+    const renewTimer = setInterval(() => void this.#renew(records), renewEveryMs);
+    try {
+      try {
+        await this.#hooks.afterClaim?.(records);
+      } catch (error) {
+        return await this.#crashAt("afterClaim", error);
+      }
+      // stop() gave up waiting and released these rows; another relay publishes them.
+      if (this.#abandoned) return "failed";
+      const { sent, failed } = await this.#send(records);
+      let finished = true;
+      if (sent.length > 0) {
+        try {
+          await this.#hooks.afterSend?.(sent);
+        } catch (error) {
+          return await this.#crashAt("afterSend", error);
+        }
+        finished = await this.#finish(sent);
+      }
+      if (failed.length > 0 || !finished) {
+        const reason = failed[0]?.reason ?? "marking published rows failed";
+        await this.#release(
+          failed.map((entry) => entry.record.id),
+          reason,
+        );
+        const stuck = failed.filter((entry) => entry.record.claimCount >= RELAY_STUCK_CLAIM_COUNT);
+        if (stuck.length > 0) {
+          this.#logger.error(
+            { relayId: this.relayId, ids: stuck.slice(0, 20).map((entry) => entry.record.id) },
+            `outbox rows have failed to publish ${RELAY_STUCK_CLAIM_COUNT} times or more: ${reason}`,
+          );
+        }
+        this.#consecutiveFailures += 1;
+        this.#lastError = reason;
+        this.#metrics.relayBatches.inc({ schema: this.#db.schema, result: "failed" });
+        return "failed";
+      }
+      this.#consecutiveFailures = 0;
+      this.#metrics.relayBatches.inc({ schema: this.#db.schema, result: "published" });
+      this.#metrics.relayBatchDuration.observe({ schema: this.#db.schema }, (performance.now() - startedAt) / 1000);
+      return "published";
+    } finally {
+      clearInterval(renewTimer);
+      this.#inFlight = [];
+    }
+  }
+
+  /** Sends each topic's rows in id order, topics side by side; returns what the broker acknowledged and what not. */
+  async #send(
+    records: readonly OutboxRecord[],
+  ): Promise<{ sent: OutboxRecord[]; failed: Array<{ record: OutboxRecord; reason: string }> }> {
+    const byTopic = new Map<string, Array<ProducerRecord & { row: OutboxRecord }>>();
+    for (const record of records) {
+      let list = byTopic.get(record.topic);
+      if (list === undefined) {
+        list = [];
+        byTopic.set(record.topic, list);
+      }
+      list.push({ topic: record.topic, key: record.key, value: record.value, headers: record.headers, row: record });
+    }
+    const producer = this.#producerNow();
+    const sent: OutboxRecord[] = [];
+    const failed: Array<{ record: OutboxRecord; reason: string }> = [];
+    await Promise.all(
+      [...byTopic].map(async ([topic, list]) => {
+        const chunks = chunkRecords(list);
+        for (const [index, chunk] of chunks.entries()) {
+          try {
+            await producer.send(chunk.map(({ row: _row, ...record }) => record));
+            sent.push(...chunk.map((entry) => entry.row));
+            this.#metrics.eventsProduced.inc({ topic, source: "outbox" }, chunk.length);
+          } catch (error) {
+            const reason = describeError(error);
+            // The rest of this topic's rows wait too, so that no row overtakes an earlier one of its key.
+            for (const rest of chunks.slice(index)) {
+              for (const entry of rest) failed.push({ record: entry.row, reason });
+            }
+            this.#logger.warn(
+              {
+                relayId: this.relayId,
+                topic,
+                attempt: this.#consecutiveFailures + 1,
+                rows: chunks.slice(index).reduce((sum, rest) => sum + rest.length, 0),
+                err: error,
+              },
+              `publishing outbox rows to "${topic}" failed; they are retried with backoff: ${reason}`,
+            );
+            return;
+          }
+        }
+      }),
+    );
+    return { sent, failed };
+  }
+
+  #producerNow(): KafkaProducer {
+    this.#producer ??= this.#client.producer(this.#producerOptions);
+    return this.#producer;
+  }
+
+  /** Marks or deletes published rows; false when the database refused. */
+  async #finish(sent: readonly OutboxRecord[]): Promise<boolean> {
+    const ids = sent.map((record) => record.id);
+    try {
+      if (this.#options.afterPublish === "delete") await deleteOutboxEvents(this.#db, ids);
+      else await markOutboxPublished(this.#db, ids);
+      this.#published += ids.length;
+      return true;
+    } catch (error) {
+      // The rows stay claimed until their lease ends and are then published again: a duplicate, never a loss.
+      const level = this.#abandoned ? "debug" : "error";
+      this.#logger[level](
+        { relayId: this.relayId, err: error, rows: ids.length },
+        `marking published outbox rows failed; they will be published again: ${describeError(error)}`,
+      );
+      return false;
+    }
+  }
+
+  async #release(ids: readonly number[], reason: string | null): Promise<void> {
+    if (ids.length === 0) return;
+    try {
+      await releaseOutboxClaims(this.#db, this.relayId, ids, reason);
+    } catch (error) {
+      this.#logger[this.#abandoned ? "debug" : "warn"](
+        { relayId: this.relayId, err: error, rows: ids.length },
+        "releasing outbox rows failed; other relays take them over when their lease ends",
+      );
+    }
+  }
+
+  async #renew(records: readonly OutboxRecord[]): Promise<void> {
+    if (this.#inFlight !== records || this.#abandoned) return;
+    try {
+      const held = await renewOutboxClaims(
+        this.#db,
+        this.relayId,
+        records.map((record) => record.id),
+        this.#options.leaseMs,
+      );
+      if (held < records.length && this.#inFlight === records) {
+        this.#logger.warn(
+          { relayId: this.relayId, held, claimed: records.length },
+          "the outbox relay lost leases it was publishing under; another relay may publish those rows too",
+        );
+      }
+    } catch (error) {
+      this.#logger.debug({ relayId: this.relayId, err: error }, "renewing outbox leases failed");
+    }
+  }
+
+  async #crashAt(point: "afterClaim" | "afterSend", cause: unknown): Promise<BatchOutcome> {
+    this.#crash = new RelayCrashedError(point, cause);
+    this.#state = "crashed";
+    this.#lastError = this.#crash.message;
+    this.#logger.error({ relayId: this.relayId, point, err: cause }, this.#crash.message);
+    await this.#shutDown();
+    return "crashed";
+  }
+
+  async #shutDown(): Promise<void> {
+    if (this.#lagTimer !== null) clearInterval(this.#lagTimer);
+    if (this.#cleanupTimer !== null) clearInterval(this.#cleanupTimer);
+    this.#lagTimer = null;
+    this.#cleanupTimer = null;
+    const unlisten = this.#unlisten;
+    this.#unlisten = null;
+    await unlisten?.().catch((error: unknown) => {
+      this.#logger.debug({ relayId: this.relayId, err: error }, "UNLISTEN failed");
+    });
+    await this.#cleanupRunning?.catch(() => 0);
+    const producer = this.#producer;
+    this.#producer = null;
+    await producer?.disconnect();
+  }
+
+  async #refreshLagQuietly(): Promise<void> {
+    try {
+      await this.refreshLag();
+    } catch (error) {
+      this.#logger.debug({ relayId: this.relayId, err: error }, "reading the outbox lag failed");
+    }
+  }
+
+  async #cleanupQuietly(): Promise<void> {
+    try {
+      await this.cleanup();
+    } catch (error) {
+      this.#logger.warn({ relayId: this.relayId, err: error }, `outbox cleanup failed: ${describeError(error)}`);
+    }
+  }
+}

@@ -1,0 +1,51 @@
+// The transactional outbox, producing side: an event is added inside the caller's database transaction, so it
+// exists exactly when the business write commits. The outbox relay (outbox-relay.ts) publishes it afterwards.
+
+import { addOutboxEvents, type Queryable } from "../store/index.js";
+import { encodeEvent, type EncodedEvent, type EventOptions } from "./event.js";
+import { InvalidArgumentError } from "./errors.js";
+import type { TopicDefinition } from "./topic.js";
+
+/** Events per addManyToOutbox call. */
+export const OUTBOX_ADD_EVENTS_MAX = 10_000;
+
+function toOutboxInput(event: EncodedEvent) {
+  return { topic: event.topic, key: event.key, value: event.value, headers: event.headers, eventId: event.id };
+}
+
+/**
+ * Adds one event to the outbox through tx, the transaction that makes the business change it describes. The
+ * value is validated against the topic's schema first (EventValidationError, and nothing is added), and the event
+ * gets its id, standard headers and the current traceparent. Returns the event id. Adding an event whose id is
+ * already in the outbox adds nothing and returns the same id.
+ */
+export async function addToOutbox<T>(
+  tx: Queryable,
+  topic: TopicDefinition<T>,
+  value: T,
+  options: EventOptions = {},
+): Promise<string> {
+  const event = await encodeEvent(topic, value, options);
+  await addOutboxEvents(tx, [toOutboxInput(event)]);
+  return event.id;
+}
+
+/**
+ * Adds several events of one topic through tx, in order (events with the same key are published in this order).
+ * Every value is validated before any is added. Returns the event ids in input order.
+ */
+export async function addManyToOutbox<T>(
+  tx: Queryable,
+  topic: TopicDefinition<T>,
+  values: readonly T[],
+  options: Omit<EventOptions, "eventId"> = {},
+): Promise<string[]> {
+  if (!Array.isArray(values)) throw new InvalidArgumentError("values", "must be an array");
+  if (values.length > OUTBOX_ADD_EVENTS_MAX) {
+    throw new InvalidArgumentError("values", `at most ${OUTBOX_ADD_EVENTS_MAX} per call, got ${values.length}`);
+  }
+  const events: EncodedEvent[] = [];
+  for (const value of values) events.push(await encodeEvent(topic, value, options));
+  if (events.length > 0) await addOutboxEvents(tx, events.map(toOutboxInput));
+  return events.map((event) => event.id);
+}

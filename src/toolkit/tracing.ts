@@ -1,0 +1,66 @@
+// W3C Trace Context (https://www.w3.org/TR/trace-context/) for events: the current traceparent follows async work
+// through AsyncLocalStorage, so an event published while handling another event continues the same trace.
+
+import { AsyncLocalStorage } from "node:async_hooks";
+import { randomBytes } from "node:crypto";
+
+const storage = new AsyncLocalStorage<string | null>();
+
+/** version 00, 32 hex trace id, 16 hex parent (span) id, 2 hex flags. */
+const TRACEPARENT_PATTERN = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+const ZERO_TRACE_ID = "0".repeat(32);
+const ZERO_SPAN_ID = "0".repeat(16);
+/** The "sampled" flag: a trace the toolkit starts is recorded unless a caller decides otherwise. */
+const DEFAULT_TRACE_FLAGS = "01";
+
+export interface TraceContext {
+  traceId: string;
+  spanId: string;
+  flags: string;
+}
+
+/**
+ * Parses a traceparent header, or returns null when it is absent or malformed (the specification says to start a
+ * new trace rather than fail in that case). Upper-case hex, version ff and all-zero ids are invalid.
+ */
+export function parseTraceparent(value: string | null | undefined): TraceContext | null {
+  if (typeof value !== "string") return null;
+  const match = TRACEPARENT_PATTERN.exec(value.trim());
+  if (match === null) return null;
+  const [, version, traceId, spanId, flags] = match as unknown as [string, string, string, string, string];
+  if (version === "ff" || traceId === ZERO_TRACE_ID || spanId === ZERO_SPAN_ID) return null;
+  // Later versions may append fields; the first four keep their meaning, which is all the toolkit reads.
+  return { traceId, spanId, flags };
+}
+
+export function formatTraceparent(context: TraceContext): string {
+  return `00-${context.traceId}-${context.spanId}-${context.flags}`;
+}
+
+function randomHex(bytes: number, zero: string): string {
+  for (;;) {
+    const hex = randomBytes(bytes).toString("hex");
+    if (hex !== zero) return hex;
+  }
+}
+
+/** The traceparent of the work running now, or null outside any trace. */
+export function currentTraceparent(): string | null {
+  return storage.getStore() ?? null;
+}
+
+/** Runs fn (and everything it starts) with traceparent as the current trace context. */
+export function runWithTraceparent<T>(traceparent: string | null, fn: () => T): T {
+  const valid = parseTraceparent(traceparent);
+  return storage.run(valid === null ? null : formatTraceparent(valid), fn);
+}
+
+/** A new span in the parent's trace (same trace id and flags, new span id), or the root of a new trace. */
+export function childTraceparent(parent: string | null): string {
+  const context = parseTraceparent(parent);
+  return formatTraceparent({
+    traceId: context?.traceId ?? randomHex(16, ZERO_TRACE_ID),
+    spanId: randomHex(8, ZERO_SPAN_ID),
+    flags: context?.flags ?? DEFAULT_TRACE_FLAGS,
+  });
+}

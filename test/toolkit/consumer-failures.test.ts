@@ -1,0 +1,252 @@
+// Failing handlers and unreadable events against the embedded broker and both databases: retries roll back and try
+// again without holding back the partition, a poison event reaches the dead-letter topic after its last attempt,
+// non-retriable errors and bad records go there at once, and the consumer keeps running throughout.
+
+import assert from "node:assert/strict";
+
+import type { Queryable } from "../../src/store/index.js";
+import type { InboxConsumer } from "../../src/toolkit/consumer.js";
+import { DEAD_LETTER_HEADERS, deadLetterTopicName } from "../../src/toolkit/dead-letter.js";
+import { buildEventHeaders, EVENT_HEADERS, type ConsumedEvent } from "../../src/toolkit/event.js";
+import { listDeadLetters } from "../../src/toolkit/redrive.js";
+import { NonRetriableError, retryTopicName } from "../../src/toolkit/retry.js";
+import type { EventOf } from "../../src/toolkit/topic.js";
+import { brokerForTest } from "../helpers/broker.js";
+import { seededRandom, storeTest, waitFor } from "../store/harness.js";
+import {
+  consumerFor,
+  counterValue,
+  createBusinessTable,
+  handledCounts,
+  handledTotal,
+  insertHandled,
+  orderTopic,
+  publisherFor,
+  stopAll,
+  toolkitClientFor,
+  uniqueGroup,
+} from "./consumer-support.js";
+
+storeTest(
+  "a poison event reaches the DLT after its last attempt while later events on its partition keep flowing",
+  async (t, target) => {
+    const broker = await brokerForTest(t);
+    const client = toolkitClientFor(broker);
+    const db = await target.open();
+    await createBusinessTable(db);
+    const topic = orderTopic(1);
+    const groupId = uniqueGroup("poison");
+    const consumers: InboxConsumer[] = [];
+    const attemptsOf = new Map<string, number[]>();
+    const doneAt = new Map<string, number>();
+    const retry = { attempts: 4, baseDelayMs: 150, maxDelayMs: 1_000, jitter: 0.5 };
+    const handler = async (event: ConsumedEvent<EventOf<typeof topic>>, tx: Queryable): Promise<void> => {
+      const times = attemptsOf.get(event.value.orderId) ?? [];
+      times.push(Date.now());
+      attemptsOf.set(event.value.orderId, times);
+      // The write happens before the failure, so a retry that left it behind would show as a second row.
+      await insertHandled(tx, event);
+      if (event.value.orderId === "poison") throw new Error(`cannot ship order ${event.value.orderId}`);
+      if (event.value.orderId === "flaky" && times.length === 1) throw new Error("the warehouse timed out");
+      doneAt.set(event.value.orderId, Date.now());
+    };
+    try {
+      const consumer = consumerFor(consumers, {
+        client,
+        db,
+        groupId,
+        topics: [topic],
+        handler,
+        retry,
+        random: seededRandom(7),
+      });
+      await consumer.start();
+      assert.deepEqual(
+        consumer.retryTopics.get(topic.name),
+        [1, 2, 3].map((tier) => retryTopicName(topic.name, tier)),
+      );
+      await consumer.whenReady(10_000);
+      const publisher = publisherFor(t, client);
+      const poison = await publisher.publish(topic, { orderId: "poison", amount: 1 });
+      await publisher.publish(topic, { orderId: "flaky", amount: 2 });
+      const laterIds = await publisher.publishMany(
+        topic,
+        Array.from({ length: 10 }, (_, index) => ({ orderId: `later-${index}`, amount: index })),
+      );
+
+      await waitFor(
+        "the poison event in the dead-letter topic",
+        async () => (await counterValue("sluice_events_dead_lettered_total", { group: groupId })) === 1,
+        15_000,
+      );
+      const deadLetteredAt = Date.now();
+      const poisonAttempts = attemptsOf.get("poison") ?? [];
+      assert.equal(poisonAttempts.length, 4, "the handler ran once per attempt");
+      // Backoff: each wait is the base delay doubled per earlier failure, shortened by at most the jitter.
+      for (let index = 1; index < poisonAttempts.length; index++) {
+        const waitedMs = poisonAttempts[index]! - poisonAttempts[index - 1]!;
+        const fullMs = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (index - 1));
+        assert.ok(
+          waitedMs >= fullMs * (1 - retry.jitter) - 5,
+          `wait ${index} was ${waitedMs} ms, at least ${fullMs / 2}`,
+        );
+      }
+      // Every later event on the same partition finished before the poison event's first retry even ran.
+      for (let index = 0; index < 10; index++) {
+        const finished = doneAt.get(`later-${index}`);
+        assert.ok(finished !== undefined, `later-${index} was handled`);
+        assert.ok(finished < poisonAttempts[1]!, `later-${index} did not wait for the poison event's retries`);
+      }
+      assert.ok(deadLetteredAt > poisonAttempts[3]!);
+
+      // The flaky event failed once, rolled back, and succeeded on its retry: one row.
+      await waitFor("the flaky event's retry", () => doneAt.has("flaky"), 10_000);
+      assert.equal(attemptsOf.get("flaky")?.length, 2);
+      const counts = await handledCounts(db);
+      assert.equal(counts.get(poison.id), undefined, "every poison attempt rolled back");
+      for (const id of laterIds) assert.equal(counts.get(id), 1);
+      assert.equal(await handledTotal(db), 11);
+      assert.equal(await counterValue("sluice_events_failed_total", { group: groupId }), 5);
+      assert.equal(await counterValue("sluice_events_retried_total", { group: groupId }), 4);
+      assert.equal(await counterValue("sluice_events_consumed_total", { group: groupId }), 11);
+      assert.equal(consumer.state, "running");
+
+      const [letter, ...others] = await listDeadLetters(client, topic);
+      assert.equal(others.length, 0);
+      assert.ok(letter !== undefined);
+      assert.equal(letter.eventId, poison.id);
+      assert.equal(letter.originalTopic, topic.name);
+      assert.equal(letter.originalPartition, 0);
+      assert.equal(letter.originalOffset, poison.offset);
+      assert.equal(letter.attempts, 4);
+      assert.equal(letter.errorCode, "SLUICE_HANDLER_FAILED");
+      assert.equal(letter.error, "Error: cannot ship order poison");
+      assert.equal(letter.consumerGroup, groupId);
+      assert.ok(Math.abs(letter.time.getTime() - deadLetteredAt) < 5_000);
+      assert.deepEqual(JSON.parse(letter.value!.toString("utf8")), { orderId: "poison", amount: 1 });
+      assert.equal(letter.key?.toString("utf8"), "poison");
+      assert.equal(letter.headers[EVENT_HEADERS.id], poison.id);
+      assert.equal(letter.headers[EVENT_HEADERS.traceparent], poison.traceparent, "the original headers are kept");
+      assert.ok(Object.keys(letter.headers).every((name) => !name.startsWith("sluice-retry-")));
+    } finally {
+      await stopAll(consumers);
+    }
+  },
+);
+
+storeTest(
+  "non-retriable errors and unreadable events go to the DLT at once, with the reason, and nothing stops",
+  async (t, target) => {
+    const broker = await brokerForTest(t);
+    const client = toolkitClientFor(broker);
+    const db = await target.open();
+    await createBusinessTable(db);
+    const topic = orderTopic(1);
+    const groupId = uniqueGroup("bad");
+    const consumers: InboxConsumer[] = [];
+    const calls = new Map<string, number>();
+    try {
+      const consumer = consumerFor(consumers, {
+        client,
+        db,
+        groupId,
+        topics: [topic],
+        retry: { attempts: 2, baseDelayMs: 20, maxDelayMs: 20 },
+        eventBytesMax: 2_000,
+        isRetriable: (error) => !error.message.includes("permanently"),
+        handler: async (event, tx) => {
+          calls.set(event.value.orderId, (calls.get(event.value.orderId) ?? 0) + 1);
+          if (event.value.orderId === "non-retriable") throw new NonRetriableError("order was cancelled");
+          if (event.value.orderId === "predicate") throw new Error("the customer is permanently blocked");
+          if (event.value.orderId === "non-error") throw "just a string" as unknown as Error;
+          await insertHandled(tx, event);
+        },
+      });
+      await consumer.start();
+      await consumer.whenReady(10_000);
+      const publisher = publisherFor(t, client);
+      await publisher.publish(topic, { orderId: "non-retriable", amount: 1 });
+      await publisher.publish(topic, { orderId: "predicate", amount: 1 });
+      await publisher.publish(topic, { orderId: "non-error", amount: 1 });
+
+      // Records no typed publisher would send: wrong schema, no value, not JSON, too large.
+      const headers = (id: string) =>
+        buildEventHeaders({
+          id,
+          type: "OrderPlaced",
+          time: new Date(),
+          traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+          contentType: "application/json",
+        });
+      const producer = client.producer();
+      t.after(() => producer.disconnect());
+      const bad = {
+        schema: "00000000-0000-4000-8000-000000000001",
+        tombstone: "00000000-0000-4000-8000-000000000002",
+        notJson: "00000000-0000-4000-8000-000000000003",
+        tooLarge: "00000000-0000-4000-8000-000000000004",
+      };
+      await producer.send([
+        {
+          topic: topic.name,
+          key: "k",
+          value: Buffer.from('{"orderId":"x","amount":-5}'),
+          headers: headers(bad.schema),
+        },
+        { topic: topic.name, key: "k", value: null, headers: headers(bad.tombstone) },
+        { topic: topic.name, key: "k", value: Buffer.from("{not json"), headers: headers(bad.notJson) },
+        {
+          topic: topic.name,
+          key: "k",
+          value: Buffer.from(JSON.stringify({ orderId: "y".repeat(3_000), amount: 1 })),
+          headers: headers(bad.tooLarge),
+        },
+      ]);
+      const good = await publisher.publish(topic, { orderId: "good", amount: 3 });
+
+      await waitFor("the good event after the bad ones", async () => (await handledTotal(db)) === 1, 15_000);
+      await waitFor(
+        "seven dead letters",
+        async () => (await counterValue("sluice_events_dead_lettered_total", { group: groupId })) === 7,
+        10_000,
+      );
+      assert.equal(consumer.state, "running");
+      assert.equal((await handledCounts(db)).get(good.id), 1);
+      assert.equal(calls.get("non-retriable"), 1, "a NonRetriableError is not retried");
+      assert.equal(calls.get("predicate"), 1, "isRetriable said no");
+      assert.equal(calls.get("non-error"), 2, "a non-Error throw is retried like any failure");
+
+      const letters = await listDeadLetters(client, topic.name);
+      const byOrder = (orderId: string) =>
+        letters.find((letter) => letter.value !== null && letter.value.toString("utf8").includes(`"${orderId}"`));
+      assert.equal(byOrder("non-retriable")?.errorCode, "SLUICE_HANDLER_NON_RETRIABLE");
+      assert.equal(byOrder("non-retriable")?.attempts, 1);
+      assert.match(byOrder("non-retriable")?.error ?? "", /order was cancelled/);
+      assert.equal(byOrder("predicate")?.attempts, 1);
+      assert.equal(byOrder("non-error")?.errorCode, "SLUICE_HANDLER_THREW_NON_ERROR");
+      assert.equal(byOrder("non-error")?.attempts, 2);
+      assert.match(byOrder("non-error")?.error ?? "", /just a string/);
+
+      const byId = new Map(letters.map((letter) => [letter.eventId, letter]));
+      const schemaLetter = byId.get(bad.schema);
+      assert.equal(schemaLetter?.errorCode, "SLUICE_EVENT_INVALID");
+      assert.match(schemaLetter?.error ?? "", new RegExp(`${topic.name}.*amount`), "names the topic and the field");
+      assert.equal(schemaLetter?.attempts, 0, "the handler never saw it");
+      assert.equal(byId.get(bad.tombstone)?.errorCode, "SLUICE_EVENT_VALUE_MISSING");
+      assert.equal(byId.get(bad.tombstone)?.value, null);
+      assert.equal(byId.get(bad.notJson)?.errorCode, "SLUICE_EVENT_DECODE_FAILED");
+      assert.equal(byId.get(bad.notJson)?.value?.toString("utf8"), "{not json", "the bytes are kept as they were");
+      assert.equal(byId.get(bad.tooLarge)?.errorCode, "SLUICE_EVENT_TOO_LARGE");
+      for (const letter of letters) {
+        assert.equal(letter.originalTopic, topic.name);
+        assert.equal(letter.consumerGroup, groupId);
+      }
+      assert.equal(letters.length, 7);
+      const deadLetterTopic = deadLetterTopicName(topic.name);
+      assert.equal(deadLetterTopic, `${topic.name}.dlt`);
+      assert.ok(Object.values(DEAD_LETTER_HEADERS).every((name) => name.startsWith("sluice-dlt-")));
+    } finally {
+      await stopAll(consumers);
+    }
+  },
+);

@@ -1,0 +1,291 @@
+// The outbox relay when things go wrong: the broker refusing or gone, a relay crashing at chosen points (the hooks
+// the effectively-once simulation uses), and stopping with a batch in flight.
+
+import assert from "node:assert/strict";
+
+import { Type } from "@sinclair/typebox";
+
+import type { Database } from "../../src/store/index.js";
+import { EVENT_HEADERS } from "../../src/toolkit/event.js";
+import { ensureTopics } from "../../src/toolkit/kafka/admin.js";
+import { addManyToOutbox } from "../../src/toolkit/outbox.js";
+import { OutboxRelay, RelayCrashedError } from "../../src/toolkit/outbox-relay.js";
+import { defineTopic } from "../../src/toolkit/topic.js";
+import { brokerForTest } from "../helpers/broker.js";
+import { seededRandom, storeTest, waitFor } from "../store/harness.js";
+import { readTopic, toolkitClientFor, withStoppables, type ReadRecord } from "./publishing-helpers.js";
+
+const PRODUCE_API_KEY = 0;
+
+const cartUpdated = defineTopic({
+  name: "carts.updated",
+  partitions: 2,
+  schema: Type.Object({ cartId: Type.String(), sequence: Type.Integer() }),
+  key: (event) => event.cartId,
+});
+
+async function addCartEvents(db: Database, carts: number, perCart: number): Promise<string[]> {
+  const values: Array<{ cartId: string; sequence: number }> = [];
+  for (let sequence = 0; sequence < perCart; sequence += 1) {
+    for (let cart = 0; cart < carts; cart += 1) values.push({ cartId: `cart-${cart}`, sequence });
+  }
+  return db.transaction((tx) => addManyToOutbox(tx, cartUpdated, values));
+}
+
+interface LeaseView {
+  id: number;
+  claimed_by: string | null;
+  published_at: Date | null;
+  last_error: string | null;
+  claim_count: number;
+}
+
+async function leases(db: Database): Promise<LeaseView[]> {
+  const { rows } = await db.query<LeaseView>(
+    "SELECT id, claimed_by, published_at, last_error, claim_count FROM sluice_outbox ORDER BY id",
+  );
+  return rows;
+}
+
+/** Each key's events in first-delivery order, without the duplicates. */
+function firstDeliveries(records: readonly ReadRecord[]): Map<string, number[]> {
+  const seen = new Set<string>();
+  const byKey = new Map<string, number[]>();
+  for (const record of records) {
+    const id = record.headers[EVENT_HEADERS.id] ?? "";
+    if (seen.has(id)) continue;
+    seen.add(id);
+    const key = record.key ?? "";
+    byKey.set(key, [...(byKey.get(key) ?? []), JSON.parse(record.value ?? "").sequence as number]);
+  }
+  return byKey;
+}
+
+function assertKeysComplete(records: readonly ReadRecord[], carts: number, perCart: number): void {
+  const byKey = firstDeliveries(records);
+  assert.equal(byKey.size, carts);
+  for (const [key, sequences] of byKey) assert.deepEqual(sequences, [...Array(perCart).keys()], `${key} in order`);
+}
+
+storeTest("while the broker refuses produce requests rows wait, then flow once it accepts again", async (t, target) => {
+  const broker = await brokerForTest(t);
+  const client = toolkitClientFor(broker);
+  await ensureTopics(client, [cartUpdated]);
+  const db = await target.open();
+  const removeFault = broker.injectFault({ apiKey: PRODUCE_API_KEY, action: { kind: "drop" } });
+  await withStoppables(async (track) => {
+    const relay = track(
+      new OutboxRelay({ db, client, batchSize: 10, backoffBaseMs: 20, backoffMaxMs: 200, random: seededRandom(3) }),
+    );
+    await relay.start();
+    await addCartEvents(db, 4, 10);
+    await waitFor("two failed rounds", () => relay.status().consecutiveFailures >= 2, 20_000);
+    assert.equal(relay.status().published, 0);
+    assert.equal(relay.ready, true, "a relay waiting for the broker is still running");
+    const waiting = await leases(db);
+    assert.ok(
+      waiting.every((row) => row.published_at === null),
+      "nothing is marked while the broker refuses",
+    );
+    assert.match(relay.status().lastError ?? "", /carts\.updated/);
+    assert.ok(
+      waiting.some((row) => row.last_error !== null && row.claim_count >= 1),
+      "the failure is recorded",
+    );
+
+    removeFault();
+    await waitFor("all 40 events after the outage", () => relay.status().published === 40, 30_000);
+    assert.equal(relay.status().consecutiveFailures, 0);
+    const records = await readTopic(broker, "carts.updated", 40);
+    assertKeysComplete(records, 4, 10);
+    assert.equal(records.length, 40, "refused requests were never written, so nothing is duplicated");
+  });
+});
+
+storeTest("the relay survives a broker restart: rows wait while it is down, then flow", async (t, target) => {
+  const dataDir = await target.tempDir();
+  const first = await brokerForTest(t, { dataDir });
+  const port = first.port;
+  const client = toolkitClientFor(first);
+  await ensureTopics(client, [cartUpdated]);
+  const db = await target.open();
+  let restarted: { close(): Promise<void> } | null = null;
+  await withStoppables(async (track) => {
+    const relay = track(new OutboxRelay({ db, client, batchSize: 10, backoffBaseMs: 20, backoffMaxMs: 300 }));
+    await relay.start();
+    await addCartEvents(db, 3, 4);
+    await waitFor("the first events", () => relay.status().published === 12, 20_000);
+
+    await first.close();
+    await addCartEvents(db, 3, 4);
+    await waitFor("a failed round while the broker is down", () => relay.status().consecutiveFailures >= 1, 20_000);
+    assert.equal(relay.status().published, 12);
+
+    const second = await brokerForTest(t, { port, dataDir });
+    restarted = second;
+    await waitFor("the rest after the restart", () => relay.status().published === 24, 30_000);
+    const records = await readTopic(second, "carts.updated", 24);
+    const byKey = firstDeliveries(records);
+    for (const [key, sequences] of byKey) {
+      assert.deepEqual(sequences, [0, 1, 2, 3, 0, 1, 2, 3], `${key}: both rounds, in order`);
+    }
+    assert.equal(new Set(records.map((record) => record.headers[EVENT_HEADERS.id])).size, 24);
+  });
+  // The harness removes the data directory when the body returns, before t.after would close the broker.
+  await (restarted as { close(): Promise<void> } | null)?.close();
+});
+
+storeTest(
+  "a relay crashing between claim and send publishes nothing; another takes over after the lease",
+  async (t, target) => {
+    const broker = await brokerForTest(t);
+    const client = toolkitClientFor(broker);
+    await ensureTopics(client, [cartUpdated]);
+    const db = await target.open();
+    await withStoppables(async (track) => {
+      await addCartEvents(db, 3, 5);
+      const crashing = track(
+        new OutboxRelay({
+          db,
+          client,
+          relayId: "doomed",
+          leaseMs: 400,
+          hooks: {
+            afterClaim: () => {
+              throw new Error("killed after claim");
+            },
+          },
+        }),
+      );
+      await crashing.start();
+      await waitFor("the crash", () => crashing.status().state === "crashed", 20_000);
+      assert.ok(crashing.crashError instanceof RelayCrashedError);
+      assert.equal(crashing.crashError.point, "afterClaim");
+      assert.equal(crashing.ready, false);
+      const held = await leases(db);
+      assert.ok(
+        held.every((row) => row.claimed_by === "doomed" && row.published_at === null),
+        "rows stay leased",
+      );
+
+      const successor = track(new OutboxRelay({ db, client, relayId: "successor", idlePollIntervalMs: 100 }));
+      await successor.start();
+      await waitFor("the successor to publish everything", () => successor.status().published === 15, 20_000);
+      const records = await readTopic(broker, "carts.updated", 15);
+      assert.equal(records.length, 15, "nothing was sent before the crash, so nothing is duplicated");
+      assertKeysComplete(records, 3, 5);
+      assert.ok(
+        (await leases(db)).every((row) => row.claim_count === 2),
+        "each row was claimed by both relays",
+      );
+    });
+  },
+);
+
+storeTest(
+  "a relay crashing between send and mark leads to duplicates with the same event id, never a loss",
+  async (t, target) => {
+    const broker = await brokerForTest(t);
+    const client = toolkitClientFor(broker);
+    await ensureTopics(client, [cartUpdated]);
+    const db = await target.open();
+    await withStoppables(async (track) => {
+      const ids = await addCartEvents(db, 2, 3);
+      let sentBeforeCrash = 0;
+      const crashing = track(
+        new OutboxRelay({
+          db,
+          client,
+          leaseMs: 300,
+          hooks: {
+            afterSend: (records) => {
+              sentBeforeCrash = records.length;
+              throw new Error("killed after send");
+            },
+          },
+        }),
+      );
+      await crashing.start();
+      await waitFor("the crash", () => crashing.status().state === "crashed", 20_000);
+      assert.equal(crashing.crashError?.point, "afterSend");
+      assert.equal(sentBeforeCrash, 6);
+      assert.ok(
+        (await leases(db)).every((row) => row.published_at === null),
+        "the crash came before the mark",
+      );
+
+      const successor = track(new OutboxRelay({ db, client, idlePollIntervalMs: 100 }));
+      await successor.start();
+      await waitFor("the successor to publish again", () => successor.status().published === 6, 20_000);
+      const records = await readTopic(broker, "carts.updated", 12);
+      assert.equal(records.length, 12, "each event twice");
+      const counts = new Map<string, number>();
+      for (const record of records) {
+        const id = record.headers[EVENT_HEADERS.id] ?? "";
+        counts.set(id, (counts.get(id) ?? 0) + 1);
+      }
+      assert.deepEqual([...counts.keys()].sort(), [...ids].sort());
+      assert.ok([...counts.values()].every((count) => count === 2));
+      assertKeysComplete(records, 2, 3);
+    });
+  },
+);
+
+storeTest("stop finishes the batch in flight; past stopTimeoutMs it releases the rows instead", async (t, target) => {
+  const broker = await brokerForTest(t);
+  const client = toolkitClientFor(broker);
+  await ensureTopics(client, [cartUpdated]);
+  const db = await target.open();
+  await withStoppables(async (track) => {
+    await addCartEvents(db, 2, 2);
+    let claimed = false;
+    const graceful = track(
+      new OutboxRelay({
+        db,
+        client,
+        hooks: {
+          afterClaim: async () => {
+            claimed = true;
+            await new Promise((resolve) => setTimeout(resolve, 300));
+          },
+        },
+      }),
+    );
+    await graceful.start();
+    await waitFor("a claimed batch", () => claimed, 20_000);
+    await graceful.stop();
+    assert.equal(graceful.status().state, "stopped");
+    assert.equal(graceful.status().published, 4, "the batch in flight was finished");
+    assert.ok((await leases(db)).every((row) => row.published_at !== null && row.claimed_by === null));
+
+    await addCartEvents(db, 2, 2);
+    let release: () => void = () => {};
+    const stuck = track(
+      new OutboxRelay({
+        db,
+        client,
+        relayId: "stuck",
+        stopTimeoutMs: 100,
+        hooks: {
+          afterClaim: () => new Promise<void>((resolve) => (release = resolve)),
+        },
+      }),
+    );
+    await stuck.start();
+    await waitFor(
+      "the stuck relay to claim",
+      async () => (await leases(db)).some((row) => row.claimed_by === "stuck"),
+      20_000,
+    );
+    const stopStartedAt = Date.now();
+    await stuck.stop();
+    assert.ok(Date.now() - stopStartedAt < 5_000, "stop did not wait for the stuck batch");
+    const after = await leases(db);
+    assert.ok(
+      after.filter((row) => row.published_at === null).every((row) => row.claimed_by === null),
+      "the stuck batch's rows were released for other relays",
+    );
+    release();
+    assert.equal((await readTopic(broker, "carts.updated", 4)).length, 4, "only the finished batch reached the broker");
+  });
+});

@@ -1,0 +1,185 @@
+// The outbox relay against the embedded broker and both databases: delivery, per-key order, several relays at
+// once, and waking on LISTEN/NOTIFY versus polling.
+
+import assert from "node:assert/strict";
+
+import { Type } from "@sinclair/typebox";
+
+import type { Database } from "../../src/store/index.js";
+import { EVENT_HEADERS } from "../../src/toolkit/event.js";
+import { ensureTopics } from "../../src/toolkit/kafka/admin.js";
+import { addManyToOutbox, addToOutbox } from "../../src/toolkit/outbox.js";
+import { OutboxRelay } from "../../src/toolkit/outbox-relay.js";
+import { defineTopic } from "../../src/toolkit/topic.js";
+import { brokerForTest } from "../helpers/broker.js";
+import { seededRandom, storeTest, waitFor } from "../store/harness.js";
+import { metricValue, readTopic, toolkitClientFor, withStoppables, type ReadRecord } from "./publishing-helpers.js";
+
+const stockMoved = defineTopic({
+  name: "stock.moved",
+  partitions: 3,
+  schema: Type.Object({ sku: Type.Union([Type.String(), Type.Null()]), sequence: Type.Integer() }),
+  key: (event) => event.sku,
+});
+
+/** Adds `count` events over `keys` keys (and some without a key) in transactions of random size; seeded. */
+async function addStockEvents(db: Database, count: number, keys: number, seed: number): Promise<Map<string, number>> {
+  const random = seededRandom(seed);
+  const nextSequence = new Map<string, number>();
+  let added = 0;
+  while (added < count) {
+    const size = Math.min(count - added, 1 + Math.floor(random() * 20));
+    const values = Array.from({ length: size }, () => {
+      const sku = random() < 0.1 ? null : `sku-${Math.floor(random() * keys)}`;
+      const name = sku ?? "(none)";
+      const sequence = nextSequence.get(name) ?? 0;
+      nextSequence.set(name, sequence + 1);
+      return { sku, sequence };
+    });
+    await db.transaction((tx) => addManyToOutbox(tx, stockMoved, values));
+    added += size;
+  }
+  return nextSequence;
+}
+
+/** Checks every event arrived exactly once, each key on one partition, in the order it was added. */
+function assertDeliveredOnceInKeyOrder(records: readonly ReadRecord[], expected: Map<string, number>): void {
+  const ids = records.map((record) => record.headers[EVENT_HEADERS.id]);
+  assert.equal(new Set(ids).size, ids.length, "no event id was delivered twice");
+  const byKey = new Map<string, ReadRecord[]>();
+  for (const record of records) {
+    const name = record.key ?? "(none)";
+    byKey.set(name, [...(byKey.get(name) ?? []), record]);
+  }
+  for (const [name, total] of expected) {
+    const list = byKey.get(name) ?? [];
+    const sequences = list.map((record) => JSON.parse(record.value ?? "").sequence as number);
+    if (name === "(none)") {
+      assert.deepEqual(
+        [...sequences].sort((a, b) => a - b),
+        [...Array(total).keys()],
+        "every keyless event arrived",
+      );
+      continue;
+    }
+    assert.deepEqual(sequences, [...Array(total).keys()], `${name} arrived complete and in order`);
+    assert.equal(new Set(list.map((record) => record.partition)).size, 1, `${name} stayed on one partition`);
+  }
+}
+
+async function unpublishedCount(db: Database): Promise<number> {
+  const { rows } = await db.query<{ count: number }>(
+    "SELECT count(*)::int AS count FROM sluice_outbox WHERE published_at IS NULL",
+  );
+  return rows[0]?.count ?? -1;
+}
+
+storeTest("the relay delivers every committed event once, each key in order on one partition", async (t, target) => {
+  const broker = await brokerForTest(t);
+  const client = toolkitClientFor(broker);
+  await ensureTopics(client, [stockMoved]);
+  const db = await target.open();
+  const before = await metricValue("sluice_events_produced_total", { topic: "stock.moved", source: "outbox" });
+  const batchesBefore = await metricValue("sluice_outbox_relay_batches_total", {
+    schema: db.schema,
+    result: "published",
+  });
+  await withStoppables(async (track) => {
+    const expected = await addStockEvents(db, 240, 12, 7);
+    const relay = track(new OutboxRelay({ db, client, batchSize: 25 }));
+    await relay.start();
+    assert.equal(relay.ready, true);
+    await waitFor("the relay to publish 240 events", () => relay.status().published === 240, 30_000);
+    const records = await readTopic(broker, "stock.moved", 240);
+    assert.equal(records.length, 240);
+    assertDeliveredOnceInKeyOrder(records, expected);
+    assert.equal(await unpublishedCount(db), 0, "every row is marked published");
+    const { rows } = await db.query<{ count: number }>("SELECT count(*)::int AS count FROM sluice_outbox");
+    assert.equal(rows[0]?.count, 240, "marked rows are kept until cleanup");
+  });
+  assert.equal(
+    (await metricValue("sluice_events_produced_total", { topic: "stock.moved", source: "outbox" })) - before,
+    240,
+  );
+  const batches =
+    (await metricValue("sluice_outbox_relay_batches_total", { schema: db.schema, result: "published" })) -
+    batchesBefore;
+  assert.ok(batches >= 240 / 25, `at least ${240 / 25} batches of at most 25 rows, got ${batches}`);
+});
+
+storeTest("two relays at once deliver each event once and keep every key in order", async (t, target) => {
+  const broker = await brokerForTest(t);
+  const client = toolkitClientFor(broker);
+  await ensureTopics(client, [stockMoved]);
+  const db = await target.open();
+  const peer = await target.peer(db);
+  await withStoppables(async (track) => {
+    const first = track(new OutboxRelay({ db, client, batchSize: 5, relayId: "relay-a" }));
+    const second = track(
+      new OutboxRelay({ db: peer, client: toolkitClientFor(broker), batchSize: 5, relayId: "relay-b" }),
+    );
+    await first.start();
+    await second.start();
+    // Events arrive while both relays run, as they would in production.
+    const expected = await addStockEvents(db, 300, 40, 11);
+    await waitFor(
+      "both relays to publish 300 events",
+      () => first.status().published + second.status().published === 300,
+      30_000,
+    );
+    const records = await readTopic(broker, "stock.moved", 300);
+    assert.equal(records.length, 300);
+    assertDeliveredOnceInKeyOrder(records, expected);
+    assert.ok(first.status().published > 0 && second.status().published > 0, "both relays took part");
+    assert.equal(await unpublishedCount(db), 0);
+  });
+});
+
+storeTest("a notification wakes an idle relay long before its poll interval", async (t, target) => {
+  const broker = await brokerForTest(t);
+  const client = toolkitClientFor(broker);
+  await ensureTopics(client, [stockMoved]);
+  const db = await target.open();
+  await withStoppables(async (track) => {
+    const relay = track(new OutboxRelay({ db, client, idlePollIntervalMs: 60_000, lagIntervalMs: 0 }));
+    await relay.start();
+    assert.equal(relay.status().listening, true);
+    // Warm up the producer, so that the timing below measures waking, not connecting.
+    await db.transaction((tx) => addToOutbox(tx, stockMoved, { sku: "warm", sequence: 0 }));
+    await waitFor("the first event", () => relay.status().published === 1, 20_000);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    const latencies: number[] = [];
+    for (let round = 1; round <= 3; round += 1) {
+      const startedAt = Date.now();
+      await db.transaction((tx) => addToOutbox(tx, stockMoved, { sku: "timed", sequence: round }));
+      await waitFor(`event ${round}`, () => relay.status().published === round + 1, 20_000, 5);
+      latencies.push(Date.now() - startedAt);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    // The poll interval is 60 s; only the notification can explain delivery within a few seconds.
+    assert.ok(Math.max(...latencies) < 5_000, `latencies ${latencies.join(", ")} ms`);
+
+    const stopStartedAt = Date.now();
+    await relay.stop();
+    assert.ok(Date.now() - stopStartedAt < 2_000, "an idle relay stops at once, not at its next poll");
+  });
+});
+
+storeTest("without LISTEN the relay polls, and a relay may delete rows instead of marking them", async (t, target) => {
+  const broker = await brokerForTest(t);
+  const client = toolkitClientFor(broker);
+  await ensureTopics(client, [stockMoved]);
+  const db = await target.open();
+  await withStoppables(async (track) => {
+    const relay = track(new OutboxRelay({ db, client, listen: false, pollIntervalMs: 50, afterPublish: "delete" }));
+    await relay.start();
+    assert.equal(relay.status().listening, false);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const expected = await addStockEvents(db, 30, 3, 5);
+    await waitFor("30 events by polling", () => relay.status().published === 30, 20_000);
+    const { rows } = await db.query<{ count: number }>("SELECT count(*)::int AS count FROM sluice_outbox");
+    assert.equal(rows[0]?.count, 0, "published rows were deleted");
+    assertDeliveredOnceInKeyOrder(await readTopic(broker, "stock.moved", 30), expected);
+  });
+});

@@ -1,0 +1,141 @@
+import assert from "node:assert/strict";
+
+import { Type } from "@sinclair/typebox";
+
+import type { Database, Queryable } from "../../src/store/index.js";
+import { EVENT_HEADERS } from "../../src/toolkit/event.js";
+import { EventTooLargeError, EventValidationError, InvalidArgumentError } from "../../src/toolkit/errors.js";
+import { addManyToOutbox, addToOutbox } from "../../src/toolkit/outbox.js";
+import { defineTopic } from "../../src/toolkit/topic.js";
+import { parseTraceparent, runWithTraceparent } from "../../src/toolkit/tracing.js";
+import { storeTest } from "../store/harness.js";
+
+const accountOpened = defineTopic({
+  name: "accounts.opened",
+  eventType: "AccountOpened",
+  schema: Type.Object(
+    { accountId: Type.String(), owner: Type.String({ minLength: 1 }) },
+    { additionalProperties: false },
+  ),
+  key: (event) => event.accountId,
+});
+
+const PARENT = "00-5a1f0c3b9e8d7c6b5a4f3e2d1c0b9a88-1122334455667788-01";
+
+interface OutboxRowView {
+  event_id: string;
+  topic: string;
+  partition_key: string | null;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+}
+
+async function outboxRows(db: Database): Promise<OutboxRowView[]> {
+  const { rows } = await db.query<OutboxRowView>(
+    "SELECT event_id, topic, partition_key, key, value, headers FROM sluice_outbox ORDER BY id",
+  );
+  return rows;
+}
+
+async function createAccounts(db: Database): Promise<void> {
+  await db.exec("CREATE TABLE accounts (id text PRIMARY KEY, owner text NOT NULL)");
+}
+
+async function openAccount(tx: Queryable, accountId: string, owner: string): Promise<string> {
+  await tx.query("INSERT INTO accounts (id, owner) VALUES ($1, $2)", [accountId, owner]);
+  return addToOutbox(tx, accountOpened, { accountId, owner });
+}
+
+storeTest("an event added with the business write commits with it, with its headers", async (_t, target) => {
+  const db = await target.open();
+  await createAccounts(db);
+  const eventId = await runWithTraceparent(PARENT, () => db.transaction((tx) => openAccount(tx, "acc-1", "Ada")));
+
+  assert.deepEqual((await db.query("SELECT id, owner FROM accounts")).rows, [{ id: "acc-1", owner: "Ada" }]);
+  const [row, ...rest] = await outboxRows(db);
+  assert.equal(rest.length, 0);
+  assert.ok(row !== undefined);
+  assert.equal(row.event_id, eventId);
+  assert.equal(row.topic, "accounts.opened");
+  assert.equal(row.partition_key, "acc-1", "the key orders the account's events");
+  assert.equal(row.key?.toString(), "acc-1");
+  assert.deepEqual(JSON.parse(row.value?.toString() ?? ""), { accountId: "acc-1", owner: "Ada" });
+  assert.equal(row.headers[EVENT_HEADERS.id], eventId);
+  assert.equal(row.headers[EVENT_HEADERS.type], "AccountOpened");
+  assert.equal(row.headers[EVENT_HEADERS.contentType], "application/json");
+  assert.ok(!Number.isNaN(Date.parse(row.headers[EVENT_HEADERS.time] ?? "")));
+  const trace = parseTraceparent(row.headers[EVENT_HEADERS.traceparent]);
+  assert.equal(trace?.traceId, "5a1f0c3b9e8d7c6b5a4f3e2d1c0b9a88", "the event joins the caller's trace");
+});
+
+storeTest("an event added in a transaction that rolls back is gone with the business write", async (_t, target) => {
+  const db = await target.open();
+  await createAccounts(db);
+  await assert.rejects(
+    db.transaction(async (tx) => {
+      await openAccount(tx, "acc-1", "Ada");
+      // The business rule fails after the event was added: both must disappear.
+      await tx.query("INSERT INTO accounts (id, owner) VALUES ($1, $2)", ["acc-1", "duplicate"]);
+    }),
+    /duplicate key|unique/i,
+  );
+  assert.deepEqual((await db.query("SELECT * FROM accounts")).rows, []);
+  assert.deepEqual(await outboxRows(db), []);
+});
+
+storeTest("an invalid event fails the transaction and never enters the outbox", async (_t, target) => {
+  const db = await target.open();
+  await createAccounts(db);
+  await assert.rejects(
+    db.transaction(async (tx) => {
+      await tx.query("INSERT INTO accounts (id, owner) VALUES ('acc-2', 'Bob')");
+      await addToOutbox(tx, accountOpened, { accountId: "acc-2", owner: "" });
+    }),
+    (error: unknown) =>
+      error instanceof EventValidationError && error.topic === "accounts.opened" && error.field === "owner",
+  );
+  await assert.rejects(
+    db.transaction((tx) => addToOutbox(tx, accountOpened, { accountId: "acc-3", owner: "x".repeat(1_000_001) })),
+    EventTooLargeError,
+  );
+  assert.deepEqual((await db.query("SELECT * FROM accounts")).rows, []);
+  assert.deepEqual(await outboxRows(db), []);
+});
+
+storeTest("a batch is validated whole, added in order, and a repeated event id adds nothing", async (_t, target) => {
+  const db = await target.open();
+  const values = Array.from({ length: 700 }, (_, index) => ({ accountId: `acc-${index % 7}`, owner: `o${index}` }));
+  const ids = await db.transaction((tx) =>
+    addManyToOutbox(tx, accountOpened, values, { headers: { source: "import" } }),
+  );
+  assert.equal(ids.length, 700);
+  assert.equal(new Set(ids).size, 700);
+  const rows = await outboxRows(db);
+  assert.deepEqual(
+    rows.map((row) => row.event_id),
+    ids,
+  );
+  assert.deepEqual(
+    rows.map((row) => JSON.parse(row.value?.toString() ?? "").owner),
+    values.map((value) => value.owner),
+  );
+  assert.ok(rows.every((row) => row.headers.source === "import"));
+
+  await assert.rejects(
+    db.transaction((tx) =>
+      addManyToOutbox(tx, accountOpened, [{ accountId: "a", owner: "ok" }, { accountId: "b" } as never]),
+    ),
+    (error: unknown) => error instanceof EventValidationError && error.field === "owner",
+  );
+  await assert.rejects(
+    db.transaction((tx) => addManyToOutbox(tx, accountOpened, "nope" as never)),
+    InvalidArgumentError,
+  );
+  const again = await db.transaction((tx) =>
+    addToOutbox(tx, accountOpened, { accountId: "acc-0", owner: "retried" }, { eventId: ids[0] }),
+  );
+  assert.equal(again, ids[0]);
+  assert.equal((await outboxRows(db)).length, 700, "the retried command added nothing");
+  assert.deepEqual(await db.transaction((tx) => addManyToOutbox(tx, accountOpened, [])), []);
+});

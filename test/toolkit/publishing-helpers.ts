@@ -1,0 +1,111 @@
+// Shared by the publishing tests: a toolkit client for the embedded broker, reading back what reached a topic, and
+// reading the toolkit's metrics.
+
+import { randomUUID } from "node:crypto";
+
+import { headersToStrings } from "../../src/toolkit/event.js";
+import { createKafkaClient, type KafkaClient, type KafkaClientOptions } from "../../src/toolkit/kafka/connection.js";
+import { toolkitRegistry } from "../../src/toolkit/metrics.js";
+import { kafkaFor } from "../helpers/broker.js";
+
+export interface ReadRecord {
+  partition: number;
+  offset: number;
+  key: string | null;
+  value: string | null;
+  headers: Record<string, string>;
+}
+
+/** A toolkit client that gives up quickly, so that tests of outages stay short. */
+export function toolkitClientFor(broker: { address: string }, options: KafkaClientOptions = {}): KafkaClient {
+  return createKafkaClient({
+    brokers: [broker.address],
+    clientId: "sluice-toolkit-test",
+    connectionTimeoutMs: 1_000,
+    requestTimeoutMs: 3_000,
+    retry: { retries: 2, initialRetryTimeMs: 50, maxRetryTimeMs: 200 },
+    env: {},
+    ...options,
+  });
+}
+
+/**
+ * Reads a topic from the beginning until at least `count` records arrived and nothing more came for `settleMs`,
+ * so that unexpected extra records (duplicates) are seen too. Fails after timeoutMs.
+ */
+export async function readTopic(
+  broker: { address: string },
+  topic: string,
+  count: number,
+  options: { timeoutMs?: number; settleMs?: number } = {},
+): Promise<ReadRecord[]> {
+  const timeoutMs = options.timeoutMs ?? 20_000;
+  const settleMs = options.settleMs ?? 300;
+  const consumer = kafkaFor(broker).consumer({
+    groupId: `reader-${randomUUID()}`,
+    maxWaitTimeInMs: 50,
+    sessionTimeout: 6_000,
+    heartbeatInterval: 500,
+  });
+  const records: ReadRecord[] = [];
+  let lastArrival = Date.now();
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        records.push({
+          partition,
+          offset: Number(message.offset),
+          key: message.key === null ? null : message.key.toString("utf8"),
+          value: message.value === null ? null : message.value.toString("utf8"),
+          headers: headersToStrings(message.headers),
+        });
+        lastArrival = Date.now();
+      },
+    });
+    const deadline = Date.now() + timeoutMs;
+    while (records.length < count || Date.now() - lastArrival < settleMs) {
+      if (Date.now() > deadline) {
+        throw new Error(`read ${records.length} of ${count} records from ${topic} within ${timeoutMs} ms`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  } finally {
+    await consumer.disconnect();
+  }
+  return records.sort((left, right) => left.partition - right.partition || left.offset - right.offset);
+}
+
+/** The value of a metric series whose labels include `labels`; 0 when the series does not exist. */
+export async function metricValue(name: string, labels: Record<string, string>): Promise<number> {
+  const metric = toolkitRegistry().getSingleMetric(name);
+  if (metric === undefined) return 0;
+  const { values } = await metric.get();
+  const matching = values.filter((entry) =>
+    Object.entries(labels).every(([label, value]) => String(entry.labels[label]) === value),
+  );
+  return matching.reduce((sum, entry) => sum + entry.value, 0);
+}
+
+interface Stoppable {
+  stop(): Promise<unknown>;
+}
+
+/**
+ * Runs body, then stops everything it registered, newest first. Store tests close their databases when the test
+ * body returns, before t.after hooks run, so relays must be stopped inside the body.
+ */
+export async function withStoppables(
+  body: (track: <T extends Stoppable>(item: T) => T) => Promise<void>,
+): Promise<void> {
+  const items: Stoppable[] = [];
+  try {
+    await body((item) => {
+      items.push(item);
+      return item;
+    });
+  } finally {
+    for (const item of items.reverse()) await item.stop();
+  }
+}
