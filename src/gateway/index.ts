@@ -8,3 +8,4 @@ export * from "./metrics.js";
 export * from "./auth/auth.js";
 export * from "./auth/tokens.js";
 export * from "./auth/passwords.js";
+export * from "./websocket/index.js";

@@ -1,6 +1,8 @@
 // One client connection: its requests (handled in order, one at a time), its user once authenticated, its topic
 // subscriptions, and the guard on its send buffer that cuts off a client reading too slowly.
 
+import type { Duplex } from "node:stream";
+
 import type { WebSocket } from "ws";
 
 import type { WebSocketMetrics } from "./metrics.js";
@@ -33,6 +35,8 @@ export interface ConnectionContext {
   readonly metrics: WebSocketMetrics;
   /** The topic's shared reader; throws WebSocketRequestError when the topic cannot be read. */
   openTail(topic: string): Promise<TopicTail>;
+  /** Per partition, the earliest offset the topic still stores; throws WebSocketRequestError. */
+  earliestOffsets(topic: string): Promise<Map<number, number>>;
   /** Takes one of the gateway's replay slots; false when all are in use. */
   acquireReplaySlot(): boolean;
   releaseReplaySlot(): void;
@@ -67,9 +71,13 @@ export class ClientConnection implements EventSink {
   private alive = true;
   private authTimer: NodeJS.Timeout | null = null;
   private terminateTimer: NodeJS.Timeout | null = null;
+  /** Set while inOneWrite gathers messages: the bytes the client had not read when it began. */
+  private bufferedBeforeWrite: number | null = null;
 
+  /** socket: the upgraded connection under ws, corked while a batch of events is written. */
   constructor(
     private readonly ws: WebSocket,
+    private readonly socket: Duplex,
     private readonly context: ConnectionContext,
     presentedToken: string | null,
   ) {
@@ -85,19 +93,30 @@ export class ClientConnection implements EventSink {
     this.enqueue(() => this.greet(presentedToken));
   }
 
-  get subscriptionCount(): number {
-    return this.subscriptions.size;
-  }
-
   /** Sends a message unless the client is too far behind, in which case it is cut off instead. */
   send(data: Buffer | string): boolean {
     if (this.closing || this.ws.readyState !== this.ws.OPEN) return false;
-    if (this.ws.bufferedAmount > this.context.options.sendBufferBytesMax) {
+    // Inside inOneWrite the buffer also holds what this write gathers, which says nothing about the client: what
+    // counts is what it had not read when the write began.
+    const unread = this.bufferedBeforeWrite ?? this.ws.bufferedAmount;
+    if (unread > this.context.options.sendBufferBytesMax) {
       this.cutOffSlowClient();
       return false;
     }
     this.ws.send(data, { binary: false });
     return true;
+  }
+
+  inOneWrite(sendAll: () => void): void {
+    if (this.bufferedBeforeWrite !== null) return sendAll();
+    this.bufferedBeforeWrite = this.ws.bufferedAmount;
+    this.socket.cork();
+    try {
+      sendAll();
+    } finally {
+      this.bufferedBeforeWrite = null;
+      this.socket.uncork();
+    }
   }
 
   /** Called on the gateway's ping timer: a client that did not answer the previous ping is dropped. */
@@ -247,7 +266,16 @@ export class ClientConnection implements EventSink {
     if (tail.isClosed) tail = await this.context.openTail(topic);
     if (this.closing) return;
     const subscription = new Subscription(topic, request.key, this, tail.recent);
-    const replayPartitions = subscription.position(request.resume);
+    let replayPartitions = subscription.position(request.resume);
+    if (replayPartitions.length > 0) {
+      // Offsets the broker no longer stores (retention, deleted records) cannot be replayed: start at the earliest.
+      const earliest = await this.context.earliestOffsets(topic);
+      if (this.closing) return;
+      const resume = new Map(
+        [...request.resume].map(([partition, next]) => [partition, Math.max(next, earliest.get(partition) ?? 0)]),
+      );
+      replayPartitions = subscription.position(resume);
+    }
     const replaying = replayPartitions.length > 0;
     if (replaying && !this.context.acquireReplaySlot()) {
       throw new WebSocketRequestError(

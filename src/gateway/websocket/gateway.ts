@@ -76,6 +76,19 @@ function toRequestError(error: unknown, topic: string): WebSocketRequestError {
   );
 }
 
+/** The promise's outcome, or a rejection once timeoutMs pass without one. */
+async function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The request's path and `token` query parameter; null for a request target that is not a valid URL. */
 function readTarget(request: IncomingMessage): { pathname: string; token: string | null } | null {
   try {
@@ -138,8 +151,9 @@ export function attachWebSocketGateway(
 
   const openTail = async (topic: string): Promise<TopicTail> => {
     const existing = tails.get(topic);
-    if (existing !== undefined)
+    if (existing !== undefined) {
       return existing.pending.catch((error: unknown) => Promise.reject(toRequestError(error, topic)));
+    }
     if (tails.size >= options.topicsMax && !closeIdleTail()) {
       throw new WebSocketRequestError(
         WebSocketErrorCode.LIMIT_EXCEEDED,
@@ -160,17 +174,7 @@ export function attachWebSocketGateway(
       metrics,
       logger,
     });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`no answer within ${options.topicOpenTimeoutMs} ms`)),
-        options.topicOpenTimeoutMs,
-      );
-    });
-    const entry: TailEntry = {
-      pending: Promise.race([opening, timeout]).finally(() => clearTimeout(timer)),
-      tail: null,
-    };
+    const entry: TailEntry = { pending: withTimeout(opening, options.topicOpenTimeoutMs), tail: null };
     tails.set(topic, entry);
     metrics.tailedTopics.inc();
     try {
@@ -193,10 +197,21 @@ export function attachWebSocketGateway(
     }
   };
 
+  const earliestOffsets = async (topic: string): Promise<Map<number, number>> => {
+    admin ??= options.kafka.admin();
+    try {
+      const offsets = await withTimeout(admin.topicOffsets(topic), options.topicOpenTimeoutMs);
+      return new Map(offsets.map(({ partition, low }) => [partition, Number(low)]));
+    } catch (error) {
+      throw toRequestError(error, topic);
+    }
+  };
+
   const context: ConnectionContext = {
     options,
     metrics,
     openTail,
+    earliestOffsets,
     acquireReplaySlot: () => {
       if (replaySlotsInUse >= options.resumeReadersMax) return false;
       replaySlotsInUse += 1;
@@ -268,7 +283,7 @@ export function attachWebSocketGateway(
         ws.close(WebSocketCloseCode.GOING_AWAY, WebSocketCloseReason.GOING_AWAY);
         return;
       }
-      connections.add(new ClientConnection(ws, context, token));
+      connections.add(new ClientConnection(ws, socket, context, token));
     });
   };
 

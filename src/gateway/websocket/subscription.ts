@@ -11,6 +11,11 @@ import type { RecentEvents } from "./recent-events.js";
 export interface EventSink {
   /** Sends a message; false when the connection is closed or was just closed for being too slow. */
   send(data: Buffer | string): boolean;
+  /**
+   * Runs `sendAll`, holding what it sends back until it returns so that it leaves in one write: a system call per
+   * event and client is what fan-out would otherwise spend its time on.
+   */
+  inOneWrite(sendAll: () => void): void;
 }
 
 interface Cursor {
@@ -69,13 +74,23 @@ export class Subscription {
 
   /** Sends the recent events a resuming client missed, on the partitions that are not replaying from the log. */
   sendRecent(): void {
-    for (const [partition, cursor] of this.cursors) {
-      if (!cursor.replaying) this.catchUpFromRecent(partition, cursor);
-    }
+    this.sink.inOneWrite(() => {
+      for (const [partition, cursor] of this.cursors) {
+        if (!cursor.replaying) this.catchUpFromRecent(partition, cursor);
+      }
+    });
   }
 
-  /** An event the topic's live reader read; returns whether it was sent. */
-  deliverLive(frame: EventFrame): boolean {
+  /** Events the topic's live reader read, in offset order; returns how many were sent. */
+  deliverLive(frames: readonly EventFrame[]): number {
+    let sent = 0;
+    this.sink.inOneWrite(() => {
+      for (const frame of frames) if (this.deliverOne(frame)) sent += 1;
+    });
+    return sent;
+  }
+
+  private deliverOne(frame: EventFrame): boolean {
     let cursor = this.cursors.get(frame.partition);
     if (cursor === undefined) {
       // A partition added to the topic after this subscription started: all of it is new.
@@ -113,7 +128,7 @@ export class Subscription {
     const oldestHeld = this.recent.coveredFrom(frame.partition);
     if (oldestHeld === undefined || cursor.next < oldestHeld) return false;
     cursor.replaying = false;
-    this.catchUpFromRecent(frame.partition, cursor);
+    this.sink.inOneWrite(() => this.catchUpFromRecent(frame.partition, cursor));
     return true;
   }
 

@@ -106,12 +106,10 @@ export class TopicTail {
           return this.recent.coveredTo(partition) ?? 0;
         },
         onRecords: (_partition, records) => {
+          const frames = records.map(toEventFrame).filter((frame) => this.recent.append(frame));
+          if (frames.length === 0) return;
           let sent = 0;
-          for (const record of records) {
-            const frame = toEventFrame(record);
-            if (!this.recent.append(frame)) continue;
-            for (const subscription of this.subscribers) if (subscription.deliverLive(frame)) sent += 1;
-          }
+          for (const subscription of this.subscribers) sent += subscription.deliverLive(frames);
           if (sent > 0) this.options.metrics.eventsSent.inc({ topic }, sent);
         },
         fromEarliestWhenOutOfRange: false,

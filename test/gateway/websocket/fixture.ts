@@ -5,7 +5,7 @@ import type { TestContext } from "node:test";
 
 import type { Producer } from "kafkajs";
 import { pino } from "pino";
-import { WebSocket } from "ws";
+import { WebSocket, type ClientOptions } from "ws";
 
 import type { RunningBroker, StartBrokerOptions } from "../../../src/broker/index.js";
 import { createGateway, type Gateway } from "../../../src/gateway/server.js";
@@ -148,8 +148,8 @@ export class TestClient {
     });
   }
 
-  static async open(t: TestContext, url: string, protocols?: string[]): Promise<TestClient> {
-    const ws = new WebSocket(url, protocols);
+  static async open(t: TestContext, url: string, protocols?: string[], options?: ClientOptions): Promise<TestClient> {
+    const ws = new WebSocket(url, protocols, options);
     const client = new TestClient(ws);
     t.after(() => ws.terminate());
     await new Promise<void>((resolve, reject) => {

@@ -172,3 +172,35 @@ test("when every replay slot is taken, a resume that needs one is refused with S
     [4, 5],
   );
 });
+
+test("a resume older than what the broker still stores starts at the earliest stored event", async (t) => {
+  const system = await startSystem(t);
+  const topic = uniqueTopic();
+  await system.createTopic(topic);
+  await system.produce(
+    topic,
+    range(0, 10).map((index) => ({ value: String(index) })),
+  );
+  const admin = kafkaFor(system.broker).admin();
+  await admin.connect();
+  await admin.fetchTopicMetadata({ topics: [topic] });
+  await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: "6" }] });
+
+  const partly = await TestClient.open(t, system.url);
+  assert.deepEqual((await partly.subscribe({ topic, resume: { "0": -1 } })).offsets, { "0": 6 });
+  assert.deepEqual(
+    (await partly.waitForEvents(topic, 4)).map((event) => event.offset),
+    [6, 7, 8, 9],
+  );
+
+  await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: "10" }] });
+  const replaysBefore = await metricNow("sluice_ws_replays_total");
+  const nothingLeft = await TestClient.open(t, system.url);
+  assert.deepEqual((await nothingLeft.subscribe({ topic, resume: { "0": 2 } })).offsets, { "0": 10 });
+  assert.equal(await metricNow("sluice_ws_replays_total"), replaysBefore, "nothing stored is left to replay");
+  await system.produce(topic, [{ value: "10" }]);
+  assert.deepEqual(
+    (await nothingLeft.waitForEvents(topic, 1)).map((event) => event.offset),
+    [10],
+  );
+});

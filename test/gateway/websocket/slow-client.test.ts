@@ -116,3 +116,35 @@ test("a replay to a client that stops reading waits for it instead of cutting it
   assert.equal((await client.waitForEvents(topic, EVENT_COUNT + 1)).at(-1)?.value, "live");
   assert.ok(await eventually(async () => (await metricNow("sluice_ws_resume_readers")) === 0));
 });
+
+test("a replay that cannot finish in time ends the subscription with SLUICE_UNAVAILABLE", async (t) => {
+  const system = await startSystem(t, {
+    sendBufferBytesMax: 256 * 1024,
+    partitionFetchBytesMax: 64 * 1024,
+    recentEventsPerTopicMax: 2,
+    resumeTimeoutMs: 500,
+  });
+  const topic = uniqueTopic("late");
+  await system.createTopic(topic);
+  await produceLargeEvents(system, topic);
+
+  const client = await TestClient.open(t, system.url);
+  await client.subscribe({ topic, resume: { "0": -1 } });
+  client.ws.pause();
+  await sleep(1_000);
+  client.ws.resume();
+  const [error] = await client.waitFor((m) => m.type === "error");
+  assert.equal(error?.code, "SLUICE_UNAVAILABLE");
+  assert.equal(error?.topic, topic);
+  assert.match(String(error?.message), /did not finish within 500 ms/);
+  assert.ok(await eventually(async () => (await metricNow("sluice_ws_resume_readers")) === 0));
+
+  const received = client.events(topic).length;
+  assert.ok(received < EVENT_COUNT, `${received} events were replayed before the time ran out`);
+  await system.produce(topic, [{ value: '"after"' }]);
+  const witness = await TestClient.open(t, system.url);
+  await witness.subscribe({ topic, resume: { "0": EVENT_COUNT - 1 } });
+  await witness.waitForEvents(topic, 1);
+  await client.roundTrip();
+  assert.equal(client.events(topic).length, received, "the subscription ended with the replay");
+});

@@ -219,6 +219,32 @@ test("limits: subscriptions per connection, message size and connections", async
   assert.equal((await again.waitForType("welcome")).type, "welcome", "a freed slot takes a new connection");
 });
 
+test("requests waiting beyond the per-connection limit are refused instead of queued", async (t) => {
+  const system = await startSystem(t, { pendingRequestsPerConnectionMax: 3 });
+  const topic = uniqueTopic();
+  await system.createTopic(topic);
+  const client = await TestClient.open(t, system.url);
+  await client.waitForType("welcome");
+  // The first subscribe waits for the topic's reader to start; the burst behind it piles up meanwhile.
+  for (let index = 0; index < 10; index += 1) client.send({ type: "subscribe", topic, id: index });
+  // Handled requests are answered with their id; refused ones before they are read, so without it.
+  const answers = await client.waitFor((m) => typeof m.id === "number" || m.code === "SLUICE_LIMIT_EXCEEDED", 10);
+  const refused = answers.filter((m) => m.type === "error");
+  assert.ok(refused.length >= 6, `${refused.length} of 10 refused`);
+  assert.ok(refused.every((m) => m.code === "SLUICE_LIMIT_EXCEEDED" && m.id === undefined));
+  assert.equal(answers.find((m) => m.id === 0)?.type, "subscribed");
+});
+
+test("a client that stops answering pings is dropped; one that answers stays", async (t) => {
+  const system = await startSystem(t, { pingIntervalMs: 100 });
+  const silent = await TestClient.open(t, system.url, undefined, { autoPong: false });
+  const answering = await TestClient.open(t, system.url);
+  assert.equal((await silent.closed).code, 1006);
+  assert.ok(await eventually(() => system.gateway.connectionCount() === 1));
+  await answering.roundTrip();
+  assert.equal(answering.ws.readyState, WebSocket.OPEN);
+});
+
 test("an upgrade on another path is refused with 404 while the HTTP routes keep working", async (t) => {
   const system = await startSystem(t);
   const status = await new Promise<number | undefined>((resolve, reject) => {

@@ -20,6 +20,9 @@ class RecordingSink implements EventSink {
     this.sent.push(`${partition}:${offset}`);
     return true;
   }
+  inOneWrite(sendAll: () => void): void {
+    sendAll();
+  }
 }
 
 /** Recent events of a two-partition topic whose reader started at offset 10 and has read 10..14 of partition 0. */
@@ -48,8 +51,8 @@ test("a new subscription starts at the live end of every partition", () => {
 
   const next = frame(0, 15);
   recent.append(next);
-  assert.ok(subscription.deliverLive(next));
-  assert.equal(subscription.deliverLive(next), false, "an offset is sent once");
+  assert.equal(subscription.deliverLive([next]), 1);
+  assert.equal(subscription.deliverLive([next]), 0, "an offset is sent once");
   assert.deepEqual(sink.sent, ["0:15"]);
 });
 
@@ -67,10 +70,10 @@ test("a resume within the recent events sends what was missed, then follows live
   );
   subscription.sendRecent();
   assert.deepEqual(sink.sent, ["0:12", "0:13", "0:14"]);
-  assert.equal(subscription.deliverLive(frame(0, 14)), false);
+  assert.equal(subscription.deliverLive([frame(0, 14)]), 0);
   const next = frame(0, 15);
   recent.append(next);
-  subscription.deliverLive(next);
+  subscription.deliverLive([next]);
   assert.deepEqual(sink.sent, ["0:12", "0:13", "0:14", "0:15"]);
 });
 
@@ -93,7 +96,7 @@ test("a resume older than the recent events replays from the log and hands over 
 
   const live = frame(0, 15);
   recent.append(live);
-  assert.equal(subscription.deliverLive(live), false, "live events wait while the partition replays");
+  assert.equal(subscription.deliverLive([live]), 0, "live events wait while the partition replays");
   assert.equal(recent.coveredFrom(0), 13);
 
   assert.equal(subscription.deliverReplayed(frame(0, 8)), false);
@@ -108,7 +111,7 @@ test("a resume older than the recent events replays from the log and hands over 
   assert.equal(subscription.deliverReplayed(frame(0, 13)), true, "late replayed events are ignored");
   const next = frame(0, 16);
   recent.append(next);
-  assert.ok(subscription.deliverLive(next));
+  assert.equal(subscription.deliverLive([next]), 1);
   assert.deepEqual(sink.sent.slice(-1), ["0:16"]);
 });
 
@@ -123,7 +126,7 @@ test("a key filter applies to live, recent and replayed events, and positions st
   assert.equal(subscription.nextOffset(0), 15);
   const odd = frame(0, 15, "odd");
   recent.append(odd);
-  assert.equal(subscription.deliverLive(odd), false);
+  assert.equal(subscription.deliverLive([odd]), 0);
   assert.equal(subscription.nextOffset(0), 16);
 });
 
@@ -142,7 +145,7 @@ test("a partition added to the topic later is delivered from its first event", (
   subscription.position(new Map());
   const added = frame(2, 0);
   recent.append(added);
-  assert.ok(subscription.deliverLive(added));
+  assert.equal(subscription.deliverLive([added]), 1);
   assert.deepEqual(sink.sent, ["2:0"]);
 });
 
