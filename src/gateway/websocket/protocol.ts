@@ -35,7 +35,7 @@ export const WebSocketCloseReason = {
   AUTH_TIMEOUT: "authentication timed out",
 } as const;
 
-/** Error codes of `{ "type": "error" }` messages: the gateway's catalogue, plus one for per-connection limits. */
+/** Error codes of `{ "type": "error" }` messages, from the gateway's catalogue. */
 export const WebSocketErrorCode = {
   INVALID_JSON: GatewayErrorCode.INVALID_JSON,
   VALIDATION_FAILED: GatewayErrorCode.VALIDATION_FAILED,
@@ -44,7 +44,7 @@ export const WebSocketErrorCode = {
   NOT_FOUND: GatewayErrorCode.NOT_FOUND,
   UNAVAILABLE: GatewayErrorCode.UNAVAILABLE,
   INTERNAL: GatewayErrorCode.INTERNAL,
-  LIMIT_EXCEEDED: "SLUICE_LIMIT_EXCEEDED",
+  LIMIT_EXCEEDED: GatewayErrorCode.LIMIT_EXCEEDED,
 } as const;
 
 export type WebSocketErrorCode = (typeof WebSocketErrorCode)[keyof typeof WebSocketErrorCode];
