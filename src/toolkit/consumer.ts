@@ -146,7 +146,7 @@ export type ConsumerState = "created" | "starting" | "running" | "stopping" | "s
 export interface InboxConsumer extends Component {
   readonly groupId: string;
   readonly state: ConsumerState;
-  /** The retry topics this consumer reads, in tier order, and the dead-letter topics it writes, by topic. */
+  /** The retry topics this consumer reads for each of its topics, in tier order. */
   readonly retryTopics: ReadonlyMap<string, readonly string[]>;
   /** Resolves once the member has joined its group; rejects after timeoutMs or when it stops first. */
   whenReady(timeoutMs?: number): Promise<void>;
@@ -156,6 +156,12 @@ export interface InboxConsumer extends Component {
   cleanInbox(): Promise<number>;
   /** Reads the group's lag from the broker now and updates the lag gauge. */
   refreshLag(): Promise<PartitionLag[]>;
+  /**
+   * For crash tests: the consumer behaves as if its process died now. A handler running now finishes but its
+   * transaction rolls back, no further offset is committed, nothing more is processed, and the consumer disconnects
+   * ("crashed" state). It returns at once (a handler may call it); whenStopped() resolves when it is down.
+   */
+  kill(): void;
 }
 
 /** What the consumer decided about one record. */
@@ -169,13 +175,10 @@ interface Origin {
   attempt: number;
 }
 
-/** Raised when a crash hook threw: the consumer stops where it is. */
+/** Raised when a crash hook threw or kill() was called: the consumer stops where it is. */
 class SimulatedCrash extends Error {
-  constructor(
-    readonly point: ConsumerCrashPoint,
-    cause: unknown,
-  ) {
-    super(`crash hook at ${point}: ${describeError(cause)}`, { cause });
+  constructor(where: string, cause: unknown) {
+    super(`crash ${where}: ${describeError(cause)}`, { cause });
     this.name = "SimulatedCrash";
   }
 }
@@ -281,6 +284,7 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
   const intervals: NodeJS.Timeout[] = [];
   let readyWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
   let teardown: Promise<void> | null = null;
+  let starting: Promise<void> | null = null;
   let resolveStopped: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => {
     resolveStopped = resolve;
@@ -306,13 +310,19 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
     try {
       await options.hooks.at(context);
     } catch (error) {
-      throw new SimulatedCrash(context.point, error);
+      throw new SimulatedCrash(`hook at ${context.point}`, error);
     }
   };
 
   const isRetriable = (error: Error): boolean => {
     if (error instanceof NonRetriableError || error instanceof EventValidationError) return false;
-    return isRetriableOption === undefined ? true : isRetriableOption(error);
+    if (isRetriableOption === undefined) return true;
+    try {
+      return isRetriableOption(error);
+    } catch (predicateError) {
+      logger.warn({ err: predicateError }, `consumer group ${groupId}: isRetriable threw; retrying as if it said yes`);
+      return true;
+    }
   };
 
   const errorCodeOf = (error: Error): string =>
@@ -497,11 +507,14 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
           failure.error = toError(thrown);
           throw failure.error;
         }
+        // kill() during the handler: a dead process would never commit.
+        if (crashed()) throw new SimulatedCrash("by kill() during the handler", new Error("killed"));
         await runHook({ point: "after-handler", ...context });
         return "processed" as const;
       });
     } catch (error) {
       if (failure.error !== null && !(error instanceof SimulatedCrash)) {
+        if (crashed()) throw new SimulatedCrash("by kill() during the handler", failure.error);
         metrics.handlerDuration.observe({ ...labels, outcome: "error" }, (performance.now() - startedMs) / 1000);
         return { kind: "failed", error: failure.error };
       }
@@ -740,6 +753,60 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
     intervals.push(interval);
   };
 
+  const begin = async (): Promise<void> => {
+    try {
+      await ensureTopics();
+      for (const definition of definitions.values()) await serializerFor(definition).prepare?.(definition);
+      producer = client.producer();
+      await producer.connect();
+      const consumer = createKafkaConsumer(client, {
+        groupId,
+        sessionTimeoutMs: options.sessionTimeoutMs,
+        heartbeatIntervalMs: options.heartbeatIntervalMs,
+        rebalanceTimeoutMs: options.rebalanceTimeoutMs,
+        fetchWaitMs: options.fetchWaitMs,
+      });
+      kafkaConsumer = consumer;
+      consumer.onJoin((assignment) => {
+        joined = true;
+        logger.info({ assignment: assignment.partitions }, `consumer group ${groupId}: joined`);
+        if (state === "running") settleReadyWaiters(null);
+      });
+      consumer.onCrash((error, restarting) => {
+        joined = false;
+        logger.error(
+          { err: error, restarting },
+          `consumer group ${groupId}: the Kafka consumer failed (${describeError(error)})` +
+            (restarting ? "; it is rejoining the group" : ""),
+        );
+        if (!restarting && state === "running") {
+          state = "crashed";
+          settleReadyWaiters(new ToolkitError(ConsumerErrorCode.CRASHED, `the consumer crashed: ${error.message}`));
+          void release();
+        }
+      });
+      // The state must say running before the first batch arrives, which can happen before start() returns.
+      state = "running";
+      await consumer.start({
+        topics: [...definitionOfTopic.keys()],
+        fromBeginning: options.fromBeginning ?? true,
+        concurrency: settings.concurrency,
+        eachBatch: processBatch,
+      });
+    } catch (error) {
+      state = "stopping";
+      await release();
+      state = "stopped";
+      throw error;
+    }
+    // A crash during the first batches may have ended the consumer already.
+    if (state !== "running") return;
+    if (joined) settleReadyWaiters(null);
+    every(settings.inboxCleanupIntervalMs, cleanInbox, "inbox cleanup");
+    every(settings.lagRefreshIntervalMs, refreshLag, "refreshing the consumer lag");
+    logger.info({ topics: [...definitionOfTopic.keys()] }, `consumer group ${groupId}: started`);
+  };
+
   return {
     name: options.name ?? `consumer:${groupId}`,
     groupId,
@@ -756,55 +823,8 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
     async start() {
       if (state !== "created") throw stateError(`start() was called on a consumer that is ${state}; create a new one`);
       state = "starting";
-      try {
-        await ensureTopics();
-        for (const definition of definitions.values()) await serializerFor(definition).prepare?.(definition);
-        producer = client.producer();
-        await producer.connect();
-        const consumer = createKafkaConsumer(client, {
-          groupId,
-          sessionTimeoutMs: options.sessionTimeoutMs,
-          heartbeatIntervalMs: options.heartbeatIntervalMs,
-          rebalanceTimeoutMs: options.rebalanceTimeoutMs,
-          fetchWaitMs: options.fetchWaitMs,
-        });
-        kafkaConsumer = consumer;
-        consumer.onJoin((assignment) => {
-          joined = true;
-          logger.info({ assignment: assignment.partitions }, `consumer group ${groupId}: joined`);
-          if (state === "running") settleReadyWaiters(null);
-        });
-        consumer.onCrash((error, restarting) => {
-          joined = false;
-          logger.error(
-            { err: error, restarting },
-            `consumer group ${groupId}: the Kafka consumer failed (${describeError(error)})` +
-              (restarting ? "; it is rejoining the group" : ""),
-          );
-          if (!restarting && state === "running") {
-            state = "crashed";
-            settleReadyWaiters(new ToolkitError(ConsumerErrorCode.CRASHED, `the consumer crashed: ${error.message}`));
-            void release();
-          }
-        });
-        // The state must say running before the first batch arrives, which can happen before start() returns.
-        state = "running";
-        await consumer.start({
-          topics: [...definitionOfTopic.keys()],
-          fromBeginning: options.fromBeginning ?? true,
-          concurrency: settings.concurrency,
-          eachBatch: processBatch,
-        });
-      } catch (error) {
-        state = "stopping";
-        await release();
-        state = "stopped";
-        throw error;
-      }
-      if (joined) settleReadyWaiters(null);
-      every(settings.inboxCleanupIntervalMs, cleanInbox, "inbox cleanup");
-      every(settings.lagRefreshIntervalMs, refreshLag, "refreshing the consumer lag");
-      logger.info({ topics: [...definitionOfTopic.keys()] }, `consumer group ${groupId}: started`);
+      starting = begin();
+      await starting;
     },
 
     async stop() {
@@ -813,7 +833,10 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
         resolveStopped();
         return;
       }
-      if (state === "running" || state === "starting") state = "stopping";
+      if (!halted()) state = "stopping";
+      // A stop during start waits for the start to finish (or fail), so that nothing it creates is left open.
+      await starting?.catch(() => undefined);
+      if (!halted()) state = "stopping";
       await release();
     },
 
@@ -852,5 +875,9 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
 
     cleanInbox,
     refreshLag,
+
+    kill() {
+      if (state === "running" || state === "stopping") crash(new SimulatedCrash("by kill()", new Error("killed")));
+    },
   };
 }

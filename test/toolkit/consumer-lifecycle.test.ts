@@ -91,7 +91,7 @@ storeTest("a graceful stop finishes the event in progress and commits what was p
 });
 
 storeTest(
-  "a crash before, inside or after the transaction leaves exactly one row after a restart",
+  "a crash before, inside or after the transaction (or a kill mid-handler) leaves exactly one row after a restart",
   async (t, target) => {
     const broker = await brokerForTest(t);
     const client = toolkitClientFor(broker);
@@ -102,14 +102,17 @@ storeTest(
     const consumers: InboxConsumer[] = [];
     const publisher = publisherFor(t, client);
     await createTopic(client, topic);
-    const expectedSkips: Record<ConsumerCrashPoint, number> = {
+    // "mid-handler" is kill() called by the handler itself, while its transaction is open.
+    type Point = ConsumerCrashPoint | "mid-handler";
+    const expectedSkips: Record<Point, number> = {
       "before-handler": 0,
+      "mid-handler": 0,
       "after-handler": 0,
       "after-commit": 1,
     };
     let handlerRuns = 0;
     try {
-      for (const point of ["before-handler", "after-handler", "after-commit"] as const) {
+      for (const point of ["before-handler", "mid-handler", "after-handler", "after-commit"] as const) {
         const skippedBefore = await counterValue("sluice_events_skipped_total", { group: groupId });
         const runsBefore = handlerRuns;
         const event = await publisher.publish(topic, { orderId: `crash-${point}`, amount: 1 });
@@ -121,6 +124,7 @@ storeTest(
           handler: async (consumed, tx) => {
             handlerRuns++;
             await insertHandled(tx, consumed);
+            if (point === "mid-handler" && consumed.id === event.id) doomed.kill();
           },
           hooks: {
             at: (context) => {
@@ -157,11 +161,11 @@ storeTest(
         );
         await survivor.stop();
         assert.equal((await handledCounts(db)).get(event.id), 1, `exactly one row after a crash at ${point}`);
-        // Only the crash inside the transaction (after-handler) made the handler's work roll back and run again.
-        const expectedRuns = point === "after-handler" ? 2 : 1;
+        // Only a crash inside the transaction made the handler's work roll back and run again.
+        const expectedRuns = point === "after-handler" || point === "mid-handler" ? 2 : 1;
         assert.equal(handlerRuns - runsBefore, expectedRuns, `handler runs for a crash at ${point}`);
       }
-      assert.equal(await handledTotal(db), 3);
+      assert.equal(await handledTotal(db), 4);
     } finally {
       await stopAll(consumers);
     }

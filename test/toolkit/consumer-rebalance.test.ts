@@ -39,7 +39,7 @@ storeTest(
     const groupId = uniqueGroup("rebalance");
     const consumers: InboxConsumer[] = [];
     const handledBy = new Map<string, Set<string>>();
-    let crashArmed = false;
+    let bCrashed = false;
     const member = async (name: string): Promise<InboxConsumer> => {
       const consumer = consumerFor(consumers, {
         client,
@@ -58,8 +58,8 @@ storeTest(
         },
         hooks: {
           at: (context) => {
-            if (name === "b" && crashArmed && context.point === "after-commit") {
-              crashArmed = false;
+            if (name === "b" && !bCrashed && context.point === "after-commit" && (handledBy.get("b")?.size ?? 0) >= 5) {
+              bCrashed = true;
               throw new Error("member b dies between its database commit and its offset commit");
             }
           },
@@ -68,31 +68,33 @@ storeTest(
       await consumer.start();
       return consumer;
     };
+    const publisher = publisherFor(t, client);
+    const ids: string[] = [];
+    const publishBursts = async (first: number, count: number): Promise<void> => {
+      for (let burst = first; burst < first + count; burst++) {
+        const values = Array.from({ length: EVENTS_PER_BURST }, (_, index) => ({
+          orderId: `order-${burst}-${index}`,
+          amount: index,
+        }));
+        ids.push(...(await publisher.publishMany(topic, values)));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
     try {
       const a = await member("a");
       const b = await member("b");
       await member("c");
       await Promise.all(consumers.map((consumer) => consumer.whenReady(15_000)));
 
-      const publisher = publisherFor(t, client);
-      const ids: string[] = [];
-      const publishing = (async () => {
-        for (let burst = 0; burst < BURSTS; burst++) {
-          const values = Array.from({ length: EVENTS_PER_BURST }, (_, index) => ({
-            orderId: `order-${burst}-${index}`,
-            amount: index,
-          }));
-          ids.push(...(await publisher.publishMany(topic, values)));
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-      })();
-
-      await waitFor("a quarter of the events", async () => (await handledTotal(db)) >= TOTAL / 4, 20_000);
+      // The group changes while the first half of the events is still being handled.
+      const firstHalf = publishBursts(0, BURSTS / 2);
+      await waitFor("the first events", async () => (await handledTotal(db)) >= EVENTS_PER_BURST, 20_000);
       await a.stop();
-      crashArmed = true;
       await waitFor("member b to crash", () => b.state === "crashed", 20_000);
-      await member("d");
-      await publishing;
+      const d = await member("d");
+      await d.whenReady(15_000);
+      await firstHalf;
+      await publishBursts(BURSTS / 2, BURSTS / 2);
       await waitFor("every event", async () => (await handledTotal(db)) >= TOTAL, 30_000);
       // Give redeliveries in flight a moment to show up as duplicates, if the inbox let any through.
       await new Promise((resolve) => setTimeout(resolve, 300));

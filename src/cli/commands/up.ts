@@ -1,22 +1,87 @@
-// `sluice up`: a placeholder that runs the broker alone, with its state under .sluice/, until the full system
-// (database, gateway, workers, pages) can be started here too.
+// `sluice up`: the whole event-driven system on this machine, in one process by default (the embedded broker,
+// PGlite, the HTTP server with the API, WebSocket gateway and message board, the outbox relay and the worker), or
+// one role per process with --only. SIGINT or SIGTERM stops it gracefully; a second signal exits at once.
 
-import { stringOption } from "../args.js";
-import { defineCommand } from "../command.js";
-import { brokerOptions, runBroker } from "./broker.js";
+import type { Writable } from "node:stream";
 
-export const UP_DATA_DIR = ".sluice/data";
+import { defineCommand, EXIT_FAILURE, EXIT_OK, type CommandIo } from "../command.js";
+import { createCliLogger } from "../logger.js";
+import { listenForShutdown } from "../signals.js";
+import { resolveUpConfig, upOptions, type UpConfig, type UpOptionValues } from "../up/config.js";
+import { startSystem, type SystemAddresses } from "../up/system.js";
+
+export const UP_ENV_PREFIX = "SLUICE_";
+
+function printAddresses(out: Writable, config: UpConfig, addresses: SystemAddresses): void {
+  const roles = [...config.roles].join(", ");
+  const lines = [`Sluice is up (${roles}).`];
+  if (addresses.http !== null) {
+    const wsUrl = addresses.http.replace(/^http/, "ws");
+    lines.push(
+      `  Message board  ${addresses.http}/`,
+      `  API            ${addresses.http}/api/messages`,
+      `  WebSocket      ${wsUrl}/ws`,
+      `  Health         ${addresses.http}/healthz  ${addresses.http}/readyz  ${addresses.http}/metrics`,
+    );
+  }
+  const kafkaNote = addresses.embeddedBroker ? "embedded" : "external";
+  lines.push(`  Kafka          ${addresses.kafka} (${kafkaNote}; try: kcat -b ${addresses.kafka} -L)`);
+  if (addresses.database !== null) lines.push(`  Database       ${addresses.database}`);
+  lines.push("Stop with Ctrl+C or SIGTERM.");
+  out.write(lines.join("\n") + "\n");
+}
+
+export async function runUp(options: UpOptionValues, io: CommandIo): Promise<number> {
+  const config = resolveUpConfig(options);
+  const logger = createCliLogger(config.logLevel, io.stderr);
+  const shutdown = listenForShutdown((signal) => {
+    logger.warn({ signal }, "second signal: exiting without finishing the graceful stop");
+    process.exit(EXIT_FAILURE);
+  });
+  let system;
+  try {
+    system = await startSystem(config, io.env, logger);
+  } catch (error) {
+    shutdown.dispose();
+    throw error;
+  }
+  printAddresses(io.stdout, config, system.addresses);
+  const signal = await shutdown.requested;
+  logger.info({ signal }, "stopping: finishing requests in flight, then the workers, the database and the broker");
+  const timer = setTimeout(() => {
+    logger.error({ shutdownTimeoutMs: config.shutdownTimeoutMs }, "graceful stop took too long; exiting");
+    process.exit(EXIT_FAILURE);
+  }, config.shutdownTimeoutMs);
+  timer.unref();
+  let clean: boolean;
+  try {
+    clean = await system.stop();
+  } finally {
+    clearTimeout(timer);
+  }
+  io.stdout.write(clean ? "Sluice stopped.\n" : "Sluice stopped, but some parts did not stop cleanly (see the log).\n");
+  return clean ? EXIT_OK : EXIT_FAILURE;
+}
 
 export const upCommand = defineCommand({
   name: "up",
-  summary: "Run everything on this machine (for now: the broker)",
-  arguments: {
-    options: {
-      ...brokerOptions,
-      dataDir: stringOption({ description: "Directory for logs and state", valueName: "dir", default: UP_DATA_DIR }),
-    },
-    positionals: [],
-    envPrefix: "SLUICE_BROKER_",
-  },
-  run: ({ options }, io) => runBroker(options, io),
+  summary: "Run the whole system on this machine: broker, database, API, WebSocket gateway, web page and workers",
+  details: [
+    "With no settings it starts everything in this process: the Kafka-compatible broker on --broker-port, PGlite " +
+      "in --data-dir, and the HTTP server on --port with the message board, its API and the WebSocket gateway at " +
+      "/ws, plus the outbox relay and the worker. It prints the URLs once it is ready.",
+    "KAFKA_BROKERS (or --kafka-brokers) uses that Kafka cluster instead of the embedded broker; DATABASE_URL (or " +
+      "--database-url) uses that PostgreSQL server instead of PGlite. --only runs some roles, so that the same code " +
+      "runs as separate processes or pods (separate processes need DATABASE_URL).",
+    `Settings come from flags, then environment variables (${UP_ENV_PREFIX}<SETTING>, plus KAFKA_BROKERS and ` +
+      "DATABASE_URL), then the JSON file given with --config, then the defaults.",
+  ],
+  examples: [
+    "sluice up",
+    "sluice up --port 3000 --data-dir /var/lib/sluice",
+    "DATABASE_URL=postgres://app@db/app KAFKA_BROKERS=kafka:9092 sluice up --only api",
+    "sluice up --config sluice.json",
+  ],
+  arguments: { options: upOptions, positionals: [], envPrefix: UP_ENV_PREFIX },
+  run: ({ options }, io) => runUp(options, io),
 });

@@ -1,0 +1,314 @@
+// What `sluice up` runs and how, from flags, environment variables and an optional JSON config file, in that order
+// of precedence, over the defaults. Every value is checked before anything starts, and an error names the setting
+// and where the bad value came from.
+
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+import { closestName, optionFlagName, stringOption, type OptionValues, type ValueOptionSpec } from "../args.js";
+import { CliError } from "../command.js";
+import { LOG_LEVELS, type LogLevel } from "../logger.js";
+import {
+  choiceSetting,
+  integerSetting,
+  listSetting,
+  optionOf,
+  textSetting,
+  type Setting,
+  type SettingValue,
+} from "./settings.js";
+
+export const UP_ROLES = ["broker", "api", "worker", "relay"] as const;
+export type UpRole = (typeof UP_ROLES)[number];
+/** The roles that use the database; PGlite lives inside one process, so they share it only when run together. */
+export const DATABASE_ROLES: readonly UpRole[] = ["api", "worker", "relay"];
+
+export const AUTH_MODES = ["off", "optional", "required"] as const;
+export type UpAuthMode = (typeof AUTH_MODES)[number];
+
+export const DEFAULT_UP_DATA_DIR = ".sluice";
+export const DEFAULT_HTTP_PORT = 8080;
+export const DEFAULT_BROKER_PORT = 9092;
+export const DEFAULT_UP_SHUTDOWN_TIMEOUT_MS = 30_000;
+export const DEFAULT_WORKER_SESSION_TIMEOUT_MS = 10_000;
+export const CONFIG_FILE_BYTES_MAX = 1024 * 1024;
+export const BROKER_ADDRESSES_MAX = 100;
+/** JWT secrets shorter than this are too easy to guess for HS256. */
+export const JWT_SECRET_CHARS_MIN = 32;
+export const JWT_SECRET_CHARS_MAX = 4096;
+
+function checkHost(host: string): void {
+  if (!/^[A-Za-z0-9.:[\]_-]{1,253}$/.test(host)) throw new Error(`"${host}" is not a host name or address`);
+}
+
+function parseRoles(entries: readonly string[]): UpRole[] | null {
+  if (entries.length === 0) throw new Error(`name at least one of ${UP_ROLES.join(", ")}`);
+  const roles: UpRole[] = [];
+  for (const entry of entries) {
+    const role = UP_ROLES.find((candidate) => candidate === entry);
+    if (role === undefined) {
+      const closest = closestName(entry, UP_ROLES);
+      const advice = closest === null ? "" : ` (did you mean "${closest}"?)`;
+      throw new Error(`"${entry}" is not one of ${UP_ROLES.join(", ")}${advice}`);
+    }
+    if (!roles.includes(role)) roles.push(role);
+  }
+  return roles;
+}
+
+function parseBrokerAddresses(entries: readonly string[]): string[] | null {
+  if (entries.length === 0) throw new Error("expected host:port[,host:port]");
+  if (entries.length > BROKER_ADDRESSES_MAX) throw new Error(`more than ${BROKER_ADDRESSES_MAX} brokers`);
+  for (const entry of entries) {
+    const match = /^(.+):([0-9]{1,5})$/.exec(entry);
+    const port = match === null ? 0 : Number(match[2]);
+    if (match === null || port < 1 || port > 65_535) throw new Error(`"${entry}" is not host:port`);
+  }
+  return [...entries];
+}
+
+export const UP_SETTINGS = {
+  only: listSetting<UpRole[] | null>({
+    description: "Run only these roles, so that each can run as its own process or pod",
+    valueName: "api|worker|relay|broker[,…]",
+    default: null,
+    defaultLabel: "all of them",
+    parseList: parseRoles,
+  }),
+  host: textSetting({
+    description: "Address the HTTP server listens on (0.0.0.0 for every interface)",
+    valueName: "host",
+    default: "127.0.0.1",
+    check: checkHost,
+  }),
+  port: integerSetting({
+    description: "HTTP port of the API, WebSocket gateway and web page; 0 picks a free one",
+    min: 0,
+    max: 65_535,
+    default: DEFAULT_HTTP_PORT,
+  }),
+  brokerHost: textSetting({
+    description: "Address the embedded Kafka broker listens on",
+    valueName: "host",
+    default: "127.0.0.1",
+    check: checkHost,
+  }),
+  brokerPort: integerSetting({
+    description: "Port of the embedded Kafka broker; 0 picks a free one",
+    min: 0,
+    max: 65_535,
+    default: DEFAULT_BROKER_PORT,
+  }),
+  dataDir: textSetting({
+    description: "Directory for the embedded broker's logs, PGlite's database and the token secret",
+    valueName: "dir",
+    default: DEFAULT_UP_DATA_DIR,
+    check: (dir) => {
+      if (dir.trim() === "") throw new Error("must not be empty");
+    },
+  }),
+  kafkaBrokers: listSetting<string[] | null>({
+    description: "Use this Kafka cluster instead of starting the embedded broker",
+    valueName: "host:port[,host:port]",
+    env: "KAFKA_BROKERS",
+    default: null,
+    defaultLabel: "the embedded broker",
+    parseList: parseBrokerAddresses,
+  }),
+  databaseUrl: textSetting<null>({
+    description: "Use this PostgreSQL server instead of PGlite in the data directory",
+    valueName: "postgres://…",
+    env: "DATABASE_URL",
+    default: null,
+    defaultLabel: "PGlite",
+    check: (url) => {
+      if (!/^postgres(ql)?:\/\/\S+$/.test(url)) throw new Error("must be a postgres:// or postgresql:// URL");
+    },
+  }),
+  databaseSchema: textSetting({
+    description: "PostgreSQL schema the tables live in",
+    valueName: "name",
+    default: "public",
+    check: (schema) => {
+      if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+        throw new Error("must be a lower-case SQL identifier (letters, digits, '_') of at most 63 characters");
+      }
+    },
+  }),
+  authMode: choiceSetting({
+    description: "off: everyone is anonymous; optional: anyone may post, signed-in users by name; required: sign in",
+    choices: AUTH_MODES,
+    default: "optional",
+  }),
+  jwtSecret: textSetting<null>({
+    description: "Secret that signs access tokens; generated and kept in the data directory when absent",
+    valueName: "secret",
+    default: null,
+    defaultLabel: "generated",
+    check: (secret) => {
+      if (secret.length < JWT_SECRET_CHARS_MIN || secret.length > JWT_SECRET_CHARS_MAX) {
+        throw new Error(`must be ${JWT_SECRET_CHARS_MIN} to ${JWT_SECRET_CHARS_MAX} characters long`);
+      }
+    },
+  }),
+  logLevel: choiceSetting<LogLevel>({
+    description: "Level of the JSON logs on stderr",
+    choices: LOG_LEVELS,
+    default: "info",
+  }),
+  shutdownTimeoutMs: integerSetting({
+    description: "How long a graceful stop may take before exiting with status 1",
+    min: 1,
+    max: 600_000,
+    default: DEFAULT_UP_SHUTDOWN_TIMEOUT_MS,
+  }),
+  bodyBytesMax: integerSetting({
+    description: "Largest HTTP request body accepted",
+    min: 1,
+    max: 64 * 1024 * 1024,
+    default: 1024 * 1024,
+  }),
+  messageTextCharsMax: integerSetting({
+    description: "Longest message text accepted, in characters",
+    min: 1,
+    max: 10_000,
+    default: 1_000,
+  }),
+  sendBufferBytesMax: integerSetting({
+    description: "Bytes waiting for one WebSocket client before it is closed as too slow",
+    min: 1024,
+    max: 1024 * 1024 * 1024,
+    default: 1024 * 1024,
+  }),
+  subscriptionsPerConnectionMax: integerSetting({
+    description: "Topics one WebSocket connection may subscribe to",
+    min: 1,
+    max: 10_000,
+    default: 32,
+  }),
+  workerSessionTimeoutMs: integerSetting({
+    description: "How soon the broker notices a worker that died and gives its partitions to another",
+    min: 1_000,
+    max: 300_000,
+    default: DEFAULT_WORKER_SESSION_TIMEOUT_MS,
+  }),
+};
+
+type UpSettings = typeof UP_SETTINGS;
+export type UpSettingName = keyof UpSettings;
+
+type UpSettingOptions = { [K in UpSettingName]: ValueOptionSpec<SettingValue<UpSettings[K]> | undefined> };
+
+function settingOptions(): UpSettingOptions {
+  const options: Record<string, ValueOptionSpec<unknown>> = {};
+  for (const [name, setting] of Object.entries(UP_SETTINGS)) options[name] = optionOf(setting as Setting<unknown>);
+  return options as UpSettingOptions;
+}
+
+export const upOptions = {
+  config: stringOption({
+    description: "Read settings from this JSON file; flags and environment variables win over it",
+    valueName: "file",
+  }),
+  ...settingOptions(),
+};
+
+export type UpOptionValues = OptionValues<typeof upOptions>;
+
+/** Every setting resolved, plus what follows from them. */
+export type UpConfig = { -readonly [K in UpSettingName]: SettingValue<UpSettings[K]> } & {
+  /** The roles this process runs. */
+  roles: ReadonlySet<UpRole>;
+  /** Where the settings that did not come from flags or the environment came from, for messages. */
+  configFile: string | null;
+};
+
+/** Reads a config file into setting values, naming the file and the key of anything wrong. */
+export function readConfigFile(path: string): Partial<Record<UpSettingName, unknown>> {
+  let text: string;
+  try {
+    const { size } = statSync(path);
+    if (size > CONFIG_FILE_BYTES_MAX) {
+      throw new CliError(`the config file ${path} is ${size} bytes, over ${CONFIG_FILE_BYTES_MAX}`, "Is it the right file?");
+    }
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new CliError(`cannot read the config file: ${reason}`, "Give --config a readable JSON file.");
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new CliError(`the config file ${path} is not valid JSON: ${reason}`, "Fix the file, or leave out --config.");
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new CliError(`the config file ${path} must hold a JSON object of settings`, `For example: { "port": 8080 }`);
+  }
+  const names = Object.keys(UP_SETTINGS);
+  const values: Partial<Record<UpSettingName, unknown>> = {};
+  for (const [key, raw] of Object.entries(parsed)) {
+    const setting = (UP_SETTINGS as Record<string, Setting<unknown>>)[key];
+    if (setting === undefined) {
+      const closest = closestName(key, names);
+      throw new CliError(
+        `the config file ${path} has an unknown setting "${key}"${closest === null ? "" : ` (did you mean "${closest}"?)`}`,
+        `Settings are: ${names.join(", ")}.`,
+      );
+    }
+    try {
+      values[key as UpSettingName] = setting.fromJson(raw);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new CliError(`the config file ${path}: setting "${key}" ${reason}`, "Fix the value in the file.");
+    }
+  }
+  return values;
+}
+
+/** Combines flags and environment (already parsed), the config file and the defaults, and checks them together. */
+export function resolveUpConfig(values: UpOptionValues): UpConfig {
+  const fromFile = values.config === undefined ? {} : readConfigFile(values.config);
+  const resolved: Record<string, unknown> = {};
+  for (const [name, setting] of Object.entries(UP_SETTINGS) as [UpSettingName, Setting<unknown>][]) {
+    const given = values[name];
+    resolved[name] = given !== undefined ? given : name in fromFile ? fromFile[name] : setting.defaultValue;
+  }
+  const settings = resolved as { [K in UpSettingName]: SettingValue<UpSettings[K]> };
+  const roles = new Set<UpRole>(
+    settings.only ?? UP_ROLES.filter((role) => role !== "broker" || settings.kafkaBrokers === null),
+  );
+  const databaseRoles = DATABASE_ROLES.filter((role) => roles.has(role));
+  if (settings.databaseUrl === null && databaseRoles.length > 0 && databaseRoles.length < DATABASE_ROLES.length) {
+    throw new CliError(
+      `--only ${[...roles].join(",")}: the ${DATABASE_ROLES.join(", ")} roles share one database, and without ` +
+        "DATABASE_URL that is PGlite, which lives inside a single process",
+      "Set DATABASE_URL (or --database-url) to a PostgreSQL server to run the roles as separate processes, or run " +
+        `${DATABASE_ROLES.join(", ")} together.`,
+    );
+  }
+  if (settings.authMode === "off" && settings.jwtSecret !== null) {
+    throw new CliError(
+      "--jwt-secret is set but --auth-mode is off, so no token would ever be signed",
+      "Choose --auth-mode optional or required, or leave out the secret.",
+    );
+  }
+  return { ...settings, roles, configFile: values.config ?? null };
+}
+
+/** Where each embedded part keeps its files inside the data directory. */
+export function dataPaths(dataDir: string): { broker: string; database: string; databaseLock: string; auth: string } {
+  return {
+    broker: join(dataDir, "broker"),
+    database: join(dataDir, "pglite"),
+    databaseLock: join(dataDir, "pglite.lock"),
+    auth: join(dataDir, "auth"),
+  };
+}
+
+/** The flag spelling of a setting, for messages. */
+export function flagOf(name: UpSettingName): string {
+  return `--${optionFlagName(name)}`;
+}
