@@ -63,6 +63,8 @@ import type { Component } from "./service.js";
 import type { EventOf, TopicDefinition } from "./topic.js";
 import { childTraceparent, runWithTraceparent } from "./tracing.js";
 
+/** Records processed between two offset commits of one partition, at most. */
+export const COMMIT_RECORDS_MAX = 500;
 export const DEFAULT_INBOX_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 export const DEFAULT_INBOX_CLEANUP_INTERVAL_MS = 60_000;
 export const INBOX_CLEANUP_BATCH_SIZE = 1_000;
@@ -626,34 +628,57 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
   };
 
   const processBatch = async (batch: PartitionBatch): Promise<void> => {
+    // Offsets are committed after the records' transactions, but once per batch (or every COMMIT_RECORDS_MAX
+    // records) rather than per record: an OffsetCommit costs a broker round trip and fsync, and a record processed
+    // but not yet committed when the process dies is redelivered and skipped by the inbox.
+    let lastProcessed: string | null = null;
+    let uncommitted = 0;
+    const commitProcessed = async (): Promise<boolean> => {
+      if (lastProcessed === null) return true;
+      const nextOffset = (BigInt(lastProcessed) + 1n).toString();
+      try {
+        await batch.commit(nextOffset);
+      } catch (error) {
+        // After a rebalance the partition belongs to another member, which redelivers the records; their inbox
+        // records make that harmless. Otherwise the broker is unwell: try again later.
+        if (batch.active() && !halted()) backOff(batch.topic, batch.partition, error);
+        return false;
+      }
+      // Marked done only once committed: after a failed commit the client must deliver these records again.
+      batch.markDone(lastProcessed);
+      lastProcessed = null;
+      uncommitted = 0;
+      failureCounts.delete(partitionKey(batch.topic, batch.partition));
+      return true;
+    };
     for (const record of batch.records) {
       // A stopping consumer finishes the record in progress (and commits it) but starts no other.
-      if (!batch.active() || halted()) return;
+      if (!batch.active() || halted()) break;
       let outcome: RecordOutcome;
       try {
         outcome = await processRecord(record);
       } catch (error) {
-        if (error instanceof SimulatedCrash) crash(error);
-        else if (!halted()) backOff(batch.topic, batch.partition, error);
+        if (error instanceof SimulatedCrash) {
+          crash(error);
+          return;
+        }
+        if (await commitProcessed()) {
+          if (!halted()) backOff(batch.topic, batch.partition, error);
+        }
         return;
       }
       if (outcome.kind === "wait") {
-        pauseUntil(batch.topic, batch.partition, outcome.untilMs);
+        if (await commitProcessed()) pauseUntil(batch.topic, batch.partition, outcome.untilMs);
         return;
       }
       if (crashed()) return;
-      try {
-        await batch.commit((BigInt(record.offset) + 1n).toString());
-      } catch (error) {
-        // After a rebalance the partition belongs to another member, which redelivers the record; its inbox
-        // record makes that harmless. Otherwise the broker is unwell: try the record again later.
-        if (batch.active() && !halted()) backOff(batch.topic, batch.partition, error);
-        return;
-      }
-      failureCounts.delete(partitionKey(batch.topic, batch.partition));
-      batch.markDone(record.offset);
+      lastProcessed = record.offset;
+      uncommitted += 1;
+      if (uncommitted >= COMMIT_RECORDS_MAX && !(await commitProcessed())) return;
       await batch.heartbeat();
     }
+    // A crash (a dead process) commits nothing; a graceful stop commits what it finished.
+    if (!crashed()) await commitProcessed();
   };
 
   const cleanInbox = async (): Promise<number> => {

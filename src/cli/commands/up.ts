@@ -4,11 +4,11 @@
 
 import type { Writable } from "node:stream";
 
-import { defineCommand, EXIT_FAILURE, EXIT_OK, type CommandIo } from "../command.js";
+import { CliError, defineCommand, EXIT_FAILURE, EXIT_OK, type CommandIo } from "../command.js";
 import { createCliLogger } from "../logger.js";
 import { listenForShutdown } from "../signals.js";
 import { resolveUpConfig, upOptions, type UpConfig, type UpOptionValues } from "../up/config.js";
-import { startSystem, type SystemAddresses } from "../up/system.js";
+import type { SystemAddresses } from "../up/system.js";
 
 export const UP_ENV_PREFIX = "SLUICE_";
 
@@ -31,6 +31,29 @@ function printAddresses(out: Writable, config: UpConfig, addresses: SystemAddres
   out.write(lines.join("\n") + "\n");
 }
 
+/** Turns a failure to start into a message that says what to do; the parts already started have been stopped. */
+function explainStartFailure(error: unknown): CliError {
+  if (error instanceof CliError) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : "";
+  if (code === "EADDRINUSE") {
+    return new CliError(
+      `a port is already in use: ${reason}`,
+      "Stop the other process (another sluice up?), or choose other ports with --port and --broker-port (0 picks " +
+        "a free one).",
+      { cause: error },
+    );
+  }
+  if (code === "EACCES" || code === "EADDRNOTAVAIL") {
+    return new CliError(`cannot listen: ${reason}`, "Use a port above 1023 and an address of this machine.", {
+      cause: error,
+    });
+  }
+  return new CliError(`sluice up did not start: ${reason}`, "Nothing was left running; see the log above.", {
+    cause: error,
+  });
+}
+
 export async function runUp(options: UpOptionValues, io: CommandIo): Promise<number> {
   const config = resolveUpConfig(options);
   const logger = createCliLogger(config.logLevel, io.stderr);
@@ -40,10 +63,12 @@ export async function runUp(options: UpOptionValues, io: CommandIo): Promise<num
   });
   let system;
   try {
+    // Loaded here, so that the other commands start without loading the whole system.
+    const { startSystem } = await import("../up/system.js");
     system = await startSystem(config, io.env, logger);
   } catch (error) {
     shutdown.dispose();
-    throw error;
+    throw explainStartFailure(error);
   }
   printAddresses(io.stdout, config, system.addresses);
   const signal = await shutdown.requested;

@@ -229,7 +229,10 @@ export function readConfigFile(path: string): Partial<Record<UpSettingName, unkn
   try {
     const { size } = statSync(path);
     if (size > CONFIG_FILE_BYTES_MAX) {
-      throw new CliError(`the config file ${path} is ${size} bytes, over ${CONFIG_FILE_BYTES_MAX}`, "Is it the right file?");
+      throw new CliError(
+        `the config file ${path} is ${size} bytes, over ${CONFIG_FILE_BYTES_MAX}`,
+        "Is it the right file?",
+      );
     }
     text = readFileSync(path, "utf8");
   } catch (error) {

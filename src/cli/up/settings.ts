@@ -74,7 +74,9 @@ export function choiceSetting<C extends string>(config: {
 }): Setting<C> {
   const read = (value: unknown): C => {
     const choice = config.choices.find((candidate) => candidate === value);
-    if (choice === undefined) throw new Error(`must be one of ${config.choices.join(", ")}, got ${describeJson(value)}`);
+    if (choice === undefined) {
+      throw new Error(`must be one of ${config.choices.join(", ")}, got ${describeJson(value)}`);
+    }
     return choice;
   };
   return {

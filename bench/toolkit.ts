@@ -1,0 +1,301 @@
+// Toolkit throughput and latency, for PGlite and the PostgreSQL server (DATABASE_URL, by default the local test
+// database; skipped with a note when unreachable): the outbox relay draining a filled outbox to the broker, the
+// inbox consumer writing one row per event, and the time from an outbox commit to the handler's commit at a fixed
+// offered rate with relay and consumer running. The broker is the embedded one, in this process, on a temporary
+// data directory. Prints a table.
+// Run: npm run bench:toolkit [-- --quick]
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { spawnSync } from "node:child_process";
+
+import { Type } from "@sinclair/typebox";
+import pg from "pg";
+import pino from "pino";
+
+import { startBroker } from "../src/broker/index.js";
+import { openDatabase, type Database, type DatabaseKind } from "../src/store/index.js";
+import {
+  addManyToOutbox,
+  addToOutbox,
+  createConsumer,
+  createKafkaClient,
+  defineTopic,
+  ensureTopics,
+  OutboxRelay,
+  type InboxConsumer,
+  type KafkaClient,
+} from "../src/toolkit/index.js";
+
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const SERVER_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+const RELAY_EVENTS = quick ? 5_000 : 20_000;
+const CONSUMER_EVENTS = quick ? 2_000 : 6_000;
+const OUTBOX_INSERT_BATCH = 500;
+const RELAY_BATCH_SIZE = 500;
+const PARTITIONS = 4;
+const LATENCY_RATE_PER_S = 100;
+const LATENCY_DURATION_MS = quick ? 3_000 : 10_000;
+const DRAIN_TIMEOUT_MS = 120_000;
+const REACHABILITY_TIMEOUT_MS = 3_000;
+
+const benchEvent = (name: string) =>
+  defineTopic({
+    name,
+    partitions: PARTITIONS,
+    eventType: "BenchEvent",
+    schema: Type.Object({ entryId: Type.String(), accountId: Type.String(), amountCents: Type.Integer() }),
+    key: (event) => event.accountId,
+  });
+
+interface Row {
+  database: string;
+  measure: string;
+  events: number;
+  seconds: number;
+  result: string;
+}
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+function values(count: number, prefix: string) {
+  return Array.from({ length: count }, (_, index) => ({
+    entryId: `${prefix}-${index}`,
+    accountId: `account-${index % 64}`,
+    amountCents: index,
+  }));
+}
+
+async function until(description: string, check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+async function countRows(db: Database, table: string): Promise<number> {
+  const { rows } = await db.query<{ total: number }>(`SELECT count(*)::int AS total FROM ${table}`);
+  return rows[0]?.total ?? 0;
+}
+
+function consumerOf(
+  client: KafkaClient,
+  db: Database,
+  topic: ReturnType<typeof benchEvent>,
+  groupId: string,
+  onCommit?: (eventId: string) => void,
+): InboxConsumer {
+  return createConsumer({
+    client,
+    db,
+    groupId,
+    topics: [topic],
+    concurrency: PARTITIONS,
+    fetchWaitMs: 50,
+    sessionTimeoutMs: 10_000,
+    heartbeatIntervalMs: 1_000,
+    lagRefreshIntervalMs: 60_000,
+    handler: async (event, tx) => {
+      await tx.query("INSERT INTO bench_ledger (entry_id, account_id, amount_cents) VALUES ($1, $2, $3)", [
+        event.value.entryId,
+        event.value.accountId,
+        event.value.amountCents,
+      ]);
+    },
+    // after-commit runs right after the handler's transaction commits, before the offset commit.
+    hooks:
+      onCommit === undefined
+        ? {}
+        : { at: (context) => (context.point === "after-commit" ? onCommit(context.eventId) : undefined) },
+  });
+}
+
+async function relayThroughput(db: Database, client: KafkaClient, kind: string): Promise<Row> {
+  const topic = benchEvent(`bench-relay-${kind}`);
+  await ensureTopics(client, [topic]);
+  log(`${kind}: filling the outbox with ${RELAY_EVENTS} events…`);
+  for (let first = 0; first < RELAY_EVENTS; first += OUTBOX_INSERT_BATCH) {
+    const batch = values(Math.min(OUTBOX_INSERT_BATCH, RELAY_EVENTS - first), `relay-${first}`);
+    await db.transaction((tx) => addManyToOutbox(tx, topic, batch));
+  }
+  log(`${kind}: relay draining…`);
+  const relay = new OutboxRelay({ db, client, batchSize: RELAY_BATCH_SIZE, lagIntervalMs: 0, cleanupIntervalMs: 0 });
+  const started = performance.now();
+  await relay.start();
+  try {
+    await until("the relay to drain the outbox", () => relay.status().published >= RELAY_EVENTS, DRAIN_TIMEOUT_MS);
+  } finally {
+    await relay.stop();
+  }
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    database: kind,
+    measure: `outbox relay → broker (batch ${RELAY_BATCH_SIZE})`,
+    events: RELAY_EVENTS,
+    seconds,
+    result: `${Math.round(RELAY_EVENTS / seconds).toLocaleString("en-US")} events/s`,
+  };
+}
+
+async function consumerThroughput(db: Database, client: KafkaClient, kind: string): Promise<Row> {
+  const topic = benchEvent(`bench-consume-${kind}`);
+  await ensureTopics(client, [topic]);
+  log(`${kind}: producing ${CONSUMER_EVENTS} events through the outbox for the consumer…`);
+  for (let first = 0; first < CONSUMER_EVENTS; first += OUTBOX_INSERT_BATCH) {
+    const batch = values(Math.min(OUTBOX_INSERT_BATCH, CONSUMER_EVENTS - first), `consume-${first}`);
+    await db.transaction((tx) => addManyToOutbox(tx, topic, batch));
+  }
+  const relay = new OutboxRelay({ db, client, batchSize: RELAY_BATCH_SIZE, lagIntervalMs: 0, cleanupIntervalMs: 0 });
+  await relay.start();
+  try {
+    await until("the relay to publish", () => relay.status().published >= CONSUMER_EVENTS, DRAIN_TIMEOUT_MS);
+  } finally {
+    await relay.stop();
+  }
+  log(`${kind}: inbox consumer handling ${CONSUMER_EVENTS} events…`);
+  const before = await countRows(db, "bench_ledger");
+  let firstCommitAt: number | null = null;
+  // The clock starts at the first handler commit, so that joining the group is not counted.
+  const consumer = consumerOf(client, db, topic, `bench-consume-${kind}`, () => {
+    firstCommitAt ??= performance.now();
+  });
+  await consumer.start();
+  try {
+    await until(
+      "the consumer to handle every event",
+      async () => (await countRows(db, "bench_ledger")) - before >= CONSUMER_EVENTS,
+      DRAIN_TIMEOUT_MS,
+    );
+  } finally {
+    await consumer.stop();
+  }
+  const seconds = (performance.now() - (firstCommitAt ?? performance.now())) / 1000;
+  return {
+    database: kind,
+    measure: `inbox consumer → one row per event (${PARTITIONS} partitions)`,
+    events: CONSUMER_EVENTS,
+    seconds,
+    result: `${Math.round(CONSUMER_EVENTS / seconds).toLocaleString("en-US")} events/s`,
+  };
+}
+
+async function commitToHandlerLatency(db: Database, client: KafkaClient, kind: string): Promise<Row> {
+  const topic = benchEvent(`bench-latency-${kind}`);
+  await ensureTopics(client, [topic]);
+  const committedAt = new Map<string, number>();
+  const samples: number[] = [];
+  const relay = new OutboxRelay({ db, client, idlePollIntervalMs: 1_000, lagIntervalMs: 0, cleanupIntervalMs: 0 });
+  const consumer = consumerOf(client, db, topic, `bench-latency-${kind}`, (eventId) => {
+    const start = committedAt.get(eventId);
+    if (start !== undefined) samples.push(performance.now() - start);
+  });
+  await relay.start();
+  await consumer.start();
+  await consumer.whenReady(30_000);
+  const total = Math.floor((LATENCY_DURATION_MS / 1000) * LATENCY_RATE_PER_S);
+  log(`${kind}: latency, ${LATENCY_RATE_PER_S} events/s offered for ${LATENCY_DURATION_MS / 1000} s…`);
+  try {
+    const intervalMs = 1000 / LATENCY_RATE_PER_S;
+    const started = performance.now();
+    const commits: Promise<void>[] = [];
+    for (let index = 0; index < total; index += 1) {
+      const waitMs = started + index * intervalMs - performance.now();
+      if (waitMs > 1) await new Promise((resolve) => setTimeout(resolve, waitMs));
+      const value = { entryId: `latency-${index}`, accountId: `account-${index % 64}`, amountCents: index };
+      commits.push(
+        db
+          .transaction((tx) => addToOutbox(tx, topic, value))
+          .then((eventId) => {
+            committedAt.set(eventId, performance.now());
+          }),
+      );
+    }
+    await Promise.all(commits);
+    await until("every latency event to be handled", () => samples.length >= total, DRAIN_TIMEOUT_MS);
+  } finally {
+    await consumer.stop();
+    await relay.stop();
+  }
+  const sorted = [...samples].sort((left, right) => left - right);
+  const at = (quantile: number): number => sorted[Math.min(sorted.length - 1, Math.floor(quantile * sorted.length))]!;
+  return {
+    database: kind,
+    measure: `outbox commit → handler commit at ${LATENCY_RATE_PER_S} events/s`,
+    events: samples.length,
+    seconds: LATENCY_DURATION_MS / 1000,
+    result: `p50 ${at(0.5).toFixed(1)} ms, p99 ${at(0.99).toFixed(1)} ms, max ${sorted[sorted.length - 1]!.toFixed(1)} ms`,
+  };
+}
+
+async function serverUnreachableReason(): Promise<string | null> {
+  const client = new pg.Client({ connectionString: SERVER_URL, connectionTimeoutMillis: REACHABILITY_TIMEOUT_MS });
+  client.on("error", () => undefined);
+  try {
+    await client.connect();
+    await client.query("SELECT 1");
+    return null;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function benchDatabase(kind: DatabaseKind, client: KafkaClient, rows: Row[]): Promise<void> {
+  const schema = `sluice_bench_${process.pid}`;
+  const db = await openDatabase(kind === "postgres" ? { url: SERVER_URL, schema, poolSize: 10 } : { url: null });
+  try {
+    await db.exec(
+      "CREATE TABLE bench_ledger (id bigserial PRIMARY KEY, entry_id text NOT NULL, account_id text NOT NULL, amount_cents integer NOT NULL)",
+    );
+    rows.push(await relayThroughput(db, client, kind));
+    rows.push(await consumerThroughput(db, client, kind));
+    rows.push(await commitToHandlerLatency(db, client, kind));
+  } finally {
+    if (kind === "postgres") await db.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
+    await db.close();
+  }
+}
+
+function printTable(rows: Row[]): void {
+  const header = ["database", "measure", "events", "seconds", "result"];
+  const lines = rows.map((row) => [row.database, row.measure, String(row.events), row.seconds.toFixed(2), row.result]);
+  const widths = header.map((title, index) => Math.max(title.length, ...lines.map((line) => line[index]!.length)));
+  const format = (cells: string[]): string =>
+    `| ${cells.map((cell, index) => cell.padEnd(widths[index]!)).join(" | ")} |`;
+  console.log(format(header));
+  console.log(`|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`);
+  for (const line of lines) console.log(format(line));
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), "sluice-bench-toolkit-"));
+  const broker = await startBroker({ port: 0, dataDir, logger: pino({ level: "warn" }, pino.destination(2)) });
+  const client = createKafkaClient({ brokers: [broker.address], clientId: "sluice-bench", env: {} });
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  try {
+    await benchDatabase("pglite", client, rows);
+    const reason = await serverUnreachableReason();
+    if (reason === null) await benchDatabase("postgres", client, rows);
+    else notes.push(`PostgreSQL server at ${SERVER_URL} skipped: ${reason}`);
+  } finally {
+    await broker.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  console.log(
+    `\nnpm run bench:toolkit${args.length ? ` -- ${args.join(" ")}` : ""}  (node ${process.version}, ` +
+      `${spawnSync("nproc").stdout.toString().trim()} cores; embedded Sluice broker in the same process, data on ` +
+      `disk in a temporary directory; relay and consumer in the same process too)\n`,
+  );
+  printTable(rows);
+  for (const note of notes) console.log(`\n${note}`);
+}
+
+await main();

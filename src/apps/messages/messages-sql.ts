@@ -1,0 +1,87 @@
+// The SQL of the messages table: storing a message once, and reading the board newest first, a page at a time.
+
+import type { Queryable } from "../../toolkit/index.js";
+
+export interface StoredMessage {
+  id: string;
+  text: string;
+  template: string;
+  author: string | null;
+  acceptedAt: string;
+  storedAt: string;
+  /** The message's place in the board's order; `?before=<cursor>` lists the messages stored before it. */
+  cursor: string;
+}
+
+export interface NewMessage {
+  id: string;
+  text: string;
+  template: string;
+  author: string | null;
+  acceptedAt: string;
+}
+
+interface MessageRow {
+  id: string;
+  seq: number | bigint | string;
+  body: string;
+  template: string;
+  author: string | null;
+  accepted_at: Date;
+  stored_at: Date;
+}
+
+const COLUMNS = "id, seq, body, template, author, accepted_at, stored_at";
+
+function toMessage(row: MessageRow): StoredMessage {
+  return {
+    id: row.id,
+    text: row.body,
+    template: row.template,
+    author: row.author,
+    acceptedAt: row.accepted_at.toISOString(),
+    storedAt: row.stored_at.toISOString(),
+    cursor: String(row.seq),
+  };
+}
+
+/**
+ * Stores a message unless one with its id is already stored; returns the stored message, or null when it was
+ * there already (a redelivery the inbox no longer remembered).
+ */
+export async function insertMessage(tx: Queryable, message: NewMessage): Promise<StoredMessage | null> {
+  const { rows } = await tx.query<MessageRow>(
+    `INSERT INTO messages (id, body, template, author, accepted_at) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (id) DO NOTHING RETURNING ${COLUMNS}`,
+    [message.id, message.text, message.template, message.author, message.acceptedAt],
+  );
+  const row = rows[0];
+  return row === undefined ? null : toMessage(row);
+}
+
+export interface MessagePage {
+  messages: StoredMessage[];
+  /** Pass as `before` to read the next (older) page; null on the last page. */
+  nextCursor: string | null;
+}
+
+/** Up to limit messages stored before the cursor (all, when null), newest first. */
+export async function selectMessages(db: Queryable, before: string | null, limit: number): Promise<MessagePage> {
+  // One row more than asked shows whether another page follows.
+  const { rows } =
+    before === null
+      ? await db.query<MessageRow>(`SELECT ${COLUMNS} FROM messages ORDER BY seq DESC LIMIT $1`, [limit + 1])
+      : await db.query<MessageRow>(`SELECT ${COLUMNS} FROM messages WHERE seq < $1 ORDER BY seq DESC LIMIT $2`, [
+          before,
+          limit + 1,
+        ]);
+  const messages = rows.slice(0, limit).map(toMessage);
+  const last = messages[messages.length - 1];
+  return { messages, nextCursor: rows.length > limit && last !== undefined ? last.cursor : null };
+}
+
+export async function selectMessage(db: Queryable, id: string): Promise<StoredMessage | null> {
+  const { rows } = await db.query<MessageRow>(`SELECT ${COLUMNS} FROM messages WHERE id = $1`, [id]);
+  const row = rows[0];
+  return row === undefined ? null : toMessage(row);
+}

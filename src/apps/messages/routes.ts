@@ -1,0 +1,178 @@
+// The message board's HTTP routes, as a Fastify plugin for the gateway: the JSON API, the compatibility endpoints
+// /save and /view, and the web page. Accepting a message only adds it to the outbox, in one short transaction; the
+// relay publishes it and the worker stores it, so an accepted message survives a broker that is down.
+
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from "fastify";
+
+import { notFound, validationFailed } from "../../gateway/errors.js";
+import { addToOutbox, newEventId, toolkitCounter, type Database } from "../../toolkit/index.js";
+import {
+  checkTemplate,
+  DEFAULT_MESSAGE_TEXT_CHARS_MAX,
+  MESSAGE_ID_PATTERN,
+  MESSAGE_TEXT_CHARS_LIMIT,
+  readMessageBody,
+  readSaveQuery,
+  singleQueryValue,
+  type MessageInput,
+} from "./message.js";
+import { selectMessage, selectMessages, type MessagePage } from "./messages-sql.js";
+import { DEFAULT_WEB_DIR, loadWebFiles, type WebFile } from "./static-files.js";
+import { messageSavedTopic } from "./topics.js";
+import { renderViewPage } from "./view-page.js";
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const PAGE_SIZE_MAX = 100;
+/** Cursors are the stored order's sequence numbers; this many digits stay below PostgreSQL's bigint maximum. */
+const CURSOR_PATTERN = /^[1-9][0-9]{0,17}$/;
+
+/** The page at `/`, and the files it loads from `/messages/`. */
+export const WEB_PAGE_FILES = ["index.html", "board.css", "board.js"] as const;
+
+export interface MessageBoardRoutesOptions {
+  db: Database;
+  /** Applies the gateway's auth mode to the board's API (sets request.user); null serves everyone anonymously. */
+  requireAuth?: preHandlerAsyncHookHandler | null;
+  textCharsMax?: number;
+  defaultPageSize?: number;
+  /** Where index.html, board.css and board.js are; the repository's web/messages/ by default. */
+  webDir?: string | URL;
+}
+
+interface Accepted {
+  id: string;
+  status: "accepted";
+  acceptedAt: string;
+}
+
+function integerSetting(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function readPageQuery(query: unknown, defaultPageSize: number): { before: string | null; limit: number } {
+  const fields = (typeof query === "object" && query !== null ? query : {}) as Record<string, unknown>;
+  const rawLimit = singleQueryValue("limit", fields.limit);
+  let limit = defaultPageSize;
+  if (rawLimit !== undefined) {
+    limit = /^[0-9]{1,4}$/.test(rawLimit) ? Number(rawLimit) : 0;
+    if (limit < 1 || limit > PAGE_SIZE_MAX) {
+      throw validationFailed("limit", `limit must be an integer from 1 to ${PAGE_SIZE_MAX}`);
+    }
+  }
+  const before = singleQueryValue("before", fields.before) ?? null;
+  if (before !== null && !CURSOR_PATTERN.test(before)) {
+    throw validationFailed("before", "before must be a cursor from an earlier page (its nextCursor)");
+  }
+  return { before, limit };
+}
+
+/** True when the client would rather have HTML than JSON: browsers say text/html first, curl says *\/*. */
+function prefersHtml(request: FastifyRequest): boolean {
+  const accept = request.headers.accept ?? "";
+  const html = accept.indexOf("text/html");
+  if (html === -1) return false;
+  const json = accept.indexOf("application/json");
+  return json === -1 || html < json;
+}
+
+export function messageBoardRoutes(options: MessageBoardRoutesOptions): FastifyPluginAsync {
+  const { db } = options;
+  const textCharsMax = integerSetting(
+    "textCharsMax",
+    options.textCharsMax,
+    DEFAULT_MESSAGE_TEXT_CHARS_MAX,
+    1,
+    MESSAGE_TEXT_CHARS_LIMIT,
+  );
+  const defaultPageSize = integerSetting(
+    "defaultPageSize",
+    options.defaultPageSize,
+    DEFAULT_PAGE_SIZE,
+    1,
+    PAGE_SIZE_MAX,
+  );
+  const guard = options.requireAuth ?? null;
+  const preHandler = guard === null ? [] : [guard];
+  const accepted = toolkitCounter({
+    name: "sluice_messages_accepted_total",
+    help: "Messages the message board accepted (added to the outbox), by endpoint",
+    labelNames: ["endpoint"] as const,
+  });
+
+  const accept = async (request: FastifyRequest, input: MessageInput): Promise<Accepted> => {
+    const id = input.id ?? newEventId();
+    const acceptedAt = new Date();
+    const value = {
+      text: input.text,
+      template: input.template,
+      author: request.user?.username ?? null,
+      acceptedAt: acceptedAt.toISOString(),
+    };
+    // A retried request with the same id finds its event in the outbox and adds nothing.
+    await db.transaction((tx) => addToOutbox(tx, messageSavedTopic, value, { eventId: id, time: acceptedAt }));
+    return { id, status: "accepted", acceptedAt: value.acceptedAt };
+  };
+
+  const sendAccepted = (reply: FastifyReply, body: Accepted): FastifyReply =>
+    reply.status(202).header("location", `/api/messages/${body.id}`).send(body);
+
+  const listPage = (query: unknown): Promise<MessagePage> => {
+    const { before, limit } = readPageQuery(query, defaultPageSize);
+    return selectMessages(db, before, limit);
+  };
+
+  return async (app) => {
+    const webFiles = await loadWebFiles(options.webDir ?? DEFAULT_WEB_DIR, WEB_PAGE_FILES);
+    const serveFile = (fileName: string) => async (request: FastifyRequest, reply: FastifyReply) => {
+      const file = webFiles.get(fileName) as WebFile;
+      reply.header("etag", file.etag).header("cache-control", "no-cache");
+      if (request.headers["if-none-match"] === file.etag) return reply.status(304).send();
+      return reply.type(file.contentType).send(file.body);
+    };
+    app.get("/", serveFile("index.html"));
+    app.get("/messages/board.css", serveFile("board.css"));
+    app.get("/messages/board.js", serveFile("board.js"));
+
+    app.post("/api/messages", { preHandler }, async (request, reply) => {
+      const body = await accept(request, readMessageBody(request.body, textCharsMax));
+      accepted.inc({ endpoint: "api" });
+      return sendAccepted(reply, body);
+    });
+
+    app.get("/api/messages", { preHandler }, async (request) => listPage(request.query));
+
+    app.get<{ Params: { id: string } }>("/api/messages/:id", { preHandler }, async (request) => {
+      const { id } = request.params;
+      if (!MESSAGE_ID_PATTERN.test(id)) throw validationFailed("id", "id must be a message id (a UUID)");
+      const message = await selectMessage(db, id.toLowerCase());
+      if (message === null) throw notFound(`message ${id} is not stored (it may still be on its way)`);
+      return message;
+    });
+
+    app.get("/save", { preHandler }, async (request, reply) => {
+      const body = await accept(request, readSaveQuery(request.query, textCharsMax));
+      accepted.inc({ endpoint: "save" });
+      if (prefersHtml(request)) return reply.redirect(`/view?accepted=${body.id}`, 303);
+      return sendAccepted(reply, body);
+    });
+
+    app.get("/view", { preHandler }, async (request, reply) => {
+      const { before, limit } = readPageQuery(request.query, defaultPageSize);
+      if (!prefersHtml(request)) return selectMessages(db, before, limit);
+      const fields = (request.query ?? {}) as Record<string, unknown>;
+      const template = checkTemplate("template", singleQueryValue("template", fields.template));
+      const acceptedId = singleQueryValue("accepted", fields.accepted) ?? null;
+      const html = renderViewPage({
+        page: await selectMessages(db, before, limit),
+        template,
+        limit,
+        acceptedId: acceptedId !== null && MESSAGE_ID_PATTERN.test(acceptedId) ? acceptedId : null,
+      });
+      return reply.type("text/html; charset=utf-8").send(html);
+    });
+  };
+}
