@@ -4,11 +4,12 @@
 // its record and is skipped. The Kafka offset is committed only after the transaction, so a crash at any point
 // leads to a redelivery, never to a lost event: processing into PostgreSQL is effectively once.
 //
-// Per record: read the retry headers (records from retry topics), decode and validate the value (an unreadable
-// event goes to the dead-letter topic at once), open a transaction, record the event in the inbox (skip if it is
-// there), run the handler with the event's trace as parent, commit, then commit the offset. A handler that throws
-// rolls back; its event goes to a retry topic (see retry.ts for why retry topics) or, after the last attempt or
-// for a non-retriable error, to `<topic>.dlt`. When the database or the broker fail (not the handler), the
+// Per record: read the retry headers (records from retry topics) and decode and validate the value (an unreadable
+// event goes to the dead-letter topic at once). Consecutive events of a partition then share one transaction, each
+// in its own savepoint: record the event in the inbox (skip if it is there), run the handler with the event's trace
+// as parent. A handler that throws rolls back its savepoint only. After the commit, each failed event goes to a
+// retry topic (see retry.ts for why retry topics) or, after the last attempt or for a non-retriable error, to
+// `<topic>.dlt`; then the offset is committed. When the database or the broker fail (not the handler), the
 // partition is paused for a backoff and the same record is tried again: nothing is skipped.
 
 import type { DatabaseSession, Queryable } from "../store/database.js";
@@ -65,6 +66,8 @@ import { childTraceparent, runWithTraceparent } from "./tracing.js";
 
 /** Records processed between two offset commits of one partition, at most. */
 export const COMMIT_RECORDS_MAX = 500;
+/** Events of one partition handled in one database transaction, each in its own savepoint, at most. */
+export const EVENTS_PER_TRANSACTION_MAX = 100;
 export const DEFAULT_INBOX_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 export const DEFAULT_INBOX_CLEANUP_INTERVAL_MS = 60_000;
 export const INBOX_CLEANUP_BATCH_SIZE = 1_000;
@@ -166,9 +169,6 @@ export interface InboxConsumer extends Component {
   kill(): void;
 }
 
-/** What the consumer decided about one record. */
-type RecordOutcome = { kind: "done" } | { kind: "wait"; untilMs: number };
-
 /** Where an event first arrived, and the attempt a delivery is. */
 interface Origin {
   topic: string;
@@ -176,6 +176,36 @@ interface Origin {
   offset: string;
   attempt: number;
 }
+
+/** What reading a record decided, before any database or broker work. */
+type PreparedRecord = IgnoredRecord | BlockingRecord | EventRecord;
+/** A record this group does not handle: another group's retry, or a topic it does not read. */
+type IgnoredRecord = { kind: "ignore" };
+/** A retry not due yet, or a record that goes to the dead-letter topic unread. */
+type BlockingRecord =
+  | { kind: "wait"; untilMs: number }
+  | {
+      kind: "reject";
+      headers: Record<string, string>;
+      eventId: string;
+      origin: Origin;
+      error: Error;
+      attempts: number;
+    };
+type EventRecord = { kind: "event"; event: ConsumedEvent<unknown>; headers: Record<string, string>; origin: Origin };
+
+/** What one attempt of an event ended with inside its group's transaction. */
+type EventResult = { kind: "processed"; durationMs: number } | { kind: "duplicate" } | { kind: "failed"; error: Error };
+
+/** A record handled in a group transaction, and (once handled) what happened to it. */
+interface GroupEntry {
+  record: ConsumerRecord;
+  prepared: IgnoredRecord | EventRecord;
+  result: EventResult | null;
+}
+
+/** The savepoint each event of a group transaction runs in; reused, since one is open at a time. */
+const EVENT_SAVEPOINT = "sluice_event";
 
 /** Raised when a crash hook threw or kill() was called: the consumer stops where it is. */
 class SimulatedCrash extends Error {
@@ -480,57 +510,58 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
   };
 
   /** Runs one attempt; resolves to what happened, or rejects when the database failed (not the handler). */
-  const attempt = async (
+  /**
+   * Runs one attempt of an event inside the group's transaction, in its own savepoint, so that a failing handler
+   * rolls back only its own writes and inbox record. The savepoint is open on entry and again on return, fresh, for
+   * the next event: establishing it together with releasing the last one saves a round trip per event. Resolves to
+   * what happened, or rejects when the database failed (not the handler) or the consumer crashed; either rolls back
+   * the whole transaction.
+   */
+  const attemptInSavepoint = async (
+    tx: Queryable,
     event: ConsumedEvent<unknown>,
     origin: Origin,
-  ): Promise<{ kind: "processed" } | { kind: "duplicate" } | { kind: "failed"; error: Error }> => {
-    const failure: { error: Error | null } = { error: null };
+  ): Promise<EventResult> => {
     const context = { eventId: event.id, topic: origin.topic, partition: origin.partition, offset: origin.offset };
-    const labels = { topic: origin.topic, group: groupId };
     const startedMs = performance.now();
-    let outcome: "processed" | "duplicate";
+    const first = await recordInboxEvent(tx, {
+      consumerGroup: groupId,
+      eventId: event.id,
+      topic: origin.topic,
+      partition: origin.partition,
+      offset: Number(origin.offset),
+    });
+    // The savepoint holds no change then, so it serves the next event as it is.
+    if (!first) return { kind: "duplicate" };
+    await runHook({ point: "before-handler", ...context });
+    let failure: Error | null = null;
     try {
-      outcome = await db.transaction(async (tx) => {
-        const first = await recordInboxEvent(tx, {
-          consumerGroup: groupId,
-          eventId: event.id,
-          topic: origin.topic,
-          partition: origin.partition,
-          offset: Number(origin.offset),
-        });
-        if (!first) return "duplicate" as const;
-        await runHook({ point: "before-handler", ...context });
-        try {
-          await runWithTraceparent(childTraceparent(event.traceparent), () => handler(event, tx));
-          // A handler that caught a failed statement leaves the transaction aborted, and COMMIT would quietly roll
-          // it back; this statement fails in that case, so the event counts as failed instead of processed.
-          await tx.query("SELECT 1");
-        } catch (thrown) {
-          failure.error = toError(thrown);
-          throw failure.error;
-        }
-        // kill() during the handler: a dead process would never commit.
-        if (crashed()) throw new SimulatedCrash("by kill() during the handler", new Error("killed"));
-        await runHook({ point: "after-handler", ...context });
-        return "processed" as const;
-      });
-    } catch (error) {
-      if (failure.error !== null && !(error instanceof SimulatedCrash)) {
-        if (crashed()) throw new SimulatedCrash("by kill() during the handler", failure.error);
-        metrics.handlerDuration.observe({ ...labels, outcome: "error" }, (performance.now() - startedMs) / 1000);
-        return { kind: "failed", error: failure.error };
-      }
-      throw error;
+      await runWithTraceparent(childTraceparent(event.traceparent), () => handler(event, tx));
+      // A handler that caught a failed statement leaves the transaction aborted, and COMMIT would quietly roll it
+      // back; releasing the savepoint fails in that case, so the event counts as failed instead of processed.
+      await tx.exec(`RELEASE SAVEPOINT ${EVENT_SAVEPOINT}; SAVEPOINT ${EVENT_SAVEPOINT}`);
+    } catch (thrown) {
+      failure = toError(thrown);
     }
-    if (outcome === "duplicate") return { kind: "duplicate" };
-    metrics.handlerDuration.observe({ ...labels, outcome: "ok" }, (performance.now() - startedMs) / 1000);
-    await runHook({ point: "after-commit", ...context });
-    return { kind: "processed" };
+    // kill() during the handler: a dead process would never commit.
+    if (crashed()) throw new SimulatedCrash("by kill() during the handler", failure ?? new Error("killed"));
+    if (failure !== null) {
+      // Rolling back to a savepoint keeps it established, ready for the next event.
+      await tx.query(`ROLLBACK TO SAVEPOINT ${EVENT_SAVEPOINT}`);
+      metrics.handlerDuration.observe(
+        { topic: origin.topic, group: groupId, outcome: "error" },
+        (performance.now() - startedMs) / 1000,
+      );
+      return { kind: "failed", error: failure };
+    }
+    await runHook({ point: "after-handler", ...context });
+    return { kind: "processed", durationMs: performance.now() - startedMs };
   };
 
-  const processRecord = async (record: ConsumerRecord): Promise<RecordOutcome> => {
+  /** Reads a record's headers and value; decides everything about it that needs neither database nor broker. */
+  const prepareRecord = (record: ConsumerRecord): PreparedRecord => {
     const definition = definitionOfTopic.get(record.topic);
-    if (definition === undefined) return { kind: "done" };
+    if (definition === undefined) return { kind: "ignore" };
     let origin: Origin = { topic: record.topic, partition: record.partition, offset: record.offset, attempt: 1 };
     let headers = record.headers;
     const fallbackId = (): string => `${origin.topic}:${origin.partition}:${origin.offset}`;
@@ -541,11 +572,10 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
       } catch (error) {
         const cleaned = withoutRetryHeaders(record.headers);
         const eventId = readEventHeaders(cleaned).id ?? fallbackId();
-        await deadLetter(record, cleaned, eventId, origin, toError(error), 0);
-        return { kind: "done" };
+        return { kind: "reject", headers: cleaned, eventId, origin, error: toError(error), attempts: 0 };
       }
       // Retry topics are shared by every group consuming the topic; each group retries only its own failures.
-      if (envelope.group !== groupId) return { kind: "done" };
+      if (envelope.group !== groupId) return { kind: "ignore" };
       if (envelope.dueTimeMs > Date.now()) return { kind: "wait", untilMs: envelope.dueTimeMs };
       origin = {
         topic: definition.name,
@@ -564,29 +594,67 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
         `event id header ${EVENT_HEADERS.id} is ${eventId.length} characters long, over ${INBOX_TEXT_CHARS_MAX}; ` +
           "use UUIDs as event ids",
       );
-      await deadLetter(record, headers, fallbackId(), origin, error, origin.attempt - 1);
-      return { kind: "done" };
+      return { kind: "reject", headers, eventId: fallbackId(), origin, error, attempts: origin.attempt - 1 };
     }
     const event = decode(definition, record, headers, eventId, origin);
     if (event instanceof Error) {
-      await deadLetter(record, headers, eventId, origin, event, origin.attempt - 1);
-      return { kind: "done" };
+      return { kind: "reject", headers, eventId, origin, error: event, attempts: origin.attempt - 1 };
     }
-    const result = await attempt(event, origin);
-    const labels = { topic: origin.topic, group: groupId };
-    if (result.kind === "processed") metrics.consumed.inc(labels);
-    else if (result.kind === "duplicate") metrics.skipped.inc(labels);
-    else {
-      metrics.failed.inc(labels);
-      if (isRetriable(result.error) && origin.attempt < policy.attempts) {
-        await scheduleRetry(record, headers, eventId, origin, result.error);
-      } else {
-        await deadLetter(record, headers, eventId, origin, result.error, origin.attempt);
-      }
-    }
-    return { kind: "done" };
+    return { kind: "event", event, headers, origin };
   };
 
+  /**
+   * Handles a group's events in one transaction and returns how many entries it got through: fewer than all when
+   * the consumer began stopping or lost the partition, in which case what it finished still commits.
+   */
+  const handleGroup = async (batch: PartitionBatch, entries: GroupEntry[]): Promise<number> =>
+    db.transaction(async (tx) => {
+      let handled = 0;
+      let savepointOpen = false;
+      for (const entry of entries) {
+        if (!batch.active() || halted()) break;
+        if (entry.prepared.kind === "event") {
+          if (!savepointOpen) await tx.query(`SAVEPOINT ${EVENT_SAVEPOINT}`);
+          savepointOpen = true;
+          entry.result = await attemptInSavepoint(tx, entry.prepared.event, entry.prepared.origin);
+        }
+        handled += 1;
+      }
+      return handled;
+    });
+
+  /**
+   * The work on an entry after its transaction committed: metrics, the after-commit hook, and for a failed event
+   * its retry or dead letter. Publishing only now means a crash before it leaves no inbox record for the failed
+   * event, so the redelivery runs it again rather than losing it, and nothing is published twice.
+   */
+  const finishEntry = async (entry: GroupEntry): Promise<void> => {
+    const prepared = entry.prepared;
+    if (prepared.kind === "ignore" || entry.result === null) return;
+    const { event, origin, headers } = prepared;
+    const labels = { topic: origin.topic, group: groupId };
+    const result = entry.result;
+    if (result.kind === "processed") {
+      metrics.handlerDuration.observe({ ...labels, outcome: "ok" }, result.durationMs / 1000);
+      await runHook({
+        point: "after-commit",
+        eventId: event.id,
+        topic: origin.topic,
+        partition: origin.partition,
+        offset: origin.offset,
+      });
+      metrics.consumed.inc(labels);
+    } else if (result.kind === "duplicate") {
+      metrics.skipped.inc(labels);
+    } else {
+      metrics.failed.inc(labels);
+      if (isRetriable(result.error) && origin.attempt < policy.attempts) {
+        await scheduleRetry(entry.record, headers, event.id, origin, result.error);
+      } else {
+        await deadLetter(entry.record, headers, event.id, origin, result.error, origin.attempt);
+      }
+    }
+  };
   const pauseUntil = (topic: string, partition: number, untilMs: number): void => {
     const consumer = kafkaConsumer;
     if (consumer === null || halted()) return;
@@ -651,36 +719,90 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
       failureCounts.delete(partitionKey(batch.topic, batch.partition));
       return true;
     };
-    for (const record of batch.records) {
-      // A stopping consumer finishes the record in progress (and commits it) but starts no other.
+    /** Counts a finished record; false when the partition's work must end here. */
+    const markProcessed = async (offset: string): Promise<boolean> => {
+      if (crashed()) return false;
+      lastProcessed = offset;
+      uncommitted += 1;
+      if (uncommitted >= COMMIT_RECORDS_MAX && !(await commitProcessed())) return false;
+      await batch.heartbeat();
+      return true;
+    };
+    const fail = async (error: unknown): Promise<void> => {
+      if (error instanceof SimulatedCrash) {
+        crash(error);
+        return;
+      }
+      if (await commitProcessed()) {
+        if (!halted()) backOff(batch.topic, batch.partition, error);
+      }
+    };
+    const records = batch.records;
+    let next = 0;
+    while (next < records.length) {
+      // A stopping consumer finishes the events in progress (and commits them) but starts no others.
       if (!batch.active() || halted()) break;
-      let outcome: RecordOutcome;
-      try {
-        outcome = await processRecord(record);
-      } catch (error) {
-        if (error instanceof SimulatedCrash) {
-          crash(error);
+      // Consecutive events share one transaction, each in its own savepoint: a COMMIT per event costs a round trip
+      // and a WAL flush. A record that waits or is dead-lettered unread ends the group, so order is kept.
+      const entries: GroupEntry[] = [];
+      let blocker: { record: ConsumerRecord; prepared: BlockingRecord } | null = null;
+      while (next < records.length && entries.length < EVENTS_PER_TRANSACTION_MAX) {
+        const record = records[next];
+        if (record === undefined) break;
+        const prepared = prepareRecord(record);
+        if (prepared.kind === "wait" || prepared.kind === "reject") {
+          if (entries.length === 0) {
+            blocker = { record, prepared };
+            next += 1;
+          }
+          break;
+        }
+        entries.push({ record, prepared, result: null });
+        next += 1;
+      }
+      if (blocker !== null) {
+        const prepared = blocker.prepared;
+        if (prepared.kind === "wait") {
+          if (await commitProcessed()) pauseUntil(batch.topic, batch.partition, prepared.untilMs);
           return;
         }
-        if (await commitProcessed()) {
-          if (!halted()) backOff(batch.topic, batch.partition, error);
+        try {
+          await deadLetter(
+            blocker.record,
+            prepared.headers,
+            prepared.eventId,
+            prepared.origin,
+            prepared.error,
+            prepared.attempts,
+          );
+        } catch (error) {
+          await fail(error);
+          return;
         }
+        if (!(await markProcessed(blocker.record.offset))) return;
+        continue;
+      }
+      let handled: number;
+      try {
+        handled = await handleGroup(batch, entries);
+      } catch (error) {
+        await fail(error);
         return;
       }
-      if (outcome.kind === "wait") {
-        if (await commitProcessed()) pauseUntil(batch.topic, batch.partition, outcome.untilMs);
-        return;
+      for (const entry of entries.slice(0, handled)) {
+        try {
+          await finishEntry(entry);
+        } catch (error) {
+          await fail(error);
+          return;
+        }
+        if (!(await markProcessed(entry.record.offset))) return;
       }
-      if (crashed()) return;
-      lastProcessed = record.offset;
-      uncommitted += 1;
-      if (uncommitted >= COMMIT_RECORDS_MAX && !(await commitProcessed())) return;
-      await batch.heartbeat();
+      if (handled < entries.length) break;
     }
     // A crash (a dead process) commits nothing; a graceful stop commits what it finished.
     if (!crashed()) await commitProcessed();
   };
-
   const cleanInbox = async (): Promise<number> => {
     cleaning ??= (async () => {
       let total = 0;
