@@ -176,20 +176,29 @@ function toRecord(row: outboxSql.OutboxRow): OutboxRecord {
 
 /**
  * Leases the next unpublished rows to relayId for leaseMs, in id order, never a row another relay holds and never
- * a row whose key another relay is still publishing. Several relays may call this at once.
+ * a row whose key another relay (or an earlier life of this one) is still publishing. Several relays may call this
+ * at once.
  */
 export async function claimOutboxBatch(
   db: Database,
-  options: { relayId: string; batchSize?: number; leaseMs?: number },
+  options: {
+    relayId: string;
+    batchSize?: number;
+    leaseMs?: number;
+    /** Rows relayId is publishing now and sends before anything this claim returns (see claimOutboxRows). */
+    publishingIds?: readonly number[];
+  },
 ): Promise<OutboxRecord[]> {
   checkRelayId(options.relayId);
   const claim = outboxSql.claimOutboxRows({
     relayId: options.relayId,
     batchSize: options.batchSize ?? DEFAULT_OUTBOX_CLAIM_BATCH_SIZE,
     leaseMs: options.leaseMs ?? DEFAULT_OUTBOX_LEASE_MS,
+    publishingIds: options.publishingIds ?? [],
   });
   const rows = await db.transaction(async (tx) => {
     await execute(tx, outboxSql.setClaimIsolation());
+    await execute(tx, outboxSql.setClaimSettings());
     await execute(tx, outboxSql.lockOutboxClaims(db.schema));
     return (await execute(tx, claim)).rows;
   });

@@ -2,11 +2,12 @@
 //
 // Each round claims a batch of rows under a lease (the store keeps one key in flight at one relay at a time, in id
 // order, so several relays may run at once), publishes them with the idempotent producer (acks=-1), then marks or
-// deletes them. A topic's rows are sent in id order, in requests of at most PRODUCE_REQUEST_RECORD_BYTES_MAX, one
-// after another, so rows with the same key reach their partition in id order; topics are sent side by side, and
-// a failing topic does not hold back the others. Rows that could not be sent are released and retried after an
-// exponential backoff with jitter. Delivery is at least once: a crash between send and mark, or a lease that ran
-// out while the broker was slow, publishes a row again, with the same event id.
+// deletes them; while a full batch is being sent, the next one is claimed. A topic's rows are sent in id order, in
+// requests of at most PRODUCE_REQUEST_RECORD_BYTES_MAX, one after another, so rows with the same key reach their
+// partition in id order; topics are sent side by side, and a failing topic does not hold back the others. Rows that
+// could not be sent are released, with any claimed ahead, and retried after an exponential backoff with jitter.
+// Delivery is at least once: a crash between send and mark, or a lease that ran out while the broker was slow,
+// publishes a row again, with the same event id.
 //
 // The relay wakes on LISTEN/NOTIFY when the database offers it and also polls on a slow timer, because
 // notifications sent while the listening connection is down are lost; without LISTEN it polls often.
@@ -249,6 +250,8 @@ export class OutboxRelay implements Component {
   #lastError: string | null = null;
   #published = 0;
   #inFlight: OutboxRecord[] = [];
+  /** Rows claimed while the batch in flight is sent; they are sent next. */
+  #claimedAhead: OutboxRecord[] = [];
   #abandoned = false;
   #lagTimer: NodeJS.Timeout | null = null;
   #cleanupTimer: NodeJS.Timeout | null = null;
@@ -362,7 +365,7 @@ export class OutboxRelay implements Component {
     clearTimeout(timer);
     if (!finished) {
       this.#abandoned = true;
-      const ids = this.#inFlight.map((record) => record.id);
+      const ids = [...this.#inFlight, ...this.#claimedAhead].map((record) => record.id);
       this.#logger.warn(
         { relayId: this.relayId, rows: ids.length, stopTimeoutMs: this.#options.stopTimeoutMs },
         "the outbox relay's batch did not finish in time; releasing its rows to other relays",
@@ -413,35 +416,63 @@ export class OutboxRelay implements Component {
   }
 
   async #run(): Promise<void> {
+    // The claim of the next batch, started while the current one is sent and marked. A round of claim, send (an
+    // fsync at the broker with acks=-1) and mark is mostly waiting, so overlapping the claim with the rest hides it.
+    let ahead: Promise<OutboxRecord[] | Error> | null = null;
     while (this.#state === "running") {
-      let records: OutboxRecord[];
-      try {
-        records = await claimOutboxBatch(this.#db, {
-          relayId: this.relayId,
-          batchSize: this.#options.batchSize,
-          leaseMs: this.#options.leaseMs,
-        });
-      } catch (error) {
-        this.#noteFailure(error, "claiming outbox rows failed");
+      const claimed: OutboxRecord[] | Error = await (ahead ?? this.#claim([]));
+      ahead = null;
+      this.#claimedAhead = [];
+      if (claimed instanceof Error) {
+        this.#noteFailure(claimed, "claiming outbox rows failed");
         await this.#backoff();
         continue;
       }
-      if (records.length === 0) {
+      if (claimed.length === 0) {
         if (this.#consecutiveFailures === 0) await this.#waitForWork();
         else await this.#backoff();
         continue;
       }
+      // Only a full batch suggests that more rows wait; after a partial one, a claim ahead would find nothing.
+      if (claimed.length === this.#options.batchSize && this.#state === "running") {
+        ahead = this.#claim(claimed.map((record) => record.id)).then((next) => {
+          if (!(next instanceof Error)) this.#claimedAhead = next;
+          return next;
+        });
+      }
       let outcome: BatchOutcome;
       try {
-        outcome = await this.#publishBatch(records);
+        outcome = await this.#publishBatch(claimed);
       } catch (error) {
         // Not expected (publishBatch handles Kafka and database failures itself), but never fatal to the loop.
         this.#noteFailure(error, "publishing an outbox batch failed unexpectedly");
         outcome = "failed";
       }
+      // A crash leaves the rows claimed ahead leased, as a dead process would; their leases run out.
       if (outcome === "crashed") return;
+      if (ahead !== null && (outcome === "failed" || this.#state !== "running")) {
+        // Rows claimed ahead may follow rows of their keys that were not sent: they go back unsent, so that the
+        // next claim takes both again in id order.
+        const next = await ahead;
+        ahead = null;
+        this.#claimedAhead = [];
+        if (!(next instanceof Error))
+          await this.#release(
+            next.map((record) => record.id),
+            null,
+          );
+      }
       if (outcome === "failed") await this.#backoff();
     }
+  }
+
+  #claim(publishingIds: number[]): Promise<OutboxRecord[] | Error> {
+    return claimOutboxBatch(this.#db, {
+      relayId: this.relayId,
+      batchSize: this.#options.batchSize,
+      leaseMs: this.#options.leaseMs,
+      publishingIds,
+    }).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
   }
 
   async #waitForWork(): Promise<void> {
@@ -609,15 +640,11 @@ export class OutboxRelay implements Component {
   async #renew(records: readonly OutboxRecord[]): Promise<void> {
     if (this.#inFlight !== records || this.#abandoned) return;
     try {
-      const held = await renewOutboxClaims(
-        this.#db,
-        this.relayId,
-        records.map((record) => record.id),
-        this.#options.leaseMs,
-      );
-      if (held < records.length && this.#inFlight === records) {
+      const ids = [...records, ...this.#claimedAhead].map((record) => record.id);
+      const held = await renewOutboxClaims(this.#db, this.relayId, ids, this.#options.leaseMs);
+      if (held < ids.length && this.#inFlight === records) {
         this.#logger.warn(
-          { relayId: this.relayId, held, claimed: records.length },
+          { relayId: this.relayId, held, claimed: ids.length },
           "the outbox relay lost leases it was publishing under; another relay may publish those rows too",
         );
       }

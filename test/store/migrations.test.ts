@@ -62,10 +62,10 @@ storeTest("opening a fresh database creates the schema and applies the built-in 
     indexes.map((row) => row.indexname),
     [
       "sluice_outbox_event_id_key",
+      "sluice_outbox_leased_key_idx",
       "sluice_outbox_pkey",
       "sluice_outbox_published_at_idx",
       "sluice_outbox_unpublished_idx",
-      "sluice_outbox_unpublished_key_idx",
     ],
   );
 });

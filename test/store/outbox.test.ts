@@ -192,6 +192,37 @@ storeTest("a key being published by one relay waits for it; other keys go to the
   );
 });
 
+storeTest("a relay claims ahead behind the batch it names as publishing; nobody else does", async (_t, target) => {
+  const db = await target.open();
+  await addOutboxEvents(db, [
+    { topic: "t", key: "k1", value: "1" },
+    { topic: "t", key: "k1", value: "2" },
+    { topic: "t", key: "k1", value: "3" },
+    { topic: "t", key: "k2", value: "4" },
+  ]);
+  const publishing = await claimOutboxBatch(db, { relayId: "relay-a", batchSize: 2 });
+  assert.deepEqual(
+    publishing.map((row) => row.id),
+    [1, 2],
+  );
+  // Another relay, and relay-a itself without naming the batch (say, after a restart), must wait for key k1.
+  const other = await claimOutboxBatch(db, { relayId: "relay-b", batchSize: 1 });
+  assert.deepEqual(
+    other.map((row) => row.id),
+    [4],
+  );
+  assert.deepEqual(await claimOutboxBatch(db, { relayId: "relay-a", batchSize: 10 }), []);
+  const ahead = await claimOutboxBatch(db, { relayId: "relay-a", batchSize: 10, publishingIds: [1, 2] });
+  assert.deepEqual(
+    ahead.map((row) => row.id),
+    [3],
+  );
+  await assert.rejects(
+    claimOutboxBatch(db, { relayId: "relay-a", publishingIds: Array.from({ length: 10_001 }, (_, id) => id) }),
+    /publishingIds/,
+  );
+});
+
 storeTest("expired leases are taken over; releasing records why; renewing keeps a lease", async (_t, target) => {
   const db = await target.open();
   await addOutboxEvents(db, [

@@ -11,7 +11,9 @@
 // per schema under a transaction-level advisory lock (lockOutboxClaims), in READ COMMITTED, with the claim as a
 // separate statement after the lock so that its snapshot includes the previous claim. A claim is one short
 // UPDATE, so this serialisation costs little. FOR UPDATE SKIP LOCKED alone would not do: it lets a second relay
-// take a later row of a key while the first still holds an earlier one.
+// take a later row of a key while the first still holds an earlier one. The one exception is the rows a relay names
+// as the batch it is publishing right now: it may claim later rows of those keys, because it sends them only after
+// that batch was acknowledged (and gives them back unsent if it was not).
 //
 // When a relay dies, its leases expire and any relay takes the rows over; a relay that outlives its lease may
 // publish a row twice, which the consumers' inbox absorbs (delivery is at least once, and ordered by first
@@ -100,21 +102,46 @@ export function setClaimIsolation(): SqlStatement<never> {
   return sql("SET TRANSACTION ISOLATION LEVEL READ COMMITTED");
 }
 
-/** The second statement of a claim transaction: waits until no other claim on this schema is running. */
+/**
+ * The second statement of a claim transaction, two settings for it alone. Its commit need not wait for the WAL
+ * flush: a claim lost in a database crash is a lease that never existed, and its rows are simply claimed again.
+ * And no bitmap scans: the outbox churns faster than autovacuum analyses it, so the planner, believing few rows
+ * wait, would read every waiting row and sort them instead of walking the index in id order and stopping at the
+ * batch size; with a backlog of 20,000 rows that made a claim of 500 take 30 ms instead of 10.
+ */
+export function setClaimSettings(): SqlStatement<{ synchronous_commit: string; enable_bitmapscan: string }> {
+  return sql(
+    "SELECT set_config('synchronous_commit', 'off', true) AS synchronous_commit, " +
+      "set_config('enable_bitmapscan', 'off', true) AS enable_bitmapscan",
+  );
+}
+
+/** The third statement of a claim transaction: waits until no other claim on this schema is running. */
 export function lockOutboxClaims(schema: string): SqlStatement<{ locked: string }> {
   return advisoryTransactionLock(advisoryLockKey("outbox-claims", schema));
 }
 
-/** The third statement of a claim transaction: leases up to batchSize rows to relayId, returned in id order. */
+/** The fourth statement of a claim transaction: leases up to batchSize rows to relayId, returned in id order. */
 export function claimOutboxRows(options: {
   relayId: string;
   batchSize: number;
   leaseMs: number;
+  /**
+   * Rows the claiming relay is publishing now. They do not hold back later rows of their keys, because the relay
+   * sends them first: this lets a relay claim its next batch while the broker acknowledges the last one.
+   */
+  publishingIds?: readonly number[];
 }): SqlStatement<OutboxRow> {
   checkPositiveInteger("batchSize", options.batchSize, OUTBOX_CLAIM_BATCH_MAX);
   checkPositiveInteger("leaseMs", options.leaseMs, 24 * 60 * 60 * 1000);
+  const publishingIds = options.publishingIds ?? [];
+  if (publishingIds.length > OUTBOX_CLAIM_BATCH_MAX) {
+    throw invalidArgument("publishingIds", `must hold at most ${OUTBOX_CLAIM_BATCH_MAX} ids`);
+  }
   // The lease condition is repeated in the UPDATE so that, even without lockOutboxClaims, PostgreSQL's re-check of
   // a row changed by a concurrent claim refuses to lease it twice.
+  // The check for an earlier row of the key in flight reads only leased rows, through a partial index that holds
+  // nothing else (migration 0003), so a claim costs the same however large the backlog is.
   return sql(
     `WITH candidates AS (
   SELECT o.id
@@ -128,7 +155,9 @@ export function claimOutboxRows(options: {
         AND earlier.partition_key = o.partition_key
         AND earlier.id < o.id
         AND earlier.published_at IS NULL
+        AND earlier.claimed_by IS NOT NULL
         AND earlier.claim_expires_at > statement_timestamp()
+        AND earlier.id <> ALL ($4::bigint[])
     ))
   ORDER BY o.id
   LIMIT $2
@@ -137,8 +166,7 @@ export function claimOutboxRows(options: {
   SET claimed_by = $1,
       claim_expires_at = statement_timestamp() + $3::double precision * interval '1 millisecond',
       claim_count = o.claim_count + 1
-  FROM candidates
-  WHERE o.id = candidates.id
+  WHERE o.id = ANY (ARRAY(SELECT id FROM candidates))
     AND o.published_at IS NULL
     AND (o.claim_expires_at IS NULL OR o.claim_expires_at <= statement_timestamp())
   RETURNING ${OUTBOX_COLUMNS.split(", ")
@@ -146,7 +174,7 @@ export function claimOutboxRows(options: {
     .join(", ")}
 )
 SELECT ${OUTBOX_COLUMNS} FROM claimed ORDER BY id`,
-    [options.relayId, options.batchSize, options.leaseMs],
+    [options.relayId, options.batchSize, options.leaseMs, publishingIds],
   );
 }
 
