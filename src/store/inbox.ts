@@ -16,11 +16,7 @@ function checkText(field: string, value: string): void {
   }
 }
 
-/**
- * Records, inside the handler's transaction tx, that the consumer group processed this event. Returns true the
- * first time, when the handler should do its work, and false for a redelivery, which the handler skips.
- */
-export async function recordInboxEvent(tx: Queryable, event: inboxSql.InboxEventKey): Promise<boolean> {
+function checkEvent(event: inboxSql.InboxEventKey): void {
   checkText("consumerGroup", event.consumerGroup);
   checkText("eventId", event.eventId);
   checkText("topic", event.topic);
@@ -30,7 +26,56 @@ export async function recordInboxEvent(tx: Queryable, event: inboxSql.InboxEvent
   if (!Number.isSafeInteger(event.offset) || event.offset < 0) {
     throw invalidArgument("offset", "must be an integer >= 0");
   }
+}
+
+/**
+ * Records, inside the handler's transaction tx, that the consumer group processed this event. Returns true the
+ * first time, when the handler should do its work, and false for a redelivery, which the handler skips.
+ */
+export async function recordInboxEvent(tx: Queryable, event: inboxSql.InboxEventKey): Promise<boolean> {
+  checkEvent(event);
   return (await execute(tx, inboxSql.insertInboxEvent(event))).rowCount === 1;
+}
+
+/**
+ * recordInboxEvent for many events of one group in one statement. Returns the ids recorded now: an event whose id
+ * is absent was processed before, and an event whose id already appeared earlier in events is a redelivery too;
+ * both skip their handler.
+ */
+export async function recordInboxEvents(
+  tx: Queryable,
+  consumerGroup: string,
+  events: readonly Omit<inboxSql.InboxEventKey, "consumerGroup">[],
+): Promise<Set<string>> {
+  const recorded = new Set<string>();
+  const unique = new Map<string, Omit<inboxSql.InboxEventKey, "consumerGroup">>();
+  for (const event of events) {
+    checkEvent({ consumerGroup, ...event });
+    if (!unique.has(event.eventId)) unique.set(event.eventId, event);
+  }
+  const list = [...unique.values()];
+  for (let start = 0; start < list.length; start += inboxSql.INBOX_EVENTS_PER_STATEMENT_MAX) {
+    const chunk = list.slice(start, start + inboxSql.INBOX_EVENTS_PER_STATEMENT_MAX);
+    for (const row of (await execute(tx, inboxSql.insertInboxEvents(consumerGroup, chunk))).rows) {
+      recorded.add(row.event_id);
+    }
+  }
+  return recorded;
+}
+
+/** Removes records that recordInboxEvents wrote earlier in the same transaction tx. */
+export async function forgetInboxEvents(
+  tx: Queryable,
+  consumerGroup: string,
+  eventIds: readonly string[],
+): Promise<void> {
+  checkText("consumerGroup", consumerGroup);
+  for (let start = 0; start < eventIds.length; start += inboxSql.INBOX_EVENTS_PER_STATEMENT_MAX) {
+    await execute(
+      tx,
+      inboxSql.deleteInboxEvents(consumerGroup, eventIds.slice(start, start + inboxSql.INBOX_EVENTS_PER_STATEMENT_MAX)),
+    );
+  }
 }
 
 /** Deletes up to limit records processed more than olderThanMs ago; returns how many went. */

@@ -13,7 +13,13 @@
 // partition is paused for a backoff and the same record is tried again: nothing is skipped.
 
 import type { DatabaseSession, Queryable } from "../store/database.js";
-import { deleteInboxEventsBefore, INBOX_TEXT_CHARS_MAX, recordInboxEvent } from "../store/inbox.js";
+import {
+  deleteInboxEventsBefore,
+  forgetInboxEvents,
+  INBOX_TEXT_CHARS_MAX,
+  recordInboxEvent,
+  recordInboxEvents,
+} from "../store/inbox.js";
 import { refreshConsumerLag, consumerMetrics, type ConsumerMetrics, type PartitionLag } from "./consumer-metrics.js";
 import {
   DEAD_LETTER_HEADERS,
@@ -206,6 +212,18 @@ interface GroupEntry {
 
 /** The savepoint each event of a group transaction runs in; reused, since one is open at a time. */
 const EVENT_SAVEPOINT = "sluice_event";
+
+/** Rolls back a group run at once, so that it runs again event by event (see handleGroupAtOnce). */
+class GroupRolledBack extends Error {
+  /** The entry whose handler failed, when known; its attempt is over and is not run again. */
+  readonly failed: { index: number; result: EventResult } | null;
+
+  constructor(failed: { index: number; result: EventResult } | null) {
+    super("a handler failed; the group runs again event by event");
+    this.name = "GroupRolledBack";
+    this.failed = failed;
+  }
+}
 
 /** Raised when a crash hook threw or kill() was called: the consumer stops where it is. */
 class SimulatedCrash extends Error {
@@ -509,7 +527,43 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
     };
   };
 
-  /** Runs one attempt; resolves to what happened, or rejects when the database failed (not the handler). */
+  /**
+   * Runs an event's handler inside tx between its hooks. Resolves to what happened, or rejects when the consumer
+   * crashed (a hook threw, or kill() was called), which rolls back the whole transaction.
+   */
+  const runHandler = async (
+    tx: Queryable,
+    event: ConsumedEvent<unknown>,
+    origin: Origin,
+    startedMs: number,
+    settle: () => Promise<void>,
+  ): Promise<EventResult> => {
+    const context = { eventId: event.id, topic: origin.topic, partition: origin.partition, offset: origin.offset };
+    await runHook({ point: "before-handler", ...context });
+    let failure: Error | null = null;
+    try {
+      await runWithTraceparent(childTraceparent(event.traceparent), () => handler(event, tx));
+      await settle();
+    } catch (thrown) {
+      failure = toError(thrown);
+    }
+    // kill() during the handler: a dead process would never commit.
+    if (crashed()) throw new SimulatedCrash("by kill() during the handler", failure ?? new Error("killed"));
+    if (failure !== null) {
+      metrics.handlerDuration.observe(
+        { topic: origin.topic, group: groupId, outcome: "error" },
+        (performance.now() - startedMs) / 1000,
+      );
+      return { kind: "failed", error: failure };
+    }
+    await runHook({ point: "after-handler", ...context });
+    return { kind: "processed", durationMs: performance.now() - startedMs };
+  };
+
+  /** Runs one attempt of an event whose inbox record the group transaction has already written. */
+  const attemptInGroup = (tx: Queryable, event: ConsumedEvent<unknown>, origin: Origin): Promise<EventResult> =>
+    runHandler(tx, event, origin, performance.now(), async () => undefined);
+
   /**
    * Runs one attempt of an event inside the group's transaction, in its own savepoint, so that a failing handler
    * rolls back only its own writes and inbox record. The savepoint is open on entry and again on return, fresh, for
@@ -522,7 +576,6 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
     event: ConsumedEvent<unknown>,
     origin: Origin,
   ): Promise<EventResult> => {
-    const context = { eventId: event.id, topic: origin.topic, partition: origin.partition, offset: origin.offset };
     const startedMs = performance.now();
     const first = await recordInboxEvent(tx, {
       consumerGroup: groupId,
@@ -533,29 +586,14 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
     });
     // The savepoint holds no change then, so it serves the next event as it is.
     if (!first) return { kind: "duplicate" };
-    await runHook({ point: "before-handler", ...context });
-    let failure: Error | null = null;
-    try {
-      await runWithTraceparent(childTraceparent(event.traceparent), () => handler(event, tx));
-      // A handler that caught a failed statement leaves the transaction aborted, and COMMIT would quietly roll it
-      // back; releasing the savepoint fails in that case, so the event counts as failed instead of processed.
-      await tx.exec(`RELEASE SAVEPOINT ${EVENT_SAVEPOINT}; SAVEPOINT ${EVENT_SAVEPOINT}`);
-    } catch (thrown) {
-      failure = toError(thrown);
-    }
-    // kill() during the handler: a dead process would never commit.
-    if (crashed()) throw new SimulatedCrash("by kill() during the handler", failure ?? new Error("killed"));
-    if (failure !== null) {
-      // Rolling back to a savepoint keeps it established, ready for the next event.
-      await tx.query(`ROLLBACK TO SAVEPOINT ${EVENT_SAVEPOINT}`);
-      metrics.handlerDuration.observe(
-        { topic: origin.topic, group: groupId, outcome: "error" },
-        (performance.now() - startedMs) / 1000,
-      );
-      return { kind: "failed", error: failure };
-    }
-    await runHook({ point: "after-handler", ...context });
-    return { kind: "processed", durationMs: performance.now() - startedMs };
+    // A handler that caught a failed statement leaves the transaction aborted, and COMMIT would quietly roll it
+    // back; releasing the savepoint fails in that case, so the event counts as failed instead of processed.
+    const result = await runHandler(tx, event, origin, startedMs, () =>
+      tx.exec(`RELEASE SAVEPOINT ${EVENT_SAVEPOINT}; SAVEPOINT ${EVENT_SAVEPOINT}`),
+    );
+    // Rolling back to a savepoint keeps it established, ready for the next event.
+    if (result.kind === "failed") await tx.query(`ROLLBACK TO SAVEPOINT ${EVENT_SAVEPOINT}`);
+    return result;
   };
 
   /** Reads a record's headers and value; decides everything about it that needs neither database nor broker. */
@@ -605,15 +643,90 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
 
   /**
    * Handles a group's events in one transaction and returns how many entries it got through: fewer than all when
-   * the consumer began stopping or lost the partition, in which case what it finished still commits.
+   * the consumer began stopping or lost the partition, in which case what it finished still commits. The group is
+   * first run at once, without savepoints; only when a handler fails is it rolled back and run again event by
+   * event, each in its own savepoint, so that the failure is pinned on its event alone.
    */
-  const handleGroup = async (batch: PartitionBatch, entries: GroupEntry[]): Promise<number> =>
+  const handleGroup = async (batch: PartitionBatch, entries: GroupEntry[]): Promise<number> => {
+    const outcome = await handleGroupAtOnce(batch, entries);
+    if (typeof outcome === "number") return outcome;
+    for (const entry of entries) entry.result = null;
+    return handleGroupEventByEvent(batch, entries, outcome.failed);
+  };
+
+  /**
+   * The fast way through a group: one statement records every event in the inbox, then the handlers run one after
+   * another in the same transaction. A savepoint per event costs a database round trip per event, which was most
+   * of the consumer's time. Resolves to how many entries it got through; or, when a handler failed or left the
+   * transaction unusable, rolls everything back and resolves to that rollback, and the caller runs the group
+   * again event by event. The failed handler is not run again for
+   * this attempt, but the handlers before it, whose work was rolled back, are: only a handler's writes through tx
+   * are effectively once, as after a crash.
+   */
+  const handleGroupAtOnce = async (batch: PartitionBatch, entries: GroupEntry[]): Promise<number | GroupRolledBack> => {
+    const events = entries.flatMap((entry) => (entry.prepared.kind === "event" ? [entry.prepared] : []));
+    try {
+      return await db.transaction(async (tx) => {
+        const recorded =
+          events.length === 0
+            ? new Set<string>()
+            : await recordInboxEvents(
+                tx,
+                groupId,
+                events.map(({ event, origin }) => ({
+                  eventId: event.id,
+                  topic: origin.topic,
+                  partition: origin.partition,
+                  offset: Number(origin.offset),
+                })),
+              );
+        const started = new Set<string>();
+        let handled = 0;
+        for (const [index, entry] of entries.entries()) {
+          if (!batch.active() || halted()) break;
+          if (entry.prepared.kind === "event") {
+            const { event, origin } = entry.prepared;
+            if (!recorded.has(event.id) || started.has(event.id)) {
+              entry.result = { kind: "duplicate" };
+            } else {
+              started.add(event.id);
+              entry.result = await attemptInGroup(tx, event, origin);
+              if (entry.result.kind === "failed") throw new GroupRolledBack({ index, result: entry.result });
+            }
+          }
+          handled += 1;
+        }
+        // Events left for later (the consumer is stopping) must not keep the inbox records that would skip them.
+        const notStarted = [...recorded].filter((eventId) => !started.has(eventId));
+        if (notStarted.length > 0) await forgetInboxEvents(tx, groupId, notStarted);
+        // A handler that caught a failed statement leaves the transaction aborted, and COMMIT would quietly roll
+        // it back; this statement fails then, and the group runs again event by event to find that handler.
+        try {
+          await tx.query("SELECT 1");
+        } catch {
+          throw new GroupRolledBack(null);
+        }
+        return handled;
+      });
+    } catch (error) {
+      if (error instanceof GroupRolledBack) return error;
+      throw error;
+    }
+  };
+
+  const handleGroupEventByEvent = async (
+    batch: PartitionBatch,
+    entries: GroupEntry[],
+    alreadyFailed: GroupRolledBack["failed"],
+  ): Promise<number> =>
     db.transaction(async (tx) => {
       let handled = 0;
       let savepointOpen = false;
-      for (const entry of entries) {
+      for (const [index, entry] of entries.entries()) {
         if (!batch.active() || halted()) break;
-        if (entry.prepared.kind === "event") {
+        if (index === alreadyFailed?.index) {
+          entry.result = alreadyFailed.result;
+        } else if (entry.prepared.kind === "event") {
           if (!savepointOpen) await tx.query(`SAVEPOINT ${EVENT_SAVEPOINT}`);
           savepointOpen = true;
           entry.result = await attemptInSavepoint(tx, entry.prepared.event, entry.prepared.origin);

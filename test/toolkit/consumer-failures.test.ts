@@ -16,6 +16,7 @@ import { seededRandom, storeTest, waitFor } from "../store/harness.js";
 import {
   consumerFor,
   counterValue,
+  createTopic,
   createBusinessTable,
   handledCounts,
   handledTotal,
@@ -245,6 +246,65 @@ storeTest(
       const deadLetterTopic = deadLetterTopicName(topic.name);
       assert.equal(deadLetterTopic, `${topic.name}.dlt`);
       assert.ok(Object.values(DEAD_LETTER_HEADERS).every((name) => name.startsWith("sluice-dlt-")));
+    } finally {
+      await stopAll(consumers);
+    }
+  },
+);
+
+storeTest(
+  "events sharing a transaction: a failing handler and one that swallows a failed statement are retried alone",
+  async (t, target) => {
+    const broker = await brokerForTest(t);
+    const client = toolkitClientFor(broker);
+    const db = await target.open();
+    await createBusinessTable(db);
+    const topic = orderTopic(1);
+    await createTopic(client, topic);
+    const groupId = uniqueGroup("group-tx");
+    const consumers: InboxConsumer[] = [];
+    const calls = new Map<string, number>();
+    // Published before the consumer starts, so that they arrive in one fetch and share one transaction.
+    const orders = [
+      ...Array.from({ length: 5 }, (_, index) => `before-${index}`),
+      "throws",
+      "after-0",
+      "swallows",
+      ...Array.from({ length: 5 }, (_, index) => `after-${index + 1}`),
+    ];
+    const published = await publisherFor(t, client).publishMany(
+      topic,
+      orders.map((orderId, amount) => ({ orderId, amount })),
+    );
+    try {
+      const consumer = consumerFor(consumers, {
+        client,
+        db,
+        groupId,
+        topics: [topic],
+        retry: { attempts: 3, baseDelayMs: 50, maxDelayMs: 50 },
+        handler: async (event, tx) => {
+          const call = (calls.get(event.value.orderId) ?? 0) + 1;
+          calls.set(event.value.orderId, call);
+          await insertHandled(tx, event);
+          if (event.value.orderId === "throws" && call === 1) throw new Error("the warehouse timed out");
+          if (event.value.orderId === "swallows" && call === 1) {
+            // A handler bug: the failed statement aborts the transaction, and the handler carries on regardless.
+            await tx.query("SELECT 1 / 0").catch(() => undefined);
+          }
+        },
+      });
+      await consumer.start();
+      await waitFor("every order handled", async () => (await handledTotal(db)) === orders.length, 15_000);
+      const counts = await handledCounts(db);
+      for (const [index, eventId] of published.entries()) {
+        assert.equal(counts.get(eventId), 1, `${orders[index]} has exactly one row`);
+      }
+      assert.equal(calls.get("throws"), 2, "the failed handler is not run again within its attempt");
+      assert.equal(calls.get("swallows"), 2, "the swallowed failure counts as a failed attempt, then a retry");
+      assert.equal(await counterValue("sluice_events_failed_total", { group: groupId }), 2);
+      assert.equal(await counterValue("sluice_events_retried_total", { group: groupId }), 2);
+      assert.equal(await counterValue("sluice_events_dead_lettered_total", { group: groupId }), 0);
     } finally {
       await stopAll(consumers);
     }

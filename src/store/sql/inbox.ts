@@ -4,6 +4,8 @@ import { invalidArgument } from "../errors.js";
 import { sql, type SqlStatement } from "./statement.js";
 
 export const INBOX_CLEANUP_LIMIT_MAX = 10_000;
+/** Events per batched insert or delete; one consumer transaction holds far fewer. */
+export const INBOX_EVENTS_PER_STATEMENT_MAX = 1_000;
 
 export interface InboxEventKey {
   consumerGroup: string;
@@ -26,6 +28,49 @@ ON CONFLICT (consumer_group, event_id) DO NOTHING
 RETURNING processed_at`,
     [event.consumerGroup, event.eventId, event.topic, event.partition, event.offset],
   );
+}
+
+function checkBatch(count: number): void {
+  if (count < 1 || count > INBOX_EVENTS_PER_STATEMENT_MAX) {
+    throw invalidArgument("events", `must hold 1 to ${INBOX_EVENTS_PER_STATEMENT_MAX} items, got ${count}`);
+  }
+}
+
+/**
+ * Records that consumerGroup processed each of the events, in the given order; returns the ids recorded now, so
+ * an id missing from the result is a redelivery. Like insertInboxEvent, it waits for a concurrent transaction that
+ * is recording the same id. The caller passes each id once.
+ */
+export function insertInboxEvents(
+  consumerGroup: string,
+  events: readonly Omit<InboxEventKey, "consumerGroup">[],
+): SqlStatement<{ event_id: string }> {
+  checkBatch(events.length);
+  return sql(
+    `INSERT INTO sluice_inbox (consumer_group, event_id, topic, partition, record_offset)
+SELECT $1, event.id, event.topic, event.partition, event.record_offset
+FROM unnest($2::text[], $3::text[], $4::integer[], $5::bigint[]) WITH ORDINALITY
+  AS event (id, topic, partition, record_offset, position)
+ORDER BY event.position
+ON CONFLICT (consumer_group, event_id) DO NOTHING
+RETURNING event_id`,
+    [
+      consumerGroup,
+      events.map((event) => event.eventId),
+      events.map((event) => event.topic),
+      events.map((event) => event.partition),
+      events.map((event) => event.offset),
+    ],
+  );
+}
+
+/** Takes back inbox records written earlier in the same transaction, for events whose work was not done. */
+export function deleteInboxEvents(consumerGroup: string, eventIds: readonly string[]): SqlStatement<never> {
+  checkBatch(eventIds.length);
+  return sql("DELETE FROM sluice_inbox WHERE consumer_group = $1 AND event_id = ANY($2::text[])", [
+    consumerGroup,
+    eventIds,
+  ]);
 }
 
 /**
