@@ -13,6 +13,7 @@
 // partition is paused for a backoff and the same record is tried again: nothing is skipped.
 
 import type { DatabaseSession, Queryable } from "../store/database.js";
+import { execute, statementTimeoutForTransaction } from "../store/sql/statement.js";
 import {
   deleteInboxEventsBefore,
   forgetInboxEvents,
@@ -52,6 +53,7 @@ import type { KafkaProducer, ProducerRecord } from "./kafka/producer.js";
 import { silentLogger, type ToolkitLogger } from "./logger.js";
 import {
   backoffDelayMs,
+  HandlerTimeoutError,
   errorSummary,
   NonRetriableError,
   parseRetryHeaders,
@@ -84,6 +86,11 @@ export const DEFAULT_LAG_REFRESH_INTERVAL_MS = 15_000;
 export const DEFAULT_FAILURE_BACKOFF_BASE_MS = 100;
 export const DEFAULT_FAILURE_BACKOFF_MAX_MS = 10_000;
 export const DEFAULT_READY_TIMEOUT_MS = 30_000;
+/** How long one handler call may take before it counts as failed (HandlerTimeoutError) and is retried. */
+export const DEFAULT_HANDLER_TIMEOUT_MS = 60_000;
+export const HANDLER_TIMEOUT_MS_MAX = 60 * 60 * 1000;
+/** While handlers run, the group is told this often that the member is alive, so a slow handler keeps its place. */
+const HEARTBEAT_WHILE_HANDLING_MS = 1_000;
 export const CONSUMER_TOPICS_MAX = 100;
 export const CONSUMER_GROUP_ID_CHARS_MAX = INBOX_TEXT_CHARS_MAX;
 
@@ -138,6 +145,11 @@ export interface ConsumerOptions<D extends readonly TopicDefinition<unknown>[]> 
   failureBackoffMaxMs?: number;
   /** Events larger than this (key, value and headers) go to the dead-letter topic unread. */
   eventBytesMax?: number;
+  /**
+   * How long one handler call may run; past it the attempt fails with HandlerTimeoutError, its transaction is
+   * rolled back (a statement still running is cancelled by the database) and the event is retried. Default 60 s.
+   */
+  handlerTimeoutMs?: number;
   /** Create missing topics (the declared ones, their retry topics and dead-letter topic) at start. Default true. */
   createTopics?: boolean;
   sessionTimeoutMs?: number;
@@ -305,6 +317,13 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
       DEFAULT_LAG_REFRESH_INTERVAL_MS,
       1,
       dayMs,
+    ),
+    handlerTimeoutMs: checkInteger(
+      "handlerTimeoutMs",
+      options.handlerTimeoutMs,
+      DEFAULT_HANDLER_TIMEOUT_MS,
+      1,
+      HANDLER_TIMEOUT_MS_MAX,
     ),
     failureBackoffMaxMs: checkInteger(
       "failureBackoffMaxMs",
@@ -541,11 +560,20 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
     const context = { eventId: event.id, topic: origin.topic, partition: origin.partition, offset: origin.offset };
     await runHook({ point: "before-handler", ...context });
     let failure: Error | null = null;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await runWithTraceparent(childTraceparent(event.traceparent), () => handler(event, tx));
+      const timeout = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(new HandlerTimeoutError(settings.handlerTimeoutMs)), settings.handlerTimeoutMs);
+      });
+      const handled = runWithTraceparent(childTraceparent(event.traceparent), () => handler(event, tx));
+      // A handler still running after its timeout may reject later; that rejection is no longer anyone's concern.
+      handled.catch(() => undefined);
+      await Promise.race([handled, timeout]);
       await settle();
     } catch (thrown) {
       failure = toError(thrown);
+    } finally {
+      clearTimeout(timer);
     }
     // kill() during the handler: a dead process would never commit.
     if (crashed()) throw new SimulatedCrash("by kill() during the handler", failure ?? new Error("killed"));
@@ -667,6 +695,7 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
     const events = entries.flatMap((entry) => (entry.prepared.kind === "event" ? [entry.prepared] : []));
     try {
       return await db.transaction(async (tx) => {
+        await execute(tx, statementTimeoutForTransaction(settings.handlerTimeoutMs));
         const recorded =
           events.length === 0
             ? new Set<string>()
@@ -720,6 +749,7 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
     alreadyFailed: GroupRolledBack["failed"],
   ): Promise<number> =>
     db.transaction(async (tx) => {
+      await execute(tx, statementTimeoutForTransaction(settings.handlerTimeoutMs));
       let handled = 0;
       let savepointOpen = false;
       for (const [index, entry] of entries.entries()) {
@@ -896,11 +926,14 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
         continue;
       }
       let handled: number;
+      const heartbeats = setInterval(() => void batch.heartbeat().catch(() => undefined), HEARTBEAT_WHILE_HANDLING_MS);
       try {
         handled = await handleGroup(batch, entries);
       } catch (error) {
         await fail(error);
         return;
+      } finally {
+        clearInterval(heartbeats);
       }
       for (const entry of entries.slice(0, handled)) {
         try {

@@ -28,6 +28,7 @@ export const RetryErrorCode = {
   POLICY_INVALID: "SLUICE_RETRY_POLICY_INVALID",
   HANDLER_NON_RETRIABLE: "SLUICE_HANDLER_NON_RETRIABLE",
   HANDLER_THREW_NON_ERROR: "SLUICE_HANDLER_THREW_NON_ERROR",
+  HANDLER_TIMED_OUT: "SLUICE_HANDLER_TIMED_OUT",
   RETRY_HEADERS_INVALID: "SLUICE_RETRY_HEADERS_INVALID",
 } as const;
 
@@ -88,6 +89,24 @@ export class HandlerThrewNonErrorError extends ToolkitError {
     );
     this.name = "HandlerThrewNonErrorError";
     this.thrown = thrown;
+  }
+}
+
+/**
+ * A handler that did not finish within the consumer's handlerTimeoutMs. Its transaction is rolled back and the
+ * event is retried like any failure; a statement it was still running is cancelled by the database.
+ */
+export class HandlerTimeoutError extends ToolkitError {
+  readonly timeoutMs: number;
+
+  constructor(timeoutMs: number) {
+    super(
+      RetryErrorCode.HANDLER_TIMED_OUT,
+      `the handler did not finish within ${timeoutMs} ms (handlerTimeoutMs); its writes were rolled back and the ` +
+        "event is retried. Make the handler faster, or raise handlerTimeoutMs if it really needs longer",
+    );
+    this.name = "HandlerTimeoutError";
+    this.timeoutMs = timeoutMs;
   }
 }
 

@@ -310,3 +310,99 @@ storeTest(
     }
   },
 );
+
+storeTest(
+  "a handler that hangs times out, is rolled back and retried; later events keep flowing",
+  async (t, target) => {
+    const broker = await brokerForTest(t);
+    const client = toolkitClientFor(broker);
+    const db = await target.open();
+    await createBusinessTable(db);
+    const topic = orderTopic(1);
+    const groupId = uniqueGroup("hang");
+    const consumers: InboxConsumer[] = [];
+    const calls = new Map<string, number>();
+    let lateQueryError: unknown = null;
+    try {
+      const consumer = consumerFor(consumers, {
+        client,
+        db,
+        groupId,
+        topics: [topic],
+        handlerTimeoutMs: 300,
+        retry: { attempts: 3, baseDelayMs: 50, maxDelayMs: 50 },
+        handler: async (event, tx) => {
+          const call = (calls.get(event.value.orderId) ?? 0) + 1;
+          calls.set(event.value.orderId, call);
+          await insertHandled(tx, event);
+          if (event.value.orderId === "hangs" && call === 1) {
+            await new Promise((resolve) => setTimeout(resolve, 1_000));
+            // Long after its timeout: the transaction it was given is gone, and its write must not land anywhere.
+            await insertHandled(tx, event).catch((error: unknown) => {
+              lateQueryError = error;
+            });
+          }
+        },
+      });
+      await consumer.start();
+      await consumer.whenReady(10_000);
+      const publisher = publisherFor(t, client);
+      const hanging = await publisher.publish(topic, { orderId: "hangs", amount: 1 });
+      const later = await publisher.publishMany(
+        topic,
+        Array.from({ length: 5 }, (_, index) => ({ orderId: `later-${index}`, amount: index })),
+      );
+      await waitFor("every order handled", async () => (await handledTotal(db)) === 6, 15_000);
+      await waitFor("the late query refused", () => lateQueryError !== null, 5_000);
+      const counts = await handledCounts(db);
+      for (const eventId of [hanging.id, ...later]) assert.equal(counts.get(eventId), 1);
+      assert.equal(calls.get("hangs"), 2, "timed out once, then handled on its retry");
+      assert.equal(await counterValue("sluice_events_failed_total", { group: groupId }), 1);
+      assert.equal(await counterValue("sluice_events_retried_total", { group: groupId }), 1);
+      assert.equal(consumer.state, "running");
+    } finally {
+      await stopAll(consumers);
+    }
+  },
+);
+
+storeTest(
+  "a handler stuck in a database statement is cancelled by the database at its timeout",
+  async (t, target) => {
+    const broker = await brokerForTest(t);
+    const client = toolkitClientFor(broker);
+    const db = await target.open();
+    await createBusinessTable(db);
+    const topic = orderTopic(1);
+    const groupId = uniqueGroup("stuck");
+    const consumers: InboxConsumer[] = [];
+    let calls = 0;
+    try {
+      const consumer = consumerFor(consumers, {
+        client,
+        db,
+        groupId,
+        topics: [topic],
+        handlerTimeoutMs: 300,
+        retry: { attempts: 2, baseDelayMs: 50, maxDelayMs: 50 },
+        handler: async (event, tx) => {
+          calls += 1;
+          if (calls === 1) await tx.query("SELECT pg_sleep(30)");
+          await insertHandled(tx, event);
+        },
+      });
+      await consumer.start();
+      await consumer.whenReady(10_000);
+      const started = Date.now();
+      const published = await publisherFor(t, client).publish(topic, { orderId: "sleepy", amount: 1 });
+      await waitFor("the order handled on its retry", async () => (await handledTotal(db)) === 1, 15_000);
+      assert.ok(Date.now() - started < 10_000, "the 30 s statement was cancelled long before it finished");
+      assert.equal((await handledCounts(db)).get(published.id), 1);
+      assert.equal(calls, 2);
+    } finally {
+      await stopAll(consumers);
+    }
+  },
+  // PGlite runs statements on the process's only thread, so a sleeping statement would stop every timer too.
+  { kinds: ["postgres"] },
+);

@@ -1,7 +1,7 @@
 // Statements for the migration runner's bookkeeping.
 
 import { quoteIdentifier } from "../identifiers.js";
-import { sql, type SqlStatement } from "./statement.js";
+import { sql, statementTimeoutForTransaction, type SqlStatement } from "./statement.js";
 
 /** The component name of the migrations that ship with Sluice. */
 export const BUILT_IN_COMPONENT = "sluice";
@@ -82,5 +82,5 @@ export function insertAppliedMigration(
  * longer than any ordinary statement should.
  */
 export function disableStatementTimeoutForTransaction(): SqlStatement<never> {
-  return sql("SELECT set_config('statement_timeout', '0', true)");
+  return statementTimeoutForTransaction(0);
 }

@@ -1,6 +1,7 @@
 // The shape every SQL builder returns, and the one way to run it.
 
 import type { Queryable, QueryResult } from "../database.js";
+import { invalidArgument } from "../errors.js";
 
 declare const rowType: unique symbol;
 
@@ -18,4 +19,15 @@ export function sql<Row = Record<string, unknown>>(text: string, values: readonl
 
 export function execute<Row>(target: Queryable, statement: SqlStatement<Row>): Promise<QueryResult<Row>> {
   return target.query<Row>(statement.text, statement.values);
+}
+
+/**
+ * Limits every later statement of the current transaction to timeoutMs (0: no limit); the database cancels a
+ * statement that runs longer, which fails the transaction.
+ */
+export function statementTimeoutForTransaction(timeoutMs: number): SqlStatement<never> {
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 0) {
+    throw invalidArgument("timeoutMs", `must be an integer >= 0, got ${String(timeoutMs)}`);
+  }
+  return sql("SELECT set_config('statement_timeout', $1, true)", [String(timeoutMs)]);
 }
