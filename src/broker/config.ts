@@ -14,6 +14,10 @@ export const GROUP_MIN_SESSION_TIMEOUT_MS = 6_000;
 export const GROUP_MAX_SESSION_TIMEOUT_MS = 1_800_000;
 export const GROUP_INITIAL_REBALANCE_DELAY_MS = 0;
 export const FETCH_MAX_WAIT_MS_MAX = 30_000;
+/** Kafka's offsets.retention.minutes (7 days): how long an empty group's committed offsets outlive it. */
+export const OFFSETS_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+/** Kafka's offsets.retention.check.interval.ms. */
+export const OFFSETS_RETENTION_CHECK_INTERVAL_MS = 600_000;
 
 export type FlushMode = { kind: "always" } | { kind: "interval"; intervalMs: number };
 
@@ -46,6 +50,13 @@ export interface BrokerConfig {
   groupMinSessionTimeoutMs: number;
   groupMaxSessionTimeoutMs: number;
   groupInitialRebalanceDelayMs: number;
+  /**
+   * Committed offsets expire this long after their group became empty (or, for offsets committed without joining
+   * a group, after the commit); offsets of a topic an active group no longer subscribes to expire this long after
+   * their commit. A group left with no offsets and no members is deleted.
+   */
+  offsetsRetentionMs: number;
+  offsetsRetentionCheckIntervalMs: number;
   sasl: { mechanisms: SaslMechanism[]; users: Record<string, string> } | null;
   tls: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer } | null;
 }
@@ -74,6 +85,8 @@ export function defaultBrokerConfig(): BrokerConfig {
     groupMinSessionTimeoutMs: GROUP_MIN_SESSION_TIMEOUT_MS,
     groupMaxSessionTimeoutMs: GROUP_MAX_SESSION_TIMEOUT_MS,
     groupInitialRebalanceDelayMs: GROUP_INITIAL_REBALANCE_DELAY_MS,
+    offsetsRetentionMs: OFFSETS_RETENTION_MS,
+    offsetsRetentionCheckIntervalMs: OFFSETS_RETENTION_CHECK_INTERVAL_MS,
     sasl: null,
     tls: null,
   };

@@ -53,6 +53,7 @@ export const GROUP_LOG_DIRECTORY = "groups";
 export const GROUP_LOG_FILE = "groups.log";
 
 const NO_BYTES = Buffer.alloc(0);
+const OFFSET_EXPIRY_KEY = JSON.stringify(["offset-expiry"]);
 
 type Phase = "loading" | "running" | "closed";
 
@@ -91,6 +92,7 @@ export class GroupCoordinator {
     );
     // Without a data dir there is nothing to load, so the coordinator serves at once.
     this.phase = options.dataDir === null ? "running" : "loading";
+    if (this.phase === "running") this.scheduleOffsetExpiry();
   }
 
   /** Reads the group log, rebuilding groups (as Empty) and committed offsets. */
@@ -114,6 +116,9 @@ export class GroupCoordinator {
     }
     this.log = log;
     this.phase = "running";
+    // How long loaded groups have been empty is not known, so their offsets are kept a full retention from now.
+    for (const group of this.groups.values()) group.emptySinceMs = this.now();
+    this.scheduleOffsetExpiry();
     this.logger.info(
       { groups: this.groups.size, records: log.recovered.length, bytes: log.sizeBytes },
       "group state loaded",
@@ -416,6 +421,7 @@ export class GroupCoordinator {
     group.generationId++;
     if (group.members.size === 0) {
       group.state = "Empty";
+      group.emptySinceMs = this.now();
       group.protocolName = null;
       group.leaderId = null;
       group.refreshSubscribedTopics();
@@ -810,6 +816,58 @@ export class GroupCoordinator {
       );
   }
 
+  /**
+   * Deletes committed offsets past offsetsRetentionMs, as Kafka does (KIP-211): an empty group's offsets a
+   * retention after it became empty (or after their commit, if later); an active consumer group's offsets of
+   * topics it no longer subscribes to a retention after their commit. An empty group left without offsets is
+   * deleted. Runs every offsetsRetentionCheckIntervalMs; returns how many offsets went.
+   */
+  expireOffsets(): number {
+    if (this.phase !== "running") return 0;
+    const retentionMs = this.options.config.offsetsRetentionMs;
+    const nowMs = this.now();
+    let expired = 0;
+    for (const group of [...this.groups.values()]) {
+      const empty = group.state === "Empty";
+      if (!empty && group.protocolType !== CONSUMER_PROTOCOL_TYPE) continue;
+      const stale = this.offsets.forGroup(group.groupId).flatMap(({ topic, partitions }) =>
+        partitions
+          .filter(([, committed]) => {
+            if (!empty && group.isSubscribedTo(topic)) return false;
+            const sinceMs = empty
+              ? Math.max(committed.commitTimestampMs, group.emptySinceMs)
+              : committed.commitTimestampMs;
+            return nowMs - sinceMs >= retentionMs;
+          })
+          .map(([partition]) => ({ topic, partition })),
+      );
+      for (const { topic, partition } of stale) {
+        this.offsets.delete(group.groupId, topic, partition);
+        this.log?.append({ kind: "offset-deleted", groupId: group.groupId, topic, partition });
+      }
+      expired += stale.length;
+      if (stale.length > 0) {
+        this.logger.info({ groupId: group.groupId, offsets: stale.length, retentionMs }, "committed offsets expired");
+      }
+      if (empty && group.pendingMemberIds.size === 0 && !this.offsets.hasGroup(group.groupId) && stale.length > 0) {
+        group.state = "Dead";
+        this.groups.delete(group.groupId);
+        this.log?.append({ kind: "group-deleted", groupId: group.groupId });
+        this.logger.info({ groupId: group.groupId }, "empty group deleted: its offsets expired");
+      }
+    }
+    if (expired > 0)
+      void this.sync().catch((error: unknown) => this.logger.error({ err: error }, "group log sync failed"));
+    return expired;
+  }
+
+  private scheduleOffsetExpiry(): void {
+    this.deadlines.schedule(OFFSET_EXPIRY_KEY, this.now() + this.options.config.offsetsRetentionCheckIntervalMs, () => {
+      this.expireOffsets();
+      this.scheduleOffsetExpiry();
+    });
+  }
+
   // ---- Admin ----
 
   /** DeleteGroups: removes empty groups with their offsets. Await sync() before answering. */
@@ -898,6 +956,7 @@ export class GroupCoordinator {
       return null;
     }
     const group = new ConsumerGroup(groupId);
+    group.emptySinceMs = this.now();
     this.groups.set(groupId, group);
     this.persistGroup(group);
     return group;

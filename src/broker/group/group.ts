@@ -66,6 +66,8 @@ export class ConsumerGroup {
   readonly pendingMemberIds = new Set<string>();
   /** The topics the members of this generation subscribe to; null when some subscription could not be read. */
   subscribedTopics: Set<string> | null = new Set();
+  /** When the group was created, last became Empty or was loaded: an empty group's offsets expire counting from it. */
+  emptySinceMs = 0;
   /** The join phase may not complete before this (the initial rebalance delay of a group that was empty). */
   joinNotBeforeMs = 0;
   /** When the join phase started and when it gives up on members that have not rejoined. */

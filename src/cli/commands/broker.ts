@@ -2,7 +2,7 @@
 
 import { readFileSync } from "node:fs";
 import type { BrokerConfig, FlushMode, RunningBroker } from "../../broker/index.js";
-import { DEFAULT_PARTITIONS, DEFAULT_PORT, MESSAGE_BYTES_MAX } from "../../broker/config.js";
+import { DEFAULT_PARTITIONS, DEFAULT_PORT, MESSAGE_BYTES_MAX, OFFSETS_RETENTION_MS } from "../../broker/config.js";
 import { SUPPORTED_SASL_MECHANISMS } from "../../broker/sasl/user-store.js";
 import type { SaslMechanism } from "../../broker/config.js";
 import {
@@ -78,6 +78,11 @@ export const brokerOptions = {
   }),
   autoCreateTopics: flagOption({ description: "Do not create topics on first use", default: true }),
   messageMaxBytes: integerOption({ description: "Largest record batch accepted", min: 1, default: MESSAGE_BYTES_MAX }),
+  offsetsRetentionMs: integerOption({
+    description: "How long an empty group's committed offsets are kept (Kafka's offsets.retention.minutes)",
+    min: 1,
+    default: OFFSETS_RETENTION_MS,
+  }),
   saslUsers: stringOption({
     description: "Require SASL; file of username:password lines",
     valueName: "file",
@@ -138,6 +143,7 @@ export function brokerConfigFromOptions(options: BrokerOptionValues): Partial<Br
     defaultPartitions: options.partitions,
     autoCreateTopics: options.autoCreateTopics,
     messageBytesMax: options.messageMaxBytes,
+    offsetsRetentionMs: options.offsetsRetentionMs,
     sasl,
     tls,
   };
