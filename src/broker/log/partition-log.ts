@@ -11,14 +11,9 @@ import {
   type RecordBatchHeader,
 } from "../../kafka/protocol/record-batch.js";
 import { FileSegmentStorage } from "./file-storage.js";
-import {
-  RECOVERED_BATCHES_PER_PRODUCER,
-  RECOVERED_PRODUCERS_MAX,
-  resolveLogConfig,
-  type LogConfig,
-  type ResolvedLogConfig,
-} from "./log-config.js";
+import { resolveLogConfig, type LogConfig, type ResolvedLogConfig } from "./log-config.js";
 import { MemorySegmentStorage } from "./memory-storage.js";
+import { parseProducerSnapshotFileName, ProducerBatches, producerSnapshotFileName } from "./producer-snapshot.js";
 import { LogSegment, parseSegmentFileName, type TimestampMatch } from "./segment.js";
 import { LogStorageError, type SegmentStorage } from "./storage.js";
 
@@ -74,6 +69,8 @@ export class PartitionLog {
   private config: ResolvedLogConfig;
   private closed = false;
   private recovered: RecoveredBatch[] = [];
+  /** Every idempotent producer's last batches, kept current so that a roll can snapshot them. */
+  private readonly producerBatches = new ProducerBatches();
 
   private appendedBytes = 0;
   private syncedBytes = 0;
@@ -140,8 +137,8 @@ export class PartitionLog {
   }
 
   /**
-   * The batches recovered from the last segment when the log was opened, oldest first: for each producer id, its
-   * last five batches, so the broker can rebuild idempotent-producer state.
+   * The batches recovered when the log was opened, oldest first: for each producer id, its last five batches, from
+   * the snapshot taken at the last roll and the active segment, so the broker can rebuild idempotent-producer state.
    */
   recoveredBatchHeaders(): readonly RecoveredBatch[] {
     return this.recovered;
@@ -166,12 +163,12 @@ export class PartitionLog {
       .sort((a, b) => a - b);
     const nowMs = this.now();
     const { indexIntervalBytes } = this.config;
-    const producers = new Map<number, RecoveredBatch[]>();
+    this.loadProducerSnapshot(names, baseOffsets.at(-1) ?? null);
     baseOffsets.forEach((baseOffset, i) => {
       const last = i === baseOffsets.length - 1;
       const segment = last
         ? LogSegment.openActive(this.storage, baseOffset, indexIntervalBytes, this.logger, nowMs, (header) =>
-            rememberProducerBatch(producers, header),
+            this.producerBatches.remember(header),
           )
         : LogSegment.openSealed(this.storage, baseOffset, indexIntervalBytes, this.logger, nowMs);
       if (!last && segment.isEmpty) {
@@ -182,7 +179,7 @@ export class PartitionLog {
       this.segments.push(segment);
     });
     if (this.segments.length === 0) this.segments.push(LogSegment.create(this.storage, 0, nowMs));
-    this.recovered = [...producers.values()].flat().sort((a, b) => a.baseOffset - b.baseOffset);
+    this.recovered = this.producerBatches.batches();
 
     this.startOffset = this.segments[0]!.baseOffset;
     const checkpoint = this.storage.readWhole(LOG_START_OFFSET_FILE);
@@ -201,6 +198,29 @@ export class PartitionLog {
         },
         "partition log recovered",
       );
+    }
+  }
+
+  /**
+   * Starts the producers' batches from the snapshot taken when the active segment was rolled, and removes snapshots
+   * of other segments (left by a crash between writing a new snapshot and removing the old one).
+   */
+  private loadProducerSnapshot(names: readonly string[], activeBaseOffset: number | null): void {
+    for (const name of names) {
+      const baseOffset = parseProducerSnapshotFileName(name);
+      if (baseOffset === null) continue;
+      if (baseOffset !== activeBaseOffset) {
+        this.storage.remove(name);
+        continue;
+      }
+      const data = this.storage.readWhole(name);
+      if (data !== null && !this.producerBatches.load(data)) {
+        this.logger.warn(
+          { location: this.storage.location, snapshot: name },
+          "unreadable producer snapshot ignored; idempotent producers that last wrote before the active segment " +
+            "are treated as new",
+        );
+      }
     }
   }
 
@@ -243,6 +263,7 @@ export class PartitionLog {
     }
     this.appendedBytes += batchBytes;
     if (this.storage.persistent) this.unsyncedSegments.add(segment);
+    if (header.producerId >= 0) this.producerBatches.remember({ ...header, baseOffset });
     return { baseOffset, logAppendTime };
   }
 
@@ -269,6 +290,11 @@ export class PartitionLog {
     const sealed = this.active;
     sealed.persistIndexes();
     this.segments.push(LogSegment.create(this.storage, sealed.nextOffset, nowMs));
+    if (this.storage.persistent) {
+      // Not durable, like the indexes: a snapshot lost in a power failure costs only what it would have saved.
+      this.storage.writeWhole(producerSnapshotFileName(sealed.nextOffset), this.producerBatches.encode(), false);
+      this.storage.remove(producerSnapshotFileName(sealed.baseOffset));
+    }
     this.directoryChanged = true;
     this.logger.debug({ segment: this.active.name, sealed: sealed.name }, "rolled log segment");
   }
@@ -441,25 +467,4 @@ export class PartitionLog {
     for (const segment of this.segments) segment.close();
     this.storage.destroy();
   }
-}
-
-function rememberProducerBatch(producers: Map<number, RecoveredBatch[]>, header: RecordBatchHeader): void {
-  if (header.producerId < 0) return;
-  const batch: RecoveredBatch = {
-    baseOffset: header.baseOffset,
-    lastOffsetDelta: header.lastOffsetDelta,
-    producerId: header.producerId,
-    producerEpoch: header.producerEpoch,
-    baseSequence: header.baseSequence,
-    recordCount: header.recordCount,
-    maxTimestamp: header.maxTimestamp,
-  };
-  const batches = producers.get(header.producerId) ?? [];
-  // Re-inserting keeps the map in least-recently-written order, so the producer evicted at the limit is the one
-  // that wrote longest ago.
-  producers.delete(header.producerId);
-  batches.push(batch);
-  if (batches.length > RECOVERED_BATCHES_PER_PRODUCER) batches.shift();
-  producers.set(header.producerId, batches);
-  if (producers.size > RECOVERED_PRODUCERS_MAX) producers.delete(producers.keys().next().value!);
 }

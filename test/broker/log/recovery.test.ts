@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { appendFileSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { appendFileSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { pino } from "pino";
@@ -158,6 +158,48 @@ test("recovery reports each idempotent producer's last five batches from the act
     assert.equal(readBatchHeader(reopened.read(batch.baseOffset, 1).records).baseSequence, batch.baseSequence);
   }
   await reopened.close();
+  cleanup();
+});
+
+test("a producer whose last batches are in sealed segments is still known after a restart", async () => {
+  const { dir, cleanup } = temporaryDir();
+  const config = baseConfig({ segmentBytesMax: 2000 });
+  const log = PartitionLog.open({ dir, config, logger: silent });
+  const idle: { baseOffset: number; baseSequence: number }[] = [];
+  for (let sequence = 0; sequence < 12; sequence += 2) {
+    const { baseOffset } = produce(log, { count: 2, producerId: 41, producerEpoch: 3, baseSequence: sequence });
+    idle.push({ baseOffset, baseSequence: sequence });
+  }
+  // Another producer writes on until producer 41's batches lie two segment rolls back.
+  let busySequence = 0;
+  while (log.segmentBaseOffsets().length < 4) {
+    produce(log, { count: 1, producerId: 42, producerEpoch: 0, baseSequence: busySequence, valueBytes: 200 });
+    busySequence += 1;
+  }
+  await log.close();
+  const snapshots = readdirSync(dir).filter((name) => name.endsWith(".producers"));
+  assert.deepEqual(snapshots, [`${String(log.segmentBaseOffsets().at(-1)).padStart(20, "0")}.producers`]);
+
+  const reopened = PartitionLog.open({ dir, config, logger: silent });
+  const recovered = reopened.recoveredBatchHeaders();
+  assert.deepEqual(
+    recovered
+      .filter((batch) => batch.producerId === 41)
+      .map(({ baseOffset, baseSequence }) => ({ baseOffset, baseSequence })),
+    idle.slice(-5),
+  );
+  const busy = recovered.filter((batch) => batch.producerId === 42);
+  assert.equal(busy.length, 5);
+  assert.equal(busy.at(-1)!.baseSequence, busySequence - 1);
+  await reopened.close();
+
+  // An unreadable snapshot is ignored with a warning; the active segment's producers are still recovered.
+  writeFileSync(join(dir, snapshots[0]!), "{not json");
+  const captured = capturingLogger();
+  const damaged = PartitionLog.open({ dir, config, logger: captured.logger });
+  assert.ok(captured.entries.some((entry) => /unreadable producer snapshot/.test(String(entry.msg))));
+  assert.equal(damaged.recoveredBatchHeaders().filter((batch) => batch.producerId === 41).length, 0);
+  await damaged.close();
   cleanup();
 });
 
