@@ -2,12 +2,13 @@
 // embedded broker: admin, keyed produce with gzip and headers, a consumer group that commits and resumes.
 
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 
 import { brokerForTest } from "../helpers/broker.js";
 import { requireTool } from "../helpers/environment.js";
+import { runCommand } from "../helpers/process.js";
 
 // Debian's interpreter, where python3-kafka is installed; a python3 earlier on PATH (pyenv, say) lacks it.
 const PYTHON = "/usr/bin/python3";
@@ -15,24 +16,10 @@ const SCRIPT = fileURLToPath(new URL("./fixtures/kafka_python_client.py", import
 const KAFKA_PYTHON = spawnSync(PYTHON, ["-c", "import kafka"], { stdio: "ignore", timeout: 10_000 }).status === 0;
 const RUN_TIMEOUT_MS = 60_000;
 
-function run<T>(args: string[]): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [SCRIPT, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`kafka-python ${args.join(" ")} timed out; stderr: ${stderr}`));
-    }, RUN_TIMEOUT_MS);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      if (code !== 0) reject(new Error(`kafka-python ${args.join(" ")} exited ${String(code)}: ${stderr}`));
-      else resolve(JSON.parse(stdout.trim().split("\n").at(-1) ?? "null") as T);
-    });
-  });
+async function run<T>(args: string[]): Promise<T> {
+  const { stdout, stderr, code } = await runCommand(PYTHON, [SCRIPT, ...args], "", RUN_TIMEOUT_MS);
+  if (code !== 0) throw new Error(`kafka-python ${args.join(" ")} exited ${String(code)}: ${stderr}`);
+  return JSON.parse(stdout.trim().split("\n").at(-1) ?? "null") as T;
 }
 
 interface Consumed {

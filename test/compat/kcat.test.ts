@@ -2,35 +2,15 @@
 // consumer groups and the idempotent producer.
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { test } from "node:test";
 import { brokerForTest } from "../helpers/broker.js";
 import { hasCommand, requireTool } from "../helpers/environment.js";
+import { runCommand, type CommandResult } from "../helpers/process.js";
 
 const KCAT = hasCommand("kcat");
 
-function kcat(
-  args: string[],
-  input?: string,
-  timeoutMs = 20_000,
-): Promise<{ stdout: string; stderr: string; code: number | null }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("kcat", args, { stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`kcat ${args.join(" ")} timed out; stderr: ${stderr}`));
-    }, timeoutMs);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ stdout, stderr, code });
-    });
-    child.stdin.end(input ?? "");
-  });
+function kcat(args: string[], input?: string, timeoutMs = 20_000): Promise<CommandResult> {
+  return runCommand("kcat", args, input ?? "", timeoutMs);
 }
 
 test("kcat lists metadata", async (t) => {

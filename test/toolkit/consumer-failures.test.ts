@@ -5,39 +5,28 @@
 import assert from "node:assert/strict";
 
 import type { Queryable } from "../../src/store/index.js";
-import type { InboxConsumer } from "../../src/toolkit/consumer.js";
 import { DEAD_LETTER_HEADERS, deadLetterTopicName } from "../../src/toolkit/dead-letter.js";
 import { buildEventHeaders, EVENT_HEADERS, type ConsumedEvent } from "../../src/toolkit/event.js";
 import { listDeadLetters } from "../../src/toolkit/redrive.js";
 import { NonRetriableError, retryTopicName } from "../../src/toolkit/retry.js";
 import type { EventOf } from "../../src/toolkit/topic.js";
-import { brokerForTest } from "../helpers/broker.js";
 import { seededRandom, storeTest, waitFor } from "../store/harness.js";
 import {
   consumerFor,
+  consumerScene,
   counterValue,
   createTopic,
-  createBusinessTable,
   handledCounts,
   handledTotal,
   insertHandled,
-  orderTopic,
   publisherFor,
   stopAll,
-  toolkitClientFor,
-  uniqueGroup,
 } from "./consumer-support.js";
 
 storeTest(
   "a poison event reaches the DLT after its last attempt while later events on its partition keep flowing",
   async (t, target) => {
-    const broker = await brokerForTest(t);
-    const client = toolkitClientFor(broker);
-    const db = await target.open();
-    await createBusinessTable(db);
-    const topic = orderTopic(1);
-    const groupId = uniqueGroup("poison");
-    const consumers: InboxConsumer[] = [];
+    const { client, db, topic, groupId, consumers } = await consumerScene(t, target, "poison");
     const attemptsOf = new Map<string, number[]>();
     const doneAt = new Map<string, number>();
     const retry = { attempts: 4, baseDelayMs: 250, maxDelayMs: 2_000, jitter: 0.5 };
@@ -138,13 +127,7 @@ storeTest(
 storeTest(
   "non-retriable errors and unreadable events go to the DLT at once, with the reason, and nothing stops",
   async (t, target) => {
-    const broker = await brokerForTest(t);
-    const client = toolkitClientFor(broker);
-    const db = await target.open();
-    await createBusinessTable(db);
-    const topic = orderTopic(1);
-    const groupId = uniqueGroup("bad");
-    const consumers: InboxConsumer[] = [];
+    const { client, db, topic, groupId, consumers } = await consumerScene(t, target, "bad");
     const calls = new Map<string, number>();
     try {
       const consumer = consumerFor(consumers, {
@@ -255,14 +238,8 @@ storeTest(
 storeTest(
   "events sharing a transaction: a failing handler and one that swallows a failed statement are retried alone",
   async (t, target) => {
-    const broker = await brokerForTest(t);
-    const client = toolkitClientFor(broker);
-    const db = await target.open();
-    await createBusinessTable(db);
-    const topic = orderTopic(1);
+    const { client, db, topic, groupId, consumers } = await consumerScene(t, target, "group-tx");
     await createTopic(client, topic);
-    const groupId = uniqueGroup("group-tx");
-    const consumers: InboxConsumer[] = [];
     const calls = new Map<string, number>();
     // Published before the consumer starts, so that they arrive in one fetch and share one transaction.
     const orders = [
@@ -314,13 +291,7 @@ storeTest(
 storeTest(
   "a handler that hangs times out, is rolled back and retried; later events keep flowing",
   async (t, target) => {
-    const broker = await brokerForTest(t);
-    const client = toolkitClientFor(broker);
-    const db = await target.open();
-    await createBusinessTable(db);
-    const topic = orderTopic(1);
-    const groupId = uniqueGroup("hang");
-    const consumers: InboxConsumer[] = [];
+    const { client, db, topic, groupId, consumers } = await consumerScene(t, target, "hang");
     const calls = new Map<string, number>();
     let lateQueryError: unknown = null;
     try {
@@ -369,13 +340,7 @@ storeTest(
 storeTest(
   "a handler stuck in a database statement is cancelled by the database at its timeout",
   async (t, target) => {
-    const broker = await brokerForTest(t);
-    const client = toolkitClientFor(broker);
-    const db = await target.open();
-    await createBusinessTable(db);
-    const topic = orderTopic(1);
-    const groupId = uniqueGroup("stuck");
-    const consumers: InboxConsumer[] = [];
+    const { client, db, topic, groupId, consumers } = await consumerScene(t, target, "stuck");
     let calls = 0;
     try {
       const consumer = consumerFor(consumers, {

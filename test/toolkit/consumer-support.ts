@@ -6,13 +6,15 @@ import type { TestContext } from "node:test";
 import { Type } from "@sinclair/typebox";
 
 import type { RunningBroker } from "../../src/broker/index.js";
-import type { Queryable } from "../../src/store/index.js";
+import type { Database, Queryable } from "../../src/store/index.js";
 import { createConsumer, type ConsumerOptions, type InboxConsumer } from "../../src/toolkit/consumer.js";
 import { ensureTopics } from "../../src/toolkit/kafka/admin.js";
 import { createKafkaClient, type KafkaClient } from "../../src/toolkit/kafka/connection.js";
 import { toolkitRegistry } from "../../src/toolkit/metrics.js";
 import { createPublisher, type Publisher } from "../../src/toolkit/publisher.js";
 import { defineTopic, type TopicDefinition } from "../../src/toolkit/topic.js";
+import { brokerForTest } from "../helpers/broker.js";
+import type { StoreTarget } from "../store/harness.js";
 
 /** Group timings that make joins and rebalances take a fraction of a second against the embedded broker. */
 export const FAST_GROUP = {
@@ -122,4 +124,26 @@ export async function counterValue(name: string, labels: Record<string, string>)
   return values
     .filter((entry) => Object.entries(labels).every(([label, value]) => entry.labels[label] === value))
     .reduce((sum, entry) => sum + entry.value, 0);
+}
+
+export interface ConsumerScene {
+  client: KafkaClient;
+  db: Database;
+  topic: OrderTopic;
+  groupId: string;
+  /** Consumers started through consumerFor; stop them with stopAll in the test's finally. */
+  consumers: InboxConsumer[];
+}
+
+/** A broker, a client, a database with the business table, a fresh order topic and a fresh group id. */
+export async function consumerScene(
+  t: TestContext,
+  target: StoreTarget,
+  groupPrefix: string,
+  partitions = 1,
+): Promise<ConsumerScene> {
+  const client = toolkitClientFor(await brokerForTest(t));
+  const db = await target.open();
+  await createBusinessTable(db);
+  return { client, db, topic: orderTopic(partitions), groupId: uniqueGroup(groupPrefix), consumers: [] };
 }

@@ -158,7 +158,7 @@ export class PartitionLog {
       if (name.endsWith(".tmp")) this.storage.remove(name);
     }
     const baseOffsets = names
-      .map(parseSegmentFileName)
+      .map((name) => parseSegmentFileName(name))
       .filter((offset): offset is number => offset !== null)
       .sort((a, b) => a - b);
     const nowMs = this.now();

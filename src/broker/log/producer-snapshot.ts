@@ -8,21 +8,17 @@
 
 import type { RecoveredBatch } from "./partition-log.js";
 import { RECOVERED_BATCHES_PER_PRODUCER, RECOVERED_PRODUCERS_MAX } from "./log-config.js";
+import { parseSegmentFileName, segmentFileName } from "./segment.js";
 
-export const PRODUCER_SNAPSHOT_EXTENSION = ".producers";
 const SNAPSHOT_VERSION = 1;
-const OFFSET_DIGITS = 20;
 
 export function producerSnapshotFileName(baseOffset: number): string {
-  return `${String(baseOffset).padStart(OFFSET_DIGITS, "0")}${PRODUCER_SNAPSHOT_EXTENSION}`;
+  return segmentFileName(baseOffset, ".producers");
 }
 
 /** The base offset a snapshot file belongs to, or null for any other file. */
 export function parseProducerSnapshotFileName(name: string): number | null {
-  const match = /^(\d{20})\.producers$/.exec(name);
-  if (match === null) return null;
-  const baseOffset = Number(match[1]);
-  return Number.isSafeInteger(baseOffset) ? baseOffset : null;
+  return parseSegmentFileName(name, ".producers");
 }
 
 /**

@@ -21,15 +21,19 @@ import { TimeIndex } from "./time-index.js";
 const EMPTY = Buffer.alloc(0);
 const OFFSET_DIGITS = 20;
 
-export function segmentFileName(baseOffset: number, extension: ".log" | ".index" | ".timeindex"): string {
+/** The files of a partition directory named by a segment's base offset. */
+export type SegmentFileExtension = ".log" | ".index" | ".timeindex" | ".producers";
+
+export function segmentFileName(baseOffset: number, extension: SegmentFileExtension): string {
   return `${String(baseOffset).padStart(OFFSET_DIGITS, "0")}${extension}`;
 }
 
-/** The base offset named by a `.log` file, or null for any other file. */
-export function parseSegmentFileName(name: string): number | null {
-  const match = /^(\d{20})\.log$/.exec(name);
-  if (match === null) return null;
-  const baseOffset = Number(match[1]);
+/** The base offset in the name of a file with this extension, or null for any other file. */
+export function parseSegmentFileName(name: string, extension: SegmentFileExtension = ".log"): number | null {
+  if (!name.endsWith(extension)) return null;
+  const digits = name.slice(0, -extension.length);
+  if (!/^\d{20}$/.test(digits)) return null;
+  const baseOffset = Number(digits);
   return Number.isSafeInteger(baseOffset) ? baseOffset : null;
 }
 
