@@ -1,6 +1,7 @@
 // The message board in a real browser (headless Chromium driven by playwright-core) against the real system: one
 // page posts a message and a second page, open all along, sees it arrive live and stored; switching the template
-// changes the design. It also takes the screenshot the README shows.
+// changes the design; a page that lost its connection catches up on reconnecting. It also takes the screenshot the
+// README shows.
 
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync } from "node:fs";
@@ -17,9 +18,11 @@ const CHROMIUM_PATH = process.env.SLUICE_CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SCREENSHOT_PATH = fileURLToPath(new URL("../../docs/screenshot.png", import.meta.url));
 const STEP_TIMEOUT_MS = 15_000;
 
-async function openBoard(browser: Browser, url: string): Promise<Page> {
+/** Opens the board in a fresh context; initScript runs in the page before the board's own script. */
+async function openBoard(browser: Browser, url: string, initScript?: () => void): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1000, height: 760 } });
   const page = await context.newPage();
+  if (initScript !== undefined) await page.addInitScript(initScript);
   page.setDefaultTimeout(STEP_TIMEOUT_MS);
   await page.goto(`${url}/`);
   await page.locator('#connection[data-state="live"]').waitFor();
@@ -114,5 +117,62 @@ test(
       await poster.screenshot({ path: SCREENSHOT_PATH, animations: "disabled" });
       assert.ok(existsSync(SCREENSHOT_PATH));
     });
+  },
+);
+
+test(
+  "a page that loses its connection reconnects and catches up on what it missed, without a reload",
+  { timeout: 120_000 },
+  async (t) => {
+    if (!requireTool(t, existsSync(CHROMIUM_PATH), `Chromium at ${CHROMIUM_PATH} (apt-get install chromium)`)) return;
+    const { url } = await boardForTest(t);
+    const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ["--no-sandbox"] });
+    t.after(() => browser.close());
+    const poster = await openBoard(browser, url);
+    // The watcher's sockets are recorded, and while "blocked" a new one goes to a closed port, as during an outage.
+    const watcher = await openBoard(browser, url, () => {
+      const Native = window.WebSocket;
+      const control = window as unknown as { sockets: WebSocket[]; blockSockets: boolean };
+      control.sockets = [];
+      control.blockSockets = false;
+      window.WebSocket = class extends Native {
+        constructor(address: string | URL, protocols?: string | string[]) {
+          super(control.blockSockets ? "ws://127.0.0.1:1/ws" : address, protocols);
+          control.sockets.push(this);
+        }
+      };
+    });
+    await watcher.evaluate(() => {
+      (window as unknown as { notReloaded: boolean }).notReloaded = true;
+    });
+    const before = "Posted while the watcher was still connected";
+    await postMessage(poster, before);
+    await messageItem(watcher, before).and(watcher.locator('[data-stage="stored"]')).waitFor();
+
+    await watcher.evaluate(() => {
+      const control = window as unknown as { sockets: WebSocket[]; blockSockets: boolean };
+      control.blockSockets = true;
+      control.sockets.at(-1)?.close(4001, "the test cut the connection");
+    });
+    await watcher.locator('#connection[data-state="offline"]').waitFor();
+    const missed = "Posted while the watcher was offline";
+    await postMessage(poster, missed);
+    await messageItem(poster, missed).and(poster.locator('[data-stage="stored"]')).waitFor();
+    assert.equal(await messageItem(watcher, missed).count(), 0, "nothing reaches a page that is offline");
+    // At least one attempt to reconnect has met the outage.
+    await watcher.waitForFunction(() => (window as unknown as { sockets: WebSocket[] }).sockets.length >= 2);
+
+    await watcher.evaluate(() => {
+      (window as unknown as { blockSockets: boolean }).blockSockets = false;
+    });
+    await watcher.locator('#connection[data-state="live"]').waitFor();
+    await messageItem(watcher, missed).and(watcher.locator('[data-stage="stored"]')).waitFor();
+    assert.equal(await messageItem(watcher, before).count(), 1, "what it saw before is not shown twice");
+    assert.equal(await watcher.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded), true);
+    const sockets = await watcher.evaluate(() => (window as unknown as { sockets: WebSocket[] }).sockets.length);
+    assert.ok(
+      sockets >= 3,
+      `the page opened ${sockets} sockets: the first, at least one refused, the one that resumed`,
+    );
   },
 );
