@@ -12,7 +12,7 @@ export { OUTBOX_NOTIFY_CHANNEL } from "./sql/outbox.js";
 
 /** Key, value and headers together; Kafka's default message.max.bytes is about the same. */
 export const OUTBOX_RECORD_BYTES_MAX = 1024 * 1024;
-export const DEFAULT_OUTBOX_CLAIM_BATCH_SIZE = 100;
+export const DEFAULT_OUTBOX_CLAIM_BATCH_SIZE = 500;
 export const DEFAULT_OUTBOX_LEASE_MS = 30_000;
 export const OUTBOX_RELAY_ID_CHARS_MAX = 200;
 export const OUTBOX_ERROR_CHARS_MAX = 2_000;
