@@ -14,6 +14,7 @@
 
 import type { DatabaseSession, Queryable } from "../store/database.js";
 import { execute, statementTimeoutForTransaction } from "../store/sql/statement.js";
+import { AttemptQueryable } from "./attempt-queryable.js";
 import {
   deleteInboxEventsBefore,
   forgetInboxEvents,
@@ -561,18 +562,23 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
     await runHook({ point: "before-handler", ...context });
     let failure: Error | null = null;
     let timer: NodeJS.Timeout | undefined;
+    const attemptTx = new AttemptQueryable(tx);
     try {
       const timeout = new Promise<never>((_resolve, reject) => {
         timer = setTimeout(() => reject(new HandlerTimeoutError(settings.handlerTimeoutMs)), settings.handlerTimeoutMs);
       });
-      const handled = runWithTraceparent(childTraceparent(event.traceparent), () => handler(event, tx));
+      // An async wrapper, so that a handler that throws at once or returns no promise is handled the same way.
+      const handled = (async () =>
+        runWithTraceparent(childTraceparent(event.traceparent), () => handler(event, attemptTx)))();
       // A handler still running after its timeout may reject later; that rejection is no longer anyone's concern.
       handled.catch(() => undefined);
       await Promise.race([handled, timeout]);
+      attemptTx.end();
       await settle();
     } catch (thrown) {
       failure = toError(thrown);
     } finally {
+      attemptTx.end();
       clearTimeout(timer);
     }
     // kill() during the handler: a dead process would never commit.
@@ -687,9 +693,9 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
    * another in the same transaction. A savepoint per event costs a database round trip per event, which was most
    * of the consumer's time. Resolves to how many entries it got through; or, when a handler failed or left the
    * transaction unusable, rolls everything back and resolves to that rollback, and the caller runs the group
-   * again event by event. The failed handler is not run again for
-   * this attempt, but the handlers before it, whose work was rolled back, are: only a handler's writes through tx
-   * are effectively once, as after a crash.
+   * again event by event. A handler that failed on its own is not run again for this attempt, but the handlers
+   * before it, whose work was rolled back, are: only a handler's writes through tx are effectively once, as after
+   * a crash.
    */
   const handleGroupAtOnce = async (batch: PartitionBatch, entries: GroupEntry[]): Promise<number | GroupRolledBack> => {
     const events = entries.flatMap((entry) => (entry.prepared.kind === "event" ? [entry.prepared] : []));
@@ -719,8 +725,21 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
               entry.result = { kind: "duplicate" };
             } else {
               started.add(event.id);
-              entry.result = await attemptInGroup(tx, event, origin);
-              if (entry.result.kind === "failed") throw new GroupRolledBack({ index, result: entry.result });
+              const result = await attemptInGroup(tx, event, origin);
+              entry.result = result;
+              if (result.kind === "failed") {
+                // The failure is this event's own, and its attempt is over, when the handler threw with the
+                // transaction still answering (or timed out). A transaction that no longer answers was broken by a
+                // failed statement, perhaps an earlier handler's, or by the connection: the event-by-event run
+                // then finds out which event failed, or that the database did.
+                const own =
+                  result.error instanceof HandlerTimeoutError ||
+                  (await tx.query("SELECT 1").then(
+                    () => true,
+                    () => false,
+                  ));
+                throw new GroupRolledBack(own ? { index, result } : null);
+              }
             }
           }
           handled += 1;

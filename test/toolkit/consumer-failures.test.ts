@@ -371,3 +371,63 @@ storeTest(
   // PGlite runs statements on the process's only thread, so a sleeping statement would stop every timer too.
   { kinds: ["postgres"] },
 );
+
+storeTest(
+  "a statement failed by one handler is not blamed on the next; a timed-out handler cannot write into a later savepoint",
+  async (t, target) => {
+    const { client, db, topic, groupId, consumers } = await consumerScene(t, target, "blame");
+    await createTopic(client, topic);
+    const calls = new Map<string, number>();
+    let lateQueryError: unknown = null;
+    // One fetch, one group: "swallows" breaks the shared transaction and "innocent" fails on it, so the group runs
+    // event by event; there "throws" fails and "hangs" outlives its timeout while "slow-*" run on.
+    const orders = ["swallows", "innocent", "throws", "hangs", ...Array.from({ length: 8 }, (_, i) => `slow-${i}`)];
+    const published = await publisherFor(t, client).publishMany(
+      topic,
+      orders.map((orderId, amount) => ({ orderId, amount })),
+    );
+    try {
+      const consumer = consumerFor(consumers, {
+        client,
+        db,
+        groupId,
+        topics: [topic],
+        handlerTimeoutMs: 300,
+        retry: { attempts: 3, baseDelayMs: 50, maxDelayMs: 50 },
+        handler: async (event, tx) => {
+          const orderId = event.value.orderId;
+          const call = (calls.get(orderId) ?? 0) + 1;
+          calls.set(orderId, call);
+          await insertHandled(tx, event);
+          if (orderId === "swallows" && call === 1) await tx.query("SELECT 1 / 0").catch(() => undefined);
+          if (orderId === "throws" && call === 1) throw new Error("the warehouse timed out");
+          if (orderId === "hangs" && call === 1) {
+            await new Promise((resolve) => setTimeout(resolve, 600));
+            await insertHandled(tx, event).catch((error: unknown) => {
+              lateQueryError = error;
+            });
+          }
+          if (orderId.startsWith("slow-")) await new Promise((resolve) => setTimeout(resolve, 100));
+        },
+      });
+      await consumer.start();
+      await waitFor("every order handled", async () => (await handledTotal(db)) === orders.length, 20_000);
+      await waitFor("the late statement refused", () => lateQueryError !== null, 5_000);
+      assert.equal((lateQueryError as { code?: string }).code, "SLUICE_HANDLER_ATTEMPT_OVER");
+      // Give a late write that slipped through the time to commit, so that it would be counted below.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const counts = await handledCounts(db);
+      for (const [index, eventId] of published.entries()) {
+        assert.equal(counts.get(eventId), 1, `${orders[index]} has exactly one row`);
+      }
+      // "innocent" failed only because the transaction was already broken: it is run again, not retried.
+      assert.equal(await counterValue("sluice_events_retried_total", { group: groupId }), 2, "throws and hangs");
+      assert.equal(calls.get("innocent"), 2, "run at once, then in its savepoint");
+      assert.equal(calls.get("swallows"), 2);
+      assert.equal(calls.get("throws"), 2);
+      assert.equal(calls.get("hangs"), 2);
+    } finally {
+      await stopAll(consumers);
+    }
+  },
+);

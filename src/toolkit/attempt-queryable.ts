@@ -1,0 +1,37 @@
+// The transaction handle a handler receives for one attempt. Once the attempt is over (it finished, failed or
+// timed out), the handle refuses further statements: a handler that outlived its timeout must not write into the
+// savepoint of the event after it, where its work would commit with somebody else's.
+
+import type { Queryable, QueryResult } from "../store/database.js";
+import { ToolkitError } from "./errors.js";
+
+export const ATTEMPT_OVER_CODE = "SLUICE_HANDLER_ATTEMPT_OVER";
+
+export class AttemptQueryable implements Queryable {
+  #over = false;
+
+  constructor(private readonly transaction: Queryable) {}
+
+  query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
+    if (this.#over) return Promise.reject(attemptOverError());
+    return this.transaction.query<Row>(sql, params);
+  }
+
+  exec(script: string): Promise<void> {
+    if (this.#over) return Promise.reject(attemptOverError());
+    return this.transaction.exec(script);
+  }
+
+  /** Statements already sent still finish; any sent from now on are refused. */
+  end(): void {
+    this.#over = true;
+  }
+}
+
+function attemptOverError(): ToolkitError {
+  return new ToolkitError(
+    ATTEMPT_OVER_CODE,
+    "this handler attempt is over (it timed out or already finished), so its transaction accepts no more " +
+      "statements; await every query inside the handler",
+  );
+}
