@@ -829,7 +829,9 @@ export class GroupCoordinator {
     let expired = 0;
     for (const group of [...this.groups.values()]) {
       const empty = group.state === "Empty";
-      if (!empty && group.protocolType !== CONSUMER_PROTOCOL_TYPE) continue;
+      // A rebalancing group's subscriptions are not known yet (a group that was empty has none), so, as in Kafka,
+      // only a stable consumer group's unsubscribed topics expire.
+      if (!empty && (group.state !== "Stable" || group.protocolType !== CONSUMER_PROTOCOL_TYPE)) continue;
       const stale = this.offsets.forGroup(group.groupId).flatMap(({ topic, partitions }) =>
         partitions
           .filter(([, committed]) => {
@@ -849,11 +851,20 @@ export class GroupCoordinator {
       if (stale.length > 0) {
         this.logger.info({ groupId: group.groupId, offsets: stale.length, retentionMs }, "committed offsets expired");
       }
-      if (empty && group.pendingMemberIds.size === 0 && !this.offsets.hasGroup(group.groupId) && stale.length > 0) {
+      const idleMs = nowMs - group.emptySinceMs;
+      if (
+        empty &&
+        group.pendingMemberIds.size === 0 &&
+        !this.offsets.hasGroup(group.groupId) &&
+        (stale.length > 0 || idleMs >= retentionMs)
+      ) {
         group.state = "Dead";
         this.groups.delete(group.groupId);
         this.log?.append({ kind: "group-deleted", groupId: group.groupId });
-        this.logger.info({ groupId: group.groupId }, "empty group deleted: its offsets expired");
+        this.logger.info(
+          { groupId: group.groupId },
+          "empty group deleted: no offsets left and empty past the retention",
+        );
       }
     }
     if (expired > 0)

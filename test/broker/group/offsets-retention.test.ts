@@ -125,3 +125,44 @@ test("the default retention is Kafka's: seven days", (t) => {
   assert.equal(h.coordinator.expireOffsets(), 1);
   assert.deepEqual(committedTopics(h.coordinator, "g"), []);
 });
+
+test("a group rebalancing after a long empty spell keeps offsets older than the retention", async (t) => {
+  const h = harness(t, { config: { ...retention.config, groupInitialRebalanceDelayMs: 3_000 } });
+  const first = h.coordinator.joinGroup(joinInput("app"));
+  h.advance(3_000);
+  const joined = await first;
+  const member = { groupId: "app", generationId: joined.generationId, memberId: joined.memberId };
+  const synced = await h.coordinator.syncGroup({
+    ...member,
+    groupInstanceId: null,
+    protocolType: null,
+    protocolName: null,
+    assignments: [{ memberId: joined.memberId, assignment: assignment([{ topic: "orders", partitions: [0] }]) }],
+  });
+  assert.equal(synced.errorCode, ErrorCode.NONE);
+  commit(h.coordinator, "app", [{ topic: "orders", partition: 0, offset: 8 }], member);
+  advanceAlive(h, RETENTION_MS / 5, member);
+  h.coordinator.leaveGroup("app", [{ memberId: joined.memberId, groupInstanceId: null }]);
+  // Empty for 0.9 of the retention; the commit is 1.1 retentions old.
+  h.advance((RETENTION_MS * 9) / 10);
+  assert.deepEqual(committedTopics(h.coordinator, "app"), ["orders"]);
+
+  const rejoin = h.coordinator.joinGroup(joinInput("app"));
+  h.advance(2_000);
+  assert.equal(h.coordinator.groupState("app"), "PreparingRebalance");
+  assert.deepEqual(committedTopics(h.coordinator, "app"), ["orders"], "no subscriptions are known mid-rebalance");
+  h.advance(1_000);
+  assert.equal((await rejoin).errorCode, ErrorCode.NONE);
+  assert.deepEqual(committedTopics(h.coordinator, "app"), ["orders"]);
+});
+
+test("an empty group that never committed is forgotten a retention after it emptied", async (t) => {
+  const h = harness(t, retention);
+  const joined = await h.coordinator.joinGroup(joinInput("passing"));
+  h.coordinator.leaveGroup("passing", [{ memberId: joined.memberId, groupInstanceId: null }]);
+  assert.equal(h.coordinator.groupState("passing"), "Empty");
+  h.advance(RETENTION_MS - CHECK_INTERVAL_MS);
+  assert.equal(h.coordinator.groupState("passing"), "Empty");
+  h.advance(2 * CHECK_INTERVAL_MS);
+  assert.equal(h.coordinator.groupState("passing"), "Dead");
+});
