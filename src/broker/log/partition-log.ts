@@ -289,12 +289,15 @@ export class PartitionLog {
   private roll(nowMs: number): void {
     const sealed = this.active;
     sealed.persistIndexes();
-    this.segments.push(LogSegment.create(this.storage, sealed.nextOffset, nowMs));
+    // The new snapshot is written before the new segment exists and the old one removed after, so that a crash at
+    // any point leaves the active segment with its snapshot. Not durable, like the indexes: a snapshot lost in a
+    // power failure costs only what it would have saved.
     if (this.storage.persistent) {
-      // Not durable, like the indexes: a snapshot lost in a power failure costs only what it would have saved.
+      this.producerBatches.dropBefore(this.startOffset);
       this.storage.writeWhole(producerSnapshotFileName(sealed.nextOffset), this.producerBatches.encode(), false);
-      this.storage.remove(producerSnapshotFileName(sealed.baseOffset));
     }
+    this.segments.push(LogSegment.create(this.storage, sealed.nextOffset, nowMs));
+    if (this.storage.persistent) this.storage.remove(producerSnapshotFileName(sealed.baseOffset));
     this.directoryChanged = true;
     this.logger.debug({ segment: this.active.name, sealed: sealed.name }, "rolled log segment");
   }

@@ -40,6 +40,14 @@ export class ProducerBatches {
     if (this.byProducer.size > RECOVERED_PRODUCERS_MAX) this.byProducer.delete(this.byProducer.keys().next().value!);
   }
 
+  /** Forgets producers whose last batch lies wholly before offset (deleted by retention or DeleteRecords). */
+  dropBefore(offset: number): void {
+    for (const [producerId, batches] of this.byProducer) {
+      const last = batches[batches.length - 1]!;
+      if (last.baseOffset + last.lastOffsetDelta < offset) this.byProducer.delete(producerId);
+    }
+  }
+
   /** Every remembered batch, oldest first. */
   batches(): RecoveredBatch[] {
     return [...this.byProducer.values()].flat().sort((a, b) => a.baseOffset - b.baseOffset);

@@ -193,8 +193,26 @@ test("a producer whose last batches are in sealed segments is still known after 
   assert.equal(busy.at(-1)!.baseSequence, busySequence - 1);
   await reopened.close();
 
+  // Producers whose batches were all deleted are left out of the next snapshot.
+  const trimmed = PartitionLog.open({ dir, config, logger: silent });
+  assert.equal(trimmed.deleteRecordsBefore(idle.at(-1)!.baseOffset + 2).errorCode, 0);
+  while (trimmed.segmentBaseOffsets().length < 2 || readdirSync(dir).includes(snapshots[0]!)) {
+    produce(trimmed, { count: 1, producerId: 42, producerEpoch: 0, baseSequence: busySequence, valueBytes: 200 });
+    busySequence += 1;
+  }
+  await trimmed.close();
+  const afterTrim = PartitionLog.open({ dir, config, logger: silent });
+  assert.deepEqual(
+    afterTrim.recoveredBatchHeaders().filter((batch) => batch.producerId === 41),
+    [],
+    "producer 41's batches are gone, and so is its state",
+  );
+  assert.equal(afterTrim.recoveredBatchHeaders().filter((batch) => batch.producerId === 42).length, 5);
+  await afterTrim.close();
+
   // An unreadable snapshot is ignored with a warning; the active segment's producers are still recovered.
-  writeFileSync(join(dir, snapshots[0]!), "{not json");
+  const [currentSnapshot] = readdirSync(dir).filter((name) => name.endsWith(".producers"));
+  writeFileSync(join(dir, currentSnapshot!), "{not json");
   const captured = capturingLogger();
   const damaged = PartitionLog.open({ dir, config, logger: captured.logger });
   assert.ok(captured.entries.some((entry) => /unreadable producer snapshot/.test(String(entry.msg))));
