@@ -229,17 +229,23 @@ export async function deleteOutboxEvents(target: Queryable, ids: readonly number
   return (await execute(target, outboxSql.deleteOutboxRows(ids))).rowCount;
 }
 
-/** Hands rows back after a failed publish so they can be claimed again; returns how many relayId still held. */
+/**
+ * Hands rows back after a failed publish so they can be claimed again; returns how many relayId still held. A null
+ * reason keeps the last recorded error. Rows never attempted (claimed ahead, then given back unsent) are released
+ * with attempted false, so that their claim does not count towards a stuck row's claim count.
+ */
 export async function releaseOutboxClaims(
   target: Queryable,
   relayId: string,
   ids: readonly number[],
   reason: string | null,
+  options: { attempted?: boolean } = {},
 ): Promise<number> {
   checkRelayId(relayId);
   if (ids.length === 0) return 0;
   const trimmed = reason === null ? null : reason.slice(0, OUTBOX_ERROR_CHARS_MAX);
-  return (await execute(target, outboxSql.releaseOutboxClaims(relayId, ids, trimmed))).rowCount;
+  const statement = outboxSql.releaseOutboxClaims(relayId, ids, trimmed, options.attempted ?? true);
+  return (await execute(target, statement)).rowCount;
 }
 
 export async function readOutboxLag(target: Queryable): Promise<OutboxLag> {

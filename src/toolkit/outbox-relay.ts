@@ -50,6 +50,14 @@ export const DEFAULT_OUTBOX_CLEANUP_BATCH_SIZE = 1_000;
 /** Cleanup deletes at most this many batches per run, so a huge backlog cannot monopolise the database. */
 export const OUTBOX_CLEANUP_BATCHES_PER_RUN_MAX = 20;
 export const DEFAULT_RELAY_STOP_TIMEOUT_MS = 10_000;
+/**
+ * Rows per claim. A relay holds up to two batches (the one being sent and the one claimed ahead), and renews or
+ * releases them in one statement, which takes at most OUTBOX_IDS_MAX ids.
+ */
+export const RELAY_BATCH_SIZE_MAX = Math.min(
+  outboxSql.OUTBOX_CLAIM_BATCH_MAX,
+  Math.floor(outboxSql.OUTBOX_IDS_MAX / 2),
+);
 /** A row claimed this often without being published is reported at error level on every further failure. */
 export const RELAY_STUCK_CLAIM_COUNT = 10;
 
@@ -144,13 +152,7 @@ function resolveOptions(options: OutboxRelayOptions): ResolvedOptions {
   }
   const backoffBaseMs = integer("backoffBaseMs", options.backoffBaseMs, DEFAULT_RELAY_BACKOFF_BASE_MS, 1, DAY_MS);
   return {
-    batchSize: integer(
-      "batchSize",
-      options.batchSize,
-      DEFAULT_OUTBOX_CLAIM_BATCH_SIZE,
-      1,
-      outboxSql.OUTBOX_CLAIM_BATCH_MAX,
-    ),
+    batchSize: integer("batchSize", options.batchSize, DEFAULT_OUTBOX_CLAIM_BATCH_SIZE, 1, RELAY_BATCH_SIZE_MAX),
     leaseMs: integer("leaseMs", options.leaseMs, DEFAULT_OUTBOX_LEASE_MS, 10, DAY_MS),
     pollIntervalMs: integer("pollIntervalMs", options.pollIntervalMs, DEFAULT_RELAY_POLL_INTERVAL_MS, 1, DAY_MS),
     idlePollIntervalMs: integer(
@@ -456,11 +458,13 @@ export class OutboxRelay implements Component {
         const next = await ahead;
         ahead = null;
         this.#claimedAhead = [];
-        if (!(next instanceof Error))
+        if (!(next instanceof Error)) {
           await this.#release(
             next.map((record) => record.id),
             null,
+            false,
           );
+        }
       }
       if (outcome === "failed") await this.#backoff();
     }
@@ -625,10 +629,11 @@ export class OutboxRelay implements Component {
     }
   }
 
-  async #release(ids: readonly number[], reason: string | null): Promise<void> {
+  /** Hands rows back; attempted false for rows claimed ahead and never sent, whose claim then does not count. */
+  async #release(ids: readonly number[], reason: string | null, attempted = true): Promise<void> {
     if (ids.length === 0) return;
     try {
-      await releaseOutboxClaims(this.#db, this.relayId, ids, reason);
+      await releaseOutboxClaims(this.#db, this.relayId, ids, reason, { attempted });
     } catch (error) {
       this.#logger[this.#abandoned ? "debug" : "warn"](
         { relayId: this.relayId, err: error, rows: ids.length },

@@ -223,6 +223,18 @@ storeTest("a relay claims ahead behind the batch it names as publishing; nobody 
   );
 });
 
+storeTest("rows given back unsent keep their last error and do not count the claim", async (_t, target) => {
+  const db = await target.open();
+  await addOutboxEvents(db, [{ topic: "t", key: "k", value: "1" }]);
+  await claimOutboxBatch(db, { relayId: "relay-a" });
+  assert.equal(await releaseOutboxClaims(db, "relay-a", [1], "broker unavailable"), 1);
+  await claimOutboxBatch(db, { relayId: "relay-a" });
+  assert.equal(await releaseOutboxClaims(db, "relay-a", [1], null, { attempted: false }), 1);
+  const [row] = await claimOutboxBatch(db, { relayId: "relay-a" });
+  assert.equal(row?.claimCount, 2, "two attempts counted: the failed one and this one");
+  assert.equal(row?.lastError, "broker unavailable");
+});
+
 storeTest("expired leases are taken over; releasing records why; renewing keeps a lease", async (_t, target) => {
   const db = await target.open();
   await addOutboxEvents(db, [

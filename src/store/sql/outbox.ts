@@ -212,18 +212,23 @@ export function deleteOutboxRows(ids: readonly number[]): SqlStatement<never> {
   return sql("DELETE FROM sluice_outbox WHERE id = ANY($1::bigint[])", [ids]);
 }
 
-/** Gives up relayId's leases (after a failed publish) so the rows can be claimed again, recording why. */
+/**
+ * Gives up relayId's leases (after a failed publish) so the rows can be claimed again, recording why (a null reason
+ * keeps the last error). Rows that were never attempted also take back the claim they were counted for.
+ */
 export function releaseOutboxClaims(
   relayId: string,
   ids: readonly number[],
   reason: string | null,
+  attempted = true,
 ): SqlStatement<never> {
   checkCount("ids", ids.length, OUTBOX_IDS_MAX);
   return sql(
     `UPDATE sluice_outbox
-SET claimed_by = NULL, claim_expires_at = NULL, last_error = $3
+SET claimed_by = NULL, claim_expires_at = NULL, last_error = COALESCE($3, last_error),
+    claim_count = greatest(claim_count - $4::integer, 0)
 WHERE id = ANY($2::bigint[]) AND claimed_by = $1 AND published_at IS NULL`,
-    [relayId, ids, reason],
+    [relayId, ids, reason, attempted ? 0 : 1],
   );
 }
 
