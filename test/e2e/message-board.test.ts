@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import { fileURLToPath } from "node:url";
 
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -45,14 +45,23 @@ async function bodyStyle(page: Page): Promise<{ background: string; font: string
   });
 }
 
+/** The system and a headless Chromium, both closed when the test ends; null when Chromium is missing (skipped). */
+async function boardInBrowser(t: TestContext): Promise<{ url: string; browser: Browser } | null> {
+  if (!requireTool(t, existsSync(CHROMIUM_PATH), `Chromium at ${CHROMIUM_PATH} (apt-get install chromium)`))
+    return null;
+  const { url } = await boardForTest(t);
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ["--no-sandbox"] });
+  t.after(() => browser.close());
+  return { url, browser };
+}
+
 test(
   "the message board in a browser: live updates between pages and switchable designs",
   { timeout: 120_000 },
   async (t) => {
-    if (!requireTool(t, existsSync(CHROMIUM_PATH), `Chromium at ${CHROMIUM_PATH} (apt-get install chromium)`)) return;
-    const { url } = await boardForTest(t);
-    const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ["--no-sandbox"] });
-    t.after(() => browser.close());
+    const started = await boardInBrowser(t);
+    if (started === null) return;
+    const { url, browser } = started;
 
     const poster = await openBoard(browser, url);
     const watcher = await openBoard(browser, url);
@@ -124,10 +133,9 @@ test(
   "a page that loses its connection reconnects and catches up on what it missed, without a reload",
   { timeout: 120_000 },
   async (t) => {
-    if (!requireTool(t, existsSync(CHROMIUM_PATH), `Chromium at ${CHROMIUM_PATH} (apt-get install chromium)`)) return;
-    const { url } = await boardForTest(t);
-    const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ["--no-sandbox"] });
-    t.after(() => browser.close());
+    const started = await boardInBrowser(t);
+    if (started === null) return;
+    const { url, browser } = started;
     const poster = await openBoard(browser, url);
     // The watcher's sockets are recorded, and while "blocked" a new one goes to a closed port, as during an outage.
     const watcher = await openBoard(browser, url, () => {

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ErrorCode } from "../../../src/kafka/protocol/error-codes.js";
 import type { GroupCoordinator } from "../../../src/broker/group/coordinator.js";
-import { assignment, harness, joinInput, protocols, temporaryDir, type Harness } from "./harness.js";
+import { assignment, harness, joinInput, temporaryDir, type Harness } from "./harness.js";
 
 const RETENTION_MS = 60_000;
 const CHECK_INTERVAL_MS = 1_000;
@@ -31,6 +31,21 @@ function commit(
 
 function committedTopics(coordinator: GroupCoordinator, groupId: string): string[] {
   return coordinator.fetchOffsets(groupId, null).topics.map((topic) => topic.topic);
+}
+
+/** Completes a lone member's join (subscribed to "orders") with its sync, and returns who it is. */
+async function stableMember(h: Harness, join: ReturnType<GroupCoordinator["joinGroup"]>) {
+  const joined = await join;
+  const member = { groupId: "app", generationId: joined.generationId, memberId: joined.memberId };
+  const synced = await h.coordinator.syncGroup({
+    ...member,
+    groupInstanceId: null,
+    protocolType: null,
+    protocolName: null,
+    assignments: [{ memberId: joined.memberId, assignment: assignment([{ topic: "orders", partitions: [0] }]) }],
+  });
+  assert.equal(synced.errorCode, ErrorCode.NONE);
+  return member;
 }
 
 /** Moves the clock in steps, heartbeating the member so that its session stays alive. */
@@ -58,16 +73,7 @@ test("a simple consumer's offsets expire a retention after the commit, and its g
 
 test("an active group keeps offsets of topics it subscribes to; after it empties they last one retention", async (t) => {
   const h = harness(t, retention);
-  const joined = await h.coordinator.joinGroup(joinInput("app", { protocols: protocols(["range"], ["orders"]) }));
-  const member = { groupId: "app", generationId: joined.generationId, memberId: joined.memberId };
-  const synced = await h.coordinator.syncGroup({
-    ...member,
-    groupInstanceId: null,
-    protocolType: null,
-    protocolName: null,
-    assignments: [{ memberId: joined.memberId, assignment: assignment([{ topic: "orders", partitions: [0] }]) }],
-  });
-  assert.equal(synced.errorCode, ErrorCode.NONE);
+  const member = await stableMember(h, h.coordinator.joinGroup(joinInput("app")));
   commit(
     h.coordinator,
     "app",
@@ -82,7 +88,7 @@ test("an active group keeps offsets of topics it subscribes to; after it empties
   assert.deepEqual(committedTopics(h.coordinator, "app"), ["orders"], "payments is not subscribed, so it expired");
   assert.equal(h.coordinator.groupState("app"), "Stable");
 
-  h.coordinator.leaveGroup("app", [{ memberId: joined.memberId, groupInstanceId: null }]);
+  h.coordinator.leaveGroup("app", [{ memberId: member.memberId, groupInstanceId: null }]);
   assert.equal(h.coordinator.groupState("app"), "Empty");
   // The commit is two retentions old, but the clock for an empty group starts when it emptied.
   h.advance(RETENTION_MS - CHECK_INTERVAL_MS);
@@ -130,19 +136,10 @@ test("a group rebalancing after a long empty spell keeps offsets older than the 
   const h = harness(t, { config: { ...retention.config, groupInitialRebalanceDelayMs: 3_000 } });
   const first = h.coordinator.joinGroup(joinInput("app"));
   h.advance(3_000);
-  const joined = await first;
-  const member = { groupId: "app", generationId: joined.generationId, memberId: joined.memberId };
-  const synced = await h.coordinator.syncGroup({
-    ...member,
-    groupInstanceId: null,
-    protocolType: null,
-    protocolName: null,
-    assignments: [{ memberId: joined.memberId, assignment: assignment([{ topic: "orders", partitions: [0] }]) }],
-  });
-  assert.equal(synced.errorCode, ErrorCode.NONE);
+  const member = await stableMember(h, first);
   commit(h.coordinator, "app", [{ topic: "orders", partition: 0, offset: 8 }], member);
   advanceAlive(h, RETENTION_MS / 5, member);
-  h.coordinator.leaveGroup("app", [{ memberId: joined.memberId, groupInstanceId: null }]);
+  h.coordinator.leaveGroup("app", [{ memberId: member.memberId, groupInstanceId: null }]);
   // Empty for 0.9 of the retention; the commit is 1.1 retentions old.
   h.advance((RETENTION_MS * 9) / 10);
   assert.deepEqual(committedTopics(h.coordinator, "app"), ["orders"]);
