@@ -5,6 +5,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
+import { DEFAULT_POOL_SIZE, POOL_SIZE_MAX } from "../../store/index.js";
 import { closestName, optionFlagName, stringOption, type OptionValues, type ValueOptionSpec } from "../args.js";
 import { CliError } from "../command.js";
 import { LOG_LEVELS, type LogLevel } from "../logger.js";
@@ -31,6 +32,11 @@ export const DEFAULT_HTTP_PORT = 8080;
 export const DEFAULT_BROKER_PORT = 9092;
 export const DEFAULT_UP_SHUTDOWN_TIMEOUT_MS = 30_000;
 export const DEFAULT_WORKER_SESSION_TIMEOUT_MS = 10_000;
+/**
+ * How long a request waits for a PostgreSQL connection before it gets 503. Shorter than the store's default, so that
+ * with an unreachable server the API answers in seconds instead of keeping clients waiting.
+ */
+export const DEFAULT_UP_DATABASE_CONNECT_TIMEOUT_MS = 5_000;
 export const CONFIG_FILE_BYTES_MAX = 1024 * 1024;
 export const BROKER_ADDRESSES_MAX = 100;
 /** JWT secrets shorter than this are too easy to guess for HS256. */
@@ -134,6 +140,18 @@ export const UP_SETTINGS = {
         throw new Error("must be a lower-case SQL identifier (letters, digits, '_') of at most 63 characters");
       }
     },
+  }),
+  databasePoolSize: integerSetting({
+    description: "Connections this process keeps to the PostgreSQL server (with DATABASE_URL)",
+    min: 1,
+    max: POOL_SIZE_MAX,
+    default: DEFAULT_POOL_SIZE,
+  }),
+  databaseConnectTimeoutMs: integerSetting({
+    description: "How long to wait for a PostgreSQL connection; past it a request gets 503 (with DATABASE_URL)",
+    min: 100,
+    max: 600_000,
+    default: DEFAULT_UP_DATABASE_CONNECT_TIMEOUT_MS,
   }),
   authMode: choiceSetting({
     description: "off: everyone is anonymous; optional: anyone may post, signed-in users by name; required: sign in",

@@ -123,6 +123,8 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
       database = await openDatabase({
         url: config.databaseUrl,
         schema: config.databaseSchema,
+        poolSize: config.databasePoolSize,
+        connectTimeoutMs: config.databaseConnectTimeoutMs,
         logger: logger.child({ part: "database" }),
       });
       addresses.database = redactDatabaseUrl(config.databaseUrl);

@@ -1,8 +1,10 @@
 // When the broker is down, posted messages are still accepted (they wait in the outbox) and reach the board once it
-// is back; when the database is down, the API answers 503 at once instead of hanging or failing with a 500.
+// is back; when the database is down or stops answering, the API answers 503 promptly instead of hanging or failing
+// with a 500.
 
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
+import { connect, createServer, type AddressInfo, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -13,6 +15,8 @@ import { messageBoardRoutes } from "../../../src/apps/messages/routes.js";
 import { startBroker, type RunningBroker } from "../../../src/broker/index.js";
 import { createGateway } from "../../../src/gateway/server.js";
 import { openDatabase } from "../../../src/store/index.js";
+import { requireTool } from "../../helpers/environment.js";
+import { adminQuery, SERVER_URL, serverUnreachableReason, uniqueSchemaName } from "../../store/harness.js";
 import { allMessages, boardForTest, request, waitUntilStored } from "./harness.js";
 
 const quiet = () => pino({ level: process.env.SLUICE_TEST_LOG_LEVEL ?? "silent" }, pino.destination(2));
@@ -94,4 +98,59 @@ test("with the database down the API answers 503 at once", { timeout: 60_000 }, 
     assert.equal((response.body as { error: string }).error, "SLUICE_UNAVAILABLE");
     assert.ok(Date.now() - startedMs < ACCEPT_TIME_MS_MAX);
   }
+});
+
+test("with a PostgreSQL server that stops answering, the API answers 503 within the connect timeout", async (t) => {
+  const unreachable = await serverUnreachableReason();
+  if (!requireTool(t, unreachable === null, `the PostgreSQL server at ${SERVER_URL} (${unreachable})`)) return;
+  // A TCP relay to the server that can turn into a black hole: connections are accepted and never answered, as when
+  // the network to the database drops packets.
+  const server = new URL(SERVER_URL);
+  const sockets = new Set<Socket>();
+  let blackHole = false;
+  const relay = createServer((client) => {
+    sockets.add(client);
+    client.on("close", () => sockets.delete(client));
+    client.on("error", () => undefined);
+    if (blackHole) return;
+    const upstream = connect(Number(server.port || 5432), server.hostname);
+    sockets.add(upstream);
+    upstream.on("close", () => sockets.delete(upstream));
+    upstream.on("error", () => client.destroy());
+    client.on("error", () => upstream.destroy());
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
+  t.after(() => {
+    for (const socket of sockets) socket.destroy();
+    relay.close();
+  });
+  const address = relay.address() as AddressInfo;
+  const schema = uniqueSchemaName();
+  t.after(() => adminQuery(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
+  const url = `postgres://${server.username || "postgres"}@127.0.0.1:${address.port}${server.pathname}`;
+  const connectTimeoutMs = 500;
+  const database = await openDatabase({ url, schema, connectTimeoutMs });
+  t.after(() => database.close());
+  const { MESSAGES_MIGRATIONS_COMPONENT, MESSAGES_MIGRATIONS_DIR } =
+    await import("../../../src/apps/messages/migrations.js");
+  const { runMigrations } = await import("../../../src/store/index.js");
+  await runMigrations(database, { directory: MESSAGES_MIGRATIONS_DIR, component: MESSAGES_MIGRATIONS_COMPONENT });
+  const gateway = await createGateway({ port: 0, logger: quiet(), collectProcessMetrics: false });
+  t.after(() => gateway.close());
+  await gateway.register(messageBoardRoutes({ db: database }));
+  const base = await gateway.listen();
+  assert.equal((await request(`${base}/api/messages`, { json: { text: "while it answers" } })).status, 202);
+
+  blackHole = true;
+  for (const socket of sockets) socket.destroy();
+  // The pool drops its broken idle connections on their close events; the request then needs a new connection.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const startedMs = Date.now();
+  const response = await request(`${base}/api/messages`, { json: { text: "into the void" } });
+  const tookMs = Date.now() - startedMs;
+  assert.equal(response.status, 503, JSON.stringify(response.body));
+  assert.equal((response.body as { error: string }).error, "SLUICE_UNAVAILABLE");
+  assert.equal(response.headers.get("retry-after"), "1");
+  assert.ok(tookMs >= connectTimeoutMs - 50 && tookMs < connectTimeoutMs + ACCEPT_TIME_MS_MAX, `took ${tookMs} ms`);
 });

@@ -38,6 +38,8 @@ test("the defaults run everything on this machine", () => {
   assert.equal(config.port, 8080);
   assert.equal(config.brokerPort, 9092);
   assert.equal(config.dataDir, ".sluice");
+  assert.equal(config.databasePoolSize, 10);
+  assert.equal(config.databaseConnectTimeoutMs, 5_000);
   assert.equal(config.kafkaBrokers, null);
   assert.equal(config.databaseUrl, null);
   assert.equal(config.authMode, "optional");
@@ -93,6 +95,11 @@ test("bad flags and environment variables name the setting", () => {
   assert.throws(() => resolve([], { KAFKA_BROKERS: "kafka:0" }), argumentError(/KAFKA_BROKERS/));
   assert.throws(() => resolve([], { DATABASE_URL: "mysql://db" }), argumentError(/DATABASE_URL.*postgres/));
   assert.throws(() => resolve(["--database-schema", "Bad-Name"]), argumentError(/--database-schema/));
+  assert.throws(() => resolve(["--database-pool-size", "0"]), argumentError(/--database-pool-size/));
+  assert.throws(
+    () => resolve([], { SLUICE_DATABASE_CONNECT_TIMEOUT_MS: "soon" }),
+    argumentError(/--database-connect-timeout-ms from SLUICE_DATABASE_CONNECT_TIMEOUT_MS/),
+  );
   assert.throws(() => resolve(["--jwt-secret", "short"]), argumentError(/--jwt-secret.*32/));
   assert.throws(() => resolve(["--host", "not a host"]), argumentError(/--host/));
   assert.throws(() => resolve(["--prot", "80"]), argumentError(/did you mean --port/));
