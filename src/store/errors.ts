@@ -5,6 +5,7 @@ export const StoreErrorCode = {
   CONNECT_FAILED: "SLUICE_STORE_CONNECT_FAILED",
   CLOSED: "SLUICE_STORE_CLOSED",
   TRANSACTION_FINISHED: "SLUICE_STORE_TRANSACTION_FINISHED",
+  TRANSACTION_ROLLED_BACK: "SLUICE_STORE_TRANSACTION_ROLLED_BACK",
   NESTED_DATABASE_USE: "SLUICE_STORE_NESTED_DATABASE_USE",
   MIGRATION_FILE_INVALID: "SLUICE_STORE_MIGRATION_FILE_INVALID",
   MIGRATION_CHECKSUM_MISMATCH: "SLUICE_STORE_MIGRATION_CHECKSUM_MISMATCH",
@@ -50,5 +51,18 @@ export function transactionFinishedError(): StoreError {
   return new StoreError(
     StoreErrorCode.TRANSACTION_FINISHED,
     "this transaction has already committed or rolled back; await every query inside the work function",
+  );
+}
+
+/**
+ * The work returned normally, but a statement inside it had failed (and the work caught the error), which leaves a
+ * PostgreSQL transaction aborted: its COMMIT rolls everything back. Reported rather than passed off as a commit.
+ */
+export function transactionRolledBackError(cause?: unknown): StoreError {
+  return new StoreError(
+    StoreErrorCode.TRANSACTION_ROLLED_BACK,
+    "the transaction was rolled back, not committed: a statement inside it failed and the work carried on; let " +
+      "the error propagate, or use a savepoint around a statement that may fail",
+    { cause },
   );
 }

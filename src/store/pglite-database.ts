@@ -13,7 +13,7 @@ import type {
   ResolvedDatabaseOptions,
   StoreLogger,
 } from "./database.js";
-import { closedError, transactionFinishedError } from "./errors.js";
+import { closedError, transactionFinishedError, transactionRolledBackError } from "./errors.js";
 import { quoteIdentifier, validateIdentifier } from "./identifiers.js";
 import { deliverNotification } from "./notifications.js";
 import { assertOutsideTransaction, runInTransactionScope } from "./transaction-scope.js";
@@ -68,11 +68,20 @@ class PgliteDatabase implements Database {
     this.#assertUsable("transaction()");
     return this.pglite.transaction(async (transaction) => {
       const handle = new PgliteTransactionHandle(transaction);
+      let result: T;
       try {
-        return await runInTransactionScope([this], () => work(handle));
+        result = await runInTransactionScope([this], () => work(handle));
       } finally {
         handle.finish();
       }
+      // PGlite commits on its own and does not say that the COMMIT of an aborted transaction rolled back, so the
+      // transaction is asked first: a statement after a failed one fails (25P02), and nothing gets committed.
+      try {
+        await transaction.query("SELECT 1");
+      } catch (error) {
+        throw transactionRolledBackError(error);
+      }
+      return result;
     });
   }
 

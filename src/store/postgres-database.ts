@@ -10,7 +10,13 @@ import type {
   ResolvedDatabaseOptions,
   StoreLogger,
 } from "./database.js";
-import { closedError, StoreError, StoreErrorCode, transactionFinishedError } from "./errors.js";
+import {
+  closedError,
+  StoreError,
+  StoreErrorCode,
+  transactionFinishedError,
+  transactionRolledBackError,
+} from "./errors.js";
 import { validateIdentifier } from "./identifiers.js";
 import { PostgresListener } from "./postgres-listener.js";
 import { assertOutsideTransaction, runInTransactionScope } from "./transaction-scope.js";
@@ -71,8 +77,9 @@ class ClientQueryable implements Queryable {
 }
 
 /**
- * Runs work in a transaction on client. Returns the result, or throws the work's error; reports through
- * onBrokenConnection when ROLLBACK itself failed, so the caller discards the connection instead of reusing it.
+ * Runs work in a transaction on client. Returns the result, or throws the work's error (or transactionRolledBackError
+ * when the work carried on after a failed statement); reports through onBrokenConnection when ROLLBACK itself
+ * failed, so the caller discards the connection instead of reusing it.
  */
 async function runClientTransaction<T>(
   client: pg.PoolClient,
@@ -82,11 +89,12 @@ async function runClientTransaction<T>(
 ): Promise<T> {
   await client.query("BEGIN");
   const handle = new ClientQueryable(client);
+  let result: T;
+  let commit: pg.QueryResult;
   try {
-    const result = await runInTransactionScope(owners, () => work(handle));
+    result = await runInTransactionScope(owners, () => work(handle));
     handle.finish();
-    await client.query("COMMIT");
-    return result;
+    commit = await client.query("COMMIT");
   } catch (error) {
     handle.finish();
     try {
@@ -96,6 +104,9 @@ async function runClientTransaction<T>(
     }
     throw error;
   }
+  // COMMIT of a transaction aborted by a failed statement that the work caught succeeds with the tag ROLLBACK.
+  if (commit.command === "ROLLBACK") throw transactionRolledBackError();
+  return result;
 }
 
 class PostgresSession implements DatabaseSession {

@@ -13,6 +13,7 @@
 // partition is paused for a backoff and the same record is tried again: nothing is skipped.
 
 import type { DatabaseSession, Queryable } from "../store/database.js";
+import { StoreError, StoreErrorCode } from "../store/errors.js";
 import { execute, statementTimeoutForTransaction } from "../store/sql/statement.js";
 import { AttemptQueryable } from "./attempt-queryable.js";
 import {
@@ -747,17 +748,15 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
         // Events left for later (the consumer is stopping) must not keep the inbox records that would skip them.
         const notStarted = [...recorded].filter((eventId) => !started.has(eventId));
         if (notStarted.length > 0) await forgetInboxEvents(tx, groupId, notStarted);
-        // A handler that caught a failed statement leaves the transaction aborted, and COMMIT would quietly roll
-        // it back; this statement fails then, and the group runs again event by event to find that handler.
-        try {
-          await tx.query("SELECT 1");
-        } catch {
-          throw new GroupRolledBack(null);
-        }
         return handled;
       });
     } catch (error) {
       if (error instanceof GroupRolledBack) return error;
+      // A handler that caught a failed statement left the transaction aborted, so nothing committed: the group
+      // runs again event by event, where releasing that handler's savepoint fails and pins the failure on it.
+      if (error instanceof StoreError && error.code === StoreErrorCode.TRANSACTION_ROLLED_BACK) {
+        return new GroupRolledBack(null);
+      }
       throw error;
     }
   };

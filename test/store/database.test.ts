@@ -121,6 +121,27 @@ storeTest("transaction rolls back and rethrows when the work throws", async (_t,
   assert.equal((await db.query("SELECT 1 AS one")).rowCount, 1);
 });
 
+storeTest(
+  "a transaction whose work carried on after a failed statement is reported rolled back",
+  async (_t, target) => {
+    const db = await target.open();
+    const insert = (id: string) =>
+      "INSERT INTO sluice_inbox (consumer_group, event_id, topic, partition, record_offset) " +
+      `VALUES ('g', '${id}', 't', 0, 1)`;
+    await assert.rejects(
+      db.transaction(async (tx) => {
+        await tx.query(insert("kept-only-if-committed"));
+        await tx.query(insert("kept-only-if-committed")).catch(() => undefined);
+        return "the work thinks it succeeded";
+      }),
+      (error: unknown) => error instanceof StoreError && error.code === StoreErrorCode.TRANSACTION_ROLLED_BACK,
+    );
+    assert.equal((await db.query("SELECT * FROM sluice_inbox")).rowCount, 0, "nothing was committed");
+    // The database, and on a server the pooled connection, stay usable.
+    assert.equal(await db.transaction(async (tx) => (await tx.query(insert("after"))).rowCount), 1);
+  },
+);
+
 storeTest("concurrent transactions each commit their own work", async (_t, target) => {
   const db = await target.open();
   await Promise.all(
