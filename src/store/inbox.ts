@@ -1,5 +1,6 @@
 // The inbox operations the toolkit's idempotent consumer calls.
 
+import { chunksOf } from "./chunks.js";
 import type { Queryable } from "./database.js";
 import { invalidArgument } from "./errors.js";
 import * as inboxSql from "./sql/inbox.js";
@@ -33,29 +34,27 @@ function checkEvent(event: inboxSql.InboxEventKey): void {
  * first time, when the handler should do its work, and false for a redelivery, which the handler skips.
  */
 export async function recordInboxEvent(tx: Queryable, event: inboxSql.InboxEventKey): Promise<boolean> {
-  checkEvent(event);
-  return (await execute(tx, inboxSql.insertInboxEvent(event))).rowCount === 1;
+  const { consumerGroup, ...key } = event;
+  return (await recordInboxEvents(tx, consumerGroup, [key])).has(event.eventId);
 }
 
 /**
- * recordInboxEvent for many events of one group in one statement. Returns the ids recorded now: an event whose id
- * is absent was processed before, and an event whose id already appeared earlier in events is a redelivery too;
- * both skip their handler.
+ * recordInboxEvent for many events of one group, in one statement per INBOX_EVENTS_PER_STATEMENT_MAX. Returns the
+ * ids recorded now: an event whose id is absent was processed before, and an event whose id already appeared
+ * earlier in events is a redelivery too; both skip their handler.
  */
 export async function recordInboxEvents(
   tx: Queryable,
   consumerGroup: string,
   events: readonly Omit<inboxSql.InboxEventKey, "consumerGroup">[],
 ): Promise<Set<string>> {
-  const recorded = new Set<string>();
   const unique = new Map<string, Omit<inboxSql.InboxEventKey, "consumerGroup">>();
   for (const event of events) {
     checkEvent({ consumerGroup, ...event });
     if (!unique.has(event.eventId)) unique.set(event.eventId, event);
   }
-  const list = [...unique.values()];
-  for (let start = 0; start < list.length; start += inboxSql.INBOX_EVENTS_PER_STATEMENT_MAX) {
-    const chunk = list.slice(start, start + inboxSql.INBOX_EVENTS_PER_STATEMENT_MAX);
+  const recorded = new Set<string>();
+  for (const chunk of chunksOf([...unique.values()], inboxSql.INBOX_EVENTS_PER_STATEMENT_MAX)) {
     for (const row of (await execute(tx, inboxSql.insertInboxEvents(consumerGroup, chunk))).rows) {
       recorded.add(row.event_id);
     }
@@ -70,11 +69,8 @@ export async function forgetInboxEvents(
   eventIds: readonly string[],
 ): Promise<void> {
   checkText("consumerGroup", consumerGroup);
-  for (let start = 0; start < eventIds.length; start += inboxSql.INBOX_EVENTS_PER_STATEMENT_MAX) {
-    await execute(
-      tx,
-      inboxSql.deleteInboxEvents(consumerGroup, eventIds.slice(start, start + inboxSql.INBOX_EVENTS_PER_STATEMENT_MAX)),
-    );
+  for (const chunk of chunksOf(eventIds, inboxSql.INBOX_EVENTS_PER_STATEMENT_MAX)) {
+    await execute(tx, inboxSql.deleteInboxEvents(consumerGroup, chunk));
   }
 }
 

@@ -3,6 +3,7 @@
 
 import { randomUUID } from "node:crypto";
 
+import { chunksOf } from "./chunks.js";
 import type { Database, Queryable } from "./database.js";
 import { invalidArgument } from "./errors.js";
 import * as outboxSql from "./sql/outbox.js";
@@ -139,8 +140,7 @@ export async function addOutboxEvents(
   const recordBytesMax = limits.recordBytesMax ?? OUTBOX_RECORD_BYTES_MAX;
   const rows = events.map((event, index) => toInsertRow(event, index, recordBytesMax));
   const added: AddedOutboxEvent[] = [];
-  for (let start = 0; start < rows.length; start += outboxSql.OUTBOX_INSERT_ROWS_MAX) {
-    const chunk = rows.slice(start, start + outboxSql.OUTBOX_INSERT_ROWS_MAX);
+  for (const chunk of chunksOf(rows, outboxSql.OUTBOX_INSERT_ROWS_MAX)) {
     const result = await execute(tx, outboxSql.insertOutboxEvents(chunk));
     added.push(...result.rows.map((row) => ({ id: row.id, eventId: row.event_id })));
   }

@@ -15,21 +15,6 @@ export interface InboxEventKey {
   offset: number;
 }
 
-/**
- * Records that consumerGroup processed eventId; returns one row the first time and none for a redelivery. Run it
- * in the handler's transaction: when a concurrent consumer is processing the same event, this waits for that
- * transaction and returns nothing if it committed.
- */
-export function insertInboxEvent(event: InboxEventKey): SqlStatement<{ processed_at: Date }> {
-  return sql(
-    `INSERT INTO sluice_inbox (consumer_group, event_id, topic, partition, record_offset)
-VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (consumer_group, event_id) DO NOTHING
-RETURNING processed_at`,
-    [event.consumerGroup, event.eventId, event.topic, event.partition, event.offset],
-  );
-}
-
 function checkBatch(count: number): void {
   if (count < 1 || count > INBOX_EVENTS_PER_STATEMENT_MAX) {
     throw invalidArgument("events", `must hold 1 to ${INBOX_EVENTS_PER_STATEMENT_MAX} items, got ${count}`);
@@ -38,8 +23,9 @@ function checkBatch(count: number): void {
 
 /**
  * Records that consumerGroup processed each of the events, in the given order; returns the ids recorded now, so
- * an id missing from the result is a redelivery. Like insertInboxEvent, it waits for a concurrent transaction that
- * is recording the same id. The caller passes each id once.
+ * an id missing from the result is a redelivery. Run it in the handlers' transaction: when a concurrent consumer is
+ * recording the same id, this waits for that transaction and leaves the id out if it committed. The caller passes
+ * each id once.
  */
 export function insertInboxEvents(
   consumerGroup: string,
