@@ -574,14 +574,14 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
       // A handler still running after its timeout may reject later; that rejection is no longer anyone's concern.
       handled.catch(() => undefined);
       await Promise.race([handled, timeout]);
-      attemptTx.end();
-      await settle();
     } catch (thrown) {
       failure = toError(thrown);
     } finally {
       attemptTx.end();
       clearTimeout(timer);
     }
+    // After the attempt's handle ended, so that nothing the handler left running lands after the settling statement.
+    if (failure === null) await settle().catch((thrown: unknown) => (failure = toError(thrown)));
     // kill() during the handler: a dead process would never commit.
     if (crashed()) throw new SimulatedCrash("by kill() during the handler", failure ?? new Error("killed"));
     if (failure !== null) {

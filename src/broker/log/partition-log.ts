@@ -68,7 +68,6 @@ export class PartitionLog {
   private startOffset = 0;
   private config: ResolvedLogConfig;
   private closed = false;
-  private recovered: RecoveredBatch[] = [];
   /** Every idempotent producer's last batches, kept current so that a roll can snapshot them. */
   private readonly producerBatches = new ProducerBatches();
 
@@ -137,11 +136,11 @@ export class PartitionLog {
   }
 
   /**
-   * The batches recovered when the log was opened, oldest first: for each producer id, its last five batches, from
-   * the snapshot taken at the last roll and the active segment, so the broker can rebuild idempotent-producer state.
+   * For each idempotent producer, its last five batches, oldest first: right after opening, those recovered from the
+   * snapshot taken at the last roll and from the active segment, so the broker can rebuild idempotent-producer state.
    */
   recoveredBatchHeaders(): readonly RecoveredBatch[] {
-    return this.recovered;
+    return this.producerBatches.batches();
   }
 
   updateConfig(config: LogConfig): void {
@@ -179,7 +178,6 @@ export class PartitionLog {
       this.segments.push(segment);
     });
     if (this.segments.length === 0) this.segments.push(LogSegment.create(this.storage, 0, nowMs));
-    this.recovered = this.producerBatches.batches();
 
     this.startOffset = this.segments[0]!.baseOffset;
     const checkpoint = this.storage.readWhole(LOG_START_OFFSET_FILE);
@@ -263,7 +261,8 @@ export class PartitionLog {
     }
     this.appendedBytes += batchBytes;
     if (this.storage.persistent) this.unsyncedSegments.add(segment);
-    if (header.producerId >= 0) this.producerBatches.remember({ ...header, baseOffset });
+    // Only a log that outlives the process needs the producers' batches, for its next snapshot and recovery.
+    if (this.storage.persistent) this.producerBatches.remember(header, baseOffset);
     return { baseOffset, logAppendTime };
   }
 

@@ -28,9 +28,10 @@ export function parseProducerSnapshotFileName(name: string): number | null {
 export class ProducerBatches {
   private readonly byProducer = new Map<number, RecoveredBatch[]>();
 
-  remember(header: RecoveredBatch): void {
+  /** Remembers a batch of an idempotent producer (others are ignored), at baseOffset when it was just assigned. */
+  remember(header: RecoveredBatch, baseOffset = header.baseOffset): void {
     if (header.producerId < 0) return;
-    const { baseOffset, lastOffsetDelta, producerId, producerEpoch, baseSequence, recordCount, maxTimestamp } = header;
+    const { lastOffsetDelta, producerId, producerEpoch, baseSequence, recordCount, maxTimestamp } = header;
     const batch = { baseOffset, lastOffsetDelta, producerId, producerEpoch, baseSequence, recordCount, maxTimestamp };
     const batches = this.byProducer.get(producerId) ?? [];
     this.byProducer.delete(producerId);
