@@ -134,6 +134,11 @@ storeTest("a large batch of events is added in several statements, in order", as
   );
 });
 
+/** Claims for a relay and returns the ids it got, in order. */
+async function claimedIds(db: Database, options: Parameters<typeof claimOutboxBatch>[1]): Promise<number[]> {
+  return (await claimOutboxBatch(db, options)).map((row) => row.id);
+}
+
 storeTest("a claim leases rows in id order, and another relay gets none of them", async (_t, target) => {
   const db = await target.open();
   await addOutboxEvents(
@@ -150,11 +155,7 @@ storeTest("a claim leases rows in id order, and another relay gets none of them"
     ["v0", "v1", "v2"],
   );
   assert.ok(first.every((row) => row.claimCount === 1 && row.claimExpiresAt !== null));
-  const second = await claimOutboxBatch(db, { relayId: "relay-b", batchSize: 10 });
-  assert.deepEqual(
-    second.map((row) => row.id),
-    [4, 5],
-  );
+  assert.deepEqual(await claimedIds(db, { relayId: "relay-b", batchSize: 10 }), [4, 5]);
   assert.deepEqual(await claimOutboxBatch(db, { relayId: "relay-c" }), []);
   const { rows } = await db.query<{ claimed_by: string }>("SELECT claimed_by FROM sluice_outbox ORDER BY id");
   assert.deepEqual(
@@ -185,11 +186,7 @@ storeTest("a key being published by one relay waits for it; other keys go to the
     [4, 5, 6],
   );
   assert.equal(await markOutboxPublished(db, [1, 2]), 2);
-  const next = await claimOutboxBatch(db, { relayId: "relay-b", batchSize: 10 });
-  assert.deepEqual(
-    next.map((row) => row.id),
-    [3],
-  );
+  assert.deepEqual(await claimedIds(db, { relayId: "relay-b", batchSize: 10 }), [3]);
 });
 
 storeTest("a relay claims ahead behind the batch it names as publishing; nobody else does", async (_t, target) => {
@@ -200,23 +197,11 @@ storeTest("a relay claims ahead behind the batch it names as publishing; nobody 
     { topic: "t", key: "k1", value: "3" },
     { topic: "t", key: "k2", value: "4" },
   ]);
-  const publishing = await claimOutboxBatch(db, { relayId: "relay-a", batchSize: 2 });
-  assert.deepEqual(
-    publishing.map((row) => row.id),
-    [1, 2],
-  );
+  assert.deepEqual(await claimedIds(db, { relayId: "relay-a", batchSize: 2 }), [1, 2]);
   // Another relay, and relay-a itself without naming the batch (say, after a restart), must wait for key k1.
-  const other = await claimOutboxBatch(db, { relayId: "relay-b", batchSize: 1 });
-  assert.deepEqual(
-    other.map((row) => row.id),
-    [4],
-  );
+  assert.deepEqual(await claimedIds(db, { relayId: "relay-b", batchSize: 1 }), [4]);
   assert.deepEqual(await claimOutboxBatch(db, { relayId: "relay-a", batchSize: 10 }), []);
-  const ahead = await claimOutboxBatch(db, { relayId: "relay-a", batchSize: 10, publishingIds: [1, 2] });
-  assert.deepEqual(
-    ahead.map((row) => row.id),
-    [3],
-  );
+  assert.deepEqual(await claimedIds(db, { relayId: "relay-a", batchSize: 10, publishingIds: [1, 2] }), [3]);
   await assert.rejects(
     claimOutboxBatch(db, { relayId: "relay-a", publishingIds: Array.from({ length: 10_001 }, (_, id) => id) }),
     /publishingIds/,
@@ -247,11 +232,7 @@ storeTest("expired leases are taken over; releasing records why; renewing keeps 
     dead.map((row) => row.id),
     [1],
   );
-  const kept = await claimOutboxBatch(db, { relayId: "relay-slow", batchSize: 10, leaseMs: 100 });
-  assert.deepEqual(
-    kept.map((row) => row.id),
-    [3],
-  );
+  assert.deepEqual(await claimedIds(db, { relayId: "relay-slow", batchSize: 10, leaseMs: 100 }), [3]);
   await new Promise((resolve) => setTimeout(resolve, 60));
   assert.equal(await renewOutboxClaims(db, "relay-slow", [3], 10_000), 1);
   assert.equal(await renewOutboxClaims(db, "relay-other", [3], 10_000), 0);
