@@ -12,6 +12,8 @@ import { NonRetriableError, retryTopicName } from "../../src/toolkit/retry.js";
 import type { EventOf } from "../../src/toolkit/topic.js";
 import { seededRandom, storeTest, waitFor } from "../store/harness.js";
 import {
+  assertEachHandledOnce,
+  CallCounter,
   consumerFor,
   consumerScene,
   counterValue,
@@ -128,7 +130,7 @@ storeTest(
   "non-retriable errors and unreadable events go to the DLT at once, with the reason, and nothing stops",
   async (t, target) => {
     const { client, db, topic, groupId, consumers } = await consumerScene(t, target, "bad");
-    const calls = new Map<string, number>();
+    const calls = new CallCounter();
     try {
       const consumer = consumerFor(consumers, {
         client,
@@ -139,7 +141,7 @@ storeTest(
         eventBytesMax: 2_000,
         isRetriable: (error) => !error.message.includes("permanently"),
         handler: async (event, tx) => {
-          calls.set(event.value.orderId, (calls.get(event.value.orderId) ?? 0) + 1);
+          calls.count(event.value.orderId);
           if (event.value.orderId === "non-retriable") throw new NonRetriableError("order was cancelled");
           if (event.value.orderId === "predicate") throw new Error("the customer is permanently blocked");
           if (event.value.orderId === "non-error") throw "just a string" as unknown as Error;
@@ -240,7 +242,7 @@ storeTest(
   async (t, target) => {
     const { client, db, topic, groupId, consumers } = await consumerScene(t, target, "group-tx");
     await createTopic(client, topic);
-    const calls = new Map<string, number>();
+    const calls = new CallCounter();
     // Published before the consumer starts, so that they arrive in one fetch and share one transaction.
     const orders = [
       ...Array.from({ length: 5 }, (_, index) => `before-${index}`),
@@ -261,8 +263,7 @@ storeTest(
         topics: [topic],
         retry: { attempts: 3, baseDelayMs: 50, maxDelayMs: 50 },
         handler: async (event, tx) => {
-          const call = (calls.get(event.value.orderId) ?? 0) + 1;
-          calls.set(event.value.orderId, call);
+          const call = calls.count(event.value.orderId);
           await insertHandled(tx, event);
           if (event.value.orderId === "throws" && call === 1) throw new Error("the warehouse timed out");
           if (event.value.orderId === "swallows" && call === 1) {
@@ -273,10 +274,7 @@ storeTest(
       });
       await consumer.start();
       await waitFor("every order handled", async () => (await handledTotal(db)) === orders.length, 15_000);
-      const counts = await handledCounts(db);
-      for (const [index, eventId] of published.entries()) {
-        assert.equal(counts.get(eventId), 1, `${orders[index]} has exactly one row`);
-      }
+      await assertEachHandledOnce(db, published, orders);
       assert.equal(calls.get("throws"), 2, "the failed handler is not run again within its attempt");
       assert.equal(calls.get("swallows"), 2, "the swallowed failure counts as a failed attempt, then a retry");
       assert.equal(await counterValue("sluice_events_failed_total", { group: groupId }), 2);
@@ -292,7 +290,7 @@ storeTest(
   "a handler that hangs times out, is rolled back and retried; later events keep flowing",
   async (t, target) => {
     const { client, db, topic, groupId, consumers } = await consumerScene(t, target, "hang");
-    const calls = new Map<string, number>();
+    const calls = new CallCounter();
     let lateQueryError: unknown = null;
     try {
       const consumer = consumerFor(consumers, {
@@ -303,8 +301,7 @@ storeTest(
         handlerTimeoutMs: 300,
         retry: { attempts: 3, baseDelayMs: 50, maxDelayMs: 50 },
         handler: async (event, tx) => {
-          const call = (calls.get(event.value.orderId) ?? 0) + 1;
-          calls.set(event.value.orderId, call);
+          const call = calls.count(event.value.orderId);
           await insertHandled(tx, event);
           if (event.value.orderId === "hangs" && call === 1) {
             await new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -377,7 +374,7 @@ storeTest(
   async (t, target) => {
     const { client, db, topic, groupId, consumers } = await consumerScene(t, target, "blame");
     await createTopic(client, topic);
-    const calls = new Map<string, number>();
+    const calls = new CallCounter();
     let lateQueryError: unknown = null;
     // One fetch, one group: "swallows" breaks the shared transaction and "innocent" fails on it, so the group runs
     // event by event; there "throws" fails and "hangs" outlives its timeout while "slow-*" run on.
@@ -396,8 +393,7 @@ storeTest(
         retry: { attempts: 3, baseDelayMs: 50, maxDelayMs: 50 },
         handler: async (event, tx) => {
           const orderId = event.value.orderId;
-          const call = (calls.get(orderId) ?? 0) + 1;
-          calls.set(orderId, call);
+          const call = calls.count(orderId);
           await insertHandled(tx, event);
           if (orderId === "swallows" && call === 1) await tx.query("SELECT 1 / 0").catch(() => undefined);
           if (orderId === "throws" && call === 1) throw new Error("the warehouse timed out");
@@ -416,10 +412,7 @@ storeTest(
       assert.equal((lateQueryError as { code?: string }).code, "SLUICE_HANDLER_ATTEMPT_OVER");
       // Give a late write that slipped through the time to commit, so that it would be counted below.
       await new Promise((resolve) => setTimeout(resolve, 500));
-      const counts = await handledCounts(db);
-      for (const [index, eventId] of published.entries()) {
-        assert.equal(counts.get(eventId), 1, `${orders[index]} has exactly one row`);
-      }
+      await assertEachHandledOnce(db, published, orders);
       // "innocent" failed only because the transaction was already broken: it is run again, not retried.
       assert.equal(await counterValue("sluice_events_retried_total", { group: groupId }), 2, "throws and hangs");
       assert.equal(calls.get("innocent"), 2, "run at once, then in its savepoint");

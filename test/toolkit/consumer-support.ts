@@ -1,6 +1,7 @@
 // Shared set-up for the inbox consumer's tests: a toolkit Kafka client for the embedded broker, a business table the
 // handlers write to, quick group timings, and readers for the consumer metrics.
 
+import assert from "node:assert/strict";
 import type { TestContext } from "node:test";
 
 import { Type } from "@sinclair/typebox";
@@ -146,4 +147,32 @@ export async function consumerScene(
   const db = await target.open();
   await createBusinessTable(db);
   return { client, db, topic: orderTopic(partitions), groupId: uniqueGroup(groupPrefix), consumers: [] };
+}
+
+/** How often a handler was called for each order. */
+export class CallCounter {
+  readonly #calls = new Map<string, number>();
+
+  /** Counts one more call for orderId and returns which call this is (1 for the first). */
+  count(orderId: string): number {
+    const call = (this.#calls.get(orderId) ?? 0) + 1;
+    this.#calls.set(orderId, call);
+    return call;
+  }
+
+  get(orderId: string): number | undefined {
+    return this.#calls.get(orderId);
+  }
+}
+
+/** Each published event has exactly one row in the business table; labels name them in the failure message. */
+export async function assertEachHandledOnce(
+  db: Queryable,
+  eventIds: readonly string[],
+  labels: readonly string[],
+): Promise<void> {
+  const counts = await handledCounts(db);
+  for (const [index, eventId] of eventIds.entries()) {
+    assert.equal(counts.get(eventId), 1, `${labels[index] ?? eventId} has exactly one row`);
+  }
 }
