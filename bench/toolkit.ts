@@ -3,7 +3,7 @@
 // inbox consumer writing one row per event, and the time from an outbox commit to the handler's commit at a fixed
 // offered rate with relay and consumer running. The broker is the embedded one, in this process, on a temporary
 // data directory. Prints a table.
-// Run: npm run bench:toolkit [-- --quick]
+// Run: npm run bench:toolkit [-- --quick] [--database pglite|postgres]
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -31,6 +31,11 @@ import {
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
+const databaseArg = args.includes("--database") ? args[args.indexOf("--database") + 1] : undefined;
+if (databaseArg !== undefined && databaseArg !== "pglite" && databaseArg !== "postgres") {
+  process.stderr.write("usage: npm run bench:toolkit [-- --quick] [--database pglite|postgres]\n");
+  process.exit(2);
+}
 const SERVER_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const RELAY_EVENTS = quick ? 5_000 : 20_000;
 const CONSUMER_EVENTS = quick ? 5_000 : 20_000;
@@ -284,10 +289,12 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const notes: string[] = [];
   try {
-    await benchDatabase("pglite", client, rows);
-    const reason = await serverUnreachableReason();
-    if (reason === null) await benchDatabase("postgres", client, rows);
-    else notes.push(`PostgreSQL server at ${SERVER_URL} skipped: ${reason}`);
+    if (databaseArg !== "postgres") await benchDatabase("pglite", client, rows);
+    if (databaseArg !== "pglite") {
+      const reason = await serverUnreachableReason();
+      if (reason === null) await benchDatabase("postgres", client, rows);
+      else notes.push(`PostgreSQL server at ${SERVER_URL} skipped: ${reason}`);
+    }
   } finally {
     await broker.close();
     rmSync(dataDir, { recursive: true, force: true });

@@ -158,6 +158,11 @@ export interface EventOptions {
   eventId?: string;
   /** When the event happened; now when absent. */
   time?: Date;
+  /**
+   * The trace the event continues: it gets a new span under this traceparent (null starts a new trace). By default
+   * the trace of the transaction it is added through (a handler's), else of runWithTraceparent(), else a new one.
+   */
+  parentTraceparent?: string | null;
 }
 
 /** An event turned into a record, ready to publish or to store in the outbox. */
@@ -186,7 +191,8 @@ async function prepareSerializer(serializer: Serializer, topic: TopicDefinition<
 
 /**
  * Validates value against the topic's schema (throwing EventValidationError), encodes it, and builds its standard
- * headers. The event's traceparent is a new span under the current one (see tracing.ts), or starts a trace.
+ * headers. The event's traceparent is a new span under options.parentTraceparent or the current one (see
+ * tracing.ts), or starts a trace.
  */
 export async function encodeEvent<T>(
   topic: TopicDefinition<T>,
@@ -208,7 +214,11 @@ export async function encodeEvent<T>(
   const serializer = serializerFor(untyped);
   await prepareSerializer(serializer, untyped);
   const bytes = serializer.encode(untyped, valid);
-  const traceparent = childTraceparent(currentTraceparent());
+  const parent = options.parentTraceparent === undefined ? currentTraceparent() : options.parentTraceparent;
+  if (parent !== null && typeof parent !== "string") {
+    throw new InvalidArgumentError("parentTraceparent", "must be a traceparent string or null");
+  }
+  const traceparent = childTraceparent(parent);
   const headers = buildEventHeaders(
     { id: id.toLowerCase(), type: topic.eventType, time, traceparent, contentType: serializer.contentType },
     extra,

@@ -5,6 +5,7 @@ import { addOutboxEvents, type Queryable } from "../store/index.js";
 import { encodeEvent, type EncodedEvent, type EventOptions } from "./event.js";
 import { InvalidArgumentError } from "./errors.js";
 import type { TopicDefinition } from "./topic.js";
+import { traceparentOf } from "./tracing.js";
 
 /** Events per addManyToOutbox call. */
 export const OUTBOX_ADD_EVENTS_MAX = 10_000;
@@ -13,10 +14,18 @@ function toOutboxInput(event: EncodedEvent) {
   return { topic: event.topic, key: event.key, value: event.value, headers: event.headers, eventId: event.id };
 }
 
+/** The options with the trace of tx (a handler's transaction carries one) unless the caller named a parent. */
+function withTraceOf<O extends EventOptions>(tx: Queryable, options: O): O {
+  if (options.parentTraceparent !== undefined) return options;
+  const parentTraceparent = traceparentOf(tx);
+  return parentTraceparent === undefined ? options : { ...options, parentTraceparent };
+}
+
 /**
  * Adds one event to the outbox through tx, the transaction that makes the business change it describes. The
  * value is validated against the topic's schema first (EventValidationError, and nothing is added), and the event
- * gets its id, standard headers and the current traceparent. Returns the event id. Adding an event whose id is
+ * gets its id, standard headers and a traceparent continuing the trace of tx (in a handler) or the current one.
+ * Returns the event id. Adding an event whose id is
  * already in the outbox adds nothing and returns the same id.
  */
 export async function addToOutbox<T>(
@@ -25,7 +34,7 @@ export async function addToOutbox<T>(
   value: T,
   options: EventOptions = {},
 ): Promise<string> {
-  const event = await encodeEvent(topic, value, options);
+  const event = await encodeEvent(topic, value, withTraceOf(tx, options));
   await addOutboxEvents(tx, [toOutboxInput(event)]);
   return event.id;
 }
@@ -45,7 +54,8 @@ export async function addManyToOutbox<T>(
     throw new InvalidArgumentError("values", `at most ${OUTBOX_ADD_EVENTS_MAX} per call, got ${values.length}`);
   }
   const events: EncodedEvent[] = [];
-  for (const value of values) events.push(await encodeEvent(topic, value, options));
+  const traced = withTraceOf(tx, options);
+  for (const value of values) events.push(await encodeEvent(topic, value, traced));
   if (events.length > 0) await addOutboxEvents(tx, events.map(toOutboxInput));
   return events.map((event) => event.id);
 }

@@ -9,13 +9,15 @@ import type { InboxConsumer } from "../../src/toolkit/consumer.js";
 import type { ConsumedEvent } from "../../src/toolkit/event.js";
 import { toolkitRegistry } from "../../src/toolkit/metrics.js";
 import type { EventOf } from "../../src/toolkit/topic.js";
-import { currentTraceparent, parseTraceparent } from "../../src/toolkit/tracing.js";
+import { addToOutbox } from "../../src/toolkit/outbox.js";
+import { currentTraceparent, parseTraceparent, traceparentOf } from "../../src/toolkit/tracing.js";
 import { brokerForTest, kafkaFor } from "../helpers/broker.js";
 import { storeTest, waitFor } from "../store/harness.js";
 import {
   consumerFor,
   counterValue,
   createBusinessTable,
+  createTopic,
   handledCounts,
   handledTotal,
   insertHandled,
@@ -36,7 +38,7 @@ storeTest("each event is handled once; redelivered events are skipped by the inb
   const consumers: InboxConsumer[] = [];
   const traces: Array<{ event: string | null; handler: string | null }> = [];
   const handler = async (event: ConsumedEvent<EventOf<typeof topic>>, tx: Queryable) => {
-    traces.push({ event: event.traceparent, handler: currentTraceparent() });
+    traces.push({ event: event.traceparent, handler: traceparentOf(tx) ?? null });
     await insertHandled(tx, event);
   };
   try {
@@ -61,7 +63,7 @@ storeTest("each event is handled once; redelivered events are skipped by the inb
     assert.ok([...counts.values()].every((rows) => rows === 1));
     assert.equal(await counterValue("sluice_events_consumed_total", { group: groupId }), 20);
 
-    // The handler ran as a child span of each event's trace.
+    // The handler's transaction carried a child span of each event's trace.
     assert.equal(traces.length, 20);
     for (const trace of traces) {
       const parent = parseTraceparent(trace.event);
@@ -95,6 +97,69 @@ storeTest("each event is handled once; redelivered events are skipped by the inb
     const offsets = await admin.fetchOffsets({ groupId, topics: [topic.name] });
     const committed = offsets[0]!.partitions.reduce((sum, entry) => sum + Number(entry.offset), 0);
     assert.equal(committed, 20, "the redeliveries were committed");
+  } finally {
+    await stopAll(consumers);
+  }
+});
+
+storeTest("events a handler adds to the outbox continue the consumed event's trace", async (t, target) => {
+  const broker = await brokerForTest(t);
+  const client = toolkitClientFor(broker);
+  const db = await target.open();
+  await createBusinessTable(db);
+  const topic = orderTopic(1);
+  const followUp = orderTopic(1);
+  await createTopic(client, topic);
+  const consumers: InboxConsumer[] = [];
+  // With asyncTraceContext the trace is also the current one inside the handler; without, it is not.
+  const currentInHandler = new Map<boolean, Array<string | null>>([
+    [false, []],
+    [true, []],
+  ]);
+  const consume = async (asyncTraceContext: boolean, orderId: string): Promise<string> => {
+    const publisher = publisherFor(t, client);
+    const published = await publisher.publish(topic, { orderId, amount: 1 });
+    const consumer = consumerFor(consumers, {
+      client,
+      db,
+      groupId: uniqueGroup("trace"),
+      topics: [topic],
+      asyncTraceContext,
+      handler: async (event, tx) => {
+        if (event.value.orderId !== orderId) return;
+        currentInHandler.get(asyncTraceContext)!.push(currentTraceparent());
+        await addToOutbox(tx, followUp, { orderId: `${orderId}-shipped`, amount: 1 });
+      },
+    });
+    await consumer.start();
+    await waitFor(
+      `the follow-up of ${orderId}`,
+      async () =>
+        (await db.query("SELECT 1 FROM sluice_outbox WHERE partition_key = $1", [`${orderId}-shipped`])).rowCount === 1,
+      15_000,
+    );
+    await consumer.stop();
+    return published.traceparent;
+  };
+  const followUpTrace = async (orderId: string) => {
+    const { rows } = await db.query<{ headers: Record<string, string> }>(
+      "SELECT headers FROM sluice_outbox WHERE partition_key = $1",
+      [`${orderId}-shipped`],
+    );
+    return parseTraceparent(rows[0]?.headers.traceparent);
+  };
+  try {
+    for (const asyncTraceContext of [false, true]) {
+      const orderId = `trace-${String(asyncTraceContext)}`;
+      const consumed = parseTraceparent(await consume(asyncTraceContext, orderId));
+      const produced = await followUpTrace(orderId);
+      assert.ok(consumed !== null && produced !== null);
+      assert.equal(produced.traceId, consumed.traceId, "the follow-up event is in the consumed event's trace");
+      assert.notEqual(produced.spanId, consumed.spanId);
+    }
+    assert.deepEqual(currentInHandler.get(false), [null], "no async context unless asked for");
+    const [current] = currentInHandler.get(true)!;
+    assert.equal(parseTraceparent(current)?.traceId, (await followUpTrace("trace-true"))?.traceId);
   } finally {
     await stopAll(consumers);
   }

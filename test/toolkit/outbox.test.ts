@@ -69,6 +69,38 @@ storeTest("an event added with the business write commits with it, with its head
   assert.equal(trace?.traceId, "5a1f0c3b9e8d7c6b5a4f3e2d1c0b9a88", "the event joins the caller's trace");
 });
 
+storeTest("an explicit parent trace wins over the current one; null starts a new trace", async (_t, target) => {
+  const db = await target.open();
+  const other = "00-0123456789abcdef0123456789abcdef-1122334455667788-01";
+  await db.transaction((tx) =>
+    addToOutbox(tx, accountOpened, { accountId: "acc-1", owner: "Ada" }, { parentTraceparent: PARENT }),
+  );
+  await runWithTraceparent(other, () =>
+    db.transaction((tx) =>
+      addManyToOutbox(tx, accountOpened, [{ accountId: "acc-2", owner: "Bo" }], { parentTraceparent: null }),
+    ),
+  );
+  await assert.rejects(
+    db.transaction((tx) =>
+      addToOutbox(
+        tx,
+        accountOpened,
+        { accountId: "acc-3", owner: "Cy" },
+        {
+          parentTraceparent: 42 as unknown as string,
+        },
+      ),
+    ),
+    (error: unknown) => error instanceof InvalidArgumentError && /parentTraceparent/.test(error.message),
+  );
+  const [first, second, ...rest] = await outboxRows(db);
+  assert.equal(rest.length, 0, "the event with a bad option was not added");
+  assert.equal(parseTraceparent(first?.headers[EVENT_HEADERS.traceparent])?.traceId, PARENT.split("-")[1]);
+  const fresh = parseTraceparent(second?.headers[EVENT_HEADERS.traceparent]);
+  assert.ok(fresh !== null);
+  assert.notEqual(fresh.traceId, other.split("-")[1], "null ignores the current trace");
+});
+
 storeTest("an event added in a transaction that rolls back is gone with the business write", async (_t, target) => {
   const db = await target.open();
   await createAccounts(db);
