@@ -92,6 +92,14 @@ export interface OpenDatabaseOptions {
   listenReconnectDelayMsMax?: number;
   /** Shown in pg_stat_activity; the LISTEN connection appends "-listen". */
   applicationName?: string;
+  /**
+   * Refuse a call on the database itself (not the transaction handle) inside one of its own transactions, with
+   * SLUICE_STORE_NESTED_DATABASE_USE. Always on with PGlite, where such a call would wait forever. With a server it
+   * is off unless set: the check follows the async context of every promise in the process (Node's async hooks),
+   * which cost a busy consumer about a tenth of its throughput. Turn it on in tests to catch such calls, which with a
+   * server would silently run outside the transaction.
+   */
+  detectNestedUse?: boolean;
   /** Apply pending migrations before returning (default true). */
   migrate?: boolean;
   /** How long to wait for another process that is applying migrations to the same schema. */
@@ -110,6 +118,7 @@ export interface ResolvedDatabaseOptions {
   statementTimeoutMs: number;
   listenReconnectDelayMsMax: number;
   applicationName: string;
+  detectNestedUse: boolean;
   migrate: boolean;
   migrationLockTimeoutMs: number;
   logger: StoreLogger;
@@ -173,6 +182,7 @@ export function resolveDatabaseOptions(options: OpenDatabaseOptions): ResolvedDa
       dayMs,
     ),
     applicationName,
+    detectNestedUse: url === null || options.detectNestedUse === true,
     migrate: options.migrate ?? true,
     migrationLockTimeoutMs: integerOption(
       "migrationLockTimeoutMs",

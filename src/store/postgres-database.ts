@@ -83,7 +83,7 @@ class ClientQueryable implements Queryable {
  */
 async function runClientTransaction<T>(
   client: pg.PoolClient,
-  owners: readonly object[],
+  owners: readonly object[] | null,
   work: (tx: Queryable) => Promise<T>,
   onBrokenConnection: (error: Error) => void,
 ): Promise<T> {
@@ -92,7 +92,7 @@ async function runClientTransaction<T>(
   let result: T;
   let commit: pg.QueryResult;
   try {
-    result = await runInTransactionScope(owners, () => work(handle));
+    result = await (owners === null ? work(handle) : runInTransactionScope(owners, () => work(handle)));
     handle.finish();
     commit = await client.query("COMMIT");
   } catch (error) {
@@ -116,6 +116,7 @@ class PostgresSession implements DatabaseSession {
   constructor(
     private readonly client: pg.PoolClient,
     private readonly database: object,
+    private readonly detectNestedUse: boolean,
   ) {
     this.#queryable = new ClientQueryable(client);
   }
@@ -132,7 +133,8 @@ class PostgresSession implements DatabaseSession {
 
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
     assertOutsideTransaction(this, "session transaction()");
-    return runClientTransaction(this.client, [this.database, this], work, (error) => {
+    const owners = this.detectNestedUse ? [this.database, this] : null;
+    return runClientTransaction(this.client, owners, work, (error) => {
       this.brokenBy = error;
     });
   }
@@ -176,7 +178,7 @@ class PostgresDatabase implements Database {
     const client = await this.#pool.connect();
     let brokenBy: Error | null = null;
     try {
-      return await runClientTransaction(client, [this], work, (error) => {
+      return await runClientTransaction(client, this.#options.detectNestedUse ? [this] : null, work, (error) => {
         brokenBy = error;
       });
     } finally {
@@ -198,7 +200,7 @@ class PostgresDatabase implements Database {
   async withSession<T>(work: (session: DatabaseSession) => Promise<T>): Promise<T> {
     this.#assertUsable("withSession()");
     const client = await this.#pool.connect();
-    const session = new PostgresSession(client, this);
+    const session = new PostgresSession(client, this, this.#options.detectNestedUse);
     let failed = false;
     try {
       return await work(session);

@@ -168,7 +168,8 @@ storeTest("concurrent transactions each commit their own work", async (_t, targe
 storeTest(
   "using the database instead of the handle inside its transaction is refused, not a hang",
   async (_t, target) => {
-    const db = await target.open();
+    // With a server the check is opt-in (the harness turns it on); with PGlite it is always on.
+    const db = await target.open({ detectNestedUse: true });
     await assert.rejects(
       db.transaction(async () => {
         await db.query("SELECT 1");
@@ -181,6 +182,23 @@ storeTest(
     );
     assert.equal((await db.query("SELECT 1 AS one")).rowCount, 1);
   },
+);
+
+storeTest(
+  "with a server and no detectNestedUse, the database stays usable inside a transaction, outside it",
+  async (_t, target) => {
+    const db = await target.open({ detectNestedUse: false });
+    await db.exec("CREATE TABLE outside_writes (id integer PRIMARY KEY)");
+    await assert.rejects(
+      db.transaction(async () => {
+        await db.query("INSERT INTO outside_writes (id) VALUES (1)");
+        throw new Error("roll back");
+      }),
+      /roll back/,
+    );
+    assert.equal((await db.query("SELECT id FROM outside_writes")).rowCount, 1, "the write ran on its own");
+  },
+  { kinds: ["postgres"] },
 );
 
 storeTest("a transaction handle cannot be used after the transaction ends", async (_t, target) => {

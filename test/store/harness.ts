@@ -137,7 +137,16 @@ export function storeTest(
         async open(extra = {}) {
           const inMemory = kind === "pglite" && dataDir === null;
           const snapshot = inMemory ? { pgliteSnapshot: await sharedPgliteSnapshot() } : {};
-          const database = await openDatabase({ url, dataDir, schema, poolSize: 4, ...snapshot, ...extra });
+          // Nested use is checked on both kinds, so that the suite catches a call on the database inside a transaction.
+          const database = await openDatabase({
+            url,
+            dataDir,
+            schema,
+            poolSize: 4,
+            detectNestedUse: true,
+            ...snapshot,
+            ...extra,
+          });
           opened.push(database);
           return database;
         },
