@@ -6,6 +6,7 @@ import { validateSchemaName } from "./identifiers.js";
 import { DEFAULT_MIGRATION_LOCK_TIMEOUT_MS, runMigrations } from "./migrations.js";
 import { openPgliteDatabase } from "./pglite-database.js";
 import { openPostgresDatabase } from "./postgres-database.js";
+import { DEFAULT_PREPARED_STATEMENTS_MAX, PREPARED_STATEMENTS_MAX } from "./prepared-statements.js";
 
 export type DatabaseKind = "pglite" | "postgres";
 
@@ -100,6 +101,13 @@ export interface OpenDatabaseOptions {
    * server would silently run outside the transaction.
    */
   detectNestedUse?: boolean;
+  /**
+   * Statements a server prepares on each connection, at most (default 200; 0 prepares none, as behind a pooler in
+   * transaction mode, which cannot keep prepared statements). A statement that returns no columns (an INSERT,
+   * UPDATE or DELETE without RETURNING) is prepared from its second run on, which spares the server parsing and
+   * planning it every time. PGlite prepares nothing.
+   */
+  preparedStatementsMax?: number;
   /** Apply pending migrations before returning (default true). */
   migrate?: boolean;
   /** How long to wait for another process that is applying migrations to the same schema. */
@@ -119,6 +127,7 @@ export interface ResolvedDatabaseOptions {
   listenReconnectDelayMsMax: number;
   applicationName: string;
   detectNestedUse: boolean;
+  preparedStatementsMax: number;
   migrate: boolean;
   migrationLockTimeoutMs: number;
   logger: StoreLogger;
@@ -183,6 +192,13 @@ export function resolveDatabaseOptions(options: OpenDatabaseOptions): ResolvedDa
     ),
     applicationName,
     detectNestedUse: url === null || options.detectNestedUse === true,
+    preparedStatementsMax: integerOption(
+      "preparedStatementsMax",
+      options.preparedStatementsMax,
+      DEFAULT_PREPARED_STATEMENTS_MAX,
+      0,
+      PREPARED_STATEMENTS_MAX,
+    ),
     migrate: options.migrate ?? true,
     migrationLockTimeoutMs: integerOption(
       "migrationLockTimeoutMs",

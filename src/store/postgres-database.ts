@@ -19,6 +19,7 @@ import {
 } from "./errors.js";
 import { validateIdentifier } from "./identifiers.js";
 import { PostgresListener } from "./postgres-listener.js";
+import { PreparedStatements } from "./prepared-statements.js";
 import { assertOutsideTransaction, runInTransactionScope } from "./transaction-scope.js";
 import { INT8_ARRAY_OID, INT8_OID, parseInt8, parseInt8Array } from "./value-types.js";
 
@@ -44,26 +45,45 @@ export function redactDatabaseUrl(url: string): string {
 }
 
 /**
- * A query that always uses the extended protocol, which (like PGlite's query) accepts exactly one statement; pg
- * would otherwise send a query without parameters as a simple query, where several statements are allowed.
+ * Runs one statement with the extended protocol, which (like PGlite's query) accepts exactly one statement; pg
+ * would otherwise send a query without parameters as a simple query, where several statements are allowed. A
+ * statement that runs often is prepared (see prepared-statements.ts).
  */
-function singleStatement(sql: string, params: readonly unknown[] | undefined): pg.QueryConfig {
+async function runStatement<Row>(
+  target: pg.Pool | pg.PoolClient,
+  prepared: PreparedStatements,
+  sql: string,
+  params: readonly unknown[] | undefined,
+): Promise<QueryResult<Row>> {
+  const name = prepared.nameFor(sql);
   const config: pg.QueryConfig & { queryMode: "extended" } = {
     text: sql,
     values: params === undefined ? [] : [...params],
     queryMode: "extended",
   };
-  return config;
+  if (name !== undefined) config.name = name;
+  let result: pg.QueryResult;
+  try {
+    result = await target.query(config);
+  } catch (error) {
+    if (name !== undefined) prepared.noteFailure(sql, error);
+    throw error;
+  }
+  if (name === undefined) prepared.noteRun(sql, result.fields.length);
+  return toQueryResult(result);
 }
 
 class ClientQueryable implements Queryable {
   #finished = false;
 
-  constructor(private readonly client: pg.PoolClient) {}
+  constructor(
+    private readonly client: pg.PoolClient,
+    private readonly prepared: PreparedStatements,
+  ) {}
 
   async query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
     if (this.#finished) throw transactionFinishedError();
-    return toQueryResult(await this.client.query(singleStatement(sql, params)));
+    return runStatement<Row>(this.client, this.prepared, sql, params);
   }
 
   async exec(script: string): Promise<void> {
@@ -83,12 +103,13 @@ class ClientQueryable implements Queryable {
  */
 async function runClientTransaction<T>(
   client: pg.PoolClient,
+  prepared: PreparedStatements,
   owners: readonly object[] | null,
   work: (tx: Queryable) => Promise<T>,
   onBrokenConnection: (error: Error) => void,
 ): Promise<T> {
   await client.query("BEGIN");
-  const handle = new ClientQueryable(client);
+  const handle = new ClientQueryable(client, prepared);
   let result: T;
   let commit: pg.QueryResult;
   try {
@@ -117,8 +138,9 @@ class PostgresSession implements DatabaseSession {
     private readonly client: pg.PoolClient,
     private readonly database: object,
     private readonly detectNestedUse: boolean,
+    private readonly prepared: PreparedStatements,
   ) {
-    this.#queryable = new ClientQueryable(client);
+    this.#queryable = new ClientQueryable(client, prepared);
   }
 
   query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
@@ -134,7 +156,7 @@ class PostgresSession implements DatabaseSession {
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
     assertOutsideTransaction(this, "session transaction()");
     const owners = this.detectNestedUse ? [this.database, this] : null;
-    return runClientTransaction(this.client, owners, work, (error) => {
+    return runClientTransaction(this.client, this.prepared, owners, work, (error) => {
       this.brokenBy = error;
     });
   }
@@ -152,6 +174,7 @@ class PostgresDatabase implements Database {
   readonly #listenerConfig: pg.ClientConfig;
   readonly #options: ResolvedDatabaseOptions;
   readonly #logger: StoreLogger;
+  readonly #prepared: PreparedStatements;
   #listener: PostgresListener | null = null;
   #closed = false;
 
@@ -160,12 +183,13 @@ class PostgresDatabase implements Database {
     this.#listenerConfig = listenerConfig;
     this.#options = options;
     this.#logger = options.logger;
+    this.#prepared = new PreparedStatements(options.preparedStatementsMax);
     this.schema = options.schema;
   }
 
   async query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
     this.#assertUsable("query()");
-    return toQueryResult(await this.#pool.query(singleStatement(sql, params)));
+    return runStatement<Row>(this.#pool, this.#prepared, sql, params);
   }
 
   async exec(script: string): Promise<void> {
@@ -178,7 +202,8 @@ class PostgresDatabase implements Database {
     const client = await this.#pool.connect();
     let brokenBy: Error | null = null;
     try {
-      return await runClientTransaction(client, this.#options.detectNestedUse ? [this] : null, work, (error) => {
+      const owners = this.#options.detectNestedUse ? [this] : null;
+      return await runClientTransaction(client, this.#prepared, owners, work, (error) => {
         brokenBy = error;
       });
     } finally {
@@ -200,7 +225,7 @@ class PostgresDatabase implements Database {
   async withSession<T>(work: (session: DatabaseSession) => Promise<T>): Promise<T> {
     this.#assertUsable("withSession()");
     const client = await this.#pool.connect();
-    const session = new PostgresSession(client, this, this.#options.detectNestedUse);
+    const session = new PostgresSession(client, this, this.#options.detectNestedUse, this.#prepared);
     let failed = false;
     try {
       return await work(session);
