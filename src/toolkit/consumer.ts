@@ -42,7 +42,14 @@ import {
   UnknownTopicError,
   describeError,
 } from "./errors.js";
-import { EVENT_BYTES_MAX, EVENT_HEADERS, readEventHeaders, recordBytes, type ConsumedEvent } from "./event.js";
+import {
+  EVENT_BYTES_MAX,
+  EVENT_HEADERS,
+  readEventHeaders,
+  recordBytes,
+  type ConsumedEvent,
+  type EventHeaderValues,
+} from "./event.js";
 import type { KafkaAdmin } from "./kafka/admin.js";
 import type { KafkaClient } from "./kafka/connection.js";
 import {
@@ -385,6 +392,8 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
   const halted = (): boolean => state !== "running";
   const crashed = (): boolean => state === "crashed";
 
+  // Checked before building a hook's context, which would otherwise cost every event a few allocations.
+  const hooked = options.hooks?.at !== undefined;
   const runHook = async (context: ConsumerHookContext): Promise<void> => {
     if (options.hooks?.at === undefined) return;
     try {
@@ -517,6 +526,7 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
     definition: TopicDefinition<unknown>,
     record: ConsumerRecord,
     headers: Record<string, string>,
+    envelope: EventHeaderValues,
     eventId: string,
     origin: Origin,
   ): ConsumedEvent<unknown> | Error => {
@@ -530,7 +540,6 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
     const bytes = recordBytes(record.key, record.value, headers);
     if (bytes > settings.eventBytesMax) return new EventTooLargeError(origin.topic, bytes, settings.eventBytesMax);
     const serializer = serializerFor(definition);
-    const envelope = readEventHeaders(headers);
     if (envelope.contentType !== null && envelope.contentType !== serializer.contentType) {
       return new EventDecodeError(
         origin.topic,
@@ -566,10 +575,10 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
     event: ConsumedEvent<unknown>,
     origin: Origin,
     startedMs: number,
-    settle: () => Promise<void>,
+    settle: (() => Promise<void>) | null,
   ): Promise<EventResult> => {
     const context = { eventId: event.id, topic: origin.topic, partition: origin.partition, offset: origin.offset };
-    await runHook({ point: "before-handler", ...context });
+    if (hooked) await runHook({ point: "before-handler", ...context });
     let failure: Error | null = null;
     let timer: NodeJS.Timeout | undefined;
     const span = childTraceparent(event.traceparent);
@@ -591,7 +600,7 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
       clearTimeout(timer);
     }
     // After the attempt's handle ended, so that nothing the handler left running lands after the settling statement.
-    if (failure === null) await settle().catch((thrown: unknown) => (failure = toError(thrown)));
+    if (failure === null && settle !== null) await settle().catch((thrown: unknown) => (failure = toError(thrown)));
     // kill() during the handler: a dead process would never commit.
     if (crashed()) throw new SimulatedCrash("by kill() during the handler", failure ?? new Error("killed"));
     if (failure !== null) {
@@ -601,13 +610,13 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
       );
       return { kind: "failed", error: failure };
     }
-    await runHook({ point: "after-handler", ...context });
+    if (hooked) await runHook({ point: "after-handler", ...context });
     return { kind: "processed", durationMs: performance.now() - startedMs };
   };
 
   /** Runs one attempt of an event whose inbox record the group transaction has already written. */
   const attemptInGroup = (tx: Queryable, event: ConsumedEvent<unknown>, origin: Origin): Promise<EventResult> =>
-    runHandler(tx, event, origin, performance.now(), async () => undefined);
+    runHandler(tx, event, origin, performance.now(), null);
 
   /**
    * Runs one attempt of an event inside the group's transaction, in its own savepoint, so that a failing handler
@@ -670,7 +679,8 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
     }
     // Events from producers other than the toolkit may lack an id; their position identifies them for the inbox
     // and travels with them (as the id header) through retries and dead letters.
-    const eventId = readEventHeaders(headers).id ?? fallbackId();
+    const envelope = readEventHeaders(headers);
+    const eventId = envelope.id ?? fallbackId();
     if (eventId.length > INBOX_TEXT_CHARS_MAX) {
       const error = new ToolkitError(
         ConsumerErrorCode.EVENT_ID_INVALID,
@@ -679,7 +689,7 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
       );
       return { kind: "reject", headers, eventId: fallbackId(), origin, error, attempts: origin.attempt - 1 };
     }
-    const event = decode(definition, record, headers, eventId, origin);
+    const event = decode(definition, record, headers, envelope, eventId, origin);
     if (event instanceof Error) {
       return { kind: "reject", headers, eventId, origin, error: event, attempts: origin.attempt - 1 };
     }
@@ -807,13 +817,14 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
     const result = entry.result;
     if (result.kind === "processed") {
       metrics.handlerDuration.observe({ ...labels, outcome: "ok" }, result.durationMs / 1000);
-      await runHook({
-        point: "after-commit",
-        eventId: event.id,
-        topic: origin.topic,
-        partition: origin.partition,
-        offset: origin.offset,
-      });
+      if (hooked)
+        await runHook({
+          point: "after-commit",
+          eventId: event.id,
+          topic: origin.topic,
+          partition: origin.partition,
+          offset: origin.offset,
+        });
       metrics.consumed.inc(labels);
     } else if (result.kind === "duplicate") {
       metrics.skipped.inc(labels);
@@ -891,12 +902,12 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
       return true;
     };
     /** Counts a finished record; false when the partition's work must end here. */
-    const markProcessed = async (offset: string): Promise<boolean> => {
+    const markProcessed = async (offset: string, heartbeat: boolean): Promise<boolean> => {
       if (crashed()) return false;
       lastProcessed = offset;
       uncommitted += 1;
       if (uncommitted >= COMMIT_RECORDS_MAX && !(await commitProcessed())) return false;
-      await batch.heartbeat();
+      if (heartbeat) await batch.heartbeat();
       return true;
     };
     const fail = async (error: unknown): Promise<void> => {
@@ -950,7 +961,7 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
           await fail(error);
           return;
         }
-        if (!(await markProcessed(blocker.record.offset))) return;
+        if (!(await markProcessed(blocker.record.offset, true))) return;
         continue;
       }
       let handled: number;
@@ -963,14 +974,17 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
       } finally {
         clearInterval(heartbeats);
       }
-      for (const entry of entries.slice(0, handled)) {
+      // A heartbeat after the group's last entry, and after each failed one, which waited for the broker to take its
+      // retry or dead letter; the others finish in moments.
+      for (const [index, entry] of entries.slice(0, handled).entries()) {
         try {
           await finishEntry(entry);
         } catch (error) {
           await fail(error);
           return;
         }
-        if (!(await markProcessed(entry.record.offset))) return;
+        const heartbeat = index === handled - 1 || entry.result?.kind === "failed";
+        if (!(await markProcessed(entry.record.offset, heartbeat))) return;
       }
       if (handled < entries.length) break;
     }
