@@ -163,7 +163,7 @@ export interface ConsumerOptions<D extends readonly TopicDefinition<unknown>[]> 
   /**
    * Also runs each handler inside runWithTraceparent(), so that everything it calls (a publisher's publish(), or
    * currentTraceparent()) continues the event's trace without being handed it. Off by default: on Node 20 it makes
-   * every promise in the process track its context, which cost a busy consumer about a fifth of its throughput.
+   * every promise in the process track its context, which cost a busy consumer up to a fifth of its throughput.
    * Events added to the outbox through tx continue the trace either way.
    */
   asyncTraceContext?: boolean;

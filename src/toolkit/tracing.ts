@@ -3,7 +3,7 @@
 // span, so that events added to the outbox through it continue the trace at no cost. Code that runs inside
 // runWithTraceparent() has the trace in an AsyncLocalStorage, which follows every promise it starts; that is
 // opt-in for handlers, because once a store is entered Node 20 tracks the context of every promise in the process,
-// which cost a busy consumer a fifth of its throughput.
+// which cost a busy consumer up to a fifth of its throughput.
 
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomFillSync } from "node:crypto";
