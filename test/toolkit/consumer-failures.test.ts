@@ -14,7 +14,7 @@ import { seededRandom, storeTest, waitFor } from "../store/harness.js";
 import {
   assertEachHandledOnce,
   CallCounter,
-  consumerFor,
+  consumerOfScene,
   consumerScene,
   counterValue,
   createTopic,
@@ -28,7 +28,8 @@ import {
 storeTest(
   "a poison event reaches the DLT after its last attempt while later events on its partition keep flowing",
   async (t, target) => {
-    const { client, db, topic, groupId, consumers } = await consumerScene(t, target, "poison");
+    const scene = await consumerScene(t, target, "poison");
+    const { client, db, topic, groupId, consumers } = scene;
     const attemptsOf = new Map<string, number[]>();
     const doneAt = new Map<string, number>();
     const retry = { attempts: 4, baseDelayMs: 250, maxDelayMs: 2_000, jitter: 0.5 };
@@ -43,11 +44,7 @@ storeTest(
       doneAt.set(event.value.orderId, Date.now());
     };
     try {
-      const consumer = consumerFor(consumers, {
-        client,
-        db,
-        groupId,
-        topics: [topic],
+      const consumer = consumerOfScene(scene, {
         handler,
         retry,
         random: seededRandom(7),
@@ -129,14 +126,11 @@ storeTest(
 storeTest(
   "non-retriable errors and unreadable events go to the DLT at once, with the reason, and nothing stops",
   async (t, target) => {
-    const { client, db, topic, groupId, consumers } = await consumerScene(t, target, "bad");
+    const scene = await consumerScene(t, target, "bad");
+    const { client, db, topic, groupId, consumers } = scene;
     const calls = new CallCounter();
     try {
-      const consumer = consumerFor(consumers, {
-        client,
-        db,
-        groupId,
-        topics: [topic],
+      const consumer = consumerOfScene(scene, {
         retry: { attempts: 2, baseDelayMs: 20, maxDelayMs: 20 },
         eventBytesMax: 2_000,
         isRetriable: (error) => !error.message.includes("permanently"),
@@ -240,7 +234,8 @@ storeTest(
 storeTest(
   "events sharing a transaction: a failing handler and one that swallows a failed statement are retried alone",
   async (t, target) => {
-    const { client, db, topic, groupId, consumers } = await consumerScene(t, target, "group-tx");
+    const scene = await consumerScene(t, target, "group-tx");
+    const { client, db, topic, groupId, consumers } = scene;
     await createTopic(client, topic);
     const calls = new CallCounter();
     // Published before the consumer starts, so that they arrive in one fetch and share one transaction.
@@ -256,11 +251,7 @@ storeTest(
       orders.map((orderId, amount) => ({ orderId, amount })),
     );
     try {
-      const consumer = consumerFor(consumers, {
-        client,
-        db,
-        groupId,
-        topics: [topic],
+      const consumer = consumerOfScene(scene, {
         retry: { attempts: 3, baseDelayMs: 50, maxDelayMs: 50 },
         handler: async (event, tx) => {
           const call = calls.count(event.value.orderId);
@@ -289,15 +280,12 @@ storeTest(
 storeTest(
   "a handler that hangs times out, is rolled back and retried; later events keep flowing",
   async (t, target) => {
-    const { client, db, topic, groupId, consumers } = await consumerScene(t, target, "hang");
+    const scene = await consumerScene(t, target, "hang");
+    const { client, db, topic, groupId, consumers } = scene;
     const calls = new CallCounter();
     let lateQueryError: unknown = null;
     try {
-      const consumer = consumerFor(consumers, {
-        client,
-        db,
-        groupId,
-        topics: [topic],
+      const consumer = consumerOfScene(scene, {
         handlerTimeoutMs: 300,
         retry: { attempts: 3, baseDelayMs: 50, maxDelayMs: 50 },
         handler: async (event, tx) => {
@@ -337,14 +325,11 @@ storeTest(
 storeTest(
   "a handler stuck in a database statement is cancelled by the database at its timeout",
   async (t, target) => {
-    const { client, db, topic, groupId, consumers } = await consumerScene(t, target, "stuck");
+    const scene = await consumerScene(t, target, "stuck");
+    const { client, db, topic, consumers } = scene;
     let calls = 0;
     try {
-      const consumer = consumerFor(consumers, {
-        client,
-        db,
-        groupId,
-        topics: [topic],
+      const consumer = consumerOfScene(scene, {
         handlerTimeoutMs: 300,
         retry: { attempts: 2, baseDelayMs: 50, maxDelayMs: 50 },
         handler: async (event, tx) => {
@@ -372,7 +357,8 @@ storeTest(
 storeTest(
   "a statement failed by one handler is not blamed on the next; a timed-out handler cannot write into a later savepoint",
   async (t, target) => {
-    const { client, db, topic, groupId, consumers } = await consumerScene(t, target, "blame");
+    const scene = await consumerScene(t, target, "blame");
+    const { client, db, topic, groupId, consumers } = scene;
     await createTopic(client, topic);
     const calls = new CallCounter();
     let lateQueryError: unknown = null;
@@ -384,11 +370,7 @@ storeTest(
       orders.map((orderId, amount) => ({ orderId, amount })),
     );
     try {
-      const consumer = consumerFor(consumers, {
-        client,
-        db,
-        groupId,
-        topics: [topic],
+      const consumer = consumerOfScene(scene, {
         handlerTimeoutMs: 300,
         retry: { attempts: 3, baseDelayMs: 50, maxDelayMs: 50 },
         handler: async (event, tx) => {

@@ -149,6 +149,20 @@ export async function consumerScene(
   return { client, db, topic: orderTopic(partitions), groupId: uniqueGroup(groupPrefix), consumers: [] };
 }
 
+/** A consumer of the scene's topic in the scene's group, started through consumerFor. */
+export function consumerOfScene(
+  scene: ConsumerScene,
+  options: Omit<ConsumerOptions<readonly [OrderTopic]>, "client" | "db" | "groupId" | "topics">,
+): InboxConsumer {
+  return consumerFor(scene.consumers, {
+    client: scene.client,
+    db: scene.db,
+    groupId: scene.groupId,
+    topics: [scene.topic] as const,
+    ...options,
+  });
+}
+
 /** How often a handler was called for each order. */
 export class CallCounter {
   readonly #calls = new Map<string, number>();
