@@ -31,7 +31,7 @@ import {
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
-const databaseArg = args.includes("--database") ? args[args.indexOf("--database") + 1] : undefined;
+const databaseArg = args.includes("--database") ? (args[args.indexOf("--database") + 1] ?? "") : undefined;
 if (databaseArg !== undefined && databaseArg !== "pglite" && databaseArg !== "postgres") {
   process.stderr.write("usage: npm run bench:toolkit [-- --quick] [--database pglite|postgres]\n");
   process.exit(2);

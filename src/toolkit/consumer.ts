@@ -392,12 +392,13 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
   const halted = (): boolean => state !== "running";
   const crashed = (): boolean => state === "crashed";
 
-  // Checked before building a hook's context, which would otherwise cost every event a few allocations.
-  const hooked = options.hooks?.at !== undefined;
+  const hooks = options.hooks;
+  // Callers check this before building a hook's context, which would otherwise cost every event a few allocations.
+  const hooked = hooks?.at !== undefined;
   const runHook = async (context: ConsumerHookContext): Promise<void> => {
-    if (options.hooks?.at === undefined) return;
+    if (hooks?.at === undefined) return;
     try {
-      await options.hooks.at(context);
+      await hooks.at(context);
     } catch (error) {
       throw new SimulatedCrash(`hook at ${context.point}`, error);
     }
