@@ -14,6 +14,8 @@ export { OUTBOX_NOTIFY_CHANNEL } from "./sql/outbox.js";
 /** Key, value and headers together; Kafka's default message.max.bytes is about the same. */
 export const OUTBOX_RECORD_BYTES_MAX = 1024 * 1024;
 export const DEFAULT_OUTBOX_CLAIM_BATCH_SIZE = 500;
+/** Keys and values per claim: a relay holds two claims at most, so large events cannot exhaust its memory. */
+export const DEFAULT_OUTBOX_CLAIM_BYTES_MAX = 16 * 1024 * 1024;
 export const DEFAULT_OUTBOX_LEASE_MS = 30_000;
 export const OUTBOX_RELAY_ID_CHARS_MAX = 200;
 export const OUTBOX_ERROR_CHARS_MAX = 2_000;
@@ -184,6 +186,8 @@ export async function claimOutboxBatch(
   options: {
     relayId: string;
     batchSize?: number;
+    /** Keys and values of the claimed rows together, at most; the first row is claimed whatever its size. */
+    bytesMax?: number;
     leaseMs?: number;
     /** Rows relayId is publishing now and sends before anything this claim returns (see claimOutboxRows). */
     publishingIds?: readonly number[];
@@ -193,6 +197,7 @@ export async function claimOutboxBatch(
   const claim = outboxSql.claimOutboxRows({
     relayId: options.relayId,
     batchSize: options.batchSize ?? DEFAULT_OUTBOX_CLAIM_BATCH_SIZE,
+    bytesMax: options.bytesMax ?? DEFAULT_OUTBOX_CLAIM_BYTES_MAX,
     leaseMs: options.leaseMs ?? DEFAULT_OUTBOX_LEASE_MS,
     publishingIds: options.publishingIds ?? [],
   });

@@ -19,6 +19,7 @@ import { performance } from "node:perf_hooks";
 import {
   claimOutboxBatch,
   DEFAULT_OUTBOX_CLAIM_BATCH_SIZE,
+  DEFAULT_OUTBOX_CLAIM_BYTES_MAX,
   DEFAULT_OUTBOX_LEASE_MS,
   deleteOutboxEvents,
   deletePublishedOutboxEvents,
@@ -79,6 +80,8 @@ export interface OutboxRelayOptions {
   relayId?: string;
   /** Rows claimed and published per round. */
   batchSize?: number;
+  /** Keys and values claimed per round, at most (default 16 MiB); a round always takes at least one row. */
+  batchBytesMax?: number;
   /** How long a claim holds rows; the relay renews it while publishing, and another relay takes over after it. */
   leaseMs?: number;
   /** Time between polls when the database cannot LISTEN (or listen is false). */
@@ -123,6 +126,7 @@ export interface OutboxRelayStatus {
 
 interface ResolvedOptions {
   batchSize: number;
+  batchBytesMax: number;
   leaseMs: number;
   pollIntervalMs: number;
   idlePollIntervalMs: number;
@@ -153,6 +157,13 @@ function resolveOptions(options: OutboxRelayOptions): ResolvedOptions {
   const backoffBaseMs = integer("backoffBaseMs", options.backoffBaseMs, DEFAULT_RELAY_BACKOFF_BASE_MS, 1, DAY_MS);
   return {
     batchSize: integer("batchSize", options.batchSize, DEFAULT_OUTBOX_CLAIM_BATCH_SIZE, 1, RELAY_BATCH_SIZE_MAX),
+    batchBytesMax: integer(
+      "batchBytesMax",
+      options.batchBytesMax,
+      DEFAULT_OUTBOX_CLAIM_BYTES_MAX,
+      1,
+      outboxSql.OUTBOX_CLAIM_BYTES_MAX,
+    ),
     leaseMs: integer("leaseMs", options.leaseMs, DEFAULT_OUTBOX_LEASE_MS, 10, DAY_MS),
     pollIntervalMs: integer("pollIntervalMs", options.pollIntervalMs, DEFAULT_RELAY_POLL_INTERVAL_MS, 1, DAY_MS),
     idlePollIntervalMs: integer(
@@ -474,6 +485,7 @@ export class OutboxRelay implements Component {
     return claimOutboxBatch(this.#db, {
       relayId: this.relayId,
       batchSize: this.#options.batchSize,
+      bytesMax: this.#options.batchBytesMax,
       leaseMs: this.#options.leaseMs,
       publishingIds,
     }).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));

@@ -174,17 +174,9 @@ storeTest("a key being published by one relay waits for it; other keys go to the
     { topic: "other", key: "k1", value: "5" },
     { topic: "t", value: "6", partitionKey: null },
   ]);
-  const a = await claimOutboxBatch(db, { relayId: "relay-a", batchSize: 2 });
-  assert.deepEqual(
-    a.map((row) => row.id),
-    [1, 2],
-  );
+  assert.deepEqual(await claimedIds(db, { relayId: "relay-a", batchSize: 2 }), [1, 2]);
   // Row 3 shares topic and key with rows relay-a holds; the same key on another topic, and unordered rows, do not wait.
-  const b = await claimOutboxBatch(db, { relayId: "relay-b", batchSize: 10 });
-  assert.deepEqual(
-    b.map((row) => row.id),
-    [4, 5, 6],
-  );
+  assert.deepEqual(await claimedIds(db, { relayId: "relay-b", batchSize: 10 }), [4, 5, 6]);
   assert.equal(await markOutboxPublished(db, [1, 2]), 2);
   assert.deepEqual(await claimedIds(db, { relayId: "relay-b", batchSize: 10 }), [3]);
 });
@@ -206,6 +198,21 @@ storeTest("a relay claims ahead behind the batch it names as publishing; nobody 
     claimOutboxBatch(db, { relayId: "relay-a", publishingIds: Array.from({ length: 10_001 }, (_, id) => id) }),
     /publishingIds/,
   );
+});
+
+storeTest("a claim stops at its byte budget, in id order, but always takes its first row", async (_t, target) => {
+  const db = await target.open();
+  // Keys and values of 4 + 100, 4 + 100, 4 + 300 and 4 + 10 bytes.
+  await addOutboxEvents(db, [
+    { topic: "t", key: "key1", value: "a".repeat(100) },
+    { topic: "t", key: "key2", value: "b".repeat(100) },
+    { topic: "t", key: "key3", value: "c".repeat(300) },
+    { topic: "t", key: "key4", value: "d".repeat(10) },
+  ]);
+  assert.deepEqual(await claimedIds(db, { relayId: "relay-a", bytesMax: 300 }), [1, 2], "row 3 would pass 300 bytes");
+  assert.deepEqual(await claimedIds(db, { relayId: "relay-b", bytesMax: 1 }), [3], "a row larger than the budget");
+  assert.deepEqual(await claimedIds(db, { relayId: "relay-c", bytesMax: 14 }), [4], "exactly at the budget");
+  await assert.rejects(claimOutboxBatch(db, { relayId: "relay-d", bytesMax: 0 }), /bytesMax/);
 });
 
 storeTest("rows given back unsent keep their last error and do not count the claim", async (_t, target) => {

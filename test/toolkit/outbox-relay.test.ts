@@ -107,6 +107,33 @@ storeTest("the relay delivers every committed event once, each key in order on o
   assert.ok(batches >= 240 / 25, `at least ${240 / 25} batches of at most 25 rows, got ${batches}`);
 });
 
+storeTest(
+  "a relay's byte budget splits its rounds; every event still arrives once, in key order",
+  async (t, target) => {
+    const broker = await brokerForTest(t);
+    const client = toolkitClientFor(broker);
+    await ensureTopics(client, [stockMoved]);
+    const db = await target.open();
+    assert.throws(() => new OutboxRelay({ db, client, batchBytesMax: 0 }), /batchBytesMax/);
+    const batchesBefore = await metricValue("sluice_outbox_relay_batches_total", {
+      schema: db.schema,
+      result: "published",
+    });
+    await withStoppables(async (track) => {
+      const expected = await addStockEvents(db, 30, 5, 11);
+      // Every event is larger than one byte, so each round takes exactly its first row.
+      const relay = track(new OutboxRelay({ db, client, batchBytesMax: 1 }));
+      await relay.start();
+      await waitFor("the relay to publish 30 events", () => relay.status().published === 30, 30_000);
+      assertDeliveredOnceInKeyOrder(await readTopic(broker, "stock.moved", 30), expected);
+    });
+    const batches =
+      (await metricValue("sluice_outbox_relay_batches_total", { schema: db.schema, result: "published" })) -
+      batchesBefore;
+    assert.equal(batches, 30, "one row per round");
+  },
+);
+
 storeTest("two relays at once deliver each event once and keep every key in order", async (t, target) => {
   const broker = await brokerForTest(t);
   const client = toolkitClientFor(broker);

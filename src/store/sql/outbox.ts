@@ -30,6 +30,8 @@ export const OUTBOX_INSERT_ROWS_MAX = 500;
 /** Ids per mark, delete, renew or release statement. */
 export const OUTBOX_IDS_MAX = 10_000;
 export const OUTBOX_CLAIM_BATCH_MAX = 10_000;
+/** The largest byte budget a claim may be given (see claimOutboxRows). */
+export const OUTBOX_CLAIM_BYTES_MAX = 1024 * 1024 * 1024;
 
 export interface OutboxRow {
   id: number;
@@ -125,6 +127,11 @@ export function lockOutboxClaims(schema: string): SqlStatement<{ locked: string 
 export function claimOutboxRows(options: {
   relayId: string;
   batchSize: number;
+  /**
+   * Keys and values of the claimed rows together, at most: a claim stops before the row that would pass it (but
+   * always takes its first row), so that a batch of large events cannot exhaust the relay's memory.
+   */
+  bytesMax: number;
   leaseMs: number;
   /**
    * Rows the claiming relay is publishing now. They do not hold back later rows of their keys, because the relay
@@ -133,6 +140,7 @@ export function claimOutboxRows(options: {
   publishingIds?: readonly number[];
 }): SqlStatement<OutboxRow> {
   checkPositiveInteger("batchSize", options.batchSize, OUTBOX_CLAIM_BATCH_MAX);
+  checkPositiveInteger("bytesMax", options.bytesMax, OUTBOX_CLAIM_BYTES_MAX);
   checkPositiveInteger("leaseMs", options.leaseMs, 24 * 60 * 60 * 1000);
   const publishingIds = options.publishingIds ?? [];
   if (publishingIds.length > OUTBOX_CLAIM_BATCH_MAX) {
@@ -144,7 +152,7 @@ export function claimOutboxRows(options: {
   // nothing else (migration 0003), so a claim costs the same however large the backlog is.
   return sql(
     `WITH candidates AS (
-  SELECT o.id
+  SELECT o.id, coalesce(octet_length(o.key), 0) + coalesce(octet_length(o.value), 0) AS bytes
   FROM sluice_outbox o
   WHERE o.published_at IS NULL
     AND (o.claim_expires_at IS NULL OR o.claim_expires_at <= statement_timestamp())
@@ -161,12 +169,15 @@ export function claimOutboxRows(options: {
     ))
   ORDER BY o.id
   LIMIT $2
+), within_budget AS (
+  SELECT id FROM (SELECT id, bytes, sum(bytes) OVER (ORDER BY id) AS through FROM candidates) sized
+  WHERE through <= $5 OR through = bytes
 ), claimed AS (
   UPDATE sluice_outbox o
   SET claimed_by = $1,
       claim_expires_at = statement_timestamp() + $3::double precision * interval '1 millisecond',
       claim_count = o.claim_count + 1
-  WHERE o.id = ANY (ARRAY(SELECT id FROM candidates))
+  WHERE o.id = ANY (ARRAY(SELECT id FROM within_budget))
     AND o.published_at IS NULL
     AND (o.claim_expires_at IS NULL OR o.claim_expires_at <= statement_timestamp())
   RETURNING ${OUTBOX_COLUMNS.split(", ")
@@ -174,7 +185,7 @@ export function claimOutboxRows(options: {
     .join(", ")}
 )
 SELECT ${OUTBOX_COLUMNS} FROM claimed ORDER BY id`,
-    [options.relayId, options.batchSize, options.leaseMs, publishingIds],
+    [options.relayId, options.batchSize, options.leaseMs, publishingIds, options.bytesMax],
   );
 }
 
