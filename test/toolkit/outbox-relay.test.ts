@@ -67,6 +67,11 @@ function assertDeliveredOnceInKeyOrder(records: readonly ReadRecord[], expected:
   }
 }
 
+/** Batches the relays of db's schema have published so far (the metric is process-wide). */
+function publishedBatches(db: Database): Promise<number> {
+  return metricValue("sluice_outbox_relay_batches_total", { schema: db.schema, result: "published" });
+}
+
 async function unpublishedCount(db: Database): Promise<number> {
   const { rows } = await db.query<{ count: number }>(
     "SELECT count(*)::int AS count FROM sluice_outbox WHERE published_at IS NULL",
@@ -80,10 +85,7 @@ storeTest("the relay delivers every committed event once, each key in order on o
   await ensureTopics(client, [stockMoved]);
   const db = await target.open();
   const before = await metricValue("sluice_events_produced_total", { topic: "stock.moved", source: "outbox" });
-  const batchesBefore = await metricValue("sluice_outbox_relay_batches_total", {
-    schema: db.schema,
-    result: "published",
-  });
+  const batchesBefore = await publishedBatches(db);
   await withStoppables(async (track) => {
     const expected = await addStockEvents(db, 240, 12, 7);
     const relay = track(new OutboxRelay({ db, client, batchSize: 25 }));
@@ -101,9 +103,7 @@ storeTest("the relay delivers every committed event once, each key in order on o
     (await metricValue("sluice_events_produced_total", { topic: "stock.moved", source: "outbox" })) - before,
     240,
   );
-  const batches =
-    (await metricValue("sluice_outbox_relay_batches_total", { schema: db.schema, result: "published" })) -
-    batchesBefore;
+  const batches = (await publishedBatches(db)) - batchesBefore;
   assert.ok(batches >= 240 / 25, `at least ${240 / 25} batches of at most 25 rows, got ${batches}`);
 });
 
@@ -115,10 +115,7 @@ storeTest(
     await ensureTopics(client, [stockMoved]);
     const db = await target.open();
     assert.throws(() => new OutboxRelay({ db, client, batchBytesMax: 0 }), /batchBytesMax/);
-    const batchesBefore = await metricValue("sluice_outbox_relay_batches_total", {
-      schema: db.schema,
-      result: "published",
-    });
+    const batchesBefore = await publishedBatches(db);
     await withStoppables(async (track) => {
       const expected = await addStockEvents(db, 30, 5, 11);
       // Every event is larger than one byte, so each round takes exactly its first row.
@@ -127,10 +124,7 @@ storeTest(
       await waitFor("the relay to publish 30 events", () => relay.status().published === 30, 30_000);
       assertDeliveredOnceInKeyOrder(await readTopic(broker, "stock.moved", 30), expected);
     });
-    const batches =
-      (await metricValue("sluice_outbox_relay_batches_total", { schema: db.schema, result: "published" })) -
-      batchesBefore;
-    assert.equal(batches, 30, "one row per round");
+    assert.equal((await publishedBatches(db)) - batchesBefore, 30, "one row per round");
   },
 );
 
