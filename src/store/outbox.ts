@@ -202,9 +202,7 @@ export async function claimOutboxBatch(
     publishingIds: options.publishingIds ?? [],
   });
   const rows = await db.transaction(async (tx) => {
-    await execute(tx, outboxSql.setClaimIsolation());
-    await execute(tx, outboxSql.setClaimSettings());
-    await execute(tx, outboxSql.lockOutboxClaims(db.schema));
+    await tx.exec(outboxSql.claimTransactionSetup(db.schema));
     return (await execute(tx, claim)).rows;
   });
   return rows.map(toRecord);

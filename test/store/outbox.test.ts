@@ -18,7 +18,8 @@ import {
   type Database,
   type OutboxRecord,
 } from "../../src/store/index.js";
-import { seededRandom, storeTest } from "./harness.js";
+import { advisoryTransactionLockScript } from "../../src/store/sql/locks.js";
+import { adminQuery, seededRandom, storeTest, waitFor } from "./harness.js";
 
 function invalid(field: string) {
   return (error: unknown) =>
@@ -214,6 +215,39 @@ storeTest("a claim stops at its byte budget, in id order, but always takes its f
   assert.deepEqual(await claimedIds(db, { relayId: "relay-c", bytesMax: 14 }), [4], "exactly at the budget");
   await assert.rejects(claimOutboxBatch(db, { relayId: "relay-d", bytesMax: 0 }), /bytesMax/);
 });
+
+storeTest(
+  "a claim waits while another claim on the same schema runs, and then sees its leases",
+  async (_t, target) => {
+    const db = await target.open();
+    const peer = await target.peer(db);
+    await addOutboxEvents(db, [
+      { topic: "t", key: "k", value: "first" },
+      { topic: "t", key: "k", value: "second" },
+    ]);
+    let claimed: OutboxRecord[] | null = null;
+    let waiting: Promise<OutboxRecord[]> | null = null;
+    // The peer plays a claim in progress: it holds the claim lock and leases the first row of key k.
+    await peer.transaction(async (tx) => {
+      await tx.exec(outboxSql.claimTransactionSetup(target.schema));
+      await tx.query(
+        "UPDATE sluice_outbox SET claimed_by = 'relay-a', claim_expires_at = now() + interval '1 minute' WHERE id = 1",
+      );
+      waiting = claimOutboxBatch(db, { relayId: "relay-b" }).then((rows) => (claimed = rows));
+      await waitFor("the second claim to wait for the claim lock", async () => {
+        const rows = await adminQuery<{ waiting: number }>(
+          "SELECT count(*)::int AS waiting FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+        );
+        return (rows[0]?.waiting ?? 0) > 0;
+      });
+      assert.equal(claimed, null, "the second claim waited");
+    });
+    // Had its snapshot been taken before the lock was granted, it would not see row 1 leased and would take row 2.
+    assert.deepEqual(await waiting, []);
+    assert.throws(() => advisoryTransactionLockScript("1; DROP TABLE sluice_outbox"), invalid("key"));
+  },
+  { kinds: ["postgres"] },
+);
 
 storeTest("rows given back unsent keep their last error and do not count the claim", async (_t, target) => {
   const db = await target.open();

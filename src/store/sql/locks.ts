@@ -3,6 +3,7 @@
 
 import { createHash } from "node:crypto";
 
+import { invalidArgument } from "../errors.js";
 import { sql, type SqlStatement } from "./statement.js";
 
 export type AdvisoryLockPurpose = "migrations" | "outbox-claims";
@@ -21,7 +22,11 @@ export function advisoryUnlock(key: string): SqlStatement<{ unlocked: boolean }>
   return sql("SELECT pg_advisory_unlock($1::bigint) AS unlocked", [key]);
 }
 
-/** Waits for a lock that is released when the current transaction ends. */
-export function advisoryTransactionLock(key: string): SqlStatement<{ locked: string }> {
-  return sql("SELECT pg_advisory_xact_lock($1::bigint)::text AS locked", [key]);
+/**
+ * Waits for a lock that is released when the current transaction ends. A statement for a script (exec), which takes
+ * no parameters, so the key is written into the text; only a decimal integer is accepted.
+ */
+export function advisoryTransactionLockScript(key: string): string {
+  if (!/^-?[0-9]{1,19}$/.test(key)) throw invalidArgument("key", `must be a signed 64-bit integer, got ${key}`);
+  return `SELECT pg_advisory_xact_lock(${key}::bigint)`;
 }
