@@ -182,6 +182,25 @@ storeTest("a key being published by one relay waits for it; other keys go to the
   assert.deepEqual(await claimedIds(db, { relayId: "relay-b", batchSize: 10 }), [3]);
 });
 
+storeTest(
+  "a key in flight holds back even its earlier rows, such as one whose transaction committed late",
+  async (_t, target) => {
+    const db = await target.open();
+    await addOutboxEvents(db, [
+      { topic: "t", key: "k1", value: "1" },
+      { topic: "t", key: "k1", value: "2" },
+      { topic: "t", key: "k2", value: "3" },
+    ]);
+    // Ids come from a sequence, so a transaction that took id 1 may commit after row 2 was claimed.
+    await db.query(
+      "UPDATE sluice_outbox SET claimed_by = 'relay-a', claim_expires_at = now() + interval '1 minute' WHERE id = 2",
+    );
+    assert.deepEqual(await claimedIds(db, { relayId: "relay-b", batchSize: 10 }), [3]);
+    assert.equal(await markOutboxPublished(db, [2]), 1);
+    assert.deepEqual(await claimedIds(db, { relayId: "relay-b", batchSize: 10 }), [1]);
+  },
+);
+
 storeTest("a relay claims ahead behind the batch it names as publishing; nobody else does", async (_t, target) => {
   const db = await target.open();
   await addOutboxEvents(db, [
