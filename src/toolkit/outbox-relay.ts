@@ -265,6 +265,8 @@ export class OutboxRelay implements Component {
   #inFlight: OutboxRecord[] = [];
   /** Rows claimed while the batch in flight is sent; they are sent next. */
   #claimedAhead: OutboxRecord[] = [];
+  /** The mark of the last batch sent, left running while the next one is sent (see publishBatch). */
+  #marking: { ids: number[]; done: Promise<boolean> } | null = null;
   #abandoned = false;
   #lagTimer: NodeJS.Timeout | null = null;
   #cleanupTimer: NodeJS.Timeout | null = null;
@@ -432,52 +434,61 @@ export class OutboxRelay implements Component {
     // The claim of the next batch, started while the current one is sent and marked. A round of claim, send (an
     // fsync at the broker with acks=-1) and mark is mostly waiting, so overlapping the claim with the rest hides it.
     let ahead: Promise<OutboxRecord[] | Error> | null = null;
-    while (this.#state === "running") {
-      const claimed: OutboxRecord[] | Error = await (ahead ?? this.#claim([]));
-      ahead = null;
-      this.#claimedAhead = [];
-      if (claimed instanceof Error) {
-        this.#noteFailure(claimed, "claiming outbox rows failed");
-        await this.#backoff();
-        continue;
-      }
-      if (claimed.length === 0) {
-        if (this.#consecutiveFailures === 0) await this.#waitForWork();
-        else await this.#backoff();
-        continue;
-      }
-      // Only a full batch suggests that more rows wait; after a partial one, a claim ahead would find nothing.
-      if (claimed.length === this.#options.batchSize && this.#state === "running") {
-        ahead = this.#claim(claimed.map((record) => record.id)).then((next) => {
-          if (!(next instanceof Error)) this.#claimedAhead = next;
-          return next;
-        });
-      }
-      let outcome: BatchOutcome;
-      try {
-        outcome = await this.#publishBatch(claimed);
-      } catch (error) {
-        // Not expected (publishBatch handles Kafka and database failures itself), but never fatal to the loop.
-        this.#noteFailure(error, "publishing an outbox batch failed unexpectedly");
-        outcome = "failed";
-      }
-      // A crash leaves the rows claimed ahead leased, as a dead process would; their leases run out.
-      if (outcome === "crashed") return;
-      if (ahead !== null && (outcome === "failed" || this.#state !== "running")) {
-        // Rows claimed ahead may follow rows of their keys that were not sent: they go back unsent, so that the
-        // next claim takes both again in id order.
-        const next = await ahead;
+    try {
+      while (this.#state === "running") {
+        const claimed: OutboxRecord[] | Error = await (ahead ?? this.#claim([]));
         ahead = null;
         this.#claimedAhead = [];
-        if (!(next instanceof Error)) {
-          await this.#release(
-            next.map((record) => record.id),
-            null,
-            false,
-          );
+        if (claimed instanceof Error) {
+          await this.#settleMarking();
+          this.#noteFailure(claimed, "claiming outbox rows failed");
+          await this.#backoff();
+          continue;
         }
+        if (claimed.length === 0) {
+          await this.#settleMarking();
+          if (this.#consecutiveFailures === 0) await this.#waitForWork();
+          else await this.#backoff();
+          continue;
+        }
+        // Only a full batch suggests that more rows wait; after a partial one, a claim ahead would find nothing.
+        // The rows whose mark is still running are named as publishing too: they were sent before this batch.
+        const claimAhead = claimed.length === this.#options.batchSize && this.#state === "running";
+        if (claimAhead) {
+          const publishingIds: number[] = [...(this.#marking?.ids ?? []), ...claimed.map((record) => record.id)];
+          ahead = this.#claim(publishingIds).then((next) => {
+            if (!(next instanceof Error)) this.#claimedAhead = next;
+            return next;
+          });
+        }
+        let outcome: BatchOutcome;
+        try {
+          outcome = await this.#publishBatch(claimed, claimAhead);
+        } catch (error) {
+          // Not expected (publishBatch handles Kafka and database failures itself), but never fatal to the loop.
+          this.#noteFailure(error, "publishing an outbox batch failed unexpectedly");
+          outcome = "failed";
+        }
+        // A crash leaves the rows claimed ahead leased, as a dead process would; their leases run out.
+        if (outcome === "crashed") return;
+        if (ahead !== null && (outcome === "failed" || this.#state !== "running")) {
+          // Rows claimed ahead may follow rows of their keys that were not sent: they go back unsent, so that the
+          // next claim takes both again in id order.
+          const next = await ahead;
+          ahead = null;
+          this.#claimedAhead = [];
+          if (!(next instanceof Error)) {
+            await this.#release(
+              next.map((record) => record.id),
+              null,
+              false,
+            );
+          }
+        }
+        if (outcome === "failed") await this.#backoff();
       }
-      if (outcome === "failed") await this.#backoff();
+    } finally {
+      await this.#settleMarking();
     }
   }
 
@@ -518,7 +529,12 @@ export class OutboxRelay implements Component {
     this.#logger.warn(fields, `${message}; retrying with backoff: ${this.#lastError}`);
   }
 
-  async #publishBatch(records: OutboxRecord[]): Promise<BatchOutcome> {
+  /**
+   * Sends a claimed batch and marks it. With markInBackground (a batch claimed ahead follows), the mark is left
+   * running while the next batch is sent, which takes the mark off the path from one batch to the next; the next
+   * batch waits for it before its own mark, so at most one mark is outstanding.
+   */
+  async #publishBatch(records: OutboxRecord[], markInBackground: boolean): Promise<BatchOutcome> {
     const startedAt = performance.now();
     this.#inFlight = records;
     const renewEveryMs = Math.max(5, Math.floor(this.#options.leaseMs / 3));
@@ -527,17 +543,26 @@ export class OutboxRelay implements Component {
       try {
         await this.#hooks.afterClaim?.(records);
       } catch (error) {
+        await this.#settleMarking();
         return await this.#crashAt("afterClaim", error);
       }
       // stop() gave up waiting and released these rows; another relay publishes them.
       if (this.#abandoned) return "failed";
-      const { sent, failed } = await this.#send(records);
+      const [{ sent, failed }, previousMarked] = await Promise.all([this.#send(records), this.#settleMarking()]);
       let finished = true;
       if (sent.length > 0) {
         try {
           await this.#hooks.afterSend?.(sent);
         } catch (error) {
           return await this.#crashAt("afterSend", error);
+        }
+        if (markInBackground && failed.length === 0 && previousMarked) {
+          const done = this.#finish(sent).then((marked) => {
+            if (marked) this.#countPublished(startedAt);
+            return marked;
+          });
+          this.#marking = { ids: sent.map((record) => record.id), done };
+          return "published";
         }
         finished = await this.#finish(sent);
       }
@@ -559,14 +584,33 @@ export class OutboxRelay implements Component {
         this.#metrics.relayBatches.inc({ schema: this.#db.schema, result: "failed" });
         return "failed";
       }
-      this.#consecutiveFailures = 0;
-      this.#metrics.relayBatches.inc({ schema: this.#db.schema, result: "published" });
-      this.#metrics.relayBatchDuration.observe({ schema: this.#db.schema }, (performance.now() - startedAt) / 1000);
-      return "published";
+      this.#countPublished(startedAt);
+      // After the last batch's mark failed, the batches claimed ahead go back, as after any failure.
+      return previousMarked ? "published" : "failed";
     } finally {
       clearInterval(renewTimer);
       this.#inFlight = [];
     }
+  }
+
+  #countPublished(startedAt: number): void {
+    this.#consecutiveFailures = 0;
+    this.#metrics.relayBatches.inc({ schema: this.#db.schema, result: "published" });
+    this.#metrics.relayBatchDuration.observe({ schema: this.#db.schema }, (performance.now() - startedAt) / 1000);
+  }
+
+  /** Waits for the mark left running by the last batch, and counts it as a failed batch when it failed. */
+  async #settleMarking(): Promise<boolean> {
+    const marking = this.#marking;
+    if (marking === null) return true;
+    const marked = await marking.done;
+    if (this.#marking === marking) this.#marking = null;
+    if (!marked) {
+      this.#consecutiveFailures += 1;
+      this.#lastError = "marking published rows failed";
+      this.#metrics.relayBatches.inc({ schema: this.#db.schema, result: "failed" });
+    }
+    return marked;
   }
 
   /** Sends each topic's rows in id order, topics side by side; returns what the broker acknowledged and what not. */

@@ -13,7 +13,14 @@ import { OutboxRelay, RelayCrashedError } from "../../src/toolkit/outbox-relay.j
 import { defineTopic } from "../../src/toolkit/topic.js";
 import { brokerForTest } from "../helpers/broker.js";
 import { seededRandom, storeTest, waitFor } from "../store/harness.js";
-import { readTopic, toolkitClientFor, withStoppables, type ReadRecord } from "./publishing-helpers.js";
+import {
+  databaseWithFault,
+  metricValue,
+  readTopic,
+  toolkitClientFor,
+  withStoppables,
+  type ReadRecord,
+} from "./publishing-helpers.js";
 
 const PRODUCE_API_KEY = 0;
 
@@ -227,6 +234,57 @@ storeTest(
       assert.deepEqual([...counts.keys()].sort(), [...ids].sort());
       assert.ok([...counts.values()].every((count) => count === 2));
       assertKeysComplete(records, 2, 3);
+    });
+  },
+);
+
+storeTest(
+  "a batch's mark runs while the next batch is sent; when it fails, its rows go out again after their lease",
+  async (t, target) => {
+    const broker = await brokerForTest(t);
+    const client = toolkitClientFor(broker);
+    await ensureTopics(client, [cartUpdated]);
+    const db = await target.open();
+    const produced = () => metricValue("sluice_events_produced_total", { topic: cartUpdated.name, source: "outbox" });
+    const producedBefore = await produced();
+    let marks = 0;
+    let sentDuringFirstMark = 0;
+    const faulty = databaseWithFault(db, async (sql) => {
+      if (!sql.includes("SET published_at")) return;
+      marks += 1;
+      if (marks !== 1) return;
+      // The first batch's mark fails, but only once the second batch reached the broker (or after a while, if the
+      // relay waited for this mark before sending it, which the assertion below catches).
+      await waitFor("the second batch to be sent", async () => (await produced()) - producedBefore >= 8, 5_000).catch(
+        () => undefined,
+      );
+      sentDuringFirstMark = (await produced()) - producedBefore;
+      throw new Error("the database refused the mark");
+    });
+    await withStoppables(async (track) => {
+      const ids = await addCartEvents(db, 2, 8);
+      const relay = track(new OutboxRelay({ db: faulty, client, batchSize: 4, leaseMs: 300, idlePollIntervalMs: 100 }));
+      await relay.start();
+      await waitFor(
+        "every row to be marked",
+        async () => (await leases(db)).every((row) => row.published_at !== null),
+        20_000,
+      );
+      assert.equal(sentDuringFirstMark, 8, "the second batch was sent while the first one's mark ran");
+
+      const records = await readTopic(broker, cartUpdated.name, 20);
+      const deliveries = new Map<string, number>();
+      for (const record of records) {
+        const id = record.headers[EVENT_HEADERS.id] ?? "";
+        deliveries.set(id, (deliveries.get(id) ?? 0) + 1);
+      }
+      assert.deepEqual([...deliveries.keys()].sort(), [...ids].sort(), "every event reached the topic");
+      assert.deepEqual(
+        ids.filter((id) => deliveries.get(id) === 2),
+        ids.slice(0, 4),
+        "exactly the first batch, whose mark failed, went out twice",
+      );
+      assertKeysComplete(records, 2, 8);
     });
   },
 );

@@ -1,8 +1,9 @@
-// Shared by the publishing tests: a toolkit client for the embedded broker, reading back what reached a topic, and
-// reading the toolkit's metrics.
+// Shared by the publishing tests: a toolkit client for the embedded broker, reading back what reached a topic,
+// reading the toolkit's metrics, and a database that fails on demand.
 
 import { randomUUID } from "node:crypto";
 
+import type { Database } from "../../src/store/index.js";
 import { headersToStrings } from "../../src/toolkit/event.js";
 import { createKafkaClient, type KafkaClient, type KafkaClientOptions } from "../../src/toolkit/kafka/connection.js";
 import { toolkitRegistry } from "../../src/toolkit/metrics.js";
@@ -108,4 +109,23 @@ export async function withStoppables(
   } finally {
     for (const item of items.reverse()) await item.stop();
   }
+}
+
+/**
+ * The same database, except that each statement run on it directly (not inside one of its transactions) first
+ * passes through beforeQuery, which may delay it or throw to make it fail, as a database under trouble would.
+ */
+export function databaseWithFault(db: Database, beforeQuery: (sql: string) => Promise<void>): Database {
+  return new Proxy(db, {
+    get(target, property) {
+      if (property === "query") {
+        return async (sql: string, params?: readonly unknown[]) => {
+          await beforeQuery(sql);
+          return target.query(sql, params);
+        };
+      }
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }
