@@ -709,6 +709,10 @@ export class OutboxRelay implements Component {
           "the outbox relay lost leases it was publishing under; another relay may publish those rows too",
         );
       }
+      // Rows sent and being marked keep their lease too, or a slow mark would let another relay send them again.
+      // Fewer held here says nothing: rows leave their lease as the mark lands.
+      const marking = this.#marking?.ids ?? [];
+      if (marking.length > 0) await renewOutboxClaims(this.#db, this.relayId, marking, this.#options.leaseMs);
     } catch (error) {
       this.#logger.debug({ relayId: this.relayId, err: error }, "renewing outbox leases failed");
     }

@@ -289,6 +289,47 @@ storeTest(
   },
 );
 
+storeTest("a slow mark keeps its rows' lease, so another relay does not send them again", async (t, target) => {
+  const broker = await brokerForTest(t);
+  const client = toolkitClientFor(broker);
+  await ensureTopics(client, [cartUpdated]);
+  const db = await target.open();
+  await withStoppables(async (track) => {
+    // One event per cart, so that no key of the first batch is in flight in a later one and holds it back.
+    const ids = await addCartEvents(db, 16, 1);
+    let marks = 0;
+    let rival: OutboxRelay | null = null;
+    const slowFirstMark = databaseWithFault(db, async (sql) => {
+      if (!sql.includes("SET published_at")) return;
+      marks += 1;
+      if (marks !== 1) return;
+      // A rival relay starts now, while the first batch's mark takes three leases' time.
+      rival = track(new OutboxRelay({ db, client, relayId: "rival", leaseMs: 500, idlePollIntervalMs: 50 }));
+      await rival.start();
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+    });
+    const relay = track(
+      new OutboxRelay({
+        db: slowFirstMark,
+        client,
+        relayId: "slow",
+        batchSize: 4,
+        leaseMs: 500,
+        idlePollIntervalMs: 50,
+      }),
+    );
+    await relay.start();
+    await waitFor(
+      "every row to be marked",
+      async () => (await leases(db)).every((row) => row.published_at !== null),
+      20_000,
+    );
+    assert.ok(rival !== null, "the rival relay ran");
+    const records = await readTopic(broker, cartUpdated.name, ids.length);
+    assert.equal(records.length, ids.length, "no event was sent twice");
+  });
+});
+
 storeTest("stop finishes the batch in flight; past stopTimeoutMs it releases the rows instead", async (t, target) => {
   const broker = await brokerForTest(t);
   const client = toolkitClientFor(broker);
