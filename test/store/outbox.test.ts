@@ -18,7 +18,7 @@ import {
   type Database,
   type OutboxRecord,
 } from "../../src/store/index.js";
-import { advisoryTransactionLockScript } from "../../src/store/sql/locks.js";
+import { advisoryLockKey, advisoryTransactionLockScript } from "../../src/store/sql/locks.js";
 import { adminQuery, seededRandom, storeTest, waitFor } from "./harness.js";
 
 function invalid(field: string) {
@@ -254,8 +254,13 @@ storeTest(
       );
       waiting = claimOutboxBatch(db, { relayId: "relay-b" }).then((rows) => (claimed = rows));
       await waitFor("the second claim to wait for the claim lock", async () => {
+        // A bigint advisory key shows in pg_locks as its high and low 32 bits, with objsubid 1.
+        const key = BigInt.asUintN(64, BigInt(advisoryLockKey("outbox-claims", target.schema)));
         const rows = await adminQuery<{ waiting: number }>(
-          "SELECT count(*)::int AS waiting FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+          `SELECT count(*)::int AS waiting FROM pg_locks
+           WHERE locktype = 'advisory' AND NOT granted AND classid = $1::oid AND objid = $2::oid AND objsubid = 1
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+          [String(key >> 32n), String(key & 0xffffffffn)],
         );
         return (rows[0]?.waiting ?? 0) > 0;
       });
@@ -264,6 +269,8 @@ storeTest(
     // Had its snapshot been taken before the lock was granted, it would not see row 1 leased and would take row 2.
     assert.deepEqual(await waiting, []);
     assert.throws(() => advisoryTransactionLockScript("1; DROP TABLE sluice_outbox"), invalid("key"));
+    // The lowest key must not be read as the negation of a number past the bigint range.
+    await db.transaction((tx) => tx.exec(advisoryTransactionLockScript("-9223372036854775808")));
   },
   { kinds: ["postgres"] },
 );

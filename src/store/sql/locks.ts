@@ -28,5 +28,6 @@ export function advisoryUnlock(key: string): SqlStatement<{ unlocked: boolean }>
  */
 export function advisoryTransactionLockScript(key: string): string {
   if (!/^-?[0-9]{1,19}$/.test(key)) throw invalidArgument("key", `must be a signed 64-bit integer, got ${key}`);
-  return `SELECT pg_advisory_xact_lock(${key}::bigint)`;
+  // Quoted, because a cast binds tighter than unary minus: -9223372036854775808::bigint would be out of range.
+  return `SELECT pg_advisory_xact_lock('${key}'::bigint)`;
 }
