@@ -548,7 +548,11 @@ export class OutboxRelay implements Component {
       }
       // stop() gave up waiting and released these rows; another relay publishes them.
       if (this.#abandoned) return "failed";
-      const [{ sent, failed }, previousMarked] = await Promise.all([this.#send(records), this.#settleMarking()]);
+      // Settled rather than all: a failing send must not leave the last mark's settling running on its own.
+      const [sending, marking] = await Promise.allSettled([this.#send(records), this.#settleMarking()]);
+      if (sending.status === "rejected") throw sending.reason;
+      const { sent, failed } = sending.value;
+      const previousMarked = marking.status === "fulfilled" && marking.value;
       let finished = true;
       if (sent.length > 0) {
         try {
@@ -557,11 +561,15 @@ export class OutboxRelay implements Component {
           return await this.#crashAt("afterSend", error);
         }
         if (markInBackground && failed.length === 0 && previousMarked) {
+          const ids = sent.map((record) => record.id);
+          // The rows keep their lease until the mark lands, or a slow mark would let another relay send them again.
+          const markingRenewTimer = setInterval(() => void this.#renewMarking(ids), renewEveryMs);
           const done = this.#finish(sent).then((marked) => {
-            if (marked) this.#countPublished(startedAt);
+            clearInterval(markingRenewTimer);
+            if (marked) this.#countPublished(startedAt, true);
             return marked;
           });
-          this.#marking = { ids: sent.map((record) => record.id), done };
+          this.#marking = { ids, done };
           return "published";
         }
         finished = await this.#finish(sent);
@@ -584,8 +592,9 @@ export class OutboxRelay implements Component {
         this.#metrics.relayBatches.inc({ schema: this.#db.schema, result: "failed" });
         return "failed";
       }
-      this.#countPublished(startedAt);
-      // After the last batch's mark failed, the batches claimed ahead go back, as after any failure.
+      // After the last batch's mark failed, this round failed too: its failure stays counted for the backoff, and
+      // the batch claimed ahead goes back, as after any failure.
+      this.#countPublished(startedAt, previousMarked);
       return previousMarked ? "published" : "failed";
     } finally {
       clearInterval(renewTimer);
@@ -593,8 +602,8 @@ export class OutboxRelay implements Component {
     }
   }
 
-  #countPublished(startedAt: number): void {
-    this.#consecutiveFailures = 0;
+  #countPublished(startedAt: number, resetFailures: boolean): void {
+    if (resetFailures) this.#consecutiveFailures = 0;
     this.#metrics.relayBatches.inc({ schema: this.#db.schema, result: "published" });
     this.#metrics.relayBatchDuration.observe({ schema: this.#db.schema }, (performance.now() - startedAt) / 1000);
   }
@@ -603,8 +612,9 @@ export class OutboxRelay implements Component {
   async #settleMarking(): Promise<boolean> {
     const marking = this.#marking;
     if (marking === null) return true;
+    // Taken at once, so that a second caller cannot count the same failure again.
+    this.#marking = null;
     const marked = await marking.done;
-    if (this.#marking === marking) this.#marking = null;
     if (!marked) {
       this.#consecutiveFailures += 1;
       this.#lastError = "marking published rows failed";
@@ -709,12 +719,20 @@ export class OutboxRelay implements Component {
           "the outbox relay lost leases it was publishing under; another relay may publish those rows too",
         );
       }
-      // Rows sent and being marked keep their lease too, or a slow mark would let another relay send them again.
-      // Fewer held here says nothing: rows leave their lease as the mark lands.
-      const marking = this.#marking?.ids ?? [];
-      if (marking.length > 0) await renewOutboxClaims(this.#db, this.relayId, marking, this.#options.leaseMs);
     } catch (error) {
       this.#logger.debug({ relayId: this.relayId, err: error }, "renewing outbox leases failed");
+    }
+  }
+
+  /** Fewer rows held says nothing here: rows leave their lease as the mark lands. */
+  async #renewMarking(ids: readonly number[]): Promise<void> {
+    try {
+      await renewOutboxClaims(this.#db, this.relayId, ids, this.#options.leaseMs);
+    } catch (error) {
+      this.#logger.debug(
+        { relayId: this.relayId, err: error },
+        "renewing the leases of outbox rows being marked failed",
+      );
     }
   }
 

@@ -2,6 +2,7 @@
 // the effectively-once simulation uses), and stopping with a batch in flight.
 
 import assert from "node:assert/strict";
+import type { TestContext } from "node:test";
 
 import { Type } from "@sinclair/typebox";
 
@@ -12,7 +13,7 @@ import { addManyToOutbox } from "../../src/toolkit/outbox.js";
 import { OutboxRelay, RelayCrashedError } from "../../src/toolkit/outbox-relay.js";
 import { defineTopic } from "../../src/toolkit/topic.js";
 import { brokerForTest } from "../helpers/broker.js";
-import { seededRandom, storeTest, waitFor } from "../store/harness.js";
+import { seededRandom, storeTest, waitFor, type StoreTarget } from "../store/harness.js";
 import {
   databaseWithFault,
   metricValue,
@@ -263,7 +264,9 @@ storeTest(
     });
     await withStoppables(async (track) => {
       const ids = await addCartEvents(db, 2, 8);
-      const relay = track(new OutboxRelay({ db: faulty, client, batchSize: 4, leaseMs: 300, idlePollIntervalMs: 100 }));
+      const relay = track(
+        new OutboxRelay({ db: faulty, client, batchSize: 4, leaseMs: 1_000, idlePollIntervalMs: 100 }),
+      );
       await relay.start();
       await waitFor(
         "every row to be marked",
@@ -289,34 +292,30 @@ storeTest(
   },
 );
 
-storeTest("a slow mark keeps its rows' lease, so another relay does not send them again", async (t, target) => {
+/**
+ * A relay (batches of 4) whose first mark takes three leases' time, and a rival relay started as that mark begins:
+ * the rows being marked must keep their lease, so that the rival does not send them again.
+ */
+async function slowFirstMark(t: TestContext, target: StoreTarget, carts: number): Promise<void> {
   const broker = await brokerForTest(t);
   const client = toolkitClientFor(broker);
   await ensureTopics(client, [cartUpdated]);
   const db = await target.open();
   await withStoppables(async (track) => {
     // One event per cart, so that no key of the first batch is in flight in a later one and holds it back.
-    const ids = await addCartEvents(db, 16, 1);
+    const ids = await addCartEvents(db, carts, 1);
     let marks = 0;
     let rival: OutboxRelay | null = null;
-    const slowFirstMark = databaseWithFault(db, async (sql) => {
+    const slow = databaseWithFault(db, async (sql) => {
       if (!sql.includes("SET published_at")) return;
       marks += 1;
       if (marks !== 1) return;
-      // A rival relay starts now, while the first batch's mark takes three leases' time.
       rival = track(new OutboxRelay({ db, client, relayId: "rival", leaseMs: 500, idlePollIntervalMs: 50 }));
       await rival.start();
       await new Promise((resolve) => setTimeout(resolve, 1_500));
     });
     const relay = track(
-      new OutboxRelay({
-        db: slowFirstMark,
-        client,
-        relayId: "slow",
-        batchSize: 4,
-        leaseMs: 500,
-        idlePollIntervalMs: 50,
-      }),
+      new OutboxRelay({ db: slow, client, relayId: "slow", batchSize: 4, leaseMs: 500, idlePollIntervalMs: 50 }),
     );
     await relay.start();
     await waitFor(
@@ -328,7 +327,15 @@ storeTest("a slow mark keeps its rows' lease, so another relay does not send the
     const records = await readTopic(broker, cartUpdated.name, ids.length);
     assert.equal(records.length, ids.length, "no event was sent twice");
   });
-});
+}
+
+storeTest("a slow mark keeps its rows' lease while the next batch is sent", (t, target) =>
+  slowFirstMark(t, target, 16),
+);
+
+storeTest("a slow mark of the last full batch keeps its rows' lease while the relay waits for it", (t, target) =>
+  slowFirstMark(t, target, 4),
+);
 
 storeTest("stop finishes the batch in flight; past stopTimeoutMs it releases the rows instead", async (t, target) => {
   const broker = await brokerForTest(t);
