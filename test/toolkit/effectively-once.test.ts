@@ -19,7 +19,7 @@ import { defineTopic } from "../../src/toolkit/topic.js";
 import { brokerForTest } from "../helpers/broker.js";
 import { seededRandom, storeTest } from "../store/harness.js";
 import { consumerFor, counterValue, createTopic, toolkitClientFor, uniqueGroup } from "./consumer-support.js";
-import { readTopic } from "./publishing-helpers.js";
+import { readTopic, type ReadRecord } from "./publishing-helpers.js";
 
 const ROUNDS = Number(process.env.SIM_ROUNDS ?? 6);
 /**
@@ -197,6 +197,28 @@ async function produceRound(
 }
 
 class RolledBack extends Error {}
+
+/**
+ * Entries whose first delivery came after a later-committed entry of the same key. The producer commits one
+ * transaction at a time, entries in order, so entry r<round>-e<n> was committed before every higher (round, n).
+ */
+function keyOrderViolations(records: readonly ReadRecord[]): string[] {
+  const seen = new Set<string>();
+  const lastByKey = new Map<string, number>();
+  const violations: string[] = [];
+  for (const record of records) {
+    const eventId = record.headers[EVENT_HEADERS.id] ?? "";
+    if (seen.has(eventId)) continue;
+    seen.add(eventId);
+    const { entryId } = JSON.parse(record.value ?? "{}") as { entryId: string };
+    const [, round, index] = /^r(\d+)-e(\d+)$/.exec(entryId) ?? [];
+    const position = Number(round) * EVENTS_PER_ROUND + Number(index);
+    const key = record.key ?? "";
+    if (position <= (lastByKey.get(key) ?? -1)) violations.push(`${entryId} of ${key}`);
+    lastByKey.set(key, Math.max(position, lastByKey.get(key) ?? -1));
+  }
+  return violations;
+}
 
 async function count(db: Database, sql: string): Promise<number> {
   const { rows } = await db.query<{ total: number }>(sql);
@@ -397,6 +419,7 @@ storeTest(
         records.length > delivered.size,
         `crashes between send and mark published some events twice (${records.length} records, ${delivered.size} events)`,
       );
+      assert.deepEqual(keyOrderViolations(records), [], "each key's events arrived in commit order (first deliveries)");
 
       const { rows: ledgerRows } = await db.query<{ entry_id: string; rows: number }>(
         "SELECT entry_id, count(*)::int AS rows FROM ledger GROUP BY entry_id",
