@@ -215,6 +215,23 @@ export class RelayCrashedError extends ToolkitError {
 
 type BatchOutcome = "published" | "failed" | "crashed";
 
+/**
+ * Runs renew every intervalMs until the returned function is called, never two at once: when the database is slow,
+ * renewals would otherwise queue up and compete for connections with the work whose leases they keep.
+ */
+function renewEvery(intervalMs: number, renew: () => Promise<void>): () => void {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    void renew().finally(() => {
+      running = false;
+    });
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 /** A sleep that stop() (and, when wakeable, a notification) can cut short. */
 class Waiter {
   #resolve: (() => void) | null = null;
@@ -538,7 +555,7 @@ export class OutboxRelay implements Component {
     const startedAt = performance.now();
     this.#inFlight = records;
     const renewEveryMs = Math.max(5, Math.floor(this.#options.leaseMs / 3));
-    const renewTimer = setInterval(() => void this.#renew(records), renewEveryMs);
+    const stopRenewing = renewEvery(renewEveryMs, () => this.#renew(records));
     try {
       try {
         await this.#hooks.afterClaim?.(records);
@@ -560,12 +577,12 @@ export class OutboxRelay implements Component {
         } catch (error) {
           return await this.#crashAt("afterSend", error);
         }
-        if (markInBackground && failed.length === 0 && previousMarked) {
+        if (markInBackground && failed.length === 0 && previousMarked && !this.#abandoned) {
           const ids = sent.map((record) => record.id);
           // The rows keep their lease until the mark lands, or a slow mark would let another relay send them again.
-          const markingRenewTimer = setInterval(() => void this.#renewMarking(ids), renewEveryMs);
+          const stopRenewingMarked = renewEvery(renewEveryMs, () => this.#renewMarking(ids));
           const done = this.#finish(sent).then((marked) => {
-            clearInterval(markingRenewTimer);
+            stopRenewingMarked();
             if (marked) this.#countPublished(startedAt, true);
             return marked;
           });
@@ -597,7 +614,7 @@ export class OutboxRelay implements Component {
       this.#countPublished(startedAt, previousMarked);
       return previousMarked ? "published" : "failed";
     } finally {
-      clearInterval(renewTimer);
+      stopRenewing();
       this.#inFlight = [];
     }
   }
