@@ -25,17 +25,42 @@ function toQueryResult<Row>(result: Results<Row>): QueryResult<Row> {
 
 class PgliteTransactionHandle implements Queryable {
   #finished = false;
+  /**
+   * Whether the transaction may be aborted: a statement failed (unless a savepoint was rolled back after it), or one
+   * is still running, which the work did not await and which may yet fail.
+   */
+  get mayBeAborted(): boolean {
+    return this.#failed || this.#running > 0;
+  }
+  #failed = false;
+  #running = 0;
 
   constructor(private readonly transaction: Transaction) {}
 
   async query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
     if (this.#finished) throw transactionFinishedError();
-    return toQueryResult(await this.transaction.query<Row>(sql, params === undefined ? [] : [...params]));
+    this.#running += 1;
+    try {
+      return toQueryResult(await this.transaction.query<Row>(sql, params === undefined ? [] : [...params]));
+    } catch (error) {
+      this.#failed = true;
+      throw error;
+    } finally {
+      this.#running -= 1;
+    }
   }
 
   async exec(script: string): Promise<void> {
     if (this.#finished) throw transactionFinishedError();
-    await this.transaction.exec(script);
+    this.#running += 1;
+    try {
+      await this.transaction.exec(script);
+    } catch (error) {
+      this.#failed = true;
+      throw error;
+    } finally {
+      this.#running -= 1;
+    }
   }
 
   finish(): void {
@@ -74,8 +99,10 @@ class PgliteDatabase implements Database {
       } finally {
         handle.finish();
       }
-      // PGlite commits on its own and does not say that the COMMIT of an aborted transaction rolled back, so the
-      // transaction is asked first: a statement after a failed one fails (25P02), and nothing gets committed.
+      // PGlite commits on its own and does not say that the COMMIT of an aborted transaction rolled back, so a
+      // transaction that may be aborted is asked first: a statement after a failed one fails (25P02), and nothing
+      // gets committed. One where every statement succeeded cannot be aborted, and is spared the statement.
+      if (!handle.mayBeAborted) return result;
       try {
         await transaction.query("SELECT 1");
       } catch (error) {

@@ -136,9 +136,26 @@ storeTest(
       }),
       (error: unknown) => error instanceof StoreError && error.code === StoreErrorCode.TRANSACTION_ROLLED_BACK,
     );
+    // A statement that fails after the work returned, because the work did not await it, aborts the transaction too.
+    let unawaited: Promise<unknown> = Promise.resolve();
+    await assert.rejects(
+      db.transaction(async (tx) => {
+        await tx.query(insert("kept-only-if-committed"));
+        unawaited = tx.query(insert("kept-only-if-committed")).catch(() => undefined);
+      }),
+      (error: unknown) => error instanceof StoreError && error.code === StoreErrorCode.TRANSACTION_ROLLED_BACK,
+    );
+    await unawaited;
     assert.equal((await db.query("SELECT * FROM sluice_inbox")).rowCount, 0, "nothing was committed");
     // The database, and on a server the pooled connection, stay usable.
     assert.equal(await db.transaction(async (tx) => (await tx.query(insert("after"))).rowCount), 1);
+    // A failed statement whose savepoint was rolled back leaves the transaction to commit.
+    await db.transaction(async (tx) => {
+      await tx.query("SAVEPOINT attempt");
+      await tx.query(insert("after")).catch(() => tx.query("ROLLBACK TO SAVEPOINT attempt"));
+      await tx.query(insert("kept"));
+    });
+    assert.equal((await db.query("SELECT * FROM sluice_inbox WHERE event_id = 'kept'")).rowCount, 1);
   },
 );
 
