@@ -52,8 +52,9 @@ export const DEFAULT_OUTBOX_CLEANUP_BATCH_SIZE = 1_000;
 export const OUTBOX_CLEANUP_BATCHES_PER_RUN_MAX = 20;
 export const DEFAULT_RELAY_STOP_TIMEOUT_MS = 10_000;
 /**
- * Rows per claim. A relay holds up to two batches (the one being sent and the one claimed ahead), and renews or
- * releases them in one statement, which takes at most OUTBOX_IDS_MAX ids.
+ * Rows per claim. A relay holds up to three batches (one being marked, one being sent, one claimed ahead) but names
+ * at most two in one statement (a renewal or release, which takes OUTBOX_IDS_MAX ids at most, or a claim's
+ * publishing ids).
  */
 export const RELAY_BATCH_SIZE_MAX = Math.min(
   outboxSql.OUTBOX_CLAIM_BATCH_MAX,
