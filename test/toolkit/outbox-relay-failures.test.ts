@@ -17,6 +17,7 @@ import { seededRandom, storeTest, waitFor, type StoreTarget } from "../store/har
 import {
   databaseWithFault,
   metricValue,
+  publishingScene,
   readTopic,
   toolkitClientFor,
   withStoppables,
@@ -76,10 +77,7 @@ function assertKeysComplete(records: readonly ReadRecord[], carts: number, perCa
 }
 
 storeTest("while the broker refuses produce requests rows wait, then flow once it accepts again", async (t, target) => {
-  const broker = await brokerForTest(t);
-  const client = toolkitClientFor(broker);
-  await ensureTopics(client, [cartUpdated]);
-  const db = await target.open();
+  const { broker, client, db } = await publishingScene(t, target, [cartUpdated]);
   const removeFault = broker.injectFault({ apiKey: PRODUCE_API_KEY, action: { kind: "drop" } });
   await withStoppables(async (track) => {
     const relay = track(
@@ -146,10 +144,7 @@ storeTest("the relay survives a broker restart: rows wait while it is down, then
 storeTest(
   "a relay crashing between claim and send publishes nothing; another takes over after the lease",
   async (t, target) => {
-    const broker = await brokerForTest(t);
-    const client = toolkitClientFor(broker);
-    await ensureTopics(client, [cartUpdated]);
-    const db = await target.open();
+    const { broker, client, db } = await publishingScene(t, target, [cartUpdated]);
     await withStoppables(async (track) => {
       await addCartEvents(db, 3, 5);
       const crashing = track(
@@ -193,10 +188,7 @@ storeTest(
 storeTest(
   "a relay crashing between send and mark leads to duplicates with the same event id, never a loss",
   async (t, target) => {
-    const broker = await brokerForTest(t);
-    const client = toolkitClientFor(broker);
-    await ensureTopics(client, [cartUpdated]);
-    const db = await target.open();
+    const { broker, client, db } = await publishingScene(t, target, [cartUpdated]);
     await withStoppables(async (track) => {
       const ids = await addCartEvents(db, 2, 3);
       let sentBeforeCrash = 0;
@@ -242,10 +234,7 @@ storeTest(
 storeTest(
   "a batch's mark runs while the next batch is sent; when it fails, its rows go out again after their lease",
   async (t, target) => {
-    const broker = await brokerForTest(t);
-    const client = toolkitClientFor(broker);
-    await ensureTopics(client, [cartUpdated]);
-    const db = await target.open();
+    const { broker, client, db } = await publishingScene(t, target, [cartUpdated]);
     const produced = () => metricValue("sluice_events_produced_total", { topic: cartUpdated.name, source: "outbox" });
     const producedBefore = await produced();
     let marks = 0;
@@ -297,10 +286,7 @@ storeTest(
  * the rows being marked must keep their lease, so that the rival does not send them again.
  */
 async function slowFirstMark(t: TestContext, target: StoreTarget, carts: number): Promise<void> {
-  const broker = await brokerForTest(t);
-  const client = toolkitClientFor(broker);
-  await ensureTopics(client, [cartUpdated]);
-  const db = await target.open();
+  const { broker, client, db } = await publishingScene(t, target, [cartUpdated]);
   await withStoppables(async (track) => {
     // One event per cart, so that no key of the first batch is in flight in a later one and holds it back.
     const ids = await addCartEvents(db, carts, 1);
@@ -338,10 +324,7 @@ storeTest("a slow mark of the last full batch keeps its rows' lease while the re
 );
 
 storeTest("stop finishes the batch in flight; past stopTimeoutMs it releases the rows instead", async (t, target) => {
-  const broker = await brokerForTest(t);
-  const client = toolkitClientFor(broker);
-  await ensureTopics(client, [cartUpdated]);
-  const db = await target.open();
+  const { broker, client, db } = await publishingScene(t, target, [cartUpdated]);
   await withStoppables(async (track) => {
     await addCartEvents(db, 2, 2);
     let claimed = false;

@@ -5,13 +5,11 @@ import assert from "node:assert/strict";
 import { Type } from "@sinclair/typebox";
 
 import type { Database } from "../../src/store/index.js";
-import { ensureTopics } from "../../src/toolkit/kafka/admin.js";
 import { addManyToOutbox } from "../../src/toolkit/outbox.js";
 import { OutboxRelay } from "../../src/toolkit/outbox-relay.js";
 import { defineTopic } from "../../src/toolkit/topic.js";
-import { brokerForTest } from "../helpers/broker.js";
 import { storeTest, waitFor } from "../store/harness.js";
-import { metricValue, toolkitClientFor, withStoppables } from "./publishing-helpers.js";
+import { metricValue, publishingScene, withStoppables } from "./publishing-helpers.js";
 
 const PRODUCE_API_KEY = 0;
 
@@ -34,10 +32,7 @@ async function rowCount(db: Database): Promise<number> {
 storeTest(
   "lag gauges show waiting rows and the oldest one's age, and drop to zero once published",
   async (t, target) => {
-    const broker = await brokerForTest(t);
-    const client = toolkitClientFor(broker);
-    await ensureTopics(client, [invoiceSent]);
-    const db = await target.open();
+    const { broker, client, db } = await publishingScene(t, target, [invoiceSent]);
     const labels = { schema: db.schema };
     const removeFault = broker.injectFault({ apiKey: PRODUCE_API_KEY, action: { kind: "drop" } });
     await withStoppables(async (track) => {
@@ -79,10 +74,7 @@ storeTest(
 );
 
 storeTest("cleanup deletes published rows older than the retention, in bounded batches", async (t, target) => {
-  const broker = await brokerForTest(t);
-  const client = toolkitClientFor(broker);
-  await ensureTopics(client, [invoiceSent]);
-  const db = await target.open();
+  const { client, db } = await publishingScene(t, target, [invoiceSent]);
   const cleanedBefore = await metricValue("sluice_outbox_cleaned_events_total", { schema: db.schema });
   await withStoppables(async (track) => {
     const keeping = track(new OutboxRelay({ db, client, retentionMs: 60 * 60 * 1000, cleanupIntervalMs: 0 }));
@@ -104,10 +96,7 @@ storeTest("cleanup deletes published rows older than the retention, in bounded b
 });
 
 storeTest("periodic cleanup removes published rows on its own", async (t, target) => {
-  const broker = await brokerForTest(t);
-  const client = toolkitClientFor(broker);
-  await ensureTopics(client, [invoiceSent]);
-  const db = await target.open();
+  const { client, db } = await publishingScene(t, target, [invoiceSent]);
   await withStoppables(async (track) => {
     const relay = track(new OutboxRelay({ db, client, retentionMs: 0, cleanupIntervalMs: 50 }));
     await relay.start();

@@ -7,13 +7,18 @@ import { Type } from "@sinclair/typebox";
 
 import type { Database } from "../../src/store/index.js";
 import { EVENT_HEADERS } from "../../src/toolkit/event.js";
-import { ensureTopics } from "../../src/toolkit/kafka/admin.js";
 import { addManyToOutbox, addToOutbox } from "../../src/toolkit/outbox.js";
 import { OutboxRelay } from "../../src/toolkit/outbox-relay.js";
 import { defineTopic } from "../../src/toolkit/topic.js";
-import { brokerForTest } from "../helpers/broker.js";
 import { seededRandom, storeTest, waitFor } from "../store/harness.js";
-import { metricValue, readTopic, toolkitClientFor, withStoppables, type ReadRecord } from "./publishing-helpers.js";
+import {
+  metricValue,
+  publishingScene,
+  readTopic,
+  toolkitClientFor,
+  withStoppables,
+  type ReadRecord,
+} from "./publishing-helpers.js";
 
 const stockMoved = defineTopic({
   name: "stock.moved",
@@ -80,10 +85,7 @@ async function unpublishedCount(db: Database): Promise<number> {
 }
 
 storeTest("the relay delivers every committed event once, each key in order on one partition", async (t, target) => {
-  const broker = await brokerForTest(t);
-  const client = toolkitClientFor(broker);
-  await ensureTopics(client, [stockMoved]);
-  const db = await target.open();
+  const { broker, client, db } = await publishingScene(t, target, [stockMoved]);
   const before = await metricValue("sluice_events_produced_total", { topic: "stock.moved", source: "outbox" });
   const batchesBefore = await publishedBatches(db);
   await withStoppables(async (track) => {
@@ -110,10 +112,7 @@ storeTest("the relay delivers every committed event once, each key in order on o
 storeTest(
   "a relay's byte budget splits its rounds; every event still arrives once, in key order",
   async (t, target) => {
-    const broker = await brokerForTest(t);
-    const client = toolkitClientFor(broker);
-    await ensureTopics(client, [stockMoved]);
-    const db = await target.open();
+    const { broker, client, db } = await publishingScene(t, target, [stockMoved]);
     assert.throws(() => new OutboxRelay({ db, client, batchBytesMax: 0 }), /batchBytesMax/);
     const batchesBefore = await publishedBatches(db);
     await withStoppables(async (track) => {
@@ -129,10 +128,7 @@ storeTest(
 );
 
 storeTest("two relays at once deliver each event once and keep every key in order", async (t, target) => {
-  const broker = await brokerForTest(t);
-  const client = toolkitClientFor(broker);
-  await ensureTopics(client, [stockMoved]);
-  const db = await target.open();
+  const { broker, client, db } = await publishingScene(t, target, [stockMoved]);
   const peer = await target.peer(db);
   await withStoppables(async (track) => {
     const first = track(new OutboxRelay({ db, client, batchSize: 5, relayId: "relay-a" }));
@@ -157,10 +153,7 @@ storeTest("two relays at once deliver each event once and keep every key in orde
 });
 
 storeTest("a notification wakes an idle relay long before its poll interval", async (t, target) => {
-  const broker = await brokerForTest(t);
-  const client = toolkitClientFor(broker);
-  await ensureTopics(client, [stockMoved]);
-  const db = await target.open();
+  const { client, db } = await publishingScene(t, target, [stockMoved]);
   await withStoppables(async (track) => {
     const relay = track(new OutboxRelay({ db, client, idlePollIntervalMs: 60_000, lagIntervalMs: 0 }));
     await relay.start();
@@ -188,10 +181,7 @@ storeTest("a notification wakes an idle relay long before its poll interval", as
 });
 
 storeTest("without LISTEN the relay polls, and a relay may delete rows instead of marking them", async (t, target) => {
-  const broker = await brokerForTest(t);
-  const client = toolkitClientFor(broker);
-  await ensureTopics(client, [stockMoved]);
-  const db = await target.open();
+  const { broker, client, db } = await publishingScene(t, target, [stockMoved]);
   await withStoppables(async (track) => {
     const relay = track(new OutboxRelay({ db, client, listen: false, pollIntervalMs: 50, afterPublish: "delete" }));
     await relay.start();

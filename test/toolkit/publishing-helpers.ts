@@ -3,11 +3,17 @@
 
 import { randomUUID } from "node:crypto";
 
+import type { TestContext } from "node:test";
+
+import type { RunningBroker } from "../../src/broker/index.js";
 import type { Database } from "../../src/store/index.js";
 import { headersToStrings } from "../../src/toolkit/event.js";
+import { ensureTopics } from "../../src/toolkit/kafka/admin.js";
 import { createKafkaClient, type KafkaClient, type KafkaClientOptions } from "../../src/toolkit/kafka/connection.js";
 import { toolkitRegistry } from "../../src/toolkit/metrics.js";
-import { kafkaFor } from "../helpers/broker.js";
+import type { TopicDefinition } from "../../src/toolkit/topic.js";
+import { brokerForTest, kafkaFor } from "../helpers/broker.js";
+import type { StoreTarget } from "../store/harness.js";
 
 export interface ReadRecord {
   partition: number;
@@ -15,6 +21,18 @@ export interface ReadRecord {
   key: string | null;
   value: string | null;
   headers: Record<string, string>;
+}
+
+/** What a publishing test starts from: an embedded broker with the topics created, a client for it, a database. */
+export async function publishingScene(
+  t: TestContext,
+  target: StoreTarget,
+  topics: readonly TopicDefinition<unknown>[],
+): Promise<{ broker: RunningBroker; client: KafkaClient; db: Database }> {
+  const broker = await brokerForTest(t);
+  const client = toolkitClientFor(broker);
+  await ensureTopics(client, topics);
+  return { broker, client, db: await target.open() };
 }
 
 /** A toolkit client that gives up quickly, so that tests of outages stay short. */
