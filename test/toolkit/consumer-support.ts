@@ -128,6 +128,7 @@ export async function counterValue(name: string, labels: Record<string, string>)
 }
 
 export interface ConsumerScene {
+  broker: RunningBroker;
   client: KafkaClient;
   db: Database;
   topic: OrderTopic;
@@ -143,10 +144,11 @@ export async function consumerScene(
   groupPrefix: string,
   partitions = 1,
 ): Promise<ConsumerScene> {
-  const client = toolkitClientFor(await brokerForTest(t));
+  const broker = await brokerForTest(t);
+  const client = toolkitClientFor(broker);
   const db = await target.open();
   await createBusinessTable(db);
-  return { client, db, topic: orderTopic(partitions), groupId: uniqueGroup(groupPrefix), consumers: [] };
+  return { broker, client, db, topic: orderTopic(partitions), groupId: uniqueGroup(groupPrefix), consumers: [] };
 }
 
 /** A consumer of the scene's topic in the scene's group, started through consumerFor. */

@@ -16,7 +16,7 @@ import { storeTest, waitFor } from "../store/harness.js";
 import {
   consumerFor,
   counterValue,
-  createBusinessTable,
+  consumerScene,
   createTopic,
   handledCounts,
   handledTotal,
@@ -29,13 +29,7 @@ import {
 } from "./consumer-support.js";
 
 storeTest("each event is handled once; redelivered events are skipped by the inbox", async (t, target) => {
-  const broker = await brokerForTest(t);
-  const client = toolkitClientFor(broker);
-  const db = await target.open();
-  await createBusinessTable(db);
-  const topic = orderTopic(2);
-  const groupId = uniqueGroup("once");
-  const consumers: InboxConsumer[] = [];
+  const { broker, client, db, topic, groupId, consumers } = await consumerScene(t, target, "once", 2);
   const traces: Array<{ event: string | null; handler: string | null }> = [];
   const handler = async (event: ConsumedEvent<EventOf<typeof topic>>, tx: Queryable) => {
     traces.push({ event: event.traceparent, handler: traceparentOf(tx) ?? null });
@@ -103,14 +97,9 @@ storeTest("each event is handled once; redelivered events are skipped by the inb
 });
 
 storeTest("events a handler adds to the outbox continue the consumed event's trace", async (t, target) => {
-  const broker = await brokerForTest(t);
-  const client = toolkitClientFor(broker);
-  const db = await target.open();
-  await createBusinessTable(db);
-  const topic = orderTopic(1);
+  const { client, db, topic, consumers } = await consumerScene(t, target, "trace");
   const followUp = orderTopic(1);
   await createTopic(client, topic);
-  const consumers: InboxConsumer[] = [];
   // With asyncTraceContext the trace is also the current one inside the handler; without, it is not.
   const currentInHandler = new Map<boolean, Array<string | null>>([
     [false, []],
@@ -166,12 +155,7 @@ storeTest("events a handler adds to the outbox continue the consumed event's tra
 });
 
 storeTest("a new consumer group starts from the earliest event unless told otherwise", async (t, target) => {
-  const broker = await brokerForTest(t);
-  const client = toolkitClientFor(broker);
-  const db = await target.open();
-  await createBusinessTable(db);
-  const topic = orderTopic(1);
-  const consumers: InboxConsumer[] = [];
+  const { client, db, topic, consumers } = await consumerScene(t, target, "start");
   try {
     // A first consumer creates the topic; nothing is published yet.
     const creator = consumerFor(consumers, {
@@ -220,13 +204,7 @@ storeTest("a new consumer group starts from the earliest event unless told other
 });
 
 storeTest("inbox records are cleaned after the retention window; lag is measured per partition", async (t, target) => {
-  const broker = await brokerForTest(t);
-  const client = toolkitClientFor(broker);
-  const db = await target.open();
-  await createBusinessTable(db);
-  const topic = orderTopic(2);
-  const groupId = uniqueGroup("lag");
-  const consumers: InboxConsumer[] = [];
+  const { client, db, topic, groupId, consumers } = await consumerScene(t, target, "lag", 2);
   let release: () => void = () => undefined;
   const gate = new Promise<void>((resolve) => {
     release = resolve;
