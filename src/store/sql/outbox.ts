@@ -69,6 +69,10 @@ export interface OutboxLagRow {
 const OUTBOX_COLUMNS =
   "id, event_id, topic, partition_key, key, value, headers, created_at, claimed_by, claim_expires_at, claim_count, " +
   "last_error, published_at";
+/** The same columns of the row alias o, as an UPDATE ... RETURNING on sluice_outbox o names them. */
+const OUTBOX_COLUMNS_OF_O = OUTBOX_COLUMNS.split(", ")
+  .map((column) => `o.${column}`)
+  .join(", ");
 
 function checkCount(field: string, count: number, max: number): void {
   if (count < 1 || count > max) throw invalidArgument(field, `must hold 1 to ${max} items, got ${count}`);
@@ -178,9 +182,7 @@ export function claimOutboxRows(options: {
   WHERE o.id = ANY (ARRAY(SELECT id FROM within_budget))
     AND o.published_at IS NULL
     AND (o.claim_expires_at IS NULL OR o.claim_expires_at <= statement_timestamp())
-  RETURNING ${OUTBOX_COLUMNS.split(", ")
-    .map((column) => `o.${column}`)
-    .join(", ")}
+  RETURNING ${OUTBOX_COLUMNS_OF_O}
 )
 SELECT ${OUTBOX_COLUMNS} FROM claimed ORDER BY id`,
     [options.relayId, options.batchSize, options.leaseMs, publishingIds, options.bytesMax],
