@@ -392,17 +392,19 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
   const halted = (): boolean => state !== "running";
   const crashed = (): boolean => state === "crashed";
 
-  const hooks = options.hooks;
-  // Callers check this before building a hook's context, which would otherwise cost every event a few allocations.
-  const hooked = hooks?.at !== undefined;
-  const runHook = async (context: ConsumerHookContext): Promise<void> => {
-    if (hooks?.at === undefined) return;
-    try {
-      await hooks.at(context);
-    } catch (error) {
-      throw new SimulatedCrash(`hook at ${context.point}`, error);
-    }
-  };
+  // Null without a hook, so that callers skip building a hook's context, which would cost every event a few
+  // allocations.
+  const at = options.hooks?.at;
+  const runHook =
+    at === undefined
+      ? null
+      : async (context: ConsumerHookContext): Promise<void> => {
+          try {
+            await at(context);
+          } catch (error) {
+            throw new SimulatedCrash(`hook at ${context.point}`, error);
+          }
+        };
 
   const isRetriable = (error: Error): boolean => {
     if (error instanceof NonRetriableError || error instanceof EventValidationError) return false;
@@ -579,7 +581,7 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
     settle: (() => Promise<void>) | null,
   ): Promise<EventResult> => {
     const context = { eventId: event.id, topic: origin.topic, partition: origin.partition, offset: origin.offset };
-    if (hooked) await runHook({ point: "before-handler", ...context });
+    if (runHook !== null) await runHook({ point: "before-handler", ...context });
     let failure: Error | null = null;
     let timer: NodeJS.Timeout | undefined;
     const span = childTraceparent(event.traceparent);
@@ -611,7 +613,7 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
       );
       return { kind: "failed", error: failure };
     }
-    if (hooked) await runHook({ point: "after-handler", ...context });
+    if (runHook !== null) await runHook({ point: "after-handler", ...context });
     return { kind: "processed", durationMs: performance.now() - startedMs };
   };
 
@@ -818,7 +820,7 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
     const result = entry.result;
     if (result.kind === "processed") {
       metrics.handlerDuration.observe({ ...labels, outcome: "ok" }, result.durationMs / 1000);
-      if (hooked)
+      if (runHook !== null)
         await runHook({
           point: "after-commit",
           eventId: event.id,
