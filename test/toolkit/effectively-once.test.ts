@@ -212,6 +212,10 @@ function keyOrderViolations(records: readonly ReadRecord[]): string[] {
     seen.add(eventId);
     const { entryId } = JSON.parse(record.value ?? "{}") as { entryId: string };
     const [, round, index] = /^r(\d+)-e(\d+)$/.exec(entryId) ?? [];
+    if (round === undefined || index === undefined) {
+      violations.push(`${entryId} is not an entry id of this test`);
+      continue;
+    }
     const position = Number(round) * EVENTS_PER_ROUND + Number(index);
     const key = record.key ?? "";
     if (position <= (lastByKey.get(key) ?? -1)) violations.push(`${entryId} of ${key}`);
