@@ -49,6 +49,13 @@ export interface Database extends DatabaseSession {
    * locks. PGlite has a single session, shared with every other caller in the process.
    */
   withSession<T>(work: (session: DatabaseSession) => Promise<T>): Promise<T>;
+  /**
+   * The same database seen from another schema: unqualified names resolve there, and migrations run on it create
+   * their tables there. A view shares this database's connections (PGlite's one session, or the server's pool), so
+   * services that each own a schema need one database between them. Closing a view only retires the view; closing
+   * the database it came from closes every view.
+   */
+  withSchema(schema: string): Database;
   close(): Promise<void>;
 }
 

@@ -14,7 +14,7 @@ import type {
   StoreLogger,
 } from "./database.js";
 import { closedError, transactionFinishedError, transactionRolledBackError } from "./errors.js";
-import { quoteIdentifier, validateIdentifier } from "./identifiers.js";
+import { quoteIdentifier, validateIdentifier, validateSchemaName } from "./identifiers.js";
 import { deliverNotification } from "./notifications.js";
 import { assertOutsideTransaction, runInTransactionScope } from "./transaction-scope.js";
 import { BYTEA_OID, INT8_ARRAY_OID, INT8_OID, parseByteaHex, parseInt8, parseInt8Array } from "./value-types.js";
@@ -68,34 +68,70 @@ class PgliteTransactionHandle implements Queryable {
   }
 }
 
+/** What every view of one PGlite shares: the instance, whether it is closed, and the owner of its transactions. */
+interface PgliteHost {
+  readonly pglite: PGlite;
+  /** The schema of the session's own search_path; views of other schemas set theirs per transaction. */
+  readonly sessionSchema: string;
+  readonly logger: StoreLogger;
+  closed: boolean;
+}
+
 class PgliteDatabase implements Database {
   readonly kind = "pglite";
   readonly supportsListen = true;
-  #closed = false;
+  readonly #host: PgliteHost;
+  /** SET LOCAL search_path for a view of another schema than the session's; null for the session's own. */
+  readonly #searchPath: string | null;
+  /** True for the database openPgliteDatabase returned, whose close() closes PGlite; false for its views. */
+  readonly #ownsHost: boolean;
+  #retired = false;
 
   constructor(
-    private readonly pglite: PGlite,
+    host: PgliteHost,
     readonly schema: string,
-    private readonly logger: StoreLogger,
-  ) {}
+    ownsHost: boolean,
+  ) {
+    this.#host = host;
+    this.#ownsHost = ownsHost;
+    this.#searchPath = schema === host.sessionSchema ? null : `SET LOCAL search_path TO ${quoteIdentifier(schema)}`;
+  }
 
   async query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
     this.#assertUsable("query()");
-    return toQueryResult(await this.pglite.query<Row>(sql, params === undefined ? [] : [...params]));
+    const values = params === undefined ? [] : [...params];
+    const { pglite } = this.#host;
+    if (this.#searchPath === null) return toQueryResult(await pglite.query<Row>(sql, values));
+    const searchPath = this.#searchPath;
+    return pglite.transaction(async (transaction) => {
+      await transaction.exec(searchPath);
+      return toQueryResult(await transaction.query<Row>(sql, values));
+    });
   }
 
   async exec(script: string): Promise<void> {
     this.#assertUsable("exec()");
-    await this.pglite.exec(script);
+    const { pglite } = this.#host;
+    if (this.#searchPath === null) {
+      await pglite.exec(script);
+      return;
+    }
+    const searchPath = this.#searchPath;
+    await pglite.transaction(async (transaction) => {
+      await transaction.exec(searchPath);
+      await transaction.exec(script);
+    });
   }
 
   async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
     this.#assertUsable("transaction()");
-    return this.pglite.transaction(async (transaction) => {
+    return this.#host.pglite.transaction(async (transaction) => {
+      if (this.#searchPath !== null) await transaction.exec(this.#searchPath);
       const handle = new PgliteTransactionHandle(transaction);
       let result: T;
       try {
-        result = await runInTransactionScope([this], () => work(handle));
+        // Every view shares the one session, so a call on any of them inside this transaction would wait forever.
+        result = await runInTransactionScope([this.#host], () => work(handle));
       } finally {
         handle.finish();
       }
@@ -115,12 +151,11 @@ class PgliteDatabase implements Database {
   async listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
     this.#assertUsable("listen()");
     validateIdentifier("channel", channel);
-    const unlisten = await this.pglite.listen(channel, (payload) =>
-      deliverNotification(channel, payload, onNotify, this.logger),
-    );
+    const { pglite, logger } = this.#host;
+    const unlisten = await pglite.listen(channel, (payload) => deliverNotification(channel, payload, onNotify, logger));
     let listening = true;
     return async () => {
-      if (!listening || this.#closed) return;
+      if (!listening || this.#host.closed) return;
       listening = false;
       await unlisten();
     };
@@ -131,15 +166,22 @@ class PgliteDatabase implements Database {
     return work(this);
   }
 
+  withSchema(schema: string): Database {
+    if (this.#host.closed) throw closedError();
+    return new PgliteDatabase(this.#host, validateSchemaName("schema", schema), false);
+  }
+
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.pglite.close();
+    const wasRetired = this.#retired;
+    this.#retired = true;
+    if (!this.#ownsHost || wasRetired || this.#host.closed) return;
+    this.#host.closed = true;
+    await this.#host.pglite.close();
   }
 
   #assertUsable(operation: string): void {
-    if (this.#closed) throw closedError();
-    assertOutsideTransaction(this, operation);
+    if (this.#host.closed || this.#retired) throw closedError();
+    assertOutsideTransaction(this.#host, operation);
   }
 }
 
@@ -158,7 +200,11 @@ export async function openPgliteDatabase(options: ResolvedDatabaseOptions): Prom
     throw error;
   }
   options.logger.debug({ kind: "pglite", dataDir: options.dataDir, schema: options.schema }, "database opened");
-  return new PgliteDatabase(pglite, options.schema, options.logger);
+  return new PgliteDatabase(
+    { pglite, sessionSchema: options.schema, logger: options.logger, closed: false },
+    options.schema,
+    true,
+  );
 }
 
 /**

@@ -2,14 +2,7 @@
 
 import pg from "pg";
 
-import type {
-  Database,
-  DatabaseSession,
-  Queryable,
-  QueryResult,
-  ResolvedDatabaseOptions,
-  StoreLogger,
-} from "./database.js";
+import type { Database, DatabaseSession, Queryable, QueryResult, ResolvedDatabaseOptions } from "./database.js";
 import {
   closedError,
   StoreError,
@@ -17,7 +10,7 @@ import {
   transactionFinishedError,
   transactionRolledBackError,
 } from "./errors.js";
-import { validateIdentifier } from "./identifiers.js";
+import { quoteIdentifier, validateIdentifier, validateSchemaName } from "./identifiers.js";
 import { PostgresListener } from "./postgres-listener.js";
 import { PreparedStatements } from "./prepared-statements.js";
 import { assertOutsideTransaction, runInTransactionScope } from "./transaction-scope.js";
@@ -166,44 +159,70 @@ class PostgresSession implements DatabaseSession {
   }
 }
 
+/** What every view of one server database shares: the pool, its prepared statements, the listener, closing. */
+interface PostgresHost {
+  readonly pool: pg.Pool;
+  readonly listenerConfig: pg.ClientConfig;
+  readonly options: ResolvedDatabaseOptions;
+  readonly prepared: PreparedStatements;
+  /** The search_path each pooled connection was last set to; a connection not listed has the pool's default. */
+  readonly connectionSchemas: WeakMap<pg.PoolClient, string>;
+  listener: PostgresListener | null;
+  closed: boolean;
+}
+
 class PostgresDatabase implements Database {
   readonly kind = "postgres";
   readonly supportsListen = true;
   readonly schema: string;
-  readonly #pool: pg.Pool;
-  readonly #listenerConfig: pg.ClientConfig;
-  readonly #options: ResolvedDatabaseOptions;
-  readonly #logger: StoreLogger;
-  readonly #prepared: PreparedStatements;
-  #listener: PostgresListener | null = null;
-  #closed = false;
+  readonly #host: PostgresHost;
+  /** True for the database openPostgresDatabase returned, whose close() ends the pool; false for its views. */
+  readonly #ownsHost: boolean;
+  #retired = false;
 
-  constructor(pool: pg.Pool, listenerConfig: pg.ClientConfig, options: ResolvedDatabaseOptions) {
-    this.#pool = pool;
-    this.#listenerConfig = listenerConfig;
-    this.#options = options;
-    this.#logger = options.logger;
-    this.#prepared = new PreparedStatements(options.preparedStatementsMax);
-    this.schema = options.schema;
+  constructor(host: PostgresHost, schema: string, ownsHost: boolean) {
+    this.#host = host;
+    this.schema = schema;
+    this.#ownsHost = ownsHost;
   }
 
   async query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
     this.#assertUsable("query()");
-    return runStatement<Row>(this.#pool, this.#prepared, sql, params);
+    const client = await this.#checkout();
+    let failed: Error | undefined;
+    try {
+      return await runStatement<Row>(client, this.#host.prepared, sql, params);
+    } catch (error) {
+      // A connection whose statement failed for a reason other than the statement may be broken; pg tells by
+      // ending it, and a plain statement error leaves it usable.
+      failed = isConnectionError(error) ? (error as Error) : undefined;
+      throw error;
+    } finally {
+      client.release(failed);
+    }
   }
 
   async exec(script: string): Promise<void> {
     this.#assertUsable("exec()");
-    await this.#pool.query(script);
+    const client = await this.#checkout();
+    let failed: Error | undefined;
+    try {
+      await client.query(script);
+    } catch (error) {
+      failed = isConnectionError(error) ? (error as Error) : undefined;
+      throw error;
+    } finally {
+      client.release(failed);
+    }
   }
 
   async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
     this.#assertUsable("transaction()");
-    const client = await this.#pool.connect();
+    const client = await this.#checkout();
     let brokenBy: Error | null = null;
     try {
-      const owners = this.#options.detectNestedUse ? [this] : null;
-      return await runClientTransaction(client, this.#prepared, owners, work, (error) => {
+      const owners = this.#host.options.detectNestedUse ? [this] : null;
+      return await runClientTransaction(client, this.#host.prepared, owners, work, (error) => {
         brokenBy = error;
       });
     } finally {
@@ -214,18 +233,19 @@ class PostgresDatabase implements Database {
   async listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
     this.#assertUsable("listen()");
     validateIdentifier("channel", channel);
-    this.#listener ??= new PostgresListener(
-      this.#listenerConfig,
-      this.#options.listenReconnectDelayMsMax,
-      this.#logger,
+    const host = this.#host;
+    host.listener ??= new PostgresListener(
+      host.listenerConfig,
+      host.options.listenReconnectDelayMsMax,
+      host.options.logger,
     );
-    return this.#listener.subscribe(channel, onNotify);
+    return host.listener.subscribe(channel, onNotify);
   }
 
   async withSession<T>(work: (session: DatabaseSession) => Promise<T>): Promise<T> {
     this.#assertUsable("withSession()");
-    const client = await this.#pool.connect();
-    const session = new PostgresSession(client, this, this.#options.detectNestedUse, this.#prepared);
+    const client = await this.#checkout();
+    const session = new PostgresSession(client, this, this.#host.options.detectNestedUse, this.#host.prepared);
     let failed = false;
     try {
       return await work(session);
@@ -241,17 +261,45 @@ class PostgresDatabase implements Database {
     }
   }
 
+  withSchema(schema: string): Database {
+    if (this.#host.closed) throw closedError();
+    return new PostgresDatabase(this.#host, validateSchemaName("schema", schema), false);
+  }
+
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.#listener?.close();
-    await this.#pool.end();
+    const wasRetired = this.#retired;
+    this.#retired = true;
+    if (!this.#ownsHost || wasRetired || this.#host.closed) return;
+    this.#host.closed = true;
+    await this.#host.listener?.close();
+    await this.#host.pool.end();
+  }
+
+  /** A pooled connection whose search_path is this database's schema. */
+  async #checkout(): Promise<pg.PoolClient> {
+    const host = this.#host;
+    const client = await host.pool.connect();
+    const current = host.connectionSchemas.get(client) ?? host.options.schema;
+    if (current === this.schema) return client;
+    try {
+      await client.query(`SET search_path TO ${quoteIdentifier(this.schema)}`);
+    } catch (error) {
+      client.release(error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    }
+    host.connectionSchemas.set(client, this.schema);
+    return client;
   }
 
   #assertUsable(operation: string): void {
-    if (this.#closed) throw closedError();
+    if (this.#host.closed || this.#retired) throw closedError();
     assertOutsideTransaction(this, operation);
   }
+}
+
+/** True for errors of the connection itself (it ended or broke), as opposed to a statement the server refused. */
+function isConnectionError(error: unknown): boolean {
+  return !(error instanceof pg.DatabaseError);
 }
 
 export async function openPostgresDatabase(options: ResolvedDatabaseOptions): Promise<Database> {
@@ -294,5 +342,14 @@ export async function openPostgresDatabase(options: ResolvedDatabaseOptions): Pr
     keepAlive: true,
   };
   options.logger.debug({ kind: "postgres", url: redactDatabaseUrl(url), schema: options.schema }, "database opened");
-  return new PostgresDatabase(pool, listenerConfig, options);
+  const host: PostgresHost = {
+    pool,
+    listenerConfig,
+    options,
+    prepared: new PreparedStatements(options.preparedStatementsMax),
+    connectionSchemas: new WeakMap(),
+    listener: null,
+    closed: false,
+  };
+  return new PostgresDatabase(host, options.schema, true);
 }

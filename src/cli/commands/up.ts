@@ -11,22 +11,24 @@ import { resolveUpConfig, upOptions, type UpConfig, type UpOptionValues } from "
 import type { SystemAddresses } from "../up/system.js";
 
 export const UP_ENV_PREFIX = "SLUICE_";
+/** Width of the labels in the start-up summary. */
+const LABEL_CHARS = 14;
 
 function printAddresses(out: Writable, config: UpConfig, addresses: SystemAddresses): void {
   const roles = [...config.roles].join(", ");
   const lines = [`Sluice is up (${roles}).`];
+  const label = (text: string): string => `  ${text.padEnd(LABEL_CHARS)} `;
+  for (const app of addresses.apps) lines.push(`${label(app.title)}${app.url}`);
   if (addresses.http !== null) {
     const wsUrl = addresses.http.replace(/^http/, "ws");
     lines.push(
-      `  Message board  ${addresses.http}/`,
-      `  API            ${addresses.http}/api/messages`,
-      `  WebSocket      ${wsUrl}/ws`,
-      `  Health         ${addresses.http}/healthz  ${addresses.http}/readyz  ${addresses.http}/metrics`,
+      `${label("WebSocket")}${wsUrl}/ws`,
+      `${label("Health")}${addresses.http}/healthz  ${addresses.http}/readyz  ${addresses.http}/metrics`,
     );
   }
   const kafkaNote = addresses.embeddedBroker ? "embedded" : "external";
-  lines.push(`  Kafka          ${addresses.kafka} (${kafkaNote}; try: kcat -b ${addresses.kafka} -L)`);
-  if (addresses.database !== null) lines.push(`  Database       ${addresses.database}`);
+  lines.push(`${label("Kafka")}${addresses.kafka} (${kafkaNote}; try: kcat -b ${addresses.kafka} -L)`);
+  if (addresses.database !== null) lines.push(`${label("Database")}${addresses.database}`);
   lines.push("Stop with Ctrl+C or SIGTERM.");
   out.write(lines.join("\n") + "\n");
 }
@@ -55,7 +57,7 @@ function explainStartFailure(error: unknown): CliError {
 }
 
 export async function runUp(options: UpOptionValues, io: CommandIo): Promise<number> {
-  const config = resolveUpConfig(options);
+  const config = resolveUpConfig(options, io.env);
   const logger = createCliLogger(config.logLevel, io.stderr);
   const shutdown = listenForShutdown((signal) => {
     logger.warn({ signal }, "second signal: exiting without finishing the graceful stop");

@@ -9,6 +9,7 @@ import { DEFAULT_POOL_SIZE, POOL_SIZE_MAX } from "../../store/index.js";
 import { closestName, optionFlagName, stringOption, type OptionValues, type ValueOptionSpec } from "../args.js";
 import { CliError } from "../command.js";
 import { LOG_LEVELS, type LogLevel } from "../logger.js";
+import { APP_NAMES, parseApps, parseRoles, planRoles, UP_ROLES, type RolePlan } from "./roles.js";
 import {
   choiceSetting,
   integerSetting,
@@ -18,11 +19,6 @@ import {
   type Setting,
   type SettingValue,
 } from "./settings.js";
-
-export const UP_ROLES = ["broker", "api", "worker", "relay"] as const;
-export type UpRole = (typeof UP_ROLES)[number];
-/** The roles that use the database; PGlite lives inside one process, so they share it only when run together. */
-export const DATABASE_ROLES: readonly UpRole[] = ["api", "worker", "relay"];
 
 export const AUTH_MODES = ["off", "optional", "required"] as const;
 export type UpAuthMode = (typeof AUTH_MODES)[number];
@@ -47,21 +43,6 @@ function checkHost(host: string): void {
   if (!/^[A-Za-z0-9.:[\]_-]{1,253}$/.test(host)) throw new Error(`"${host}" is not a host name or address`);
 }
 
-function parseRoles(entries: readonly string[]): UpRole[] | null {
-  if (entries.length === 0) throw new Error(`name at least one of ${UP_ROLES.join(", ")}`);
-  const roles: UpRole[] = [];
-  for (const entry of entries) {
-    const role = UP_ROLES.find((candidate) => candidate === entry);
-    if (role === undefined) {
-      const closest = closestName(entry, UP_ROLES);
-      const advice = closest === null ? "" : ` (did you mean "${closest}"?)`;
-      throw new Error(`"${entry}" is not one of ${UP_ROLES.join(", ")}${advice}`);
-    }
-    if (!roles.includes(role)) roles.push(role);
-  }
-  return roles;
-}
-
 function parseBrokerAddresses(entries: readonly string[]): string[] | null {
   if (entries.length === 0) throw new Error("expected host:port[,host:port]");
   if (entries.length > BROKER_ADDRESSES_MAX) throw new Error(`more than ${BROKER_ADDRESSES_MAX} brokers`);
@@ -74,12 +55,19 @@ function parseBrokerAddresses(entries: readonly string[]): string[] | null {
 }
 
 export const UP_SETTINGS = {
-  only: listSetting<UpRole[] | null>({
+  only: listSetting<string[] | null>({
     description: "Run only these roles, so that each can run as its own process or pod",
-    valueName: "api|worker|relay|broker[,…]",
+    valueName: `${UP_ROLES.join("|")}[,…]`,
     default: null,
     defaultLabel: "all of them",
     parseList: parseRoles,
+  }),
+  apps: listSetting<string[] | null>({
+    description: "Run only these apps (with the broker); with one app, its paths are served at the root too",
+    valueName: `${APP_NAMES.join("|")}[,…]`,
+    default: null,
+    defaultLabel: "all of them",
+    parseList: parseApps,
   }),
   host: textSetting({
     description: "Address the HTTP server listens on (0.0.0.0 for every interface)",
@@ -235,8 +223,10 @@ export type UpOptionValues = OptionValues<typeof upOptions>;
 
 /** Every setting resolved, plus what follows from them. */
 export type UpConfig = { -readonly [K in UpSettingName]: SettingValue<UpSettings[K]> } & {
-  /** The roles this process runs. */
-  roles: ReadonlySet<UpRole>;
+  /** The roles this process runs, and the apps and service databases they use. */
+  roles: ReadonlySet<string>;
+  runningApps: RolePlan["apps"];
+  serviceDatabaseUrls: RolePlan["serviceDatabaseUrls"];
   /** Where the settings that did not come from flags or the environment came from, for messages. */
   configFile: string | null;
 };
@@ -290,7 +280,10 @@ export function readConfigFile(path: string): Partial<Record<UpSettingName, unkn
 }
 
 /** Combines flags and environment (already parsed), the config file and the defaults, and checks them together. */
-export function resolveUpConfig(values: UpOptionValues): UpConfig {
+export function resolveUpConfig(
+  values: UpOptionValues,
+  env: Readonly<Record<string, string | undefined>> = {},
+): UpConfig {
   const fromFile = values.config === undefined ? {} : readConfigFile(values.config);
   const resolved: Record<string, unknown> = {};
   for (const [name, setting] of Object.entries(UP_SETTINGS) as [UpSettingName, Setting<unknown>][]) {
@@ -298,25 +291,20 @@ export function resolveUpConfig(values: UpOptionValues): UpConfig {
     resolved[name] = given !== undefined ? given : name in fromFile ? fromFile[name] : setting.defaultValue;
   }
   const settings = resolved as { [K in UpSettingName]: SettingValue<UpSettings[K]> };
-  const roles = new Set<UpRole>(
-    settings.only ?? UP_ROLES.filter((role) => role !== "broker" || settings.kafkaBrokers === null),
-  );
-  const databaseRoles = DATABASE_ROLES.filter((role) => roles.has(role));
-  if (settings.databaseUrl === null && databaseRoles.length > 0 && databaseRoles.length < DATABASE_ROLES.length) {
-    throw new CliError(
-      `--only ${[...roles].join(",")}: the ${DATABASE_ROLES.join(", ")} roles share one database, and without ` +
-        "DATABASE_URL that is PGlite, which lives inside a single process",
-      "Set DATABASE_URL (or --database-url) to a PostgreSQL server to run the roles as separate processes, or run " +
-        `${DATABASE_ROLES.join(", ")} together.`,
-    );
-  }
+  const plan = planRoles(settings, env);
   if (settings.authMode === "off" && settings.jwtSecret !== null) {
     throw new CliError(
       "--jwt-secret is set but --auth-mode is off, so no token would ever be signed",
       "Choose --auth-mode optional or required, or leave out the secret.",
     );
   }
-  return { ...settings, roles, configFile: values.config ?? null };
+  return {
+    ...settings,
+    roles: plan.roles,
+    runningApps: plan.apps,
+    serviceDatabaseUrls: plan.serviceDatabaseUrls,
+    configFile: values.config ?? null,
+  };
 }
 
 /** Where each embedded part keeps its files inside the data directory. */

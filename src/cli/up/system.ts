@@ -1,17 +1,22 @@
 // Starts the parts of the system that `sluice up` runs in this process, in dependency order: the embedded broker,
-// the database (PGlite or a server) with its migrations, the outbox relay, the message board's worker, and the HTTP
-// server with the API, WebSocket gateway and web page. Stopping goes in reverse, so that nothing still running
-// depends on something already stopped.
+// the database (PGlite or a server) with each service's schema and migrations, the apps' topics, each role's
+// consumers and relays, and the HTTP server with every app's routes and the WebSocket gateway. They run as one
+// toolkit service, which stops them in reverse order, so nothing still running depends on something already stopped.
 
 import { mkdirSync } from "node:fs";
 
+import type { FastifyPluginAsync } from "fastify";
 import type { Logger } from "pino";
 
-import { messageBoardRoutes } from "../../apps/messages/routes.js";
-import { MESSAGE_TOPICS } from "../../apps/messages/topics.js";
-import { MESSAGES_MIGRATIONS_COMPONENT, MESSAGES_MIGRATIONS_DIR } from "../../apps/messages/migrations.js";
-import { createMessagesWorker } from "../../apps/messages/worker.js";
-import { createAuth } from "../../gateway/auth/auth.js";
+import {
+  serviceSchemaName,
+  type AppImplementation,
+  type AppManifest,
+  type AppRoleManifest,
+  type AppServiceManifest,
+  type RoleParts,
+} from "../../apps/app.js";
+import { createAuth, type Auth } from "../../gateway/auth/auth.js";
 import {
   componentReadinessCheck,
   databaseReadinessCheck,
@@ -22,14 +27,33 @@ import {
 import { createGateway } from "../../gateway/server.js";
 import { attachWebSocketGateway } from "../../gateway/websocket/index.js";
 import { openDatabase, runMigrations, type Database } from "../../store/index.js";
-import { createKafkaClient, ensureTopics, OutboxRelay, type KafkaClient } from "../../toolkit/index.js";
+import {
+  createKafkaClient,
+  createService,
+  defineComponent,
+  ensureTopics,
+  OutboxRelay,
+  ToolkitError,
+  ToolkitErrorCode,
+  type Component,
+  type KafkaClient,
+} from "../../toolkit/index.js";
 import type { Environment } from "../args.js";
 import { dataPaths, type UpConfig } from "./config.js";
 import { lockDataDir } from "./data-dir-lock.js";
 
+export interface AppAddress {
+  readonly name: string;
+  readonly title: string;
+  /** The app's page, e.g. "http://127.0.0.1:8080/orders/". */
+  readonly url: string;
+}
+
 export interface SystemAddresses {
-  /** The web page and API, e.g. "http://127.0.0.1:8080"; null when this process runs no api role. */
+  /** The web pages and APIs, e.g. "http://127.0.0.1:8080"; null when this process runs no HTTP role. */
   http: string | null;
+  /** The pages of the apps with an HTTP role here, in catalogue order. */
+  apps: AppAddress[];
   /** The bootstrap address of the Kafka endpoint in use. */
   kafka: string;
   /** True when the broker runs in this process. */
@@ -44,11 +68,6 @@ export interface RunningSystem {
   stop(): Promise<boolean>;
 }
 
-interface StartedPart {
-  readonly name: string;
-  stop(): Promise<void>;
-}
-
 /** The server URL with any password hidden, fit for printing. */
 export function redactDatabaseUrl(url: string): string {
   try {
@@ -60,167 +79,371 @@ export function redactDatabaseUrl(url: string): string {
   }
 }
 
+interface RunningRole {
+  readonly app: AppManifest;
+  readonly implementation: AppImplementation;
+  readonly role: AppRoleManifest;
+}
+
+/** What the parts started so far hand to the parts after them. */
+interface SystemState {
+  kafka: KafkaClient | null;
+  /** The database of the data directory or DATABASE_URL, whose own schema keeps the auth tables. */
+  database: Database | null;
+  /** Each service's database (a view of `database` in its schema, or one of its own), by service name. */
+  services: Map<string, Database>;
+  auth: Auth | null;
+  routes: Array<{ app: AppManifest; plugin: FastifyPluginAsync }>;
+  readinessChecks: ReadinessCheck[];
+}
+
+/** Unwraps the toolkit service's start error, so the CLI can explain the part's own (a port in use, a lock held). */
+function startFailure(error: unknown): unknown {
+  if (error instanceof ToolkitError && error.code === ToolkitErrorCode.SERVICE_START_FAILED && error.cause) {
+    return error.cause;
+  }
+  return error;
+}
+
+function servicesOf(roles: readonly RunningRole[]): AppServiceManifest[] {
+  const services: AppServiceManifest[] = [];
+  for (const { app, role } of roles) {
+    const service = app.services.find((candidate) => candidate.name === role.service);
+    if (service !== undefined && !services.includes(service)) services.push(service);
+  }
+  return services;
+}
+
 /**
  * Starts the roles config.roles names. When a part fails to start, the parts already started are stopped again
  * before the error is rethrown.
  */
 export async function startSystem(config: UpConfig, env: Environment, logger: Logger): Promise<RunningSystem> {
-  const started: StartedPart[] = [];
   const paths = dataPaths(config.dataDir);
-  const roles = config.roles;
-  const usesDatabase = roles.has("api") || roles.has("worker") || roles.has("relay");
-
-  const stopAll = async (): Promise<boolean> => {
-    let clean = true;
-    while (started.length > 0) {
-      const part = started.pop() as StartedPart;
-      try {
-        await part.stop();
-        logger.info({ part: part.name }, `${part.name} stopped`);
-      } catch (error) {
-        clean = false;
-        logger.error({ err: error, part: part.name }, `${part.name} did not stop cleanly`);
-      }
-    }
-    return clean;
-  };
+  const runningRoles: RunningRole[] = [];
+  for (const app of config.runningApps) {
+    const implementation = await app.load();
+    for (const role of app.roles) if (config.roles.has(role.name)) runningRoles.push({ app, implementation, role });
+  }
+  const services = servicesOf(runningRoles);
+  const httpRoles = runningRoles.filter((running) => running.role.http);
+  const needsBaseDatabase =
+    httpRoles.length > 0 || services.some((service) => config.serviceDatabaseUrls[service.name] === undefined);
 
   const addresses: SystemAddresses = {
     http: null,
+    apps: [],
     kafka: (config.kafkaBrokers ?? [`${config.brokerHost}:${config.brokerPort}`]).join(","),
-    embeddedBroker: roles.has("broker"),
+    embeddedBroker: config.roles.has("broker"),
     database: null,
   };
+  const state: SystemState = {
+    kafka: null,
+    database: null,
+    services: new Map(),
+    auth: null,
+    routes: [],
+    readinessChecks: [],
+  };
+  const components: Component[] = [];
+  const part = (name: string, start: () => Promise<void>, stop?: () => Promise<void>): void => {
+    components.push(
+      defineComponent({
+        name,
+        start,
+        stop: async () => {
+          await stop?.();
+          logger.info({ part: name }, `${name} stopped`);
+        },
+      }),
+    );
+  };
 
-  try {
-    if (roles.has("broker")) {
-      mkdirSync(paths.broker, { recursive: true });
-      // Loaded only here, so that processes without the broker role never load the broker.
-      const { startBroker } = await import("../../broker/index.js");
-      const broker = await startBroker({
-        host: config.brokerHost,
-        port: config.brokerPort,
-        dataDir: paths.broker,
-        logger: logger.child({ part: "broker" }),
-      });
-      started.push({ name: "broker", stop: () => broker.close() });
-      if (config.kafkaBrokers === null) addresses.kafka = broker.address;
-      logger.info({ address: broker.address }, "broker listening");
-    }
-    if (!usesDatabase) return { addresses, stop: stopAll };
-
-    let database: Database;
-    if (config.databaseUrl === null) {
-      const unlock = lockDataDir(paths.database, paths.databaseLock);
-      started.push({ name: "database lock", stop: async () => unlock() });
-      database = await openDatabase({
-        dataDir: paths.database,
-        schema: config.databaseSchema,
-        logger: logger.child({ part: "database" }),
-      });
-      addresses.database = `PGlite in ${paths.database}`;
-    } else {
-      database = await openDatabase({
-        url: config.databaseUrl,
-        schema: config.databaseSchema,
-        poolSize: config.databasePoolSize,
-        connectTimeoutMs: config.databaseConnectTimeoutMs,
-        logger: logger.child({ part: "database" }),
-      });
-      addresses.database = redactDatabaseUrl(config.databaseUrl);
-    }
-    started.push({ name: "database", stop: () => database.close() });
-    await runMigrations(database, {
-      directory: MESSAGES_MIGRATIONS_DIR,
-      component: MESSAGES_MIGRATIONS_COMPONENT,
-      logger: logger.child({ part: "database" }),
-    });
-
-    const client: KafkaClient = createKafkaClient({
-      brokers: addresses.kafka.split(","),
-      clientId: "sluice-up",
-      logger: logger.child({ part: "kafka" }),
-      // SASL and TLS settings in the environment are meant for an external cluster, never the embedded broker.
-      env: config.kafkaBrokers === null ? {} : env,
-    });
-    try {
-      await ensureTopics(
-        client,
-        MESSAGE_TOPICS.map((topic) => ({ name: topic.name, partitions: topic.partitions })),
-      );
-    } catch (error) {
-      // The broker may be down for now; accepted messages wait in the outbox, and the relay retries.
-      logger.warn({ err: error }, "could not make sure the message board's topics exist; continuing");
-    }
-
-    const readinessChecks: ReadinessCheck[] = [
-      databaseReadinessCheck(database),
-      migrationsReadinessCheck(database, [
-        {},
-        { component: MESSAGES_MIGRATIONS_COMPONENT, directory: MESSAGES_MIGRATIONS_DIR },
-      ]),
-    ];
-
-    if (roles.has("relay")) {
-      const relay = new OutboxRelay({ db: database, client, logger: logger.child({ part: "relay" }) });
-      await relay.start();
-      started.push({ name: "outbox relay", stop: () => relay.stop() });
-      readinessChecks.push(componentReadinessCheck(relay, "relay"));
-    }
-
-    if (roles.has("worker")) {
-      const worker = createMessagesWorker({
-        client,
-        db: database,
-        sessionTimeoutMs: config.workerSessionTimeoutMs,
-        heartbeatIntervalMs: Math.max(100, Math.floor(config.workerSessionTimeoutMs / 5)),
-        logger: logger.child({ part: "worker" }),
-      });
-      await worker.start();
-      started.push({ name: "messages worker", stop: () => worker.stop() });
-      readinessChecks.push(componentReadinessCheck(worker, "worker"));
-    }
-
-    if (roles.has("api")) {
-      const admin = client.admin();
-      started.push({ name: "broker probe", stop: () => admin.disconnect() });
-      readinessChecks.push(probeReadinessCheck("broker", () => admin.listTopics()));
-      const auth = await createAuth({
-        mode: config.authMode,
-        database,
-        jwtSecret: config.jwtSecret,
-        dataDir: paths.auth,
-        logger: logger.child({ part: "auth" }),
-      });
-      const gateway = await createGateway({
-        host: config.host,
-        port: config.port,
-        logger: logger.child({ part: "http" }),
-        auth,
-        bodyBytesMax: config.bodyBytesMax,
-        readinessChecks,
-      });
-      started.push({ name: "http server", stop: () => gateway.close() });
-      await gateway.register(
-        messageBoardRoutes({
-          db: database,
-          requireAuth: auth.requireAuth,
-          textCharsMax: config.messageTextCharsMax,
-        }),
-      );
-      attachWebSocketGateway(gateway.app, {
-        kafka: client,
-        verifyToken: config.authMode === "off" ? undefined : auth.verifyToken,
-        authRequired: config.authMode === "required",
-        sendBufferBytesMax: config.sendBufferBytesMax,
-        subscriptionsPerConnectionMax: config.subscriptionsPerConnectionMax,
-        logger: logger.child({ part: "websocket" }),
-      });
-      addresses.http = await gateway.listen();
-    }
-    return { addresses, stop: stopAll };
-  } catch (error) {
-    await stopAll();
-    throw error;
+  if (config.roles.has("broker")) {
+    let closeBroker: () => Promise<void> = async () => {};
+    part(
+      "broker",
+      async () => {
+        mkdirSync(paths.broker, { recursive: true });
+        // Loaded only here, so that processes without the broker role never load the broker.
+        const { startBroker } = await import("../../broker/index.js");
+        const broker = await startBroker({
+          host: config.brokerHost,
+          port: config.brokerPort,
+          dataDir: paths.broker,
+          logger: logger.child({ part: "broker" }),
+        });
+        closeBroker = () => broker.close();
+        if (config.kafkaBrokers === null) addresses.kafka = broker.address;
+        logger.info({ address: broker.address }, "broker listening");
+      },
+      () => closeBroker(),
+    );
   }
+
+  if (needsBaseDatabase) addBaseDatabase(config, paths, addresses, state, logger, part);
+  for (const service of services) addServiceDatabase(config, service, runningRoles, state, logger, part);
+
+  if (runningRoles.length > 0) {
+    part("kafka client", async () => {
+      state.kafka = createKafkaClient({
+        brokers: addresses.kafka.split(","),
+        clientId: "sluice-up",
+        logger: logger.child({ part: "kafka" }),
+        // SASL and TLS settings in the environment are meant for an external cluster, never the embedded broker.
+        env: config.kafkaBrokers === null ? {} : env,
+      });
+      const topics = [...new Set(runningRoles.map((running) => running.implementation))].flatMap(
+        (implementation) => implementation.topics,
+      );
+      try {
+        await ensureTopics(state.kafka, topics);
+      } catch (error) {
+        // The broker may be down for now; accepted events wait in the outbox, and the relays retry.
+        logger.warn({ err: error }, "could not make sure the apps' topics exist; continuing");
+      }
+    });
+  }
+
+  if (httpRoles.length > 0) {
+    let disconnectProbe: () => Promise<void> = async () => {};
+    part(
+      "auth",
+      async () => {
+        const admin = (state.kafka as KafkaClient).admin();
+        disconnectProbe = () => admin.disconnect();
+        state.readinessChecks.push(probeReadinessCheck("broker", () => admin.listTopics()));
+        state.auth = await createAuth({
+          mode: config.authMode,
+          database: state.database as Database,
+          jwtSecret: config.jwtSecret,
+          dataDir: paths.auth,
+          logger: logger.child({ part: "auth" }),
+        });
+      },
+      () => disconnectProbe(),
+    );
+  }
+
+  for (const running of runningRoles) addRole(config, running, env, state, logger, components);
+
+  if (httpRoles.length > 0) {
+    let closeGateway: () => Promise<void> = async () => {};
+    part(
+      "http server",
+      async () => {
+        const gateway = await createGateway({
+          host: config.host,
+          port: config.port,
+          logger: logger.child({ part: "http" }),
+          auth: state.auth,
+          bodyBytesMax: config.bodyBytesMax,
+          readinessChecks: state.readinessChecks,
+        });
+        closeGateway = () => gateway.close();
+        const mountedApps = new Set(state.routes.map((route) => route.app));
+        for (const { app, plugin } of state.routes) {
+          await gateway.register(plugin, { prefix: `/${app.name}` });
+          // The message board keeps the root paths it always had; an app that runs alone is served there too, so
+          // that its own clients' commands (curl localhost:8001/api/…) work unchanged.
+          if (app.name === "messages" || mountedApps.size === 1) await gateway.register(plugin);
+        }
+        attachWebSocketGateway(gateway.app, {
+          kafka: state.kafka as KafkaClient,
+          verifyToken: config.authMode === "off" ? undefined : state.auth?.verifyToken,
+          authRequired: config.authMode === "required",
+          sendBufferBytesMax: config.sendBufferBytesMax,
+          subscriptionsPerConnectionMax: config.subscriptionsPerConnectionMax,
+          logger: logger.child({ part: "websocket" }),
+        });
+        addresses.http = await gateway.listen();
+        for (const app of config.runningApps) {
+          if (!mountedApps.has(app)) continue;
+          const root = app.name === "messages" || mountedApps.size === 1;
+          const url = `${addresses.http}${root ? "" : `/${app.name}`}${app.pagePath}`;
+          addresses.apps.push({ name: app.name, title: app.title, url });
+        }
+      },
+      () => closeGateway(),
+    );
+  }
+
+  const system = createService({
+    name: "sluice",
+    components,
+    signals: [],
+    exitProcess: false,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+    logger: logger.child({ part: "system" }),
+  });
+  try {
+    await system.start();
+  } catch (error) {
+    throw startFailure(error);
+  }
+  return { addresses, stop: () => system.stop() };
+}
+
+type AddPart = (name: string, start: () => Promise<void>, stop?: () => Promise<void>) => void;
+
+function addBaseDatabase(
+  config: UpConfig,
+  paths: ReturnType<typeof dataPaths>,
+  addresses: SystemAddresses,
+  state: SystemState,
+  logger: Logger,
+  part: AddPart,
+): void {
+  if (config.databaseUrl === null) {
+    let unlock: () => void = () => {};
+    part(
+      "database lock",
+      async () => {
+        unlock = lockDataDir(paths.database, paths.databaseLock);
+      },
+      async () => unlock(),
+    );
+  }
+  part(
+    "database",
+    async () => {
+      const databaseLogger = logger.child({ part: "database" });
+      if (config.databaseUrl === null) {
+        state.database = await openDatabase({
+          dataDir: paths.database,
+          schema: config.databaseSchema,
+          logger: databaseLogger,
+        });
+        addresses.database = `PGlite in ${paths.database}`;
+      } else {
+        state.database = await openDatabase({
+          url: config.databaseUrl,
+          schema: config.databaseSchema,
+          poolSize: config.databasePoolSize,
+          connectTimeoutMs: config.databaseConnectTimeoutMs,
+          logger: databaseLogger,
+        });
+        addresses.database = redactDatabaseUrl(config.databaseUrl);
+      }
+      state.readinessChecks.push(databaseReadinessCheck(state.database));
+    },
+    () => state.database?.close() ?? Promise.resolve(),
+  );
+}
+
+function addServiceDatabase(
+  config: UpConfig,
+  service: AppServiceManifest,
+  runningRoles: readonly RunningRole[],
+  state: SystemState,
+  logger: Logger,
+  part: AddPart,
+): void {
+  const ownUrl = config.serviceDatabaseUrls[service.name];
+  const running = runningRoles.find((candidate) => candidate.role.service === service.name) as RunningRole;
+  const migrations = running.implementation.migrations[service.name] ?? [];
+  let own: Database | null = null;
+  part(
+    `${service.name} database`,
+    async () => {
+      const databaseLogger = logger.child({ part: "database", service: service.name });
+      const schema = service.usesDatabaseSchema === true ? config.databaseSchema : serviceSchemaName(service.name);
+      let database: Database;
+      if (ownUrl !== undefined) {
+        own = await openDatabase({
+          url: ownUrl,
+          schema,
+          poolSize: config.databasePoolSize,
+          connectTimeoutMs: config.databaseConnectTimeoutMs,
+          logger: databaseLogger,
+        });
+        database = own;
+        state.readinessChecks.push(databaseReadinessCheck(database, `database.${service.name}`));
+      } else {
+        const base = state.database as Database;
+        database = schema === base.schema ? base : base.withSchema(schema);
+        if (database !== base) await runMigrations(database, { logger: databaseLogger });
+      }
+      for (const source of migrations) {
+        await runMigrations(database, { ...source, logger: databaseLogger });
+      }
+      state.services.set(service.name, database);
+      const checkName = service.usesDatabaseSchema === true ? "migrations" : `migrations.${service.name}`;
+      state.readinessChecks.push(migrationsReadinessCheck(database, [{}, ...migrations], checkName));
+    },
+    async () => {
+      await own?.close();
+    },
+  );
+}
+
+/** One role: its parts are built once the database is open, and its components start and stop as one part. */
+function addRole(
+  config: UpConfig,
+  running: RunningRole,
+  env: Environment,
+  state: SystemState,
+  logger: Logger,
+  components: Component[],
+): void {
+  const { app, implementation, role } = running;
+  const roleLogger = logger.child({ part: role.name });
+  let started: Component[] = [];
+  const stopStarted = async (): Promise<void> => {
+    const stopping = started.reverse();
+    started = [];
+    let failure: unknown = null;
+    for (const component of stopping) {
+      try {
+        await component.stop();
+      } catch (error) {
+        failure ??= error;
+        roleLogger.error({ err: error, component: component.name }, `${component.name} did not stop cleanly`);
+      }
+    }
+    if (failure !== null) throw failure;
+  };
+  components.push({
+    name: `role ${role.name}`,
+    get ready() {
+      return started.every((component) => component.ready);
+    },
+    async start() {
+      const database = role.service === null ? null : (state.services.get(role.service) as Database);
+      const kafka = state.kafka as KafkaClient;
+      const parts: RoleParts = await implementation.startRole(role.name, {
+        app: app.name,
+        role: role.name,
+        database,
+        kafka,
+        registryUrl: null,
+        auth: state.auth,
+        settings: config,
+        env,
+        logger: roleLogger,
+        outboxRelay: () => {
+          if (database === null) throw new Error(`role ${role.name} has no service, so no outbox to relay`);
+          return new OutboxRelay({ db: database, client: kafka, name: `${role.service}-relay`, logger: roleLogger });
+        },
+      });
+      if (parts.routes !== undefined) state.routes.push({ app, plugin: parts.routes });
+      const roleComponents = parts.components ?? [];
+      try {
+        for (const component of roleComponents) {
+          await component.start();
+          started.push(component);
+          const checkName = roleComponents.length === 1 ? role.name : `${role.name}.${component.name}`;
+          state.readinessChecks.push(componentReadinessCheck(component, checkName));
+        }
+      } catch (error) {
+        // The service stops only the parts that started whole, so this role stops its own half-started ones.
+        await stopStarted().catch(() => undefined);
+        throw error;
+      }
+    },
+    async stop() {
+      await stopStarted();
+      logger.info({ part: role.name }, `${role.name} stopped`);
+    },
+  });
 }

@@ -8,13 +8,15 @@ import { startUp, type UpProcess } from "../../apps/messages/up-process.js";
 import { request, waitUntilStored } from "../../apps/messages/harness.js";
 import { temporaryDir } from "../../helpers/environment.js";
 import { adminQuery, SERVER_URL, serverUnreachableReason } from "../../store/harness.js";
+import { APP_NAMES, UP_ROLES } from "../../../src/cli/up/roles.js";
 import { runCli } from "../run-cli.js";
 
 test("sluice up --help lists every setting with its environment variable", async () => {
   const result = await runCli(["up", "--help"]);
   assert.equal(result.code, 0);
   for (const expected of [
-    "--only <api|worker|relay|broker[,…]>",
+    `--only <${UP_ROLES.join("|")}[,…]>`,
+    `--apps <${APP_NAMES.join("|")}[,…]>`,
     "--port <N>",
     "default 8080",
     "env SLUICE_PORT",

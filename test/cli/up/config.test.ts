@@ -10,12 +10,13 @@ import { ArgumentError, parseArguments, type Environment } from "../../../src/cl
 import { CliError } from "../../../src/cli/command.js";
 import { UP_ENV_PREFIX } from "../../../src/cli/commands/up.js";
 import { resolveUpConfig, upOptions, type UpConfig } from "../../../src/cli/up/config.js";
+import { APP_NAMES, UP_ROLES } from "../../../src/cli/up/roles.js";
 import { temporaryDir } from "../../helpers/environment.js";
 
 function resolve(argv: readonly string[], env: Environment = {}): UpConfig {
   const parsed = parseArguments(argv, { options: upOptions, positionals: [], envPrefix: UP_ENV_PREFIX }, env);
   if (parsed.help) throw new Error("unexpected --help");
-  return resolveUpConfig(parsed.options);
+  return resolveUpConfig(parsed.options, env);
 }
 
 function configFile(dir: string, contents: unknown): string {
@@ -34,7 +35,11 @@ function argumentError(pattern: RegExp) {
 
 test("the defaults run everything on this machine", () => {
   const config = resolve([]);
-  assert.deepEqual([...config.roles], ["broker", "api", "worker", "relay"]);
+  assert.deepEqual([...config.roles], UP_ROLES, "every role of every app, and the broker");
+  assert.deepEqual(
+    config.runningApps.map((app) => app.name),
+    APP_NAMES,
+  );
   assert.equal(config.port, 8080);
   assert.equal(config.brokerPort, 9092);
   assert.equal(config.dataDir, ".sluice");
@@ -72,7 +77,28 @@ test("KAFKA_BROKERS replaces the embedded broker; DATABASE_URL replaces PGlite",
   });
   assert.deepEqual(config.kafkaBrokers, ["kafka-1:9092", "kafka-2:9092"]);
   assert.equal(config.databaseUrl, "postgres://app@db:5432/app");
-  assert.deepEqual([...config.roles], ["api", "worker", "relay"], "no embedded broker");
+  assert.deepEqual(
+    [...config.roles],
+    UP_ROLES.filter((role) => role !== "broker"),
+    "no embedded broker",
+  );
+});
+
+test("--apps runs whole apps with the broker; it cannot be combined with --only", () => {
+  const config = resolve(["--apps", "messages"]);
+  assert.deepEqual([...config.roles], ["broker", "api", "worker", "relay"]);
+  assert.deepEqual(
+    config.runningApps.map((app) => app.name),
+    ["messages"],
+  );
+  assert.throws(() => resolve(["--apps", "mesages"]), argumentError(/"mesages" is not one of the apps.*"messages"/));
+  assert.throws(() => resolve(["--apps", "messages", "--only", "api"]), cliError(/--only and --apps/));
+});
+
+test("DATABASE_URL_<SERVICE> gives a service a database of its own, checked like DATABASE_URL", () => {
+  const config = resolve(["--only", "api"], { DATABASE_URL_MESSAGES: "postgres://db/messages" });
+  assert.deepEqual(config.serviceDatabaseUrls, { messages: "postgres://db/messages" });
+  assert.throws(() => resolve([], { DATABASE_URL_MESSAGES: "mysql://db" }), cliError(/DATABASE_URL_MESSAGES/));
 });
 
 test("--only picks roles; roles that share PGlite cannot be split without DATABASE_URL", () => {

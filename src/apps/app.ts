@@ -1,0 +1,118 @@
+// What an app is to `sluice up`. An app is one of the reference systems (the message board, orders, Wordium, the
+// jobs board): services that each own a schema, talk only through topics, and run together in one process or one
+// role per process. An app is declared in two parts, so that the CLI can read every app's roles without loading
+// any app's code: a manifest (names, services, roles) and an implementation it loads only when one of the app's
+// roles runs here.
+
+import type { FastifyPluginAsync } from "fastify";
+import type { Logger } from "pino";
+
+import type { Auth } from "../gateway/auth/auth.js";
+import type { Database } from "../store/database.js";
+import type { Component } from "../toolkit/service.js";
+import type { KafkaClient } from "../toolkit/kafka/connection.js";
+import type { TopicSpec } from "../toolkit/kafka/admin.js";
+
+/** App, service and role names: lower-case words joined by hyphens. */
+export const APP_NAME_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+
+/** A service owns its tables: its own schema in the shared database, or its own database. */
+export interface AppServiceManifest {
+  /**
+   * Unique across every app ("orders", "wordium-users", "jobs-search"). It names the service's schema (hyphens as
+   * underscores, "jobs_search") and the environment variable that gives it a database of its own
+   * (DATABASE_URL_JOBS_SEARCH).
+   */
+  readonly name: string;
+  /**
+   * Keep the service's tables in the database's own schema (--database-schema, "public" by default) instead of a
+   * schema named after the service. Only the message board does, as it did before there were other apps.
+   */
+  readonly usesDatabaseSchema?: boolean;
+}
+
+/** Something `sluice up --only <name>` runs: one process's or one pod's share of an app. */
+export interface AppRoleManifest {
+  /** Unique across every app and the system's own roles (broker, registry, console). */
+  readonly name: string;
+  /** One line for `sluice up --help` and the start-up summary. */
+  readonly description: string;
+  /** The service whose database the role works in, or null for a role without tables (a gateway). */
+  readonly service: string | null;
+  /** True when the role answers HTTP (its routes are mounted on the process's HTTP server). */
+  readonly http: boolean;
+}
+
+export interface AppManifest {
+  /** Its name in --apps, and the path prefix its page and API are mounted under ("/orders/", "/orders/api/…"). */
+  readonly name: string;
+  /** How the start-up summary names it ("Orders"). */
+  readonly title: string;
+  /** The path of its page under the prefix, printed by `sluice up`: "/" for most apps. */
+  readonly pagePath: string;
+  readonly services: readonly AppServiceManifest[];
+  readonly roles: readonly AppRoleManifest[];
+  /** Loads the app's code; called only when one of its roles runs in this process. */
+  load(): Promise<AppImplementation>;
+}
+
+/** A migration set of an app's own, applied to a service's schema after the toolkit's outbox and inbox tables. */
+export interface AppMigrations {
+  /** The name that keeps the set's numbering apart from other sets in the same schema. */
+  readonly component: string;
+  readonly directory: URL;
+}
+
+export interface AppImplementation {
+  /** Every topic the app's services publish to or consume, created (when missing) before its roles start. */
+  readonly topics: readonly TopicSpec[];
+  /** Each service's own migrations, by service name. */
+  readonly migrations: Readonly<Record<string, readonly AppMigrations[]>>;
+  /** Builds one role's parts; nothing may be started yet (the system starts the components in order). */
+  startRole(role: string, context: RoleContext): Promise<RoleParts>;
+}
+
+/** What a role gets from the system it runs in. */
+export interface RoleContext {
+  readonly app: string;
+  readonly role: string;
+  /** The role's service database, migrated; null for a role without a service. */
+  readonly database: Database | null;
+  /** The Kafka client of this process (the embedded broker, or KAFKA_BROKERS). */
+  readonly kafka: KafkaClient;
+  /** The schema registry's base URL, or null when none is configured. */
+  readonly registryUrl: string | null;
+  /** The gateway's authentication (tokens, users, the auth mode); null in a process without an HTTP server. */
+  readonly auth: Auth | null;
+  readonly settings: AppSettings;
+  /** The process environment, for an app's own settings (documented in its guide). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly logger: Logger;
+  /** A relay that publishes the outbox of the role's service, to add to the role's components. */
+  outboxRelay(): Component;
+}
+
+/** The settings of `sluice up` that apps read. */
+export interface AppSettings {
+  /** How soon the broker notices a consumer that died and gives its partitions to another (session timeout). */
+  readonly workerSessionTimeoutMs: number;
+  /** The longest message the message board accepts, in characters. */
+  readonly messageTextCharsMax: number;
+}
+
+export interface RoleParts {
+  /** HTTP routes, mounted under the app's prefix, and also at the root when the app is the only one running. */
+  readonly routes?: FastifyPluginAsync;
+  /** Long-lived parts (consumers, relays, caches), started in this order after the database, stopped in reverse. */
+  readonly components?: readonly Component[];
+}
+
+/** The schema a service's tables live in when it does not use the database's own. */
+export function serviceSchemaName(service: string): string {
+  return service.replaceAll("-", "_");
+}
+
+/** The environment variable that gives a service a database of its own. */
+export function serviceDatabaseUrlVariable(service: string): string {
+  return `DATABASE_URL_${service.replaceAll("-", "_").toUpperCase()}`;
+}

@@ -1,0 +1,6 @@
+// Every app `sluice up` can run, in the order it starts and lists them. An app adds one line here.
+
+import type { AppManifest } from "./app.js";
+import { messagesApp } from "./messages/manifest.js";
+
+export const APPS: readonly AppManifest[] = [messagesApp];

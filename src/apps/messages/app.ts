@@ -1,0 +1,54 @@
+// The message board's roles: the API (routes), the worker (an idempotent consumer) and the relay of its outbox.
+
+import type { AppImplementation, RoleContext, RoleParts } from "../app.js";
+import { MESSAGES_SERVICE } from "./manifest.js";
+import { MESSAGES_MIGRATIONS_COMPONENT, MESSAGES_MIGRATIONS_DIR } from "./migrations.js";
+import { messageBoardRoutes } from "./routes.js";
+import { MESSAGE_TOPICS } from "./topics.js";
+import { createMessagesWorker } from "./worker.js";
+
+/** Heartbeats go out five times per session timeout, and never more often than every 100 ms. */
+const HEARTBEATS_PER_SESSION = 5;
+const HEARTBEAT_INTERVAL_MS_MIN = 100;
+
+function databaseOf(context: RoleContext) {
+  if (context.database === null) throw new Error(`role ${context.role} needs the message board's database`);
+  return context.database;
+}
+
+export const messagesImplementation: AppImplementation = {
+  topics: MESSAGE_TOPICS.map((topic) => ({ name: topic.name, partitions: topic.partitions })),
+  migrations: {
+    [MESSAGES_SERVICE]: [{ component: MESSAGES_MIGRATIONS_COMPONENT, directory: MESSAGES_MIGRATIONS_DIR }],
+  },
+  async startRole(role: string, context: RoleContext): Promise<RoleParts> {
+    switch (role) {
+      case "api":
+        return {
+          routes: messageBoardRoutes({
+            db: databaseOf(context),
+            requireAuth: context.auth?.requireAuth ?? null,
+            textCharsMax: context.settings.messageTextCharsMax,
+          }),
+        };
+      case "worker": {
+        const sessionTimeoutMs = context.settings.workerSessionTimeoutMs;
+        const worker = createMessagesWorker({
+          client: context.kafka,
+          db: databaseOf(context),
+          sessionTimeoutMs,
+          heartbeatIntervalMs: Math.max(
+            HEARTBEAT_INTERVAL_MS_MIN,
+            Math.floor(sessionTimeoutMs / HEARTBEATS_PER_SESSION),
+          ),
+          logger: context.logger,
+        });
+        return { components: [worker] };
+      }
+      case "relay":
+        return { components: [context.outboxRelay()] };
+      default:
+        throw new Error(`the message board has no role "${role}"`);
+    }
+  },
+};
