@@ -12,5 +12,5 @@ function copyMigrationDirs(dir) {
 }
 
 copyMigrationDirs("src");
-// The web pages are served from dist/web/ by the compiled app (src/apps/*/static-files.ts resolves ../../../web/).
+// The web pages are served from dist/web/ by the compiled gateway (src/gateway/static-files.ts resolves ../../web/).
 cpSync("web", join("dist", "web"), { recursive: true });

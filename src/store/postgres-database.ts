@@ -165,7 +165,7 @@ interface PostgresHost {
   readonly listenerConfig: pg.ClientConfig;
   readonly options: ResolvedDatabaseOptions;
   readonly prepared: PreparedStatements;
-  /** The search_path each pooled connection was last set to; a connection not listed has the pool's default. */
+  /** The search_path of each pooled connection this database has used (listed connections have an error listener). */
   readonly connectionSchemas: WeakMap<pg.PoolClient, string>;
   listener: PostgresListener | null;
   closed: boolean;
@@ -279,7 +279,15 @@ class PostgresDatabase implements Database {
   async #checkout(): Promise<pg.PoolClient> {
     const host = this.#host;
     const client = await host.pool.connect();
-    const current = host.connectionSchemas.get(client) ?? host.options.schema;
+    if (!host.connectionSchemas.has(client)) {
+      // A checked-out connection that breaks emits "error", which would end the process without a listener; the
+      // statement running on it fails with the same error, so here it is only logged.
+      client.on("error", (error) => {
+        host.options.logger.debug({ err: error }, "a PostgreSQL connection in use failed");
+      });
+      host.connectionSchemas.set(client, host.options.schema);
+    }
+    const current = host.connectionSchemas.get(client);
     if (current === this.schema) return client;
     try {
       await client.query(`SET search_path TO ${quoteIdentifier(this.schema)}`);

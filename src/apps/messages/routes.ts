@@ -5,6 +5,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from "fastify";
 
 import { notFound, validationFailed } from "../../gateway/errors.js";
+import { webDirectory, webPage } from "../../gateway/static-files.js";
 import { addToOutbox, newEventId, toolkitCounter, type Database } from "../../toolkit/index.js";
 import {
   checkTemplate,
@@ -17,7 +18,6 @@ import {
   type MessageInput,
 } from "./message.js";
 import { selectMessage, selectMessages, type MessagePage } from "./messages-sql.js";
-import { DEFAULT_WEB_DIR, loadWebFiles, type WebFile } from "./static-files.js";
 import { messageSavedTopic } from "./topics.js";
 import { renderViewPage } from "./view-page.js";
 
@@ -25,9 +25,6 @@ export const DEFAULT_PAGE_SIZE = 20;
 export const PAGE_SIZE_MAX = 100;
 /** Cursors are the stored order's sequence numbers; this many digits stay below PostgreSQL's bigint maximum. */
 const CURSOR_PATTERN = /^[1-9][0-9]{0,17}$/;
-
-/** The page at `/`, and the files it loads from `/messages/`. */
-export const WEB_PAGE_FILES = ["index.html", "board.css", "board.js"] as const;
 
 export interface MessageBoardRoutesOptions {
   db: Database;
@@ -126,16 +123,13 @@ export function messageBoardRoutes(options: MessageBoardRoutesOptions): FastifyP
   };
 
   return async (app) => {
-    const webFiles = await loadWebFiles(options.webDir ?? DEFAULT_WEB_DIR, WEB_PAGE_FILES);
-    const serveFile = (fileName: string) => async (request: FastifyRequest, reply: FastifyReply) => {
-      const file = webFiles.get(fileName) as WebFile;
-      reply.header("etag", file.etag).header("cache-control", "no-cache");
-      if (request.headers["if-none-match"] === file.etag) return reply.status(304).send();
-      return reply.type(file.contentType).send(file.body);
-    };
-    app.get("/", serveFile("index.html"));
-    app.get("/messages/board.css", serveFile("board.css"));
-    app.get("/messages/board.js", serveFile("board.js"));
+    await app.register(
+      webPage(options.webDir ?? webDirectory("messages"), {
+        "/": "index.html",
+        "/messages/board.css": "board.css",
+        "/messages/board.js": "board.js",
+      }),
+    );
 
     app.post("/api/messages", { preHandler }, async (request, reply) => {
       const body = await accept(request, readMessageBody(request.body, textCharsMax));
