@@ -5,6 +5,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
+import { USERNAME_PATTERN } from "../../gateway/auth/auth.js";
 import { DEFAULT_POOL_SIZE, POOL_SIZE_MAX } from "../../store/index.js";
 import { closestName, optionFlagName, stringOption, type OptionValues, type ValueOptionSpec } from "../args.js";
 import { CliError } from "../command.js";
@@ -38,6 +39,7 @@ export const BROKER_ADDRESSES_MAX = 100;
 /** JWT secrets shorter than this are too easy to guess for HS256. */
 export const JWT_SECRET_CHARS_MIN = 32;
 export const JWT_SECRET_CHARS_MAX = 4096;
+export const ADMIN_USERS_MAX = 100;
 
 function checkHost(host: string): void {
   if (!/^[A-Za-z0-9.:[\]_-]{1,253}$/.test(host)) throw new Error(`"${host}" is not a host name or address`);
@@ -145,6 +147,19 @@ export const UP_SETTINGS = {
     description: "off: everyone is anonymous; optional: anyone may post, signed-in users by name; required: sign in",
     choices: AUTH_MODES,
     default: "optional",
+  }),
+  adminUsers: listSetting<string[]>({
+    description: "Users given the admin role when they sign in (the console's changes, apps' administration)",
+    valueName: "user[,user]",
+    default: [],
+    defaultLabel: "none",
+    parseList: (names) => {
+      if (names.length > ADMIN_USERS_MAX) throw new Error(`more than ${ADMIN_USERS_MAX} users`);
+      for (const name of names) {
+        if (!USERNAME_PATTERN.test(name)) throw new Error(`"${name}" is not a username`);
+      }
+      return [...names];
+    },
   }),
   jwtSecret: textSetting<null>({
     description: "Secret that signs access tokens; generated and kept in the data directory when absent",

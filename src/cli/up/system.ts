@@ -217,6 +217,7 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
           mode: config.authMode,
           database: state.database as Database,
           jwtSecret: config.jwtSecret,
+          adminUsers: config.adminUsers,
           dataDir: paths.auth,
           logger: logger.child({ part: "auth" }),
         });

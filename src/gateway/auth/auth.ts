@@ -29,6 +29,9 @@ export type AuthMode = (typeof AUTH_MODES)[number];
 /** The embedded default: anyone may use the apps, and users who sign in are known by name. */
 export const DEFAULT_AUTH_MODE: AuthMode = "optional";
 
+/** The gateway's own role: what a console admin, or an app's administrator, may do beyond a signed-in user. */
+export const ADMIN_ROLE = "admin";
+
 export const USERNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$/;
 export const PASSWORD_CHARS_MIN = 8;
 /** Bounds the work a single sign-in can ask of the hash function's input handling. */
@@ -47,6 +50,8 @@ export interface AuthOptions {
   /** Where a generated token secret is kept when jwtSecret is not given. */
   dataDir?: string | null;
   tokenTtlSeconds?: number;
+  /** Users given the "admin" role when they sign in (usernames, compared ignoring case). */
+  adminUsers?: readonly string[];
   passwordHashing?: Partial<PasswordHashParameters>;
   passwordHashConcurrencyMax?: number;
   passwordHashQueueMax?: number;
@@ -69,6 +74,13 @@ export interface Auth {
   readonly requireAuth: AuthPreHandler;
   /** A preHandler that refuses any request without a valid token, whatever the mode. */
   readonly requireUser: AuthPreHandler;
+  /** A preHandler that refuses any request without a valid token granting the role (403 with one). */
+  requireRole(role: string): AuthPreHandler;
+  /**
+   * Signs a token for a user an app knows (its own accounts, with its own roles), accepted wherever this auth's
+   * tokens are: by every app, the WebSocket gateway and other processes that share the secret.
+   */
+  issueToken(user: AuthenticatedUser, ttlSeconds?: number): Promise<IssuedToken>;
   /** The routes POST /api/auth/register, POST /api/auth/login and GET /api/auth/me (none when mode is "off"). */
   readonly routes: FastifyPluginAsync;
 }
@@ -136,6 +148,10 @@ export async function createAuth(options: AuthOptions = {}): Promise<Auth> {
       requireUser: async () => {
         await turnedOff();
       },
+      requireRole: () => async () => {
+        await turnedOff();
+      },
+      issueToken: turnedOff,
       routes: async () => {},
     };
   }
@@ -161,6 +177,8 @@ export async function createAuth(options: AuthOptions = {}): Promise<Auth> {
     queueMax: options.passwordHashQueueMax,
   });
 
+  const adminUsers = new Set((options.adminUsers ?? []).map((name) => name.toLowerCase()));
+  const rolesOf = (username: string): string[] => (adminUsers.has(username.toLowerCase()) ? [ADMIN_ROLE] : []);
   const signIn = async (user: AuthenticatedUser): Promise<SignedIn> => ({ ...user, ...(await tokens.issue(user)) });
 
   const verifyToken = (token: string): Promise<AuthenticatedUser> => tokens.verify(token);
@@ -196,7 +214,7 @@ export async function createAuth(options: AuthOptions = {}): Promise<Auth> {
       const userId = randomUUID();
       const inserted = await execute(database, insertUser(userId, username, await hasher.hash(password)));
       if (inserted.rows.length === 0) throw taken();
-      return signIn({ userId, username });
+      return signIn({ userId, username, roles: rolesOf(username) });
     },
     async login(usernameValue, passwordValue) {
       const username = requireString("username", usernameValue);
@@ -211,10 +229,19 @@ export async function createAuth(options: AuthOptions = {}): Promise<Auth> {
         throw invalidCredentials();
       }
       if (!(await hasher.verify(password, row.password_hash))) throw invalidCredentials();
-      return signIn({ userId: row.id, username: row.username });
+      return signIn({ userId: row.id, username: row.username, roles: rolesOf(row.username) });
     },
     requireAuth,
     requireUser,
+    requireRole(role) {
+      return async (request, reply) => {
+        await requireUser(request, reply);
+        if (!request.user?.roles.includes(role)) {
+          throw new GatewayError(GatewayErrorCode.FORBIDDEN, `this needs the "${role}" role, which your account lacks`);
+        }
+      };
+    },
+    issueToken: (user, ttlSeconds) => tokens.issue(user, ttlSeconds),
     routes: async (app) => authRoutes(app, auth),
   };
   return auth;

@@ -8,6 +8,7 @@ import type { Auth, SignedIn } from "./auth.js";
 interface SignedInBody {
   userId: string;
   username: string;
+  roles: readonly string[];
   token: string;
   expiresAt: string;
 }
@@ -24,6 +25,7 @@ function toBody(signedIn: SignedIn): SignedInBody {
   return {
     userId: signedIn.userId,
     username: signedIn.username,
+    roles: signedIn.roles,
     token: signedIn.token,
     expiresAt: signedIn.expiresAt.toISOString(),
   };
@@ -44,6 +46,7 @@ export async function authRoutes(app: FastifyInstance, auth: Auth): Promise<void
   app.get("/api/auth/me", { preHandler: auth.requireUser }, async (request) => ({
     userId: request.user?.userId,
     username: request.user?.username,
+    roles: request.user?.roles,
     authMode: auth.mode,
   }));
 }

@@ -10,11 +10,17 @@ import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
 
 import { unauthorized } from "../errors.js";
 
-/** Who a valid token says the caller is. */
+/** Who a valid token says the caller is, and the roles it grants (an app's own, or the gateway's "admin"). */
 export interface AuthenticatedUser {
   readonly userId: string;
   readonly username: string;
+  readonly roles: readonly string[];
 }
+
+/** Role names: lower-case words joined by '_' or '-' ("admin", "employer", "job_seeker"). */
+export const ROLE_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
+/** A token carries at most this many roles. */
+export const TOKEN_ROLES_MAX = 16;
 
 export interface IssuedToken {
   readonly token: string;
@@ -98,6 +104,20 @@ export async function loadOrCreateSecret(dataDir: string): Promise<Uint8Array> {
   return decodeSecretFile(await readFile(path, "utf8"), path);
 }
 
+function isRoleList(roles: unknown): roles is string[] {
+  return (
+    Array.isArray(roles) &&
+    roles.length <= TOKEN_ROLES_MAX &&
+    roles.every((role) => typeof role === "string" && ROLE_PATTERN.test(role))
+  );
+}
+
+function checkRoles(roles: readonly string[]): void {
+  if (!isRoleList(roles)) {
+    throw new RangeError(`roles must be at most ${TOKEN_ROLES_MAX} names matching ${String(ROLE_PATTERN)}`);
+  }
+}
+
 /** Issues and verifies tokens with one secret. */
 export class TokenService {
   readonly issuer: string;
@@ -130,10 +150,17 @@ export class TokenService {
     return new TokenService(secret, issuer, tokenTtlSeconds);
   }
 
-  async issue(user: AuthenticatedUser): Promise<IssuedToken> {
+  /** Signs a token for the user, valid for ttlSeconds (the service's token lifetime by default). */
+  async issue(user: AuthenticatedUser, ttlSeconds: number = this.tokenTtlSeconds): Promise<IssuedToken> {
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > TOKEN_TTL_SECONDS_MAX) {
+      throw new RangeError(`ttlSeconds must be an integer from 1 to ${TOKEN_TTL_SECONDS_MAX}`);
+    }
+    checkRoles(user.roles);
     const issuedAtSeconds = Math.floor(Date.now() / 1000);
-    const expiresAtSeconds = issuedAtSeconds + this.tokenTtlSeconds;
-    const token = await new SignJWT({ username: user.username })
+    const expiresAtSeconds = issuedAtSeconds + ttlSeconds;
+    const claims =
+      user.roles.length === 0 ? { username: user.username } : { username: user.username, roles: user.roles };
+    const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: TOKEN_ALGORITHM, typ: "JWT" })
       .setSubject(user.userId)
       .setIssuer(this.issuer)
@@ -155,10 +182,11 @@ export class TokenService {
       if (error instanceof joseErrors.JWTExpired) throw unauthorized("the token has expired; sign in again");
       throw unauthorized("the token is not valid; sign in again");
     }
-    const { sub, username } = payload;
+    const { sub, username, roles = [] } = payload;
     if (typeof sub !== "string" || sub === "" || typeof username !== "string" || username === "") {
       throw unauthorized("the token does not name a user; sign in again");
     }
-    return { userId: sub, username };
+    if (!isRoleList(roles)) throw unauthorized("the token's roles are not valid; sign in again");
+    return { userId: sub, username, roles };
   }
 }

@@ -14,13 +14,22 @@ const SECRET = "a test secret that is comfortably longer than 32 bytes";
 const FAST_HASHING = { cost: 2 ** 10, blockSize: 8, parallelization: 1 };
 
 /** A gateway with auth in the given mode and one app route guarded by requireAuth. */
-async function gatewayWithAuth(t: TestContext, mode: AuthMode, database: Database | null): Promise<Gateway> {
-  const auth = await createAuth({ mode, database, jwtSecret: SECRET, passwordHashing: FAST_HASHING });
+async function gatewayWithAuth(
+  t: TestContext,
+  mode: AuthMode,
+  database: Database | null,
+  adminUsers: readonly string[] = [],
+): Promise<Gateway> {
+  const auth = await createAuth({ mode, database, jwtSecret: SECRET, passwordHashing: FAST_HASHING, adminUsers });
   const gateway = await createGateway({ logger: pino({ level: "silent" }), metricsRegistry: new Registry(), auth });
   await gateway.register(async (app) => {
     app.get("/api/whoami", { preHandler: auth.requireAuth }, async (request) => ({
       user: request.user,
     }));
+    app.get("/api/admin-only", { preHandler: auth.requireRole("admin") }, async () => ({ ok: true }));
+    app.post("/api/app-token", { preHandler: auth.requireUser }, async () =>
+      auth.issueToken({ userId: "app-user-1", username: "app-user", roles: ["employer"] }, 60),
+    );
   });
   t.after(() => gateway.close());
   return gateway;
@@ -53,7 +62,7 @@ storeTest(
 
     const me = await get(gateway, "/api/auth/me", account.token);
     assert.equal(me.statusCode, 200);
-    assert.deepEqual(me.json(), { userId: account.userId, username: "Ada", authMode: "optional" });
+    assert.deepEqual(me.json(), { userId: account.userId, username: "Ada", roles: [], authMode: "optional" });
 
     const { rows } = await database.query<{ username: string; password_hash: string }>(
       "SELECT username, password_hash FROM sluice_users",
@@ -68,7 +77,7 @@ storeTest(
     assert.equal(login.json().userId, account.userId);
     assert.equal(login.json().username, "Ada");
     const whoami = await get(gateway, "/api/whoami", login.json().token);
-    assert.deepEqual(whoami.json(), { user: { userId: account.userId, username: "Ada" } });
+    assert.deepEqual(whoami.json(), { user: { userId: account.userId, username: "Ada", roles: [] } });
 
     // Usernames are unique regardless of case, also when registrations race.
     assert.equal(
@@ -202,3 +211,38 @@ test("auth options are checked: a database is needed unless auth is off, and the
     /authMode must be one of off, optional, required/,
   );
 });
+
+storeTest(
+  "admin users get the admin role when they sign in; requireRole refuses others with 403; apps issue tokens",
+  async (t, target) => {
+    const database = await target.open();
+    const gateway = await gatewayWithAuth(t, "optional", database, ["Grace"]);
+    const admin = (
+      await post(gateway, "/api/auth/register", { username: "grace", password: "compiler pioneer" })
+    ).json();
+    assert.deepEqual(admin.roles, ["admin"], "admin names match ignoring case");
+    const user = (await post(gateway, "/api/auth/register", { username: "linus", password: "kernel hacker" })).json();
+    assert.deepEqual(user.roles, []);
+    const relogged = (
+      await post(gateway, "/api/auth/login", { username: "grace", password: "compiler pioneer" })
+    ).json();
+    assert.deepEqual(relogged.roles, ["admin"]);
+
+    assert.equal((await get(gateway, "/api/admin-only", admin.token)).statusCode, 200);
+    const refused = await get(gateway, "/api/admin-only", user.token);
+    assert.equal(refused.statusCode, 403);
+    assert.equal(refused.json().error, "SLUICE_FORBIDDEN");
+    assert.match(refused.json().message, /"admin" role/);
+    assert.equal((await get(gateway, "/api/admin-only")).statusCode, 401);
+
+    const issued = await gateway.app.inject({
+      method: "POST",
+      url: "/api/app-token",
+      headers: { authorization: `Bearer ${user.token}` },
+    });
+    const appToken = issued.json().token as string;
+    const whoami = (await get(gateway, "/api/whoami", appToken)).json();
+    assert.deepEqual(whoami.user, { userId: "app-user-1", username: "app-user", roles: ["employer"] });
+  },
+  { kinds: ["pglite"] },
+);

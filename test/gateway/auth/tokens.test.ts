@@ -10,7 +10,7 @@ import { JWT_SECRET_FILE_NAME, loadOrCreateSecret, TokenService } from "../../..
 import { temporaryDir } from "../../helpers/environment.js";
 
 const SECRET = "a test secret that is comfortably longer than 32 bytes";
-const user = { userId: "7d0f3c1e-5a55-4b8e-9a59-2a7a3c0c6f11", username: "ada" };
+const user = { userId: "7d0f3c1e-5a55-4b8e-9a59-2a7a3c0c6f11", username: "ada", roles: [] };
 
 async function rejectsWith401(promise: Promise<unknown>, message: RegExp): Promise<void> {
   await assert.rejects(promise, (error: unknown) => {
@@ -29,6 +29,24 @@ test("an issued token verifies back to its user and expires after the configured
   assert.deepEqual(await tokens.verify(issued.token), user);
   const ttlMs = issued.expiresAt.getTime() - before;
   assert.ok(ttlMs > 598_000 && ttlMs <= 600_000, `expires in ${ttlMs} ms`);
+});
+
+test("roles travel in the token; a token with a malformed roles claim is refused", async () => {
+  const tokens = await TokenService.create({ secret: SECRET });
+  const employer = { ...user, roles: ["employer", "admin"] };
+  assert.deepEqual(await tokens.verify((await tokens.issue(employer)).token), employer);
+  const shortLived = await tokens.issue(user, 5);
+  assert.ok(shortLived.expiresAt.getTime() - Date.now() <= 5_000);
+  await assert.rejects(tokens.issue({ ...user, roles: ["Not A Role"] }), /roles must be/);
+  await assert.rejects(tokens.issue(user, 0), /ttlSeconds/);
+  const nowSeconds = Math.floor(Date.now() / 1000);
+  const forgedRoles = await new SignJWT({ username: "ada", roles: "admin" })
+    .setProtectedHeader({ alg: "HS256" })
+    .setSubject(user.userId)
+    .setIssuer("sluice")
+    .setExpirationTime(nowSeconds + 60)
+    .sign(Buffer.from(SECRET, "utf8"));
+  await rejectsWith401(tokens.verify(forgedRoles), /roles are not valid/);
 });
 
 test("expired, forged, unsigned, foreign-issuer and malformed tokens are refused with 401", async () => {

@@ -14,8 +14,8 @@ import { createKafkaClient } from "../../../src/toolkit/kafka/connection.js";
 import { startSystem, TestClient, uniqueTopic } from "./fixture.js";
 
 const SECRET = "a test secret that is long enough for HS256 signing";
-const alice = { userId: "u-alice", username: "alice" };
-const bob = { userId: "u-bob", username: "bob" };
+const alice = { userId: "u-alice", username: "alice", roles: [] };
+const bob = { userId: "u-bob", username: "bob", roles: [] };
 
 async function tokensFor() {
   const tokens = await TokenService.create({ secret: SECRET });
