@@ -2,7 +2,7 @@
 // developer's machine; in CI (SLUICE_REQUIRE_ALL_TOOLS=1) the same absence fails the test, so nothing skips there.
 
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
@@ -26,4 +26,32 @@ export function temporaryDir(t: TestContext, prefix = "sluice-test-"): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/**
+ * A self-signed certificate for 127.0.0.1 and localhost, made by openssl in a temporary directory, or null (after a
+ * loud skip) when openssl is missing.
+ */
+export function selfSignedCertificate(t: TestContext): { cert: Buffer; key: Buffer } | null {
+  if (!requireTool(t, hasCommand("openssl"), "openssl (to make a test certificate)")) return null;
+  const dir = temporaryDir(t);
+  const made = spawnSync("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "1",
+    "-subj",
+    "/CN=localhost",
+    "-addext",
+    "subjectAltName=IP:127.0.0.1,DNS:localhost",
+    "-keyout",
+    join(dir, "key.pem"),
+    "-out",
+    join(dir, "cert.pem"),
+  ]);
+  if (made.status !== 0) throw new Error(`openssl could not make a certificate: ${made.stderr.toString()}`);
+  return { cert: readFileSync(join(dir, "cert.pem")), key: readFileSync(join(dir, "key.pem")) };
 }

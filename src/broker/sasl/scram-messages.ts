@@ -1,7 +1,12 @@
-// Reading and writing the four SCRAM messages of RFC 5802 section 7. The parsers keep the exact text of the parts
-// that enter the AuthMessage, because the signatures are computed over the bytes as sent, not over a re-encoding.
+// Reading the client's two SCRAM messages of RFC 5802 section 7 on the broker's side; the server's two messages and
+// the arithmetic are shared with Sluice's client in kafka/protocol/sasl/scram.ts. The parsers keep the exact text of
+// the parts that enter the AuthMessage, because the signatures are computed over the bytes as sent, not over a
+// re-encoding.
 
+import { decodeSaslName as decodeEscapedName, decodeStrictBase64 } from "../../kafka/protocol/sasl/scram.js";
 import { SaslAuthenticationError } from "./errors.js";
+
+export { formatServerFinalMessage, formatServerFirstMessage } from "../../kafka/protocol/sasl/scram.js";
 
 export interface ClientFirstMessage {
   /** The GS2 header as sent, including its trailing comma ("n,," or "y,," or "n,a=name,"). */
@@ -23,7 +28,6 @@ export interface ClientFinalMessage {
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 // RFC 5802 "printable": any ASCII from 0x21 to 0x7E except the comma.
 const NONCE = /^[\x21-\x2b\x2d-\x7e]+$/;
 const EXTENSION_NAME = /^[A-Za-z]+$/;
@@ -46,13 +50,15 @@ export function decodeScramText(token: Buffer, what: string): string {
 /** Decodes a saslname, in which "," and "=" travel as "=2C" and "=3D" and no other "=" may appear. */
 export function decodeSaslName(encoded: string, what: string): string {
   if (encoded.length === 0) throw invalid(`${what}: empty name`);
-  if (/=(?!2C|3D)/.test(encoded)) throw invalid(`${what}: "=" must be escaped as =3D and "," as =2C`);
-  return encoded.replaceAll("=2C", ",").replaceAll("=3D", "=");
+  const name = decodeEscapedName(encoded);
+  if (name === null) throw invalid(`${what}: "=" must be escaped as =3D and "," as =2C`);
+  return name;
 }
 
 function decodeBase64(value: string, what: string): Buffer {
-  if (!BASE64.test(value)) throw invalid(`${what}: not valid base64`);
-  return Buffer.from(value, "base64");
+  const bytes = decodeStrictBase64(value);
+  if (bytes === null) throw invalid(`${what}: not valid base64`);
+  return bytes;
 }
 
 function attribute(part: string | undefined, name: string, what: string): string {
@@ -112,12 +118,4 @@ export function parseClientFinalMessage(text: string): ClientFinalMessage {
   parseExtensions(parts.slice(2), what);
   const proof = decodeBase64(text.slice(proofStart + 3), `${what} proof`);
   return { channelBinding, nonce, proof, withoutProof };
-}
-
-export function formatServerFirstMessage(nonce: string, salt: Buffer, iterations: number): string {
-  return `r=${nonce},s=${salt.toString("base64")},i=${iterations}`;
-}
-
-export function formatServerFinalMessage(serverSignature: Buffer): string {
-  return `v=${serverSignature.toString("base64")}`;
 }

@@ -5,6 +5,7 @@
 // the exchange does not reveal which user names exist.
 
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { scramAuthMessage, xorBytes } from "../../kafka/protocol/sasl/scram.js";
 import { SaslAuthenticationError } from "./errors.js";
 import { SASL_TOKEN_BYTES_MAX, type SaslServerExchange, type SaslStepResult } from "./exchange.js";
 import {
@@ -97,10 +98,9 @@ export class ScramSaslServer implements SaslServerExchange {
     if (clientFinal.proof.length !== bytes) {
       throw new SaslAuthenticationError(`Invalid SCRAM client-final message: the proof must be ${bytes} bytes`);
     }
-    const authMessage = `${state.clientFirst.bare},${state.serverFirst},${clientFinal.withoutProof}`;
+    const authMessage = scramAuthMessage(state.clientFirst.bare, state.serverFirst, clientFinal.withoutProof);
     const clientSignature = hmac(algorithm, state.credential.storedKey, authMessage);
-    const clientKey = Buffer.alloc(bytes);
-    for (let index = 0; index < bytes; index++) clientKey[index] = clientFinal.proof[index] ^ clientSignature[index];
+    const clientKey = xorBytes(clientFinal.proof, clientSignature);
     const proofMatches = timingSafeEqual(createHash(algorithm).update(clientKey).digest(), state.credential.storedKey);
     if (!proofMatches || !state.userKnown) {
       throw new SaslAuthenticationError("Authentication failed: invalid username or password");

@@ -3,10 +3,17 @@
 // keeps only the salted credentials RFC 5802 needs (salt, iterations, stored key, server key). Passwords are used as
 // their UTF-8 bytes without SASLprep, as Kafka and its clients do.
 
-import { createHash, createHmac, pbkdf2Sync, randomBytes as cryptoRandomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes as cryptoRandomBytes, timingSafeEqual } from "node:crypto";
+import {
+  deriveScramKeys,
+  hmac,
+  isScramMechanism,
+  SCRAM_DIGESTS,
+  type ScramMechanism,
+} from "../../kafka/protocol/sasl/scram.js";
 import type { SaslMechanism } from "../config.js";
 
-export type ScramMechanism = "SCRAM-SHA-256" | "SCRAM-SHA-512";
+export { hmac, isScramMechanism, SCRAM_DIGESTS, type ScramMechanism } from "../../kafka/protocol/sasl/scram.js";
 
 /** The mechanisms this broker implements, in the order they are advertised when all are enabled. */
 export const SUPPORTED_SASL_MECHANISMS: readonly SaslMechanism[] = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"];
@@ -20,16 +27,6 @@ export const SASL_USERNAME_BYTES_MAX = 1024;
 export const SASL_PASSWORD_BYTES_MAX = 1024;
 
 const SECRET_BYTES = 32;
-
-interface ScramDigest {
-  readonly algorithm: "sha256" | "sha512";
-  readonly bytes: number;
-}
-
-export const SCRAM_DIGESTS: Readonly<Record<ScramMechanism, ScramDigest>> = {
-  "SCRAM-SHA-256": { algorithm: "sha256", bytes: 32 },
-  "SCRAM-SHA-512": { algorithm: "sha512", bytes: 64 },
-};
 
 export interface ScramCredential {
   readonly salt: Buffer;
@@ -49,16 +46,8 @@ export interface SaslUserStoreOptions {
   readonly randomBytes?: (size: number) => Buffer;
 }
 
-export function isScramMechanism(mechanism: string): mechanism is ScramMechanism {
-  return mechanism === "SCRAM-SHA-256" || mechanism === "SCRAM-SHA-512";
-}
-
 export function isSupportedSaslMechanism(mechanism: string): mechanism is SaslMechanism {
   return (SUPPORTED_SASL_MECHANISMS as readonly string[]).includes(mechanism);
-}
-
-export function hmac(algorithm: string, key: Buffer, data: Buffer | string): Buffer {
-  return createHmac(algorithm, key).update(data).digest();
 }
 
 /** Derives the credential RFC 5802 section 3 describes from a password, a salt and an iteration count. */
@@ -68,15 +57,8 @@ export function deriveScramCredential(
   salt: Buffer,
   iterations: number,
 ): ScramCredential {
-  const { algorithm, bytes } = SCRAM_DIGESTS[mechanism];
-  const saltedPassword = pbkdf2Sync(Buffer.from(password, "utf8"), salt, iterations, bytes, algorithm);
-  const clientKey = hmac(algorithm, saltedPassword, "Client Key");
-  return {
-    salt,
-    iterations,
-    storedKey: createHash(algorithm).update(clientKey).digest(),
-    serverKey: hmac(algorithm, saltedPassword, "Server Key"),
-  };
+  const { storedKey, serverKey } = deriveScramKeys(mechanism, password, salt, iterations);
+  return { salt, iterations, storedKey, serverKey };
 }
 
 function validateUsers(config: SaslUsersConfig): void {

@@ -1,0 +1,215 @@
+// Fetching records from partitions by manual assignment, without a consumer group: one Fetch request per leader, a
+// long-poll bounded by maxWaitMs and minBytes, and byte limits per partition and per response. Full fetches only
+// (fetch session 0), which every broker serves.
+
+import { Api } from "../apis/definitions.js";
+import { isStaleLeaderError, type KafkaCluster } from "../cluster/cluster.js";
+import { partitionKey, resultsOrThrow, sendRouted, type ItemOutcome } from "../cluster/routing.js";
+import { KafkaBrokerError, KafkaClientError, KafkaConfigError } from "../errors.js";
+import type { BrokerConnection } from "../network/connection.js";
+import { byTopic, type IsolationLevel, type TopicPartition } from "../admin/offsets.js";
+import { decodePartitionRecords, type FetchedRecord } from "./records.js";
+
+/** How long the broker may hold a fetch waiting for minBytes (Kafka's fetch.max.wait.ms). */
+export const FETCH_MAX_WAIT_MS = 500;
+export const FETCH_MIN_BYTES = 1;
+/** The most bytes one Fetch response may carry (Kafka's fetch.max.bytes). */
+export const FETCH_MAX_BYTES = 50 * 1024 * 1024;
+/** The most bytes per partition in one response (Kafka's max.partition.fetch.bytes). */
+export const FETCH_PARTITION_MAX_BYTES = 1024 * 1024;
+/** Sluice's broker holds a fetch at most this long; so does this client. */
+export const FETCH_MAX_WAIT_MS_MAX = 30_000;
+
+export interface FetchLimits {
+  readonly maxWaitMs?: number;
+  readonly minBytes?: number;
+  readonly maxBytes?: number;
+  readonly partitionMaxBytes?: number;
+  readonly isolationLevel?: IsolationLevel;
+}
+
+export interface ResolvedFetchLimits {
+  readonly maxWaitMs: number;
+  readonly minBytes: number;
+  readonly maxBytes: number;
+  readonly partitionMaxBytes: number;
+  readonly isolationLevel: IsolationLevel;
+}
+
+export interface PartitionPosition extends TopicPartition {
+  readonly offset: number;
+}
+
+export interface FetchedPartition extends TopicPartition {
+  readonly records: FetchedRecord[];
+  /** Where the next fetch of this partition starts. */
+  readonly nextOffset: number;
+  readonly highWatermark: number;
+  readonly lastStableOffset: number;
+  readonly logStartOffset: number;
+}
+
+function bounded(field: string, value: number | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new KafkaConfigError(field, `must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+export function resolveFetchLimits(limits: FetchLimits = {}): ResolvedFetchLimits {
+  const isolationLevel = limits.isolationLevel ?? "read_uncommitted";
+  if (isolationLevel !== "read_uncommitted" && isolationLevel !== "read_committed") {
+    throw new KafkaConfigError("isolationLevel", 'must be "read_uncommitted" or "read_committed"');
+  }
+  return {
+    maxWaitMs: bounded("maxWaitMs", limits.maxWaitMs, FETCH_MAX_WAIT_MS, 0, FETCH_MAX_WAIT_MS_MAX),
+    minBytes: bounded("minBytes", limits.minBytes, FETCH_MIN_BYTES, 0, 2 ** 31 - 1),
+    maxBytes: bounded("maxBytes", limits.maxBytes, FETCH_MAX_BYTES, 1, 2 ** 31 - 1),
+    partitionMaxBytes: bounded(
+      "partitionMaxBytes",
+      limits.partitionMaxBytes,
+      FETCH_PARTITION_MAX_BYTES,
+      1,
+      2 ** 31 - 1,
+    ),
+    isolationLevel,
+  };
+}
+
+const ZERO_UUID = Buffer.alloc(16);
+
+/** One Fetch request to one broker; an outcome per partition (records, or the partition's error). */
+export async function fetchFrom(
+  connection: BrokerConnection,
+  positions: readonly PartitionPosition[],
+  limits: ResolvedFetchLimits,
+  requestTimeoutMs: number,
+): Promise<Map<string, ItemOutcome<FetchedPartition>>> {
+  const offsets = new Map(
+    positions.map((position) => [partitionKey(position.topic, position.partition), position.offset]),
+  );
+  const readCommitted = limits.isolationLevel === "read_committed";
+  const response = await connection.request(
+    Api.Fetch,
+    {
+      clusterId: null,
+      replicaId: -1,
+      replicaState: { replicaId: -1, replicaEpoch: -1 },
+      maxWaitMs: limits.maxWaitMs,
+      minBytes: limits.minBytes,
+      maxBytes: limits.maxBytes,
+      isolationLevel: readCommitted ? 1 : 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [...byTopic(positions)].map(([topic, partitions]) => ({
+        topic,
+        topicId: ZERO_UUID,
+        partitions: partitions.map((position) => ({
+          partition: position.partition,
+          currentLeaderEpoch: -1,
+          fetchOffset: position.offset,
+          lastFetchedEpoch: -1,
+          logStartOffset: -1,
+          partitionMaxBytes: limits.partitionMaxBytes,
+          replicaDirectoryId: ZERO_UUID,
+        })),
+      })),
+      forgottenTopicsData: [],
+      rackId: "",
+    },
+    { timeoutMs: limits.maxWaitMs + requestTimeoutMs },
+  );
+  if ((response.errorCode ?? 0) !== 0) {
+    const error = new KafkaBrokerError(response.errorCode!, `fetching from ${connection.address}`);
+    return new Map(positions.map((position) => [partitionKey(position.topic, position.partition), { error }]));
+  }
+  const outcomes = new Map<string, ItemOutcome<FetchedPartition>>();
+  for (const topic of response.responses) {
+    for (const data of topic.partitions) {
+      const key = partitionKey(topic.topic, data.partitionIndex);
+      const fetchOffset = offsets.get(key);
+      if (fetchOffset === undefined) continue;
+      if (data.errorCode !== 0) {
+        outcomes.set(key, {
+          error: new KafkaBrokerError(
+            data.errorCode,
+            `fetching ${topic.topic}-${data.partitionIndex} at offset ${fetchOffset}`,
+          ),
+        });
+        continue;
+      }
+      let decoded: ReturnType<typeof decodePartitionRecords>;
+      try {
+        decoded = decodePartitionRecords(topic.topic, data.partitionIndex, fetchOffset, data.records, {
+          readCommitted,
+          abortedTransactions:
+            data.abortedTransactions?.map((entry) => ({
+              producerId: entry.producerId ?? -1,
+              firstOffset: entry.firstOffset ?? -1,
+            })) ?? null,
+        });
+      } catch (error) {
+        if (!(error instanceof KafkaClientError)) throw error;
+        outcomes.set(key, { error });
+        continue;
+      }
+      const { records, nextOffset } = decoded;
+      outcomes.set(key, {
+        result: {
+          topic: topic.topic,
+          partition: data.partitionIndex,
+          records,
+          nextOffset,
+          highWatermark: data.highWatermark,
+          lastStableOffset: data.lastStableOffset ?? data.highWatermark,
+          logStartOffset: data.logStartOffset ?? -1,
+        },
+      });
+    }
+  }
+  return outcomes;
+}
+
+export function checkPositions(field: string, positions: readonly PartitionPosition[]): void {
+  const seen = new Set<string>();
+  positions.forEach((position, index) => {
+    if (typeof position.topic !== "string" || position.topic === "") {
+      throw new KafkaConfigError(`${field}[${index}].topic`, "must be a topic name");
+    }
+    if (!Number.isInteger(position.partition) || position.partition < 0) {
+      throw new KafkaConfigError(`${field}[${index}].partition`, "must be a partition number of at least 0");
+    }
+    if (!Number.isSafeInteger(position.offset) || position.offset < 0) {
+      throw new KafkaConfigError(`${field}[${index}].offset`, "must be an offset of at least 0");
+    }
+    const key = partitionKey(position.topic, position.partition);
+    if (seen.has(key)) throw new KafkaConfigError(field, `${position.topic}-${position.partition} appears twice`);
+    seen.add(key);
+  });
+}
+
+/**
+ * Fetches once from each partition at its offset (each partition's leader asked once, all at the same time) and
+ * returns what arrived, possibly nothing after maxWaitMs. Throws the first partition error that is not retriable
+ * (OFFSET_OUT_OF_RANGE, for one).
+ */
+export async function fetchPartitions(
+  cluster: KafkaCluster,
+  positions: readonly PartitionPosition[],
+  limits: FetchLimits = {},
+): Promise<FetchedPartition[]> {
+  checkPositions("positions", positions);
+  const resolved = resolveFetchLimits(limits);
+  const keyOf = (position: PartitionPosition): string => partitionKey(position.topic, position.partition);
+  const outcomes = await sendRouted(cluster, {
+    items: positions,
+    keyOf,
+    route: (position) => cluster.leaderConnection(position.topic, position.partition, "fetch"),
+    send: (connection, items) => fetchFrom(connection, items, resolved, cluster.options.requestTimeoutMs),
+    forget: (position, error) => {
+      if (isStaleLeaderError(error)) cluster.metadata.forget(position.topic);
+    },
+  });
+  return resultsOrThrow(positions, keyOf, outcomes);
+}

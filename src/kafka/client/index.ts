@@ -1,0 +1,19 @@
+// Sluice's own Kafka client: what other parts of Sluice (the toolkit's Kafka seam, the console, the CLI) import.
+// Layers, from the bottom: the protocol codec (kafka/protocol), network/ (connections, negotiation, SASL), apis/
+// (the APIs and versions spoken), cluster/ (metadata, routing, retries), then admin/, fetch/ and produce/.
+
+export { SluiceKafkaClient } from "./client.js";
+export { KafkaAdmin, type ClusterDescription, type TopicOffsets } from "./admin/admin.js";
+export * from "./admin/configs.js";
+export * from "./admin/groups.js";
+export * from "./admin/offsets.js";
+export * from "./admin/topics.js";
+export { KafkaCluster, type Lane } from "./cluster/cluster.js";
+export type { BrokerNode, PartitionMetadata, TopicMetadata } from "./cluster/metadata.js";
+export * from "./errors.js";
+export * from "./fetch/fetch.js";
+export * from "./fetch/partition-reader.js";
+export type { FetchedRecord } from "./fetch/records.js";
+export { SASL_MECHANISMS, type SaslMechanism, type SaslOptions } from "./network/sasl.js";
+export * from "./options.js";
+export * from "./produce/produce.js";
