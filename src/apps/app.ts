@@ -8,6 +8,7 @@ import type { FastifyPluginAsync } from "fastify";
 import type { Logger } from "pino";
 
 import type { Auth } from "../gateway/auth/auth.js";
+import type { LiveTopic } from "../gateway/websocket/topic-access.js";
 import type { Database } from "../store/database.js";
 import type { Component } from "../toolkit/service.js";
 import type { KafkaClient } from "../toolkit/kafka/connection.js";
@@ -52,6 +53,19 @@ export interface AppManifest {
   readonly pagePath: string;
   readonly services: readonly AppServiceManifest[];
   readonly roles: readonly AppRoleManifest[];
+  /**
+   * The app's topics browsers may watch over the WebSocket gateway, and who may (see TopicAccess): for example
+   * `{ topic: "user-notifications", access: "own-key" }` makes a topic keyed by recipient each user's private
+   * stream. Declared here rather than by a role, so that every gateway of the system applies them, also in a
+   * process that runs none of the app's roles (another app's pod behind the same ingress): a private stream must
+   * not be readable anywhere. Topics no app declares keep the gateway's default (any topic not starting with "__").
+   */
+  readonly liveTopics?: readonly LiveTopic[];
+  /**
+   * True when the app serves its own accounts at /api/auth/login: when it runs alone and is served at the root, the
+   * gateway's account routes (/api/auth/register, /api/auth/login, /api/auth/me) are left out there for its own.
+   */
+  readonly ownAccountRoutes?: boolean;
   /** Loads the app's code; called only when one of its roles runs in this process. */
   load(): Promise<AppImplementation>;
 }
@@ -98,6 +112,8 @@ export interface AppSettings {
   readonly workerSessionTimeoutMs: number;
   /** The longest message the message board accepts, in characters. */
   readonly messageTextCharsMax: number;
+  /** Users given the "admin" role when they sign in (apps with accounts of their own grant it too). */
+  readonly adminUsers: readonly string[];
 }
 
 export interface RoleParts {
@@ -115,4 +131,9 @@ export function serviceSchemaName(service: string): string {
 /** The environment variable that gives a service a database of its own. */
 export function serviceDatabaseUrlVariable(service: string): string {
   return `DATABASE_URL_${service.replaceAll("-", "_").toUpperCase()}`;
+}
+
+/** Every app's live topic declarations, each app counted once. */
+export function liveTopicsOf(apps: readonly AppManifest[]): LiveTopic[] {
+  return [...new Set(apps)].flatMap((app) => app.liveTopics ?? []);
 }

@@ -64,6 +64,11 @@ export interface GatewayOptions {
   collectProcessMetrics?: boolean;
   /** Serves the auth routes and lets apps guard routes with auth.requireAuth; omit for an anonymous gateway. */
   auth?: Auth | null;
+  /**
+   * Serve auth's account routes (/api/auth/register, /api/auth/login, /api/auth/me); default true. False leaves
+   * those paths to an app with accounts of its own, which signs its users' tokens with auth.issueToken.
+   */
+  authRoutes?: boolean;
   /** Trust X-Forwarded-* headers from a proxy in front of the gateway (an ingress); default false. */
   trustProxy?: boolean;
 }
@@ -240,7 +245,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     });
   });
   installHttpMetrics(app, { registry, collectProcessMetrics: options.collectProcessMetrics ?? true });
-  if (auth !== null) await app.register(auth.routes);
+  if (auth !== null && options.authRoutes !== false) await app.register(auth.routes);
 
   let url: string | null = null;
   let closed: Promise<void> | null = null;

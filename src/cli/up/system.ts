@@ -9,6 +9,7 @@ import type { FastifyPluginAsync } from "fastify";
 import type { Logger } from "pino";
 
 import {
+  liveTopicsOf,
   serviceSchemaName,
   type AppImplementation,
   type AppManifest,
@@ -16,6 +17,7 @@ import {
   type AppServiceManifest,
   type RoleParts,
 } from "../../apps/app.js";
+import { APPS } from "../../apps/catalogue.js";
 import { createAuth, type Auth } from "../../gateway/auth/auth.js";
 import {
   componentReadinessCheck,
@@ -25,7 +27,7 @@ import {
   type ReadinessCheck,
 } from "../../gateway/readiness.js";
 import { createGateway } from "../../gateway/server.js";
-import { attachWebSocketGateway } from "../../gateway/websocket/index.js";
+import { attachWebSocketGateway, topicAccessCheck } from "../../gateway/websocket/index.js";
 import { openDatabase, runMigrations, type Database } from "../../store/index.js";
 import {
   createKafkaClient,
@@ -233,16 +235,19 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
     part(
       "http server",
       async () => {
+        const mountedApps = new Set(state.routes.map((route) => route.app));
+        const [aloneAtRoot] = mountedApps.size === 1 ? mountedApps : [];
         const gateway = await createGateway({
           host: config.host,
           port: config.port,
           logger: logger.child({ part: "http" }),
           auth: state.auth,
+          // An app with accounts of its own, served alone at the root, answers /api/auth/login there itself.
+          authRoutes: aloneAtRoot?.ownAccountRoutes !== true,
           bodyBytesMax: config.bodyBytesMax,
           readinessChecks: state.readinessChecks,
         });
         closeGateway = () => gateway.close();
-        const mountedApps = new Set(state.routes.map((route) => route.app));
         for (const { app, plugin } of state.routes) {
           await gateway.register(plugin, { prefix: `/${app.name}` });
           // The message board keeps the root paths it always had; an app that runs alone is served there too, so
@@ -255,6 +260,8 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
           authRequired: config.authMode === "required",
           sendBufferBytesMax: config.sendBufferBytesMax,
           subscriptionsPerConnectionMax: config.subscriptionsPerConnectionMax,
+          // Every app's declarations, not only those running here: a private stream stays private on every gateway.
+          allowTopic: topicAccessCheck(liveTopicsOf([...APPS, ...config.runningApps])),
           logger: logger.child({ part: "websocket" }),
         });
         addresses.http = await gateway.listen();

@@ -247,11 +247,13 @@ export class ClientConnection implements EventSink {
         { topic },
       );
     }
-    if (!options.allowTopic(topic, this.user)) {
-      throw new WebSocketRequestError(WebSocketErrorCode.FORBIDDEN, `you may not subscribe to topic "${topic}"`, {
-        topic,
-        field: "topic",
-      });
+    const decision = options.allowTopic(topic, this.user, request.key);
+    if (decision !== true) {
+      const { code, message, field } =
+        decision === false
+          ? { code: WebSocketErrorCode.FORBIDDEN, message: `you may not subscribe to topic "${topic}"`, field: "topic" }
+          : decision;
+      throw new WebSocketRequestError(code, message, { topic, field });
     }
     if (!this.subscriptions.has(topic) && this.subscriptions.size >= options.subscriptionsPerConnectionMax) {
       throw new WebSocketRequestError(

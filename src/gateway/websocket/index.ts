@@ -2,6 +2,7 @@
 
 export { attachWebSocketGateway, type WebSocketGateway, type WebSocketTarget } from "./gateway.js";
 export * from "./options.js";
+export * from "./topic-access.js";
 export {
   DEFAULT_WEBSOCKET_PATH,
   SLUICE_SUBPROTOCOL,

@@ -4,6 +4,7 @@ import type { KafkaClient } from "../../toolkit/kafka/connection.js";
 import { InvalidArgumentError } from "../../toolkit/errors.js";
 import { silentLogger, type ToolkitLogger } from "../../toolkit/logger.js";
 import { DEFAULT_WEBSOCKET_PATH, type WebSocketUser } from "./protocol.js";
+import type { AllowTopic } from "./topic-access.js";
 
 /** Bytes waiting to be sent to one client before it counts as too slow and is closed. */
 export const DEFAULT_WS_SEND_BUFFER_BYTES_MAX = 1024 * 1024;
@@ -43,8 +44,11 @@ export interface WebSocketGatewayOptions {
   verifyToken?: (token: string) => Promise<WebSocketUser>;
   /** When true, a connection must authenticate before it may subscribe. Needs verifyToken. */
   authRequired?: boolean;
-  /** Which topics a user (null when anonymous) may subscribe to; default: any topic not starting with "__". */
-  allowTopic?: (topic: string, user: WebSocketUser | null) => boolean;
+  /**
+   * Which topics a user (null when anonymous) may subscribe to, with which key (null: every key); default: any topic
+   * not starting with "__". topicAccessCheck() builds one from declarations (LiveTopic).
+   */
+  allowTopic?: AllowTopic;
   sendBufferBytesMax?: number;
   subscriptionsPerConnectionMax?: number;
   connectionsMax?: number;
@@ -71,7 +75,7 @@ export interface ResolvedWebSocketOptions {
   path: string;
   verifyToken: ((token: string) => Promise<WebSocketUser>) | null;
   authRequired: boolean;
-  allowTopic: (topic: string, user: WebSocketUser | null) => boolean;
+  allowTopic: AllowTopic;
   sendBufferBytesMax: number;
   subscriptionsPerConnectionMax: number;
   connectionsMax: number;

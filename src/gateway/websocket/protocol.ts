@@ -208,6 +208,8 @@ export function readSubprotocols(offered: ReadonlySet<string>): { selected: stri
 export interface WebSocketUser {
   userId: string;
   username: string;
+  /** The roles the token grants (the gateway's tokens always carry the list, possibly empty). */
+  roles?: readonly string[];
 }
 
 function withId(message: Record<string, unknown>, id: RequestId | null): string {

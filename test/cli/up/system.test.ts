@@ -3,33 +3,15 @@
 // roles, and every part in /readyz.
 
 import assert from "node:assert/strict";
-import { test, type TestContext } from "node:test";
+import { test } from "node:test";
 
-import pino from "pino";
-
-import { parseArguments } from "../../../src/cli/args.js";
-import { resolveUpConfig, upOptions, type UpConfig } from "../../../src/cli/up/config.js";
 import { startSystem } from "../../../src/cli/up/system.js";
 import { messagesApp } from "../../../src/apps/messages/manifest.js";
 import { openDatabase } from "../../../src/store/index.js";
 import { request } from "../../apps/messages/harness.js";
 import { eventually } from "../../helpers/broker.js";
-import { temporaryDir } from "../../helpers/environment.js";
 import { fixtureApp } from "./fixture-app.js";
-
-const silent = pino({ level: process.env.SLUICE_TEST_LOG_LEVEL ?? "silent" }, pino.destination(2));
-
-/** A config from `sluice up` flags, running the given apps (the fixture is not in the catalogue) and the broker. */
-function configFor(t: TestContext, apps: UpConfig["runningApps"], dataDir = temporaryDir(t)): UpConfig {
-  const parsed = parseArguments(["--port", "0", "--broker-port", "0", "--data-dir", dataDir], {
-    options: upOptions,
-    positionals: [],
-  });
-  if (parsed.help) throw new Error("unexpected --help");
-  const config = resolveUpConfig(parsed.options);
-  const roles = new Set(["broker", ...apps.flatMap((app) => app.roles.map((role) => role.name))]);
-  return { ...config, roles, runningApps: apps };
-}
+import { configFor, silent } from "./harness.js";
 
 test(
   "apps are mounted under their prefix, run in their own schema, and relay and consume their events",
