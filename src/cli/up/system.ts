@@ -4,6 +4,7 @@
 // toolkit service, which stops them in reverse order, so nothing still running depends on something already stopped.
 
 import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
 
 import type { FastifyPluginAsync } from "fastify";
 import type { Logger } from "pino";
@@ -42,7 +43,7 @@ import {
 } from "../../toolkit/index.js";
 import type { Environment } from "../args.js";
 import { dataPaths, type UpConfig } from "./config.js";
-import { lockDataDir } from "./data-dir-lock.js";
+import { lockDataDir } from "../../platform/data-dir-lock.js";
 
 export interface AppAddress {
   readonly name: string;
@@ -307,7 +308,8 @@ function addBaseDatabase(
     part(
       "database lock",
       async () => {
-        unlock = lockDataDir(paths.database, paths.databaseLock);
+        mkdirSync(dirname(paths.databaseLock), { recursive: true });
+        unlock = lockDataDir(paths.database, paths.databaseLock).release;
       },
       async () => unlock(),
     );
