@@ -6,6 +6,7 @@ import type { Writable } from "node:stream";
 
 import { CliError, defineCommand, EXIT_FAILURE, EXIT_OK, type CommandIo } from "../command.js";
 import { createCliLogger } from "../logger.js";
+import { explainDataDirInUse } from "./broker.js";
 import { listenForShutdown } from "../signals.js";
 import { resolveUpConfig, upOptions, type UpConfig, type UpOptionValues } from "../up/config.js";
 import type { SystemAddresses } from "../up/system.js";
@@ -33,6 +34,8 @@ function printAddresses(out: Writable, config: UpConfig, addresses: SystemAddres
 /** Turns a failure to start into a message that says what to do; the parts already started have been stopped. */
 function explainStartFailure(error: unknown): CliError {
   if (error instanceof CliError) return error;
+  const dataDirInUse = explainDataDirInUse(error);
+  if (dataDirInUse !== null) return dataDirInUse;
   const reason = error instanceof Error ? error.message : String(error);
   const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : "";
   if (code === "EADDRINUSE") {
