@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { join } from "node:path";
 import type { Logger } from "pino";
 import type { BrokerConfig } from "./config.js";
+import { BrokerSettings } from "./configs/settings.js";
 import { FaultInjector } from "./faults.js";
 import { GroupCoordinator } from "./group/coordinator.js";
 import { readMetadataFile, writeMetadataFile } from "./metadata-file.js";
@@ -19,6 +20,8 @@ export const PRODUCER_EPOCHS_TRACKED_MAX = 100_000;
 
 export class Broker {
   readonly topics: TopicRegistry;
+  /** Broker configs under Kafka's names: flags, defaults and what AlterConfigs changed at run time. */
+  readonly settings: BrokerSettings;
   readonly groups: GroupCoordinator;
   readonly faults = new FaultInjector();
   /** The current epoch of producer ids handed out since start, for InitProducerId epoch bumps; oldest forgotten first. */
@@ -40,8 +43,10 @@ export class Broker {
   ) {
     // Deriving SCRAM credentials up front reports a bad user list at start, not at the first login.
     if (config.sasl !== null) saslUserStoreFor(config.sasl);
+    this.settings = new BrokerSettings(config);
     this.topics = new TopicRegistry({
       config,
+      settings: this.settings,
       logger,
       persist: () => this.persistMetadata(),
       onTopicDeleted: (name) => this.groups.deleteTopicOffsets(name),
@@ -63,6 +68,7 @@ export class Broker {
       this.takeLock(dataDir);
       const stored = readMetadataFile(dataDir);
       if (stored !== null) {
+        this.settings.restore(stored.brokerConfigs);
         for (const topic of stored.topics) this.topics.restore(topic);
         this.nextProducerId = Math.max(stored.producerIdHighWater, FIRST_PRODUCER_ID);
         this.producerIdHighWater = this.nextProducerId;
@@ -141,6 +147,12 @@ export class Broker {
     if (this.config.dataDir !== null) rmSync(join(this.config.dataDir, ".lock"), { force: true });
   }
 
+  /** Persists a change of broker configs and hands the new effective values to every topic's logs. */
+  brokerConfigsChanged(): void {
+    for (const topic of this.topics.all()) this.topics.applyConfigs(topic);
+    this.persistMetadata();
+  }
+
   private persistMetadata(): void {
     const { dataDir } = this.config;
     if (dataDir === null) return;
@@ -149,6 +161,7 @@ export class Broker {
       clusterId: this.config.clusterId,
       topics: this.topics.toStored(),
       producerIdHighWater: this.producerIdHighWater,
+      brokerConfigs: this.settings.toStored(),
     });
   }
 
