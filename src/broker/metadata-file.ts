@@ -4,6 +4,7 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import type { StoredBrokerConfigs } from "./configs/settings.js";
+import type { StoredScramChanges } from "./sasl/scram-admin.js";
 
 export interface StoredTopic {
   name: string;
@@ -20,6 +21,8 @@ export interface StoredMetadata {
   producerIdHighWater: number;
   /** Broker configs changed at run time by AlterConfigs (absent in files written before they existed). */
   brokerConfigs?: StoredBrokerConfigs;
+  /** SCRAM credentials set or deleted by AlterUserScramCredentials. */
+  scramCredentials?: StoredScramChanges;
 }
 
 const FILE_NAME = "meta.json";
