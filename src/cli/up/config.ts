@@ -97,7 +97,7 @@ export const UP_SETTINGS = {
     default: DEFAULT_BROKER_PORT,
   }),
   registryPort: integerSetting({
-    description: "Port of the schema registry (on the broker's address); 0 picks a free one",
+    description: "Port of the schema registry (on --host, beside the HTTP server); 0 picks a free one",
     min: 0,
     max: 65_535,
     default: DEFAULT_REGISTRY_PORT,
@@ -111,6 +111,15 @@ export const UP_SETTINGS = {
     check: (url) => {
       if (!/^https?:\/\/\S+$/.test(url)) throw new Error("must be an http:// or https:// URL");
     },
+  }),
+  brokerAdvertisedHost: textSetting<null>({
+    description:
+      "Host name the embedded broker gives clients to connect to (a pod's or container's DNS name, when it listens " +
+      "on 0.0.0.0)",
+    valueName: "host",
+    default: null,
+    defaultLabel: "--broker-host",
+    check: checkHost,
   }),
   dataDir: textSetting({
     description: "Directory for the embedded broker's logs, PGlite's database and the token secret",
