@@ -6,8 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { TestClient } from "../../gateway/websocket/fixture.js";
-import { adminQuery, SERVER_URL, serverUnreachableReason } from "../../store/harness.js";
-import { bearer, profileOnceConsumed, request, signup, startWordium } from "./harness.js";
+import { bearer, profileOnceConsumed, request, serverDatabaseFlags, signup, startWordium } from "./harness.js";
 
 const TIMEOUT_MS = 180_000;
 const WRITING_ROLES = ["wordium-auth", "wordium-posts"];
@@ -42,24 +41,9 @@ test(
   "separate roles against a PostgreSQL server: the consumers start late and catch up, live notifications cross processes",
   { timeout: TIMEOUT_MS },
   async (t) => {
-    const unreachable = await serverUnreachableReason();
-    if (unreachable !== null) {
-      const message = `PostgreSQL server not reachable at ${SERVER_URL}: ${unreachable}`;
-      console.error(`\n*** SKIPPED: ${message} ***\n`);
-      t.skip(message);
-      return;
-    }
-    const database = `sluice_wordium_${process.pid}_${Date.now()}`;
-    await adminQuery(`CREATE DATABASE ${database}`);
-    t.after(() => adminQuery(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
-    const url = new URL(SERVER_URL);
-    url.pathname = `/${database}`;
-    const shared = [
-      "--database-url",
-      url.toString(),
-      "--jwt-secret",
-      "a shared secret of thirty-two characters or more",
-    ];
+    const database = await serverDatabaseFlags(t);
+    if (database === null) return;
+    const shared = [...database, "--jwt-secret", "a shared secret of thirty-two characters or more"];
 
     const writing = await startWordium(t, { roles: WRITING_ROLES, flags: shared });
     const ada = await signup(writing.url, "ada");
