@@ -12,7 +12,7 @@ import { postsServiceRoutes } from "./posts-service.js";
 import { WORDIUM_TOPICS } from "./topics.js";
 import { createUsersConsumer, usersServiceRoutes } from "./users-service.js";
 
-function migrationsOf(directory: string): AppMigrations[] {
+export function wordiumMigrations(directory: "auth" | "users" | "posts" | "notifications"): AppMigrations[] {
   return [{ component: `wordium-${directory}`, directory: new URL(`./migrations/${directory}/`, import.meta.url) }];
 }
 
@@ -33,10 +33,10 @@ const PAGE_FILES = {
 export const wordiumImplementation: AppImplementation = {
   topics: WORDIUM_TOPICS.map((topic) => ({ name: topic.name, partitions: topic.partitions })),
   migrations: {
-    [AUTH_SERVICE]: migrationsOf("auth"),
-    [USERS_SERVICE]: migrationsOf("users"),
-    [POSTS_SERVICE]: migrationsOf("posts"),
-    [NOTIFICATIONS_SERVICE]: migrationsOf("notifications"),
+    [AUTH_SERVICE]: wordiumMigrations("auth"),
+    [USERS_SERVICE]: wordiumMigrations("users"),
+    [POSTS_SERVICE]: wordiumMigrations("posts"),
+    [NOTIFICATIONS_SERVICE]: wordiumMigrations("notifications"),
   },
   async startRole(role: string, context: RoleContext): Promise<RoleParts> {
     const { db, auth } = needs(context);

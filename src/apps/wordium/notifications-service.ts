@@ -7,41 +7,24 @@ import type { FastifyPluginAsync } from "fastify";
 
 import { ADMIN_ROLE, type Auth } from "../../gateway/auth/auth.js";
 import { unauthorized, validationFailed } from "../../gateway/errors.js";
-import {
-  addToOutbox,
-  createConsumer,
-  newEventId,
-  type Database,
-  type InboxConsumer,
-  type KafkaClient,
-  type RetryOptions,
-  type ToolkitLogger,
-} from "../../toolkit/index.js";
+import { addToOutbox, createConsumer, newEventId, type Database, type InboxConsumer } from "../../toolkit/index.js";
 import { objectBody, readId, readPageQuery, requiredText } from "./input.js";
 import { BROADCAST_MESSAGE_CHARS_MAX, broadcastTopic, userNotificationTopic } from "./topics.js";
+import type { WordiumConsumerOptions } from "./consumer-options.js";
 
 export const NOTIFICATIONS_CONSUMER_GROUP = "wordium-notifications";
 /** Ids one POST /api/notifications/read may name. */
 export const READ_IDS_MAX = 500;
 
-export interface NotificationsConsumerOptions {
-  client: KafkaClient;
-  db: Database;
-  retry?: RetryOptions;
-  sessionTimeoutMs?: number;
-  logger?: ToolkitLogger;
-}
+/** The consumer's database and client, and any of the toolkit's consumer settings (tests shorten timings, add hooks). */
+export type NotificationsConsumerOptions = WordiumConsumerOptions;
 
 export function createNotificationsConsumer(options: NotificationsConsumerOptions): InboxConsumer {
   return createConsumer({
-    client: options.client,
-    db: options.db,
+    ...options,
     groupId: NOTIFICATIONS_CONSUMER_GROUP,
     name: "wordium-notifications-consumer",
     topics: [userNotificationTopic],
-    retry: options.retry,
-    sessionTimeoutMs: options.sessionTimeoutMs,
-    logger: options.logger,
     async handler(event, tx) {
       const notification = event.value;
       await tx.query(

@@ -7,16 +7,7 @@ import type { FastifyPluginAsync } from "fastify";
 
 import type { Auth } from "../../gateway/auth/auth.js";
 import { GatewayError, GatewayErrorCode, notFound, unauthorized, validationFailed } from "../../gateway/errors.js";
-import {
-  addToOutbox,
-  createConsumer,
-  type Database,
-  type InboxConsumer,
-  type KafkaClient,
-  type Queryable,
-  type RetryOptions,
-  type ToolkitLogger,
-} from "../../toolkit/index.js";
+import { addToOutbox, createConsumer, type Database, type InboxConsumer, type Queryable } from "../../toolkit/index.js";
 import {
   postCreatedTopic,
   userNotificationTopic,
@@ -24,6 +15,7 @@ import {
   type PostCreated,
   type UserSignedUp,
 } from "./topics.js";
+import type { WordiumConsumerOptions } from "./consumer-options.js";
 
 export const USERS_CONSUMER_GROUP = "wordium-users";
 /** Follow lists are short on the page; a longer one is cut here. */
@@ -89,24 +81,15 @@ async function countPost(tx: Queryable, post: PostCreated): Promise<void> {
   );
 }
 
-export interface UsersConsumerOptions {
-  client: KafkaClient;
-  db: Database;
-  retry?: RetryOptions;
-  sessionTimeoutMs?: number;
-  logger?: ToolkitLogger;
-}
+/** The consumer's database and client, and any of the toolkit's consumer settings (tests shorten timings, add hooks). */
+export type UsersConsumerOptions = WordiumConsumerOptions;
 
 export function createUsersConsumer(options: UsersConsumerOptions): InboxConsumer {
   return createConsumer({
-    client: options.client,
-    db: options.db,
+    ...options,
     groupId: USERS_CONSUMER_GROUP,
     name: "wordium-users-consumer",
     topics: [userSignedUpTopic, postCreatedTopic],
-    retry: options.retry,
-    sessionTimeoutMs: options.sessionTimeoutMs,
-    logger: options.logger,
     async handler(event, tx) {
       if (event.topic === userSignedUpTopic.name) await createProfile(tx, event.value as UserSignedUp);
       else await countPost(tx, event.value as PostCreated);
