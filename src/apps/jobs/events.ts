@@ -7,6 +7,7 @@
 import { Type, type Static } from "@sinclair/typebox";
 
 import { defineTopic } from "../../toolkit/index.js";
+import { NOTIFICATIONS_TOPIC } from "./manifest.js";
 
 /** Enough partitions for consumers to share the work; events of one entity keep their order (keyed by its id). */
 export const JOBS_TOPIC_PARTITIONS = 3;
@@ -79,8 +80,6 @@ export interface ApplicationEventData {
   status: string;
   previous_status?: string;
 }
-
-export const NOTIFICATIONS_TOPIC = "jobs-notifications";
 
 const notificationSchema = Type.Object({
   id: Type.String({ minLength: 1, maxLength: 64 }),

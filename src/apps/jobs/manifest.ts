@@ -2,7 +2,10 @@
 // one role per service and the gateway role, which comes first so that the services know it runs beside them.
 
 import type { AppManifest } from "../app.js";
-import { NOTIFICATIONS_TOPIC } from "./events.js";
+
+/** Each user's notifications, live: keyed by recipient, watched only with one's own key. Named here, not in
+ * events.ts, so that reading the manifest loads no toolkit code. */
+export const NOTIFICATIONS_TOPIC = "jobs-notifications";
 
 export const JOBS_SERVICES = ["users", "jobs", "applications", "search", "notifications", "analytics"] as const;
 export type JobsServiceName = (typeof JOBS_SERVICES)[number];
