@@ -121,7 +121,9 @@ export function jobsRoutes(options: JobsServiceOptions): FastifyPluginAsync {
         throw validationFailed("location", `location is longer than ${JOB_TEXT_CHARS_MAX} characters`);
       }
       const query = JSON.stringify([page, pageSize, employer ?? null, location ?? null, remote ?? null]);
-      const cached = await cache.get(query);
+      // A client that asks for a fresh answer (Cache-Control: no-cache) gets one, which also refreshes the cache.
+      const fresh = /no-cache/i.test(request.headers["cache-control"] ?? "");
+      const cached = fresh ? { ...(await cache.get(query)), body: null } : await cache.get(query);
       if (cached.body !== null) {
         return reply.header("x-cache", "hit").type("application/json; charset=utf-8").send(cached.body);
       }
