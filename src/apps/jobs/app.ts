@@ -13,6 +13,7 @@ import { analyticsRoutes, recordEvent } from "./analytics.js";
 import { applicationsRoutes, jobEventForApplications } from "./applications.js";
 import { listingCache } from "./cache.js";
 import { applicationEvents, JOBS_TOPICS, jobEvents, userEvents } from "./events.js";
+import { forwardRoutes, resolveRemoteServices } from "./gateway.js";
 import { healthRoute, hostOf, hostReport, serviceState, type JobsHost } from "./host.js";
 import { authOf } from "./http.js";
 import { jobsRoutes } from "./jobs.js";
@@ -150,7 +151,14 @@ function startGateway(context: RoleContext): RoleParts {
   host.healthOwner = JOBS_GATEWAY_ROLE;
   host.rateLimiter = rateLimiterFromEnv(context.env);
   const page = webPage(webDirectory("jobs"), { "/": "index.html", "/jobs.css": "jobs.css", "/jobs.js": "jobs.js" });
-  return { routes: mounted(host, JOBS_GATEWAY_ROLE, page) };
+  // Resolved when the routes are built, once every role of the process has started and said which services run here.
+  let remote: Map<JobsServiceName, string> | null = null;
+  const routes: FastifyPluginAsync = async (app) => {
+    await app.register(page);
+    remote ??= resolveRemoteServices(host, context.env);
+    forwardRoutes(app, remote, context.auth);
+  };
+  return { routes: mounted(host, JOBS_GATEWAY_ROLE, routes) };
 }
 
 function startService(service: JobsServiceName, context: RoleContext): RoleParts {

@@ -85,6 +85,40 @@ test("the team's commands against the user and job services as separate processe
     { ...((await health.json()) as Record<string, unknown>) },
     { status: "healthy", service: "users", database: "ok", cache: "in-process" },
   );
+  // The gateway as a process of its own, routing to the two services by their addresses.
+  const gateway = await startUp(
+    ["--only", "jobs-gateway", "--port", "0", "--data-dir", temporaryDir(t), "--log-level", "warn"],
+    {
+      ...env,
+      JOBS_USERS_URL: usersUrl,
+      JOBS_JOBS_URL: jobsUrl,
+    },
+  );
+  processes.push(gateway);
+  const gatewayUrl = jobsUrlOf(gateway);
+  const listed = await fetch(`${gatewayUrl}/api/jobs/?page_size=5`);
+  assert.equal(listed.status, 200);
+  assert.equal(((await listed.json()) as { count: number }).count, 1, "the gateway forwards to the job service");
+  const me = await fetch(`${gatewayUrl}/api/users/me/`, { headers: { Authorization: `Bearer ${token}` } });
+  assert.equal(((await me.json()) as { username: string }).username, "test", "and to the user service");
+  const forged = await fetch(`${gatewayUrl}/api/jobs/`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token.slice(0, -4)}AAAA`, "Content-Type": "application/json" },
+    body: '{"title":"Forged","description":"x"}',
+  });
+  assert.equal(forged.status, 401, "a bad token is refused at the gateway");
+  const report = await fetch(`${gatewayUrl}/health/`);
+  assert.equal(report.status, 503, "services that run nowhere known make the gateway unhealthy");
+  const states = ((await report.json()) as { services: Record<string, { status: string }> }).services;
+  assert.deepEqual(Object.fromEntries(Object.entries(states).map(([name, state]) => [name, state.status])), {
+    users: "healthy",
+    jobs: "healthy",
+    applications: "not running here",
+    search: "not running here",
+    notifications: "not running here",
+    analytics: "not running here",
+  });
+
   const client = new pg.Client({ connectionString: databaseUrl.toString() });
   await client.connect();
   try {
