@@ -8,7 +8,7 @@ import { closestName } from "../args.js";
 import { CliError } from "../command.js";
 
 /** Roles that belong to the system rather than to an app. */
-export const SYSTEM_ROLES = ["broker"] as const;
+export const SYSTEM_ROLES = ["broker", "console"] as const;
 export type SystemRole = (typeof SYSTEM_ROLES)[number];
 
 export const APP_NAMES: readonly string[] = APPS.map((app) => app.name);
@@ -102,7 +102,7 @@ export function planRoles(
     roles = [...settings.only];
   } else {
     const appNames = settings.apps ?? APP_NAMES;
-    roles = settings.kafkaBrokers === null ? [...SYSTEM_ROLES] : [];
+    roles = SYSTEM_ROLES.filter((role) => role !== "broker" || settings.kafkaBrokers === null);
     for (const app of APPS) if (appNames.includes(app.name)) roles.push(...app.roles.map((role) => role.name));
   }
   const ordered = UP_ROLES.filter((role) => roles.includes(role));

@@ -27,6 +27,7 @@ import {
   type ReadinessCheck,
 } from "../../gateway/readiness.js";
 import { createGateway } from "../../gateway/server.js";
+import { startConsoleRole, type ConsoleRole } from "../../console/role.js";
 import { attachWebSocketGateway, topicAccessCheck } from "../../gateway/websocket/index.js";
 import { openDatabase, runMigrations, type Database } from "../../store/index.js";
 import {
@@ -95,6 +96,7 @@ interface SystemState {
   /** Each service's database (a view of `database` in its schema, or one of its own), by service name. */
   services: Map<string, Database>;
   auth: Auth | null;
+  console: ConsoleRole | null;
   routes: Array<{ app: AppManifest; plugin: FastifyPluginAsync }>;
   readinessChecks: ReadinessCheck[];
 }
@@ -128,9 +130,11 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
     for (const role of app.roles) if (config.roles.has(role.name)) runningRoles.push({ app, implementation, role });
   }
   const services = servicesOf(runningRoles);
+  const consoleRole = config.roles.has("console");
   const httpRoles = runningRoles.filter((running) => running.role.http);
+  const needsHttp = httpRoles.length > 0 || consoleRole;
   const needsBaseDatabase =
-    httpRoles.length > 0 || services.some((service) => config.serviceDatabaseUrls[service.name] === undefined);
+    needsHttp || services.some((service) => config.serviceDatabaseUrls[service.name] === undefined);
 
   const addresses: SystemAddresses = {
     http: null,
@@ -144,6 +148,7 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
     database: null,
     services: new Map(),
     auth: null,
+    console: null,
     routes: [],
     readinessChecks: [],
   };
@@ -186,7 +191,7 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
   if (needsBaseDatabase) addBaseDatabase(config, paths, addresses, state, logger, part);
   for (const service of services) addServiceDatabase(config, service, runningRoles, state, logger, part);
 
-  if (runningRoles.length > 0) {
+  if (runningRoles.length > 0 || consoleRole) {
     part("kafka client", async () => {
       state.kafka = createKafkaClient({
         brokers: addresses.kafka.split(","),
@@ -207,7 +212,7 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
     });
   }
 
-  if (httpRoles.length > 0) {
+  if (needsHttp) {
     let disconnectProbe: () => Promise<void> = async () => {};
     part(
       "auth",
@@ -228,9 +233,25 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
     );
   }
 
+  if (consoleRole) {
+    part(
+      "console",
+      async () => {
+        state.console = startConsoleRole({
+          brokers: addresses.kafka.split(","),
+          toolkitKafka: state.kafka,
+          database: state.database,
+          auth: state.auth,
+          logger: logger.child({ part: "console" }),
+        });
+      },
+      async () => state.console?.stop(),
+    );
+  }
+
   for (const running of runningRoles) addRole(config, running, env, state, logger, components);
 
-  if (httpRoles.length > 0) {
+  if (needsHttp) {
     let closeGateway: () => Promise<void> = async () => {};
     part(
       "http server",
@@ -254,6 +275,7 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
           // that its own clients' commands (curl localhost:8001/api/…) work unchanged.
           if (app.name === "messages" || mountedApps.size === 1) await gateway.register(plugin);
         }
+        if (state.console !== null) await gateway.register(state.console.plugin, { prefix: "/console" });
         attachWebSocketGateway(gateway.app, {
           kafka: state.kafka as KafkaClient,
           verifyToken: config.authMode === "off" ? undefined : state.auth?.verifyToken,
@@ -271,6 +293,8 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
           const url = `${addresses.http}${root ? "" : `/${app.name}`}${app.pagePath}`;
           addresses.apps.push({ name: app.name, title: app.title, url });
         }
+        if (state.console !== null)
+          addresses.apps.push({ name: "console", title: "Console", url: `${addresses.http}/console/` });
       },
       () => closeGateway(),
     );

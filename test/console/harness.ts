@@ -1,0 +1,72 @@
+// A console for a test: an embedded broker, Sluice's Kafka client, and the console plugin on a gateway that tests
+// call through Fastify's inject (or listen on a random port, for the browser tests).
+
+import type { TestContext } from "node:test";
+
+import pino from "pino";
+import { Registry } from "prom-client";
+
+import { createConsole, type Console } from "../../src/console/console.js";
+import type { Auth } from "../../src/gateway/auth/auth.js";
+import { createGateway, type Gateway } from "../../src/gateway/server.js";
+import { SluiceKafkaClient } from "../../src/kafka/client/index.js";
+import type { Database } from "../../src/store/database.js";
+import type { KafkaClient } from "../../src/toolkit/index.js";
+import { brokerForTest } from "../helpers/broker.js";
+
+export const silent = pino({ level: process.env.SLUICE_TEST_LOG_LEVEL ?? "silent" }, pino.destination(2));
+
+export interface ConsoleScene {
+  readonly brokerAddress: string;
+  readonly kafka: SluiceKafkaClient;
+  readonly console: Console;
+  readonly gateway: Gateway;
+}
+
+export async function consoleForTest(
+  t: TestContext,
+  options: { auth?: Auth | null; database?: Database | null; toolkitKafka?: KafkaClient | null } = {},
+): Promise<ConsoleScene> {
+  const broker = await brokerForTest(t);
+  const kafka = new SluiceKafkaClient({ bootstrapBrokers: [broker.address], clientId: "console-test" });
+  const console = createConsole({
+    kafka,
+    logger: silent,
+    auth: options.auth ?? null,
+    database: options.database ?? null,
+    toolkitKafka: options.toolkitKafka ?? null,
+    sampler: { intervalMs: 200 },
+  });
+  const gateway = await createGateway({
+    logger: silent,
+    metricsRegistry: new Registry(),
+    collectProcessMetrics: false,
+    port: 0,
+    auth: options.auth ?? null,
+  });
+  await gateway.register(console.plugin, { prefix: "/console" });
+  t.after(async () => {
+    await gateway.close();
+    await console.stop();
+    await kafka.close();
+  });
+  return { brokerAddress: broker.address, kafka, console, gateway };
+}
+
+export async function api(
+  scene: ConsoleScene,
+  method: "GET" | "POST" | "DELETE" | "PATCH",
+  url: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+  // Answers are read field by field in assertions, which check their shape; a type for each would only repeat them.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+): Promise<{ status: number; body: any }> {
+  const response = await scene.gateway.app.inject({
+    method,
+    url: `/console${url}`,
+    headers,
+    ...(body === undefined ? {} : { payload: body as object }),
+  });
+  return { status: response.statusCode, body: response.body === "" ? null : response.json() };
+}
