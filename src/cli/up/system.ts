@@ -53,7 +53,8 @@ export interface AppAddress {
 }
 
 export interface SystemAddresses {
-  /** The web pages and APIs, e.g. "http://127.0.0.1:8080"; null when this process runs no HTTP role. */
+  /** The HTTP server, e.g. "http://127.0.0.1:8080": the apps of HTTP roles, and in every process the health
+   * endpoints and metrics; null until it listens. */
   http: string | null;
   /** The pages of the apps with an HTTP role here, in catalogue order. */
   apps: AppAddress[];
@@ -177,6 +178,7 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
         const broker = await startBroker({
           host: config.brokerHost,
           port: config.brokerPort,
+          advertisedHost: config.brokerAdvertisedHost,
           dataDir: paths.broker,
           logger: logger.child({ part: "broker" }),
         });
@@ -251,7 +253,9 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
 
   for (const running of runningRoles) addRole(config, running, env, state, logger, components);
 
-  if (needsHttp) {
+  // Every process serves /healthz, /readyz and /metrics, so that a worker or a broker run as its own container or
+  // pod has the same probes as the API; only HTTP roles add their routes and the WebSocket gateway.
+  {
     let closeGateway: () => Promise<void> = async () => {};
     part(
       "http server",
@@ -276,16 +280,18 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
           if (app.name === "messages" || mountedApps.size === 1) await gateway.register(plugin);
         }
         if (state.console !== null) await gateway.register(state.console.plugin, { prefix: "/console" });
-        attachWebSocketGateway(gateway.app, {
-          kafka: state.kafka as KafkaClient,
-          verifyToken: config.authMode === "off" ? undefined : state.auth?.verifyToken,
-          authRequired: config.authMode === "required",
-          sendBufferBytesMax: config.sendBufferBytesMax,
-          subscriptionsPerConnectionMax: config.subscriptionsPerConnectionMax,
-          // Every app's declarations, not only those running here: a private stream stays private on every gateway.
-          allowTopic: topicAccessCheck(liveTopicsOf([...APPS, ...config.runningApps])),
-          logger: logger.child({ part: "websocket" }),
-        });
+        if (httpRoles.length > 0) {
+          attachWebSocketGateway(gateway.app, {
+            kafka: state.kafka as KafkaClient,
+            verifyToken: config.authMode === "off" ? undefined : state.auth?.verifyToken,
+            authRequired: config.authMode === "required",
+            sendBufferBytesMax: config.sendBufferBytesMax,
+            subscriptionsPerConnectionMax: config.subscriptionsPerConnectionMax,
+            // Every app's declarations, not only those running here: a private stream stays private on every gateway.
+            allowTopic: topicAccessCheck(liveTopicsOf([...APPS, ...config.runningApps])),
+            logger: logger.child({ part: "websocket" }),
+          });
+        }
         addresses.http = await gateway.listen();
         for (const app of config.runningApps) {
           if (!mountedApps.has(app)) continue;
