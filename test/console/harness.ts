@@ -70,3 +70,24 @@ export async function api(
   });
   return { status: response.statusCode, body: response.body === "" ? null : response.json() };
 }
+
+/** Auth in "required" mode on an in-memory PGlite, with an admin (ada) and a viewer (bob) signed up; their tokens. */
+export async function requiredAuthForTest(
+  t: TestContext,
+): Promise<{ auth: Auth; database: Database; adminToken: string; viewerToken: string; password: string }> {
+  const { createAuth } = await import("../../src/gateway/auth/auth.js");
+  const { openDatabase } = await import("../../src/store/index.js");
+  const database = await openDatabase({});
+  t.after(() => database.close());
+  const auth = await createAuth({
+    mode: "required",
+    database,
+    jwtSecret: "console-test-secret-that-is-long-enough-0123456789",
+    passwordHashing: { cost: 2 ** 10, blockSize: 8, parallelization: 1 },
+    adminUsers: ["ada"],
+  });
+  const password = "correct horse battery";
+  const admin = await auth.register("ada", password);
+  const viewer = await auth.register("bob", password);
+  return { auth, database, adminToken: admin.token, viewerToken: viewer.token, password };
+}
