@@ -13,7 +13,9 @@ import { AuditLog } from "./audit.js";
 import type { ConsoleContext, ConsoleLogger, Guard } from "./context.js";
 import type { SchemaDecoder } from "./decode.js";
 import { toConsoleError } from "./errors.js";
+import { deadLetterRoutes } from "./dead-letters.js";
 import { groupRoutes } from "./groups.js";
+import { outboxRoutes } from "./outbox.js";
 import { messageRoutes } from "./messages.js";
 import { OverviewSampler, type SamplerOptions } from "./overview.js";
 import { pageRoutes } from "./pages.js";
@@ -108,6 +110,8 @@ export function createConsole(options: ConsoleOptions): Console {
     await messageRoutes(app, context, schemaDecoder);
     await searchRoutes(app, context, schemaDecoder);
     await groupRoutes(app, context);
+    await deadLetterRoutes(app, context);
+    await outboxRoutes(app, context);
     app.all("/api/*", async (request, reply) =>
       reply.status(404).send({
         error: GatewayErrorCode.NOT_FOUND,

@@ -4,6 +4,8 @@
 
 import { GatewayError, GatewayErrorCode, toGatewayError, unavailable } from "../gateway/errors.js";
 import { KafkaBrokerError, KafkaClientError, KafkaClientErrorCode } from "../kafka/client/index.js";
+import { DeadLetterErrorCode } from "../toolkit/dead-letter.js";
+import { InvalidArgumentError, ToolkitError, UnknownTopicError } from "../toolkit/errors.js";
 
 /** Kafka error names that are the caller's mistake, by the status they are answered with. */
 const BROKER_ERRORS_BY_CODE: Readonly<Record<string, GatewayErrorCode>> = {
@@ -32,6 +34,15 @@ const BROKER_ERRORS_BY_CODE: Readonly<Record<string, GatewayErrorCode>> = {
 
 export function toConsoleError(error: unknown): GatewayError {
   if (error instanceof GatewayError) return error;
+  if (error instanceof InvalidArgumentError) {
+    return new GatewayError(GatewayErrorCode.VALIDATION_FAILED, error.message, { field: error.field, cause: error });
+  }
+  if (
+    error instanceof UnknownTopicError ||
+    (error instanceof ToolkitError && error.code === DeadLetterErrorCode.DEAD_LETTER_TOPIC_UNKNOWN)
+  ) {
+    return new GatewayError(GatewayErrorCode.NOT_FOUND, error.message, { cause: error });
+  }
   if (error instanceof KafkaBrokerError) {
     const code = BROKER_ERRORS_BY_CODE[error.errorName];
     if (code !== undefined) return new GatewayError(code, error.message, { cause: error });
@@ -60,4 +71,8 @@ export function notFound(what: string): GatewayError {
 
 export function conflict(message: string): GatewayError {
   return new GatewayError(GatewayErrorCode.CONFLICT, message);
+}
+
+export function unavailableWithout(what: string, option: string): GatewayError {
+  return new GatewayError(GatewayErrorCode.UNAVAILABLE, `this console has no ${what}; start it with ${option}`);
 }
