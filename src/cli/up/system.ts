@@ -4,6 +4,7 @@
 // toolkit service, which stops them in reverse order, so nothing still running depends on something already stopped.
 
 import { mkdirSync } from "node:fs";
+import { hostname } from "node:os";
 
 import type { FastifyPluginAsync } from "fastify";
 import type { Logger } from "pino";
@@ -461,7 +462,15 @@ function addRole(
         logger: roleLogger,
         outboxRelay: () => {
           if (database === null) throw new Error(`role ${role.name} has no service, so no outbox to relay`);
-          return new OutboxRelay({ db: database, client: kafka, name: `${role.service}-relay`, logger: roleLogger });
+          // An identity that a restart keeps (a container's host name and process id usually stay the same), so that
+          // a relay restarting after a crash takes back its own rows at once rather than when their leases end.
+          return new OutboxRelay({
+            db: database,
+            client: kafka,
+            name: `${role.service}-relay`,
+            relayId: `${hostname()}-${process.pid}-${role.service}`,
+            logger: roleLogger,
+          });
         },
       });
       if (parts.routes !== undefined) state.routes.push({ app, plugin: parts.routes });
