@@ -4,8 +4,7 @@
 
 import { GatewayError, GatewayErrorCode, toGatewayError, unavailable } from "../gateway/errors.js";
 import { KafkaBrokerError, KafkaClientError, KafkaClientErrorCode } from "../kafka/client/index.js";
-import { DeadLetterErrorCode } from "../toolkit/dead-letter.js";
-import { InvalidArgumentError, ToolkitError, UnknownTopicError } from "../toolkit/errors.js";
+import { InvalidArgumentError, ToolkitError, ToolkitErrorCode, UnknownTopicError } from "../toolkit/errors.js";
 
 /** Kafka error names that are the caller's mistake, by the status they are answered with. */
 const BROKER_ERRORS_BY_CODE: Readonly<Record<string, GatewayErrorCode>> = {
@@ -39,7 +38,7 @@ export function toConsoleError(error: unknown): GatewayError {
   }
   if (
     error instanceof UnknownTopicError ||
-    (error instanceof ToolkitError && error.code === DeadLetterErrorCode.DEAD_LETTER_TOPIC_UNKNOWN)
+    (error instanceof ToolkitError && error.code === ToolkitErrorCode.DEAD_LETTER_TOPIC_UNKNOWN)
   ) {
     return new GatewayError(GatewayErrorCode.NOT_FOUND, error.message, { cause: error });
   }
