@@ -31,10 +31,12 @@ const DEFAULT_REPLICAS_MAX = 4;
 /** What differs from the defaults, by role; a role not listed here gets them. */
 const ROLE_SETTINGS: Readonly<Record<string, Partial<Omit<DeploymentRole, "name" | "app" | "http" | "topics">>>> = {
   api: { ingressPaths: ["/"], composeHostPort: 8080 },
+  // The console's audit log and overview history live in its process, so one replica shows them all.
+  console: { replicasMax: 1 },
 };
 
 /** The system's own roles other than the broker, which are not in an app's manifest. */
-const SYSTEM_DEPLOYMENT_ROLES: Readonly<Record<string, { http: boolean }>> = {};
+const SYSTEM_DEPLOYMENT_ROLES: Readonly<Record<string, { http: boolean }>> = { console: { http: true } };
 
 export async function deploymentRoles(): Promise<DeploymentRole[]> {
   const roles: DeploymentRole[] = [];
