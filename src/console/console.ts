@@ -11,15 +11,16 @@ import type { Database } from "../store/database.js";
 import type { KafkaClient } from "../toolkit/kafka/connection.js";
 import { AuditLog } from "./audit.js";
 import type { ConsoleContext, ConsoleLogger, Guard } from "./context.js";
-import type { SchemaDecoder } from "./decode.js";
+import { confluentSchemaId } from "./decode.js";
 import { toConsoleError } from "./errors.js";
 import { deadLetterRoutes } from "./dead-letters.js";
 import { groupRoutes } from "./groups.js";
 import { outboxRoutes } from "./outbox.js";
-import { messageRoutes } from "./messages.js";
+import { messageRoutes, type DecoderFor } from "./messages.js";
 import { OverviewSampler, type SamplerOptions } from "./overview.js";
 import { pageRoutes } from "./pages.js";
 import { integerOr, type Fields } from "./params.js";
+import { RegistryClient, schemaRoutes } from "./schemas.js";
 import { searchRoutes } from "./search.js";
 import { topicRoutes } from "./topics.js";
 
@@ -65,7 +66,18 @@ export function createConsole(options: ConsoleOptions): Console {
     sampler,
     logger: options.logger,
   };
-  const schemaDecoder = (): SchemaDecoder | null => null;
+  const registry = context.registryUrl === null ? null : new RegistryClient(context.registryUrl);
+  const decoderFor: DecoderFor = async (records) => {
+    if (registry === null) return null;
+    const ids: number[] = [];
+    for (const record of records) {
+      for (const payload of [record.key, record.value]) {
+        const id = payload === null ? null : confluentSchemaId(payload);
+        if (id !== null) ids.push(id);
+      }
+    }
+    return ids.length === 0 ? null : registry.decoderFor(ids);
+  };
 
   const api = async (app: FastifyInstance): Promise<void> => {
     // A Kafka client error becomes the gateway's JSON error with the status that fits it; the gateway's own
@@ -107,8 +119,9 @@ export function createConsole(options: ConsoleOptions): Console {
       entries: context.audit.list(integerOr(request.query as Fields, "limit", 200, 1, AUDIT_LIST_MAX)),
     }));
     await topicRoutes(app, context);
-    await messageRoutes(app, context, schemaDecoder);
-    await searchRoutes(app, context, schemaDecoder);
+    await messageRoutes(app, context, decoderFor);
+    await searchRoutes(app, context, decoderFor);
+    await schemaRoutes(app, context, registry);
     await groupRoutes(app, context);
     await deadLetterRoutes(app, context);
     await outboxRoutes(app, context);

@@ -18,7 +18,11 @@ import {
   type Fields,
 } from "./params.js";
 import { readRange, toMessageView, type MessageView } from "./records.js";
+import type { FetchedRecord } from "../kafka/client/index.js";
 import type { SchemaDecoder } from "./decode.js";
+
+/** Prepares decoding for these records: fetches the schemas their wire-format ids name, when a registry is set. */
+export type DecoderFor = (records: readonly FetchedRecord[]) => Promise<SchemaDecoder | null>;
 
 export const DEFAULT_MESSAGES_LIMIT = 50;
 export const MESSAGES_LIMIT_MAX = 500;
@@ -67,7 +71,7 @@ function byOldest(left: MessageView, right: MessageView): number {
 export async function browse(
   context: ConsoleContext,
   request: BrowseRequest,
-  schemaDecoder: SchemaDecoder | null,
+  decoderFor: DecoderFor,
 ): Promise<BrowseResult> {
   const { topic, limit } = request;
   const partitions = await selectedPartitions(context, topic, request.partition);
@@ -76,8 +80,11 @@ export async function browse(
     logStartOffset: entry.earliest,
     highWatermark: entry.latest,
   }));
-  const view = (records: Awaited<ReturnType<typeof readRange>>) =>
-    records.map((record) => toMessageView(record, schemaDecoder));
+  const views = async (ranges: FetchedRecord[][]) => {
+    const records = ranges.flat();
+    const schemaDecoder = await decoderFor(records);
+    return records.map((record) => toMessageView(record, schemaDecoder));
+  };
 
   if (request.offset === undefined && request.timestamp === undefined) {
     const ranges = await Promise.all(
@@ -92,7 +99,7 @@ export async function browse(
         ),
       ),
     );
-    return { order: "newest", messages: ranges.flatMap(view).sort(byNewest).slice(0, limit), partitions: summary };
+    return { order: "newest", messages: (await views(ranges)).sort(byNewest).slice(0, limit), partitions: summary };
   }
 
   let starts: Map<number, number>;
@@ -123,7 +130,7 @@ export async function browse(
       readRange(context.kafka, topic, entry.partition, starts.get(entry.partition)!, entry.latest, limit),
     ),
   );
-  return { order: "forward", messages: ranges.flatMap(view).sort(byOldest).slice(0, limit), partitions: summary };
+  return { order: "forward", messages: (await views(ranges)).sort(byOldest).slice(0, limit), partitions: summary };
 }
 
 interface ProduceInput {
@@ -161,7 +168,7 @@ function produceInput(body: Fields): ProduceInput {
 export async function messageRoutes(
   app: FastifyInstance,
   context: ConsoleContext,
-  schemaDecoder: () => SchemaDecoder | null,
+  decoderFor: DecoderFor,
 ): Promise<void> {
   let roundRobin = 0;
 
@@ -182,7 +189,7 @@ export async function messageRoutes(
         timestamp,
         limit: integerOr(query, "limit", DEFAULT_MESSAGES_LIMIT, 1, MESSAGES_LIMIT_MAX),
       },
-      schemaDecoder(),
+      decoderFor,
     );
   });
 

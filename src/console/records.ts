@@ -4,8 +4,8 @@
 import type { FetchedRecord, SluiceKafkaClient } from "../kafka/client/index.js";
 import { decodePayload, printableText, toHex, type DecodedPayload, type SchemaDecoder } from "./decode.js";
 
-/** Bytes per partition in one fetch while browsing; a larger first batch still arrives whole. */
-export const BROWSE_PARTITION_FETCH_BYTES = 1024 * 1024;
+/** Bytes per partition in one fetch while browsing: a page is small, and a larger first batch still arrives whole. */
+export const BROWSE_PARTITION_FETCH_BYTES = 64 * 1024;
 /** Fetches made for one partition's range before giving up on reaching its end (gaps, compaction). */
 export const RANGE_FETCHES_MAX = 1_000;
 

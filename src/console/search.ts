@@ -9,8 +9,7 @@ import type { FastifyInstance } from "fastify";
 import { validationFailed } from "../gateway/errors.js";
 import type { FetchedRecord, PartitionPosition } from "../kafka/client/index.js";
 import type { ConsoleContext } from "./context.js";
-import type { SchemaDecoder } from "./decode.js";
-import { selectedPartitions } from "./messages.js";
+import { selectedPartitions, type DecoderFor } from "./messages.js";
 import {
   integerOr,
   objectBody,
@@ -190,12 +189,12 @@ export async function searchSlice(
     sliceRecordsMax?: number;
     sliceTimeMs?: number;
   },
-  schemaDecoder: SchemaDecoder | null,
+  decoderFor: DecoderFor,
 ): Promise<SearchSlice> {
   const matches = recordMatcher(options.filter);
   const positions = { ...options.cursor.positions };
   const { ends } = options.cursor;
-  const found: MessageView[] = [];
+  const found: FetchedRecord[] = [];
   const startedAt = performance.now();
   const sliceRecordsMax = options.sliceRecordsMax ?? SLICE_RECORDS_MAX;
   const sliceTimeMs = options.sliceTimeMs ?? SLICE_TIME_MS;
@@ -243,7 +242,7 @@ export async function searchSlice(
         scanned++;
         inSlice++;
         next = record.offset + 1;
-        if (matches(record)) found.push(toMessageView(record, schemaDecoder));
+        if (matches(record)) found.push(record);
       }
       // Read whole, a fetch may end past the scan's end or skip offsets (compaction, control batches).
       if (!cut) next = Math.min(Math.max(next, partition.nextOffset), end);
@@ -257,8 +256,9 @@ export async function searchSlice(
   }
   const seconds = (performance.now() - startedAt) / 1000;
   const done = stoppedBy !== null;
+  const schemaDecoder = await decoderFor(found);
   return {
-    matches: found,
+    matches: found.map((record) => toMessageView(record, schemaDecoder)),
     scanned,
     total: options.cursor.total,
     cursor: done ? null : { positions, ends, scanned, total: options.cursor.total },
@@ -271,7 +271,7 @@ export async function searchSlice(
 export async function searchRoutes(
   app: FastifyInstance,
   context: ConsoleContext,
-  schemaDecoder: () => SchemaDecoder | null,
+  decoderFor: DecoderFor,
 ): Promise<void> {
   app.post("/api/topics/:topic/search", { preHandler: context.view }, async (request) => {
     const topic = topicName((request.params as Fields).topic);
@@ -299,7 +299,7 @@ export async function searchRoutes(
         matchesMax: integerOr(body, "limit", DEFAULT_MATCHES_MAX, 1, MATCHES_MAX_LIMIT),
         scanMax: integerOr(body, "scanMax", DEFAULT_SCAN_MAX, 1, SCAN_MAX_LIMIT),
       },
-      schemaDecoder(),
+      decoderFor,
     );
   });
 }

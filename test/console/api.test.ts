@@ -354,3 +354,10 @@ test("overview: brokers, counts, and rates sampled into a ring", async (t) => {
   const session = await api(scene, "GET", "/api/session");
   assert.deepEqual(session.body, { authMode: "off", user: null, registry: false, database: false });
 });
+
+test("schemas without a registry: the views say how to configure one", async (t) => {
+  const scene = await consoleForTest(t);
+  const answer = await api(scene, "GET", "/api/schemas");
+  assert.equal(answer.status, 503);
+  assert.match(answer.body.message, /--registry-url/);
+});

@@ -43,4 +43,5 @@ export async function call(method, path, body, { signal, root = false } = {}) {
 export const get = (path, options) => call("GET", path, undefined, options);
 export const post = (path, body, options) => call("POST", path, body, options);
 export const patch = (path, body) => call("PATCH", path, body);
+export const put = (path, body) => call("PUT", path, body);
 export const del = (path) => call("DELETE", path);
