@@ -60,6 +60,7 @@ test(
     await page.locator('#topics tr[data-topic="orders"]').waitFor();
     await page.locator("#topics a", { hasText: "orders" }).first().click();
     await page.waitForURL(`${url}/console/topics/orders`);
+    await page.locator("#partitions tbody tr").first().waitFor();
     assert.equal(await page.locator("#partitions tbody tr").count(), 2);
 
     await t.test("browse newest first, then one partition from an offset (the URL says which)", async () => {
