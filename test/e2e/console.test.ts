@@ -11,6 +11,9 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { requireTool } from "../helpers/environment.js";
 import { consoleForTest, requiredAuthForTest, type ConsoleScene } from "../console/harness.js";
 import type { Auth } from "../../src/gateway/auth/auth.js";
+import { deadLetterHeaders, deadLetterTopicName } from "../../src/toolkit/dead-letter.js";
+import { EVENT_HEADERS } from "../../src/toolkit/event.js";
+import { createKafkaClient } from "../../src/toolkit/index.js";
 
 const CHROMIUM_PATH = process.env.SLUICE_CHROMIUM_PATH ?? "/usr/bin/chromium";
 const STEP_TIMEOUT_MS = 15_000;
@@ -178,3 +181,53 @@ test(
     );
   },
 );
+
+test("the console in a browser: redrive a selected dead letter after a dry run", { timeout: 60_000 }, async (t) => {
+  const started = await consoleInBrowser(t);
+  if (started === null) return;
+  const { scene, url, browser } = started;
+  Object.assign(scene.console.context, {
+    toolkitKafka: createKafkaClient({ brokers: [scene.brokerAddress], env: {} }),
+  });
+  await scene.kafka.admin.createTopics([
+    { name: "invoices", partitions: 1 },
+    { name: deadLetterTopicName("invoices"), partitions: 1 },
+  ]);
+  const ids = ["00000000-0000-4000-8000-00000000000a", "00000000-0000-4000-8000-00000000000b"];
+  await scene.kafka.produce({
+    topic: deadLetterTopicName("invoices"),
+    partition: 0,
+    records: ids.map((eventId, index) => ({
+      key: `invoice-${index}`,
+      value: JSON.stringify({ invoice: index }),
+      headers: Object.entries(
+        deadLetterHeaders({ [EVENT_HEADERS.id]: eventId }, eventId, {
+          originalTopic: "invoices",
+          originalPartition: 0,
+          originalOffset: String(index),
+          error: `invoice ${index} failed`,
+          errorCode: "SLUICE_HANDLER_FAILED",
+          attempts: 4,
+          time: new Date(Date.UTC(2026, 0, 1, 12, index)),
+          consumerGroup: "mailer",
+        }),
+      ).map(([key, value]) => ({ key, value })),
+    })),
+  });
+
+  const page = await open(browser, `${url}/console/dead-letters`);
+  await page.locator("#dead-letter-topics a", { hasText: "invoices" }).click();
+  await page.locator("#dead-letters tbody tr").first().waitFor();
+  assert.equal(await page.locator("#dead-letters tbody tr").count(), 2);
+  await page.locator("#dead-letters tbody tr", { hasText: "invoice 1 failed" }).locator("input[type=checkbox]").check();
+  await page.locator("#redrive-selected-dry").click();
+  await page.locator("#redrive-result", { hasText: "Dry run: 1 dead letter(s) would go back" }).waitFor();
+  assert.equal((await scene.kafka.admin.topicOffsets("invoices"))[0]!.latest, 0, "a dry run sends nothing");
+  await page.locator("#redrive-selected").click();
+  await page.locator("#redrive-result", { hasText: "Sent 1 dead letter(s) back to invoices" }).waitFor();
+  const [back] = await scene.kafka.fetch([{ topic: "invoices", partition: 0, offset: 0 }], { maxWaitMs: 0 });
+  assert.deepEqual(
+    back!.records.map((record) => record.key?.toString()),
+    ["invoice-1"],
+  );
+});
