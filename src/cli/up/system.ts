@@ -5,6 +5,7 @@
 
 import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
+import { dirname } from "node:path";
 
 import type { FastifyPluginAsync } from "fastify";
 import type { Logger } from "pino";
@@ -43,7 +44,7 @@ import {
 } from "../../toolkit/index.js";
 import type { Environment } from "../args.js";
 import { dataPaths, type UpConfig } from "./config.js";
-import { lockDataDir } from "./data-dir-lock.js";
+import { lockDataDir } from "../../platform/data-dir-lock.js";
 
 export interface AppAddress {
   readonly name: string;
@@ -342,7 +343,8 @@ function addBaseDatabase(
     part(
       "database lock",
       async () => {
-        unlock = lockDataDir(paths.database, paths.databaseLock);
+        mkdirSync(dirname(paths.databaseLock), { recursive: true });
+        unlock = lockDataDir(paths.database, paths.databaseLock).release;
       },
       async () => unlock(),
     );
