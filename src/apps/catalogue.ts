@@ -3,5 +3,6 @@
 import type { AppManifest } from "./app.js";
 import { messagesApp } from "./messages/manifest.js";
 import { ordersApp } from "./orders/manifest.js";
+import { wordiumApp } from "./wordium/manifest.js";
 
-export const APPS: readonly AppManifest[] = [messagesApp, ordersApp];
+export const APPS: readonly AppManifest[] = [messagesApp, wordiumApp, ordersApp];
