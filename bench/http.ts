@@ -73,6 +73,8 @@ function startUp(dataDir: string): Promise<RunningUp> {
       "0",
       "--broker-port",
       "0",
+      "--registry-port",
+      "0",
       "--data-dir",
       dataDir,
       "--log-level",

@@ -37,12 +37,20 @@ function log(line: string): void {
 function startUp(dataDir: string): Promise<{ child: ChildProcess; http: string; ws: string }> {
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", "src/cli/main.ts", "up", "--apps", "wordium", "--port", "0", "--broker-port", "0"].concat([
-      "--data-dir",
-      dataDir,
-      "--log-level",
-      "warn",
-    ]),
+    [
+      "--import",
+      "tsx",
+      "src/cli/main.ts",
+      "up",
+      "--apps",
+      "wordium",
+      "--port",
+      "0",
+      "--broker-port",
+      "0",
+      "--registry-port",
+      "0",
+    ].concat(["--data-dir", dataDir, "--log-level", "warn"]),
     { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, KAFKA_BROKERS: "", DATABASE_URL: "" } },
   );
   return new Promise((resolve, reject) => {

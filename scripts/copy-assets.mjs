@@ -6,7 +6,8 @@ function copyMigrationDirs(dir) {
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
     if (!statSync(path).isDirectory()) continue;
-    if (name === "migrations") cpSync(path, join("dist", path), { recursive: true });
+    // Migrations, and apps' Avro schemas, are read at run time.
+    if (name === "migrations" || name === "schemas") cpSync(path, join("dist", path), { recursive: true });
     else copyMigrationDirs(path);
   }
 }

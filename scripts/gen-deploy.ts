@@ -188,6 +188,8 @@ function composeFile(roles: readonly DeploymentRole[]): Manifest {
   const sluiceEnvironment = {
     KAFKA_BROKERS: "${KAFKA_BROKERS:-broker:9092}",
     DATABASE_URL: "${DATABASE_URL:-postgres://sluice:sluice@postgres:5432/sluice}",
+    // The registry role's container; the orders roles refuse to start without a registry.
+    SCHEMA_REGISTRY_URL: "${SCHEMA_REGISTRY_URL:-http://registry:8081}",
     REDIS_URL: "${REDIS_URL:-redis://redis:6379}",
     SLUICE_JWT_SECRET: "${SLUICE_JWT_SECRET:?set SLUICE_JWT_SECRET in docker/.env (see .env.example)}",
     SLUICE_AUTH_MODE: "${SLUICE_AUTH_MODE:-optional}",

@@ -3,6 +3,7 @@
 import type { AppManifest } from "./app.js";
 import { jobsApp } from "./jobs/manifest.js";
 import { messagesApp } from "./messages/manifest.js";
+import { ordersApp } from "./orders/manifest.js";
 import { wordiumApp } from "./wordium/manifest.js";
 
-export const APPS: readonly AppManifest[] = [messagesApp, wordiumApp, jobsApp];
+export const APPS: readonly AppManifest[] = [messagesApp, wordiumApp, jobsApp, ordersApp];

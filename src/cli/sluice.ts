@@ -10,6 +10,7 @@ import { consumeCommand } from "./commands/consume.js";
 import { dltCommand } from "./commands/dlt.js";
 import { produceCommand } from "./commands/produce.js";
 import { registryCommand } from "./commands/registry.js";
+import { schemasCommand } from "./commands/schemas.js";
 import { topicsCommand } from "./commands/topics.js";
 import { upCommand } from "./commands/up.js";
 
@@ -41,6 +42,7 @@ export const sluiceCommand: Command = defineCommandGroup({
     brokerCommand,
     registryCommand,
     consoleCommand,
+    schemasCommand,
     topicsCommand,
     produceCommand,
     consumeCommand,

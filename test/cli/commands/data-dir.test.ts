@@ -15,7 +15,7 @@ const RUN_TIMEOUT_MS = 20_000;
 
 /** Ports in no test's way: the commands must fail on the data directory before they listen on anything. */
 const PORT_ARGS = ["--port", "0"];
-const UP_PORT_ARGS = ["--port", "0", "--broker-port", "0"];
+const UP_PORT_ARGS = ["--port", "0", "--broker-port", "0", "--registry-port", "0"];
 
 /**
  * Runs the CLI as a user who may not write in directories owned by the test: the same user after a chmod, or, when

@@ -21,7 +21,7 @@ function spawnUp(dataDir: string): Promise<UnreapedProcess> {
     "tsx",
     CLI_ENTRY,
     "up",
-    ...["--port", "0", "--broker-port", "0", "--data-dir", dataDir, "--log-level", "warn"],
+    ...["--port", "0", "--broker-port", "0", "--registry-port", "0", "--data-dir", dataDir, "--log-level", "warn"],
   ]);
 }
 
