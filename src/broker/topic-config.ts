@@ -33,7 +33,7 @@ const DEFINITIONS: readonly TopicConfigDefinition[] = [
       value === "delete"
         ? null
         : value.split(",").includes("compact")
-          ? "cleanup.policy=compact is not supported by Sluice yet; use delete"
+          ? "compaction is not supported by Sluice yet; use delete"
           : "must be delete",
   },
   { name: "retention.ms", type: "long", defaultValue: (c) => String(c.retentionMs), validate: longAtLeast(-1) },

@@ -5,6 +5,7 @@
 
 import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
+import { dirname } from "node:path";
 
 import type { FastifyPluginAsync } from "fastify";
 import type { Logger } from "pino";
@@ -43,7 +44,7 @@ import {
 } from "../../toolkit/index.js";
 import type { Environment } from "../args.js";
 import { dataPaths, type UpConfig } from "./config.js";
-import { lockDataDir } from "./data-dir-lock.js";
+import { lockDataDir } from "../../platform/data-dir-lock.js";
 
 export interface AppAddress {
   readonly name: string;
@@ -53,7 +54,8 @@ export interface AppAddress {
 }
 
 export interface SystemAddresses {
-  /** The web pages and APIs, e.g. "http://127.0.0.1:8080"; null when this process runs no HTTP role. */
+  /** The HTTP server, e.g. "http://127.0.0.1:8080": the apps of HTTP roles, and in every process the health
+   * endpoints and metrics; null until it listens. */
   http: string | null;
   /** The pages of the apps with an HTTP role here, in catalogue order. */
   apps: AppAddress[];
@@ -173,6 +175,7 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
         const broker = await startBroker({
           host: config.brokerHost,
           port: config.brokerPort,
+          advertisedHost: config.brokerAdvertisedHost,
           dataDir: paths.broker,
           logger: logger.child({ part: "broker" }),
         });
@@ -231,7 +234,9 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
 
   for (const running of runningRoles) addRole(config, running, env, state, logger, components);
 
-  if (httpRoles.length > 0) {
+  // Every process serves /healthz, /readyz and /metrics, so that a worker or a broker run as its own container or
+  // pod has the same probes as the API; only HTTP roles add their routes and the WebSocket gateway.
+  {
     let closeGateway: () => Promise<void> = async () => {};
     part(
       "http server",
@@ -255,16 +260,18 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
           // that its own clients' commands (curl localhost:8001/api/…) work unchanged.
           if (app.name === "messages" || mountedApps.size === 1) await gateway.register(plugin);
         }
-        attachWebSocketGateway(gateway.app, {
-          kafka: state.kafka as KafkaClient,
-          verifyToken: config.authMode === "off" ? undefined : state.auth?.verifyToken,
-          authRequired: config.authMode === "required",
-          sendBufferBytesMax: config.sendBufferBytesMax,
-          subscriptionsPerConnectionMax: config.subscriptionsPerConnectionMax,
-          // Every app's declarations, not only those running here: a private stream stays private on every gateway.
-          allowTopic: topicAccessCheck(liveTopicsOf([...APPS, ...config.runningApps])),
-          logger: logger.child({ part: "websocket" }),
-        });
+        if (httpRoles.length > 0) {
+          attachWebSocketGateway(gateway.app, {
+            kafka: state.kafka as KafkaClient,
+            verifyToken: config.authMode === "off" ? undefined : state.auth?.verifyToken,
+            authRequired: config.authMode === "required",
+            sendBufferBytesMax: config.sendBufferBytesMax,
+            subscriptionsPerConnectionMax: config.subscriptionsPerConnectionMax,
+            // Every app's declarations, not only those running here: a private stream stays private on every gateway.
+            allowTopic: topicAccessCheck(liveTopicsOf([...APPS, ...config.runningApps])),
+            logger: logger.child({ part: "websocket" }),
+          });
+        }
         addresses.http = await gateway.listen();
         for (const app of config.runningApps) {
           if (!mountedApps.has(app)) continue;
@@ -308,7 +315,8 @@ function addBaseDatabase(
     part(
       "database lock",
       async () => {
-        unlock = lockDataDir(paths.database, paths.databaseLock);
+        mkdirSync(dirname(paths.databaseLock), { recursive: true });
+        unlock = lockDataDir(paths.database, paths.databaseLock).release;
       },
       async () => unlock(),
     );
