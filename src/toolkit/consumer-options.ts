@@ -2,6 +2,7 @@
 // settings every part of the consumer (consumer.ts) reads.
 
 import type { DatabaseSession } from "../store/database.js";
+import { integerOption, resolveIntegers } from "../platform/options.js";
 import { INBOX_TEXT_CHARS_MAX } from "../store/inbox.js";
 import { consumerMetrics, type ConsumerMetrics } from "./consumer-metrics.js";
 import { describeError, InvalidArgumentError } from "./errors.js";
@@ -113,13 +114,7 @@ export class SimulatedCrash extends Error {
   }
 }
 
-function checkInteger(field: string, value: number | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidArgumentError(field, `must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
-}
+const invalidOption = (field: string, message: string): Error => new InvalidArgumentError(field, message);
 
 /** A consumer's options, checked and with their defaults, and what follows from them. */
 export interface ResolvedConsumer {
@@ -183,45 +178,19 @@ export function resolveConsumerOptions<const D extends readonly TopicDefinition<
     definitionOfTopic.set(name, definition);
     for (const tier of tiers) definitionOfTopic.set(tier, definition);
   }
-  const settings = {
-    concurrency: checkInteger("concurrency", options.concurrency, 1, 1, PARTITIONS_CONCURRENTLY_MAX),
-    inboxRetentionMs: checkInteger(
-      "inboxRetentionMs",
-      options.inboxRetentionMs,
-      DEFAULT_INBOX_RETENTION_MS,
-      0,
-      365 * dayMs,
-    ),
-    inboxCleanupIntervalMs: checkInteger(
-      "inboxCleanupIntervalMs",
-      options.inboxCleanupIntervalMs,
-      DEFAULT_INBOX_CLEANUP_INTERVAL_MS,
-      1,
-      dayMs,
-    ),
-    lagRefreshIntervalMs: checkInteger(
-      "lagRefreshIntervalMs",
-      options.lagRefreshIntervalMs,
-      DEFAULT_LAG_REFRESH_INTERVAL_MS,
-      1,
-      dayMs,
-    ),
-    handlerTimeoutMs: checkInteger(
-      "handlerTimeoutMs",
-      options.handlerTimeoutMs,
-      DEFAULT_HANDLER_TIMEOUT_MS,
-      1,
-      HANDLER_TIMEOUT_MS_MAX,
-    ),
-    failureBackoffMaxMs: checkInteger(
-      "failureBackoffMaxMs",
-      options.failureBackoffMaxMs,
-      DEFAULT_FAILURE_BACKOFF_MAX_MS,
-      DEFAULT_FAILURE_BACKOFF_BASE_MS,
-      dayMs,
-    ),
-    eventBytesMax: checkInteger("eventBytesMax", options.eventBytesMax, EVENT_BYTES_MAX, 1, 1024 * 1024 * 1024),
-  };
+  const settings = resolveIntegers(
+    {
+      concurrency: integerOption(1, 1, PARTITIONS_CONCURRENTLY_MAX),
+      inboxRetentionMs: integerOption(DEFAULT_INBOX_RETENTION_MS, 0, 365 * dayMs),
+      inboxCleanupIntervalMs: integerOption(DEFAULT_INBOX_CLEANUP_INTERVAL_MS, 1, dayMs),
+      lagRefreshIntervalMs: integerOption(DEFAULT_LAG_REFRESH_INTERVAL_MS, 1, dayMs),
+      handlerTimeoutMs: integerOption(DEFAULT_HANDLER_TIMEOUT_MS, 1, HANDLER_TIMEOUT_MS_MAX),
+      failureBackoffMaxMs: integerOption(DEFAULT_FAILURE_BACKOFF_MAX_MS, DEFAULT_FAILURE_BACKOFF_BASE_MS, dayMs),
+      eventBytesMax: integerOption(EVENT_BYTES_MAX, 1, 1024 * 1024 * 1024),
+    },
+    options,
+    invalidOption,
+  );
   const logger = options.logger ?? silentLogger;
   const random = options.random ?? Math.random;
   const isRetriableOption = options.isRetriable;

@@ -9,6 +9,7 @@ import {
   type Database,
   type OutboxRecord,
 } from "../store/index.js";
+import { integerOption, resolveInteger, resolveIntegers } from "../platform/options.js";
 import { InvalidArgumentError } from "./errors.js";
 import type { KafkaClient } from "./kafka/connection.js";
 import type { KafkaProducerOptions } from "./kafka/producer.js";
@@ -107,59 +108,40 @@ export interface ResolvedRelayOptions {
   stopTimeoutMs: number;
 }
 
-function integer(field: string, value: number | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidArgumentError(field, `must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
-}
+/** The relay's integer options, declared once: default and accepted range. */
+const RELAY_INTEGER_OPTIONS = {
+  batchSize: integerOption(DEFAULT_OUTBOX_CLAIM_BATCH_SIZE, 1, RELAY_BATCH_SIZE_MAX),
+  batchBytesMax: integerOption(DEFAULT_OUTBOX_CLAIM_BYTES_MAX, 1, outboxSql.OUTBOX_CLAIM_BYTES_MAX),
+  leaseMs: integerOption(DEFAULT_OUTBOX_LEASE_MS, 10, DAY_MS),
+  pollIntervalMs: integerOption(DEFAULT_RELAY_POLL_INTERVAL_MS, 1, DAY_MS),
+  idlePollIntervalMs: integerOption(DEFAULT_RELAY_IDLE_POLL_INTERVAL_MS, 1, DAY_MS),
+  retentionMs: integerOption(DEFAULT_OUTBOX_RETENTION_MS, 0, 365 * DAY_MS),
+  cleanupIntervalMs: integerOption(DEFAULT_OUTBOX_CLEANUP_INTERVAL_MS, 0, DAY_MS),
+  cleanupBatchSize: integerOption(DEFAULT_OUTBOX_CLEANUP_BATCH_SIZE, 1, outboxSql.OUTBOX_IDS_MAX),
+  backoffBaseMs: integerOption(DEFAULT_RELAY_BACKOFF_BASE_MS, 1, DAY_MS),
+  lagIntervalMs: integerOption(DEFAULT_RELAY_LAG_INTERVAL_MS, 0, DAY_MS),
+  stopTimeoutMs: integerOption(DEFAULT_RELAY_STOP_TIMEOUT_MS, 0, DAY_MS),
+};
+
+const invalidOption = (field: string, message: string): Error => new InvalidArgumentError(field, message);
 
 export function resolveRelayOptions(options: OutboxRelayOptions): ResolvedRelayOptions {
   const afterPublish = options.afterPublish ?? "mark";
   if (afterPublish !== "mark" && afterPublish !== "delete") {
     throw new InvalidArgumentError("afterPublish", 'must be "mark" or "delete"');
   }
-  const backoffBaseMs = integer("backoffBaseMs", options.backoffBaseMs, DEFAULT_RELAY_BACKOFF_BASE_MS, 1, DAY_MS);
+  const integers = resolveIntegers(RELAY_INTEGER_OPTIONS, options, invalidOption);
   return {
+    ...integers,
     exclusiveDatabase: options.exclusiveDatabase ?? options.db.kind === "pglite",
-    batchSize: integer("batchSize", options.batchSize, DEFAULT_OUTBOX_CLAIM_BATCH_SIZE, 1, RELAY_BATCH_SIZE_MAX),
-    batchBytesMax: integer(
-      "batchBytesMax",
-      options.batchBytesMax,
-      DEFAULT_OUTBOX_CLAIM_BYTES_MAX,
-      1,
-      outboxSql.OUTBOX_CLAIM_BYTES_MAX,
-    ),
-    leaseMs: integer("leaseMs", options.leaseMs, DEFAULT_OUTBOX_LEASE_MS, 10, DAY_MS),
-    pollIntervalMs: integer("pollIntervalMs", options.pollIntervalMs, DEFAULT_RELAY_POLL_INTERVAL_MS, 1, DAY_MS),
-    idlePollIntervalMs: integer(
-      "idlePollIntervalMs",
-      options.idlePollIntervalMs,
-      DEFAULT_RELAY_IDLE_POLL_INTERVAL_MS,
-      1,
-      DAY_MS,
-    ),
     listen: options.listen ?? true,
     afterPublish,
-    retentionMs: integer("retentionMs", options.retentionMs, DEFAULT_OUTBOX_RETENTION_MS, 0, 365 * DAY_MS),
-    cleanupIntervalMs: integer(
-      "cleanupIntervalMs",
-      options.cleanupIntervalMs,
-      DEFAULT_OUTBOX_CLEANUP_INTERVAL_MS,
-      0,
-      DAY_MS,
+    // At least the base delay, so its range depends on another option.
+    backoffMaxMs: resolveInteger(
+      "backoffMaxMs",
+      options.backoffMaxMs,
+      integerOption(DEFAULT_RELAY_BACKOFF_MAX_MS, integers.backoffBaseMs, DAY_MS),
+      invalidOption,
     ),
-    cleanupBatchSize: integer(
-      "cleanupBatchSize",
-      options.cleanupBatchSize,
-      DEFAULT_OUTBOX_CLEANUP_BATCH_SIZE,
-      1,
-      outboxSql.OUTBOX_IDS_MAX,
-    ),
-    backoffBaseMs,
-    backoffMaxMs: integer("backoffMaxMs", options.backoffMaxMs, DEFAULT_RELAY_BACKOFF_MAX_MS, backoffBaseMs, DAY_MS),
-    lagIntervalMs: integer("lagIntervalMs", options.lagIntervalMs, DEFAULT_RELAY_LAG_INTERVAL_MS, 0, DAY_MS),
-    stopTimeoutMs: integer("stopTimeoutMs", options.stopTimeoutMs, DEFAULT_RELAY_STOP_TIMEOUT_MS, 0, DAY_MS),
   };
 }
