@@ -322,7 +322,13 @@ export class BatchPipeline {
       metrics.skipped.inc(labels);
     } else {
       metrics.failed.inc(labels);
-      await this.#failures.routeFailure(entry.record, headers, event.id, origin, result.error);
+      await this.#failures.routeFailure({
+        record: entry.record,
+        headers,
+        eventId: event.id,
+        origin,
+        error: result.error,
+      });
     }
   }
   #pauseUntil(topic: string, partition: number, untilMs: number): void {
@@ -429,14 +435,8 @@ export class BatchPipeline {
           return;
         }
         try {
-          await this.#failures.deadLetter(
-            blocker.record,
-            prepared.headers,
-            prepared.eventId,
-            prepared.origin,
-            prepared.error,
-            prepared.attempts,
-          );
+          const { headers, eventId, origin, error, attempts } = prepared;
+          await this.#failures.deadLetter({ record: blocker.record, headers, eventId, origin, error }, attempts);
         } catch (error) {
           await fail(error);
           return;

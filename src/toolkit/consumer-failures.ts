@@ -16,6 +16,15 @@ function errorCodeOf(error: Error): string {
   return error instanceof ToolkitError ? error.code : ToolkitErrorCode.HANDLER_FAILED;
 }
 
+/** An event that failed or cannot be read: its record, its headers without retry headers, its id and origin. */
+export interface FailedEvent {
+  record: ConsumerRecord;
+  headers: Record<string, string>;
+  eventId: string;
+  origin: Origin;
+  error: Error;
+}
+
 export class FailureRouter {
   readonly #consumer: ResolvedConsumer;
   readonly #producer: () => KafkaProducer;
@@ -29,17 +38,11 @@ export class FailureRouter {
   }
 
   /** Routes a failed event: its next attempt through a retry topic while attempts are left, else a dead letter. */
-  async routeFailure(
-    record: ConsumerRecord,
-    headers: Record<string, string>,
-    eventId: string,
-    origin: Origin,
-    error: Error,
-  ): Promise<void> {
-    if (this.isRetriable(error) && origin.attempt < this.#consumer.policy.attempts) {
-      await this.#scheduleRetry(record, headers, eventId, origin, error);
+  async routeFailure(failed: FailedEvent): Promise<void> {
+    if (this.isRetriable(failed.error) && failed.origin.attempt < this.#consumer.policy.attempts) {
+      await this.#scheduleRetry(failed);
     } else {
-      await this.deadLetter(record, headers, eventId, origin, error, origin.attempt);
+      await this.deadLetter(failed, failed.origin.attempt);
     }
   }
 
@@ -63,14 +66,8 @@ export class FailureRouter {
   }
 
   /** Sends an event to its topic's dead-letter topic, with why and from where; parks it without its value if refused. */
-  async deadLetter(
-    record: ConsumerRecord,
-    headers: Record<string, string>,
-    eventId: string,
-    origin: Origin,
-    error: Error,
-    attempts: number,
-  ): Promise<void> {
+  async deadLetter(failed: FailedEvent, attempts: number): Promise<void> {
+    const { record, headers, eventId, origin, error } = failed;
     const { groupId, metrics, logger } = this.#consumer;
     const reason: DeadLetterReason = {
       originalTopic: origin.topic,
@@ -109,13 +106,8 @@ export class FailureRouter {
   }
 
   /** Sends a failed event to the retry topic of its next attempt; dead-letters it when the retry topic refuses it. */
-  async #scheduleRetry(
-    record: ConsumerRecord,
-    headers: Record<string, string>,
-    eventId: string,
-    origin: Origin,
-    error: Error,
-  ): Promise<void> {
+  async #scheduleRetry(failed: FailedEvent): Promise<void> {
+    const { record, headers, eventId, origin, error } = failed;
     const { policy, random, groupId, metrics, logger } = this.#consumer;
     const delayMs = backoffDelayMs(policy, origin.attempt, random);
     const topic = retryTopicName(origin.topic, retryTierOf(policy, origin.attempt));
@@ -141,7 +133,7 @@ export class FailureRouter {
     } catch (sendError) {
       if (!(sendError instanceof PublishError) || sendError.retriable) throw sendError;
       // The retry topic refuses the record for good (too large with the retry headers, say): retrying cannot work.
-      await this.deadLetter(record, headers, eventId, origin, error, origin.attempt);
+      await this.deadLetter(failed, origin.attempt);
       return;
     }
     metrics.retried.inc({ topic: origin.topic, group: groupId });
