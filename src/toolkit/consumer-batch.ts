@@ -23,6 +23,7 @@ import {
 } from "./consumer-options.js";
 import {
   prepareRecord,
+  prepareToDecode,
   type BlockingRecord,
   type EventResult,
   type GroupEntry,
@@ -417,6 +418,7 @@ export class BatchPipeline {
       while (next < records.length && entries.length < EVENTS_PER_TRANSACTION_MAX) {
         const record = records[next];
         if (record === undefined) break;
+        await prepareToDecode(this.#consumer, record);
         const prepared = prepareRecord(this.#consumer, record);
         if (prepared.kind === "wait" || prepared.kind === "reject") {
           if (entries.length === 0) {

@@ -52,6 +52,15 @@ export interface GroupEntry {
   result: EventResult | null;
 }
 
+/** Lets the topic's serializer fetch what decoding the record needs (a writer's schema); decode reports failures. */
+export async function prepareToDecode(consumer: ResolvedConsumer, record: ConsumerRecord): Promise<void> {
+  const definition = consumer.definitionOfTopic.get(record.topic);
+  if (definition === undefined || record.value === null) return;
+  await serializerFor(definition)
+    .prepareDecode?.(definition, record.value)
+    .catch(() => undefined);
+}
+
 /** Reads a record's headers and value; decides everything about it that needs neither database nor broker. */
 export function prepareRecord(consumer: ResolvedConsumer, record: ConsumerRecord): PreparedRecord {
   const { definitionOfTopic, groupId } = consumer;
