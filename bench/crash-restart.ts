@@ -20,7 +20,18 @@ function percentile(sorted: readonly number[], fraction: number): number {
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), "sluice-bench-crash-"));
-const flags = ["--port", "0", "--broker-port", "0", "--data-dir", dataDir, "--log-level", "warn"];
+const flags = [
+  "--port",
+  "0",
+  "--broker-port",
+  "0",
+  "--registry-port",
+  "0",
+  "--data-dir",
+  dataDir,
+  "--log-level",
+  "warn",
+];
 let up = await startUp(flags);
 const times: number[] = [];
 try {

@@ -16,7 +16,18 @@ const ROUND_TIMEOUT_MS = 30_000;
 
 test("after kill -9 and a restart, the first new post is stored within seconds", { timeout: 180_000 }, async (t) => {
   const dataDir = temporaryDir(t, "sluice-crash-");
-  const flags = ["--port", "0", "--broker-port", "0", "--data-dir", dataDir, "--log-level", "warn"];
+  const flags = [
+    "--port",
+    "0",
+    "--broker-port",
+    "0",
+    "--registry-port",
+    "0",
+    "--data-dir",
+    dataDir,
+    "--log-level",
+    "warn",
+  ];
   let up: UpProcess = await startUp(flags);
   t.after(async () => {
     up.child.kill("SIGKILL");
