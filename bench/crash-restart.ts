@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { crashAndRestart } from "../test/apps/messages/crash-round.js";
+import { crashAndRestart, crashRoundFlags } from "../test/apps/messages/crash-round.js";
 import { startUp } from "../test/apps/messages/up-process.js";
 
 const args = process.argv.slice(2);
@@ -20,18 +20,7 @@ function percentile(sorted: readonly number[], fraction: number): number {
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), "sluice-bench-crash-"));
-const flags = [
-  "--port",
-  "0",
-  "--broker-port",
-  "0",
-  "--registry-port",
-  "0",
-  "--data-dir",
-  dataDir,
-  "--log-level",
-  "warn",
-];
+const flags = crashRoundFlags(dataDir);
 let up = await startUp(flags);
 const times: number[] = [];
 try {

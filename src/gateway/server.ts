@@ -25,6 +25,7 @@ import { FAVICON_CONTENT_TYPE, FAVICON_MAX_AGE_SECONDS, FAVICON_PATH, FAVICON_SV
 import { installHttpMetrics } from "./metrics.js";
 import { parseQueryString, rejectMalformedQuery } from "./query-string.js";
 import { Readiness, type ReadinessCheck } from "./readiness.js";
+import { integerOption as declaredInteger, resolveInteger } from "../platform/options.js";
 
 export const DEFAULT_GATEWAY_HOST = "127.0.0.1";
 export const DEFAULT_GATEWAY_PORT = 8080;
@@ -97,11 +98,12 @@ export interface Gateway {
 }
 
 function integerOption(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
+  return resolveInteger(
+    name,
+    value,
+    declaredInteger(fallback, min, max),
+    (field, message) => new RangeError(`${field} ${message}`),
+  );
 }
 
 function requestIdOf(request: { headers: Record<string, string | string[] | undefined> }): string {

@@ -16,6 +16,8 @@ export * from "./kafka/admin.js";
 export * from "./publisher.js";
 export * from "./outbox.js";
 export * from "./outbox-relay.js";
+export * from "./outbox-relay-options.js";
+export * from "./outbox-upkeep.js";
 export * from "./service.js";
 export * from "./kafka/consumer.js";
 export * from "./retry.js";

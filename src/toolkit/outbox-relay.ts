@@ -18,15 +18,9 @@ import { performance } from "node:perf_hooks";
 
 import {
   claimOutboxBatch,
-  DEFAULT_OUTBOX_CLAIM_BATCH_SIZE,
-  DEFAULT_OUTBOX_CLAIM_BYTES_MAX,
-  DEFAULT_OUTBOX_LEASE_MS,
   deleteOutboxEvents,
-  deletePublishedOutboxEvents,
   markOutboxPublished,
   OUTBOX_NOTIFY_CHANNEL,
-  outboxSql,
-  readOutboxLag,
   type Database,
   type OutboxLag,
   type OutboxRecord,
@@ -36,85 +30,16 @@ import type { KafkaClient } from "./kafka/connection.js";
 import { chunkRecords, type KafkaProducer, type KafkaProducerOptions, type ProducerRecord } from "./kafka/producer.js";
 import { silentLogger, type ToolkitLogger } from "./logger.js";
 import { publishingMetrics, type PublishingMetrics } from "./metrics.js";
+import {
+  RELAY_STUCK_CLAIM_COUNT,
+  resolveRelayOptions,
+  type OutboxRelayHooks,
+  type OutboxRelayOptions,
+  type ResolvedRelayOptions,
+} from "./outbox-relay-options.js";
+import { OutboxUpkeep } from "./outbox-upkeep.js";
 import { RelayLeases, renewEvery } from "./relay-leases.js";
 import type { Component } from "./service.js";
-
-export const DEFAULT_RELAY_POLL_INTERVAL_MS = 500;
-export const DEFAULT_RELAY_IDLE_POLL_INTERVAL_MS = 10_000;
-export const DEFAULT_RELAY_BACKOFF_BASE_MS = 100;
-export const DEFAULT_RELAY_BACKOFF_MAX_MS = 10_000;
-export const DEFAULT_RELAY_LAG_INTERVAL_MS = 5_000;
-export const DEFAULT_OUTBOX_RETENTION_MS = 24 * 60 * 60 * 1000;
-export const DEFAULT_OUTBOX_CLEANUP_INTERVAL_MS = 60_000;
-export const DEFAULT_OUTBOX_CLEANUP_BATCH_SIZE = 1_000;
-/** Cleanup deletes at most this many batches per run, so a huge backlog cannot monopolise the database. */
-export const OUTBOX_CLEANUP_BATCHES_PER_RUN_MAX = 20;
-export const DEFAULT_RELAY_STOP_TIMEOUT_MS = 10_000;
-/**
- * Rows per claim. A relay holds up to three batches (one being marked, one being sent, one claimed ahead) but names
- * at most two in one statement (a renewal or release, which takes OUTBOX_IDS_MAX ids at most, or a claim's
- * publishing ids).
- */
-export const RELAY_BATCH_SIZE_MAX = Math.min(
-  outboxSql.OUTBOX_CLAIM_BATCH_MAX,
-  Math.floor(outboxSql.OUTBOX_IDS_MAX / 2),
-);
-/** A row claimed this often without being published is reported at error level on every further failure. */
-export const RELAY_STUCK_CLAIM_COUNT = 10;
-
-const DAY_MS = 24 * 60 * 60 * 1000;
-
-export interface OutboxRelayHooks {
-  /** Runs after a batch is claimed, before any of it is sent. A throw crashes the relay here (see OutboxRelay). */
-  afterClaim?(records: readonly OutboxRecord[]): void | Promise<void>;
-  /** Runs after the broker acknowledged records, before they are marked. A throw crashes the relay here. */
-  afterSend?(records: readonly OutboxRecord[]): void | Promise<void>;
-}
-
-export interface OutboxRelayOptions {
-  db: Database;
-  client: KafkaClient;
-  /** The component name in a service; default "outbox-relay". */
-  name?: string;
-  /** Identifies this relay's leases; unique per instance by default (host, process id, random suffix). */
-  relayId?: string;
-  /** Rows claimed and published per round. */
-  batchSize?: number;
-  /** Keys and values claimed per round, at most (default 16 MiB); a round always takes at least one row. */
-  batchBytesMax?: number;
-  /** How long a claim holds rows; the relay renews it while publishing, and another relay takes over after it. */
-  leaseMs?: number;
-  /**
-   * True when no other process uses the database, so that every lease not held by a relay of this process belongs
-   * to a dead one and is taken over at start. Default: true for PGlite (one process holds its data directory).
-   */
-  exclusiveDatabase?: boolean;
-  /** Time between polls when the database cannot LISTEN (or listen is false). */
-  pollIntervalMs?: number;
-  /** Time between safety-net polls while LISTEN wakes the relay. */
-  idlePollIntervalMs?: number;
-  /** Use LISTEN/NOTIFY when the database supports it; default true. */
-  listen?: boolean;
-  /** What happens to a published row: "mark" keeps it for retentionMs, "delete" removes it at once. */
-  afterPublish?: "mark" | "delete";
-  /** How long marked rows are kept before cleanup deletes them. */
-  retentionMs?: number;
-  /** Time between cleanup runs; 0 turns periodic cleanup off (cleanup() still works). */
-  cleanupIntervalMs?: number;
-  cleanupBatchSize?: number;
-  /** First delay after a failed round; doubles per consecutive failure up to backoffMaxMs, with jitter. */
-  backoffBaseMs?: number;
-  backoffMaxMs?: number;
-  /** Time between refreshes of the lag gauges; 0 turns the refresh off (refreshLag() still works). */
-  lagIntervalMs?: number;
-  /** How long stop() waits for the batch in flight before releasing its rows and returning. */
-  stopTimeoutMs?: number;
-  producer?: KafkaProducerOptions;
-  logger?: ToolkitLogger;
-  hooks?: OutboxRelayHooks;
-  /** The jitter source, in [0, 1); tests pass a seeded one. */
-  random?: () => number;
-}
 
 export type OutboxRelayState = "created" | "running" | "stopping" | "stopped" | "crashed";
 
@@ -127,81 +52,6 @@ export interface OutboxRelayStatus {
   lastError: string | null;
   /** True when LISTEN wakes the relay; false when it only polls. */
   listening: boolean;
-}
-
-interface ResolvedOptions {
-  exclusiveDatabase: boolean;
-  batchSize: number;
-  batchBytesMax: number;
-  leaseMs: number;
-  pollIntervalMs: number;
-  idlePollIntervalMs: number;
-  listen: boolean;
-  afterPublish: "mark" | "delete";
-  retentionMs: number;
-  cleanupIntervalMs: number;
-  cleanupBatchSize: number;
-  backoffBaseMs: number;
-  backoffMaxMs: number;
-  lagIntervalMs: number;
-  stopTimeoutMs: number;
-}
-
-function integer(field: string, value: number | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidArgumentError(field, `must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
-}
-
-function resolveOptions(options: OutboxRelayOptions): ResolvedOptions {
-  const afterPublish = options.afterPublish ?? "mark";
-  if (afterPublish !== "mark" && afterPublish !== "delete") {
-    throw new InvalidArgumentError("afterPublish", 'must be "mark" or "delete"');
-  }
-  const backoffBaseMs = integer("backoffBaseMs", options.backoffBaseMs, DEFAULT_RELAY_BACKOFF_BASE_MS, 1, DAY_MS);
-  return {
-    exclusiveDatabase: options.exclusiveDatabase ?? options.db.kind === "pglite",
-    batchSize: integer("batchSize", options.batchSize, DEFAULT_OUTBOX_CLAIM_BATCH_SIZE, 1, RELAY_BATCH_SIZE_MAX),
-    batchBytesMax: integer(
-      "batchBytesMax",
-      options.batchBytesMax,
-      DEFAULT_OUTBOX_CLAIM_BYTES_MAX,
-      1,
-      outboxSql.OUTBOX_CLAIM_BYTES_MAX,
-    ),
-    leaseMs: integer("leaseMs", options.leaseMs, DEFAULT_OUTBOX_LEASE_MS, 10, DAY_MS),
-    pollIntervalMs: integer("pollIntervalMs", options.pollIntervalMs, DEFAULT_RELAY_POLL_INTERVAL_MS, 1, DAY_MS),
-    idlePollIntervalMs: integer(
-      "idlePollIntervalMs",
-      options.idlePollIntervalMs,
-      DEFAULT_RELAY_IDLE_POLL_INTERVAL_MS,
-      1,
-      DAY_MS,
-    ),
-    listen: options.listen ?? true,
-    afterPublish,
-    retentionMs: integer("retentionMs", options.retentionMs, DEFAULT_OUTBOX_RETENTION_MS, 0, 365 * DAY_MS),
-    cleanupIntervalMs: integer(
-      "cleanupIntervalMs",
-      options.cleanupIntervalMs,
-      DEFAULT_OUTBOX_CLEANUP_INTERVAL_MS,
-      0,
-      DAY_MS,
-    ),
-    cleanupBatchSize: integer(
-      "cleanupBatchSize",
-      options.cleanupBatchSize,
-      DEFAULT_OUTBOX_CLEANUP_BATCH_SIZE,
-      1,
-      outboxSql.OUTBOX_IDS_MAX,
-    ),
-    backoffBaseMs,
-    backoffMaxMs: integer("backoffMaxMs", options.backoffMaxMs, DEFAULT_RELAY_BACKOFF_MAX_MS, backoffBaseMs, DAY_MS),
-    lagIntervalMs: integer("lagIntervalMs", options.lagIntervalMs, DEFAULT_RELAY_LAG_INTERVAL_MS, 0, DAY_MS),
-    stopTimeoutMs: integer("stopTimeoutMs", options.stopTimeoutMs, DEFAULT_RELAY_STOP_TIMEOUT_MS, 0, DAY_MS),
-  };
 }
 
 /** The error a hook's throw becomes: the relay stops where it was, as if its process had died. */
@@ -253,13 +103,14 @@ export class OutboxRelay implements Component {
   readonly relayId: string;
   readonly #db: Database;
   readonly #client: KafkaClient;
-  readonly #options: ResolvedOptions;
+  readonly #options: ResolvedRelayOptions;
   readonly #logger: ToolkitLogger;
   readonly #hooks: OutboxRelayHooks;
   readonly #random: () => number;
   readonly #metrics: PublishingMetrics;
   readonly #producerOptions: KafkaProducerOptions | undefined;
   readonly #leases: RelayLeases;
+  readonly #upkeep: OutboxUpkeep;
   #producer: KafkaProducer | null = null;
   #state: OutboxRelayState = "created";
   #loop: Promise<void> | null = null;
@@ -276,9 +127,6 @@ export class OutboxRelay implements Component {
   /** The mark of the last batch sent, left running while the next one is sent (see publishBatch). */
   #marking: { ids: number[]; done: Promise<boolean> } | null = null;
   #abandoned = false;
-  #lagTimer: NodeJS.Timeout | null = null;
-  #cleanupTimer: NodeJS.Timeout | null = null;
-  #cleanupRunning: Promise<number> | null = null;
   #crash: RelayCrashedError | null = null;
   #stopping: Promise<void> | null = null;
 
@@ -286,7 +134,7 @@ export class OutboxRelay implements Component {
     if (typeof options !== "object" || options === null) throw new InvalidArgumentError("options", "are required");
     if (options.db === undefined) throw new InvalidArgumentError("db", "is required (see openDatabase)");
     if (options.client === undefined) throw new InvalidArgumentError("client", "is required (see createKafkaClient)");
-    this.#options = resolveOptions(options);
+    this.#options = resolveRelayOptions(options);
     this.#db = options.db;
     this.#client = options.client;
     this.name = options.name ?? "outbox-relay";
@@ -297,6 +145,7 @@ export class OutboxRelay implements Component {
     this.#metrics = publishingMetrics();
     this.#producerOptions = options.producer;
     this.#leases = new RelayLeases(this.#db, this.relayId, this.#options.leaseMs, this.#logger);
+    this.#upkeep = new OutboxUpkeep(this.#db, this.relayId, this.#options, this.#logger);
   }
 
   get ready(): boolean {
@@ -339,15 +188,7 @@ export class OutboxRelay implements Component {
         );
       }
     }
-    if (this.#options.lagIntervalMs > 0) {
-      this.#lagTimer = setInterval(() => void this.#refreshLagQuietly(), this.#options.lagIntervalMs);
-      this.#lagTimer.unref();
-      void this.#refreshLagQuietly();
-    }
-    if (this.#options.cleanupIntervalMs > 0) {
-      this.#cleanupTimer = setInterval(() => void this.#cleanupQuietly(), this.#options.cleanupIntervalMs);
-      this.#cleanupTimer.unref();
-    }
+    this.#upkeep.start();
     this.#loop = this.#run();
     this.#logger.info(
       { relayId: this.relayId, schema: this.#db.schema, listening: this.#unlisten !== null },
@@ -402,41 +243,13 @@ export class OutboxRelay implements Component {
   }
 
   /** Reads the outbox lag now and updates the gauges. */
-  async refreshLag(): Promise<OutboxLag> {
-    const lag = await readOutboxLag(this.#db);
-    const labels = { schema: this.#db.schema };
-    this.#metrics.outboxWaiting.set(labels, lag.waiting);
-    this.#metrics.outboxInFlight.set(labels, lag.inFlight);
-    this.#metrics.outboxOldestAge.set(labels, (lag.oldestAgeMs ?? 0) / 1000);
-    return lag;
+  refreshLag(): Promise<OutboxLag> {
+    return this.#upkeep.refreshLag();
   }
 
-  /**
-   * Deletes rows published more than retentionMs ago, in batches of cleanupBatchSize, up to
-   * OUTBOX_CLEANUP_BATCHES_PER_RUN_MAX batches. Returns how many rows went.
-   */
+  /** Deletes rows published more than retentionMs ago (see OutboxUpkeep.cleanup); returns how many went. */
   cleanup(): Promise<number> {
-    this.#cleanupRunning ??= this.#cleanupOnce().finally(() => {
-      this.#cleanupRunning = null;
-    });
-    return this.#cleanupRunning;
-  }
-
-  async #cleanupOnce(): Promise<number> {
-    let total = 0;
-    for (let round = 0; round < OUTBOX_CLEANUP_BATCHES_PER_RUN_MAX; round += 1) {
-      const deleted = await deletePublishedOutboxEvents(this.#db, {
-        olderThanMs: this.#options.retentionMs,
-        limit: this.#options.cleanupBatchSize,
-      });
-      total += deleted;
-      if (deleted < this.#options.cleanupBatchSize) break;
-    }
-    if (total > 0) {
-      this.#metrics.outboxCleaned.inc({ schema: this.#db.schema }, total);
-      this.#logger.debug({ relayId: this.relayId, deleted: total }, "outbox cleanup deleted published rows");
-    }
-    return total;
+    return this.#upkeep.cleanup();
   }
 
   async #run(): Promise<void> {
@@ -733,34 +546,14 @@ export class OutboxRelay implements Component {
 
   async #shutDown(): Promise<void> {
     this.#leases.forget();
-    if (this.#lagTimer !== null) clearInterval(this.#lagTimer);
-    if (this.#cleanupTimer !== null) clearInterval(this.#cleanupTimer);
-    this.#lagTimer = null;
-    this.#cleanupTimer = null;
     const unlisten = this.#unlisten;
     this.#unlisten = null;
     await unlisten?.().catch((error: unknown) => {
       this.#logger.debug({ relayId: this.relayId, err: error }, "UNLISTEN failed");
     });
-    await this.#cleanupRunning?.catch(() => 0);
+    await this.#upkeep.stop();
     const producer = this.#producer;
     this.#producer = null;
     await producer?.disconnect();
-  }
-
-  async #refreshLagQuietly(): Promise<void> {
-    try {
-      await this.refreshLag();
-    } catch (error) {
-      this.#logger.debug({ relayId: this.relayId, err: error }, "reading the outbox lag failed");
-    }
-  }
-
-  async #cleanupQuietly(): Promise<void> {
-    try {
-      await this.cleanup();
-    } catch (error) {
-      this.#logger.warn({ relayId: this.relayId, err: error }, `outbox cleanup failed: ${describeError(error)}`);
-    }
   }
 }

@@ -11,6 +11,7 @@
 // the same key may be handled before it), and its due time can overshoot by up to the jitter of the events ahead of
 // it in the same tier.
 
+import { integerOption, resolveInteger } from "../platform/options.js";
 import { ToolkitError, ToolkitErrorCode } from "./errors.js";
 
 export const DEFAULT_RETRY_ATTEMPTS = 5;
@@ -135,11 +136,7 @@ function policyError(field: string, message: string): ToolkitError {
 }
 
 function integerSetting(field: string, value: number | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw policyError(field, `must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
+  return resolveInteger(field, value, integerOption(fallback, min, max), policyError);
 }
 
 function uncappedDelayMs(baseDelayMs: number, failedAttempt: number): number {

@@ -5,6 +5,7 @@ import { InvalidArgumentError } from "../../toolkit/errors.js";
 import { silentLogger, type ToolkitLogger } from "../../toolkit/logger.js";
 import { DEFAULT_WEBSOCKET_PATH, type WebSocketUser } from "./protocol.js";
 import type { AllowTopic } from "./topic-access.js";
+import { integerOption as declaredInteger, resolveInteger } from "../../platform/options.js";
 
 /** Bytes waiting to be sent to one client before it counts as too slow and is closed. */
 export const DEFAULT_WS_SEND_BUFFER_BYTES_MAX = 1024 * 1024;
@@ -101,11 +102,12 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const GIB = 1024 * 1024 * 1024;
 
 function integer(field: string, value: number | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidArgumentError(field, `must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
+  return resolveInteger(
+    field,
+    value,
+    declaredInteger(fallback, min, max),
+    (field, message) => new InvalidArgumentError(field, message),
+  );
 }
 
 export function defaultAllowTopic(topic: string): boolean {

@@ -5,6 +5,7 @@ import type tls from "node:tls";
 import type { ConnectionLimits } from "./network/connection.js";
 import { SASL_MECHANISMS, type SaslOptions } from "./network/sasl.js";
 import { KafkaConfigError } from "./errors.js";
+import { integerOption as declaredInteger, resolveInteger } from "../../platform/options.js";
 
 export const DEFAULT_CLIENT_ID = "sluice";
 export const BOOTSTRAP_BROKERS_COUNT_MAX = 100;
@@ -78,11 +79,12 @@ export function parseBrokerAddress(entry: string, field = "bootstrapBrokers"): B
 }
 
 function integer(field: string, value: number | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new KafkaConfigError(field, `must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
+  return resolveInteger(
+    field,
+    value,
+    declaredInteger(fallback, min, max),
+    (field, message) => new KafkaConfigError(field, message),
+  );
 }
 
 function resolveSasl(sasl: SaslOptions | null | undefined): SaslOptions | null {

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import kafkajs from "kafkajs";
 import type { Kafka, KafkaConfig, LogEntry, SASLOptions } from "kafkajs";
 
+import { integerOption, resolveInteger } from "../../platform/options.js";
 import { InvalidArgumentError, ToolkitError, ToolkitErrorCode } from "../errors.js";
 import { silentLogger, type ToolkitLogger } from "../logger.js";
 import { createKafkaAdmin, type KafkaAdmin } from "./admin.js";
@@ -191,11 +192,12 @@ function routeLogsTo(logger: ToolkitLogger): KafkaConfig["logCreator"] {
 }
 
 function positiveInteger(field: string, value: number | undefined, fallback: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1 || value > max) {
-    throw new InvalidArgumentError(field, `must be an integer from 1 to ${max}, got ${String(value)}`);
-  }
-  return value;
+  return resolveInteger(
+    field,
+    value,
+    integerOption(fallback, 1, max),
+    (name, message) => new InvalidArgumentError(name, message),
+  );
 }
 
 export function createKafkaClient(options: KafkaClientOptions = {}): KafkaClient {

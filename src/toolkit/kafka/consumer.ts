@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import type { Consumer, ConsumerConfig, KafkaMessage } from "kafkajs";
 
 import { headersToStrings } from "../event.js";
+import { integerOption, resolveInteger } from "../../platform/options.js";
 import { InvalidArgumentError, ToolkitError, ToolkitErrorCode, UnknownTopicError } from "../errors.js";
 import type { ToolkitLogger } from "../logger.js";
 import type { KafkaClient } from "./connection.js";
@@ -96,11 +97,12 @@ export interface KafkaConsumer {
 }
 
 function positiveInteger(field: string, value: number | undefined, fallback: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1 || value > max) {
-    throw new InvalidArgumentError(field, `must be an integer from 1 to ${max}, got ${String(value)}`);
-  }
-  return value;
+  return resolveInteger(
+    field,
+    value,
+    integerOption(fallback, 1, max),
+    (name, message) => new InvalidArgumentError(name, message),
+  );
 }
 
 export function toConsumerRecord(topic: string, partition: number, message: KafkaMessage): ConsumerRecord {

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { temporaryDir } from "../../helpers/environment.js";
-import { crashAndRestart } from "./crash-round.js";
+import { crashAndRestart, crashRoundFlags } from "./crash-round.js";
 import { startUp, type UpProcess } from "./up-process.js";
 
 const ROUNDS = 2;
@@ -16,18 +16,7 @@ const ROUND_TIMEOUT_MS = 30_000;
 
 test("after kill -9 and a restart, the first new post is stored within seconds", { timeout: 180_000 }, async (t) => {
   const dataDir = temporaryDir(t, "sluice-crash-");
-  const flags = [
-    "--port",
-    "0",
-    "--broker-port",
-    "0",
-    "--registry-port",
-    "0",
-    "--data-dir",
-    dataDir,
-    "--log-level",
-    "warn",
-  ];
+  const flags = crashRoundFlags(dataDir);
   let up: UpProcess = await startUp(flags);
   t.after(async () => {
     up.child.kill("SIGKILL");

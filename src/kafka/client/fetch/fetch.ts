@@ -9,6 +9,7 @@ import { KafkaBrokerError, KafkaClientError, KafkaConfigError } from "../errors.
 import type { BrokerConnection } from "../network/connection.js";
 import { byTopic, type IsolationLevel, type TopicPartition } from "../admin/offsets.js";
 import { decodePartitionRecords, type FetchedRecord } from "./records.js";
+import { integerOption as declaredInteger, resolveInteger } from "../../../platform/options.js";
 
 /** How long the broker may hold a fetch waiting for minBytes (Kafka's fetch.max.wait.ms). */
 export const FETCH_MAX_WAIT_MS = 500;
@@ -50,11 +51,12 @@ export interface FetchedPartition extends TopicPartition {
 }
 
 function bounded(field: string, value: number | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new KafkaConfigError(field, `must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
+  return resolveInteger(
+    field,
+    value,
+    declaredInteger(fallback, min, max),
+    (field, message) => new KafkaConfigError(field, message),
+  );
 }
 
 export function resolveFetchLimits(limits: FetchLimits = {}): ResolvedFetchLimits {

@@ -1,0 +1,476 @@
+// The inbox consumer's batch pipeline, for the records of one partition: each record is read (consumer-records.ts);
+// consecutive events share one group transaction, run at once and, when a handler fails, again with a savepoint per
+// event (so that only the failed event's work is lost); after the commit each entry is finished (metrics, and for a
+// failed event its retry or dead letter through the failure router); then the offset is committed. When the
+// database or the broker fail (not the handler), the partition is paused for a backoff and the same record is tried
+// again: nothing is skipped.
+
+import { performance } from "node:perf_hooks";
+
+import type { Queryable } from "../store/database.js";
+import { StoreError, StoreErrorCode } from "../store/errors.js";
+import { forgetInboxEvents, recordInboxEvent, recordInboxEvents } from "../store/inbox.js";
+import { execute, statementTimeoutForTransaction } from "../store/sql/statement.js";
+import { AttemptQueryable } from "./attempt-queryable.js";
+import type { FailureRouter } from "./consumer-failures.js";
+import {
+  COMMIT_RECORDS_MAX,
+  DEFAULT_FAILURE_BACKOFF_BASE_MS,
+  EVENTS_PER_TRANSACTION_MAX,
+  HEARTBEAT_WHILE_HANDLING_MS,
+  SimulatedCrash,
+  type ResolvedConsumer,
+} from "./consumer-options.js";
+import {
+  prepareRecord,
+  prepareToDecode,
+  type BlockingRecord,
+  type EventResult,
+  type GroupEntry,
+  type Origin,
+} from "./consumer-records.js";
+import { describeError } from "./errors.js";
+import type { ConsumedEvent } from "./event.js";
+import type { ConsumerRecord, KafkaConsumer, PartitionBatch } from "./kafka/consumer.js";
+import { HandlerTimeoutError, toError } from "./retry.js";
+import { childTraceparent, runWithTraceparent } from "./tracing.js";
+
+/** The savepoint each event of a group transaction runs in; reused, since one is open at a time. */
+const EVENT_SAVEPOINT = "sluice_event";
+
+/** What the pipeline needs of the consumer running it: its state, and its Kafka consumer to pause partitions. */
+export interface PipelineHost {
+  /** True once the consumer is no longer running: no new work starts. */
+  halted(): boolean;
+  crashed(): boolean;
+  /** Stops the consumer where it is, as if its process died. */
+  crash(error: SimulatedCrash): void;
+  kafkaConsumer(): KafkaConsumer | null;
+}
+
+function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+/** Rolls back a group run at once, so that it runs again event by event (see handleGroupAtOnce). */
+class GroupRolledBack extends Error {
+  /** The entry whose handler failed, when known; its attempt is over and is not run again. */
+  readonly failed: { index: number; result: EventResult } | null;
+
+  constructor(failed: { index: number; result: EventResult } | null) {
+    super("a handler failed; the group runs again event by event");
+    this.name = "GroupRolledBack";
+    this.failed = failed;
+  }
+}
+
+export class BatchPipeline {
+  readonly #consumer: ResolvedConsumer;
+  readonly #failures: FailureRouter;
+  readonly #host: PipelineHost;
+  readonly #resumeTimers = new Map<string, NodeJS.Timeout>();
+  readonly #failureCounts = new Map<string, number>();
+
+  constructor(consumer: ResolvedConsumer, failures: FailureRouter, host: PipelineHost) {
+    this.#consumer = consumer;
+    this.#failures = failures;
+    this.#host = host;
+  }
+
+  /** Cancels the resumptions of paused partitions, when the consumer stops. */
+  clearTimers(): void {
+    for (const timer of this.#resumeTimers.values()) clearTimeout(timer);
+    this.#resumeTimers.clear();
+  }
+
+  /**
+   * Tells the group every HEARTBEAT_WHILE_HANDLING_MS that the member is alive while a group's handlers run, until
+   * the returned timer is cleared. A failed heartbeat is logged (the first of a run as a warning), since it may
+   * mean the member is about to lose the partition to a rebalance.
+   */
+  #heartbeatWhileHandling(batch: PartitionBatch): NodeJS.Timeout {
+    const { logger, groupId } = this.#consumer;
+    let failures = 0;
+    return setInterval(() => {
+      batch.heartbeat().catch((error: unknown) => {
+        failures += 1;
+        logger[failures === 1 ? "warn" : "debug"](
+          { topic: batch.topic, partition: batch.partition, failures, err: error },
+          `consumer group ${groupId}: a heartbeat while handlers ran failed: ${describeError(error)}`,
+        );
+      });
+    }, HEARTBEAT_WHILE_HANDLING_MS);
+  }
+
+  /**
+   * Runs an event's handler inside tx between its hooks. Resolves to what happened, or rejects when the consumer
+   * crashed (a hook threw, or kill() was called), which rolls back the whole transaction.
+   */
+  async #runHandler(
+    tx: Queryable,
+    event: ConsumedEvent<unknown>,
+    origin: Origin,
+    startedMs: number,
+    settle: (() => Promise<void>) | null,
+  ): Promise<EventResult> {
+    const { settings, groupId, metrics, runHook, handler, asyncTraceContext } = this.#consumer;
+    const context = { eventId: event.id, topic: origin.topic, partition: origin.partition, offset: origin.offset };
+    if (runHook !== null) await runHook({ point: "before-handler", ...context });
+    let failure: Error | null = null;
+    let timer: NodeJS.Timeout | undefined;
+    const span = childTraceparent(event.traceparent);
+    const attemptTx = new AttemptQueryable(tx, span);
+    try {
+      const timeout = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(new HandlerTimeoutError(settings.handlerTimeoutMs)), settings.handlerTimeoutMs);
+      });
+      // An async wrapper, so that a handler that throws at once or returns no promise is handled the same way.
+      const handled = (async () =>
+        asyncTraceContext ? runWithTraceparent(span, () => handler(event, attemptTx)) : handler(event, attemptTx))();
+      // A handler still running after its timeout may reject later; that rejection is no longer anyone's concern.
+      handled.catch(() => undefined);
+      await Promise.race([handled, timeout]);
+    } catch (thrown) {
+      failure = toError(thrown);
+    } finally {
+      attemptTx.end();
+      clearTimeout(timer);
+    }
+    // After the attempt's handle ended, so that nothing the handler left running lands after the settling statement.
+    if (failure === null && settle !== null) await settle().catch((thrown: unknown) => (failure = toError(thrown)));
+    // kill() during the handler: a dead process would never commit.
+    if (this.#host.crashed()) throw new SimulatedCrash("by kill() during the handler", failure ?? new Error("killed"));
+    if (failure !== null) {
+      metrics.handlerDuration.observe(
+        { topic: origin.topic, group: groupId, outcome: "error" },
+        (performance.now() - startedMs) / 1000,
+      );
+      return { kind: "failed", error: failure };
+    }
+    if (runHook !== null) await runHook({ point: "after-handler", ...context });
+    return { kind: "processed", durationMs: performance.now() - startedMs };
+  }
+
+  /** Runs one attempt of an event whose inbox record the group transaction has already written. */
+  #attemptInGroup(tx: Queryable, event: ConsumedEvent<unknown>, origin: Origin): Promise<EventResult> {
+    return this.#runHandler(tx, event, origin, performance.now(), null);
+  }
+
+  /**
+   * Runs one attempt of an event inside the group's transaction, in its own savepoint, so that a failing handler
+   * rolls back only its own writes and inbox record. The savepoint is open on entry and again on return, fresh, for
+   * the next event: establishing it together with releasing the last one saves a round trip per event. Resolves to
+   * what happened, or rejects when the database failed (not the handler) or the consumer crashed; either rolls back
+   * the whole transaction.
+   */
+  async #attemptInSavepoint(tx: Queryable, event: ConsumedEvent<unknown>, origin: Origin): Promise<EventResult> {
+    const { groupId } = this.#consumer;
+    const startedMs = performance.now();
+    const first = await recordInboxEvent(tx, {
+      consumerGroup: groupId,
+      eventId: event.id,
+      topic: origin.topic,
+      partition: origin.partition,
+      offset: Number(origin.offset),
+    });
+    // The savepoint holds no change then, so it serves the next event as it is.
+    if (!first) return { kind: "duplicate" };
+    // A handler that caught a failed statement leaves the transaction aborted, and COMMIT would quietly roll it
+    // back; releasing the savepoint fails in that case, so the event counts as failed instead of processed.
+    const result = await this.#runHandler(tx, event, origin, startedMs, () =>
+      tx.exec(`RELEASE SAVEPOINT ${EVENT_SAVEPOINT}; SAVEPOINT ${EVENT_SAVEPOINT}`),
+    );
+    // Rolling back to a savepoint keeps it established, ready for the next event.
+    if (result.kind === "failed") await tx.query(`ROLLBACK TO SAVEPOINT ${EVENT_SAVEPOINT}`);
+    return result;
+  }
+
+  /**
+   * Handles a group's events in one transaction and returns how many entries it got through: fewer than all when
+   * the consumer began stopping or lost the partition, in which case what it finished still commits. The group is
+   * first run at once, without savepoints; only when a handler fails is it rolled back and run again event by
+   * event, each in its own savepoint, so that the failure is pinned on its event alone.
+   */
+  async #handleGroup(batch: PartitionBatch, entries: GroupEntry[]): Promise<number> {
+    const outcome = await this.#handleGroupAtOnce(batch, entries);
+    if (typeof outcome === "number") return outcome;
+    for (const entry of entries) entry.result = null;
+    return this.#handleGroupEventByEvent(batch, entries, outcome.failed);
+  }
+
+  /**
+   * The fast way through a group: one statement records every event in the inbox, then the handlers run one after
+   * another in the same transaction. A savepoint per event costs a database round trip per event, which was most
+   * of the consumer's time. Resolves to how many entries it got through; or, when a handler failed or left the
+   * transaction unusable, rolls everything back and resolves to that rollback, and the caller runs the group
+   * again event by event. A handler that failed on its own is not run again for this attempt, but the handlers
+   * before it, whose work was rolled back, are: only a handler's writes through tx are effectively once, as after
+   * a crash.
+   */
+  async #handleGroupAtOnce(batch: PartitionBatch, entries: GroupEntry[]): Promise<number | GroupRolledBack> {
+    const { db, settings, groupId } = this.#consumer;
+    const events = entries.flatMap((entry) => (entry.prepared.kind === "event" ? [entry.prepared] : []));
+    try {
+      return await db.transaction(async (tx) => {
+        await execute(tx, statementTimeoutForTransaction(settings.handlerTimeoutMs));
+        const recorded =
+          events.length === 0
+            ? new Set<string>()
+            : await recordInboxEvents(
+                tx,
+                groupId,
+                events.map(({ event, origin }) => ({
+                  eventId: event.id,
+                  topic: origin.topic,
+                  partition: origin.partition,
+                  offset: Number(origin.offset),
+                })),
+              );
+        const started = new Set<string>();
+        let handled = 0;
+        for (const [index, entry] of entries.entries()) {
+          if (!batch.active() || this.#host.halted()) break;
+          if (entry.prepared.kind === "event") {
+            const { event, origin } = entry.prepared;
+            if (!recorded.has(event.id) || started.has(event.id)) {
+              entry.result = { kind: "duplicate" };
+            } else {
+              started.add(event.id);
+              const result = await this.#attemptInGroup(tx, event, origin);
+              entry.result = result;
+              if (result.kind === "failed") {
+                // The failure is this event's own, and its attempt is over, when the handler threw with the
+                // transaction still answering (or timed out). A transaction that no longer answers was broken by a
+                // failed statement, perhaps an earlier handler's, or by the connection: the event-by-event run
+                // then finds out which event failed, or that the database did.
+                const own =
+                  result.error instanceof HandlerTimeoutError ||
+                  (await tx.query("SELECT 1").then(
+                    () => true,
+                    () => false,
+                  ));
+                throw new GroupRolledBack(own ? { index, result } : null);
+              }
+            }
+          }
+          handled += 1;
+        }
+        // Events left for later (the consumer is stopping) must not keep the inbox records that would skip them.
+        const notStarted = [...recorded].filter((eventId) => !started.has(eventId));
+        if (notStarted.length > 0) await forgetInboxEvents(tx, groupId, notStarted);
+        return handled;
+      });
+    } catch (error) {
+      if (error instanceof GroupRolledBack) return error;
+      // A handler that caught a failed statement left the transaction aborted, so nothing committed: the group
+      // runs again event by event, where releasing that handler's savepoint fails and pins the failure on it.
+      if (error instanceof StoreError && error.code === StoreErrorCode.TRANSACTION_ROLLED_BACK) {
+        return new GroupRolledBack(null);
+      }
+      throw error;
+    }
+  }
+
+  async #handleGroupEventByEvent(
+    batch: PartitionBatch,
+    entries: GroupEntry[],
+    alreadyFailed: GroupRolledBack["failed"],
+  ): Promise<number> {
+    const { db, settings } = this.#consumer;
+    return db.transaction(async (tx) => {
+      await execute(tx, statementTimeoutForTransaction(settings.handlerTimeoutMs));
+      let handled = 0;
+      let savepointOpen = false;
+      for (const [index, entry] of entries.entries()) {
+        if (!batch.active() || this.#host.halted()) break;
+        if (index === alreadyFailed?.index) {
+          entry.result = alreadyFailed.result;
+        } else if (entry.prepared.kind === "event") {
+          if (!savepointOpen) await tx.query(`SAVEPOINT ${EVENT_SAVEPOINT}`);
+          savepointOpen = true;
+          entry.result = await this.#attemptInSavepoint(tx, entry.prepared.event, entry.prepared.origin);
+        }
+        handled += 1;
+      }
+      return handled;
+    });
+  }
+
+  /**
+   * The work on an entry after its transaction committed: metrics, the after-commit hook, and for a failed event
+   * its retry or dead letter. Publishing only now means a crash before it leaves no inbox record for the failed
+   * event, so the redelivery runs it again rather than losing it, and nothing is published twice.
+   */
+  async #finishEntry(entry: GroupEntry): Promise<void> {
+    const { groupId, metrics, runHook } = this.#consumer;
+    const prepared = entry.prepared;
+    if (prepared.kind === "ignore" || entry.result === null) return;
+    const { event, origin, headers } = prepared;
+    const labels = { topic: origin.topic, group: groupId };
+    const result = entry.result;
+    if (result.kind === "processed") {
+      metrics.handlerDuration.observe({ ...labels, outcome: "ok" }, result.durationMs / 1000);
+      if (runHook !== null)
+        await runHook({
+          point: "after-commit",
+          eventId: event.id,
+          topic: origin.topic,
+          partition: origin.partition,
+          offset: origin.offset,
+        });
+      metrics.consumed.inc(labels);
+    } else if (result.kind === "duplicate") {
+      metrics.skipped.inc(labels);
+    } else {
+      metrics.failed.inc(labels);
+      await this.#failures.routeFailure({
+        record: entry.record,
+        headers,
+        eventId: event.id,
+        origin,
+        error: result.error,
+      });
+    }
+  }
+  #pauseUntil(topic: string, partition: number, untilMs: number): void {
+    const consumer = this.#host.kafkaConsumer();
+    if (consumer === null || this.#host.halted()) return;
+    const key = partitionKey(topic, partition);
+    clearTimeout(this.#resumeTimers.get(key));
+    consumer.pause(topic, partition);
+    const timer = setTimeout(
+      () => {
+        this.#resumeTimers.delete(key);
+        if (!this.#host.halted()) consumer.resume(topic, partition);
+      },
+      Math.max(0, untilMs - Date.now()),
+    );
+    this.#resumeTimers.set(key, timer);
+  }
+
+  /** Pauses a partition whose database or broker work failed, for an exponential backoff, and logs why. */
+  backOff(topic: string, partition: number, error: unknown): void {
+    const { settings, groupId, logger, random } = this.#consumer;
+    const key = partitionKey(topic, partition);
+    const failures = (this.#failureCounts.get(key) ?? 0) + 1;
+    this.#failureCounts.set(key, failures);
+    const exponential = DEFAULT_FAILURE_BACKOFF_BASE_MS * 2 ** Math.min(failures - 1, 30);
+    const delayMs = Math.round(Math.min(settings.failureBackoffMaxMs, exponential) * (0.5 + random() / 2));
+    logger.warn(
+      { topic, partition, failures, delayMs, err: error },
+      `consumer group ${groupId} could not finish a record of ${topic}[${partition}] (${describeError(error)}); ` +
+        `trying it again in ${delayMs} ms`,
+    );
+    this.#pauseUntil(topic, partition, Date.now() + delayMs);
+  }
+
+  async processBatch(batch: PartitionBatch): Promise<void> {
+    // Offsets are committed after the records' transactions, but once per batch (or every COMMIT_RECORDS_MAX
+    // records) rather than per record: an OffsetCommit costs a broker round trip and fsync, and a record processed
+    // but not yet committed when the process dies is redelivered and skipped by the inbox.
+    let lastProcessed: string | null = null;
+    let uncommitted = 0;
+    const commitProcessed = async (): Promise<boolean> => {
+      if (lastProcessed === null) return true;
+      const nextOffset = (BigInt(lastProcessed) + 1n).toString();
+      try {
+        await batch.commit(nextOffset);
+      } catch (error) {
+        // After a rebalance the partition belongs to another member, which redelivers the records; their inbox
+        // records make that harmless. Otherwise the broker is unwell: try again later.
+        if (batch.active() && !this.#host.halted()) this.backOff(batch.topic, batch.partition, error);
+        return false;
+      }
+      // Marked done only once committed: after a failed commit the client must deliver these records again.
+      batch.markDone(lastProcessed);
+      lastProcessed = null;
+      uncommitted = 0;
+      this.#failureCounts.delete(partitionKey(batch.topic, batch.partition));
+      return true;
+    };
+    /** Counts a finished record; false when the partition's work must end here. */
+    const markProcessed = async (offset: string, heartbeat: boolean): Promise<boolean> => {
+      if (this.#host.crashed()) return false;
+      lastProcessed = offset;
+      uncommitted += 1;
+      if (uncommitted >= COMMIT_RECORDS_MAX && !(await commitProcessed())) return false;
+      if (heartbeat) await batch.heartbeat();
+      return true;
+    };
+    const fail = async (error: unknown): Promise<void> => {
+      if (error instanceof SimulatedCrash) {
+        this.#host.crash(error);
+        return;
+      }
+      if (await commitProcessed()) {
+        if (!this.#host.halted()) this.backOff(batch.topic, batch.partition, error);
+      }
+    };
+    const records = batch.records;
+    let next = 0;
+    while (next < records.length) {
+      // A stopping consumer finishes the events in progress (and commits them) but starts no others.
+      if (!batch.active() || this.#host.halted()) break;
+      // Consecutive events share one transaction, each in its own savepoint: a COMMIT per event costs a round trip
+      // and a WAL flush. A record that waits or is dead-lettered unread ends the group, so order is kept.
+      const entries: GroupEntry[] = [];
+      let blocker: { record: ConsumerRecord; prepared: BlockingRecord } | null = null;
+      while (next < records.length && entries.length < EVENTS_PER_TRANSACTION_MAX) {
+        const record = records[next];
+        if (record === undefined) break;
+        await prepareToDecode(this.#consumer, record);
+        const prepared = prepareRecord(this.#consumer, record);
+        if (prepared.kind === "wait" || prepared.kind === "reject") {
+          if (entries.length === 0) {
+            blocker = { record, prepared };
+            next += 1;
+          }
+          break;
+        }
+        entries.push({ record, prepared, result: null });
+        next += 1;
+      }
+      if (blocker !== null) {
+        const prepared = blocker.prepared;
+        if (prepared.kind === "wait") {
+          if (await commitProcessed()) this.#pauseUntil(batch.topic, batch.partition, prepared.untilMs);
+          return;
+        }
+        try {
+          const { headers, eventId, origin, error, attempts } = prepared;
+          await this.#failures.deadLetter({ record: blocker.record, headers, eventId, origin, error }, attempts);
+        } catch (error) {
+          await fail(error);
+          return;
+        }
+        if (!(await markProcessed(blocker.record.offset, true))) return;
+        continue;
+      }
+      let handled: number;
+      const heartbeats = this.#heartbeatWhileHandling(batch);
+      try {
+        handled = await this.#handleGroup(batch, entries);
+      } catch (error) {
+        await fail(error);
+        return;
+      } finally {
+        clearInterval(heartbeats);
+      }
+      // A heartbeat after the group's last entry, and after each failed one, which waited for the broker to take its
+      // retry or dead letter; the others finish in moments.
+      for (const [index, entry] of entries.slice(0, handled).entries()) {
+        try {
+          await this.#finishEntry(entry);
+        } catch (error) {
+          await fail(error);
+          return;
+        }
+        const heartbeat = index === handled - 1 || entry.result?.kind === "failed";
+        if (!(await markProcessed(entry.record.offset, heartbeat))) return;
+      }
+      if (handled < entries.length) break;
+    }
+    // A crash (a dead process) commits nothing; a graceful stop commits what it finished.
+    if (!this.#host.crashed()) await commitProcessed();
+  }
+}

@@ -1,0 +1,147 @@
+// The outbox relay's options: what a caller may set, their defaults and limits, and their resolution into the values
+// the relay runs with.
+
+import {
+  DEFAULT_OUTBOX_CLAIM_BATCH_SIZE,
+  DEFAULT_OUTBOX_CLAIM_BYTES_MAX,
+  DEFAULT_OUTBOX_LEASE_MS,
+  outboxSql,
+  type Database,
+  type OutboxRecord,
+} from "../store/index.js";
+import { integerOption, resolveInteger, resolveIntegers } from "../platform/options.js";
+import { InvalidArgumentError } from "./errors.js";
+import type { KafkaClient } from "./kafka/connection.js";
+import type { KafkaProducerOptions } from "./kafka/producer.js";
+import type { ToolkitLogger } from "./logger.js";
+
+export const DEFAULT_RELAY_POLL_INTERVAL_MS = 500;
+export const DEFAULT_RELAY_IDLE_POLL_INTERVAL_MS = 10_000;
+export const DEFAULT_RELAY_BACKOFF_BASE_MS = 100;
+export const DEFAULT_RELAY_BACKOFF_MAX_MS = 10_000;
+export const DEFAULT_RELAY_LAG_INTERVAL_MS = 5_000;
+export const DEFAULT_OUTBOX_RETENTION_MS = 24 * 60 * 60 * 1000;
+export const DEFAULT_OUTBOX_CLEANUP_INTERVAL_MS = 60_000;
+export const DEFAULT_OUTBOX_CLEANUP_BATCH_SIZE = 1_000;
+export const DEFAULT_RELAY_STOP_TIMEOUT_MS = 10_000;
+/**
+ * Rows per claim. A relay holds up to three batches (one being marked, one being sent, one claimed ahead) but names
+ * at most two in one statement (a renewal or release, which takes OUTBOX_IDS_MAX ids at most, or a claim's
+ * publishing ids).
+ */
+export const RELAY_BATCH_SIZE_MAX = Math.min(
+  outboxSql.OUTBOX_CLAIM_BATCH_MAX,
+  Math.floor(outboxSql.OUTBOX_IDS_MAX / 2),
+);
+/** A row claimed this often without being published is reported at error level on every further failure. */
+export const RELAY_STUCK_CLAIM_COUNT = 10;
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export interface OutboxRelayHooks {
+  /** Runs after a batch is claimed, before any of it is sent. A throw crashes the relay here (see OutboxRelay). */
+  afterClaim?(records: readonly OutboxRecord[]): void | Promise<void>;
+  /** Runs after the broker acknowledged records, before they are marked. A throw crashes the relay here. */
+  afterSend?(records: readonly OutboxRecord[]): void | Promise<void>;
+}
+
+export interface OutboxRelayOptions {
+  db: Database;
+  client: KafkaClient;
+  /** The component name in a service; default "outbox-relay". */
+  name?: string;
+  /** Identifies this relay's leases; unique per instance by default (host, process id, random suffix). */
+  relayId?: string;
+  /** Rows claimed and published per round. */
+  batchSize?: number;
+  /** Keys and values claimed per round, at most (default 16 MiB); a round always takes at least one row. */
+  batchBytesMax?: number;
+  /** How long a claim holds rows; the relay renews it while publishing, and another relay takes over after it. */
+  leaseMs?: number;
+  /**
+   * True when no other process uses the database, so that every lease not held by a relay of this process belongs
+   * to a dead one and is taken over at start. Default: true for PGlite (one process holds its data directory).
+   */
+  exclusiveDatabase?: boolean;
+  /** Time between polls when the database cannot LISTEN (or listen is false). */
+  pollIntervalMs?: number;
+  /** Time between safety-net polls while LISTEN wakes the relay. */
+  idlePollIntervalMs?: number;
+  /** Use LISTEN/NOTIFY when the database supports it; default true. */
+  listen?: boolean;
+  /** What happens to a published row: "mark" keeps it for retentionMs, "delete" removes it at once. */
+  afterPublish?: "mark" | "delete";
+  /** How long marked rows are kept before cleanup deletes them. */
+  retentionMs?: number;
+  /** Time between cleanup runs; 0 turns periodic cleanup off (cleanup() still works). */
+  cleanupIntervalMs?: number;
+  cleanupBatchSize?: number;
+  /** First delay after a failed round; doubles per consecutive failure up to backoffMaxMs, with jitter. */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** Time between refreshes of the lag gauges; 0 turns the refresh off (refreshLag() still works). */
+  lagIntervalMs?: number;
+  /** How long stop() waits for the batch in flight before releasing its rows and returning. */
+  stopTimeoutMs?: number;
+  producer?: KafkaProducerOptions;
+  logger?: ToolkitLogger;
+  hooks?: OutboxRelayHooks;
+  /** The jitter source, in [0, 1); tests pass a seeded one. */
+  random?: () => number;
+}
+
+export interface ResolvedRelayOptions {
+  exclusiveDatabase: boolean;
+  batchSize: number;
+  batchBytesMax: number;
+  leaseMs: number;
+  pollIntervalMs: number;
+  idlePollIntervalMs: number;
+  listen: boolean;
+  afterPublish: "mark" | "delete";
+  retentionMs: number;
+  cleanupIntervalMs: number;
+  cleanupBatchSize: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  lagIntervalMs: number;
+  stopTimeoutMs: number;
+}
+
+/** The relay's integer options, declared once: default and accepted range. */
+const RELAY_INTEGER_OPTIONS = {
+  batchSize: integerOption(DEFAULT_OUTBOX_CLAIM_BATCH_SIZE, 1, RELAY_BATCH_SIZE_MAX),
+  batchBytesMax: integerOption(DEFAULT_OUTBOX_CLAIM_BYTES_MAX, 1, outboxSql.OUTBOX_CLAIM_BYTES_MAX),
+  leaseMs: integerOption(DEFAULT_OUTBOX_LEASE_MS, 10, DAY_MS),
+  pollIntervalMs: integerOption(DEFAULT_RELAY_POLL_INTERVAL_MS, 1, DAY_MS),
+  idlePollIntervalMs: integerOption(DEFAULT_RELAY_IDLE_POLL_INTERVAL_MS, 1, DAY_MS),
+  retentionMs: integerOption(DEFAULT_OUTBOX_RETENTION_MS, 0, 365 * DAY_MS),
+  cleanupIntervalMs: integerOption(DEFAULT_OUTBOX_CLEANUP_INTERVAL_MS, 0, DAY_MS),
+  cleanupBatchSize: integerOption(DEFAULT_OUTBOX_CLEANUP_BATCH_SIZE, 1, outboxSql.OUTBOX_IDS_MAX),
+  backoffBaseMs: integerOption(DEFAULT_RELAY_BACKOFF_BASE_MS, 1, DAY_MS),
+  lagIntervalMs: integerOption(DEFAULT_RELAY_LAG_INTERVAL_MS, 0, DAY_MS),
+  stopTimeoutMs: integerOption(DEFAULT_RELAY_STOP_TIMEOUT_MS, 0, DAY_MS),
+};
+
+const invalidOption = (field: string, message: string): Error => new InvalidArgumentError(field, message);
+
+export function resolveRelayOptions(options: OutboxRelayOptions): ResolvedRelayOptions {
+  const afterPublish = options.afterPublish ?? "mark";
+  if (afterPublish !== "mark" && afterPublish !== "delete") {
+    throw new InvalidArgumentError("afterPublish", 'must be "mark" or "delete"');
+  }
+  const integers = resolveIntegers(RELAY_INTEGER_OPTIONS, options, invalidOption);
+  return {
+    ...integers,
+    exclusiveDatabase: options.exclusiveDatabase ?? options.db.kind === "pglite",
+    listen: options.listen ?? true,
+    afterPublish,
+    // At least the base delay, so its range depends on another option.
+    backoffMaxMs: resolveInteger(
+      "backoffMaxMs",
+      options.backoffMaxMs,
+      integerOption(DEFAULT_RELAY_BACKOFF_MAX_MS, integers.backoffBaseMs, DAY_MS),
+      invalidOption,
+    ),
+  };
+}
