@@ -1,15 +1,17 @@
 // The broker's state and its lifecycle: topics with their logs, the group coordinator, producer ids and injected
 // faults. Handlers reach everything through this object; the TCP side lives in server.ts.
 
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync } from "node:fs";
 import type { Logger } from "pino";
 import type { BrokerConfig } from "./config.js";
+import { BrokerSettings } from "./configs/settings.js";
 import { FaultInjector } from "./faults.js";
 import { GroupCoordinator } from "./group/coordinator.js";
 import { readMetadataFile, writeMetadataFile } from "./metadata-file.js";
 import { TopicRegistry } from "./topics.js";
-import { saslUserStoreFor } from "./sasl/user-store.js";
+import { lockDataDir, type DataDirLock } from "../platform/data-dir-lock.js";
+import { ScramAdmin } from "./sasl/scram-admin.js";
+import { SaslUserStore, saslUserStoreFor } from "./sasl/user-store.js";
 
 /** Producer ids are reserved on disk in blocks, so that handing one out rarely costs an fsync. */
 export const PRODUCER_ID_BLOCK_SIZE = 1000;
@@ -19,6 +21,10 @@ export const PRODUCER_EPOCHS_TRACKED_MAX = 100_000;
 
 export class Broker {
   readonly topics: TopicRegistry;
+  /** Broker configs under Kafka's names: flags, defaults and what AlterConfigs changed at run time. */
+  readonly settings: BrokerSettings;
+  /** SCRAM users changed over the protocol, layered over the users given at start. */
+  readonly scram: ScramAdmin;
   readonly groups: GroupCoordinator;
   readonly faults = new FaultInjector();
   /** The current epoch of producer ids handed out since start, for InitProducerId epoch bumps; oldest forgotten first. */
@@ -31,6 +37,7 @@ export class Broker {
   private retentionTimer: NodeJS.Timeout | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  private dataDirLock: DataDirLock | null = null;
   /** Set when shutdown begins: waiting fetches answer at once instead of holding the connection open. */
   stopping = false;
 
@@ -38,10 +45,17 @@ export class Broker {
     readonly config: BrokerConfig,
     readonly logger: Logger,
   ) {
-    // Deriving SCRAM credentials up front reports a bad user list at start, not at the first login.
-    if (config.sasl !== null) saslUserStoreFor(config.sasl);
+    // Deriving SCRAM credentials up front reports a bad user list at start, not at the first login. Without SASL,
+    // credentials are still kept, as Kafka keeps them, for when the broker is restarted with SASL on.
+    const saslUsers =
+      config.sasl !== null
+        ? saslUserStoreFor(config.sasl)
+        : new SaslUserStore({ mechanisms: ["SCRAM-SHA-256", "SCRAM-SHA-512"], users: {} });
+    this.scram = new ScramAdmin(saslUsers, () => this.persistMetadata());
+    this.settings = new BrokerSettings(config);
     this.topics = new TopicRegistry({
       config,
+      settings: this.settings,
       logger,
       persist: () => this.persistMetadata(),
       onTopicDeleted: (name) => this.groups.deleteTopicOffsets(name),
@@ -60,16 +74,15 @@ export class Broker {
     const { dataDir } = this.config;
     if (dataDir !== null) {
       mkdirSync(dataDir, { recursive: true });
-      this.takeLock(dataDir);
-      const stored = readMetadataFile(dataDir);
-      if (stored !== null) {
-        for (const topic of stored.topics) this.topics.restore(topic);
-        this.nextProducerId = Math.max(stored.producerIdHighWater, FIRST_PRODUCER_ID);
-        this.producerIdHighWater = this.nextProducerId;
-        this.logger.info({ dataDir, topics: stored.topics.length }, "recovered broker state");
-      }
+      this.dataDirLock = lockDataDir(dataDir);
     }
-    await this.groups.load();
+    try {
+      await this.recover(dataDir);
+    } catch (error) {
+      this.dataDirLock?.release();
+      this.dataDirLock = null;
+      throw error;
+    }
     this.retentionTimer = setInterval(() => this.enforceRetention(), this.config.retentionCheckIntervalMs);
     this.retentionTimer.unref();
     const { flush } = this.config;
@@ -79,6 +92,19 @@ export class Broker {
       }, flush.intervalMs);
       this.flushTimer.unref();
     }
+  }
+
+  private async recover(dataDir: string | null): Promise<void> {
+    const stored = dataDir === null ? null : readMetadataFile(dataDir);
+    if (stored !== null) {
+      this.settings.restore(stored.brokerConfigs);
+      this.scram.restore(stored.scramCredentials);
+      for (const topic of stored.topics) this.topics.restore(topic);
+      this.nextProducerId = Math.max(stored.producerIdHighWater, FIRST_PRODUCER_ID);
+      this.producerIdHighWater = this.nextProducerId;
+      this.logger.info({ dataDir, topics: stored.topics.length }, "recovered broker state");
+    }
+    await this.groups.load();
   }
 
   setBoundPort(port: number): void {
@@ -138,7 +164,14 @@ export class Broker {
     await this.syncAll();
     await this.groups.close();
     await this.topics.closeAll();
-    if (this.config.dataDir !== null) rmSync(join(this.config.dataDir, ".lock"), { force: true });
+    this.dataDirLock?.release();
+    this.dataDirLock = null;
+  }
+
+  /** Persists a change of broker configs and hands the new effective values to every topic's logs. */
+  brokerConfigsChanged(): void {
+    for (const topic of this.topics.all()) this.topics.applyConfigs(topic);
+    this.persistMetadata();
   }
 
   private persistMetadata(): void {
@@ -149,27 +182,8 @@ export class Broker {
       clusterId: this.config.clusterId,
       topics: this.topics.toStored(),
       producerIdHighWater: this.producerIdHighWater,
+      brokerConfigs: this.settings.toStored(),
+      scramCredentials: this.scram.toStored(),
     });
-  }
-
-  /** Refuses to share a data dir with another live broker; a lock left by a killed process is taken over. */
-  private takeLock(dataDir: string): void {
-    const path = join(dataDir, ".lock");
-    if (existsSync(path)) {
-      const pid = Number(readFileSync(path, "utf8"));
-      if (Number.isInteger(pid) && pid !== process.pid && isAlive(pid)) {
-        throw new Error(`data dir ${dataDir} is in use by process ${pid}; stop it or choose another --data-dir`);
-      }
-    }
-    writeFileSync(path, String(process.pid));
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }

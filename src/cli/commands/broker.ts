@@ -15,6 +15,7 @@ import {
   stringOption,
   type OptionValues,
 } from "../args.js";
+import { DataDirInUseError } from "../../platform/data-dir-lock.js";
 import { CliError, defineCommand, EXIT_FAILURE, EXIT_OK, type CommandIo } from "../command.js";
 import { prepareDataDir } from "../data-dir.js";
 import { createCliLogger, LOG_LEVELS } from "../logger.js";
@@ -150,7 +151,15 @@ export function brokerConfigFromOptions(options: BrokerOptionValues): Partial<Br
   };
 }
 
+/** The refusal of a data dir that another process holds, with what to do about it; null for any other error. */
+export function explainDataDirInUse(error: unknown): CliError | null {
+  if (!(error instanceof DataDirInUseError)) return null;
+  return new CliError(error.message, "Stop that process, or give this one another --data-dir.", { cause: error });
+}
+
 function explainStartFailure(error: unknown, host: string, port: number): CliError {
+  const dataDirInUse = explainDataDirInUse(error);
+  if (dataDirInUse !== null) return dataDirInUse;
   const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : "";
   const reason = error instanceof Error ? error.message : String(error);
   if (code === "EADDRINUSE") {

@@ -7,6 +7,7 @@ import type { Writable } from "node:stream";
 import { CliError, defineCommand, EXIT_FAILURE, EXIT_OK, type CommandIo } from "../command.js";
 import { prepareDataDir } from "../data-dir.js";
 import { createCliLogger } from "../logger.js";
+import { explainDataDirInUse } from "./broker.js";
 import { listenForShutdown } from "../signals.js";
 import { resolveUpConfig, upOptions, type UpConfig, type UpOptionValues } from "../up/config.js";
 import type { SystemAddresses } from "../up/system.js";
@@ -27,6 +28,10 @@ function printAddresses(out: Writable, config: UpConfig, addresses: SystemAddres
   const kafkaNote = addresses.embeddedBroker ? "embedded" : "external";
   lines.push(`${label("Kafka")}${addresses.kafka} (${kafkaNote}; try: kcat -b ${addresses.kafka} -L)`);
   if (addresses.database !== null) lines.push(`${label("Database")}${addresses.database}`);
+  if (addresses.registry !== null) {
+    const registryNote = addresses.embeddedRegistry ? "embedded" : "external";
+    lines.push(`${label("Schemas")}${addresses.registry} (${registryNote}; try: curl ${addresses.registry}/subjects)`);
+  }
   lines.push("Stop with Ctrl+C or SIGTERM.");
   out.write(lines.join("\n") + "\n");
 }
@@ -34,6 +39,8 @@ function printAddresses(out: Writable, config: UpConfig, addresses: SystemAddres
 /** Turns a failure to start into a message that says what to do; the parts already started have been stopped. */
 function explainStartFailure(error: unknown): CliError {
   if (error instanceof CliError) return error;
+  const dataDirInUse = explainDataDirInUse(error);
+  if (dataDirInUse !== null) return dataDirInUse;
   const reason = error instanceof Error ? error.message : String(error);
   const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : "";
   if (code === "EADDRINUSE") {
