@@ -22,7 +22,7 @@ import {
   type RetryOptions,
   type Service,
 } from "../src/toolkit/index.js";
-import { orderPlaced, placeOrder, startOrderService } from "./toolkit-publishing.js";
+import { orderIdsOfThisRun, orderPlaced, placeOrder, startOrderService, waitUntil } from "./toolkit-publishing.js";
 
 /** Orders above this need an approval before they ship. */
 export const APPROVAL_LIMIT_CENTS = 100_000;
@@ -97,33 +97,44 @@ export async function approveAndRedrive(db: Database, client: KafkaClient, order
   return report.deadLetters.length;
 }
 
-async function shipmentCount(db: Database): Promise<number> {
-  const { rows } = await db.query<{ shipments: number }>("SELECT count(*)::int AS shipments FROM shipments");
+async function shippedOf(db: Database, orderIds: readonly string[]): Promise<number> {
+  const { rows } = await db.query<{ shipments: number }>(
+    "SELECT count(*)::int AS shipments FROM shipments WHERE order_id = ANY($1::text[])",
+    [orderIds],
+  );
   return rows[0]?.shipments ?? 0;
 }
 
-async function waitUntil(check: () => Promise<boolean>): Promise<void> {
-  while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 50));
+/** The dead letters of one order: the topic keeps those of earlier runs too. */
+async function deadLettersOf(client: KafkaClient, orderId: string): Promise<DeadLetter[]> {
+  const deadLetters = await listDeadLetters(client, orderPlaced);
+  return deadLetters.filter((letter) => JSON.parse(letter.value?.toString("utf8") ?? "null")?.orderId === orderId);
 }
 
 // Run as a script: the order service places three orders (one too large to ship unapproved), the shipping service
-// ships two and dead-letters the third; approving it and redriving ships it too.
+// ships two and dead-letters the third; approving it and redriving ships it too. Each run has orders of its own, so
+// it can run any number of times, in any order with the publishing example, against one broker and one database
+// (with DATABASE_URL, in the schemas "orders" and "shipping").
 async function main(): Promise<void> {
   const client = createKafkaClient({ clientId: "shipping-example" });
-  const orders = await startOrderService({ databaseUrl: process.env.DATABASE_URL, client });
+  const orders = await startOrderService({ databaseUrl: process.env.DATABASE_URL, schema: "orders", client });
   const shipping = await startShippingService({ databaseUrl: process.env.DATABASE_URL, schema: "shipping", client });
-  await placeOrder(orders.db, { orderId: "order-1", customerId: "ada", totalCents: 1_250 });
-  await placeOrder(orders.db, { orderId: "order-2", customerId: "grace", totalCents: 250_000 });
-  await placeOrder(orders.db, { orderId: "order-3", customerId: "ada", totalCents: 3_750 });
-  await waitUntil(async () => (await shipmentCount(shipping.db)) === 2);
-  await waitUntil(async () => (await listDeadLetters(client, orderPlaced)).length === 1);
-  const [parked] = await listDeadLetters(client, orderPlaced);
-  console.log(`shipped 2 orders; dead letter: ${parked?.eventId} (${parked?.error})`);
-  console.log(`redriven: ${await approveAndRedrive(shipping.db, client, "order-2")}`);
-  await waitUntil(async () => (await shipmentCount(shipping.db)) === 3);
-  console.log("shipped 3 orders");
-  await shipping.service.stop();
-  await orders.service.stop();
+  try {
+    const [small, large, other] = orderIdsOfThisRun(3) as [string, string, string];
+    await placeOrder(orders.db, { orderId: small, customerId: "ada", totalCents: 1_250 });
+    await placeOrder(orders.db, { orderId: large, customerId: "grace", totalCents: 250_000 });
+    await placeOrder(orders.db, { orderId: other, customerId: "ada", totalCents: 3_750 });
+    await waitUntil("two orders shipped", async () => (await shippedOf(shipping.db, [small, other])) === 2);
+    await waitUntil(`the dead letter of ${large}`, async () => (await deadLettersOf(client, large)).length === 1);
+    const [parked] = await deadLettersOf(client, large);
+    console.log(`shipped 2 orders; dead letter: ${parked?.eventId} (${parked?.error})`);
+    console.log(`redriven: ${await approveAndRedrive(shipping.db, client, large)}`);
+    await waitUntil(`${large} shipped`, async () => (await shippedOf(shipping.db, [small, large, other])) === 3);
+    console.log("shipped 3 orders");
+  } finally {
+    await shipping.service.stop();
+    await orders.service.stop();
+  }
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -95,16 +95,44 @@ export async function publishDirectly(client: KafkaClient, order: OrderPlaced): 
   }
 }
 
-// Run as a script: place a few orders, wait until the relay has published them, and stop.
-async function main(): Promise<void> {
-  const { service, db, relay } = await startOrderService({ databaseUrl: process.env.DATABASE_URL });
-  for (const [index, customerId] of ["ada", "grace", "ada"].entries()) {
-    const eventId = await placeOrder(db, { orderId: `order-${index + 1}`, customerId, totalCents: 1250 * (index + 1) });
-    console.log(`order-${index + 1} placed, event ${eventId}`);
+/** How long the scripts wait for something to happen before they give up and say what they were waiting for. */
+export const EXAMPLE_WAIT_MS = 60_000;
+
+/** Polls check until it holds; fails with a message naming what did not happen, instead of waiting for ever. */
+export async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = EXAMPLE_WAIT_MS,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`gave up after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  while ((await relay.refreshLag()).waiting > 0) await new Promise((resolve) => setTimeout(resolve, 50));
-  console.log(`published: ${relay.status().published}`);
-  await service.stop();
+}
+
+/** Order ids of their own for each run, so that the script runs any number of times against one database. */
+export function orderIdsOfThisRun(count: number): string[] {
+  const run = `${Date.now().toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
+  return Array.from({ length: count }, (_, index) => `order-${run}-${index + 1}`);
+}
+
+// Run as a script: place a few orders, wait until the relay has published them, and stop. With DATABASE_URL the
+// orders table lives in a schema of its own, "orders".
+async function main(): Promise<void> {
+  const { service, db, relay } = await startOrderService({ databaseUrl: process.env.DATABASE_URL, schema: "orders" });
+  try {
+    const orderIds = orderIdsOfThisRun(3);
+    for (const [index, customerId] of ["ada", "grace", "ada"].entries()) {
+      const orderId = orderIds[index]!;
+      const eventId = await placeOrder(db, { orderId, customerId, totalCents: 1250 * (index + 1) });
+      console.log(`${orderId} placed, event ${eventId}`);
+    }
+    await waitUntil("the relay to publish the orders", async () => (await relay.refreshLag()).waiting === 0);
+    console.log(`published: ${relay.status().published}`);
+  } finally {
+    await service.stop();
+  }
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -5,9 +5,11 @@ import kafkajs from "kafkajs";
 import type { Admin, Kafka, KafkaConfig, LogEntry, SASLOptions } from "kafkajs";
 import type { Logger } from "pino";
 import { KafkaBrokerError, KafkaClientError, KafkaClientErrorCode } from "../kafka/client/errors.js";
+import { installRequestQueueTimerFix } from "../toolkit/kafka/request-queue-timer.js";
 import { CliError } from "./command.js";
 
 const { Kafka: KafkaClass, logLevel: KafkaLogLevel } = kafkajs;
+installRequestQueueTimerFix();
 
 export const CONNECTION_TIMEOUT_MS = 3_000;
 export const CLIENT_RETRIES = 3;

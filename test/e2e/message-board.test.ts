@@ -1,21 +1,21 @@
 // The message board in a real browser (headless Chromium driven by playwright-core) against the real system: one
 // page posts a message and a second page, open all along, sees it arrive live and stored; switching the template
 // changes the design; a page that lost its connection catches up on reconnecting. It also takes the screenshot the
-// README shows.
+// README shows, into a temporary directory (`npm run screenshots` puts it in docs/).
 
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { test, type TestContext } from "node:test";
-import { fileURLToPath } from "node:url";
 
 import { chromium, type Browser, type Page } from "playwright-core";
 
 import { boardForTest } from "../apps/messages/harness.js";
 import { requireTool } from "../helpers/environment.js";
+import { screenshotPath } from "./screenshots.js";
 
 const CHROMIUM_PATH = process.env.SLUICE_CHROMIUM_PATH ?? "/usr/bin/chromium";
-const SCREENSHOT_PATH = fileURLToPath(new URL("../../docs/screenshot.png", import.meta.url));
+const SCREENSHOT_PATH = screenshotPath("screenshot.png");
 const STEP_TIMEOUT_MS = 15_000;
 
 /** Opens the board in a fresh context; initScript runs in the page before the board's own script. */

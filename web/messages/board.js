@@ -16,6 +16,11 @@ const RECONNECT_DELAY_MS_MAX = 10_000;
 const TEMPLATE_STORAGE_KEY = "sluice.messages.template";
 const TOKEN_STORAGE_KEY = "sluice.token";
 const EVENT_ID_HEADER = "sluice-event-id";
+/** The gateway's close codes for a connection without a valid token (docs/websocket.md). */
+const CLOSE_UNAUTHORIZED = 4001;
+const CLOSE_AUTH_TIMEOUT = 4002;
+const SIGN_IN_TO_USE_THE_BOARD = "This board is for signed-in users: sign in, or create an account, to read and post.";
+const SIGN_IN_FOR_LIVE_UPDATES = "sign in to see new messages live";
 
 const elements = {
   list: document.getElementById("messages"),
@@ -119,7 +124,7 @@ async function api(method, path, body) {
     parsed = null;
   }
   if (!response.ok) {
-    if (response.status === 401) showSignIn("Sign in to use the board.");
+    if (response.status === 401) showSignIn(SIGN_IN_TO_USE_THE_BOARD);
     throw new ApiError(response.status, parsed);
   }
   return parsed;
@@ -245,6 +250,8 @@ async function loadNewest() {
   try {
     await loadPage(null);
   } catch (error) {
+    // A board that requires signing in has already shown its sign-in form; the API's reason is not for visitors.
+    if (error instanceof ApiError && error.status === 401) return;
     elements.formError.textContent = `Could not load the messages: ${error.message}`;
   }
 }
@@ -319,6 +326,9 @@ function connect() {
         state.reconnectDelayMs = RECONNECT_DELAY_MS_MIN;
         setConnection("live", "live");
       }
+    } else if (frame.type === "error" && frame.code === "SLUICE_UNAUTHORIZED") {
+      setConnection("offline", SIGN_IN_FOR_LIVE_UPDATES);
+      showSignIn(SIGN_IN_TO_USE_THE_BOARD);
     } else if (frame.type === "error") {
       setConnection("offline", `live updates failed: ${frame.message ?? frame.code}`);
     }
@@ -326,6 +336,11 @@ function connect() {
   socket.addEventListener("close", (close) => {
     if (state.socket !== socket) return;
     state.socket = null;
+    // Closed for want of a token: reconnecting cannot help before signing in, which reconnects.
+    if (close.code === CLOSE_UNAUTHORIZED || close.code === CLOSE_AUTH_TIMEOUT) {
+      setConnection("offline", SIGN_IN_FOR_LIVE_UPDATES);
+      return;
+    }
     const reason = close.reason ? ` (${close.reason})` : "";
     setConnection("offline", `offline${reason}; reconnecting`);
     const delayMs = state.reconnectDelayMs;
@@ -361,7 +376,11 @@ async function post(text) {
   } catch (error) {
     removeMessage(id);
     elements.formError.textContent =
-      error instanceof ApiError ? error.message : "The server cannot be reached; your message was not sent.";
+      error instanceof ApiError && error.status === 401
+        ? "Sign in to post; your message was not sent."
+        : error instanceof ApiError
+          ? error.message
+          : "The server cannot be reached; your message was not sent.";
   } finally {
     elements.postButton.disabled = false;
   }

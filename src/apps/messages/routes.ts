@@ -16,6 +16,7 @@ import {
 } from "../../toolkit/index.js";
 import {
   checkTemplate,
+  DEFAULT_MESSAGE_TEMPLATE,
   DEFAULT_MESSAGE_TEXT_CHARS_MAX,
   MESSAGE_ID_PATTERN,
   MESSAGE_TEXT_CHARS_LIMIT,
@@ -26,7 +27,7 @@ import {
 } from "./message.js";
 import { selectMessage, selectMessages, type MessagePage } from "./messages-sql.js";
 import { messageSavedTopic } from "./topics.js";
-import { renderViewPage } from "./view-page.js";
+import { renderSignInRequiredPage, renderViewPage } from "./view-page.js";
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const PAGE_SIZE_MAX = 100;
@@ -115,6 +116,23 @@ export function messageBoardRoutes(options: MessageBoardRoutesOptions): FastifyP
   );
   const guard = options.requireAuth ?? null;
   const preHandler = guard === null ? [] : [guard];
+  // The browser endpoints show a visitor who has not signed in a page that says so, not the API's JSON 401.
+  const browserPreHandler: preHandlerAsyncHookHandler[] =
+    guard === null
+      ? []
+      : [
+          async function signInPageGuard(request, reply) {
+            try {
+              await guard.call(this, request, reply);
+            } catch (error) {
+              if (!(error instanceof GatewayError && error.statusCode === 401) || !prefersHtml(request)) throw error;
+              await reply
+                .status(401)
+                .type("text/html; charset=utf-8")
+                .send(renderSignInRequiredPage(DEFAULT_MESSAGE_TEMPLATE));
+            }
+          },
+        ];
   const accepted = toolkitCounter({
     name: "sluice_messages_accepted_total",
     help: "Messages the message board accepted (added to the outbox), by endpoint",
@@ -171,14 +189,14 @@ export function messageBoardRoutes(options: MessageBoardRoutesOptions): FastifyP
       return message;
     });
 
-    app.get("/save", { preHandler }, async (request, reply) => {
+    app.get("/save", { preHandler: browserPreHandler }, async (request, reply) => {
       const body = await accept(request, readSaveQuery(request.query, textCharsMax));
       accepted.inc({ endpoint: "save" });
       if (prefersHtml(request)) return reply.redirect(`/view?accepted=${body.id}`, 303);
       return sendAccepted(reply, body);
     });
 
-    app.get("/view", { preHandler }, async (request, reply) => {
+    app.get("/view", { preHandler: browserPreHandler }, async (request, reply) => {
       const { before, limit } = readPageQuery(request.query, defaultPageSize);
       if (!prefersHtml(request)) return selectMessages(db, before, limit);
       const fields = (request.query ?? {}) as Record<string, unknown>;

@@ -65,3 +65,24 @@ ${next}</main>
 </html>
 `;
 }
+
+/** What a browser sees at /view or /save when the board requires signing in and it has not: a way to sign in. */
+export function renderSignInRequiredPage(template: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign in · Messages · Sluice</title>
+<link rel="stylesheet" href="/messages/board.css">
+</head>
+<body data-template="${escapeHtml(template)}">
+<header class="board-header"><h1>Messages</h1></header>
+<main>
+<p class="notice" id="sign-in-required">This board is for signed-in users. <a href="/">Sign in on the board</a> to read
+and post messages.</p>
+</main>
+</body>
+</html>
+`;
+}

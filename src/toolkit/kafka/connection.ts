@@ -12,8 +12,10 @@ import { InvalidArgumentError, ToolkitError, ToolkitErrorCode } from "../errors.
 import { silentLogger, type ToolkitLogger } from "../logger.js";
 import { createKafkaAdmin, type KafkaAdmin } from "./admin.js";
 import { createKafkaProducer, type KafkaProducer, type KafkaProducerOptions } from "./producer.js";
+import { installRequestQueueTimerFix } from "./request-queue-timer.js";
 
 const { Kafka: KafkaClass, logLevel: KafkaLogLevel } = kafkajs;
+installRequestQueueTimerFix();
 
 export const DEFAULT_KAFKA_BROKERS = "127.0.0.1:9092";
 export const DEFAULT_CLIENT_ID = "sluice-toolkit";

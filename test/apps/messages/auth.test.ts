@@ -67,6 +67,14 @@ test("required sign-in: the board's API and live updates need a token", { timeou
     assert.equal((response.body as { error: string }).error, "SLUICE_UNAUTHORIZED");
   }
   assert.equal((await fetch(`${url}/`)).status, 200, "the page itself loads, to let users sign in");
+  for (const path of ["/view", "/save?data=anonymous"]) {
+    const browser = await fetch(`${url}${path}`, { headers: { accept: "text/html,application/xhtml+xml,*/*;q=0.8" } });
+    assert.equal(browser.status, 401, path);
+    assert.match(browser.headers.get("content-type") ?? "", /^text\/html/, `${path} answers a browser a page`);
+    const page = await browser.text();
+    assert.match(page, /<a href="\/">Sign in on the board<\/a>/, path);
+    assert.doesNotMatch(page, /Bearer|POST \/api\/auth|"type"/, `${path}: no protocol text for visitors`);
+  }
 
   const token = await register(url, "grace");
   const posted = await request(`${url}/api/messages`, {

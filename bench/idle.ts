@@ -1,0 +1,100 @@
+// What an idle `sluice up` costs: starts it in its own process on a fresh data directory (embedded broker, PGlite,
+// every app), lets it settle, then reads its CPU time from /proc/<pid>/stat over a window with nothing to do, and its
+// memory from /proc/<pid>/status and its own /metrics. Linux only. Prints a table and the command.
+//   npm run bench:idle [-- --settle-ms 20000 --window-ms 30000]
+
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { parseArgs } from "node:util";
+
+const START_TIMEOUT_MS = 120_000;
+/** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ, 100 on Linux). */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+const { values } = parseArgs({
+  options: { "settle-ms": { type: "string", default: "20000" }, "window-ms": { type: "string", default: "30000" } },
+});
+const settleMs = Number(values["settle-ms"]);
+const windowMs = Number(values["window-ms"]);
+
+function cpuTicks(pid: number): number {
+  // The command name in field 2 may hold spaces; the fields after its closing parenthesis are fixed.
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+function statusKiB(pid: number, name: string): number {
+  const match = new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return Number(match?.[1] ?? 0);
+}
+
+function metric(text: string, name: string): number {
+  return Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), "sluice-bench-idle-"));
+const child = spawn(
+  process.execPath,
+  [
+    "--import",
+    "tsx",
+    "src/cli/main.ts",
+    "up",
+    "--port",
+    "0",
+    "--broker-port",
+    "0",
+    "--registry-port",
+    "0",
+    "--data-dir",
+    dataDir,
+    "--log-level",
+    "warn",
+  ],
+  { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, KAFKA_BROKERS: "", DATABASE_URL: "" } },
+);
+try {
+  const http = await new Promise<string>((resolve, reject) => {
+    let output = "";
+    const timer = setTimeout(
+      () => reject(new Error(`sluice up did not start in ${START_TIMEOUT_MS} ms`)),
+      START_TIMEOUT_MS,
+    );
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString("utf8");
+      const url = /Health +(http:\/\/[^/\s]+)\//.exec(output)?.[1];
+      if (url !== undefined && output.includes("Stop with")) {
+        clearTimeout(timer);
+        resolve(url);
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`sluice up exited with ${String(code)} before it was up`)));
+  });
+  const pid = child.pid!;
+  await sleep(settleMs);
+  const before = cpuTicks(pid);
+  await sleep(windowMs);
+  const used = (cpuTicks(pid) - before) / CLOCK_TICKS_PER_SECOND;
+  const metrics = await (await fetch(`${http}/metrics`)).text();
+  const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+  const rows: [string, string][] = [
+    [
+      "CPU while idle",
+      `${((used / (windowMs / 1000)) * 100).toFixed(2)}% of a core (${used.toFixed(2)} s in ${windowMs / 1000} s)`,
+    ],
+    ["resident memory (RSS)", mib(statusKiB(pid, "VmRSS") * 1024)],
+    ["  JavaScript heap in use", mib(metric(metrics, "nodejs_heap_size_used_bytes"))],
+    ["  external (PGlite's WebAssembly memory, buffers)", mib(metric(metrics, "nodejs_external_memory_bytes"))],
+    ["  mapped files (node, libraries)", mib(statusKiB(pid, "RssFile") * 1024)],
+  ];
+  console.log(`npm run bench:idle -- --settle-ms ${settleMs} --window-ms ${windowMs}\n`);
+  console.log("| measure | result |\n|---|---|");
+  for (const [name, value] of rows) console.log(`| ${name} | ${value} |`);
+} finally {
+  child.kill("SIGTERM");
+  await new Promise((resolve) => child.once("exit", resolve));
+  rmSync(dataDir, { recursive: true, force: true });
+}
