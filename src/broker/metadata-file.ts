@@ -5,6 +5,7 @@ import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync, ex
 import { join } from "node:path";
 import type { StoredBrokerConfigs } from "./configs/settings.js";
 import type { StoredScramChanges } from "./sasl/scram-admin.js";
+import type { AclBinding } from "./acl/acls.js";
 
 export interface StoredTopic {
   name: string;
@@ -23,6 +24,8 @@ export interface StoredMetadata {
   brokerConfigs?: StoredBrokerConfigs;
   /** SCRAM credentials set or deleted by AlterUserScramCredentials. */
   scramCredentials?: StoredScramChanges;
+  /** ACL bindings created by CreateAcls (kept while the broker runs with an authorizer). */
+  acls?: AclBinding[];
 }
 
 const FILE_NAME = "meta.json";

@@ -1,6 +1,7 @@
 // Every API the broker serves, by key. ApiVersions advertises exactly this table, so adding a handler here is what
 // makes an API visible to clients.
 
+import { gated } from "../acl/gates.js";
 import type { ApiHandler } from "./handler.js";
 import produce from "./00-produce.js";
 import fetch from "./01-fetch.js";
@@ -22,6 +23,9 @@ import deleteTopics from "./20-delete-topics.js";
 import deleteRecords from "./21-delete-records.js";
 import initProducerId from "./22-init-producer-id.js";
 import offsetForLeaderEpoch from "./23-offset-for-leader-epoch.js";
+import describeAcls from "./29-describe-acls.js";
+import createAcls from "./30-create-acls.js";
+import deleteAcls from "./31-delete-acls.js";
 import describeConfigs from "./32-describe-configs.js";
 import alterConfigs from "./33-alter-configs.js";
 import saslAuthenticate from "./36-sasl-authenticate.js";
@@ -54,6 +58,9 @@ const ALL: ApiHandler[] = [
   deleteRecords,
   initProducerId,
   offsetForLeaderEpoch,
+  describeAcls,
+  createAcls,
+  deleteAcls,
   describeConfigs,
   alterConfigs,
   saslAuthenticate,
@@ -66,4 +73,6 @@ const ALL: ApiHandler[] = [
   describeCluster,
 ] as ApiHandler[];
 
-export const HANDLERS: ReadonlyMap<number, ApiHandler> = new Map(ALL.map((handler) => [handler.apiKey, handler]));
+export const HANDLERS: ReadonlyMap<number, ApiHandler> = new Map(
+  ALL.map((handler) => [handler.apiKey, gated(handler)]),
+);
