@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { StoredBrokerConfigs } from "./configs/settings.js";
 import type { StoredScramChanges } from "./sasl/scram-admin.js";
 import type { AclBinding } from "./acl/acls.js";
+import type { StoredQuota } from "./quotas/quotas.js";
 
 export interface StoredTopic {
   name: string;
@@ -26,6 +27,8 @@ export interface StoredMetadata {
   scramCredentials?: StoredScramChanges;
   /** ACL bindings created by CreateAcls (kept while the broker runs with an authorizer). */
   acls?: AclBinding[];
+  /** Client quotas set by AlterClientQuotas. */
+  clientQuotas?: StoredQuota[];
 }
 
 const FILE_NAME = "meta.json";

@@ -27,15 +27,19 @@ import describeAcls from "./29-describe-acls.js";
 import createAcls from "./30-create-acls.js";
 import deleteAcls from "./31-delete-acls.js";
 import describeConfigs from "./32-describe-configs.js";
+import describeLogDirs from "./35-describe-log-dirs.js";
 import alterConfigs from "./33-alter-configs.js";
 import saslAuthenticate from "./36-sasl-authenticate.js";
 import createPartitions from "./37-create-partitions.js";
 import deleteGroups from "./42-delete-groups.js";
 import incrementalAlterConfigs from "./44-incremental-alter-configs.js";
 import offsetDelete from "./47-offset-delete.js";
+import describeClientQuotas from "./48-describe-client-quotas.js";
+import alterClientQuotas from "./49-alter-client-quotas.js";
 import describeUserScramCredentials from "./50-describe-user-scram-credentials.js";
 import alterUserScramCredentials from "./51-alter-user-scram-credentials.js";
 import describeCluster from "./60-describe-cluster.js";
+import describeTopicPartitions from "./75-describe-topic-partitions.js";
 
 const ALL: ApiHandler[] = [
   produce,
@@ -63,14 +67,18 @@ const ALL: ApiHandler[] = [
   deleteAcls,
   describeConfigs,
   alterConfigs,
+  describeLogDirs,
   saslAuthenticate,
   createPartitions,
   deleteGroups,
   incrementalAlterConfigs,
   offsetDelete,
+  describeClientQuotas,
+  alterClientQuotas,
   describeUserScramCredentials,
   alterUserScramCredentials,
   describeCluster,
+  describeTopicPartitions,
 ] as ApiHandler[];
 
 export const HANDLERS: ReadonlyMap<number, ApiHandler> = new Map(
