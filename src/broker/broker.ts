@@ -1,8 +1,7 @@
 // The broker's state and its lifecycle: topics with their logs, the group coordinator, producer ids and injected
 // faults. Handlers reach everything through this object; the TCP side lives in server.ts.
 
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync } from "node:fs";
 import type { Logger } from "pino";
 import type { BrokerConfig } from "./config.js";
 import { BrokerSettings } from "./configs/settings.js";
@@ -12,6 +11,7 @@ import { readMetadataFile, writeMetadataFile } from "./metadata-file.js";
 import { TopicRegistry } from "./topics.js";
 import { AclStore } from "./acl/acls.js";
 import { QuotaStore } from "./quotas/quotas.js";
+import { lockDataDir, type DataDirLock } from "../platform/data-dir-lock.js";
 import { ScramAdmin } from "./sasl/scram-admin.js";
 import { SaslUserStore, saslUserStoreFor } from "./sasl/user-store.js";
 
@@ -43,6 +43,7 @@ export class Broker {
   private retentionTimer: NodeJS.Timeout | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  private dataDirLock: DataDirLock | null = null;
   /** Set when shutdown begins: waiting fetches answer at once instead of holding the connection open. */
   stopping = false;
 
@@ -81,20 +82,15 @@ export class Broker {
     const { dataDir } = this.config;
     if (dataDir !== null) {
       mkdirSync(dataDir, { recursive: true });
-      this.takeLock(dataDir);
-      const stored = readMetadataFile(dataDir);
-      if (stored !== null) {
-        this.settings.restore(stored.brokerConfigs);
-        this.scram.restore(stored.scramCredentials);
-        this.acls?.restore(stored.acls);
-        this.quotas.restore(stored.clientQuotas);
-        for (const topic of stored.topics) this.topics.restore(topic);
-        this.nextProducerId = Math.max(stored.producerIdHighWater, FIRST_PRODUCER_ID);
-        this.producerIdHighWater = this.nextProducerId;
-        this.logger.info({ dataDir, topics: stored.topics.length }, "recovered broker state");
-      }
+      this.dataDirLock = lockDataDir(dataDir);
     }
-    await this.groups.load();
+    try {
+      await this.recover(dataDir);
+    } catch (error) {
+      this.dataDirLock?.release();
+      this.dataDirLock = null;
+      throw error;
+    }
     this.retentionTimer = setInterval(() => this.enforceRetention(), this.config.retentionCheckIntervalMs);
     this.retentionTimer.unref();
     const { flush } = this.config;
@@ -104,6 +100,21 @@ export class Broker {
       }, flush.intervalMs);
       this.flushTimer.unref();
     }
+  }
+
+  private async recover(dataDir: string | null): Promise<void> {
+    const stored = dataDir === null ? null : readMetadataFile(dataDir);
+    if (stored !== null) {
+      this.settings.restore(stored.brokerConfigs);
+      this.scram.restore(stored.scramCredentials);
+      this.acls?.restore(stored.acls);
+      this.quotas.restore(stored.clientQuotas);
+      for (const topic of stored.topics) this.topics.restore(topic);
+      this.nextProducerId = Math.max(stored.producerIdHighWater, FIRST_PRODUCER_ID);
+      this.producerIdHighWater = this.nextProducerId;
+      this.logger.info({ dataDir, topics: stored.topics.length }, "recovered broker state");
+    }
+    await this.groups.load();
   }
 
   setBoundPort(port: number): void {
@@ -163,7 +174,8 @@ export class Broker {
     await this.syncAll();
     await this.groups.close();
     await this.topics.closeAll();
-    if (this.config.dataDir !== null) rmSync(join(this.config.dataDir, ".lock"), { force: true });
+    this.dataDirLock?.release();
+    this.dataDirLock = null;
   }
 
   /** Persists a change of broker configs and hands the new effective values to every topic's logs. */
@@ -185,26 +197,5 @@ export class Broker {
       ...(this.acls === null ? {} : { acls: this.acls.toStored() }),
       clientQuotas: this.quotas.toStored(),
     });
-  }
-
-  /** Refuses to share a data dir with another live broker; a lock left by a killed process is taken over. */
-  private takeLock(dataDir: string): void {
-    const path = join(dataDir, ".lock");
-    if (existsSync(path)) {
-      const pid = Number(readFileSync(path, "utf8"));
-      if (Number.isInteger(pid) && pid !== process.pid && isAlive(pid)) {
-        throw new Error(`data dir ${dataDir} is in use by process ${pid}; stop it or choose another --data-dir`);
-      }
-    }
-    writeFileSync(path, String(process.pid));
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }

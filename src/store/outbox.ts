@@ -16,7 +16,8 @@ export const OUTBOX_RECORD_BYTES_MAX = 1024 * 1024;
 export const DEFAULT_OUTBOX_CLAIM_BATCH_SIZE = 500;
 /** Keys and values per claim: a relay holds two claims at most, so large events cannot exhaust its memory. */
 export const DEFAULT_OUTBOX_CLAIM_BYTES_MAX = 16 * 1024 * 1024;
-export const DEFAULT_OUTBOX_LEASE_MS = 30_000;
+/** Short, because a relay renews its leases every third of this while it publishes, and a dead relay's rows wait this long. */
+export const DEFAULT_OUTBOX_LEASE_MS = 10_000;
 export const OUTBOX_RELAY_ID_CHARS_MAX = 200;
 export const OUTBOX_ERROR_CHARS_MAX = 2_000;
 /** The migration's CHECK allows the same. */
@@ -149,6 +150,19 @@ export async function addOutboxEvents(
   return added.sort((left, right) => left.id - right.id);
 }
 
+/**
+ * The event with this id while it is in the outbox (waiting, or published and not yet cleaned up), else null. Lets a
+ * producer tell a retried request from a different one that reuses an id.
+ */
+export async function findOutboxEvent(
+  tx: Queryable,
+  eventId: string,
+): Promise<{ topic: string; value: Buffer | null } | null> {
+  if (typeof eventId !== "string" || !UUID_PATTERN.test(eventId)) return null;
+  const result = await execute(tx, outboxSql.selectOutboxEvent(eventId.toLowerCase()));
+  return result.rows[0] ?? null;
+}
+
 export async function addOutboxEvent(tx: Queryable, event: OutboxEventInput): Promise<AddedOutboxEvent | null> {
   const [added] = await addOutboxEvents(tx, [event]);
   return added ?? null;
@@ -249,6 +263,19 @@ export async function releaseOutboxClaims(
   const trimmed = reason === null ? null : reason.slice(0, OUTBOX_ERROR_CHARS_MAX);
   const statement = outboxSql.releaseOutboxClaims(relayId, ids, trimmed, options.attempted ?? true);
   return (await execute(target, statement)).rowCount;
+}
+
+/**
+ * Ends the leases of dead relays at once: relayId's (held by an earlier life of the caller) and, with keepOnly, every
+ * lease not held by a relay in keepOnly (for a caller that holds the database alone). Returns how many rows it freed.
+ */
+export async function releaseDeadRelayLeases(
+  target: Queryable,
+  relayId: string,
+  keepOnly: readonly string[] | null = null,
+): Promise<number> {
+  checkRelayId(relayId);
+  return (await execute(target, outboxSql.releaseDeadRelayLeases(relayId, keepOnly))).rowCount;
 }
 
 export async function readOutboxLag(target: Queryable): Promise<OutboxLag> {

@@ -15,7 +15,9 @@ import {
   stringOption,
   type OptionValues,
 } from "../args.js";
+import { DataDirInUseError } from "../../platform/data-dir-lock.js";
 import { CliError, defineCommand, EXIT_FAILURE, EXIT_OK, type CommandIo } from "../command.js";
+import { prepareDataDir } from "../data-dir.js";
 import { createCliLogger, LOG_LEVELS } from "../logger.js";
 import { readSaslUsersFile } from "../sasl-users.js";
 import { listenForShutdown } from "../signals.js";
@@ -166,7 +168,15 @@ export function brokerConfigFromOptions(options: BrokerOptionValues): Partial<Br
   };
 }
 
+/** The refusal of a data dir that another process holds, with what to do about it; null for any other error. */
+export function explainDataDirInUse(error: unknown): CliError | null {
+  if (!(error instanceof DataDirInUseError)) return null;
+  return new CliError(error.message, "Stop that process, or give this one another --data-dir.", { cause: error });
+}
+
 function explainStartFailure(error: unknown, host: string, port: number): CliError {
+  const dataDirInUse = explainDataDirInUse(error);
+  if (dataDirInUse !== null) return dataDirInUse;
   const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : "";
   const reason = error instanceof Error ? error.message : String(error);
   if (code === "EADDRINUSE") {
@@ -176,8 +186,18 @@ function explainStartFailure(error: unknown, host: string, port: number): CliErr
       { cause: error },
     );
   }
-  if (code === "EACCES") {
+  const syscall = typeof error === "object" && error !== null && "syscall" in error ? String(error.syscall) : "";
+  if (code === "EACCES" && (syscall === "listen" || syscall === "bind")) {
     return new CliError(`not allowed to listen on ${host}:${port}`, "Use a port above 1023.", { cause: error });
+  }
+  if (typeof error === "object" && error !== null && "path" in error) {
+    return new CliError(
+      `cannot ${syscall || "use"} ${String(error.path)}: ${reason}`,
+      "Check that this user may write in --data-dir.",
+      {
+        cause: error,
+      },
+    );
   }
   if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND") {
     return new CliError(`cannot listen on ${host}: ${reason}`, "Give --host an address of this machine.", {
@@ -195,6 +215,7 @@ function explainStartFailure(error: unknown, host: string, port: number): CliErr
  */
 export async function runBroker(options: BrokerOptionValues, io: CommandIo): Promise<number> {
   const config = brokerConfigFromOptions(options);
+  prepareDataDir(options.dataDir);
   const logger = createCliLogger(options.logLevel, io.stderr);
   const shutdown = listenForShutdown((signal) => {
     logger.warn({ signal }, "second signal: exiting without finishing the graceful stop");

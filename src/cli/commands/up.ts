@@ -5,7 +5,9 @@
 import type { Writable } from "node:stream";
 
 import { CliError, defineCommand, EXIT_FAILURE, EXIT_OK, type CommandIo } from "../command.js";
+import { prepareDataDir } from "../data-dir.js";
 import { createCliLogger } from "../logger.js";
+import { explainDataDirInUse } from "./broker.js";
 import { listenForShutdown } from "../signals.js";
 import { resolveUpConfig, upOptions, type UpConfig, type UpOptionValues } from "../up/config.js";
 import type { SystemAddresses } from "../up/system.js";
@@ -26,6 +28,10 @@ function printAddresses(out: Writable, config: UpConfig, addresses: SystemAddres
   const kafkaNote = addresses.embeddedBroker ? "embedded" : "external";
   lines.push(`${label("Kafka")}${addresses.kafka} (${kafkaNote}; try: kcat -b ${addresses.kafka} -L)`);
   if (addresses.database !== null) lines.push(`${label("Database")}${addresses.database}`);
+  if (addresses.registry !== null) {
+    const registryNote = addresses.embeddedRegistry ? "embedded" : "external";
+    lines.push(`${label("Schemas")}${addresses.registry} (${registryNote}; try: curl ${addresses.registry}/subjects)`);
+  }
   lines.push("Stop with Ctrl+C or SIGTERM.");
   out.write(lines.join("\n") + "\n");
 }
@@ -33,6 +39,8 @@ function printAddresses(out: Writable, config: UpConfig, addresses: SystemAddres
 /** Turns a failure to start into a message that says what to do; the parts already started have been stopped. */
 function explainStartFailure(error: unknown): CliError {
   if (error instanceof CliError) return error;
+  const dataDirInUse = explainDataDirInUse(error);
+  if (dataDirInUse !== null) return dataDirInUse;
   const reason = error instanceof Error ? error.message : String(error);
   const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : "";
   if (code === "EADDRINUSE") {
@@ -42,6 +50,13 @@ function explainStartFailure(error: unknown): CliError {
         "a free one).",
       { cause: error },
     );
+  }
+  const path = typeof error === "object" && error !== null && "path" in error ? String(error.path) : null;
+  if (path !== null) {
+    const syscall = typeof error === "object" && error !== null && "syscall" in error ? String(error.syscall) : "use";
+    return new CliError(`cannot ${syscall} ${path}: ${reason}`, "Check that this user may write in --data-dir.", {
+      cause: error,
+    });
   }
   if (code === "EACCES" || code === "EADDRNOTAVAIL") {
     return new CliError(`cannot listen: ${reason}`, "Use a port above 1023 and an address of this machine.", {
@@ -53,8 +68,17 @@ function explainStartFailure(error: unknown): CliError {
   });
 }
 
+/** Whether this process keeps anything in the data directory: the embedded broker, PGlite or the token secret. */
+function usesDataDir(config: UpConfig): boolean {
+  const servesHttp = config.runningApps.some((app) =>
+    app.roles.some((role) => role.http && config.roles.has(role.name)),
+  );
+  return config.roles.has("broker") || config.databaseUrl === null || (servesHttp && config.jwtSecret === null);
+}
+
 export async function runUp(options: UpOptionValues, io: CommandIo): Promise<number> {
   const config = resolveUpConfig(options, io.env);
+  if (usesDataDir(config)) prepareDataDir(config.dataDir);
   const logger = createCliLogger(config.logLevel, io.stderr);
   const shutdown = listenForShutdown((signal) => {
     logger.warn({ signal }, "second signal: exiting without finishing the graceful stop");

@@ -217,6 +217,11 @@ WHERE id = ANY($1::bigint[]) AND published_at IS NULL`,
   );
 }
 
+/** The topic and value of the event with this id, while its row is in the outbox. */
+export function selectOutboxEvent(eventId: string): SqlStatement<{ topic: string; value: Buffer | null }> {
+  return sql("SELECT topic, value FROM sluice_outbox WHERE event_id = $1", [eventId]);
+}
+
 /** Removes rows that reached the broker, for relays that keep no history. */
 export function deleteOutboxRows(ids: readonly number[]): SqlStatement<never> {
   checkCount("ids", ids.length, OUTBOX_IDS_MAX);
@@ -240,6 +245,21 @@ SET claimed_by = NULL, claim_expires_at = NULL, last_error = COALESCE($3, last_e
     claim_count = greatest(claim_count - $4::integer, 0)
 WHERE id = ANY($2::bigint[]) AND claimed_by = $1 AND published_at IS NULL`,
     [relayId, ids, reason, attempted ? 0 : 1],
+  );
+}
+
+/**
+ * Ends the leases of relays known to be dead, so their rows can be claimed at once rather than when the leases run
+ * out: those of relayId (an earlier life of a relay that restarted under the same identity) and, when keepOnly is
+ * given, those of every relay not in it (the caller holds the database alone, so no other relay is alive).
+ */
+export function releaseDeadRelayLeases(relayId: string, keepOnly: readonly string[] | null): SqlStatement<never> {
+  return sql(
+    `UPDATE sluice_outbox
+SET claimed_by = NULL, claim_expires_at = NULL
+WHERE claimed_by IS NOT NULL AND published_at IS NULL
+  AND (claimed_by = $1 OR ($2::boolean AND NOT claimed_by = ANY($3::text[])))`,
+    [relayId, keepOnly !== null, keepOnly ?? []],
   );
 }
 
