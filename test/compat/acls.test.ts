@@ -149,3 +149,50 @@ test("without an authorizer the ACL APIs answer SECURITY_DISABLED and everything
     /Security features are disabled|SECURITY_DISABLED/i,
   );
 });
+
+test("an offset commit needs READ on the group, and commits only the topics the principal may READ", async (t) => {
+  const broker = await brokerForTest(t, {
+    sasl: { mechanisms: ["PLAIN"], users: USERS },
+    authorizer: { superUsers: ["User:admin"], allowEveryoneIfNoAclFound: false },
+  });
+  const admin = kafkaAs(broker, "admin").admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: "alice-t" }, { topic: "other-t" }] });
+  await admin.createAcls({
+    acl: [
+      acl("User:alice", AclResourceTypes.TOPIC, "alice-t"),
+      acl("User:alice", AclResourceTypes.GROUP, "alice-g", { operation: AclOperationTypes.READ }),
+    ],
+  });
+  const alice = new Admin({
+    clientId: "acls-alice",
+    bootstrapBrokers: [broker.address],
+    sasl: { mechanism: "PLAIN", username: "alice", password: USERS.alice },
+    retries: 0,
+  });
+  t.after(() => alice.close());
+  const commit = (groupId: string, topic: string) =>
+    alice
+      .alterConsumerGroupOffsets({
+        groupId,
+        topics: [{ name: topic, partitionOffsets: [{ partition: 0, offset: 1n }] }],
+      })
+      .then(
+        () => "committed",
+        (error: unknown) => JSON.stringify((error as { errors?: Array<{ response?: unknown }> }).errors?.[0]?.response),
+      );
+  assert.equal(await commit("alice-g", "alice-t"), "committed");
+  assert.match(await commit("alice-g", "other-t"), /"errorCode":29/);
+  assert.match(await commit("someone-else", "alice-t"), /"errorCode":30/);
+  const [offsets] = await admin.fetchOffsets({ groupId: "alice-g", topics: ["alice-t", "other-t"] });
+  assert.deepEqual(
+    [offsets, ...(await admin.fetchOffsets({ groupId: "alice-g", topics: ["other-t"] }))].map((topic) => [
+      topic?.topic,
+      topic?.partitions[0]?.offset,
+    ]),
+    [
+      ["alice-t", "1"],
+      ["other-t", "-1"],
+    ],
+  );
+});
