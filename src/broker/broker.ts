@@ -9,6 +9,8 @@ import { FaultInjector } from "./faults.js";
 import { GroupCoordinator } from "./group/coordinator.js";
 import { readMetadataFile, writeMetadataFile } from "./metadata-file.js";
 import { TopicRegistry } from "./topics.js";
+import { AclStore } from "./acl/acls.js";
+import { QuotaStore } from "./quotas/quotas.js";
 import { lockDataDir, type DataDirLock } from "../platform/data-dir-lock.js";
 import { ScramAdmin } from "./sasl/scram-admin.js";
 import { SaslUserStore, saslUserStoreFor } from "./sasl/user-store.js";
@@ -25,6 +27,10 @@ export class Broker {
   readonly settings: BrokerSettings;
   /** SCRAM users changed over the protocol, layered over the users given at start. */
   readonly scram: ScramAdmin;
+  /** The ACLs, enforced when the broker runs with an authorizer; null without one (every request is allowed). */
+  readonly acls: AclStore | null;
+  /** Client quotas, stored and reported (AlterClientQuotas, DescribeClientQuotas) but not enforced. */
+  readonly quotas: QuotaStore;
   readonly groups: GroupCoordinator;
   readonly faults = new FaultInjector();
   /** The current epoch of producer ids handed out since start, for InitProducerId epoch bumps; oldest forgotten first. */
@@ -52,6 +58,8 @@ export class Broker {
         ? saslUserStoreFor(config.sasl)
         : new SaslUserStore({ mechanisms: ["SCRAM-SHA-256", "SCRAM-SHA-512"], users: {} });
     this.scram = new ScramAdmin(saslUsers, () => this.persistMetadata());
+    this.quotas = new QuotaStore(() => this.persistMetadata());
+    this.acls = config.authorizer === null ? null : new AclStore(config.authorizer, () => this.persistMetadata());
     this.settings = new BrokerSettings(config);
     this.topics = new TopicRegistry({
       config,
@@ -99,6 +107,8 @@ export class Broker {
     if (stored !== null) {
       this.settings.restore(stored.brokerConfigs);
       this.scram.restore(stored.scramCredentials);
+      this.acls?.restore(stored.acls);
+      this.quotas.restore(stored.clientQuotas);
       for (const topic of stored.topics) this.topics.restore(topic);
       this.nextProducerId = Math.max(stored.producerIdHighWater, FIRST_PRODUCER_ID);
       this.producerIdHighWater = this.nextProducerId;
@@ -184,6 +194,8 @@ export class Broker {
       producerIdHighWater: this.producerIdHighWater,
       brokerConfigs: this.settings.toStored(),
       scramCredentials: this.scram.toStored(),
+      ...(this.acls === null ? {} : { acls: this.acls.toStored() }),
+      clientQuotas: this.quotas.toStored(),
     });
   }
 }

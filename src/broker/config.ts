@@ -59,6 +59,11 @@ export interface BrokerConfig {
   offsetsRetentionCheckIntervalMs: number;
   sasl: { mechanisms: SaslMechanism[]; users: Record<string, string> } | null;
   tls: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer } | null;
+  /**
+   * ACLs are enforced when set, as with Kafka's authorizer.class.name: superUsers (principals such as User:admin)
+   * pass every check, and a resource no ACL names is open only with allowEveryoneIfNoAclFound.
+   */
+  authorizer: { superUsers: string[]; allowEveryoneIfNoAclFound: boolean } | null;
 }
 
 export function defaultBrokerConfig(): BrokerConfig {
@@ -89,5 +94,6 @@ export function defaultBrokerConfig(): BrokerConfig {
     offsetsRetentionCheckIntervalMs: OFFSETS_RETENTION_CHECK_INTERVAL_MS,
     sasl: null,
     tls: null,
+    authorizer: null,
   };
 }

@@ -5,6 +5,8 @@ import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync, ex
 import { join } from "node:path";
 import type { StoredBrokerConfigs } from "./configs/settings.js";
 import type { StoredScramChanges } from "./sasl/scram-admin.js";
+import type { AclBinding } from "./acl/acls.js";
+import type { StoredQuota } from "./quotas/quotas.js";
 
 export interface StoredTopic {
   name: string;
@@ -23,6 +25,10 @@ export interface StoredMetadata {
   brokerConfigs?: StoredBrokerConfigs;
   /** SCRAM credentials set or deleted by AlterUserScramCredentials. */
   scramCredentials?: StoredScramChanges;
+  /** ACL bindings created by CreateAcls (kept while the broker runs with an authorizer). */
+  acls?: AclBinding[];
+  /** Client quotas set by AlterClientQuotas. */
+  clientQuotas?: StoredQuota[];
 }
 
 const FILE_NAME = "meta.json";

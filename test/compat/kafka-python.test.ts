@@ -6,6 +6,7 @@ import { spawnSync } from "node:child_process";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 
+import { TOPIC_CONFIGS } from "../../src/broker/configs/topic-configs.js";
 import { brokerForTest } from "../helpers/broker.js";
 import { requireTool } from "../helpers/environment.js";
 import { runCommand } from "../helpers/process.js";
@@ -85,4 +86,19 @@ test("kafka-python creates a topic, produces keyed gzip batches and consumes the
     80,
     "committed offsets cover all 80 records",
   );
+});
+
+test("kafka-python creates a topic with configs, replaces them with AlterConfigs and reads them with sources", async (t) => {
+  if (!requireTool(t, KAFKA_PYTHON, "kafka-python (apt-get install python3-kafka)")) return;
+  const broker = await brokerForTest(t);
+  const configs = await run<Record<string, { value: string; source: number }>>([
+    "configs",
+    broker.address,
+    "py-configs",
+  ]);
+  // AlterConfigs replaces the whole set of overrides, as in Kafka: the creation's configs went back to defaults.
+  assert.deepEqual(configs["retention.ms"], { value: "3600000", source: 1 });
+  assert.deepEqual(configs["cleanup.policy"], { value: "delete", source: 5 });
+  assert.deepEqual(configs["segment.jitter.ms"], { value: "0", source: 5 });
+  assert.deepEqual(Object.keys(configs).sort(), [...TOPIC_CONFIGS.keys()].sort());
 });

@@ -68,7 +68,6 @@ async function logsIn(
 
 test("users created, changed and deleted over the protocol log in (or not) at once, and survive a restart", async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), "sluice-scram-"));
-  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
   const sasl = { mechanisms: ["SCRAM-SHA-256", "SCRAM-SHA-512"] as const, users: ADMIN };
   const broker = await brokerForTest(t, { dataDir, sasl: { ...sasl, mechanisms: [...sasl.mechanisms] } });
   const connection = await adminConnection(t, broker);
@@ -117,6 +116,7 @@ test("users created, changed and deleted over the protocol log in (or not) at on
   await broker.close();
 
   const restarted = await brokerForTest(t, { dataDir, sasl: { ...sasl, mechanisms: [...sasl.mechanisms] } });
+  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
   assert.equal(await logsIn(restarted, "scram-sha-256", "alice", "alice-2"), true);
   assert.equal(await logsIn(restarted, "scram-sha-512", "alice", "alice-1"), false);
 });

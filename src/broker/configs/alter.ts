@@ -176,6 +176,7 @@ export function alterConfigResources(
   resources: readonly AlterResource[],
   incremental: boolean,
   validateOnly: boolean,
+  mayAlter: (resourceType: number, resourceName: string) => boolean = () => true,
 ): AlterResult[] {
   const key = (resource: AlterResource) => `${resource.resourceType}:${resource.resourceName}`;
   const mentions = new Map<string, number>();
@@ -195,6 +196,13 @@ export function alterConfigResources(
     }
     if (mentions.get(key(resource))! > 1) {
       return answer(ErrorCode.INVALID_REQUEST, `resource ${resource.resourceName} appears more than once`);
+    }
+    if (!mayAlter(resource.resourceType, resource.resourceName)) {
+      const topic = resource.resourceType === ConfigResourceType.TOPIC;
+      return answer(
+        topic ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+        `changing these configs needs ALTER_CONFIGS on the ${topic ? "topic" : "cluster"}`,
+      );
     }
     try {
       checkShape(resource.changes);

@@ -50,6 +50,17 @@ export const BROKER_CONFIG_DEFINITIONS: readonly SluiceBrokerConfigDefinition[] 
     validator: { kind: "none" },
     updateMode: "read-only",
     documentation: "Whether a resource that no ACL names is open to every principal when an authorizer is on.",
+    fromFlags: (c) => (c.authorizer === null ? null : String(c.authorizer.allowEveryoneIfNoAclFound)),
+  },
+  {
+    name: "authorizer.class.name",
+    type: "string",
+    defaultValue: "",
+    validator: { kind: "none" },
+    updateMode: "read-only",
+    documentation: "The authorizer that enforces ACLs; empty means none, and every request is allowed.",
+    sluiceNote: "Sluice's built-in authorizer is on when `sluice broker --super-users` is given.",
+    fromFlags: (c) => (c.authorizer === null ? null : "sluice.StandardAuthorizer"),
   },
   {
     name: "auto.create.topics.enable",
@@ -315,11 +326,12 @@ export const BROKER_CONFIG_DEFINITIONS: readonly SluiceBrokerConfigDefinition[] 
   },
   {
     name: "super.users",
-    type: "list",
+    type: "string",
     defaultValue: "",
     validator: { kind: "none" },
     updateMode: "read-only",
     documentation: "Principals (User:name, separated by semicolons) that every ACL check allows.",
+    fromFlags: (c) => (c.authorizer === null ? null : c.authorizer.superUsers.join(";")),
   },
   topicDefault(
     "unclean.leader.election.enable",

@@ -18,6 +18,8 @@ import type { Broker } from "../broker.js";
 import { LogStorageError } from "../log/partition-log.js";
 import type { Partition } from "../topics.js";
 import { topicConfigValue } from "../topic-config.js";
+import { authorized } from "../acl/authorize.js";
+import { AclOperation, AclResourceType } from "../acl/acls.js";
 import { defineHandler, NO_RESPONSE } from "./handler.js";
 
 /** Byte offset of partitionLeaderEpoch in a batch; not covered by the CRC, so the broker may set it. */
@@ -120,9 +122,11 @@ export default defineHandler<ProduceRequest, ProduceResponse>({
             throttleTimeMs: 0,
             responses: request.topicData.map((topicData) => {
               const topic = broker.topics.get(topicData.name);
+              const allowed = authorized(ctx, AclOperation.WRITE, AclResourceType.TOPIC, topicData.name);
               return {
                 name: topicData.name,
                 partitionResponses: topicData.partitionData.map((data) => {
+                  if (!allowed) return failed(data.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
                   const partition = topic?.partitions[data.index];
                   if (partition === undefined) return failed(data.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
                   if (request.acks === -1 && insyncReplicasRequired(broker, partition) > 1) {

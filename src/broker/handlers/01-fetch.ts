@@ -16,6 +16,8 @@ import type { PartitionData } from "../../kafka/protocol/messages/fetch-response
 import type { Broker } from "../broker.js";
 import { FETCH_MAX_WAIT_MS_MAX } from "../config.js";
 import type { Partition } from "../topics.js";
+import { authorized } from "../acl/authorize.js";
+import { AclOperation, AclResourceType } from "../acl/acls.js";
 import { defineHandler } from "./handler.js";
 
 const EMPTY: Buffer = Buffer.alloc(0);
@@ -154,6 +156,18 @@ export default defineHandler<FetchRequest, FetchResponse>({
     }
     if (request.sessionId !== 0) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] };
+    }
+    const readable = (topic: string) => authorized(ctx, AclOperation.READ, AclResourceType.TOPIC, topic);
+    if (!request.topics.every((topic) => readable(topic.topic))) {
+      // Like any partition error, a topic the principal may not read is answered at once, beside the others' data.
+      const allowed = gather(broker, { ...request, topics: request.topics.filter((topic) => readable(topic.topic)) });
+      const denied = request.topics
+        .filter((topic) => !readable(topic.topic))
+        .map((topic) => ({
+          topic: topic.topic,
+          partitions: topic.partitions.map((p) => partitionError(p.partition, ErrorCode.TOPIC_AUTHORIZATION_FAILED)),
+        }));
+      return { ...allowed.response, responses: [...allowed.response.responses, ...denied] };
     }
     const gathered = gather(broker, request);
     const waitMs = Math.min(Math.max(request.maxWaitMs, 0), FETCH_MAX_WAIT_MS_MAX);

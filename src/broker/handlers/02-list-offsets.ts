@@ -12,6 +12,8 @@ import {
 import type { ListOffsetsPartitionResponse } from "../../kafka/protocol/messages/list-offsets-response.js";
 import type { ListOffsetsPartition } from "../../kafka/protocol/messages/list-offsets-request.js";
 import type { Broker } from "../broker.js";
+import { authorized } from "../acl/authorize.js";
+import { AclOperation, AclResourceType } from "../acl/acls.js";
 import { defineHandler } from "./handler.js";
 
 const LATEST = -1;
@@ -66,7 +68,11 @@ export default defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
       throttleTimeMs: 0,
       topics: request.topics.map((topic) => ({
         name: topic.name,
-        partitions: topic.partitions.map((partition) => lookUp(ctx.broker, topic.name, partition, ctx.apiVersion)),
+        partitions: topic.partitions.map((partition) =>
+          authorized(ctx, AclOperation.DESCRIBE, AclResourceType.TOPIC, topic.name)
+            ? lookUp(ctx.broker, topic.name, partition, ctx.apiVersion)
+            : failed(partition.partitionIndex, ErrorCode.TOPIC_AUTHORIZATION_FAILED),
+        ),
       })),
     };
   },

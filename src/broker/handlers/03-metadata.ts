@@ -13,6 +13,8 @@ import {
 import type { MetadataResponseTopic } from "../../kafka/protocol/messages/metadata-response.js";
 import type { Broker } from "../broker.js";
 import { TopicError, type Topic } from "../topics.js";
+import { authorized } from "../acl/authorize.js";
+import { AclOperation, AclResourceType } from "../acl/acls.js";
 import { defineHandler } from "./handler.js";
 
 /** Kafka's marker for "authorized operations were not asked for". */
@@ -66,15 +68,22 @@ export default defineHandler<MetadataRequest, MetadataResponse>({
     const address = broker.advertisedAddress();
     const allTopics = request.topics === null || (ctx.apiVersion === 0 && request.topics.length === 0);
     const allowCreate = ctx.apiVersion < 4 || request.allowAutoTopicCreation;
+    const may = (operation: number, name: string) => authorized(ctx, operation, AclResourceType.TOPIC, name);
+    const mayCreate = (name: string) =>
+      may(AclOperation.CREATE, name) || authorized(ctx, AclOperation.CREATE, AclResourceType.CLUSTER, "kafka-cluster");
     const topics = allTopics
-      ? broker.topics.all().map((topic) => describeTopic(broker, topic))
-      : request
-          .topics!.slice(0, METADATA_TOPICS_MAX)
-          .map((topic) =>
-            topic.name === null
-              ? topicError("", ErrorCode.INVALID_TOPIC_EXCEPTION)
-              : lookUp(broker, topic.name, allowCreate),
-          );
+      ? broker.topics
+          .all()
+          .filter((topic) => may(AclOperation.DESCRIBE, topic.name))
+          .map((topic) => describeTopic(broker, topic))
+      : request.topics!.slice(0, METADATA_TOPICS_MAX).map((topic) => {
+          if (topic.name === null) return topicError("", ErrorCode.INVALID_TOPIC_EXCEPTION);
+          if (!may(AclOperation.DESCRIBE, topic.name))
+            return topicError(topic.name, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+          const creating = allowCreate && broker.topics.get(topic.name) === undefined && broker.config.autoCreateTopics;
+          if (creating && !mayCreate(topic.name)) return topicError(topic.name, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+          return lookUp(broker, topic.name, allowCreate);
+        });
     return {
       throttleTimeMs: 0,
       brokers: [{ nodeId: address.nodeId, host: address.host, port: address.port, rack: null }],

@@ -12,6 +12,8 @@ import {
   type OffsetCommitResponse,
 } from "../../kafka/protocol/messages/index.js";
 import type { CommitOffsetInput } from "../group/types.js";
+import { AclOperation, AclResourceType } from "../acl/acls.js";
+import { authorized } from "../acl/authorize.js";
 import { defineHandler } from "./handler.js";
 
 export default defineHandler<OffsetCommitRequest, OffsetCommitResponse>({
@@ -33,15 +35,26 @@ export default defineHandler<OffsetCommitRequest, OffsetCommitResponse>({
         commitTimestampMs: ctx.apiVersion === 1 ? partition.commitTimestamp : undefined,
       })),
     );
-    const errorCodes = groups
+    // Kafka commits only the partitions of topics the principal may READ; the others get TOPIC_AUTHORIZATION_FAILED.
+    const readable = new Map(
+      request.topics.map((topic) => [
+        topic.name,
+        authorized(ctx, AclOperation.READ, AclResourceType.TOPIC, topic.name),
+      ]),
+    );
+    const committed = groups
       .commitOffsets({
         groupId: request.groupId,
         generationId: request.generationIdOrMemberEpoch,
         memberId: request.memberId,
         groupInstanceId: request.groupInstanceId,
-        offsets,
+        offsets: offsets.filter((offset) => readable.get(offset.topic)),
       })
       .map((result) => result.errorCode);
+    let nextCommitted = 0;
+    const errorCodes = offsets.map((offset) =>
+      readable.get(offset.topic) ? committed[nextCommitted++]! : ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+    );
     if (errorCodes.includes(ErrorCode.NONE)) {
       try {
         await groups.sync();

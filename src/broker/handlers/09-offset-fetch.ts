@@ -14,6 +14,8 @@ import {
 import type { OffsetFetchResponseTopic } from "../../kafka/protocol/messages/offset-fetch-response.js";
 import type { GroupCoordinator } from "../group/coordinator.js";
 import type { FetchOffsetsResult, TopicPartitions } from "../group/types.js";
+import { authorized } from "../acl/authorize.js";
+import { AclOperation, AclResourceType } from "../acl/acls.js";
 import { defineHandler } from "./handler.js";
 
 type RequestedTopics = Array<{ name: string; partitionIndexes: number[] }> | null;
@@ -49,7 +51,7 @@ function failedTopics(topics: RequestedTopics, errorCode: number): OffsetFetchRe
   }));
 }
 
-function fetchOne(groups: GroupCoordinator, groupId: string, topics: RequestedTopics): FetchOffsetsResult {
+function fetchGroup(groups: GroupCoordinator, groupId: string, topics: RequestedTopics): FetchOffsetsResult {
   return groups.fetchOffsets(groupId, toTopicPartitions(topics));
 }
 
@@ -61,6 +63,12 @@ export default defineHandler<OffsetFetchRequest, OffsetFetchResponse>({
   responseSchema: OffsetFetchResponseSchema,
   handle(ctx, request) {
     const { groups } = ctx.broker;
+    const refusal = (groupId: string): FetchOffsetsResult | null =>
+      authorized(ctx, AclOperation.DESCRIBE, AclResourceType.GROUP, groupId)
+        ? null
+        : { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, topics: [] };
+    const fetchOne = (groupsOf: GroupCoordinator, groupId: string, topics: RequestedTopics) =>
+      refusal(groupId) ?? fetchGroup(groupsOf, groupId, topics);
     if (ctx.apiVersion >= 8) {
       return {
         throttleTimeMs: 0,

@@ -12,6 +12,8 @@ import {
   type FindCoordinatorResponse,
 } from "../../kafka/protocol/messages/index.js";
 import type { Coordinator } from "../../kafka/protocol/messages/find-coordinator-response.js";
+import { authorized } from "../acl/authorize.js";
+import { AclOperation, AclResourceType } from "../acl/acls.js";
 import { defineHandler } from "./handler.js";
 
 export const COORDINATOR_KEY_TYPE_GROUP = 0;
@@ -35,6 +37,9 @@ export default defineHandler<FindCoordinatorRequest, FindCoordinatorResponse>({
       }
       if (request.keyType !== COORDINATOR_KEY_TYPE_GROUP) {
         return failed(key, ErrorCode.INVALID_REQUEST, `unknown coordinator key type ${request.keyType}`);
+      }
+      if (!authorized(ctx, AclOperation.DESCRIBE, AclResourceType.GROUP, key)) {
+        return failed(key, ErrorCode.GROUP_AUTHORIZATION_FAILED, `finding group ${key} needs DESCRIBE on it`);
       }
       return { key, ...address, errorCode: ErrorCode.NONE, errorMessage: null };
     };

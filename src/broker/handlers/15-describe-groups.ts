@@ -13,6 +13,8 @@ import {
 } from "../../kafka/protocol/messages/index.js";
 import type { DescribedGroup } from "../../kafka/protocol/messages/describe-groups-response.js";
 import type { GroupDescription } from "../group/types.js";
+import { authorized } from "../acl/authorize.js";
+import { AclOperation, AclResourceType } from "../acl/acls.js";
 import { defineHandler } from "./handler.js";
 
 /** What the field holds when the client did not ask for authorized operations. */
@@ -69,7 +71,13 @@ export default defineHandler<DescribeGroupsRequest, DescribeGroupsResponse>({
     const authorizedOperations = request.includeAuthorizedOperations ? GROUP_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED;
     return {
       throttleTimeMs: 0,
-      groups: groups.describeGroups(request.groups).map((group) => toDescribedGroup(group, authorizedOperations)),
+      groups: groups
+        .describeGroups(request.groups)
+        .map((group) =>
+          authorized(ctx, AclOperation.DESCRIBE, AclResourceType.GROUP, group.groupId)
+            ? toDescribedGroup(group, authorizedOperations)
+            : failedGroup(group.groupId, ErrorCode.GROUP_AUTHORIZATION_FAILED),
+        ),
     };
   },
   errorResponse(request, errorCode) {

@@ -9,6 +9,8 @@ import {
   type ListGroupsRequest,
   type ListGroupsResponse,
 } from "../../kafka/protocol/messages/index.js";
+import { authorized } from "../acl/authorize.js";
+import { AclOperation, AclResourceType } from "../acl/acls.js";
 import { defineHandler } from "./handler.js";
 
 export default defineHandler<ListGroupsRequest, ListGroupsResponse>({
@@ -24,11 +26,18 @@ export default defineHandler<ListGroupsRequest, ListGroupsResponse>({
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,
-      groups: groups.listGroups(request.statesFilter).map((group) => ({
-        groupId: group.groupId,
-        protocolType: group.protocolType,
-        groupState: group.state,
-      })),
+      groups: groups
+        .listGroups(request.statesFilter)
+        .filter(
+          (group) =>
+            authorized(ctx, AclOperation.DESCRIBE, AclResourceType.CLUSTER, "kafka-cluster") ||
+            authorized(ctx, AclOperation.DESCRIBE, AclResourceType.GROUP, group.groupId),
+        )
+        .map((group) => ({
+          groupId: group.groupId,
+          protocolType: group.protocolType,
+          groupState: group.state,
+        })),
     };
   },
   errorResponse(_request, errorCode) {

@@ -18,6 +18,8 @@ import type { CreatableTopicResult } from "../../kafka/protocol/messages/create-
 import type { Broker } from "../broker.js";
 import { effectiveTopicConfigs } from "../topic-config.js";
 import { TopicError, topicNameProblem } from "../topics.js";
+import { authorized } from "../acl/authorize.js";
+import { AclOperation, AclResourceType } from "../acl/acls.js";
 import { defineHandler } from "./handler.js";
 
 /** Topics one CreateTopics request may name; the rest are answered with INVALID_REQUEST. */
@@ -163,6 +165,13 @@ export default defineHandler<CreateTopicsRequest, CreateTopicsResponse>({
         results.push(
           failure(topic.name, ErrorCode.INVALID_REQUEST, `topic ${topic.name} appears more than once in the request`),
         );
+        return;
+      }
+      const mayCreate =
+        authorized(ctx, AclOperation.CREATE, AclResourceType.CLUSTER, "kafka-cluster") ||
+        authorized(ctx, AclOperation.CREATE, AclResourceType.TOPIC, topic.name);
+      if (!mayCreate) {
+        results.push(failure(topic.name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, "Authorization failed."));
         return;
       }
       try {

@@ -15,6 +15,8 @@ import {
 import type { DeletableTopicResult } from "../../kafka/protocol/messages/delete-topics-response.js";
 import type { Broker } from "../broker.js";
 import { TopicError, type Topic } from "../topics.js";
+import { authorized } from "../acl/authorize.js";
+import { AclOperation, AclResourceType } from "../acl/acls.js";
 import { defineHandler } from "./handler.js";
 
 /** Topics one DeleteTopics request may name; the rest are answered with INVALID_REQUEST. */
@@ -117,6 +119,9 @@ export default defineHandler<DeleteTopicsRequest, DeleteTopicsResponse>({
       const name = target.name!;
       if (mentionCounts.get(name)! > 1) {
         return result(target, ErrorCode.INVALID_REQUEST, `topic ${name} appears more than once in the request`);
+      }
+      if (!authorized(ctx, AclOperation.DELETE, AclResourceType.TOPIC, name)) {
+        return result(target, ErrorCode.TOPIC_AUTHORIZATION_FAILED, `deleting topic ${name} needs DELETE on it`);
       }
       if (broker.topics.get(name) === undefined) {
         return result(target, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${name} does not exist`);

@@ -13,6 +13,8 @@ import {
 } from "../../kafka/protocol/messages/index.js";
 import type { DeleteRecordsPartitionResult } from "../../kafka/protocol/messages/delete-records-response.js";
 import type { Broker } from "../broker.js";
+import { authorized } from "../acl/authorize.js";
+import { AclOperation, AclResourceType } from "../acl/acls.js";
 import { defineHandler } from "./handler.js";
 
 /** Partitions one DeleteRecords request may name in all; the rest are answered with INVALID_REQUEST. */
@@ -56,6 +58,9 @@ export default defineHandler<DeleteRecordsRequest, DeleteRecordsResponse>({
       partitions: topic.partitions.map(({ partitionIndex, offset }) => {
         if (partitionsLeft <= 0) return { partitionIndex, lowWatermark: -1, errorCode: ErrorCode.INVALID_REQUEST };
         partitionsLeft--;
+        if (!authorized(ctx, AclOperation.DELETE, AclResourceType.TOPIC, topic.name)) {
+          return { partitionIndex, lowWatermark: -1, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
+        }
         return deleteBefore(ctx.broker, topic.name, partitionIndex, offset);
       }),
     }));

@@ -29,7 +29,9 @@ import {
 import { loggerLevels } from "../configs/loggers.js";
 import type { ResolvedConfig } from "../configs/settings.js";
 import { effectiveTopicConfigs } from "../topic-config.js";
-import { defineHandler } from "./handler.js";
+import { AclOperation, AclResourceType } from "../acl/acls.js";
+import { authorized, clusterAuthorized } from "../acl/authorize.js";
+import { defineHandler, type HandlerContext } from "./handler.js";
 
 export { ConfigResourceType, ConfigSourceCode as ConfigSource };
 
@@ -166,6 +168,13 @@ function failure(
   };
 }
 
+function mayDescribe(ctx: HandlerContext, resourceType: number, resourceName: string): boolean {
+  if (resourceType === ConfigResourceType.TOPIC) {
+    return authorized(ctx, AclOperation.DESCRIBE_CONFIGS, AclResourceType.TOPIC, resourceName);
+  }
+  return clusterAuthorized(ctx, AclOperation.DESCRIBE_CONFIGS);
+}
+
 export default defineHandler<DescribeConfigsRequest, DescribeConfigsResponse>({
   apiKey: 32,
   name: "DescribeConfigs",
@@ -184,6 +193,14 @@ export default defineHandler<DescribeConfigsRequest, DescribeConfigsResponse>({
           resource,
           ErrorCode.INVALID_REQUEST,
           `at most ${DESCRIBE_CONFIGS_RESOURCES_MAX} resources per DescribeConfigs request; ask for the rest in another`,
+        );
+      }
+      if (!mayDescribe(ctx, resource.resourceType, resource.resourceName)) {
+        const topic = resource.resourceType === ConfigResourceType.TOPIC;
+        return failure(
+          resource,
+          topic ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+          `describing these configs needs DESCRIBE_CONFIGS on the ${topic ? "topic" : "cluster"}`,
         );
       }
       switch (resource.resourceType) {

@@ -12,6 +12,7 @@ import {
   type AlterConfigsResponse,
 } from "../../kafka/protocol/messages/index.js";
 import { alterConfigResources, ConfigOperation } from "../configs/alter.js";
+import { mayAlterConfigs } from "../acl/authorize.js";
 import { defineHandler } from "./handler.js";
 
 export { ALTER_CONFIGS_RESOURCES_MAX } from "../configs/alter.js";
@@ -32,7 +33,7 @@ export default defineHandler<AlterConfigsRequest, AlterConfigsResponse>({
         value,
       })),
     }));
-    const responses = alterConfigResources(ctx.broker, resources, false, request.validateOnly);
+    const responses = alterConfigResources(ctx.broker, resources, false, request.validateOnly, mayAlterConfigs(ctx));
     return { throttleTimeMs: 0, responses };
   },
   errorResponse(request, errorCode) {

@@ -15,6 +15,8 @@ import type { CreatePartitionsTopic } from "../../kafka/protocol/messages/create
 import type { CreatePartitionsTopicResult } from "../../kafka/protocol/messages/create-partitions-response.js";
 import type { Broker } from "../broker.js";
 import { TopicError } from "../topics.js";
+import { authorized } from "../acl/authorize.js";
+import { AclOperation, AclResourceType } from "../acl/acls.js";
 import { defineHandler } from "./handler.js";
 
 /** Topics one CreatePartitions request may name; the rest are answered with INVALID_REQUEST. */
@@ -92,6 +94,13 @@ export default defineHandler<CreatePartitionsRequest, CreatePartitionsResponse>(
           topic.name,
           ErrorCode.INVALID_REQUEST,
           `topic ${topic.name} appears more than once in the request`,
+        );
+      }
+      if (!authorized(ctx, AclOperation.ALTER, AclResourceType.TOPIC, topic.name)) {
+        return result(
+          topic.name,
+          ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+          `adding partitions needs ALTER on ${topic.name}`,
         );
       }
       try {

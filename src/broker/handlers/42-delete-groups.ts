@@ -10,6 +10,8 @@ import {
   type DeleteGroupsRequest,
   type DeleteGroupsResponse,
 } from "../../kafka/protocol/messages/index.js";
+import { authorized } from "../acl/authorize.js";
+import { AclOperation, AclResourceType } from "../acl/acls.js";
 import { defineHandler } from "./handler.js";
 
 export default defineHandler<DeleteGroupsRequest, DeleteGroupsResponse>({
@@ -20,7 +22,15 @@ export default defineHandler<DeleteGroupsRequest, DeleteGroupsResponse>({
   responseSchema: DeleteGroupsResponseSchema,
   async handle(ctx, request) {
     const { groups, logger } = ctx.broker;
-    const results = groups.deleteGroups(request.groupsNames);
+    const allowed = (groupId: string) => authorized(ctx, AclOperation.DELETE, AclResourceType.GROUP, groupId);
+    const deleted = groups.deleteGroups(request.groupsNames.filter(allowed));
+    const results = request.groupsNames.map(
+      (groupId) =>
+        deleted.find((result) => result.groupId === groupId) ?? {
+          groupId,
+          errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+        },
+    );
     if (results.some((result) => result.errorCode === ErrorCode.NONE)) {
       try {
         await groups.sync();

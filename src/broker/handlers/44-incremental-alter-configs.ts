@@ -12,6 +12,7 @@ import {
   type IncrementalAlterConfigsResponse,
 } from "../../kafka/protocol/messages/index.js";
 import { alterConfigResources } from "../configs/alter.js";
+import { mayAlterConfigs } from "../acl/authorize.js";
 import { defineHandler } from "./handler.js";
 
 export { ConfigOperation } from "../configs/alter.js";
@@ -32,7 +33,7 @@ export default defineHandler<IncrementalAlterConfigsRequest, IncrementalAlterCon
         value,
       })),
     }));
-    const responses = alterConfigResources(ctx.broker, resources, true, request.validateOnly);
+    const responses = alterConfigResources(ctx.broker, resources, true, request.validateOnly, mayAlterConfigs(ctx));
     return { throttleTimeMs: 0, responses };
   },
   errorResponse(request, errorCode) {

@@ -1,6 +1,7 @@
 // Every API the broker serves, by key. ApiVersions advertises exactly this table, so adding a handler here is what
 // makes an API visible to clients.
 
+import { gated } from "../acl/gates.js";
 import type { ApiHandler } from "./handler.js";
 import produce from "./00-produce.js";
 import fetch from "./01-fetch.js";
@@ -22,16 +23,23 @@ import deleteTopics from "./20-delete-topics.js";
 import deleteRecords from "./21-delete-records.js";
 import initProducerId from "./22-init-producer-id.js";
 import offsetForLeaderEpoch from "./23-offset-for-leader-epoch.js";
+import describeAcls from "./29-describe-acls.js";
+import createAcls from "./30-create-acls.js";
+import deleteAcls from "./31-delete-acls.js";
 import describeConfigs from "./32-describe-configs.js";
+import describeLogDirs from "./35-describe-log-dirs.js";
 import alterConfigs from "./33-alter-configs.js";
 import saslAuthenticate from "./36-sasl-authenticate.js";
 import createPartitions from "./37-create-partitions.js";
 import deleteGroups from "./42-delete-groups.js";
 import incrementalAlterConfigs from "./44-incremental-alter-configs.js";
 import offsetDelete from "./47-offset-delete.js";
+import describeClientQuotas from "./48-describe-client-quotas.js";
+import alterClientQuotas from "./49-alter-client-quotas.js";
 import describeUserScramCredentials from "./50-describe-user-scram-credentials.js";
 import alterUserScramCredentials from "./51-alter-user-scram-credentials.js";
 import describeCluster from "./60-describe-cluster.js";
+import describeTopicPartitions from "./75-describe-topic-partitions.js";
 
 const ALL: ApiHandler[] = [
   produce,
@@ -54,16 +62,25 @@ const ALL: ApiHandler[] = [
   deleteRecords,
   initProducerId,
   offsetForLeaderEpoch,
+  describeAcls,
+  createAcls,
+  deleteAcls,
   describeConfigs,
   alterConfigs,
+  describeLogDirs,
   saslAuthenticate,
   createPartitions,
   deleteGroups,
   incrementalAlterConfigs,
   offsetDelete,
+  describeClientQuotas,
+  alterClientQuotas,
   describeUserScramCredentials,
   alterUserScramCredentials,
   describeCluster,
+  describeTopicPartitions,
 ] as ApiHandler[];
 
-export const HANDLERS: ReadonlyMap<number, ApiHandler> = new Map(ALL.map((handler) => [handler.apiKey, handler]));
+export const HANDLERS: ReadonlyMap<number, ApiHandler> = new Map(
+  ALL.map((handler) => [handler.apiKey, gated(handler)]),
+);

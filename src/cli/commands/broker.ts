@@ -96,6 +96,13 @@ export const brokerOptions = {
     default: [...SUPPORTED_SASL_MECHANISMS],
     defaultLabel: SUPPORTED_SASL_MECHANISMS.join(","),
   }),
+  superUsers: stringOption({
+    description: "Enforce ACLs; these principals (User:name, separated by ;) pass every check",
+    valueName: "principals",
+  }),
+  allowEveryoneIfNoAclFound: flagOption({
+    description: "With --super-users: a resource no ACL names is open to everyone",
+  }),
   tlsCert: stringOption({ description: "Serve TLS with this PEM certificate (needs --tls-key)", valueName: "file" }),
   tlsKey: stringOption({ description: "PEM private key for --tls-cert", valueName: "file" }),
   logLevel: choiceOption({ description: "Log level (JSON logs on stderr)", choices: LOG_LEVELS, default: "info" }),
@@ -148,6 +155,16 @@ export function brokerConfigFromOptions(options: BrokerOptionValues): Partial<Br
     offsetsRetentionMs: options.offsetsRetentionMs,
     sasl,
     tls,
+    authorizer:
+      options.superUsers === undefined
+        ? null
+        : {
+            superUsers: options.superUsers
+              .split(";")
+              .map((principal) => principal.trim())
+              .filter((principal) => principal.length > 0),
+            allowEveryoneIfNoAclFound: options.allowEveryoneIfNoAclFound,
+          },
   };
 }
 

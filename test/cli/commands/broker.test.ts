@@ -61,6 +61,16 @@ describe("broker options", () => {
     assert.equal(config.tls, null);
   });
 
+  test("--super-users turns the ACL authorizer on; without it there is none", () => {
+    assert.equal(brokerConfigFromOptions(brokerValues([])).authorizer, null);
+    assert.deepEqual(
+      brokerConfigFromOptions(
+        brokerValues(["--super-users", "User:admin; User:ops", "--allow-everyone-if-no-acl-found"]),
+      ).authorizer,
+      { superUsers: ["User:admin", "User:ops"], allowEveryoneIfNoAclFound: true },
+    );
+  });
+
   test("TLS and SASL files are read; problems with them are clear errors", (t) => {
     const dir = temporaryDir(t);
     writeFileSync(join(dir, "users"), "alice:wonderland\n");
