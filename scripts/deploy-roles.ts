@@ -31,6 +31,7 @@ const DEFAULT_REPLICAS_MAX = 4;
 /** What differs from the defaults, by role; a role not listed here gets them. */
 const ROLE_SETTINGS: Readonly<Record<string, Partial<Omit<DeploymentRole, "name" | "app" | "http" | "topics">>>> = {
   api: { ingressPaths: ["/"], composeHostPort: 8080 },
+  registry: { ingressPaths: [] },
   // Wordium's page and /api/auth go to its auth role (its first); each other service answers its own part of the API.
   "wordium-users": { ingressPaths: ["/wordium/api/users"] },
   "wordium-posts": { ingressPaths: ["/wordium/api/posts"] },
@@ -38,7 +39,10 @@ const ROLE_SETTINGS: Readonly<Record<string, Partial<Omit<DeploymentRole, "name"
 };
 
 /** The system's own roles other than the broker, which are not in an app's manifest. */
-const SYSTEM_DEPLOYMENT_ROLES: Readonly<Record<string, { http: boolean }>> = {};
+const SYSTEM_DEPLOYMENT_ROLES: Readonly<Record<string, { http: boolean }>> = {
+  // The registry answers on --registry-port rather than the gateway's port, so it gets no ingress path here.
+  registry: { http: false },
+};
 
 export async function deploymentRoles(): Promise<DeploymentRole[]> {
   const roles: DeploymentRole[] = [];
