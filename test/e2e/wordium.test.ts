@@ -1,17 +1,21 @@
 // Wordium's page in a real browser (headless Chromium driven by playwright-core) against `sluice up --apps
 // wordium`: two people sign up on their own pages, one follows the other, who sees the new follower arrive live;
-// then a post by the followed one appears live, marked, on the follower's page.
+// then a post by the followed one appears live, marked, on the follower's page, and an administrator's broadcast
+// reaches every open page.
 
+import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { test } from "node:test";
+import { fileURLToPath } from "node:url";
 
 import { chromium, type Browser, type Page } from "playwright-core";
 
-import { startWordium } from "../apps/wordium/harness.js";
+import { ADMIN, startWordium } from "../apps/wordium/harness.js";
 import { requireTool } from "../helpers/environment.js";
 
 const CHROMIUM_PATH = process.env.SLUICE_CHROMIUM_PATH ?? "/usr/bin/chromium";
 const STEP_TIMEOUT_MS = 30_000;
+const SCREENSHOT_PATH = fileURLToPath(new URL("../../docs/wordium.png", import.meta.url));
 
 async function signUpOnPage(browser: Browser, url: string, username: string): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
@@ -57,4 +61,16 @@ test("Wordium in a browser: sign up, follow, post, and live notifications", { ti
 
   await grace.locator("#mark-read").click();
   await grace.locator("#unread", { hasText: "0" }).waitFor();
+
+  // Only administrators get the broadcast form; what they send reaches every open page.
+  assert.equal(await grace.locator("#broadcast-form").isVisible(), false);
+  const admin = await signUpOnPage(browser, url, ADMIN);
+  await admin.locator("#broadcast-message").fill("Maintenance tonight at ten");
+  await admin.locator("#broadcast-form button").click();
+  for (const page of [grace, ada, admin]) {
+    await page.locator("#broadcast", { hasText: "Maintenance tonight at ten" }).waitFor();
+  }
+  // The picture docs/wordium.md shows: the follower's page after all of the above.
+  await ada.screenshot({ path: SCREENSHOT_PATH, animations: "disabled" });
+  assert.ok(existsSync(SCREENSHOT_PATH));
 });

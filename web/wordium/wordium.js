@@ -2,11 +2,12 @@
 // Wordium's page: sign up or log in, write posts, read the latest ones, look people up and follow them, and see
 // notifications arrive live over the WebSocket gateway: new posts (marked when their author is followed), new
 // followers on the user's own private stream, and broadcasts. Plain JavaScript, no build step. Paths are relative,
-// so the page works under /wordium/ and at the root.
+// so the page works under /wordium/ and at the root. Administrators also get a form to broadcast to everyone.
 
 const POST_TOPIC = "post.created";
 const NOTIFICATION_TOPIC = "user-notifications";
 const BROADCAST_TOPIC = "notification.broadcast";
+const ADMIN_ROLE = "admin";
 const SESSION_STORAGE_KEY = "sluice.wordium.session";
 const POSTS_SHOWN_MAX = 200;
 const RECONNECT_DELAY_MS_MIN = 500;
@@ -80,7 +81,23 @@ async function signedIn(session) {
   $("sign-out").hidden = false;
   $("account-name").textContent = session.user.username;
   connect();
-  await Promise.all([loadFeed(), loadNotifications(), loadFollowing()]);
+  await Promise.all([loadFeed(), loadNotifications(), loadFollowing(), showAdministration()]);
+}
+
+async function showAdministration() {
+  const me = await api("GET", "api/auth/me");
+  $("broadcast-form").hidden = !me.user.roles.includes(ADMIN_ROLE);
+}
+
+async function submitBroadcast(event) {
+  event.preventDefault();
+  $("broadcast-error").textContent = "";
+  try {
+    await api("POST", "api/notifications/broadcast", { message: $("broadcast-message").value });
+    $("broadcast-message").value = "";
+  } catch (error) {
+    $("broadcast-error").textContent = error.message;
+  }
 }
 
 function signOut() {
@@ -291,6 +308,7 @@ $("profile-form").addEventListener("submit", (event) => {
 });
 $("follow-button").addEventListener("click", toggleFollow);
 $("mark-read").addEventListener("click", markRead);
+$("broadcast-form").addEventListener("submit", submitBroadcast);
 
 if (state.session !== null) {
   signedIn(state.session).catch(() => signOut());

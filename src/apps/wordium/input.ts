@@ -44,15 +44,18 @@ export interface PageQuery {
   before: string | null;
 }
 
-export function readPageQuery(query: unknown): PageQuery {
+export function readLimit(query: unknown): number {
   const rawLimit = queryValue(query, "limit");
-  let limit = DEFAULT_PAGE_SIZE;
-  if (rawLimit !== undefined) {
-    limit = /^[0-9]{1,4}$/.test(rawLimit) ? Number(rawLimit) : 0;
-    if (limit < 1 || limit > PAGE_SIZE_MAX) {
-      throw validationFailed("limit", `limit must be an integer from 1 to ${PAGE_SIZE_MAX}`);
-    }
+  if (rawLimit === undefined) return DEFAULT_PAGE_SIZE;
+  const limit = /^[0-9]{1,4}$/.test(rawLimit) ? Number(rawLimit) : 0;
+  if (limit < 1 || limit > PAGE_SIZE_MAX) {
+    throw validationFailed("limit", `limit must be an integer from 1 to ${PAGE_SIZE_MAX}`);
   }
+  return limit;
+}
+
+export function readPageQuery(query: unknown): PageQuery {
+  const limit = readLimit(query);
   const before = queryValue(query, "before") ?? null;
   if (before !== null && !CURSOR_PATTERN.test(before)) {
     throw validationFailed("before", "before must be a cursor from an earlier page (its nextCursor)");

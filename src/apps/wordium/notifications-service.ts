@@ -8,7 +8,7 @@ import type { FastifyPluginAsync } from "fastify";
 import { ADMIN_ROLE, type Auth } from "../../gateway/auth/auth.js";
 import { unauthorized, validationFailed } from "../../gateway/errors.js";
 import { addToOutbox, createConsumer, newEventId, type Database, type InboxConsumer } from "../../toolkit/index.js";
-import { objectBody, readId, readPageQuery, requiredText } from "./input.js";
+import { objectBody, readId, readLimit, requiredText } from "./input.js";
 import { BROADCAST_MESSAGE_CHARS_MAX, broadcastTopic, userNotificationTopic } from "./topics.js";
 import type { WordiumConsumerOptions } from "./consumer-options.js";
 
@@ -72,7 +72,7 @@ export function notificationsServiceRoutes(options: { db: Database; auth: Auth }
   return async (app) => {
     app.get("/api/notifications", { preHandler: auth.requireUser }, async (request) => {
       const recipient = recipientOf(request.user);
-      const { limit } = readPageQuery(request.query);
+      const limit = readLimit(request.query);
       const [list, unread] = await Promise.all([
         db.query<NotificationRow>(
           `SELECT id, kind, actor_id, actor, created_at, read_at FROM notifications

@@ -248,6 +248,9 @@ test("bad input is refused with JSON 4xx errors", { timeout: TIMEOUT_MS }, async
   assert.equal((login.body as { user: { id: string } }).user.id, ada.user.id);
   const noTitle = await request(`${url}/api/posts`, { json: { body: "text" }, headers: bearer(ada.token) });
   assert.equal(noTitle.status, 400);
+  const badLimit = await request(`${url}/api/notifications?limit=0`, { headers: bearer(ada.token) });
+  assert.equal(badLimit.status, 400);
+  assert.equal((badLimit.body as { field: string }).field, "limit");
   assert.equal((noTitle.body as { field: string }).field, "title");
   await profileOnceConsumed(url, "ada");
   const self = await request(`${url}/api/users/ada/follow`, { method: "POST", headers: bearer(ada.token) });
