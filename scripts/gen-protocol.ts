@@ -10,7 +10,8 @@ const outDir = resolve("src/kafka/protocol/messages");
 
 /** The API keys whose requests and responses Sluice declares. */
 const DECLARED_API_KEYS = new Set([
-  0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 32, 33, 36, 37, 42, 44, 47, 60,
+  0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 29, 30, 31, 32, 33, 35, 36, 37, 42, 44, 47,
+  48, 49, 50, 51, 60, 75,
 ]);
 /** Non-API messages the broker and tools also read. */
 const EXTRA_MESSAGES = [

@@ -9,6 +9,7 @@ import { consoleCommand } from "./commands/console.js";
 import { consumeCommand } from "./commands/consume.js";
 import { dltCommand } from "./commands/dlt.js";
 import { produceCommand } from "./commands/produce.js";
+import { registryCommand } from "./commands/registry.js";
 import { topicsCommand } from "./commands/topics.js";
 import { upCommand } from "./commands/up.js";
 
@@ -35,7 +36,16 @@ export const sluiceCommand: Command = defineCommandGroup({
   name: "sluice",
   summary: "Sluice: a Kafka-compatible broker and tools for event-driven TypeScript services.",
   version: packageVersion(),
-  commands: [upCommand, brokerCommand, consoleCommand, topicsCommand, produceCommand, consumeCommand, dltCommand],
+  commands: [
+    upCommand,
+    brokerCommand,
+    registryCommand,
+    consoleCommand,
+    topicsCommand,
+    produceCommand,
+    consumeCommand,
+    dltCommand,
+  ],
 });
 
 /** Runs the CLI with the given arguments (without the node and script paths) and resolves to the exit code. */

@@ -28,6 +28,10 @@ function printAddresses(out: Writable, config: UpConfig, addresses: SystemAddres
   const kafkaNote = addresses.embeddedBroker ? "embedded" : "external";
   lines.push(`${label("Kafka")}${addresses.kafka} (${kafkaNote}; try: kcat -b ${addresses.kafka} -L)`);
   if (addresses.database !== null) lines.push(`${label("Database")}${addresses.database}`);
+  if (addresses.registry !== null) {
+    const registryNote = addresses.embeddedRegistry ? "embedded" : "external";
+    lines.push(`${label("Schemas")}${addresses.registry} (${registryNote}; try: curl ${addresses.registry}/subjects)`);
+  }
   lines.push("Stop with Ctrl+C or SIGTERM.");
   out.write(lines.join("\n") + "\n");
 }

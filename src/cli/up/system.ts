@@ -66,6 +66,10 @@ export interface SystemAddresses {
   embeddedBroker: boolean;
   /** "PGlite in <dir>" or the server URL without its password; null when no role here uses the database. */
   database: string | null;
+  /** The schema registry's URL: this process's own, or --registry-url; null when there is none. */
+  registry: string | null;
+  /** True when the registry runs in this process. */
+  embeddedRegistry: boolean;
 }
 
 export interface RunningSystem {
@@ -137,7 +141,9 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
   const httpRoles = runningRoles.filter((running) => running.role.http);
   const needsHttp = httpRoles.length > 0 || consoleRole;
   const needsBaseDatabase =
-    needsHttp || services.some((service) => config.serviceDatabaseUrls[service.name] === undefined);
+    needsHttp ||
+    config.roles.has("registry") ||
+    services.some((service) => config.serviceDatabaseUrls[service.name] === undefined);
 
   const addresses: SystemAddresses = {
     http: null,
@@ -145,6 +151,8 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
     kafka: (config.kafkaBrokers ?? [`${config.brokerHost}:${config.brokerPort}`]).join(","),
     embeddedBroker: config.roles.has("broker"),
     database: null,
+    registry: config.registryUrl,
+    embeddedRegistry: config.roles.has("registry"),
   };
   const state: SystemState = {
     kafka: null,
@@ -193,6 +201,26 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
   }
 
   if (needsBaseDatabase) addBaseDatabase(config, paths, addresses, state, logger, part);
+  if (config.roles.has("registry")) {
+    let closeRegistry: () => Promise<void> = async () => {};
+    part(
+      "registry",
+      async () => {
+        // Loaded only here, so that processes without the registry role never load it.
+        const { startRegistry, REGISTRY_DATABASE_SCHEMA } = await import("../../registry/index.js");
+        const registry = await startRegistry({
+          host: config.host,
+          port: config.registryPort,
+          database: (state.database as Database).withSchema(REGISTRY_DATABASE_SCHEMA),
+          logger: logger.child({ part: "registry" }),
+        });
+        closeRegistry = () => registry.close();
+        addresses.registry = registry.url;
+        logger.info({ url: registry.url }, "schema registry listening");
+      },
+      () => closeRegistry(),
+    );
+  }
   for (const service of services) addServiceDatabase(config, service, runningRoles, state, logger, part);
 
   if (runningRoles.length > 0 || consoleRole) {
@@ -245,6 +273,7 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
           brokers: addresses.kafka.split(","),
           toolkitKafka: state.kafka,
           database: state.database,
+          registryUrl: addresses.registry,
           auth: state.auth,
           logger: logger.child({ part: "console" }),
         });
@@ -253,7 +282,7 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
     );
   }
 
-  for (const running of runningRoles) addRole(config, running, env, state, logger, components);
+  for (const running of runningRoles) addRole(config, running, env, state, addresses, logger, components);
 
   // Every process serves /healthz, /readyz and /metrics, so that a worker or a broker run as its own container or
   // pod has the same probes as the API; only HTTP roles add their routes and the WebSocket gateway.
@@ -424,6 +453,7 @@ function addRole(
   running: RunningRole,
   env: Environment,
   state: SystemState,
+  addresses: SystemAddresses,
   logger: Logger,
   components: Component[],
 ): void {
@@ -457,7 +487,7 @@ function addRole(
         role: role.name,
         database,
         kafka,
-        registryUrl: null,
+        registryUrl: addresses.registry,
         auth: state.auth,
         settings: config,
         env,
