@@ -25,7 +25,12 @@ export interface ConsoleScene {
 
 export async function consoleForTest(
   t: TestContext,
-  options: { auth?: Auth | null; database?: Database | null; toolkitKafka?: KafkaClient | null } = {},
+  options: {
+    auth?: Auth | null;
+    database?: Database | null;
+    toolkitKafka?: KafkaClient | null;
+    registryUrl?: string | null;
+  } = {},
 ): Promise<ConsoleScene> {
   const broker = await brokerForTest(t);
   const kafka = new SluiceKafkaClient({ bootstrapBrokers: [broker.address], clientId: "console-test" });
@@ -35,6 +40,7 @@ export async function consoleForTest(
     auth: options.auth ?? null,
     database: options.database ?? null,
     toolkitKafka: options.toolkitKafka ?? null,
+    registryUrl: options.registryUrl ?? null,
     sampler: { intervalMs: 200 },
   });
   const gateway = await createGateway({
@@ -55,7 +61,7 @@ export async function consoleForTest(
 
 export async function api(
   scene: ConsoleScene,
-  method: "GET" | "POST" | "DELETE" | "PATCH",
+  method: "GET" | "POST" | "DELETE" | "PATCH" | "PUT",
   url: string,
   body?: unknown,
   headers: Record<string, string> = {},
