@@ -17,6 +17,8 @@ export interface DeploymentRole {
   /** Host port docker compose publishes the role's HTTP port on, or null. */
   readonly composeHostPort: number | null;
   readonly usesRedis: boolean;
+  /** Ports the role serves besides the HTTP port (the registry's REST API), each exposed by its Service. */
+  readonly extraPorts: ReadonlyArray<{ name: string; port: number }>;
   /** The topics its app declares (ACLs cover each one's retry and dead-letter topics by prefix). */
   readonly topics: readonly string[];
   /** Its app's consumer groups start with this. */
@@ -31,7 +33,7 @@ const DEFAULT_REPLICAS_MAX = 4;
 /** What differs from the defaults, by role; a role not listed here gets them. */
 const ROLE_SETTINGS: Readonly<Record<string, Partial<Omit<DeploymentRole, "name" | "app" | "http" | "topics">>>> = {
   api: { ingressPaths: ["/"], composeHostPort: 8080 },
-  registry: { ingressPaths: [] },
+  registry: { ingressPaths: [], extraPorts: [{ name: "registry", port: 8081 }] },
   // Wordium's page and /api/auth go to its auth role (its first); each other service answers its own part of the API.
   "wordium-users": { ingressPaths: ["/wordium/api/users"] },
   "wordium-posts": { ingressPaths: ["/wordium/api/posts"] },
@@ -65,6 +67,7 @@ export async function deploymentRoles(): Promise<DeploymentRole[]> {
         ingressPaths: settings.ingressPaths ?? [`/${name}`],
         composeHostPort: settings.composeHostPort ?? null,
         usesRedis: settings.usesRedis ?? false,
+        extraPorts: settings.extraPorts ?? [],
         topics: [],
         groupPrefix: settings.groupPrefix ?? `sluice-${name}`,
         replicasMax: settings.replicasMax ?? DEFAULT_REPLICAS_MAX,
@@ -83,6 +86,7 @@ export async function deploymentRoles(): Promise<DeploymentRole[]> {
       ingressPaths: settings.ingressPaths ?? (firstHttpRole === name ? [`/${app.name}`] : []),
       composeHostPort: settings.composeHostPort ?? null,
       usesRedis: settings.usesRedis ?? false,
+      extraPorts: settings.extraPorts ?? [],
       topics: implementation.topics.map((topic) => topic.name),
       groupPrefix: settings.groupPrefix ?? app.name,
       replicasMax: settings.replicasMax ?? DEFAULT_REPLICAS_MAX,

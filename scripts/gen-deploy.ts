@@ -79,7 +79,10 @@ function roleContainer(role: DeploymentRole): Manifest {
     image: IMAGE,
     imagePullPolicy: "IfNotPresent",
     args: ["up", "--only", role.name],
-    ports: [{ name: "http", containerPort: HTTP_PORT }],
+    ports: [
+      { name: "http", containerPort: HTTP_PORT },
+      ...role.extraPorts.map((extra) => ({ name: extra.name, containerPort: extra.port })),
+    ],
     envFrom: [{ configMapRef: { name: "sluice-config" } }, { secretRef: { name: "sluice-secrets" } }],
     // Start-up runs migrations and waits for the broker, so liveness begins only once start-up has succeeded.
     startupProbe: probe("/healthz", 60, 2),
@@ -140,7 +143,13 @@ function roleService(role: DeploymentRole): Manifest {
     apiVersion: "v1",
     kind: "Service",
     metadata: { name: `sluice-${role.name}`, labels: labels(role.name) },
-    spec: { selector: selector(role.name), ports: [{ name: "http", port: HTTP_PORT, targetPort: "http" }] },
+    spec: {
+      selector: selector(role.name),
+      ports: [
+        { name: "http", port: HTTP_PORT, targetPort: "http" },
+        ...role.extraPorts.map((extra) => ({ name: extra.name, port: extra.port, targetPort: extra.name })),
+      ],
+    },
   };
 }
 
@@ -359,6 +368,17 @@ function kafkaCredentialsPatch(role: DeploymentRole): Manifest {
 }
 
 function scaling(role: DeploymentRole): Manifest[] {
+  const budget: Manifest = {
+    apiVersion: "policy/v1",
+    kind: "PodDisruptionBudget",
+    metadata: { name: `sluice-${role.name}`, labels: labels(role.name) },
+    // A role that runs as a single replica may still be moved during a drain; a scaled one keeps one pod up.
+    spec: {
+      ...(role.replicasMax > 1 ? { minAvailable: 1 } : { maxUnavailable: 1 }),
+      selector: { matchLabels: selector(role.name) },
+    },
+  };
+  if (role.replicasMax <= 1) return [budget];
   return [
     {
       apiVersion: "autoscaling/v2",
@@ -373,12 +393,7 @@ function scaling(role: DeploymentRole): Manifest[] {
         ],
       },
     },
-    {
-      apiVersion: "policy/v1",
-      kind: "PodDisruptionBudget",
-      metadata: { name: `sluice-${role.name}`, labels: labels(role.name) },
-      spec: { minAvailable: 1, selector: { matchLabels: selector(role.name) } },
-    },
+    budget,
   ];
 }
 
@@ -423,6 +438,23 @@ function networkPolicies(roles: readonly DeploymentRole[]): Manifest[] {
       },
     },
   ];
+  const served = roles.filter((role) => role.extraPorts.length > 0);
+  if (served.length > 0) {
+    // Roles reach the schema registry (and any other port a role serves to the others) inside the namespace.
+    const ports = served.flatMap((role) => role.extraPorts.map((extra) => ({ protocol: "TCP", port: extra.port })));
+    const sluicePodsPeer = [{ podSelector: sluicePods }];
+    policies.push({
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: { name: "sluice-between-roles", labels: labels("network") },
+      spec: {
+        podSelector: sluicePods,
+        policyTypes: ["Ingress", "Egress"],
+        ingress: [{ from: sluicePodsPeer, ports }],
+        egress: [{ to: sluicePodsPeer, ports }],
+      },
+    });
+  }
   const httpRoles = roles.filter((role) => role.http);
   if (httpRoles.length > 0) {
     policies.push({
@@ -468,7 +500,9 @@ export async function generatedFiles(): Promise<Record<string, string>> {
     "docker/compose.yaml": compose,
     "k8s/app/roles.yaml": documents(
       "a Deployment per role, and a Service per HTTP role",
-      roles.flatMap((role) => (role.http ? [roleDeployment(role), roleService(role)] : [roleDeployment(role)])),
+      roles.flatMap((role) =>
+        role.http || role.extraPorts.length > 0 ? [roleDeployment(role), roleService(role)] : [roleDeployment(role)],
+      ),
     ),
     "k8s/app/ingress.yaml": documents("the nginx entry point", [ingress(roles)]),
     "k8s-prod/kafka-topics.yaml": documents(

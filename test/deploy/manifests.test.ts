@@ -213,9 +213,12 @@ test("k8s-prod/: Strimzi, cert-manager, autoscaling, budgets and network policie
   assert.deepEqual(named(resources, "Secret"), [], "no Secret is committed for production");
   for (const role of roles) {
     const name = `sluice-${role.name}`;
-    for (const kind of ["Deployment", "KafkaUser", "HorizontalPodAutoscaler", "PodDisruptionBudget"]) {
+    for (const kind of ["Deployment", "KafkaUser", "PodDisruptionBudget"]) {
       assert.ok(named(resources, kind).includes(name), `role ${role.name} has a ${kind}`);
     }
+    // A role whose state lives in its process (the console) runs one replica and is not autoscaled.
+    const autoscaled = named(resources, "HorizontalPodAutoscaler").includes(name);
+    assert.equal(autoscaled, role.replicasMax > 1, `role ${role.name} autoscaled only when it may scale`);
     const deployment = resources.find((resource) => resource.kind === "Deployment" && resource.metadata.name === name);
     const [container] = containersOf(deployment as Resource);
     const env = Object.fromEntries((container?.env ?? []).map((variable) => [variable.name, variable]));
