@@ -4,7 +4,7 @@ import type { KafkaClient } from "../../toolkit/kafka/connection.js";
 import { InvalidArgumentError } from "../../toolkit/errors.js";
 import { silentLogger, type ToolkitLogger } from "../../toolkit/logger.js";
 import { DEFAULT_WEBSOCKET_PATH, type WebSocketUser } from "./protocol.js";
-import type { AllowTopic } from "./topic-access.js";
+import { defaultAllowTopic, type AllowTopic } from "./topic-access.js";
 
 /** Bytes waiting to be sent to one client before it counts as too slow and is closed. */
 export const DEFAULT_WS_SEND_BUFFER_BYTES_MAX = 1024 * 1024;
@@ -106,10 +106,6 @@ function integer(field: string, value: number | undefined, fallback: number, min
     throw new InvalidArgumentError(field, `must be an integer from ${min} to ${max}, got ${String(value)}`);
   }
   return value;
-}
-
-export function defaultAllowTopic(topic: string): boolean {
-  return !topic.startsWith("__");
 }
 
 export function resolveWebSocketOptions(options: WebSocketGatewayOptions): ResolvedWebSocketOptions {
