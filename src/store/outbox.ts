@@ -16,7 +16,8 @@ export const OUTBOX_RECORD_BYTES_MAX = 1024 * 1024;
 export const DEFAULT_OUTBOX_CLAIM_BATCH_SIZE = 500;
 /** Keys and values per claim: a relay holds two claims at most, so large events cannot exhaust its memory. */
 export const DEFAULT_OUTBOX_CLAIM_BYTES_MAX = 16 * 1024 * 1024;
-export const DEFAULT_OUTBOX_LEASE_MS = 30_000;
+/** Short, because a relay renews its leases every third of this while it publishes, and a dead relay's rows wait this long. */
+export const DEFAULT_OUTBOX_LEASE_MS = 10_000;
 export const OUTBOX_RELAY_ID_CHARS_MAX = 200;
 export const OUTBOX_ERROR_CHARS_MAX = 2_000;
 /** The migration's CHECK allows the same. */
@@ -249,6 +250,19 @@ export async function releaseOutboxClaims(
   const trimmed = reason === null ? null : reason.slice(0, OUTBOX_ERROR_CHARS_MAX);
   const statement = outboxSql.releaseOutboxClaims(relayId, ids, trimmed, options.attempted ?? true);
   return (await execute(target, statement)).rowCount;
+}
+
+/**
+ * Ends the leases of dead relays at once: relayId's (held by an earlier life of the caller) and, with keepOnly, every
+ * lease not held by a relay in keepOnly (for a caller that holds the database alone). Returns how many rows it freed.
+ */
+export async function releaseDeadRelayLeases(
+  target: Queryable,
+  relayId: string,
+  keepOnly: readonly string[] | null = null,
+): Promise<number> {
+  checkRelayId(relayId);
+  return (await execute(target, outboxSql.releaseDeadRelayLeases(relayId, keepOnly))).rowCount;
 }
 
 export async function readOutboxLag(target: Queryable): Promise<OutboxLag> {

@@ -4,10 +4,8 @@
 // handler's span, so that events added to the outbox through it continue the consumed event's trace.
 
 import type { Queryable, QueryResult } from "../store/database.js";
-import { ToolkitError } from "./errors.js";
+import { ToolkitError, ToolkitErrorCode } from "./errors.js";
 import { TRACEPARENT, type TraceCarrier } from "./tracing.js";
-
-export const ATTEMPT_OVER_CODE = "SLUICE_HANDLER_ATTEMPT_OVER";
 
 export class AttemptQueryable implements Queryable, TraceCarrier {
   #over = false;
@@ -38,7 +36,7 @@ export class AttemptQueryable implements Queryable, TraceCarrier {
 
 function attemptOverError(): ToolkitError {
   return new ToolkitError(
-    ATTEMPT_OVER_CODE,
+    ToolkitErrorCode.HANDLER_ATTEMPT_OVER,
     "this handler attempt is over (it timed out or already finished), so its transaction accepts no more " +
       "statements; await every query inside the handler",
   );

@@ -25,13 +25,7 @@ import {
   recordInboxEvents,
 } from "../store/inbox.js";
 import { refreshConsumerLag, consumerMetrics, type ConsumerMetrics, type PartitionLag } from "./consumer-metrics.js";
-import {
-  DEAD_LETTER_HEADERS,
-  deadLetterHeaders,
-  DeadLetterErrorCode,
-  deadLetterTopicName,
-  type DeadLetterReason,
-} from "./dead-letter.js";
+import { DEAD_LETTER_HEADERS, deadLetterHeaders, deadLetterTopicName, type DeadLetterReason } from "./dead-letter.js";
 import {
   EventTooLargeError,
   EventDecodeError,
@@ -39,6 +33,7 @@ import {
   InvalidArgumentError,
   PublishError,
   ToolkitError,
+  ToolkitErrorCode,
   UnknownTopicError,
   describeError,
 } from "./errors.js";
@@ -103,13 +98,6 @@ export const HANDLER_TIMEOUT_MS_MAX = 60 * 60 * 1000;
 const HEARTBEAT_WHILE_HANDLING_MS = 1_000;
 export const CONSUMER_TOPICS_MAX = 100;
 export const CONSUMER_GROUP_ID_CHARS_MAX = INBOX_TEXT_CHARS_MAX;
-
-export const ConsumerErrorCode = {
-  STATE_INVALID: "SLUICE_CONSUMER_STATE_INVALID",
-  NOT_READY: "SLUICE_CONSUMER_NOT_READY",
-  CRASHED: "SLUICE_CONSUMER_CRASHED",
-  EVENT_ID_INVALID: "SLUICE_EVENT_ID_INVALID",
-} as const;
 
 /** The handler of a consumer: runs inside tx, and its writes commit with the event's inbox record. */
 export type EventHandler<T> = (event: ConsumedEvent<T>, tx: Queryable) => Promise<void>;
@@ -275,7 +263,7 @@ function partitionKey(topic: string, partition: number): string {
 }
 
 function stateError(message: string): ToolkitError {
-  return new ToolkitError(ConsumerErrorCode.STATE_INVALID, message);
+  return new ToolkitError(ToolkitErrorCode.CONSUMER_STATE_INVALID, message);
 }
 
 /**
@@ -418,7 +406,7 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
   };
 
   const errorCodeOf = (error: Error): string =>
-    error instanceof ToolkitError ? error.code : DeadLetterErrorCode.HANDLER_FAILED;
+    error instanceof ToolkitError ? error.code : ToolkitErrorCode.HANDLER_FAILED;
 
   /** The partition to pin a republished record to: the original's, when the target topic has that partition. */
   const pinnedPartition = (topic: string, partition: number): number | undefined => {
@@ -535,7 +523,7 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
   ): ConsumedEvent<unknown> | Error => {
     if (record.value === null) {
       return new ToolkitError(
-        DeadLetterErrorCode.EVENT_VALUE_MISSING,
+        ToolkitErrorCode.EVENT_VALUE_MISSING,
         `record ${origin.offset} in partition ${origin.partition} of "${origin.topic}" has no value (a tombstone); ` +
           "events on this topic must carry a value",
       );
@@ -686,7 +674,7 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
     const eventId = envelope.id ?? fallbackId();
     if (eventId.length > INBOX_TEXT_CHARS_MAX) {
       const error = new ToolkitError(
-        ConsumerErrorCode.EVENT_ID_INVALID,
+        ToolkitErrorCode.EVENT_ID_INVALID,
         `event id header ${EVENT_HEADERS.id} is ${eventId.length} characters long, over ${INBOX_TEXT_CHARS_MAX}; ` +
           "use UUIDs as event ids",
       );
@@ -875,7 +863,7 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
     logger.warn({ err: error }, `consumer group ${groupId} crashed on purpose: ${error.message}`);
     state = "crashed";
     joined = false;
-    settleReadyWaiters(new ToolkitError(ConsumerErrorCode.CRASHED, `the consumer crashed: ${error.message}`));
+    settleReadyWaiters(new ToolkitError(ToolkitErrorCode.CONSUMER_CRASHED, `the consumer crashed: ${error.message}`));
     // Not awaited: the Kafka consumer's stop waits for the batch that is running this very call.
     void release();
   };
@@ -1119,7 +1107,9 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
         );
         if (!restarting && state === "running") {
           state = "crashed";
-          settleReadyWaiters(new ToolkitError(ConsumerErrorCode.CRASHED, `the consumer crashed: ${error.message}`));
+          settleReadyWaiters(
+            new ToolkitError(ToolkitErrorCode.CONSUMER_CRASHED, `the consumer crashed: ${error.message}`),
+          );
           void release();
         }
       });
@@ -1188,7 +1178,7 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
           readyWaiters = readyWaiters.filter((waiter) => waiter.resolve !== done);
           reject(
             new ToolkitError(
-              ConsumerErrorCode.NOT_READY,
+              ToolkitErrorCode.CONSUMER_NOT_READY,
               `the consumer of group ${groupId} did not join its group within ${timeoutMs} ms; check the broker`,
             ),
           );

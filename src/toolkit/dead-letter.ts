@@ -3,7 +3,7 @@
 // A dead letter keeps the original key, value and headers byte for byte, event id included.
 
 import { EVENT_HEADERS } from "./event.js";
-import { ToolkitError } from "./errors.js";
+import { ToolkitError, ToolkitErrorCode } from "./errors.js";
 import { RETRY_ERROR_CHARS_MAX, RETRY_HEADER_PREFIX } from "./retry.js";
 
 export const DEAD_LETTER_TOPIC_SUFFIX = ".dlt";
@@ -27,15 +27,6 @@ export const DEAD_LETTER_HEADERS = {
    * value was left out, and is still at the original topic, partition and offset. Holds the broker's refusal.
    */
   valueDropped: "sluice-dlt-value-dropped",
-} as const;
-
-export const DeadLetterErrorCode = {
-  /** A handler error without a code of its own. */
-  HANDLER_FAILED: "SLUICE_HANDLER_FAILED",
-  /** A record that carries a value of null. */
-  EVENT_VALUE_MISSING: "SLUICE_EVENT_VALUE_MISSING",
-  DEAD_LETTER_TOPIC_UNKNOWN: "SLUICE_DEAD_LETTER_TOPIC_UNKNOWN",
-  DEAD_LETTER_INVALID: "SLUICE_DEAD_LETTER_INVALID",
 } as const;
 
 export function deadLetterTopicName(topic: string): string {
@@ -105,7 +96,7 @@ export function deadLetterHeaders(
 
 function invalid(topic: string, partition: number, offset: string, problem: string): ToolkitError {
   return new ToolkitError(
-    DeadLetterErrorCode.DEAD_LETTER_INVALID,
+    ToolkitErrorCode.DEAD_LETTER_INVALID,
     `record ${offset} in partition ${partition} of "${topic}" is not a dead letter: ${problem}; only the toolkit's ` +
       "consumer should write to dead-letter topics",
   );
@@ -155,7 +146,7 @@ export function parseDeadLetter(record: DeadLetterRecord): DeadLetter {
     originalPartition: integer(DEAD_LETTER_HEADERS.originalPartition),
     originalOffset,
     error: headers[DEAD_LETTER_HEADERS.error] ?? "",
-    errorCode: headers[DEAD_LETTER_HEADERS.errorCode] ?? DeadLetterErrorCode.HANDLER_FAILED,
+    errorCode: headers[DEAD_LETTER_HEADERS.errorCode] ?? ToolkitErrorCode.HANDLER_FAILED,
     attempts: integer(DEAD_LETTER_HEADERS.attempts),
     time,
     consumerGroup: headers[DEAD_LETTER_HEADERS.consumerGroup] ?? "",

@@ -1,29 +1,48 @@
-// The toolkit's error catalogue: every error has a stable code and a message that says what to do next.
+// The toolkit's error catalogue: every error the toolkit throws, or writes into a dead letter's error-code header,
+// has one of these codes and a message that says what to do next. Codes follow one scheme,
+// SLUICE_<SUBJECT>_<CONDITION> (subject: what failed, such as TOPIC, EVENT, HANDLER, CONSUMER; condition: how), and
+// never change once published, because dead letters and dashboards keep them. docs/toolkit-errors.md lists them.
 
 export const ToolkitErrorCode = {
   INVALID_ARGUMENT: "SLUICE_TOOLKIT_INVALID_ARGUMENT",
   TOPIC_DEFINITION_INVALID: "SLUICE_TOPIC_DEFINITION_INVALID",
   TOPIC_UNKNOWN: "SLUICE_TOPIC_UNKNOWN",
+  TOPIC_READ_TIMED_OUT: "SLUICE_TOPIC_READ_TIMED_OUT",
   EVENT_INVALID: "SLUICE_EVENT_INVALID",
   EVENT_TOO_LARGE: "SLUICE_EVENT_TOO_LARGE",
   EVENT_ENCODE_FAILED: "SLUICE_EVENT_ENCODE_FAILED",
   EVENT_DECODE_FAILED: "SLUICE_EVENT_DECODE_FAILED",
+  /** A record that carries a value of null. */
+  EVENT_VALUE_MISSING: "SLUICE_EVENT_VALUE_MISSING",
+  EVENT_ID_INVALID: "SLUICE_EVENT_ID_INVALID",
   KAFKA_CONFIG_INVALID: "SLUICE_KAFKA_CONFIG_INVALID",
   KAFKA_UNREACHABLE: "SLUICE_KAFKA_UNREACHABLE",
   PUBLISH_FAILED: "SLUICE_PUBLISH_FAILED",
   PUBLISHER_CLOSED: "SLUICE_PUBLISHER_CLOSED",
   RELAY_CRASHED: "SLUICE_RELAY_CRASHED",
   SERVICE_START_FAILED: "SLUICE_SERVICE_START_FAILED",
-  SERVICE_STOP_FAILED: "SLUICE_SERVICE_STOP_FAILED",
+  CONSUMER_STATE_INVALID: "SLUICE_CONSUMER_STATE_INVALID",
+  CONSUMER_NOT_READY: "SLUICE_CONSUMER_NOT_READY",
+  CONSUMER_CRASHED: "SLUICE_CONSUMER_CRASHED",
+  CONSUMER_ALREADY_STARTED: "SLUICE_CONSUMER_ALREADY_STARTED",
+  /** A handler error without a code of its own. */
+  HANDLER_FAILED: "SLUICE_HANDLER_FAILED",
+  HANDLER_NON_RETRIABLE: "SLUICE_HANDLER_NON_RETRIABLE",
+  HANDLER_THREW_NON_ERROR: "SLUICE_HANDLER_THREW_NON_ERROR",
+  HANDLER_TIMED_OUT: "SLUICE_HANDLER_TIMED_OUT",
+  HANDLER_ATTEMPT_OVER: "SLUICE_HANDLER_ATTEMPT_OVER",
+  RETRY_POLICY_INVALID: "SLUICE_RETRY_POLICY_INVALID",
+  RETRY_HEADERS_INVALID: "SLUICE_RETRY_HEADERS_INVALID",
+  DEAD_LETTER_TOPIC_UNKNOWN: "SLUICE_DEAD_LETTER_TOPIC_UNKNOWN",
+  DEAD_LETTER_INVALID: "SLUICE_DEAD_LETTER_INVALID",
 } as const;
 
 export type ToolkitErrorCode = (typeof ToolkitErrorCode)[keyof typeof ToolkitErrorCode];
 
 export class ToolkitError extends Error {
-  /** A stable SLUICE_… code; the catalogue is ToolkitErrorCode, and other toolkit modules may add their own. */
-  readonly code: string;
+  readonly code: ToolkitErrorCode;
 
-  constructor(code: string, message: string, options: { cause?: unknown } = {}) {
+  constructor(code: ToolkitErrorCode, message: string, options: { cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "ToolkitError";
     this.code = code;

@@ -27,8 +27,6 @@ import {
   OUTBOX_NOTIFY_CHANNEL,
   outboxSql,
   readOutboxLag,
-  releaseOutboxClaims,
-  renewOutboxClaims,
   type Database,
   type OutboxLag,
   type OutboxRecord,
@@ -38,6 +36,7 @@ import type { KafkaClient } from "./kafka/connection.js";
 import { chunkRecords, type KafkaProducer, type KafkaProducerOptions, type ProducerRecord } from "./kafka/producer.js";
 import { silentLogger, type ToolkitLogger } from "./logger.js";
 import { publishingMetrics, type PublishingMetrics } from "./metrics.js";
+import { RelayLeases, renewEvery } from "./relay-leases.js";
 import type { Component } from "./service.js";
 
 export const DEFAULT_RELAY_POLL_INTERVAL_MS = 500;
@@ -85,6 +84,11 @@ export interface OutboxRelayOptions {
   batchBytesMax?: number;
   /** How long a claim holds rows; the relay renews it while publishing, and another relay takes over after it. */
   leaseMs?: number;
+  /**
+   * True when no other process uses the database, so that every lease not held by a relay of this process belongs
+   * to a dead one and is taken over at start. Default: true for PGlite (one process holds its data directory).
+   */
+  exclusiveDatabase?: boolean;
   /** Time between polls when the database cannot LISTEN (or listen is false). */
   pollIntervalMs?: number;
   /** Time between safety-net polls while LISTEN wakes the relay. */
@@ -126,6 +130,7 @@ export interface OutboxRelayStatus {
 }
 
 interface ResolvedOptions {
+  exclusiveDatabase: boolean;
   batchSize: number;
   batchBytesMax: number;
   leaseMs: number;
@@ -157,6 +162,7 @@ function resolveOptions(options: OutboxRelayOptions): ResolvedOptions {
   }
   const backoffBaseMs = integer("backoffBaseMs", options.backoffBaseMs, DEFAULT_RELAY_BACKOFF_BASE_MS, 1, DAY_MS);
   return {
+    exclusiveDatabase: options.exclusiveDatabase ?? options.db.kind === "pglite",
     batchSize: integer("batchSize", options.batchSize, DEFAULT_OUTBOX_CLAIM_BATCH_SIZE, 1, RELAY_BATCH_SIZE_MAX),
     batchBytesMax: integer(
       "batchBytesMax",
@@ -216,23 +222,6 @@ export class RelayCrashedError extends ToolkitError {
 
 type BatchOutcome = "published" | "failed" | "crashed";
 
-/**
- * Runs renew every intervalMs until the returned function is called, never two at once: when the database is slow,
- * renewals would otherwise queue up and compete for connections with the work whose leases they keep.
- */
-function renewEvery(intervalMs: number, renew: () => Promise<void>): () => void {
-  let running = false;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = true;
-    void renew().finally(() => {
-      running = false;
-    });
-  }, intervalMs);
-  timer.unref();
-  return () => clearInterval(timer);
-}
-
 /** A sleep that stop() (and, when wakeable, a notification) can cut short. */
 class Waiter {
   #resolve: (() => void) | null = null;
@@ -270,6 +259,7 @@ export class OutboxRelay implements Component {
   readonly #random: () => number;
   readonly #metrics: PublishingMetrics;
   readonly #producerOptions: KafkaProducerOptions | undefined;
+  readonly #leases: RelayLeases;
   #producer: KafkaProducer | null = null;
   #state: OutboxRelayState = "created";
   #loop: Promise<void> | null = null;
@@ -306,6 +296,7 @@ export class OutboxRelay implements Component {
     this.#random = options.random ?? Math.random;
     this.#metrics = publishingMetrics();
     this.#producerOptions = options.producer;
+    this.#leases = new RelayLeases(this.#db, this.relayId, this.#options.leaseMs, this.#logger);
   }
 
   get ready(): boolean {
@@ -452,6 +443,7 @@ export class OutboxRelay implements Component {
     // The claim of the next batch, started while the current one is sent and marked. A round of claim, send (an
     // fsync at the broker with acks=-1) and mark is mostly waiting, so overlapping the claim with the rest hides it.
     let ahead: Promise<OutboxRecord[] | Error> | null = null;
+    await this.#leases.takeOverDeadLeases(this.#options.exclusiveDatabase);
     try {
       while (this.#state === "running") {
         const claimed: OutboxRecord[] | Error = await (ahead ?? this.#claim([]));
@@ -581,7 +573,8 @@ export class OutboxRelay implements Component {
         if (markInBackground && failed.length === 0 && previousMarked && !this.#abandoned) {
           const ids = sent.map((record) => record.id);
           // The rows keep their lease until the mark lands, or a slow mark would let another relay send them again.
-          const stopRenewingMarked = renewEvery(renewEveryMs, () => this.#renewMarking(ids));
+          // Fewer rows held says nothing here: rows leave their lease as the mark lands.
+          const stopRenewingMarked = renewEvery(renewEveryMs, async () => void (await this.#leases.renew(ids)));
           const done = this.#finish(sent).then((marked) => {
             stopRenewingMarked();
             if (marked) this.#countPublished(startedAt, true);
@@ -713,43 +706,18 @@ export class OutboxRelay implements Component {
     }
   }
 
-  /** Hands rows back; attempted false for rows claimed ahead and never sent, whose claim then does not count. */
-  async #release(ids: readonly number[], reason: string | null, attempted = true): Promise<void> {
-    if (ids.length === 0) return;
-    try {
-      await releaseOutboxClaims(this.#db, this.relayId, ids, reason, { attempted });
-    } catch (error) {
-      this.#logger[this.#abandoned ? "debug" : "warn"](
-        { relayId: this.relayId, err: error, rows: ids.length },
-        "releasing outbox rows failed; other relays take them over when their lease ends",
-      );
-    }
+  #release(ids: readonly number[], reason: string | null, attempted = true): Promise<void> {
+    return this.#leases.release(ids, reason, attempted, () => this.#abandoned);
   }
 
   async #renew(records: readonly OutboxRecord[]): Promise<void> {
     if (this.#inFlight !== records || this.#abandoned) return;
-    try {
-      const ids = [...records, ...this.#claimedAhead].map((record) => record.id);
-      const held = await renewOutboxClaims(this.#db, this.relayId, ids, this.#options.leaseMs);
-      if (held < ids.length && this.#inFlight === records) {
-        this.#logger.warn(
-          { relayId: this.relayId, held, claimed: ids.length },
-          "the outbox relay lost leases it was publishing under; another relay may publish those rows too",
-        );
-      }
-    } catch (error) {
-      this.#logger.debug({ relayId: this.relayId, err: error }, "renewing outbox leases failed");
-    }
-  }
-
-  /** Fewer rows held says nothing here: rows leave their lease as the mark lands. */
-  async #renewMarking(ids: readonly number[]): Promise<void> {
-    try {
-      await renewOutboxClaims(this.#db, this.relayId, ids, this.#options.leaseMs);
-    } catch (error) {
-      this.#logger.debug(
-        { relayId: this.relayId, err: error },
-        "renewing the leases of outbox rows being marked failed",
+    const ids = [...records, ...this.#claimedAhead].map((record) => record.id);
+    const held = await this.#leases.renew(ids);
+    if (held !== null && held < ids.length && this.#inFlight === records) {
+      this.#logger.warn(
+        { relayId: this.relayId, held, claimed: ids.length },
+        "the outbox relay lost leases it was publishing under; another relay may publish those rows too",
       );
     }
   }
@@ -764,6 +732,7 @@ export class OutboxRelay implements Component {
   }
 
   async #shutDown(): Promise<void> {
+    this.#leases.forget();
     if (this.#lagTimer !== null) clearInterval(this.#lagTimer);
     if (this.#cleanupTimer !== null) clearInterval(this.#cleanupTimer);
     this.#lagTimer = null;

@@ -7,8 +7,8 @@
 // letter twice is therefore harmless once it has been processed. Fix the cause first (the handler, or the data):
 // an event that fails again goes through its retries and back to the dead-letter topic.
 
-import { deadLetterTopicName, DeadLetterErrorCode, parseDeadLetter, type DeadLetter } from "./dead-letter.js";
-import { InvalidArgumentError, ToolkitError, UnknownTopicError } from "./errors.js";
+import { deadLetterTopicName, parseDeadLetter, type DeadLetter } from "./dead-letter.js";
+import { InvalidArgumentError, ToolkitError, ToolkitErrorCode, UnknownTopicError } from "./errors.js";
 import type { KafkaClient } from "./kafka/connection.js";
 import { readTopic, type ConsumerRecord } from "./kafka/consumer.js";
 import type { ProducerRecord } from "./kafka/producer.js";
@@ -127,7 +127,7 @@ async function findDeadLetters(
   } catch (error) {
     if (error instanceof UnknownTopicError && error.topic === topic) {
       throw new ToolkitError(
-        DeadLetterErrorCode.DEAD_LETTER_TOPIC_UNKNOWN,
+        ToolkitErrorCode.DEAD_LETTER_TOPIC_UNKNOWN,
         `there is no dead-letter topic "${topic}": no consumer of "${originalTopic}" has started against this ` +
           "broker yet (consumers create it), or the topic name is misspelt",
         { cause: error },

@@ -11,7 +11,7 @@
 // the same key may be handled before it), and its due time can overshoot by up to the jitter of the events ahead of
 // it in the same tier.
 
-import { ToolkitError } from "./errors.js";
+import { ToolkitError, ToolkitErrorCode } from "./errors.js";
 
 export const DEFAULT_RETRY_ATTEMPTS = 5;
 export const RETRY_ATTEMPTS_MAX = 20;
@@ -23,14 +23,6 @@ export const RETRY_DELAY_MS_MAX = 24 * 60 * 60 * 1000;
 export const DEFAULT_RETRY_JITTER = 0.2;
 /** A failed attempt's error message is cut to this length in retry and dead-letter headers. */
 export const RETRY_ERROR_CHARS_MAX = 2_000;
-
-export const RetryErrorCode = {
-  POLICY_INVALID: "SLUICE_RETRY_POLICY_INVALID",
-  HANDLER_NON_RETRIABLE: "SLUICE_HANDLER_NON_RETRIABLE",
-  HANDLER_THREW_NON_ERROR: "SLUICE_HANDLER_THREW_NON_ERROR",
-  HANDLER_TIMED_OUT: "SLUICE_HANDLER_TIMED_OUT",
-  RETRY_HEADERS_INVALID: "SLUICE_RETRY_HEADERS_INVALID",
-} as const;
 
 /** Headers a retry record carries besides the event's own. */
 export const RETRY_HEADERS = {
@@ -72,7 +64,7 @@ export interface RetryPolicy {
 /** Thrown by a handler (or wrapping its error) when trying again cannot help: the event goes to the DLT at once. */
 export class NonRetriableError extends ToolkitError {
   constructor(message: string, options: { cause?: unknown } = {}) {
-    super(RetryErrorCode.HANDLER_NON_RETRIABLE, message, options);
+    super(ToolkitErrorCode.HANDLER_NON_RETRIABLE, message, options);
     this.name = "NonRetriableError";
   }
 }
@@ -83,7 +75,7 @@ export class HandlerThrewNonErrorError extends ToolkitError {
 
   constructor(thrown: unknown) {
     super(
-      RetryErrorCode.HANDLER_THREW_NON_ERROR,
+      ToolkitErrorCode.HANDLER_THREW_NON_ERROR,
       `the handler threw ${describeThrown(thrown)} instead of an Error; throw Error objects so that failures carry ` +
         "a message and a stack trace",
     );
@@ -101,7 +93,7 @@ export class HandlerTimeoutError extends ToolkitError {
 
   constructor(timeoutMs: number) {
     super(
-      RetryErrorCode.HANDLER_TIMED_OUT,
+      ToolkitErrorCode.HANDLER_TIMED_OUT,
       `the handler did not finish within ${timeoutMs} ms (handlerTimeoutMs); its writes were rolled back and the ` +
         "event is retried. Make the handler faster, or raise handlerTimeoutMs if it really needs longer",
     );
@@ -139,7 +131,7 @@ export function errorSummary(error: Error): string {
 }
 
 function policyError(field: string, message: string): ToolkitError {
-  return new ToolkitError(RetryErrorCode.POLICY_INVALID, `retry.${field}: ${message}`);
+  return new ToolkitError(ToolkitErrorCode.RETRY_POLICY_INVALID, `retry.${field}: ${message}`);
 }
 
 function integerSetting(field: string, value: number | undefined, fallback: number, min: number, max: number): number {
@@ -231,7 +223,7 @@ export function retryHeaders(envelope: RetryEnvelope): Record<string, string> {
 
 function headersError(name: string, problem: string): ToolkitError {
   return new ToolkitError(
-    RetryErrorCode.RETRY_HEADERS_INVALID,
+    ToolkitErrorCode.RETRY_HEADERS_INVALID,
     `retry record header ${name} ${problem}; only the toolkit's consumer should write to retry topics`,
   );
 }

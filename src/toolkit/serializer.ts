@@ -3,21 +3,9 @@
 // will plug in: its prepare() registers or looks up the schema id before the first encode.
 
 import { EventDecodeError, EventEncodeError } from "./errors.js";
-import type { TopicDefinition } from "./topic.js";
+import type { Serializer, TopicDefinition } from "./topic.js";
 
-export interface Serializer {
-  /** Sent in the content-type header of every event, so consumers can tell formats apart. */
-  readonly contentType: string;
-  /** Turns a value that already passed the topic's schema into record bytes; throws EventEncodeError. */
-  encode(topic: TopicDefinition<unknown>, value: unknown): Buffer;
-  /** Turns record bytes into a value still to be validated against the topic's schema; throws EventDecodeError. */
-  decode(topic: TopicDefinition<unknown>, bytes: Buffer): unknown;
-  /**
-   * Optional asynchronous set-up before the first encode or decode for a topic, such as registering its schema
-   * with a registry. Publishers and consumers await it once per topic.
-   */
-  prepare?(topic: TopicDefinition<unknown>): Promise<void>;
-}
+export type { Serializer };
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 

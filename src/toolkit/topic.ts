@@ -10,7 +10,6 @@ import { Kind, KindGuard, type Static, type TSchema } from "@sinclair/typebox";
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 
 import { EventValidationError, ToolkitError, ToolkitErrorCode } from "./errors.js";
-import type { Serializer } from "./serializer.js";
 
 export const TOPIC_NAME_PATTERN = /^[A-Za-z0-9._-]{1,249}$/;
 export const DEFAULT_TOPIC_PARTITIONS = 1;
@@ -49,6 +48,24 @@ export interface TopicDefinition<T> {
   validate(value: unknown): T;
   /** The serializer for this topic's values; JSON when absent. */
   readonly serializer?: Serializer;
+}
+
+/**
+ * How event values become record bytes and back. It is declared here, beside the topic it serves, so that the
+ * serializers (serializer.ts and its neighbours) depend on topics and never the other way round.
+ */
+export interface Serializer {
+  /** Sent in the content-type header of every event, so consumers can tell formats apart. */
+  readonly contentType: string;
+  /** Turns a value that already passed the topic's schema into record bytes; throws EventEncodeError. */
+  encode(topic: TopicDefinition<unknown>, value: unknown): Buffer;
+  /** Turns record bytes into a value still to be validated against the topic's schema; throws EventDecodeError. */
+  decode(topic: TopicDefinition<unknown>, bytes: Buffer): unknown;
+  /**
+   * Optional asynchronous set-up before the first encode or decode for a topic, such as registering its schema
+   * with a registry. Publishers and consumers await it once per topic.
+   */
+  prepare?(topic: TopicDefinition<unknown>): Promise<void>;
 }
 
 export interface DefineTopicOptions<S extends TSchema> {

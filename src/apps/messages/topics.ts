@@ -6,9 +6,6 @@ import { Type } from "@sinclair/typebox";
 import { defineTopic, type EventOf } from "../../toolkit/index.js";
 import { MESSAGE_TEXT_CHARS_LIMIT } from "./message.js";
 
-/** Messages of one author keep their order on the way to the worker; anonymous messages share one key. */
-export const ANONYMOUS_AUTHOR_KEY = "anonymous";
-
 export const messageSavedTopic = defineTopic({
   name: "messages.saved",
   schema: Type.Object({
@@ -19,7 +16,9 @@ export const messageSavedTopic = defineTopic({
     /** When the API accepted the message, ISO 8601. */
     acceptedAt: Type.String({ minLength: 1, maxLength: 64 }),
   }),
-  key: (message) => message.author ?? ANONYMOUS_AUTHOR_KEY,
+  // A signed-in author's messages keep their order on the way to the worker. Anonymous messages have no key: they
+  // are unrelated, and one shared key would queue every one of them behind any that is held up.
+  key: (message) => message.author,
 });
 
 export type MessageSaved = EventOf<typeof messageSavedTopic>;

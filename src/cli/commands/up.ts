@@ -21,11 +21,8 @@ function printAddresses(out: Writable, config: UpConfig, addresses: SystemAddres
   const label = (text: string): string => `  ${text.padEnd(LABEL_CHARS)} `;
   for (const app of addresses.apps) lines.push(`${label(app.title)}${app.url}`);
   if (addresses.http !== null) {
-    const wsUrl = addresses.http.replace(/^http/, "ws");
-    lines.push(
-      `${label("WebSocket")}${wsUrl}/ws`,
-      `${label("Health")}${addresses.http}/healthz  ${addresses.http}/readyz  ${addresses.http}/metrics`,
-    );
+    if (addresses.apps.length > 0) lines.push(`${label("WebSocket")}${addresses.http.replace(/^http/, "ws")}/ws`);
+    lines.push(`${label("Health")}${addresses.http}/healthz  ${addresses.http}/readyz  ${addresses.http}/metrics`);
   }
   const kafkaNote = addresses.embeddedBroker ? "embedded" : "external";
   lines.push(`${label("Kafka")}${addresses.kafka} (${kafkaNote}; try: kcat -b ${addresses.kafka} -L)`);

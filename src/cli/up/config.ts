@@ -95,6 +95,15 @@ export const UP_SETTINGS = {
     max: 65_535,
     default: DEFAULT_BROKER_PORT,
   }),
+  brokerAdvertisedHost: textSetting<null>({
+    description:
+      "Host name the embedded broker gives clients to connect to (a pod's or container's DNS name, when it listens " +
+      "on 0.0.0.0)",
+    valueName: "host",
+    default: null,
+    defaultLabel: "--broker-host",
+    check: checkHost,
+  }),
   dataDir: textSetting({
     description: "Directory for the embedded broker's logs, PGlite's database and the token secret",
     valueName: "dir",

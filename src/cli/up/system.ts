@@ -4,6 +4,7 @@
 // toolkit service, which stops them in reverse order, so nothing still running depends on something already stopped.
 
 import { mkdirSync } from "node:fs";
+import { hostname } from "node:os";
 import { dirname } from "node:path";
 
 import type { FastifyPluginAsync } from "fastify";
@@ -53,7 +54,8 @@ export interface AppAddress {
 }
 
 export interface SystemAddresses {
-  /** The web pages and APIs, e.g. "http://127.0.0.1:8080"; null when this process runs no HTTP role. */
+  /** The HTTP server, e.g. "http://127.0.0.1:8080": the apps of HTTP roles, and in every process the health
+   * endpoints and metrics; null until it listens. */
   http: string | null;
   /** The pages of the apps with an HTTP role here, in catalogue order. */
   apps: AppAddress[];
@@ -173,6 +175,7 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
         const broker = await startBroker({
           host: config.brokerHost,
           port: config.brokerPort,
+          advertisedHost: config.brokerAdvertisedHost,
           dataDir: paths.broker,
           logger: logger.child({ part: "broker" }),
         });
@@ -231,7 +234,9 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
 
   for (const running of runningRoles) addRole(config, running, env, state, logger, components);
 
-  if (httpRoles.length > 0) {
+  // Every process serves /healthz, /readyz and /metrics, so that a worker or a broker run as its own container or
+  // pod has the same probes as the API; only HTTP roles add their routes and the WebSocket gateway.
+  {
     let closeGateway: () => Promise<void> = async () => {};
     part(
       "http server",
@@ -255,16 +260,18 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
           // that its own clients' commands (curl localhost:8001/api/…) work unchanged.
           if (app.name === "messages" || mountedApps.size === 1) await gateway.register(plugin);
         }
-        attachWebSocketGateway(gateway.app, {
-          kafka: state.kafka as KafkaClient,
-          verifyToken: config.authMode === "off" ? undefined : state.auth?.verifyToken,
-          authRequired: config.authMode === "required",
-          sendBufferBytesMax: config.sendBufferBytesMax,
-          subscriptionsPerConnectionMax: config.subscriptionsPerConnectionMax,
-          // Every app's declarations, not only those running here: a private stream stays private on every gateway.
-          allowTopic: topicAccessCheck(liveTopicsOf([...APPS, ...config.runningApps])),
-          logger: logger.child({ part: "websocket" }),
-        });
+        if (httpRoles.length > 0) {
+          attachWebSocketGateway(gateway.app, {
+            kafka: state.kafka as KafkaClient,
+            verifyToken: config.authMode === "off" ? undefined : state.auth?.verifyToken,
+            authRequired: config.authMode === "required",
+            sendBufferBytesMax: config.sendBufferBytesMax,
+            subscriptionsPerConnectionMax: config.subscriptionsPerConnectionMax,
+            // Every app's declarations, not only those running here: a private stream stays private on every gateway.
+            allowTopic: topicAccessCheck(liveTopicsOf([...APPS, ...config.runningApps])),
+            logger: logger.child({ part: "websocket" }),
+          });
+        }
         addresses.http = await gateway.listen();
         for (const app of config.runningApps) {
           if (!mountedApps.has(app)) continue;
@@ -433,7 +440,15 @@ function addRole(
         logger: roleLogger,
         outboxRelay: () => {
           if (database === null) throw new Error(`role ${role.name} has no service, so no outbox to relay`);
-          return new OutboxRelay({ db: database, client: kafka, name: `${role.service}-relay`, logger: roleLogger });
+          // An identity that a restart keeps (a container's host name and process id usually stay the same), so that
+          // a relay restarting after a crash takes back its own rows at once rather than when their leases end.
+          return new OutboxRelay({
+            db: database,
+            client: kafka,
+            name: `${role.service}-relay`,
+            relayId: `${hostname()}-${process.pid}-${role.service}`,
+            logger: roleLogger,
+          });
         },
       });
       if (parts.routes !== undefined) state.routes.push({ app, plugin: parts.routes });

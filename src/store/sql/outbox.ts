@@ -243,6 +243,21 @@ WHERE id = ANY($2::bigint[]) AND claimed_by = $1 AND published_at IS NULL`,
   );
 }
 
+/**
+ * Ends the leases of relays known to be dead, so their rows can be claimed at once rather than when the leases run
+ * out: those of relayId (an earlier life of a relay that restarted under the same identity) and, when keepOnly is
+ * given, those of every relay not in it (the caller holds the database alone, so no other relay is alive).
+ */
+export function releaseDeadRelayLeases(relayId: string, keepOnly: readonly string[] | null): SqlStatement<never> {
+  return sql(
+    `UPDATE sluice_outbox
+SET claimed_by = NULL, claim_expires_at = NULL
+WHERE claimed_by IS NOT NULL AND published_at IS NULL
+  AND (claimed_by = $1 OR ($2::boolean AND NOT claimed_by = ANY($3::text[])))`,
+    [relayId, keepOnly !== null, keepOnly ?? []],
+  );
+}
+
 /** Rows waiting to be published, how many of them a relay is publishing now, and the age of the oldest. */
 export function selectOutboxLag(): SqlStatement<OutboxLagRow> {
   return sql(

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import type { Consumer, ConsumerConfig, KafkaMessage } from "kafkajs";
 
 import { headersToStrings } from "../event.js";
-import { InvalidArgumentError, ToolkitError, UnknownTopicError } from "../errors.js";
+import { InvalidArgumentError, ToolkitError, ToolkitErrorCode, UnknownTopicError } from "../errors.js";
 import type { ToolkitLogger } from "../logger.js";
 import type { KafkaClient } from "./connection.js";
 
@@ -23,10 +23,6 @@ export const PARTITIONS_CONCURRENTLY_MAX = 64;
 export const RECORD_HEADERS_COUNT_MAX = 256;
 export const DEFAULT_READ_TOPIC_TIMEOUT_MS = 30_000;
 export const READ_TOPIC_RECORDS_MAX = 100_000;
-
-export const TopicReadErrorCode = {
-  READ_TIMED_OUT: "SLUICE_TOPIC_READ_TIMED_OUT",
-} as const;
 
 export interface KafkaConsumerOptions {
   groupId: string;
@@ -181,7 +177,8 @@ export function createKafkaConsumer(client: KafkaClient, options: KafkaConsumerO
     groupId: options.groupId,
 
     async start({ topics, fromBeginning, concurrency, eachBatch }) {
-      if (started) throw new ToolkitError("SLUICE_CONSUMER_ALREADY_STARTED", "this consumer was started already");
+      if (started)
+        throw new ToolkitError(ToolkitErrorCode.CONSUMER_ALREADY_STARTED, "this consumer was started already");
       started = true;
       const partitionsConsumedConcurrently = positiveInteger(
         "concurrency",
@@ -306,7 +303,7 @@ export async function readTopic(
     () =>
       fail(
         new ToolkitError(
-          TopicReadErrorCode.READ_TIMED_OUT,
+          ToolkitErrorCode.TOPIC_READ_TIMED_OUT,
           `reading topic "${topic}" took longer than ${timeoutMs} ms; check that the broker is healthy, or allow ` +
             "more time",
         ),

@@ -5,6 +5,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
+import { Kafka, logLevel } from "kafkajs";
+
 import { startSystem } from "../../../src/cli/up/system.js";
 import { messagesApp } from "../../../src/apps/messages/manifest.js";
 import { openDatabase } from "../../../src/store/index.js";
@@ -80,4 +82,29 @@ test("an app that runs alone is also served at the root", { timeout: 120_000 }, 
   assert.equal((await request(`${url}/api/entries`)).status, 200);
   assert.equal((await request(`${url}/fixture/api/entries`)).status, 200);
   assert.equal((await request(`${url}/api/messages`)).status, 404, "the message board does not run here");
+});
+
+test("a process without HTTP roles still answers /healthz, /readyz and /metrics, as its probes need", async (t) => {
+  const brokerOnly = configFor(t, [], undefined, ["--broker-advertised-host", "localhost"]);
+  const system = await startSystem({ ...brokerOnly, roles: new Set(["broker"]) }, {}, silent);
+  t.after(() => system.stop());
+  const url = system.addresses.http as string;
+  assert.deepEqual(system.addresses.apps, []);
+  assert.equal((await request(`${url}/healthz`)).status, 200);
+  assert.equal((await request(`${url}/readyz`)).status, 200);
+  assert.match(String((await request(`${url}/metrics`)).body), /process_cpu_seconds_total/);
+  assert.equal((await request(`${url}/api/messages`)).status, 404, "no app routes without an HTTP role");
+  assert.equal((await request(`${url}/ws`)).status, 404, "no WebSocket gateway without an HTTP role");
+
+  const port = system.addresses.kafka.split(":").at(-1);
+  const kafka = new Kafka({ brokers: [`127.0.0.1:${port}`], clientId: "advertised", logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  t.after(() => admin.disconnect());
+  const cluster = await admin.describeCluster();
+  assert.deepEqual(
+    cluster.brokers.map((broker) => broker.host),
+    ["localhost"],
+    "the broker gives clients --broker-advertised-host",
+  );
 });
