@@ -9,15 +9,7 @@ import { openPostgresDatabase } from "./postgres-database.js";
 import { DEFAULT_PREPARED_STATEMENTS_MAX, PREPARED_STATEMENTS_MAX } from "./prepared-statements.js";
 import type { Database, ResolvedDatabaseOptions, StoreLogger } from "./database-types.js";
 
-export type {
-  Database,
-  DatabaseKind,
-  DatabaseSession,
-  Queryable,
-  QueryResult,
-  ResolvedDatabaseOptions,
-  StoreLogger,
-} from "./database-types.js";
+export type * from "./database-types.js";
 
 export const DEFAULT_SCHEMA = "public";
 export const DEFAULT_POOL_SIZE = 10;
