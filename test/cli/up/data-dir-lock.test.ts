@@ -57,7 +57,11 @@ test("of two sluice up started together on one data dir exactly one runs", { tim
   const dataDir = temporaryDir(t);
   const ups = await Promise.all([0, 1].map(() => spawnUp(dataDir)));
   t.after(() => Promise.all(ups.map((up) => up.dispose())));
-  const outcomes = await Promise.all(ups.map((up) => up.waitFor(/Stop with|in use by [^\n]*/)));
+  const outcomes = await Promise.all(ups.map((up) => up.waitFor(/Stop with|in use by [^\n]*/))).catch(
+    (error: unknown) => {
+      throw new Error(`${String(error)}\n${ups.map((up) => `${up.pid}: ${up.output()}`).join("\n")}`);
+    },
+  );
   const running = ups.filter((_, index) => outcomes[index]?.[0] === "Stop with");
   assert.equal(running.length, 1, ups.map((up) => up.output()).join("\n"));
   const refused = outcomes.find((outcome) => outcome[0] !== "Stop with")?.[0] ?? "";
