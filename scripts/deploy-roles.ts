@@ -31,10 +31,14 @@ const DEFAULT_REPLICAS_MAX = 4;
 /** What differs from the defaults, by role; a role not listed here gets them. */
 const ROLE_SETTINGS: Readonly<Record<string, Partial<Omit<DeploymentRole, "name" | "app" | "http" | "topics">>>> = {
   api: { ingressPaths: ["/"], composeHostPort: 8080 },
+  registry: { ingressPaths: [] },
 };
 
 /** The system's own roles other than the broker, which are not in an app's manifest. */
-const SYSTEM_DEPLOYMENT_ROLES: Readonly<Record<string, { http: boolean }>> = {};
+const SYSTEM_DEPLOYMENT_ROLES: Readonly<Record<string, { http: boolean }>> = {
+  // The registry answers on --registry-port rather than the gateway's port, so it gets no ingress path here.
+  registry: { http: false },
+};
 
 export async function deploymentRoles(): Promise<DeploymentRole[]> {
   const roles: DeploymentRole[] = [];

@@ -4,12 +4,14 @@
 import { mkdirSync } from "node:fs";
 import type { Logger } from "pino";
 import type { BrokerConfig } from "./config.js";
+import { BrokerSettings } from "./configs/settings.js";
 import { FaultInjector } from "./faults.js";
 import { GroupCoordinator } from "./group/coordinator.js";
 import { readMetadataFile, writeMetadataFile } from "./metadata-file.js";
 import { TopicRegistry } from "./topics.js";
-import { saslUserStoreFor } from "./sasl/user-store.js";
 import { lockDataDir, type DataDirLock } from "../platform/data-dir-lock.js";
+import { ScramAdmin } from "./sasl/scram-admin.js";
+import { SaslUserStore, saslUserStoreFor } from "./sasl/user-store.js";
 
 /** Producer ids are reserved on disk in blocks, so that handing one out rarely costs an fsync. */
 export const PRODUCER_ID_BLOCK_SIZE = 1000;
@@ -19,6 +21,10 @@ export const PRODUCER_EPOCHS_TRACKED_MAX = 100_000;
 
 export class Broker {
   readonly topics: TopicRegistry;
+  /** Broker configs under Kafka's names: flags, defaults and what AlterConfigs changed at run time. */
+  readonly settings: BrokerSettings;
+  /** SCRAM users changed over the protocol, layered over the users given at start. */
+  readonly scram: ScramAdmin;
   readonly groups: GroupCoordinator;
   readonly faults = new FaultInjector();
   /** The current epoch of producer ids handed out since start, for InitProducerId epoch bumps; oldest forgotten first. */
@@ -39,10 +45,17 @@ export class Broker {
     readonly config: BrokerConfig,
     readonly logger: Logger,
   ) {
-    // Deriving SCRAM credentials up front reports a bad user list at start, not at the first login.
-    if (config.sasl !== null) saslUserStoreFor(config.sasl);
+    // Deriving SCRAM credentials up front reports a bad user list at start, not at the first login. Without SASL,
+    // credentials are still kept, as Kafka keeps them, for when the broker is restarted with SASL on.
+    const saslUsers =
+      config.sasl !== null
+        ? saslUserStoreFor(config.sasl)
+        : new SaslUserStore({ mechanisms: ["SCRAM-SHA-256", "SCRAM-SHA-512"], users: {} });
+    this.scram = new ScramAdmin(saslUsers, () => this.persistMetadata());
+    this.settings = new BrokerSettings(config);
     this.topics = new TopicRegistry({
       config,
+      settings: this.settings,
       logger,
       persist: () => this.persistMetadata(),
       onTopicDeleted: (name) => this.groups.deleteTopicOffsets(name),
@@ -84,6 +97,8 @@ export class Broker {
   private async recover(dataDir: string | null): Promise<void> {
     const stored = dataDir === null ? null : readMetadataFile(dataDir);
     if (stored !== null) {
+      this.settings.restore(stored.brokerConfigs);
+      this.scram.restore(stored.scramCredentials);
       for (const topic of stored.topics) this.topics.restore(topic);
       this.nextProducerId = Math.max(stored.producerIdHighWater, FIRST_PRODUCER_ID);
       this.producerIdHighWater = this.nextProducerId;
@@ -153,6 +168,12 @@ export class Broker {
     this.dataDirLock = null;
   }
 
+  /** Persists a change of broker configs and hands the new effective values to every topic's logs. */
+  brokerConfigsChanged(): void {
+    for (const topic of this.topics.all()) this.topics.applyConfigs(topic);
+    this.persistMetadata();
+  }
+
   private persistMetadata(): void {
     const { dataDir } = this.config;
     if (dataDir === null) return;
@@ -161,6 +182,8 @@ export class Broker {
       clusterId: this.config.clusterId,
       topics: this.topics.toStored(),
       producerIdHighWater: this.producerIdHighWater,
+      brokerConfigs: this.settings.toStored(),
+      scramCredentials: this.scram.toStored(),
     });
   }
 }

@@ -3,6 +3,8 @@
 
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync, existsSync } from "node:fs";
 import { join } from "node:path";
+import type { StoredBrokerConfigs } from "./configs/settings.js";
+import type { StoredScramChanges } from "./sasl/scram-admin.js";
 
 export interface StoredTopic {
   name: string;
@@ -17,6 +19,10 @@ export interface StoredMetadata {
   topics: StoredTopic[];
   /** Producer ids below this may have been handed out; a restart continues from here. */
   producerIdHighWater: number;
+  /** Broker configs changed at run time by AlterConfigs (absent in files written before they existed). */
+  brokerConfigs?: StoredBrokerConfigs;
+  /** SCRAM credentials set or deleted by AlterUserScramCredentials. */
+  scramCredentials?: StoredScramChanges;
 }
 
 const FILE_NAME = "meta.json";

@@ -9,7 +9,8 @@ import { ErrorCode } from "../kafka/protocol/error-codes.js";
 import type { BrokerConfig } from "./config.js";
 import { PartitionLog, type LogConfig } from "./log/partition-log.js";
 import { PartitionProducerState } from "./producer-state.js";
-import { topicConfigValue, validateTopicConfig } from "./topic-config.js";
+import type { BrokerSettings } from "./configs/settings.js";
+import { deletesByRetention, TOPIC_CONFIGS, topicConfigValue, validateTopicConfig } from "./topic-config.js";
 import type { StoredTopic } from "./metadata-file.js";
 
 export const TOPIC_NAME_LENGTH_MAX = 249;
@@ -71,6 +72,7 @@ export function topicNameProblem(name: string): string | null {
 
 export interface TopicRegistryOptions {
   config: BrokerConfig;
+  settings: BrokerSettings;
   logger: Logger;
   /** Called after every change that must survive a restart. */
   persist: () => void;
@@ -175,13 +177,11 @@ export class TopicRegistry {
     const topic = this.topics.get(name);
     if (topic === undefined) throw new TopicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${name} does not exist`);
     for (const [key, value] of changes) {
-      if (value === null) {
-        const problem = validateTopicConfig(key, "");
-        if (problem !== null && problem.startsWith("unknown")) throw new TopicError(ErrorCode.INVALID_CONFIG, problem);
-        continue;
-      }
       const problem = validateTopicConfig(key, value);
-      if (problem !== null) throw new TopicError(ErrorCode.INVALID_CONFIG, problem);
+      // A null value asks for the default back, which any known config has.
+      if (problem !== null && !(value === null && TOPIC_CONFIGS.has(key))) {
+        throw new TopicError(ErrorCode.INVALID_CONFIG, problem);
+      }
     }
     if (validateOnly) return;
     if (!incremental) topic.configs.clear();
@@ -189,8 +189,7 @@ export class TopicRegistry {
       if (value === null) topic.configs.delete(key);
       else topic.configs.set(key, value);
     }
-    const logConfig = this.logConfig(topic.configs);
-    for (const partition of topic.partitions) partition.log.updateConfig(logConfig);
+    this.applyConfigs(topic);
     this.options.persist();
     this.options.logger.info({ topic: name, configs: Object.fromEntries(topic.configs) }, "topic configs changed");
   }
@@ -208,17 +207,24 @@ export class TopicRegistry {
     await Promise.all(this.all().flatMap((topic) => topic.partitions.map((partition) => partition.log.close())));
   }
 
+  /** Hands a topic's effective configs to its partition logs; called after a topic or broker config changes. */
+  applyConfigs(topic: Topic): void {
+    const logConfig = this.logConfig(topic.configs);
+    for (const partition of topic.partitions) partition.log.updateConfig(logConfig);
+  }
+
   logConfig(overrides: ReadonlyMap<string, string>): LogConfig {
-    const { config } = this.options;
+    const { settings } = this.options;
+    const deletes = deletesByRetention(overrides, settings);
     return {
-      segmentBytesMax: Number(topicConfigValue(overrides, "segment.bytes", config)),
-      segmentMs: Number(topicConfigValue(overrides, "segment.ms", config)),
-      retentionMs: Number(topicConfigValue(overrides, "retention.ms", config)),
-      retentionBytes: Number(topicConfigValue(overrides, "retention.bytes", config)),
+      segmentBytesMax: Number(topicConfigValue(overrides, "segment.bytes", settings)),
+      segmentMs: Number(topicConfigValue(overrides, "segment.ms", settings)),
+      retentionMs: deletes ? Number(topicConfigValue(overrides, "retention.ms", settings)) : -1,
+      retentionBytes: deletes ? Number(topicConfigValue(overrides, "retention.bytes", settings)) : -1,
       messageTimestampType: topicConfigValue(
         overrides,
         "message.timestamp.type",
-        config,
+        settings,
       ) as LogConfig["messageTimestampType"],
     };
   }

@@ -1,6 +1,6 @@
 // What a `sluice` command is: a name, its argument specs and a run function, plus groups of commands
 // (`sluice topics list`). Executing a command turns every failure into a message and an exit code:
-// 2 with the usage for a bad argument, 1 with a hint for anything that went wrong while running.
+// 2 with the usage line for a bad argument, 1 with a hint for anything that went wrong while running.
 
 import type { Readable, Writable } from "node:stream";
 import {
@@ -12,7 +12,7 @@ import {
   type OptionSpecs,
   type OptionValues,
 } from "./args.js";
-import { formatUsage } from "./usage.js";
+import { formatUsage, formatUsageHint, formatUsageLine } from "./usage.js";
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -93,6 +93,11 @@ export function defineCommand<S extends OptionSpecs>(definition: CommandDefiniti
     usage,
     async execute(argv, io, parentPath) {
       const commandPath = joinPath(parentPath, definition.name);
+      const reportArgumentError = (error: ArgumentError): number => {
+        const usageLine = formatUsageLine(commandPath, definition.arguments);
+        io.stderr.write(`${commandPath}: ${error.message}\n${formatUsageHint(usageLine, commandPath)}`);
+        return EXIT_USAGE;
+      };
       let input: CommandInput<S>;
       try {
         const parsed = parseArguments(argv, definition.arguments, io.env);
@@ -103,17 +108,13 @@ export function defineCommand<S extends OptionSpecs>(definition: CommandDefiniti
         input = parsed;
       } catch (error) {
         if (!(error instanceof ArgumentError)) throw error;
-        io.stderr.write(`${commandPath}: ${error.message}\n\n${usage(parentPath)}`);
-        return EXIT_USAGE;
+        return reportArgumentError(error);
       }
       try {
         return await definition.run(input, io);
       } catch (error) {
         // Some argument problems show only once options are combined, after parsing; they still earn the usage.
-        if (error instanceof ArgumentError) {
-          io.stderr.write(`${commandPath}: ${error.message}\n\n${usage(parentPath)}`);
-          return EXIT_USAGE;
-        }
+        if (error instanceof ArgumentError) return reportArgumentError(error);
         return reportFailure(error, commandPath, io);
       }
     },

@@ -14,7 +14,14 @@ import {
   type OptionValues,
 } from "./args.js";
 import { CliError } from "./command.js";
-import { createKafkaClient, explainKafkaError } from "./kafka-client.js";
+import { SluiceKafkaClient, type SaslMechanism } from "../kafka/client/index.js";
+import {
+  CLIENT_RETRIES,
+  CONNECTION_TIMEOUT_MS,
+  createKafkaClient,
+  explainKafkaError,
+  type KafkaClientOptions,
+} from "./kafka-client.js";
 import { createCliLogger, LOG_LEVELS } from "./logger.js";
 import type { CommandIo } from "./command.js";
 
@@ -102,7 +109,12 @@ function readCaFile(path: string): string {
   }
 }
 
-export function kafkaFromOptions(values: ConnectionValues, io: CommandIo, clientId: string): ConnectedClient {
+interface ConnectionSettings {
+  readonly sasl: KafkaClientOptions["sasl"];
+  readonly tls: KafkaClientOptions["tls"];
+}
+
+function connectionSettings(values: ConnectionValues): ConnectionSettings {
   const { saslMechanism, saslUsername, saslPassword } = values;
   if (saslMechanism === undefined && (saslUsername !== undefined || saslPassword !== undefined)) {
     throw new ArgumentError("--sasl-username and --sasl-password need --sasl-mechanism");
@@ -115,6 +127,11 @@ export function kafkaFromOptions(values: ConnectionValues, io: CommandIo, client
       ? { mechanism: saslMechanism, username: saslUsername, password: saslPassword }
       : null;
   const tls = values.tlsCa !== undefined ? { ca: readCaFile(values.tlsCa) } : values.tls;
+  return { sasl, tls };
+}
+
+export function kafkaFromOptions(values: ConnectionValues, io: CommandIo, clientId: string): ConnectedClient {
+  const { sasl, tls } = connectionSettings(values);
   const kafka = createKafkaClient({
     brokers: values.brokers,
     clientId,
@@ -139,5 +156,34 @@ export async function withKafka<T>(
   } catch (error) {
     if (error instanceof CliError || error instanceof ArgumentError) throw error;
     throw explainKafkaError(error, client.brokers);
+  }
+}
+
+/**
+ * Like withKafka, with Sluice's own client, which keeps what kafkajs drops: the error message a broker sends with an
+ * error code (why a config was refused, for example).
+ */
+export async function withSluiceClient<T>(
+  values: ConnectionValues,
+  clientId: string,
+  work: (client: SluiceKafkaClient) => Promise<T>,
+): Promise<T> {
+  const { sasl, tls } = connectionSettings(values);
+  const client = new SluiceKafkaClient({
+    bootstrapBrokers: values.brokers,
+    clientId,
+    tls: typeof tls === "object" ? { ca: tls.ca } : tls,
+    sasl: sasl === null ? null : { ...sasl, mechanism: sasl.mechanism.toUpperCase() as SaslMechanism },
+    requestTimeoutMs: values.timeoutMs,
+    connectTimeoutMs: Math.min(CONNECTION_TIMEOUT_MS, values.timeoutMs),
+    retriesMax: CLIENT_RETRIES,
+  });
+  try {
+    return await work(client);
+  } catch (error) {
+    if (error instanceof CliError || error instanceof ArgumentError) throw error;
+    throw explainKafkaError(error, values.brokers);
+  } finally {
+    await client.close();
   }
 }

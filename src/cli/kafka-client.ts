@@ -4,6 +4,7 @@
 import kafkajs from "kafkajs";
 import type { Admin, Kafka, KafkaConfig, LogEntry, SASLOptions } from "kafkajs";
 import type { Logger } from "pino";
+import { KafkaBrokerError, KafkaClientError, KafkaClientErrorCode } from "../kafka/client/errors.js";
 import { CliError } from "./command.js";
 
 const { Kafka: KafkaClass, logLevel: KafkaLogLevel } = kafkajs;
@@ -102,7 +103,7 @@ const CONNECTION_ERROR_NAMES = new Set([
 const HINTS_BY_TYPE: Readonly<Record<string, string>> = {
   UNKNOWN_TOPIC_OR_PARTITION: "List the topics with `sluice topics list`, or create it with `sluice topics create`.",
   TOPIC_ALREADY_EXISTS: "Pick another name, or delete the topic first with `sluice topics delete`.",
-  INVALID_CONFIG: "Check the --config names and values; the broker's log names the one it refused.",
+  INVALID_CONFIG: "Check the --config names and values.",
   INVALID_PARTITIONS: "Give --partitions a number of at least 1.",
   INVALID_REPLICATION_FACTOR: "A single Sluice broker holds one replica: use --replication-factor 1.",
   INVALID_TOPIC_EXCEPTION: "Topic names use letters, digits, '.', '_' and '-', up to 249 characters.",
@@ -111,20 +112,43 @@ const HINTS_BY_TYPE: Readonly<Record<string, string>> = {
   GROUP_AUTHORIZATION_FAILED: "Check that the SASL user may use this consumer group.",
 };
 
-/** Explains a kafkajs failure in words a user can act on. */
+/** Explains a failure of Sluice's own client; its messages already carry the broker's own words when it sent any. */
+function explainClientError(error: KafkaClientError, brokers: readonly string[]): CliError {
+  if (error instanceof KafkaBrokerError) {
+    return new CliError(error.message, HINTS_BY_TYPE[error.errorName] ?? null, { cause: error });
+  }
+  switch (error.code) {
+    case KafkaClientErrorCode.CONNECTION_FAILED:
+    case KafkaClientErrorCode.CONNECTION_CLOSED:
+      return new CliError(`cannot reach a Kafka broker at ${brokers.join(",")}: ${error.message}`, START_BROKER_HINT, {
+        cause: error,
+      });
+    case KafkaClientErrorCode.REQUEST_TIMED_OUT:
+      return new CliError(`the broker did not answer in time: ${error.message}`, TIMEOUT_HINT, { cause: error });
+    case KafkaClientErrorCode.AUTHENTICATION_FAILED:
+      return new CliError(`authentication failed: ${error.message}`, AUTHENTICATION_HINT, { cause: error });
+    default:
+      return new CliError(error.message, null, { cause: error });
+  }
+}
+
+const START_BROKER_HINT =
+  "Start one with `sluice broker` (or `npm start`), or point --brokers (or KAFKA_BROKERS) at a running cluster.";
+const TIMEOUT_HINT = "Check that the broker is healthy, or allow more time with --timeout-ms.";
+const AUTHENTICATION_HINT =
+  "Check --sasl-mechanism, --sasl-username and --sasl-password (or KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD).";
+
+/** Explains a kafkajs failure (or one of Sluice's own client) in words a user can act on. */
 export function explainKafkaError(error: unknown, brokers: readonly string[]): CliError {
   if (error instanceof CliError) return error;
+  if (error instanceof KafkaClientError) return explainClientError(error, brokers);
   const chain = errorChain(error);
   const message = (entry: Record<string, unknown> | undefined): string =>
     entry !== undefined && typeof entry.message === "string" ? entry.message : String(error);
 
   const authentication = chain.find((entry) => entry.name === "KafkaJSSASLAuthenticationError");
   if (authentication !== undefined) {
-    return new CliError(
-      `authentication failed: ${message(authentication)}`,
-      "Check --sasl-mechanism, --sasl-username and --sasl-password (or KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD).",
-      { cause: error },
-    );
+    return new CliError(`authentication failed: ${message(authentication)}`, AUTHENTICATION_HINT, { cause: error });
   }
   const protocol = chain.find((entry) => typeof entry.type === "string" && entry.type !== "UNKNOWN");
   if (protocol !== undefined) {
@@ -141,17 +165,13 @@ export function explainKafkaError(error: unknown, brokers: readonly string[]): C
   if (connection !== undefined) {
     return new CliError(
       `cannot reach a Kafka broker at ${brokers.join(",")}: ${message(connection)}`,
-      "Start one with `sluice broker` (or `npm start`), or point --brokers (or KAFKA_BROKERS) at a running cluster.",
+      START_BROKER_HINT,
       { cause: error },
     );
   }
   const timeout = chain.find((entry) => entry.name === "KafkaJSRequestTimeoutError" || entry.name === "KafkaJSTimeout");
   if (timeout !== undefined) {
-    return new CliError(
-      `the broker did not answer in time: ${message(timeout)}`,
-      "Check that the broker is healthy, or allow more time with --timeout-ms.",
-      { cause: error },
-    );
+    return new CliError(`the broker did not answer in time: ${message(timeout)}`, TIMEOUT_HINT, { cause: error });
   }
   return new CliError(message(chain[0]), null, { cause: error });
 }

@@ -8,6 +8,7 @@ import { brokerCommand } from "./commands/broker.js";
 import { consumeCommand } from "./commands/consume.js";
 import { dltCommand } from "./commands/dlt.js";
 import { produceCommand } from "./commands/produce.js";
+import { registryCommand } from "./commands/registry.js";
 import { topicsCommand } from "./commands/topics.js";
 import { upCommand } from "./commands/up.js";
 
@@ -34,7 +35,7 @@ export const sluiceCommand: Command = defineCommandGroup({
   name: "sluice",
   summary: "Sluice: a Kafka-compatible broker and tools for event-driven TypeScript services.",
   version: packageVersion(),
-  commands: [upCommand, brokerCommand, topicsCommand, produceCommand, consumeCommand, dltCommand],
+  commands: [upCommand, brokerCommand, registryCommand, topicsCommand, produceCommand, consumeCommand, dltCommand],
 });
 
 /** Runs the CLI with the given arguments (without the node and script paths) and resolves to the exit code. */

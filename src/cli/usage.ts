@@ -59,11 +59,24 @@ function twoColumns(rows: readonly (readonly [string, string])[]): string[] {
   });
 }
 
-export function formatUsage<S extends OptionSpecs>(info: UsageInfo, spec: ArgumentsSpec<S>): string {
+/** The one line that shows how a command is called, e.g. "Usage: sluice topics create <topic> [options]". */
+export function formatUsageLine<S extends OptionSpecs>(commandPath: string, spec: ArgumentsSpec<S>): string {
   const positionalWords = spec.positionals.map((positional) =>
     positional.required ? `<${positional.name}>` : `[${positional.name}]`,
   );
-  const lines = [`Usage: ${[info.commandPath, ...positionalWords, "[options]"].join(" ")}`, "", info.summary];
+  return `Usage: ${[commandPath, ...positionalWords, "[options]"].join(" ")}`;
+}
+
+/**
+ * What follows an argument error: the usage line and where the full help is, so that the error itself stays on
+ * screen rather than scrolling away above the whole help text.
+ */
+export function formatUsageHint(usageLine: string, commandPath: string): string {
+  return `${usageLine}\nRun \`${commandPath} --help\` to see every option.\n`;
+}
+
+export function formatUsage<S extends OptionSpecs>(info: UsageInfo, spec: ArgumentsSpec<S>): string {
+  const lines = [formatUsageLine(info.commandPath, spec), "", info.summary];
   for (const paragraph of info.details ?? []) lines.push("", ...wrap(paragraph, USAGE_WIDTH));
   if (spec.positionals.length > 0) {
     lines.push("", "Arguments:");

@@ -21,7 +21,9 @@ import type { Registry } from "prom-client";
 import { toolkitRegistry } from "../toolkit/metrics.js";
 import type { Auth } from "./auth/auth.js";
 import { GatewayErrorCode, toGatewayError, unavailable, type ErrorBody } from "./errors.js";
+import { FAVICON_CONTENT_TYPE, FAVICON_MAX_AGE_SECONDS, FAVICON_PATH, FAVICON_SVG } from "./favicon.js";
 import { installHttpMetrics } from "./metrics.js";
+import { parseQueryString, rejectMalformedQuery } from "./query-string.js";
 import { Readiness, type ReadinessCheck } from "./readiness.js";
 
 export const DEFAULT_GATEWAY_HOST = "127.0.0.1";
@@ -191,6 +193,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     requestIdHeader: false,
     genReqId: requestIdOf,
     trustProxy: options.trustProxy ?? false,
+    routerOptions: { querystringParser: parseQueryString },
     // Errors Fastify meets before routing (a malformed URL, an over-long path parameter) get the same JSON.
     frameworkErrors: (error, request, reply) => {
       sendError(request, reply, error);
@@ -205,6 +208,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   let closing = false;
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
+    rejectMalformedQuery(request.query);
     if (closing) {
       reply.header("connection", "close");
       throw unavailable("the server is shutting down; retry on another instance or in a moment", 1);
@@ -234,6 +238,12 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   );
 
   app.get("/healthz", async () => ({ status: "ok" }));
+  app.get(FAVICON_PATH, async (_request, reply) =>
+    reply
+      .type(FAVICON_CONTENT_TYPE)
+      .header("cache-control", `public, max-age=${FAVICON_MAX_AGE_SECONDS}`)
+      .send(FAVICON_SVG),
+  );
   app.get("/readyz", async (_request, reply) => {
     const report = await readiness.evaluate();
     if (report.ready) return { status: "ready", checks: report.checks };

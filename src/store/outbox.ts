@@ -150,6 +150,19 @@ export async function addOutboxEvents(
   return added.sort((left, right) => left.id - right.id);
 }
 
+/**
+ * The event with this id while it is in the outbox (waiting, or published and not yet cleaned up), else null. Lets a
+ * producer tell a retried request from a different one that reuses an id.
+ */
+export async function findOutboxEvent(
+  tx: Queryable,
+  eventId: string,
+): Promise<{ topic: string; value: Buffer | null } | null> {
+  if (typeof eventId !== "string" || !UUID_PATTERN.test(eventId)) return null;
+  const result = await execute(tx, outboxSql.selectOutboxEvent(eventId.toLowerCase()));
+  return result.rows[0] ?? null;
+}
+
 export async function addOutboxEvent(tx: Queryable, event: OutboxEventInput): Promise<AddedOutboxEvent | null> {
   const [added] = await addOutboxEvents(tx, [event]);
   return added ?? null;

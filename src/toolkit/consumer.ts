@@ -641,6 +641,15 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
     return result;
   };
 
+  /** Lets the topic's serializer fetch what decoding the record needs (a writer's schema); decode reports failures. */
+  const prepareToDecode = async (record: ConsumerRecord): Promise<void> => {
+    const definition = definitionOfTopic.get(record.topic);
+    if (definition === undefined || record.value === null) return;
+    await serializerFor(definition)
+      .prepareDecode?.(definition, record.value)
+      .catch(() => undefined);
+  };
+
   /** Reads a record's headers and value; decides everything about it that needs neither database nor broker. */
   const prepareRecord = (record: ConsumerRecord): PreparedRecord => {
     const definition = definitionOfTopic.get(record.topic);
@@ -922,6 +931,7 @@ export function createConsumer<const D extends readonly TopicDefinition<unknown>
       while (next < records.length && entries.length < EVENTS_PER_TRANSACTION_MAX) {
         const record = records[next];
         if (record === undefined) break;
+        await prepareToDecode(record);
         const prepared = prepareRecord(record);
         if (prepared.kind === "wait" || prepared.kind === "reject") {
           if (entries.length === 0) {

@@ -1,9 +1,10 @@
 // The transactional outbox, producing side: an event is added inside the caller's database transaction, so it
 // exists exactly when the business write commits. The outbox relay (outbox-relay.ts) publishes it afterwards.
 
-import { addOutboxEvents, type Queryable } from "../store/index.js";
+import { addOutboxEvents, findOutboxEvent, type Queryable } from "../store/index.js";
 import { encodeEvent, type EncodedEvent, type EventOptions } from "./event.js";
 import { InvalidArgumentError } from "./errors.js";
+import { serializerFor } from "./serializer.js";
 import type { TopicDefinition } from "./topic.js";
 import { traceparentOf } from "./tracing.js";
 
@@ -58,4 +59,15 @@ export async function addManyToOutbox<T>(
   for (const value of values) events.push(await encodeEvent(topic, value, traced));
   if (events.length > 0) await addOutboxEvents(tx, events.map(toOutboxInput));
   return events.map((event) => event.id);
+}
+
+/**
+ * The value of the event with this id while it is still in the outbox (not yet published, or published and not yet
+ * cleaned up), or null. A producer that lets clients choose event ids uses it to tell a retried request, which adds
+ * nothing, from a different one that reuses an id.
+ */
+export async function findInOutbox<T>(tx: Queryable, topic: TopicDefinition<T>, eventId: string): Promise<T | null> {
+  const row = await findOutboxEvent(tx, eventId);
+  if (row === null || row.topic !== topic.name || row.value === null) return null;
+  return serializerFor(topic as TopicDefinition<unknown>).decode(topic as TopicDefinition<unknown>, row.value) as T;
 }

@@ -66,6 +66,11 @@ export interface Serializer {
    * with a registry. Publishers and consumers await it once per topic.
    */
   prepare?(topic: TopicDefinition<unknown>): Promise<void>;
+  /**
+   * Optional asynchronous step before decoding one record, such as fetching the writer's schema by the id in its
+   * bytes. Consumers await it before decode; when it fails, decode reports why the record cannot be read.
+   */
+  prepareDecode?(topic: TopicDefinition<unknown>, bytes: Buffer): Promise<void>;
 }
 
 export interface DefineTopicOptions<S extends TSchema> {

@@ -71,21 +71,27 @@ describe("defineCommand", () => {
     assert.match(stdout, /Examples:\n {2}sluice tools echo --count 2\n/);
   });
 
-  test("a bad argument prints the message and the usage to stderr and exits 2", async () => {
+  test("a bad argument prints the message, the usage line and where the help is, and exits 2", async () => {
     const io = captureIo();
     assert.equal(await root.execute(["tools", "echo", "--count", "0"], io, ""), EXIT_USAGE);
     const { stdout, stderr } = io.output();
     assert.equal(stdout, "");
-    assert.match(
+    assert.equal(
       stderr,
-      /^sluice tools echo: invalid value for --count: 0 is below the minimum 1\n\nUsage: sluice tools echo/,
+      "sluice tools echo: invalid value for --count: 0 is below the minimum 1\n" +
+        "Usage: sluice tools echo [word] [options]\n" +
+        "Run `sluice tools echo --help` to see every option.\n",
     );
   });
 
-  test("an ArgumentError from run also earns the usage and exit 2", async () => {
+  test("an ArgumentError from run also earns the usage line and exit 2", async () => {
     const io = captureIo();
     assert.equal(await root.execute(["tools", "echo", "conflict"], io, ""), EXIT_USAGE);
-    assert.match(io.output().stderr, /^sluice tools echo: --count and --loud disagree\n\nUsage:/);
+    assert.equal(
+      io.output().stderr,
+      "sluice tools echo: --count and --loud disagree\nUsage: sluice tools echo [word] [options]\n" +
+        "Run `sluice tools echo --help` to see every option.\n",
+    );
   });
 
   test("a CliError prints its message and hint and exits 1", async () => {

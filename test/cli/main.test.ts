@@ -60,12 +60,24 @@ describe("sluice (child process)", { concurrency: 4 }, () => {
     assert.match(nested.stdout, /^Usage: sluice topics create <topic> \[options\]/);
   });
 
-  test("a bad argument prints the error and the command's usage to stderr and exits 2", async () => {
+  test("a bad argument prints the error, the command's usage line and where its help is, and exits 2", async () => {
     const result = await runCli(["consume", "events", "--max-messages", "zero"]);
     assert.equal(result.code, 2);
-    assert.match(result.stderr, /^sluice consume: invalid value for --max-messages: "zero" is not an integer\n/);
-    assert.match(result.stderr, /Usage: sluice consume <topic>/);
+    assert.equal(
+      result.stderr,
+      'sluice consume: invalid value for --max-messages: "zero" is not an integer\n' +
+        "Usage: sluice consume <topic> [options]\n" +
+        "Run `sluice consume --help` to see every option.\n",
+    );
     assert.equal(result.stdout, "");
+    const unknown = await runCli(["up", "--prot", "8080"]);
+    assert.equal(unknown.code, 2);
+    const lines = unknown.stderr.trimEnd().split("\n");
+    assert.deepEqual(lines, [
+      "sluice up: unknown option --prot (did you mean --port?)",
+      "Usage: sluice up [options]",
+      "Run `sluice up --help` to see every option.",
+    ]);
   });
 
   test("a missing positional exits 2", async () => {

@@ -65,6 +65,22 @@ test("malformed URLs get 400 JSON errors before routing", async (t) => {
   }
 });
 
+test("malformed percent-encoding in the query string gets the same 400 as in the path", async (t) => {
+  const gateway = await gatewayFor(t);
+  await gateway.register(async (app) => {
+    app.get("/items/:id", async (request) => ({ query: request.query }));
+  });
+  const inPath = await gateway.app.inject({ method: "GET", url: "/items/%E0%A4" });
+  for (const url of ["/items/1?data=%E0%A4", "/items/1?ok=1&data=%zz", "/items/1?%E0=x", "/items/1?data=%"]) {
+    const response = await gateway.app.inject({ method: "GET", url });
+    assert.equal(response.statusCode, 400, url);
+    assert.deepEqual(response.json(), inPath.json(), url);
+  }
+  const good = await gateway.app.inject({ method: "GET", url: "/items/1?text=a+b%20c%E2%9C%93&tag=x&tag=y&flag" });
+  assert.equal(good.statusCode, 200);
+  assert.deepEqual(good.json(), { query: { text: "a b c✓", tag: ["x", "y"], flag: "" } });
+});
+
 test("bad bodies get 4xx JSON errors: invalid JSON, empty JSON, too large, wrong content type", async (t) => {
   const gateway = await gatewayFor(t, { bodyBytesMax: 64 });
   await gateway.register(async (app) => {
@@ -225,6 +241,15 @@ storeTest(
   },
   { kinds: ["postgres"] },
 );
+
+test("GET /favicon.ico answers an icon, not a 404", async (t) => {
+  const gateway = await gatewayFor(t);
+  const response = await gateway.app.inject({ method: "GET", url: "/favicon.ico" });
+  assert.equal(response.statusCode, 200);
+  assert.equal(response.headers["content-type"], "image/svg+xml");
+  assert.match(response.headers["cache-control"] as string, /max-age=\d+/);
+  assert.match(response.body, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"[^>]*>[\s\S]*<\/svg>\n$/);
+});
 
 test("GET /healthz answers while the process lives", async (t) => {
   const gateway = await gatewayFor(t);

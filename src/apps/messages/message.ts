@@ -23,6 +23,12 @@ const FORBIDDEN_CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u0
 /** Half of a surrogate pair without its other half: not Unicode text, and not storable as UTF-8. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
+/**
+ * Text made only of spaces and invisible characters (zero-width spaces and joiners, format characters, variation
+ * selectors, Hangul fillers) shows as an empty message.
+ */
+const INVISIBLE_ONLY = /^[\s\p{Cf}\p{Variation_Selector}\u034f\u115f\u1160\u3164\uffa0]+$/u;
+
 export interface MessageInput {
   /** Set when the client chose the id, so that a retried request is accepted once. */
   id: string | null;
@@ -40,6 +46,9 @@ export function checkText(field: string, value: unknown, textCharsMax: number): 
   if (typeof value !== "string") throw validationFailed(field, `${field} must be a string`);
   const text = value.trim();
   if (text === "") throw validationFailed(field, `${field} must not be empty`);
+  if (INVISIBLE_ONLY.test(text)) {
+    throw validationFailed(field, `${field} must contain a visible character, not only zero-width ones`);
+  }
   if (LONE_SURROGATE.test(text)) throw validationFailed(field, `${field} contains invalid Unicode (a lone surrogate)`);
   if (FORBIDDEN_CONTROL_CHARACTERS.test(text)) {
     throw validationFailed(field, `${field} must not contain control characters other than tab and newline`);

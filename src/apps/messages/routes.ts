@@ -4,9 +4,16 @@
 
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from "fastify";
 
-import { notFound, validationFailed } from "../../gateway/errors.js";
+import { GatewayError, GatewayErrorCode, notFound, validationFailed } from "../../gateway/errors.js";
 import { webDirectory, webPage } from "../../gateway/static-files.js";
-import { addToOutbox, newEventId, toolkitCounter, type Database } from "../../toolkit/index.js";
+import {
+  addToOutbox,
+  findInOutbox,
+  newEventId,
+  toolkitCounter,
+  type Database,
+  type Queryable,
+} from "../../toolkit/index.js";
 import {
   checkTemplate,
   DEFAULT_MESSAGE_TEXT_CHARS_MAX,
@@ -76,6 +83,20 @@ function prefersHtml(request: FastifyRequest): boolean {
   return json === -1 || html < json;
 }
 
+/**
+ * A client-chosen id makes a retry safe: the same message again is accepted once. The same id with other text or
+ * another template is a different message, which would otherwise vanish silently behind the first: refused with 409.
+ */
+async function refuseChangedRepost(tx: Queryable, id: string, input: MessageInput): Promise<void> {
+  const earlier = (await findInOutbox(tx, messageSavedTopic, id)) ?? (await selectMessage(tx, id));
+  if (earlier === null || (earlier.text === input.text && earlier.template === input.template)) return;
+  throw new GatewayError(
+    GatewayErrorCode.CONFLICT,
+    `message ${id} was already accepted with different text or template; give a new message a new id`,
+    { field: "id" },
+  );
+}
+
 export function messageBoardRoutes(options: MessageBoardRoutesOptions): FastifyPluginAsync {
   const { db } = options;
   const textCharsMax = integerSetting(
@@ -110,7 +131,10 @@ export function messageBoardRoutes(options: MessageBoardRoutesOptions): FastifyP
       acceptedAt: acceptedAt.toISOString(),
     };
     // A retried request with the same id finds its event in the outbox and adds nothing.
-    await db.transaction((tx) => addToOutbox(tx, messageSavedTopic, value, { eventId: id, time: acceptedAt }));
+    await db.transaction(async (tx) => {
+      if (input.id !== null) await refuseChangedRepost(tx, id, input);
+      await addToOutbox(tx, messageSavedTopic, value, { eventId: id, time: acceptedAt });
+    });
     return { id, status: "accepted", acceptedAt: value.acceptedAt };
   };
 

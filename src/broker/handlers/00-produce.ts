@@ -27,6 +27,11 @@ function failed(index: number, errorCode: number, errorMessage: string | null = 
   return { index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors: [], errorMessage };
 }
 
+/** The topic's min.insync.replicas; above 1, acks=all cannot be met on one broker and Kafka refuses the produce. */
+function insyncReplicasRequired(broker: Broker, partition: Partition): number {
+  return Number(topicConfigValue(partition.topic.configs, "min.insync.replicas", broker.settings));
+}
+
 function appendOne(
   broker: Broker,
   partition: Partition,
@@ -35,7 +40,7 @@ function appendOne(
 ): PartitionProduceResponse {
   if (records === null || records.length === 0)
     return failed(index, ErrorCode.INVALID_RECORD, "no record batch in the request");
-  const messageBytesMax = Number(topicConfigValue(partition.topic.configs, "max.message.bytes", broker.config));
+  const messageBytesMax = Number(topicConfigValue(partition.topic.configs, "max.message.bytes", broker.settings));
   const validation = validateProducedBatch(records, messageBytesMax);
   if ("errorCode" in validation) return failed(index, validation.errorCode, validation.message);
   const { header } = validation;
@@ -120,6 +125,14 @@ export default defineHandler<ProduceRequest, ProduceResponse>({
                 partitionResponses: topicData.partitionData.map((data) => {
                   const partition = topic?.partitions[data.index];
                   if (partition === undefined) return failed(data.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+                  if (request.acks === -1 && insyncReplicasRequired(broker, partition) > 1) {
+                    return failed(
+                      data.index,
+                      ErrorCode.NOT_ENOUGH_REPLICAS,
+                      `min.insync.replicas is ${insyncReplicasRequired(broker, partition)} and the partition has ` +
+                        "one replica; acks=all cannot be met",
+                    );
+                  }
                   const result = appendOne(broker, partition, data.index, data.records);
                   if (result.errorCode === ErrorCode.NONE) touched.push(partition);
                   return result;

@@ -1,7 +1,7 @@
 // OffsetCommit (key 8), versions 0–8. Commits for a group's members are checked against the member id and
 // generation (and the instance id from v7); a group without members accepts commits with generation -1 and an empty
 // member id (simple consumers; v0 always commits that way). v1's per-partition commit timestamp is kept when given;
-// v6+ leader epochs are stored and returned by OffsetFetch. The answer waits until the commit is fsynced.
+// v6+ leader epochs are stored and returned by OffsetFetch. A null metadata is stored as "", as Kafka does. The answer waits until the commit is fsynced.
 // Leaves out: v2–4 retention times (offsets are kept until deleted) and v9 (the KIP-848 consumer protocol).
 
 import { ErrorCode } from "../../kafka/protocol/error-codes.js";
@@ -28,7 +28,8 @@ export default defineHandler<OffsetCommitRequest, OffsetCommitResponse>({
         partition: partition.partitionIndex,
         offset: partition.committedOffset,
         leaderEpoch: partition.committedLeaderEpoch,
-        metadata: partition.committedMetadata,
+        // Kafka stores a commit without metadata as the empty string and returns it so.
+        metadata: partition.committedMetadata ?? "",
         commitTimestampMs: ctx.apiVersion === 1 ? partition.commitTimestamp : undefined,
       })),
     );

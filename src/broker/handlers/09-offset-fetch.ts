@@ -29,7 +29,7 @@ function toResponseTopics(result: FetchOffsetsResult): OffsetFetchResponseTopic[
       partitionIndex: partition.partition,
       committedOffset: partition.offset,
       committedLeaderEpoch: partition.leaderEpoch,
-      metadata: partition.metadata,
+      metadata: partition.metadata ?? "",
       errorCode: partition.errorCode,
     })),
   }));

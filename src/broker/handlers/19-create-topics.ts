@@ -18,7 +18,6 @@ import type { CreatableTopicResult } from "../../kafka/protocol/messages/create-
 import type { Broker } from "../broker.js";
 import { effectiveTopicConfigs } from "../topic-config.js";
 import { TopicError, topicNameProblem } from "../topics.js";
-import { topicConfigSource } from "./32-describe-configs.js";
 import { defineHandler } from "./handler.js";
 
 /** Topics one CreateTopics request may name; the rest are answered with INVALID_REQUEST. */
@@ -121,11 +120,11 @@ function createOne(
     errorMessage: null,
     numPartitions: partitions,
     replicationFactor: 1,
-    configs: effectiveTopicConfigs(overrides, broker.config).map((entry) => ({
+    configs: effectiveTopicConfigs(overrides, broker.settings).map((entry) => ({
       name: entry.name,
       value: entry.value,
-      readOnly: entry.definition.readOnly ?? false,
-      configSource: topicConfigSource(entry.source === "topic"),
+      readOnly: false,
+      configSource: entry.source,
       isSensitive: false,
     })),
   };

@@ -1,50 +1,20 @@
-// IncrementalAlterConfigs (key 44), versions 0–1. Patches a topic's config overrides: SET (0) gives a config a value,
-// DELETE (1) returns it to its default; configs the request does not name keep their values. Every change of a
-// resource is checked before any is applied. APPEND (2) and SUBTRACT (3) are refused with INVALID_REQUEST: they
-// work on list-valued configs, and no topic config Sluice accepts holds more than one value.
-// Leaves out: broker and broker-logger resources (refused, as in AlterConfigs), throttling.
+// IncrementalAlterConfigs (key 44), versions 0–1. Patches a resource's overrides: SET (0) gives a config a value,
+// DELETE (1) returns it to its default, APPEND (2) and SUBTRACT (3) add items to or remove them from a list config
+// (cleanup.policy, say), starting from its default when it has no override; configs the request does not name keep
+// their values. Topics, this broker, the cluster-wide default ("") and broker loggers (8, the "root" logger's
+// level) are served; the rules are in configs/alter.ts, shared with AlterConfigs.
+// Leaves out: throttling.
 
-import { ErrorCode } from "../../kafka/protocol/error-codes.js";
 import {
   IncrementalAlterConfigsRequestSchema,
   IncrementalAlterConfigsResponseSchema,
   type IncrementalAlterConfigsRequest,
   type IncrementalAlterConfigsResponse,
 } from "../../kafka/protocol/messages/index.js";
-import type { AlterConfigsResource } from "../../kafka/protocol/messages/incremental-alter-configs-request.js";
-import { TopicError } from "../topics.js";
-import { alterConfigResources, configNamedTwice } from "./33-alter-configs.js";
+import { alterConfigResources } from "../configs/alter.js";
 import { defineHandler } from "./handler.js";
 
-export const ConfigOperation = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
-
-function changesOf(resource: AlterConfigsResource): Map<string, string | null> {
-  const changes = new Map<string, string | null>();
-  for (const { name, configOperation, value } of resource.configs) {
-    if (changes.has(name)) throw configNamedTwice(name);
-    switch (configOperation) {
-      case ConfigOperation.SET:
-        if (value === null) throw new TopicError(ErrorCode.INVALID_REQUEST, `SET ${name} needs a value`);
-        changes.set(name, value);
-        break;
-      case ConfigOperation.DELETE:
-        changes.set(name, null);
-        break;
-      case ConfigOperation.APPEND:
-      case ConfigOperation.SUBTRACT:
-        throw new TopicError(
-          ErrorCode.INVALID_REQUEST,
-          `APPEND and SUBTRACT change list-valued configs, and ${name} takes a single value here; use SET`,
-        );
-      default:
-        throw new TopicError(
-          ErrorCode.INVALID_REQUEST,
-          `config operation ${configOperation} on ${name} is unknown; use 0 (SET) or 1 (DELETE)`,
-        );
-    }
-  }
-  return changes;
-}
+export { ConfigOperation } from "../configs/alter.js";
 
 export default defineHandler<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse>({
   apiKey: 44,
@@ -53,21 +23,26 @@ export default defineHandler<IncrementalAlterConfigsRequest, IncrementalAlterCon
   requestSchema: IncrementalAlterConfigsRequestSchema,
   responseSchema: IncrementalAlterConfigsResponseSchema,
   handle(ctx, request) {
-    const responses = alterConfigResources(ctx.broker, request.resources, {
-      incremental: true,
-      validateOnly: request.validateOnly,
-      changesOf,
-    });
+    const resources = request.resources.map((resource) => ({
+      resourceType: resource.resourceType,
+      resourceName: resource.resourceName,
+      changes: resource.configs.map(({ name, configOperation, value }) => ({
+        name,
+        operation: configOperation,
+        value,
+      })),
+    }));
+    const responses = alterConfigResources(ctx.broker, resources, true, request.validateOnly);
     return { throttleTimeMs: 0, responses };
   },
   errorResponse(request, errorCode) {
     return {
       throttleTimeMs: 0,
-      responses: request.resources.map((resource) => ({
+      responses: request.resources.map(({ resourceType, resourceName }) => ({
         errorCode,
         errorMessage: null,
-        resourceType: resource.resourceType,
-        resourceName: resource.resourceName,
+        resourceType,
+        resourceName,
       })),
     };
   },

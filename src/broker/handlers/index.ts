@@ -29,6 +29,8 @@ import createPartitions from "./37-create-partitions.js";
 import deleteGroups from "./42-delete-groups.js";
 import incrementalAlterConfigs from "./44-incremental-alter-configs.js";
 import offsetDelete from "./47-offset-delete.js";
+import describeUserScramCredentials from "./50-describe-user-scram-credentials.js";
+import alterUserScramCredentials from "./51-alter-user-scram-credentials.js";
 import describeCluster from "./60-describe-cluster.js";
 
 const ALL: ApiHandler[] = [
@@ -59,6 +61,8 @@ const ALL: ApiHandler[] = [
   deleteGroups,
   incrementalAlterConfigs,
   offsetDelete,
+  describeUserScramCredentials,
+  alterUserScramCredentials,
   describeCluster,
 ] as ApiHandler[];
 

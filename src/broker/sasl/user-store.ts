@@ -140,8 +140,35 @@ export class SaslUserStore {
     return known !== undefined && matches;
   }
 
+  /** Adds or replaces a user's SCRAM credential (AlterUserScramCredentials); the next login uses it. */
+  putScramCredential(mechanism: ScramMechanism, username: string, credential: ScramCredential): void {
+    let credentials = this.scramCredentials.get(mechanism);
+    if (credentials === undefined) {
+      credentials = new Map();
+      this.scramCredentials.set(mechanism, credentials);
+    }
+    credentials.set(username, credential);
+  }
+
+  /** Removes a user's SCRAM credential; false when there was none. */
+  removeScramCredential(mechanism: ScramMechanism, username: string): boolean {
+    return this.scramCredentials.get(mechanism)?.delete(username) ?? false;
+  }
+
+  /** Every user with a SCRAM credential and, per mechanism, its iteration count; users in name order. */
+  scramUsers(): Map<string, Array<{ mechanism: ScramMechanism; iterations: number }>> {
+    const users = new Map<string, Array<{ mechanism: ScramMechanism; iterations: number }>>();
+    for (const mechanism of ["SCRAM-SHA-256", "SCRAM-SHA-512"] as const) {
+      for (const [name, credential] of this.scramCredentials.get(mechanism) ?? []) {
+        users.set(name, [...(users.get(name) ?? []), { mechanism, iterations: credential.iterations }]);
+      }
+    }
+    return new Map([...users].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  }
+
   /** The user's credential, or null for an unknown user or a mechanism that is not enabled. */
   scramCredential(mechanism: ScramMechanism, username: string): ScramCredential | null {
+    if (!this.isEnabled(mechanism)) return null;
     return this.scramCredentials.get(mechanism)?.get(username) ?? null;
   }
 

@@ -17,6 +17,7 @@ import {
 } from "../args.js";
 import { DataDirInUseError } from "../../platform/data-dir-lock.js";
 import { CliError, defineCommand, EXIT_FAILURE, EXIT_OK, type CommandIo } from "../command.js";
+import { prepareDataDir } from "../data-dir.js";
 import { createCliLogger, LOG_LEVELS } from "../logger.js";
 import { readSaslUsersFile } from "../sasl-users.js";
 import { listenForShutdown } from "../signals.js";
@@ -168,8 +169,18 @@ function explainStartFailure(error: unknown, host: string, port: number): CliErr
       { cause: error },
     );
   }
-  if (code === "EACCES") {
+  const syscall = typeof error === "object" && error !== null && "syscall" in error ? String(error.syscall) : "";
+  if (code === "EACCES" && (syscall === "listen" || syscall === "bind")) {
     return new CliError(`not allowed to listen on ${host}:${port}`, "Use a port above 1023.", { cause: error });
+  }
+  if (typeof error === "object" && error !== null && "path" in error) {
+    return new CliError(
+      `cannot ${syscall || "use"} ${String(error.path)}: ${reason}`,
+      "Check that this user may write in --data-dir.",
+      {
+        cause: error,
+      },
+    );
   }
   if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND") {
     return new CliError(`cannot listen on ${host}: ${reason}`, "Give --host an address of this machine.", {
@@ -187,6 +198,7 @@ function explainStartFailure(error: unknown, host: string, port: number): CliErr
  */
 export async function runBroker(options: BrokerOptionValues, io: CommandIo): Promise<number> {
   const config = brokerConfigFromOptions(options);
+  prepareDataDir(options.dataDir);
   const logger = createCliLogger(options.logLevel, io.stderr);
   const shutdown = listenForShutdown((signal) => {
     logger.warn({ signal }, "second signal: exiting without finishing the graceful stop");

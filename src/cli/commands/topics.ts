@@ -4,7 +4,7 @@ import kafkajs from "kafkajs";
 import type { Admin, ConfigEntries } from "kafkajs";
 import { flagOption, integerOption, listOption } from "../args.js";
 import { CliError, defineCommand, defineCommandGroup, EXIT_OK, type CommandIo } from "../command.js";
-import { connectionOptions, withKafka, type ConnectionValues } from "../connection-options.js";
+import { connectionOptions, withKafka, withSluiceClient, type ConnectionValues } from "../connection-options.js";
 import { withAdmin } from "../kafka-client.js";
 import { renderTable } from "../table.js";
 
@@ -239,20 +239,17 @@ const createCommand = defineCommand({
   },
   async run({ options, positionals }, io) {
     const name = positionals[0]!;
-    const created = await run(options, io, (admin) =>
-      admin.createTopics({
-        topics: [
-          {
-            topic: name,
-            numPartitions: options.partitions,
-            replicationFactor: options.replicationFactor,
-            configEntries: options.config,
-          },
-        ],
-        waitForLeaders: true,
-        timeout: options.timeoutMs,
-      }),
-    );
+    // Sluice's own client, because kafkajs drops the reason a broker gives for refusing a topic or a config.
+    const created = await withSluiceClient(options, CLIENT_ID, async (client) => {
+      const configs = Object.fromEntries(options.config.map((entry) => [entry.name, entry.value]));
+      const [result] = await client.admin.createTopics(
+        [{ name, partitions: options.partitions, replicationFactor: options.replicationFactor, configs }],
+        { timeoutMs: options.timeoutMs },
+      );
+      if (result!.error === null) return true;
+      if (result!.error.errorName === "TOPIC_ALREADY_EXISTS") return false;
+      throw result!.error;
+    });
     if (!created && !options.ifNotExists) {
       throw new CliError(
         `topic "${name}" already exists`,

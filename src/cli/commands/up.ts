@@ -5,6 +5,7 @@
 import type { Writable } from "node:stream";
 
 import { CliError, defineCommand, EXIT_FAILURE, EXIT_OK, type CommandIo } from "../command.js";
+import { prepareDataDir } from "../data-dir.js";
 import { createCliLogger } from "../logger.js";
 import { explainDataDirInUse } from "./broker.js";
 import { listenForShutdown } from "../signals.js";
@@ -27,6 +28,10 @@ function printAddresses(out: Writable, config: UpConfig, addresses: SystemAddres
   const kafkaNote = addresses.embeddedBroker ? "embedded" : "external";
   lines.push(`${label("Kafka")}${addresses.kafka} (${kafkaNote}; try: kcat -b ${addresses.kafka} -L)`);
   if (addresses.database !== null) lines.push(`${label("Database")}${addresses.database}`);
+  if (addresses.registry !== null) {
+    const registryNote = addresses.embeddedRegistry ? "embedded" : "external";
+    lines.push(`${label("Schemas")}${addresses.registry} (${registryNote}; try: curl ${addresses.registry}/subjects)`);
+  }
   lines.push("Stop with Ctrl+C or SIGTERM.");
   out.write(lines.join("\n") + "\n");
 }
@@ -46,6 +51,13 @@ function explainStartFailure(error: unknown): CliError {
       { cause: error },
     );
   }
+  const path = typeof error === "object" && error !== null && "path" in error ? String(error.path) : null;
+  if (path !== null) {
+    const syscall = typeof error === "object" && error !== null && "syscall" in error ? String(error.syscall) : "use";
+    return new CliError(`cannot ${syscall} ${path}: ${reason}`, "Check that this user may write in --data-dir.", {
+      cause: error,
+    });
+  }
   if (code === "EACCES" || code === "EADDRNOTAVAIL") {
     return new CliError(`cannot listen: ${reason}`, "Use a port above 1023 and an address of this machine.", {
       cause: error,
@@ -56,8 +68,17 @@ function explainStartFailure(error: unknown): CliError {
   });
 }
 
+/** Whether this process keeps anything in the data directory: the embedded broker, PGlite or the token secret. */
+function usesDataDir(config: UpConfig): boolean {
+  const servesHttp = config.runningApps.some((app) =>
+    app.roles.some((role) => role.http && config.roles.has(role.name)),
+  );
+  return config.roles.has("broker") || config.databaseUrl === null || (servesHttp && config.jwtSecret === null);
+}
+
 export async function runUp(options: UpOptionValues, io: CommandIo): Promise<number> {
   const config = resolveUpConfig(options, io.env);
+  if (usesDataDir(config)) prepareDataDir(config.dataDir);
   const logger = createCliLogger(config.logLevel, io.stderr);
   const shutdown = listenForShutdown((signal) => {
     logger.warn({ signal }, "second signal: exiting without finishing the graceful stop");

@@ -27,6 +27,7 @@ export type UpAuthMode = (typeof AUTH_MODES)[number];
 export const DEFAULT_UP_DATA_DIR = ".sluice";
 export const DEFAULT_HTTP_PORT = 8080;
 export const DEFAULT_BROKER_PORT = 9092;
+export const DEFAULT_REGISTRY_PORT = 8081;
 export const DEFAULT_UP_SHUTDOWN_TIMEOUT_MS = 30_000;
 export const DEFAULT_WORKER_SESSION_TIMEOUT_MS = 10_000;
 /**
@@ -94,6 +95,22 @@ export const UP_SETTINGS = {
     min: 0,
     max: 65_535,
     default: DEFAULT_BROKER_PORT,
+  }),
+  registryPort: integerSetting({
+    description: "Port of the schema registry (on --host, beside the HTTP server); 0 picks a free one",
+    min: 0,
+    max: 65_535,
+    default: DEFAULT_REGISTRY_PORT,
+  }),
+  registryUrl: textSetting<null>({
+    description: "Use this schema registry instead of running one in the system",
+    valueName: "http://host:port",
+    env: "SCHEMA_REGISTRY_URL",
+    default: null,
+    defaultLabel: "the system's own",
+    check: (url) => {
+      if (!/^https?:\/\/\S+$/.test(url)) throw new Error("must be an http:// or https:// URL");
+    },
   }),
   brokerAdvertisedHost: textSetting<null>({
     description:

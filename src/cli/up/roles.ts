@@ -8,7 +8,7 @@ import { closestName } from "../args.js";
 import { CliError } from "../command.js";
 
 /** Roles that belong to the system rather than to an app. */
-export const SYSTEM_ROLES = ["broker"] as const;
+export const SYSTEM_ROLES = ["broker", "registry"] as const;
 export type SystemRole = (typeof SYSTEM_ROLES)[number];
 
 export const APP_NAMES: readonly string[] = APPS.map((app) => app.name);
@@ -78,7 +78,7 @@ function serviceDatabaseUrls(env: Readonly<Record<string, string | undefined>>):
 
 /**
  * Plans the roles from --only (exactly those roles) or --apps (those apps' roles, with the embedded broker unless
- * KAFKA_BROKERS names a cluster). PGlite lives inside one process, so the database roles of one app cannot be split
+ * KAFKA_BROKERS names a cluster, and the schema registry unless --registry-url names one). PGlite lives inside one process, so the database roles of one app cannot be split
  * across processes unless their services' tables are on a server.
  */
 export function planRoles(
@@ -87,6 +87,8 @@ export function planRoles(
     apps: readonly string[] | null;
     kafkaBrokers: readonly string[] | null;
     databaseUrl: string | null;
+    /** An external schema registry; without one, this process runs the registry role. */
+    registryUrl?: string | null;
   },
   env: Readonly<Record<string, string | undefined>>,
 ): RolePlan {
@@ -102,7 +104,9 @@ export function planRoles(
     roles = [...settings.only];
   } else {
     const appNames = settings.apps ?? APP_NAMES;
-    roles = settings.kafkaBrokers === null ? [...SYSTEM_ROLES] : [];
+    roles = [];
+    if (settings.kafkaBrokers === null) roles.push("broker");
+    if ((settings.registryUrl ?? null) === null) roles.push("registry");
     for (const app of APPS) if (appNames.includes(app.name)) roles.push(...app.roles.map((role) => role.name));
   }
   const ordered = UP_ROLES.filter((role) => roles.includes(role));

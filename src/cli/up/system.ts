@@ -65,6 +65,10 @@ export interface SystemAddresses {
   embeddedBroker: boolean;
   /** "PGlite in <dir>" or the server URL without its password; null when no role here uses the database. */
   database: string | null;
+  /** The schema registry's URL: this process's own, or --registry-url; null when there is none. */
+  registry: string | null;
+  /** True when the registry runs in this process. */
+  embeddedRegistry: boolean;
 }
 
 export interface RunningSystem {
@@ -133,7 +137,9 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
   const services = servicesOf(runningRoles);
   const httpRoles = runningRoles.filter((running) => running.role.http);
   const needsBaseDatabase =
-    httpRoles.length > 0 || services.some((service) => config.serviceDatabaseUrls[service.name] === undefined);
+    httpRoles.length > 0 ||
+    config.roles.has("registry") ||
+    services.some((service) => config.serviceDatabaseUrls[service.name] === undefined);
 
   const addresses: SystemAddresses = {
     http: null,
@@ -141,6 +147,8 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
     kafka: (config.kafkaBrokers ?? [`${config.brokerHost}:${config.brokerPort}`]).join(","),
     embeddedBroker: config.roles.has("broker"),
     database: null,
+    registry: config.registryUrl,
+    embeddedRegistry: config.roles.has("registry"),
   };
   const state: SystemState = {
     kafka: null,
@@ -188,6 +196,26 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
   }
 
   if (needsBaseDatabase) addBaseDatabase(config, paths, addresses, state, logger, part);
+  if (config.roles.has("registry")) {
+    let closeRegistry: () => Promise<void> = async () => {};
+    part(
+      "registry",
+      async () => {
+        // Loaded only here, so that processes without the registry role never load it.
+        const { startRegistry, REGISTRY_DATABASE_SCHEMA } = await import("../../registry/index.js");
+        const registry = await startRegistry({
+          host: config.host,
+          port: config.registryPort,
+          database: (state.database as Database).withSchema(REGISTRY_DATABASE_SCHEMA),
+          logger: logger.child({ part: "registry" }),
+        });
+        closeRegistry = () => registry.close();
+        addresses.registry = registry.url;
+        logger.info({ url: registry.url }, "schema registry listening");
+      },
+      () => closeRegistry(),
+    );
+  }
   for (const service of services) addServiceDatabase(config, service, runningRoles, state, logger, part);
 
   if (runningRoles.length > 0) {
@@ -232,7 +260,7 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
     );
   }
 
-  for (const running of runningRoles) addRole(config, running, env, state, logger, components);
+  for (const running of runningRoles) addRole(config, running, env, state, addresses, logger, components);
 
   // Every process serves /healthz, /readyz and /metrics, so that a worker or a broker run as its own container or
   // pod has the same probes as the API; only HTTP roles add their routes and the WebSocket gateway.
@@ -400,6 +428,7 @@ function addRole(
   running: RunningRole,
   env: Environment,
   state: SystemState,
+  addresses: SystemAddresses,
   logger: Logger,
   components: Component[],
 ): void {
@@ -433,7 +462,7 @@ function addRole(
         role: role.name,
         database,
         kafka,
-        registryUrl: null,
+        registryUrl: addresses.registry,
         auth: state.auth,
         settings: config,
         env,

@@ -217,6 +217,11 @@ WHERE id = ANY($1::bigint[]) AND published_at IS NULL`,
   );
 }
 
+/** The topic and value of the event with this id, while its row is in the outbox. */
+export function selectOutboxEvent(eventId: string): SqlStatement<{ topic: string; value: Buffer | null }> {
+  return sql("SELECT topic, value FROM sluice_outbox WHERE event_id = $1", [eventId]);
+}
+
 /** Removes rows that reached the broker, for relays that keep no history. */
 export function deleteOutboxRows(ids: readonly number[]): SqlStatement<never> {
   checkCount("ids", ids.length, OUTBOX_IDS_MAX);

@@ -63,6 +63,23 @@ test("the message board API, end to end", { timeout: 120_000 }, async (t) => {
     assert.equal(copies.length, 1);
   });
 
+  await t.test("reposting an id with other text or template is refused with 409; the first message stays", async () => {
+    const id = randomUUID();
+    await post(url, { id, text: "the first words" });
+    const changedAtOnce = await request(`${url}/api/messages`, { json: { id, text: "other words" } });
+    assert.equal(changedAtOnce.status, 409, JSON.stringify(changedAtOnce.body));
+    assert.deepEqual(Object.keys(changedAtOnce.body as object).sort(), ["error", "field", "message"]);
+    assert.equal((changedAtOnce.body as { error: string }).error, "SLUICE_CONFLICT");
+    assert.equal((changedAtOnce.body as { field: string }).field, "id");
+    await waitUntilStored(url, [id]);
+    const changedLater = await request(`${url}/save?id=${id}&data=the+first+words&template=space`);
+    assert.equal(changedLater.status, 409, JSON.stringify(changedLater.body));
+    await post(url, { id, text: "the first words" });
+    const stored = (await request(`${url}/api/messages/${id}`)).body as MessageBody;
+    assert.equal(stored.text, "the first words");
+    assert.equal(stored.template, "classic");
+  });
+
   await t.test("listing pages newest first without gaps or overlaps", async () => {
     const ids: string[] = [];
     // Posted one at a time, each stored before the next, so that the stored order is known.
@@ -177,6 +194,32 @@ test("the message board API, end to end", { timeout: 120_000 }, async (t) => {
       { name: "text empty", json: { text: "" }, status: 400, error: "SLUICE_VALIDATION_FAILED", field: "text" },
       { name: "text blank", json: { text: " \n\t " }, status: 400, error: "SLUICE_VALIDATION_FAILED", field: "text" },
       { name: "text too long", json: { text: long }, status: 400, error: "SLUICE_VALIDATION_FAILED", field: "text" },
+      {
+        name: "text of zero-width characters only",
+        json: { text: "\u200b\u200c\u200d\u2060 \ufe0f" },
+        status: 400,
+        error: "SLUICE_VALIDATION_FAILED",
+        field: "text",
+      },
+      {
+        name: "/save with zero-width characters only",
+        path: "/save?data=%E2%80%8B%E2%80%8D",
+        status: 400,
+        error: "SLUICE_VALIDATION_FAILED",
+        field: "data",
+      },
+      {
+        name: "/save with malformed percent-encoding",
+        path: "/save?data=%E0%A4",
+        status: 400,
+        error: "SLUICE_BAD_REQUEST",
+      },
+      {
+        name: "a path with malformed percent-encoding",
+        path: "/api/messages/%",
+        status: 400,
+        error: "SLUICE_BAD_REQUEST",
+      },
       {
         name: "text with NUL",
         json: { text: "a\u0000b" },

@@ -28,7 +28,17 @@ export async function boardForTest(
   options: { flags?: readonly string[]; dataDir?: string } = {},
 ): Promise<BoardForTest> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "sluice-board-"));
-  const argv = ["--port", "0", "--broker-port", "0", "--data-dir", dataDir, ...(options.flags ?? [])];
+  const argv = [
+    "--port",
+    "0",
+    "--broker-port",
+    "0",
+    "--registry-port",
+    "0",
+    "--data-dir",
+    dataDir,
+    ...(options.flags ?? []),
+  ];
   const parsed = parseArguments(argv, { options: upOptions, positionals: [] });
   if (parsed.help) throw new Error("unexpected --help");
   const config = resolveUpConfig(parsed.options);

@@ -66,7 +66,18 @@ test(
   { timeout: 240_000 },
   async (t) => {
     const dataDir = temporaryDir(t, "sluice-restart-");
-    const flags = ["--port", "0", "--broker-port", "0", "--data-dir", dataDir, "--log-level", "warn"];
+    const flags = [
+      "--port",
+      "0",
+      "--broker-port",
+      "0",
+      "--registry-port",
+      "0",
+      "--data-dir",
+      dataDir,
+      "--log-level",
+      "warn",
+    ];
     // The broker notices a killed worker after this; the shortest session the broker allows keeps the test short.
     flags.push("--worker-session-timeout-ms", "6000");
     const log: PostLog = { accepted: new Set(), attempted: new Set() };

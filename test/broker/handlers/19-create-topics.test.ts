@@ -175,7 +175,7 @@ describe("CreateTopics", () => {
         topic("bad name!"),
         topic("zero-partitions", { numPartitions: 0 }),
         topic("unknown-config", { configs: [{ name: "retention.weeks", value: "1" }] }),
-        topic("compacted", { configs: [{ name: "cleanup.policy", value: "compact" }] }),
+        topic("bad-policy", { configs: [{ name: "cleanup.policy", value: "compact,shred" }] }),
         topic("config-twice", {
           configs: [
             { name: "retention.ms", value: "1" },
@@ -190,11 +190,15 @@ describe("CreateTopics", () => {
         ["bad name!", ErrorCode.INVALID_TOPIC_EXCEPTION],
         ["zero-partitions", ErrorCode.INVALID_PARTITIONS],
         ["unknown-config", ErrorCode.INVALID_CONFIG],
-        ["compacted", ErrorCode.INVALID_CONFIG],
+        ["bad-policy", ErrorCode.INVALID_CONFIG],
         ["config-twice", ErrorCode.INVALID_REQUEST],
       ],
     );
-    assert.match(response.topics[3]!.errorMessage!, /compact/);
+    assert.equal(response.topics[2]!.errorMessage, "Unknown topic config name: retention.weeks");
+    assert.equal(
+      response.topics[3]!.errorMessage,
+      "Invalid value compact,shred for configuration cleanup.policy: String must be one of: compact, delete",
+    );
     for (const result of response.topics) assert.equal(broker.topics.get(result.name), undefined);
   });
 

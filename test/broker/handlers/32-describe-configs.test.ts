@@ -66,10 +66,16 @@ describe("DescribeConfigs", () => {
     );
     const configs = byName(result!.configs);
     assert.deepEqual([configs.get("retention.ms")!.value, configs.get("retention.ms")!.isDefault], ["60000", false]);
+    // A value set by a flag counts as set, as one in server.properties does in Kafka.
     assert.deepEqual(
       [configs.get("segment.bytes")!.value, configs.get("segment.bytes")!.isDefault],
-      [String(SEGMENT_BYTES_MAX), true],
+      [String(SEGMENT_BYTES_MAX), false],
     );
+    assert.deepEqual(
+      [configs.get("cleanup.policy")!.value, configs.get("cleanup.policy")!.isDefault],
+      ["delete", true],
+    );
+    assert.equal(configs.get("segment.jitter.ms")!.value, "0");
     assert.equal(configs.get("retention.ms")!.readOnly, false);
   });
 
@@ -87,7 +93,8 @@ describe("DescribeConfigs", () => {
       [ConfigSource.TOPIC_CONFIG, ConfigType.LONG, null, []],
     );
     const segment = configs.get("segment.bytes")!;
-    assert.deepEqual([segment.configSource, segment.configType], [ConfigSource.DEFAULT_CONFIG, ConfigType.INT]);
+    assert.deepEqual([segment.configSource, segment.configType], [ConfigSource.STATIC_BROKER_CONFIG, ConfigType.INT]);
+    assert.equal(configs.get("min.cleanable.dirty.ratio")!.configType, 6);
     assert.equal(configs.get("cleanup.policy")!.configType, ConfigType.LIST);
     assert.equal(configs.get("message.timestamp.type")!.configType, ConfigType.STRING);
   });
@@ -107,9 +114,11 @@ describe("DescribeConfigs", () => {
       assert.deepEqual(configs.get("retention.ms")!.synonyms, [
         { name: "retention.ms", value: "60000", source: ConfigSource.TOPIC_CONFIG },
         { name: "log.retention.ms", value: String(RETENTION_MS), source: ConfigSource.STATIC_BROKER_CONFIG },
+        { name: "log.retention.hours", value: "168", source: ConfigSource.DEFAULT_CONFIG },
       ]);
       assert.deepEqual(configs.get("segment.bytes")!.synonyms, [
         { name: "log.segment.bytes", value: String(SEGMENT_BYTES_MAX), source: ConfigSource.STATIC_BROKER_CONFIG },
+        { name: "log.segment.bytes", value: "1073741824", source: ConfigSource.DEFAULT_CONFIG },
       ]);
       assert.deepEqual(configs.get("cleanup.policy")!.synonyms, [
         { name: "log.cleanup.policy", value: "delete", source: ConfigSource.DEFAULT_CONFIG },
@@ -143,7 +152,7 @@ describe("DescribeConfigs", () => {
     assert.equal(broker.topics.get("absent"), undefined);
   });
 
-  test("the broker resource lists its static settings, read-only, at v0 and v4", async () => {
+  test("the broker resource lists its settings, set ones as static, at v0 and v4", async () => {
     for (const version of [LOWEST, HIGHEST]) {
       const response = await call(
         broker,
@@ -159,26 +168,31 @@ describe("DescribeConfigs", () => {
         ["num.partitions", String(broker.config.defaultPartitions)],
         ["auto.create.topics.enable", "false"],
         ["log.retention.ms", String(RETENTION_MS)],
-        ["log.retention.bytes", String(broker.config.retentionBytes)],
         ["log.segment.bytes", String(SEGMENT_BYTES_MAX)],
-        ["log.roll.ms", String(broker.config.segmentMs)],
-        ["group.min.session.timeout.ms", String(broker.config.groupMinSessionTimeoutMs)],
-        ["group.max.session.timeout.ms", String(broker.config.groupMaxSessionTimeoutMs)],
         ["broker.id", String(NODE_ID)],
       ];
       for (const [name, value] of expected) {
         const config = configs.get(name);
         assert.ok(config, `${name} at v${version}`);
         assert.equal(config.value, value, name);
-        assert.equal(config.readOnly, true, name);
         if (version === LOWEST) assert.equal(config.isDefault, false, name);
         else {
           assert.equal(config.configSource, ConfigSource.STATIC_BROKER_CONFIG, name);
-          assert.deepEqual(config.synonyms, [{ name, value, source: ConfigSource.STATIC_BROKER_CONFIG }]);
+          assert.deepEqual(config.synonyms![0], { name, value, source: ConfigSource.STATIC_BROKER_CONFIG });
         }
       }
+      // What Kafka lets change at run time is writable; the rest is read-only.
+      assert.equal(configs.get("log.retention.ms")!.readOnly, false);
+      assert.equal(configs.get("broker.id")!.readOnly, true);
+      assert.equal(configs.get("num.partitions")!.readOnly, true);
       assert.equal(configs.get("log.dirs")!.value, null);
-      assert.ok(result!.configs.every((c) => c.readOnly));
+      // A flag left at Kafka's default reports the default, as an unset server.properties line does (v0 has isDefault).
+      if (version === LOWEST) {
+        assert.equal(configs.get("group.max.session.timeout.ms")!.isDefault, true);
+        assert.equal(configs.get("log.cleanup.policy")!.isDefault, true);
+      } else {
+        assert.equal(configs.get("group.max.session.timeout.ms")!.configSource, ConfigSource.DEFAULT_CONFIG);
+      }
     }
   });
 
@@ -192,8 +206,8 @@ describe("DescribeConfigs", () => {
     assert.deepEqual(
       response.results[0]!.configs.map((c) => [c.name, c.configType]),
       [
-        ["num.partitions", ConfigType.INT],
         ["log.retention.ms", ConfigType.LONG],
+        ["num.partitions", ConfigType.INT],
       ],
     );
   });
@@ -215,7 +229,7 @@ describe("DescribeConfigs", () => {
     assert.match(response.results[1]!.errorMessage!, new RegExp(String(NODE_ID)));
   });
 
-  test("broker loggers and unknown resource types are INVALID_REQUEST", async () => {
+  test("broker loggers list the root logger's level; unknown resource types are INVALID_REQUEST", async () => {
     const response = await call(
       broker,
       describeConfigs,
@@ -225,10 +239,30 @@ describe("DescribeConfigs", () => {
     assert.deepEqual(
       response.results.map((r) => [r.resourceType, r.errorCode]),
       [
-        [ConfigResourceType.BROKER_LOGGER, ErrorCode.INVALID_REQUEST],
+        [ConfigResourceType.BROKER_LOGGER, ErrorCode.NONE],
         [99, ErrorCode.INVALID_REQUEST],
       ],
     );
+    assert.deepEqual(
+      response.results[0]!.configs.map((c) => [c.name, c.value]),
+      [["root", "OFF"]],
+    );
+  });
+
+  test("documentation is given only when asked, at v3 and later", async () => {
+    const asked = await call(broker, describeConfigs, HIGHEST, {
+      resources: [resource(ConfigResourceType.TOPIC, "tuned", ["retention.ms"])],
+      includeSynonyms: false,
+      includeDocumentation: true,
+    });
+    assert.match(asked.results[0]!.configs[0]!.documentation!, /segment/);
+    const notAsked = await call(
+      broker,
+      describeConfigs,
+      HIGHEST,
+      request([resource(ConfigResourceType.TOPIC, "tuned")]),
+    );
+    assert.ok(notAsked.results[0]!.configs.every((c) => c.documentation === null));
   });
 
   test("resources past DESCRIBE_CONFIGS_RESOURCES_MAX are refused", async () => {

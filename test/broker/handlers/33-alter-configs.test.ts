@@ -129,13 +129,16 @@ describe("AlterConfigs", () => {
     assert.deepEqual(overrides("atomic"), { "retention.ms": "60000", "segment.ms": "5000" });
   });
 
-  test("broker resources are refused: their settings are flags given at start", async () => {
+  test("read-only broker configs, broker loggers and unknown resource types are INVALID_REQUEST", async () => {
     const response = await call(broker, alterConfigs, LOWEST, {
       resources: [
         {
           resourceType: ConfigResourceType.BROKER,
           resourceName: String(NODE_ID),
-          configs: [{ name: "log.retention.ms", value: "1" }],
+          configs: [
+            { name: "num.partitions", value: "3" },
+            { name: "log.retention.ms", value: "1" },
+          ],
         },
         { resourceType: ConfigResourceType.BROKER_LOGGER, resourceName: String(NODE_ID), configs: [] },
         { resourceType: 42, resourceName: "x", configs: [] },
@@ -146,7 +149,48 @@ describe("AlterConfigs", () => {
       response.responses.map((r) => r.errorCode),
       [ErrorCode.INVALID_REQUEST, ErrorCode.INVALID_REQUEST, ErrorCode.INVALID_REQUEST],
     );
-    assert.match(response.responses[0]!.errorMessage!, /flags at start/);
+    assert.equal(response.responses[0]!.errorMessage, "Cannot update these configs dynamically: Set(num.partitions)");
+    assert.match(response.responses[1]!.errorMessage!, /IncrementalAlterConfigs/);
+    assert.equal(broker.settings.perBroker.size, 0);
+  });
+
+  test("a dynamic broker config reaches every topic without an override, and goes back when removed", async () => {
+    tuned("follows-broker");
+    const brokerResource = (value: string | null) => ({
+      resources: [
+        {
+          resourceType: ConfigResourceType.BROKER,
+          resourceName: "",
+          configs: value === null ? [] : [{ name: "log.retention.bytes", value }],
+        },
+      ],
+      validateOnly: false,
+    });
+    const retentionBytes = async () => {
+      const described = await call(broker, describeConfigs, 4, {
+        resources: [
+          {
+            resourceType: ConfigResourceType.TOPIC,
+            resourceName: "follows-broker",
+            configurationKeys: ["retention.bytes"],
+          },
+        ],
+        includeSynonyms: true,
+        includeDocumentation: false,
+      });
+      const [config] = described.results[0]!.configs;
+      return [config!.value, config!.configSource, config!.synonyms![0]!.source];
+    };
+    const set = await call(broker, alterConfigs, HIGHEST, brokerResource("4096"));
+    assert.equal(set.responses[0]!.errorCode, ErrorCode.NONE);
+    assert.deepEqual(await retentionBytes(), [
+      "4096",
+      ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG,
+      ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG,
+    ]);
+    assert.equal(broker.topics.logConfig(broker.topics.get("follows-broker")!.configs).retentionBytes, 4096);
+    await call(broker, alterConfigs, HIGHEST, brokerResource(null));
+    assert.deepEqual(await retentionBytes(), ["-1", ConfigSource.DEFAULT_CONFIG, ConfigSource.DEFAULT_CONFIG]);
   });
 
   test("a topic named twice, or a config named twice, is INVALID_REQUEST and changes nothing", async () => {
@@ -209,16 +253,27 @@ describe("AlterConfigs", () => {
   });
 });
 
-test("altered configs survive a broker restart", async () => {
+test("altered topic and broker configs survive a broker restart", async () => {
   const dir = tempDir();
   try {
     const first = await openBroker({ dataDir: dir.path });
     first.topics.create("durable-configs", 1, new Map([["retention.ms", "60000"]]));
     await call(first, alterConfigs, HIGHEST, request([topicResource("durable-configs", { "retention.bytes": "99" })]));
+    await call(first, alterConfigs, HIGHEST, {
+      resources: [
+        {
+          resourceType: ConfigResourceType.BROKER,
+          resourceName: String(NODE_ID),
+          configs: [{ name: "log.segment.bytes", value: "1048576" }],
+        },
+      ],
+      validateOnly: false,
+    });
     await first.close();
     const second = await openBroker({ dataDir: dir.path });
     try {
       assert.deepEqual(Object.fromEntries(second.topics.get("durable-configs")!.configs), { "retention.bytes": "99" });
+      assert.equal(second.topics.logConfig(new Map()).segmentBytesMax, 1048576);
     } finally {
       await second.close();
     }

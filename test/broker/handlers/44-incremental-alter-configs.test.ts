@@ -74,19 +74,31 @@ describe("IncrementalAlterConfigs", () => {
     }
   });
 
-  test("APPEND and SUBTRACT are INVALID_REQUEST with a message pointing at SET", async () => {
+  test("APPEND and SUBTRACT change list configs, starting from the default, and refuse other configs", async () => {
     tuned("lists");
-    for (const operation of [ConfigOperation.APPEND, ConfigOperation.SUBTRACT]) {
-      const response = await call(
-        broker,
-        incrementalAlterConfigs,
-        HIGHEST,
-        request([topicResource("lists", ["cleanup.policy", operation, "delete"])]),
-      );
-      assert.equal(response.responses[0]!.errorCode, ErrorCode.INVALID_REQUEST);
-      assert.match(response.responses[0]!.errorMessage!, /SET/);
-    }
-    assert.deepEqual(overrides("lists"), { "retention.ms": "60000", "segment.ms": "5000" });
+    const patch = async (...changes: Array<[string, number, string | null]>) =>
+      (await call(broker, incrementalAlterConfigs, HIGHEST, request([topicResource("lists", ...changes)])))
+        .responses[0]!;
+    assert.equal((await patch(["cleanup.policy", ConfigOperation.APPEND, "compact"])).errorCode, ErrorCode.NONE);
+    assert.equal(overrides("lists")["cleanup.policy"], "delete,compact");
+    assert.equal((await patch(["cleanup.policy", ConfigOperation.APPEND, "compact"])).errorCode, ErrorCode.NONE);
+    assert.equal(overrides("lists")["cleanup.policy"], "delete,compact", "an item already there is not added twice");
+    assert.equal((await patch(["cleanup.policy", ConfigOperation.SUBTRACT, "delete"])).errorCode, ErrorCode.NONE);
+    assert.equal(overrides("lists")["cleanup.policy"], "compact");
+    const notList = await patch(["retention.ms", ConfigOperation.APPEND, "1"]);
+    assert.deepEqual(
+      [notList.errorCode, notList.errorMessage],
+      [ErrorCode.INVALID_CONFIG, "Config value append is not allowed for config key: retention.ms"],
+    );
+    const badItem = await patch(["cleanup.policy", ConfigOperation.APPEND, "shred"]);
+    assert.deepEqual(
+      [badItem.errorCode, badItem.errorMessage],
+      [
+        ErrorCode.INVALID_CONFIG,
+        "Invalid value compact,shred for configuration cleanup.policy: String must be one of: compact, delete",
+      ],
+    );
+    assert.equal(overrides("lists")["cleanup.policy"], "compact");
   });
 
   test("an unknown operation, SET without a value and a config named twice are INVALID_REQUEST", async () => {
@@ -152,19 +164,39 @@ describe("IncrementalAlterConfigs", () => {
     assert.deepEqual(overrides("dry-run"), { "retention.ms": "60000", "segment.ms": "5000" });
   });
 
-  test("broker resources are refused with INVALID_REQUEST", async () => {
-    const response = await call(broker, incrementalAlterConfigs, LOWEST, {
-      resources: [
-        {
-          resourceType: ConfigResourceType.BROKER,
-          resourceName: String(NODE_ID),
-          configs: [{ name: "log.retention.ms", configOperation: ConfigOperation.SET, value: "1" }],
-        },
-      ],
-      validateOnly: false,
-    });
-    assert.equal(response.responses[0]!.errorCode, ErrorCode.INVALID_REQUEST);
-    assert.match(response.responses[0]!.errorMessage!, /flags at start/);
+  test("this broker's dynamic configs and the root logger's level change; read-only configs are refused", async () => {
+    const patchBroker = async (resourceType: number, name: string, operation: number, value: string | null) =>
+      (
+        await call(broker, incrementalAlterConfigs, LOWEST, {
+          resources: [
+            { resourceType, resourceName: String(NODE_ID), configs: [{ name, configOperation: operation, value }] },
+          ],
+          validateOnly: false,
+        })
+      ).responses[0]!;
+    const readOnly = await patchBroker(ConfigResourceType.BROKER, "broker.id", ConfigOperation.SET, "9");
+    assert.deepEqual(
+      [readOnly.errorCode, readOnly.errorMessage],
+      [ErrorCode.INVALID_REQUEST, "Cannot update these configs dynamically: Set(broker.id)"],
+    );
+    const set = await patchBroker(ConfigResourceType.BROKER, "log.cleanup.policy", ConfigOperation.APPEND, "compact");
+    assert.equal(set.errorCode, ErrorCode.NONE);
+    assert.equal(broker.settings.perBroker.get("log.cleanup.policy"), "delete,compact");
+    const removed = await patchBroker(ConfigResourceType.BROKER, "log.cleanup.policy", ConfigOperation.DELETE, null);
+    assert.equal(removed.errorCode, ErrorCode.NONE);
+    assert.equal(broker.settings.perBroker.has("log.cleanup.policy"), false);
+
+    const level = await patchBroker(ConfigResourceType.BROKER_LOGGER, "root", ConfigOperation.SET, "DEBUG");
+    assert.equal(level.errorCode, ErrorCode.NONE);
+    assert.equal(broker.logger.level, "debug");
+    const badLevel = await patchBroker(ConfigResourceType.BROKER_LOGGER, "root", ConfigOperation.SET, "LOUD");
+    assert.equal(badLevel.errorCode, ErrorCode.INVALID_CONFIG);
+    const unknownLogger = await patchBroker(ConfigResourceType.BROKER_LOGGER, "kafka", ConfigOperation.SET, "INFO");
+    assert.deepEqual(
+      [unknownLogger.errorCode, unknownLogger.errorMessage],
+      [ErrorCode.INVALID_CONFIG, "Logger kafka does not exist!"],
+    );
+    broker.logger.level = "silent";
   });
 
   test("every served version patches a topic, and the error response encodes at each", async () => {

@@ -111,4 +111,16 @@ describe("sluice topics (child process against the embedded broker)", { concurre
     assert.match(result.stderr, /INVALID_CONFIG/);
     assert.match(result.stderr, /Check the --config names and values/);
   });
+
+  test("the broker's own reason for refusing a config is shown", async (t) => {
+    const broker = await brokerForTest(t);
+    const args = ["topics", "create", "retained", "--config", "retention.ms=soon", "--brokers", broker.address];
+    const result = await runCli(args);
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr.split("\n")[0]!,
+      /^sluice topics create: creating topic "retained": INVALID_CONFIG \(40\): Invalid value soon for configuration retention\.ms/,
+    );
+    assert.doesNotMatch(result.stderr, /log/, "the reason is on screen, not in a log");
+  });
 });

@@ -50,14 +50,28 @@ test(
   { timeout: 90_000 },
   async (t) => {
     const dataDir = temporaryDir(t);
-    const first = await startUp(["--port", "0", "--broker-port", "0", "--data-dir", dataDir, "--log-level", "warn"]);
+    const first = await startUp([
+      "--port",
+      "0",
+      "--broker-port",
+      "0",
+      "--registry-port",
+      "0",
+      "--data-dir",
+      dataDir,
+      "--log-level",
+      "warn",
+    ]);
     t.after(async () => {
       first.child.kill("SIGKILL");
       await first.exited;
     });
-    const second = await runCli(["up", "--port", "0", "--broker-port", "0", "--data-dir", dataDir], {
-      timeoutMs: 60_000,
-    });
+    const second = await runCli(
+      ["up", "--port", "0", "--broker-port", "0", "--registry-port", "0", "--data-dir", dataDir],
+      {
+        timeoutMs: 60_000,
+      },
+    );
     assert.equal(second.code, 1);
     assert.match(second.stderr, new RegExp(`in use by process ${first.child.pid}`));
     assert.doesNotMatch(second.stderr, /unexpected error/);

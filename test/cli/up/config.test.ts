@@ -86,13 +86,25 @@ test("KAFKA_BROKERS replaces the embedded broker; DATABASE_URL replaces PGlite",
 
 test("--apps runs whole apps with the broker; it cannot be combined with --only", () => {
   const config = resolve(["--apps", "messages"]);
-  assert.deepEqual([...config.roles], ["broker", "api", "worker", "relay"]);
+  assert.deepEqual([...config.roles], ["broker", "registry", "api", "worker", "relay"]);
   assert.deepEqual(
     config.runningApps.map((app) => app.name),
     ["messages"],
   );
   assert.throws(() => resolve(["--apps", "mesages"]), argumentError(/"mesages" is not one of the apps.*"messages"/));
   assert.throws(() => resolve(["--apps", "messages", "--only", "api"]), cliError(/--only and --apps/));
+});
+
+test("the schema registry is a system role on --registry-port; --registry-url replaces it", () => {
+  const config = resolve([]);
+  assert.ok(config.roles.has("registry"));
+  assert.equal(config.registryPort, 8081);
+  assert.equal(resolve(["--registry-port", "0"]).registryPort, 0);
+  const external = resolve([], { SCHEMA_REGISTRY_URL: "http://registry:8081" });
+  assert.equal(external.registryUrl, "http://registry:8081");
+  assert.ok(!external.roles.has("registry"), "no registry of its own");
+  assert.deepEqual([...resolve(["--only", "registry"]).roles], ["registry"]);
+  assert.throws(() => resolve(["--registry-url", "registry:8081"]), argumentError(/--registry-url/));
 });
 
 test("DATABASE_URL_<SERVICE> gives a service a database of its own, checked like DATABASE_URL", () => {

@@ -40,6 +40,7 @@ const implementation: AppImplementation = {
             return reply.code(202).send({ id });
           });
           app.get("/api/entries", async () => (await db.query("SELECT id, label FROM entries ORDER BY label")).rows);
+          app.get("/api/registry", async () => ({ url: context.registryUrl }));
           app.get("/api/seen", async () => (await db.query("SELECT id, label FROM seen ORDER BY label")).rows);
         },
         components: [context.outboxRelay()],

@@ -18,10 +18,13 @@ export function configFor(
   dataDir = temporaryDir(t),
   flags: readonly string[] = [],
 ): UpConfig {
-  const parsed = parseArguments(["--port", "0", "--broker-port", "0", "--data-dir", dataDir, ...flags], {
-    options: upOptions,
-    positionals: [],
-  });
+  const parsed = parseArguments(
+    ["--port", "0", "--broker-port", "0", "--registry-port", "0", "--data-dir", dataDir, ...flags],
+    {
+      options: upOptions,
+      positionals: [],
+    },
+  );
   if (parsed.help) throw new Error("unexpected --help");
   const config = resolveUpConfig(parsed.options);
   const roles = new Set(["broker", ...apps.flatMap((app) => app.roles.map((role) => role.name))]);

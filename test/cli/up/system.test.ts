@@ -84,6 +84,24 @@ test("an app that runs alone is also served at the root", { timeout: 120_000 }, 
   assert.equal((await request(`${url}/api/messages`)).status, 404, "the message board does not run here");
 });
 
+test("the registry role serves the schema registry and apps are given its URL", { timeout: 120_000 }, async (t) => {
+  const config = configFor(t, [fixtureApp]);
+  const system = await startSystem({ ...config, roles: new Set(["broker", "registry", ...config.roles]) }, {}, silent);
+  t.after(() => system.stop());
+  const registryUrl = system.addresses.registry as string;
+  assert.match(registryUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
+  assert.equal(system.addresses.embeddedRegistry, true);
+  const url = system.addresses.http as string;
+  assert.deepEqual((await request(`${url}/api/registry`)).body, { url: registryUrl });
+  const schema = JSON.stringify({ type: "record", name: "Entry", fields: [{ name: "label", type: "string" }] });
+  const registered = await fetch(`${registryUrl}/subjects/entries-value/versions`, {
+    method: "POST",
+    headers: { "content-type": "application/vnd.schemaregistry.v1+json" },
+    body: JSON.stringify({ schema }),
+  });
+  assert.deepEqual(await registered.json(), { id: 1 });
+});
+
 test("a process without HTTP roles still answers /healthz, /readyz and /metrics, as its probes need", async (t) => {
   const brokerOnly = configFor(t, [], undefined, ["--broker-advertised-host", "localhost"]);
   const system = await startSystem({ ...brokerOnly, roles: new Set(["broker"]) }, {}, silent);

@@ -1,0 +1,77 @@
+// The registry's error catalogue. Confluent's clients read `error_code` (a five-digit code whose first three digits
+// are the HTTP status) and `message`, so those are the wire form; each error also has a stable SLUICE_REGISTRY_…
+// name for logs and for callers in this process.
+
+export const RegistryErrorCode = {
+  SUBJECT_NOT_FOUND: "SLUICE_REGISTRY_SUBJECT_NOT_FOUND",
+  VERSION_NOT_FOUND: "SLUICE_REGISTRY_VERSION_NOT_FOUND",
+  SCHEMA_NOT_FOUND: "SLUICE_REGISTRY_SCHEMA_NOT_FOUND",
+  SUBJECT_SOFT_DELETED: "SLUICE_REGISTRY_SUBJECT_SOFT_DELETED",
+  SUBJECT_NOT_SOFT_DELETED: "SLUICE_REGISTRY_SUBJECT_NOT_SOFT_DELETED",
+  VERSION_SOFT_DELETED: "SLUICE_REGISTRY_VERSION_SOFT_DELETED",
+  VERSION_NOT_SOFT_DELETED: "SLUICE_REGISTRY_VERSION_NOT_SOFT_DELETED",
+  SUBJECT_CONFIG_NOT_FOUND: "SLUICE_REGISTRY_SUBJECT_CONFIG_NOT_FOUND",
+  INCOMPATIBLE_SCHEMA: "SLUICE_REGISTRY_INCOMPATIBLE_SCHEMA",
+  INVALID_SCHEMA: "SLUICE_REGISTRY_INVALID_SCHEMA",
+  INVALID_VERSION: "SLUICE_REGISTRY_INVALID_VERSION",
+  INVALID_COMPATIBILITY_LEVEL: "SLUICE_REGISTRY_INVALID_COMPATIBILITY_LEVEL",
+  INVALID_MODE: "SLUICE_REGISTRY_INVALID_MODE",
+  OPERATION_NOT_PERMITTED: "SLUICE_REGISTRY_OPERATION_NOT_PERMITTED",
+  INVALID_SUBJECT: "SLUICE_REGISTRY_INVALID_SUBJECT",
+  INVALID_REQUEST: "SLUICE_REGISTRY_INVALID_REQUEST",
+  LIMIT_EXCEEDED: "SLUICE_REGISTRY_LIMIT_EXCEEDED",
+  NOT_FOUND: "SLUICE_REGISTRY_NOT_FOUND",
+  BODY_TOO_LARGE: "SLUICE_REGISTRY_BODY_TOO_LARGE",
+  STORE_UNAVAILABLE: "SLUICE_REGISTRY_STORE_UNAVAILABLE",
+} as const;
+export type RegistryErrorCode = (typeof RegistryErrorCode)[keyof typeof RegistryErrorCode];
+
+/** Confluent's error_code for each error; its first three digits are the HTTP status. */
+const WIRE_CODES: Readonly<Record<RegistryErrorCode, number>> = {
+  SLUICE_REGISTRY_SUBJECT_NOT_FOUND: 40401,
+  SLUICE_REGISTRY_VERSION_NOT_FOUND: 40402,
+  SLUICE_REGISTRY_SCHEMA_NOT_FOUND: 40403,
+  SLUICE_REGISTRY_SUBJECT_SOFT_DELETED: 40404,
+  SLUICE_REGISTRY_SUBJECT_NOT_SOFT_DELETED: 40405,
+  SLUICE_REGISTRY_VERSION_SOFT_DELETED: 40406,
+  SLUICE_REGISTRY_VERSION_NOT_SOFT_DELETED: 40407,
+  SLUICE_REGISTRY_SUBJECT_CONFIG_NOT_FOUND: 40408,
+  SLUICE_REGISTRY_INCOMPATIBLE_SCHEMA: 409,
+  SLUICE_REGISTRY_INVALID_SCHEMA: 42201,
+  SLUICE_REGISTRY_INVALID_VERSION: 42202,
+  SLUICE_REGISTRY_INVALID_COMPATIBILITY_LEVEL: 42203,
+  SLUICE_REGISTRY_INVALID_MODE: 42204,
+  SLUICE_REGISTRY_OPERATION_NOT_PERMITTED: 42205,
+  SLUICE_REGISTRY_INVALID_SUBJECT: 42208,
+  SLUICE_REGISTRY_INVALID_REQUEST: 422,
+  SLUICE_REGISTRY_LIMIT_EXCEEDED: 42209,
+  SLUICE_REGISTRY_NOT_FOUND: 404,
+  SLUICE_REGISTRY_BODY_TOO_LARGE: 413,
+  SLUICE_REGISTRY_STORE_UNAVAILABLE: 50003,
+};
+
+export class RegistryError extends Error {
+  override readonly name = "RegistryError";
+  /** Confluent's error_code. */
+  readonly errorCode: number;
+  /** The HTTP status: the error code's first three digits. */
+  readonly status: number;
+
+  constructor(
+    readonly code: RegistryErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.errorCode = WIRE_CODES[code];
+    this.status = Number(String(this.errorCode).slice(0, 3));
+  }
+
+  toJSON(): { error_code: number; message: string } {
+    return { error_code: this.errorCode, message: this.message };
+  }
+}
+
+export function registryError(code: RegistryErrorCode, message: string): RegistryError {
+  return new RegistryError(code, message);
+}

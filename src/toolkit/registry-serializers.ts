@@ -1,0 +1,197 @@
+// Serializers that speak Confluent's wire format through a schema registry: a magic byte 0, the schema id as a
+// 4-byte big-endian integer, then the payload (Avro binary, or JSON text for JSON Schema). Any Confluent-compatible
+// consumer reads what they write, and they read what Confluent's serializers write. The schema is registered on the
+// first produce (auto-register, Confluent's default) or the subject's latest version is used; decoding fetches the
+// writer's schema by id, once, and reads with the topic's own schema (Avro schema resolution).
+
+import avro from "avsc";
+
+import { EventDecodeError, EventEncodeError, InvalidArgumentError } from "./errors.js";
+import {
+  createSchemaRegistryClient,
+  type RegistrySchemaType,
+  type SchemaRegistryClient,
+  type SchemaRegistryClientOptions,
+} from "./schema-registry-client.js";
+import type { Serializer, TopicDefinition } from "./topic.js";
+
+export const WIRE_MAGIC_BYTE = 0;
+export const WIRE_HEADER_BYTES = 5;
+export const AVRO_CONTENT_TYPE = "application/vnd.sluice.avro";
+export const JSON_SCHEMA_CONTENT_TYPE = "application/vnd.sluice.json-schema";
+
+/** How the subject of a topic's values is named (Confluent's TopicNameStrategy, RecordNameStrategy, …). */
+export type SubjectNaming = "topic" | "record" | "topic-record";
+
+export interface RegistrySerializerOptions {
+  /** A client, or the options to make one (the registry's URL). */
+  registry: SchemaRegistryClient | SchemaRegistryClientOptions;
+  /** Default "topic": `<topic>-value`. "record": the record's full name; "topic-record": `<topic>-<record name>`. */
+  subjectNaming?: SubjectNaming;
+  /** Register the schema on first produce (default), or use the subject's latest version as it is. */
+  autoRegister?: boolean;
+}
+
+export function subjectFor(naming: SubjectNaming, topic: string, recordName: string | null): string {
+  if (naming === "topic") return `${topic}-value`;
+  if (recordName === null)
+    throw new InvalidArgumentError("subjectNaming", `${naming} naming needs a named record schema`);
+  return naming === "record" ? recordName : `${topic}-${recordName}`;
+}
+
+function clientOf(registry: RegistrySerializerOptions["registry"]): SchemaRegistryClient {
+  return "register" in registry ? registry : createSchemaRegistryClient(registry);
+}
+
+/** Reads the schema id of a record in the wire format; throws EventDecodeError for anything else. */
+export function wireSchemaId(topic: string, bytes: Buffer): number {
+  if (bytes.length < WIRE_HEADER_BYTES) {
+    throw new EventDecodeError(topic, `the value is ${bytes.length} bytes, shorter than the wire format's header`);
+  }
+  if (bytes[0] !== WIRE_MAGIC_BYTE) {
+    throw new EventDecodeError(topic, `the value starts with byte ${bytes[0]}, not the wire format's magic byte 0`);
+  }
+  return bytes.readInt32BE(1);
+}
+
+function withHeader(id: number, payload: Buffer): Buffer {
+  const header = Buffer.alloc(WIRE_HEADER_BYTES);
+  header.writeUInt8(WIRE_MAGIC_BYTE, 0);
+  header.writeInt32BE(id, 1);
+  return Buffer.concat([header, payload]);
+}
+
+interface Registration {
+  subject: string;
+  schemaType: RegistrySchemaType;
+  schema: string;
+}
+
+/** Shared by both formats: the writer id per topic, and what decoding needs per writer id. */
+function registryBacked<W>(
+  options: RegistrySerializerOptions,
+  contentType: string,
+  registration: (topic: TopicDefinition<unknown>) => Registration,
+  readerFor: (topic: TopicDefinition<unknown>, writerSchema: string, schemaType: RegistrySchemaType) => W,
+  encodePayload: (topic: TopicDefinition<unknown>, value: unknown) => Buffer,
+  decodePayload: (topic: TopicDefinition<unknown>, reader: W, payload: Buffer) => unknown,
+): Serializer {
+  const client = clientOf(options.registry);
+  const writerIds = new Map<string, number>();
+  // Readers by topic and writer id; bounded by the client's cache of schemas, which they are built from.
+  const readers = new Map<string, W>();
+  const readerKey = (topic: string, id: number): string => `${topic}\u0000${id}`;
+  return {
+    contentType,
+    async prepare(topic) {
+      if (writerIds.has(topic.name)) return;
+      const { subject, schemaType, schema } = registration(topic);
+      const id =
+        options.autoRegister === false
+          ? (await client.latest(subject)).id
+          : await client.register(subject, { schemaType, schema });
+      writerIds.set(topic.name, id);
+    },
+    async prepareDecode(topic, bytes) {
+      if (bytes.length < WIRE_HEADER_BYTES || bytes[0] !== WIRE_MAGIC_BYTE) return;
+      const id = bytes.readInt32BE(1);
+      const key = readerKey(topic.name, id);
+      if (readers.has(key)) return;
+      const writer = await client.schemaById(id);
+      readers.set(key, readerFor(topic, writer.schema, writer.schemaType));
+    },
+    encode(topic, value) {
+      const id = writerIds.get(topic.name);
+      if (id === undefined) {
+        throw new EventEncodeError(topic.name, "the schema is not registered yet (the serializer was not prepared)");
+      }
+      return withHeader(id, encodePayload(topic, value));
+    },
+    decode(topic, bytes) {
+      const id = wireSchemaId(topic.name, bytes);
+      const reader = readers.get(readerKey(topic.name, id));
+      if (reader === undefined) {
+        throw new EventDecodeError(topic.name, `schema id ${id} is unknown to the schema registry at ${client.url}`);
+      }
+      return decodePayload(topic, reader, bytes.subarray(WIRE_HEADER_BYTES));
+    },
+  };
+}
+
+type AvroResolver = ReturnType<avro.Type["createResolver"]>;
+
+function reasonOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Avro in the wire format. `schema` is the parsed .avsc (or its text); values are encoded with it, and records
+ * written with any compatible schema are read into its shape.
+ */
+export function avroSerializer(schema: object | string, options: RegistrySerializerOptions): Serializer {
+  const schemaObject = typeof schema === "string" ? (JSON.parse(schema) as object) : schema;
+  const type = avro.Type.forSchema(schemaObject as avro.Schema, { wrapUnions: "auto", omitRecordMethods: true });
+  const schemaText = JSON.stringify(schemaObject);
+  const naming = options.subjectNaming ?? "topic";
+  return registryBacked<{ resolver: AvroResolver } | null>(
+    options,
+    AVRO_CONTENT_TYPE,
+    (topic) => ({ subject: subjectFor(naming, topic.name, type.name ?? null), schemaType: "AVRO", schema: schemaText }),
+    (topic, writerSchema, schemaType) => {
+      if (schemaType !== "AVRO") throw new EventDecodeError(topic.name, `its schema is ${schemaType}, not Avro`);
+      const writer = avro.Type.forSchema(JSON.parse(writerSchema) as avro.Schema, { wrapUnions: "auto" });
+      if (writer.equals(type)) return null;
+      return { resolver: type.createResolver(writer) };
+    },
+    (topic, value) => {
+      try {
+        return type.toBuffer(value);
+      } catch (error) {
+        throw new EventEncodeError(topic.name, `the value does not fit the Avro schema: ${reasonOf(error)}`, error);
+      }
+    },
+    (topic, reader, payload) => {
+      try {
+        return type.fromBuffer(payload, reader?.resolver);
+      } catch (error) {
+        throw new EventDecodeError(topic.name, `the Avro payload cannot be read: ${reasonOf(error)}`, error);
+      }
+    },
+  );
+}
+
+/**
+ * JSON Schema in the wire format: the topic's own schema (a TypeBox schema is a JSON Schema) is registered, and
+ * values travel as JSON text; the topic validates them as usual.
+ */
+export function jsonSchemaSerializer(options: RegistrySerializerOptions): Serializer {
+  const naming = options.subjectNaming ?? "topic";
+  return registryBacked<true>(
+    options,
+    JSON_SCHEMA_CONTENT_TYPE,
+    (topic) => {
+      const title = (topic.schema as { title?: unknown }).title;
+      return {
+        subject: subjectFor(naming, topic.name, typeof title === "string" ? title : null),
+        schemaType: "JSON",
+        schema: JSON.stringify(topic.schema),
+      };
+    },
+    (topic, _writerSchema, schemaType) => {
+      if (schemaType !== "JSON") throw new EventDecodeError(topic.name, `its schema is ${schemaType}, not JSON Schema`);
+      return true;
+    },
+    (topic, value) => {
+      const text = JSON.stringify(value);
+      if (text === undefined) throw new EventEncodeError(topic.name, `${typeof value} has no JSON form`);
+      return Buffer.from(text, "utf8");
+    },
+    (topic, _reader, payload) => {
+      try {
+        return JSON.parse(payload.toString("utf8")) as unknown;
+      } catch (error) {
+        throw new EventDecodeError(topic.name, `the payload is not JSON: ${reasonOf(error)}`, error);
+      }
+    },
+  );
+}
