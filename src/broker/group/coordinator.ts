@@ -1,7 +1,8 @@
 // The group coordinator: Kafka's classic consumer groups and their committed offsets for every group on this
 // broker, split along the seams Kafka draws between its group coordinator and its group metadata manager:
-// membership.ts (JoinGroup, SyncGroup, Heartbeat, LeaveGroup and rebalancing), offset-store.ts (the committed
-// offsets) and persistence.ts (the group log: replay, snapshot, compaction). This file owns the groups, the
+// membership.ts (JoinGroup, SyncGroup, Heartbeat, LeaveGroup) with rebalance.ts (the join and sync phases and their
+// deadlines), offset-store.ts (the committed offsets) and persistence.ts (the group log: replay, snapshot,
+// compaction). This file owns the groups, the
 // coordinator's phase (loading, running, closed), the checks that decide whether a commit comes from a member, and
 // the admin APIs. OffsetCommit awaits sync() before it answers.
 
