@@ -32,6 +32,10 @@ const DEFAULT_REPLICAS_MAX = 4;
 const ROLE_SETTINGS: Readonly<Record<string, Partial<Omit<DeploymentRole, "name" | "app" | "http" | "topics">>>> = {
   api: { ingressPaths: ["/"], composeHostPort: 8080 },
   registry: { ingressPaths: [] },
+  // Wordium's page and /api/auth go to its auth role (its first); each other service answers its own part of the API.
+  "wordium-users": { ingressPaths: ["/wordium/api/users"] },
+  "wordium-posts": { ingressPaths: ["/wordium/api/posts"] },
+  "wordium-notifications": { ingressPaths: ["/wordium/api/notifications"] },
 };
 
 /** The system's own roles other than the broker, which are not in an app's manifest. */

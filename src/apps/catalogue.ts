@@ -2,5 +2,6 @@
 
 import type { AppManifest } from "./app.js";
 import { messagesApp } from "./messages/manifest.js";
+import { wordiumApp } from "./wordium/manifest.js";
 
-export const APPS: readonly AppManifest[] = [messagesApp];
+export const APPS: readonly AppManifest[] = [messagesApp, wordiumApp];
