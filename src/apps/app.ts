@@ -114,6 +114,10 @@ export interface AppSettings {
   readonly messageTextCharsMax: number;
   /** Users given the "admin" role when they sign in (apps with accounts of their own grant it too). */
   readonly adminUsers: readonly string[];
+  /** The interface the HTTP server listens on; an app's listeners of its own use it too. */
+  readonly host: string;
+  /** The apps with a role in this process. */
+  readonly runningApps: readonly AppManifest[];
 }
 
 export interface RoleParts {

@@ -1,0 +1,226 @@
+// The jobs board under load, against `sluice up --apps jobs` in its own process on a fresh data directory, through
+// the gateway (rate limit off), from concurrent clients:
+//   1. POST /api/jobs/: job creation, requests per second;
+//   2. GET /api/jobs/: the listing served from the cache, and uncached (Cache-Control: no-cache), requests per second;
+//   3. event → searchable: from the POST's answer until GET /api/search/ finds the job, p50 and p99.
+// With REDIS_URL set the cache is in that Redis, otherwise in the process. Prints tables and the command.
+// Run: npm run bench:jobs [-- --requests 5000 --concurrency 32 --searches 200 --quick]
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+
+function numberArgument(name: string, fallback: number): number {
+  const index = args.indexOf(name);
+  if (index < 0) return fallback;
+  const value = Number(args[index + 1]);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} takes a positive integer`);
+  return value;
+}
+
+const REQUESTS = numberArgument("--requests", quick ? 1_000 : 5_000);
+const CONCURRENCY = numberArgument("--concurrency", 32);
+const SEARCHES = numberArgument("--searches", quick ? 50 : 200);
+/** Latency is measured one job at a time at a steady pace, so that it shows the path's delay, not a queue. */
+const SEARCH_INTERVAL_MS = 20;
+const SEARCH_POLL_MS = 1;
+const START_TIMEOUT_MS = 90_000;
+/** Consecutive cache hits that show the job events of the creation run have all been handled. */
+const SETTLED_HITS = 50;
+const ARRIVAL_TIMEOUT_MS = 30_000;
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+function percentile(sorted: readonly number[], quantile: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(quantile * sorted.length))] ?? Number.NaN;
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((cell, index) => Math.max(cell.length, ...rows.map((row) => row[index]?.length ?? 0)));
+  const line = (cells: string[]) => `| ${cells.map((cell, index) => cell.padEnd(widths[index] ?? 0)).join(" | ")} |`;
+  return [line(header), `|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`, ...rows.map(line)].join("\n");
+}
+
+function startUp(dataDir: string): Promise<{ child: ChildProcess; http: string }> {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "src/cli/main.ts", "up", "--apps", "jobs", "--port", "0", "--broker-port", "0"].concat([
+      "--data-dir",
+      dataDir,
+      "--log-level",
+      "warn",
+    ]),
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+      env: {
+        ...process.env,
+        KAFKA_BROKERS: "",
+        DATABASE_URL: "",
+        JOBS_RATE_LIMIT_PER_SECOND: "off",
+        JOBS_USERS_PORT: "off",
+        JOBS_JOBS_PORT: "off",
+        JOBS_APPLICATIONS_PORT: "off",
+      },
+    },
+  );
+  return new Promise((resolve, reject) => {
+    let output = "";
+    const timer = setTimeout(
+      () => reject(new Error(`sluice up did not start in ${START_TIMEOUT_MS} ms`)),
+      START_TIMEOUT_MS,
+    );
+    child.stdout?.on("data", (chunk: Buffer) => {
+      output += chunk.toString("utf8");
+      const http = /Jobs board +(http:\/\/\S+?)\/\s/.exec(output)?.[1];
+      if (http !== undefined && output.includes("Stop with")) {
+        clearTimeout(timer);
+        resolve({ child, http });
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`sluice up exited with ${String(code)} before it was up`));
+    });
+  });
+}
+
+async function call(url: string, init: RequestInit = {}): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(url, init);
+  const text = await response.text();
+  return { status: response.status, body: text === "" ? null : JSON.parse(text) };
+}
+
+/** Runs `count` requests from CONCURRENCY clients; returns requests per second and how many answered `expected`. */
+async function flatOut(count: number, expected: number, send: (index: number) => Promise<number>) {
+  let next = 0;
+  let ok = 0;
+  const started = performance.now();
+  const client = async (): Promise<void> => {
+    while (next < count) {
+      const index = next++;
+      if ((await send(index)) === expected) ok += 1;
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, client));
+  const seconds = (performance.now() - started) / 1000;
+  return { perSecond: count / seconds, ok, count };
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), "sluice-bench-jobs-"));
+  log("starting sluice up --apps jobs…");
+  const up = await startUp(dataDir);
+  try {
+    const url = up.http;
+    const registered = await call(`${url}/api/users/register/`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        username: "bench",
+        email: "bench@example.com",
+        password: "bench123",
+        user_type: "employer",
+      }),
+    });
+    const token = (registered.body as { access: string }).access;
+    const headers = { "content-type": "application/json", authorization: `Bearer ${token}` };
+    const post = async (title: string) => {
+      const response = await fetch(`${url}/api/jobs/`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ title, description: "A job posted by the benchmark", location: "Porto" }),
+      });
+      await response.arrayBuffer();
+      return response.status;
+    };
+    const list = async (init: RequestInit) => {
+      const response = await fetch(`${url}/api/jobs/`, init);
+      await response.arrayBuffer();
+      return response.status;
+    };
+
+    log(`POST /api/jobs/: ${REQUESTS} jobs from ${CONCURRENCY} clients…`);
+    const creation = await flatOut(REQUESTS, 201, (index) => post(`Bench job ${index}`));
+    // Every job event makes the cached listings stale, so the cached run waits until the events have been handled.
+    log("waiting until the job events are handled (the cached listing stays cached)…");
+    for (let hits = 0; hits < SETTLED_HITS;) {
+      const response = await fetch(`${url}/api/jobs/`);
+      await response.arrayBuffer();
+      hits = response.headers.get("x-cache") === "hit" ? hits + 1 : 0;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    log(`GET /api/jobs/ cached: ${REQUESTS} requests…`);
+    let hits = 0;
+    const cached = await flatOut(REQUESTS, 200, async () => {
+      const response = await fetch(`${url}/api/jobs/`);
+      await response.arrayBuffer();
+      if (response.headers.get("x-cache") === "hit") hits += 1;
+      return response.status;
+    });
+    log(`GET /api/jobs/ uncached: ${REQUESTS} requests…`);
+    const uncached = await flatOut(REQUESTS, 200, () => list({ headers: { "cache-control": "no-cache" } }));
+
+    log(`event → searchable: ${SEARCHES} jobs, one every ${SEARCH_INTERVAL_MS} ms…`);
+    const latencies: number[] = [];
+    for (let index = 0; index < SEARCHES; index++) {
+      const word = `zq${index.toString(36)}x${Date.now().toString(36)}`;
+      const started = performance.now();
+      if ((await post(`Findable ${word}`)) !== 201) throw new Error("a job was not created");
+      const posted = performance.now();
+      for (;;) {
+        const found = await call(`${url}/api/search/?q=${word}`);
+        if ((found.body as { count: number }).count === 1) break;
+        if (performance.now() - posted > ARRIVAL_TIMEOUT_MS) throw new Error(`job ${word} never became searchable`);
+        await new Promise((resolve) => setTimeout(resolve, SEARCH_POLL_MS));
+      }
+      latencies.push(performance.now() - posted);
+      const spent = performance.now() - started;
+      if (spent < SEARCH_INTERVAL_MS) await new Promise((resolve) => setTimeout(resolve, SEARCH_INTERVAL_MS - spent));
+    }
+    latencies.sort((a, b) => a - b);
+
+    const cache = process.env.REDIS_URL ? `Redis (${process.env.REDIS_URL})` : "in process";
+    console.log(
+      `\nJobs board through the gateway, ${CONCURRENCY} clients, cache ${cache}, ${cpus().length} cores, Node ${process.versions.node}\n`,
+    );
+    console.log(
+      table(
+        ["what", "requests", "answered as expected", "requests/s"],
+        [
+          ["POST /api/jobs/ (create)", String(creation.count), String(creation.ok), creation.perSecond.toFixed(0)],
+          ["GET /api/jobs/ cached", String(cached.count), `${cached.ok} (${hits} hits)`, cached.perSecond.toFixed(0)],
+          ["GET /api/jobs/ uncached", String(uncached.count), String(uncached.ok), uncached.perSecond.toFixed(0)],
+        ],
+      ),
+    );
+    console.log();
+    console.log(
+      table(
+        ["event → searchable", "jobs", "p50 ms", "p99 ms", "max ms"],
+        [
+          [
+            "POST answered → found by search",
+            String(latencies.length),
+            percentile(latencies, 0.5).toFixed(1),
+            percentile(latencies, 0.99).toFixed(1),
+            (latencies[latencies.length - 1] ?? Number.NaN).toFixed(1),
+          ],
+        ],
+      ),
+    );
+    console.log(`\nCommand: npm run bench:jobs -- ${args.join(" ")}`.trimEnd());
+  } finally {
+    up.child.kill("SIGTERM");
+    await new Promise((resolve) => up.child.once("exit", resolve));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();
