@@ -19,12 +19,16 @@ import type { Broker } from "./broker.js";
 import { NO_RESPONSE, type ApiHandler, type ConnectionInfo, type HandlerContext } from "./handlers/handler.js";
 import { apiVersionsFallbackResponse } from "./handlers/18-api-versions.js";
 import { handleRawSaslToken, SaslAuthenticationError, type SaslFrameResult } from "./sasl/raw.js";
-import { expectsRawSaslToken } from "./sasl/session.js";
+import {
+  API_KEY_API_VERSIONS,
+  API_KEY_SASL_HANDSHAKE,
+  expectsRawSaslToken,
+  isAllowedBeforeAuthentication,
+  needsAuthentication,
+} from "./sasl/session.js";
 import { SASL_TOKEN_BYTES_MAX } from "./sasl/exchange.js";
+import { saslUserStoreFor, type SaslUserStore } from "./sasl/user-store.js";
 
-const API_VERSIONS_KEY = 18;
-const SASL_HANDSHAKE_KEY = 17;
-const SASL_AUTHENTICATE_KEY = 36;
 /** The smallest valid request: api key, api version and correlation id. */
 const REQUEST_HEADER_BYTES_MIN = 8;
 /** Pause reading from a client while this much of its responses wait in the socket's buffer. */
@@ -73,7 +77,7 @@ class Connection implements ConnectionInfo {
 
   /** Until SASL succeeds, frames are capped at SASL_TOKEN_BYTES_MAX and only the SASL-phase APIs are served. */
   get awaitingAuthentication(): boolean {
-    return this.server.saslRequired && this.principal === null;
+    return needsAuthentication(this.server.saslUsers, this);
   }
 
   get inFlight(): number {
@@ -135,7 +139,7 @@ class Connection implements ConnectionInfo {
         return;
       }
       if (apiVersion < handler.versions[0] || apiVersion > handler.versions[1]) {
-        if (apiKey === API_VERSIONS_KEY) {
+        if (apiKey === API_KEY_API_VERSIONS) {
           // KIP-511: answer with a v0 body carrying UNSUPPORTED_VERSION and our ranges, so the client can downgrade.
           this.respondRaw(start.correlationId, apiVersionsFallbackResponse(this.server.handlers));
           return;
@@ -144,7 +148,7 @@ class Connection implements ConnectionInfo {
         return;
       }
       // Checked before decoding, so an unauthenticated client cannot make the broker decode anything large.
-      if (this.awaitingAuthentication && !isSaslPhaseApi(apiKey)) {
+      if (this.awaitingAuthentication && !isAllowedBeforeAuthentication(apiKey)) {
         this.close("request before SASL authentication", { apiKey, apiName: handler.name });
         return;
       }
@@ -153,7 +157,7 @@ class Connection implements ConnectionInfo {
       const request = decodeMessage(handler.requestSchema, apiVersion, reader);
       this.dispatch(handler, apiVersion, start.correlationId, request);
       // After SaslHandshake v0 the client sends bare length-prefixed SASL tokens, not Kafka requests (KIP-43).
-      if (apiKey === SASL_HANDSHAKE_KEY) this.rawSaslTokens = expectsRawSaslToken(this);
+      if (apiKey === API_KEY_SASL_HANDSHAKE) this.rawSaslTokens = expectsRawSaslToken(this);
     } catch (error) {
       if (error instanceof ProtocolDecodeError) {
         this.close("malformed request", { apiKey, apiVersion, error: error.message });
@@ -166,7 +170,12 @@ class Connection implements ConnectionInfo {
   private dispatch(handler: ApiHandler, apiVersion: number, correlationId: number, request: unknown): void {
     const slot: PendingResponse = { bytes: null, done: false };
     this.pending.push(slot);
-    const context: HandlerContext = { broker: this.server.broker, connection: this, apiVersion };
+    const context: HandlerContext = {
+      broker: this.server.broker,
+      connection: this,
+      apiVersion,
+      handlers: this.server.handlers,
+    };
     const respond = (response: unknown): void => {
       if (response !== NO_RESPONSE) {
         slot.bytes = this.encodeResponse(handler, apiVersion, correlationId, response);
@@ -298,12 +307,10 @@ class Connection implements ConnectionInfo {
   }
 }
 
-function isSaslPhaseApi(apiKey: number): boolean {
-  return apiKey === API_VERSIONS_KEY || apiKey === SASL_HANDSHAKE_KEY || apiKey === SASL_AUTHENTICATE_KEY;
-}
-
 export class BrokerServer {
   readonly logger: Logger;
+  /** The SASL users when SASL is required; null when connections need no authentication. */
+  readonly saslUsers: SaslUserStore | null;
   private readonly listener: net.Server;
   private readonly connections = new Set<Connection>();
   private nextConnectionId = 1;
@@ -313,6 +320,7 @@ export class BrokerServer {
     readonly handlers: ReadonlyMap<number, ApiHandler>,
   ) {
     this.logger = broker.logger;
+    this.saslUsers = broker.config.sasl === null ? null : saslUserStoreFor(broker.config.sasl);
     const onConnection = (socket: net.Socket): void => this.accept(socket);
     const { tls: tlsOptions } = broker.config;
     this.listener = tlsOptions === null ? net.createServer(onConnection) : tls.createServer(tlsOptions, onConnection);
@@ -321,10 +329,6 @@ export class BrokerServer {
 
   get config(): Broker["config"] {
     return this.broker.config;
-  }
-
-  get saslRequired(): boolean {
-    return this.broker.config.sasl !== null;
   }
 
   listen(): Promise<{ host: string; port: number }> {

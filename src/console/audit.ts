@@ -1,7 +1,7 @@
 // The console's audit log: every change made through it (who, what, when, and whether it worked), kept in a
 // bounded ring in memory for the audit view and written to the structured log, which is where it lasts.
 
-import type { ConsoleLogger } from "./context.js";
+import type { ConsoleLogger } from "./logger.js";
 
 export interface AuditEntry {
   readonly id: number;

@@ -7,16 +7,12 @@ import type { Database } from "../store/database.js";
 import type { KafkaClient } from "../toolkit/kafka/connection.js";
 import type { SluiceKafkaClient } from "../kafka/client/index.js";
 import type { AuditLog } from "./audit.js";
+import type { ConsoleLogger } from "./logger.js";
 import type { OverviewSampler } from "./overview.js";
 
 export type Guard = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
-export interface ConsoleLogger {
-  info(details: object, message: string): void;
-  warn(details: object, message: string): void;
-  error(details: object, message: string): void;
-  debug(details: object, message: string): void;
-}
+export type { ConsoleLogger } from "./logger.js";
 
 export interface ConsoleContext {
   readonly kafka: SluiceKafkaClient;

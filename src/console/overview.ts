@@ -3,7 +3,7 @@
 // open page shows the same history, and the cluster is asked once per interval however many pages are open.
 
 import type { SluiceKafkaClient, OffsetQuery } from "../kafka/client/index.js";
-import type { ConsoleLogger } from "./context.js";
+import type { ConsoleLogger } from "./logger.js";
 
 export const DEFAULT_SAMPLE_INTERVAL_MS = 5_000;
 /** Thirty minutes at the default interval. */

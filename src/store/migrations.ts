@@ -8,7 +8,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-import type { Database, DatabaseSession, StoreLogger } from "./database.js";
+import type { Database, DatabaseSession, StoreLogger } from "./database-types.js";
 import { invalidArgument, StoreError, StoreErrorCode } from "./errors.js";
 import { advisoryLockKey, advisoryUnlock, tryAdvisoryLock } from "./sql/locks.js";
 import {

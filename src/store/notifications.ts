@@ -1,6 +1,6 @@
 // Hands a notification to a subscriber without letting the subscriber's code disturb the connection that received it.
 
-import type { StoreLogger } from "./database.js";
+import type { StoreLogger } from "./database-types.js";
 import { runOutsideTransactionScope } from "./transaction-scope.js";
 
 /**

@@ -12,7 +12,7 @@ import type {
   QueryResult,
   ResolvedDatabaseOptions,
   StoreLogger,
-} from "./database.js";
+} from "./database-types.js";
 import { closedError, transactionFinishedError, transactionRolledBackError } from "./errors.js";
 import { quoteIdentifier, validateIdentifier, validateSchemaName } from "./identifiers.js";
 import { deliverNotification } from "./notifications.js";

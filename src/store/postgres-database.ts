@@ -2,7 +2,7 @@
 
 import pg from "pg";
 
-import type { Database, DatabaseSession, Queryable, QueryResult, ResolvedDatabaseOptions } from "./database.js";
+import type { Database, DatabaseSession, Queryable, QueryResult, ResolvedDatabaseOptions } from "./database-types.js";
 import {
   closedError,
   StoreError,

@@ -4,7 +4,7 @@
 
 import pg from "pg";
 
-import type { StoreLogger } from "./database.js";
+import type { StoreLogger } from "./database-types.js";
 import { closedError } from "./errors.js";
 import { quoteIdentifier } from "./identifiers.js";
 import { deliverNotification } from "./notifications.js";

@@ -29,9 +29,8 @@ async function createTopic(address: string, topic: string): Promise<void> {
 test(`a broker killed with SIGKILL and left a zombie is replaced at once, ${KILL_ROUNDS} rounds`, async (t) => {
   const dataDir = temporaryDir(t);
   const brokers = await Promise.all(
-    Array.from({ length: KILL_ROUNDS }, () => spawnUnreaped([...BROKER, dataDir, "0", "signal"])),
+    Array.from({ length: KILL_ROUNDS }, () => spawnUnreaped(t, [...BROKER, dataDir, "0", "signal"])),
   );
-  t.after(() => Promise.all(brokers.map((broker) => broker.dispose())));
   await Promise.all(brokers.map((broker) => broker.waitFor(/^waiting/m)));
   for (const [round, killed] of brokers.entries()) {
     process.kill(killed.pid, "SIGUSR2");
@@ -63,8 +62,7 @@ test("a lock file naming a live unrelated process does not keep a broker from st
 test("of two brokers started together on one data dir exactly one runs", async (t) => {
   const dataDir = temporaryDir(t);
   const startAt = String(Date.now() + 4_000);
-  const brokers = await Promise.all([0, 1].map(() => spawnUnreaped([...BROKER, dataDir, "0", startAt])));
-  t.after(() => Promise.all(brokers.map((broker) => broker.dispose())));
+  const brokers = await Promise.all([0, 1].map(() => spawnUnreaped(t, [...BROKER, dataDir, "0", startAt])));
   const outcomes = await Promise.all(brokers.map((broker) => broker.waitFor(/^(listening on \S+|in use: .*)$/m)));
   const running = brokers.filter((_, index) => outcomes[index]?.[1]?.startsWith("listening on "));
   assert.equal(running.length, 1, outcomes.map((outcome) => outcome[0]).join("\n"));

@@ -2,6 +2,7 @@
 // waits for its children, the way a container's init or a busy supervisor may leave a killed process unreaped.
 
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import type { TestContext } from "node:test";
 import { readdirSync, readFileSync } from "node:fs";
 
 import { cleanEnv } from "../cli/run-cli.js";
@@ -16,12 +17,16 @@ export interface UnreapedProcess {
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
   /** "Z" for a zombie, "R"/"S"/… while it runs, null where /proc cannot tell (not Linux, or already reaped). */
   state(): string | null;
-  /** Kills the node process and its parent, which lets the system reap the zombie. */
+  /** Kills the node process and its parent, which lets the system reap the zombie; also done when the test ends. */
   dispose(): Promise<void>;
 }
 
-/** Starts `node nodeArgs…` under a parent that does not wait for it; env is cleaned as for the CLI tests. */
+/**
+ * Starts `node nodeArgs…` under a parent that does not wait for it; env is cleaned as for the CLI tests. Both are
+ * killed when the test ends, however it ends.
+ */
 export async function spawnUnreaped(
+  t: TestContext,
   nodeArgs: readonly string[],
   env: Readonly<Record<string, string>> = {},
 ): Promise<UnreapedProcess> {
@@ -35,6 +40,19 @@ export async function spawnUnreaped(
   parent.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
   parent.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
   const parentExited = new Promise<void>((resolve) => parent.once("exit", () => resolve()));
+  let pid: number | null = null;
+  const dispose = async (): Promise<void> => {
+    if (pid !== null) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // Already dead, a zombie or reaped: nothing to kill.
+      }
+    }
+    if (parent.exitCode === null && parent.signalCode === null) parent.kill("SIGKILL");
+    await parentExited;
+  };
+  t.after(dispose);
   const output = (): string => `stdout:\n${stdout}\nstderr:\n${stderr.slice(-4000)}`;
   const waitFor = (pattern: RegExp, timeoutMs = UNREAPED_START_TIMEOUT_MS): Promise<RegExpExecArray> =>
     new Promise((resolve, reject) => {
@@ -52,28 +70,21 @@ export async function spawnUnreaped(
       parent.stdout.on("data", check);
       check();
     });
-  const pid = Number((await waitFor(/^pid (\d+)$/m))[1]);
+  const knownPid = Number((await waitFor(/^pid (\d+)$/m))[1]);
+  pid = knownPid;
   return {
-    pid,
+    pid: knownPid,
     output,
     waitFor,
     state() {
       try {
-        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        const stat = readFileSync(`/proc/${knownPid}/stat`, "utf8");
         return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0] ?? null;
       } catch {
         return null;
       }
     },
-    async dispose() {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // Already dead, a zombie or reaped: nothing to kill.
-      }
-      parent.kill("SIGKILL");
-      await parentExited;
-    },
+    dispose,
   };
 }
 

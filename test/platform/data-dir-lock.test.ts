@@ -8,15 +8,11 @@ import { test } from "node:test";
 
 import { DATA_DIR_LOCK_FILE, DataDirInUseError, lockDataDir } from "../../src/platform/data-dir-lock.js";
 import { temporaryDir } from "../helpers/environment.js";
-import { killLeavingZombie, spawnUnreaped, type UnreapedProcess } from "../helpers/unreaped.js";
+import { killLeavingZombie, spawnUnreaped } from "../helpers/unreaped.js";
 
 const HOLDER = ["--import", "tsx", "test/fixtures/data-dir-lock-holder.ts"];
 const KILL_ROUNDS = 20;
 const RACERS = 5;
-
-function disposeAll(processes: readonly UnreapedProcess[]): Promise<void> {
-  return Promise.all(processes.map((holder) => holder.dispose())).then(() => undefined);
-}
 
 test("a locked dir refuses a second lock, even in the same process, and is free once released", (t) => {
   const dir = temporaryDir(t);
@@ -36,9 +32,8 @@ test(`a holder killed with SIGKILL and left a zombie frees the dir at once, ${KI
   const dir = temporaryDir(t);
   // Started ahead and in parallel, each holder reaches for the lock only when its round signals it.
   const holders = await Promise.all(
-    Array.from({ length: KILL_ROUNDS }, () => spawnUnreaped([...HOLDER, dir, "signal"])),
+    Array.from({ length: KILL_ROUNDS }, () => spawnUnreaped(t, [...HOLDER, dir, "signal"])),
   );
-  t.after(() => disposeAll(holders));
   await Promise.all(holders.map((holder) => holder.waitFor(/^waiting/m)));
   for (const holder of holders) {
     process.kill(holder.pid, "SIGUSR2");
@@ -53,8 +48,7 @@ test(`a holder killed with SIGKILL and left a zombie frees the dir at once, ${KI
 test("a lock file naming a live unrelated process does not block", async (t) => {
   const dir = temporaryDir(t);
   writeFileSync(join(dir, DATA_DIR_LOCK_FILE), `${process.pid}\n`);
-  const holder = await spawnUnreaped([...HOLDER, dir, "now"]);
-  t.after(() => holder.dispose());
+  const holder = await spawnUnreaped(t, [...HOLDER, dir, "now"]);
   await holder.waitFor(/^locked/m);
 });
 
@@ -62,9 +56,8 @@ test(`of ${RACERS} processes reaching for one dir at the same moment exactly one
   const dir = temporaryDir(t);
   const startAt = Date.now() + 3_000;
   const racers = await Promise.all(
-    Array.from({ length: RACERS }, () => spawnUnreaped([...HOLDER, dir, String(startAt)])),
+    Array.from({ length: RACERS }, () => spawnUnreaped(t, [...HOLDER, dir, String(startAt)])),
   );
-  t.after(() => disposeAll(racers));
   const outcomes = await Promise.all(racers.map((racer) => racer.waitFor(/^(locked \d+|in use: .*)$/m)));
   const winners = racers.filter((_, index) => outcomes[index]?.[1]?.startsWith("locked "));
   assert.equal(winners.length, 1, outcomes.map((outcome) => outcome[0]).join("\n"));

@@ -11,7 +11,6 @@ import {
   type ApiVersionsResponse,
 } from "../../kafka/protocol/messages/index.js";
 import { defineHandler, type ApiHandler } from "./handler.js";
-import { HANDLERS } from "./index.js";
 
 function advertisedRanges(handlers: ReadonlyMap<number, ApiHandler>): ApiVersionsResponse["apiKeys"] {
   return [...handlers.values()]
@@ -30,8 +29,8 @@ export default defineHandler<ApiVersionsRequest, ApiVersionsResponse>({
   versions: [0, 3],
   requestSchema: ApiVersionsRequestSchema,
   responseSchema: ApiVersionsResponseSchema,
-  handle() {
-    return { errorCode: ErrorCode.NONE, apiKeys: advertisedRanges(HANDLERS), throttleTimeMs: 0 };
+  handle(ctx) {
+    return { errorCode: ErrorCode.NONE, apiKeys: advertisedRanges(ctx.handlers), throttleTimeMs: 0 };
   },
   errorResponse(_request, errorCode) {
     return { errorCode, apiKeys: [], throttleTimeMs: 0 };

@@ -22,6 +22,8 @@ export interface HandlerContext {
   readonly broker: Broker;
   readonly connection: ConnectionInfo;
   readonly apiVersion: number;
+  /** Every API this broker serves, by key: what ApiVersions advertises. */
+  readonly handlers: ReadonlyMap<number, ApiHandler>;
 }
 
 /** Returned by a handler when the protocol says no response is sent (Produce with acks=0). */

@@ -13,7 +13,12 @@ import {
 import { FileSegmentStorage } from "./file-storage.js";
 import { resolveLogConfig, type LogConfig, type ResolvedLogConfig } from "./log-config.js";
 import { MemorySegmentStorage } from "./memory-storage.js";
-import { parseProducerSnapshotFileName, ProducerBatches, producerSnapshotFileName } from "./producer-snapshot.js";
+import {
+  parseProducerSnapshotFileName,
+  ProducerBatches,
+  producerSnapshotFileName,
+  type RecoveredBatch,
+} from "./producer-snapshot.js";
 import { LogSegment, parseSegmentFileName, type TimestampMatch } from "./segment.js";
 import { LogStorageError, type SegmentStorage } from "./storage.js";
 
@@ -56,12 +61,6 @@ export interface RetentionResult {
   segmentsDeleted: number;
   bytesDeleted: number;
 }
-
-/** The fields of a recovered batch the broker needs to rebuild idempotent-producer state. */
-export type RecoveredBatch = Pick<
-  RecordBatchHeader,
-  "baseOffset" | "lastOffsetDelta" | "producerId" | "producerEpoch" | "baseSequence" | "recordCount" | "maxTimestamp"
->;
 
 export class PartitionLog {
   private segments: LogSegment[] = [];

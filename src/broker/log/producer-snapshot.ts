@@ -6,11 +6,17 @@
 // Format: one JSON document with a version and the batches, followed by nothing; a file that does not parse, or has
 // another version, is ignored (recovery then knows only the active segment's producers, and says so).
 
-import type { RecoveredBatch } from "./partition-log.js";
+import type { RecordBatchHeader } from "../../kafka/protocol/record-batch.js";
 import { RECOVERED_BATCHES_PER_PRODUCER, RECOVERED_PRODUCERS_MAX } from "./log-config.js";
 import { parseSegmentFileName, segmentFileName } from "./segment.js";
 
 const SNAPSHOT_VERSION = 1;
+
+/** The fields of a recovered batch the broker needs to rebuild idempotent-producer state. */
+export type RecoveredBatch = Pick<
+  RecordBatchHeader,
+  "baseOffset" | "lastOffsetDelta" | "producerId" | "producerEpoch" | "baseSequence" | "recordCount" | "maxTimestamp"
+>;
 
 export function producerSnapshotFileName(baseOffset: number): string {
   return segmentFileName(baseOffset, ".producers");

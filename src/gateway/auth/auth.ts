@@ -7,14 +7,15 @@
 
 import { randomUUID } from "node:crypto";
 
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyRequest } from "fastify";
 
 import type { Database } from "../../store/database.js";
 import { execute } from "../../store/sql/statement.js";
 import { GatewayError, GatewayErrorCode, unauthorized, validationFailed } from "../errors.js";
 import { PasswordHasher, type PasswordHashParameters } from "./passwords.js";
 import { authRoutes } from "./routes.js";
-import { TokenService, type AuthenticatedUser, type IssuedToken } from "./tokens.js";
+import { AUTH_MODES, type Auth, type AuthMode, type AuthPreHandler, type SignedIn } from "./auth-types.js";
+import { TokenService, type AuthenticatedUser } from "./tokens.js";
 import { insertUser, selectUserByUsername } from "./users-sql.js";
 
 declare module "fastify" {
@@ -24,8 +25,7 @@ declare module "fastify" {
   }
 }
 
-export const AUTH_MODES = ["off", "optional", "required"] as const;
-export type AuthMode = (typeof AUTH_MODES)[number];
+export { AUTH_MODES, type Auth, type AuthMode, type AuthPreHandler, type SignedIn } from "./auth-types.js";
 /** The embedded default: anyone may use the apps, and users who sign in are known by name. */
 export const DEFAULT_AUTH_MODE: AuthMode = "optional";
 
@@ -56,33 +56,6 @@ export interface AuthOptions {
   passwordHashConcurrencyMax?: number;
   passwordHashQueueMax?: number;
   logger?: AuthLogger;
-}
-
-export type AuthPreHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
-
-export interface SignedIn extends AuthenticatedUser, IssuedToken {}
-
-export interface Auth {
-  readonly mode: AuthMode;
-  /** The user a token names; throws a 401 GatewayError otherwise (always, when mode is "off"). */
-  verifyToken(token: string): Promise<AuthenticatedUser>;
-  /** Creates an account and signs it in; 409 when the username is taken. */
-  register(username: unknown, password: unknown): Promise<SignedIn>;
-  /** Signs in; 401 for an unknown user or a wrong password, without saying which. */
-  login(username: unknown, password: unknown): Promise<SignedIn>;
-  /** A preHandler that applies authMode: sets request.user, refusing requests as the mode says. */
-  readonly requireAuth: AuthPreHandler;
-  /** A preHandler that refuses any request without a valid token, whatever the mode. */
-  readonly requireUser: AuthPreHandler;
-  /** A preHandler that refuses any request without a valid token granting the role (403 with one). */
-  requireRole(role: string): AuthPreHandler;
-  /**
-   * Signs a token for a user an app knows (its own accounts, with its own roles), accepted wherever this auth's
-   * tokens are: by every app, the WebSocket gateway and other processes that share the secret.
-   */
-  issueToken(user: AuthenticatedUser, ttlSeconds?: number): Promise<IssuedToken>;
-  /** The routes POST /api/auth/register, POST /api/auth/login and GET /api/auth/me (none when mode is "off"). */
-  readonly routes: FastifyPluginAsync;
 }
 
 /** The token in an `Authorization: Bearer …` header; null when there is no such header. */

@@ -3,7 +3,7 @@
 import type { FastifyInstance } from "fastify";
 
 import { validationFailed } from "../errors.js";
-import type { Auth, SignedIn } from "./auth.js";
+import type { Auth, SignedIn } from "./auth-types.js";
 
 interface SignedInBody {
   userId: string;

@@ -4,7 +4,7 @@ import type { KafkaClient } from "../../toolkit/kafka/connection.js";
 import { InvalidArgumentError } from "../../toolkit/errors.js";
 import { silentLogger, type ToolkitLogger } from "../../toolkit/logger.js";
 import { DEFAULT_WEBSOCKET_PATH, type WebSocketUser } from "./protocol.js";
-import type { AllowTopic } from "./topic-access.js";
+import { defaultAllowTopic, type AllowTopic } from "./topic-access.js";
 import { integerOption as declaredInteger, resolveInteger } from "../../platform/options.js";
 
 /** Bytes waiting to be sent to one client before it counts as too slow and is closed. */
@@ -108,10 +108,6 @@ function integer(field: string, value: number | undefined, fallback: number, min
     declaredInteger(fallback, min, max),
     (field, message) => new InvalidArgumentError(field, message),
   );
-}
-
-export function defaultAllowTopic(topic: string): boolean {
-  return !topic.startsWith("__");
 }
 
 export function resolveWebSocketOptions(options: WebSocketGatewayOptions): ResolvedWebSocketOptions {

@@ -5,7 +5,6 @@
 
 import { InvalidArgumentError } from "../../toolkit/errors.js";
 import { ROLE_PATTERN } from "../auth/tokens.js";
-import { defaultAllowTopic } from "./options.js";
 import { TOPIC_NAME_PATTERN, WebSocketErrorCode, type WebSocketUser } from "./protocol.js";
 
 /**
@@ -38,6 +37,11 @@ export type TopicDecision = boolean | TopicRefusal;
 
 /** Decides whether a user (null when anonymous) may subscribe to a topic, with a key (null for every key). */
 export type AllowTopic = (topic: string, user: WebSocketUser | null, key: string | null) => TopicDecision;
+
+/** Without declarations a browser may watch every topic but Kafka's internal ones (`__consumer_offsets`, …). */
+export function defaultAllowTopic(topic: string): boolean {
+  return !topic.startsWith("__");
+}
 
 /** Declarations one gateway takes at most; each app declares a handful. */
 export const LIVE_TOPICS_MAX = 1_000;

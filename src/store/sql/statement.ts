@@ -1,6 +1,6 @@
 // The shape every SQL builder returns, and the one way to run it.
 
-import type { Queryable, QueryResult } from "../database.js";
+import type { Queryable, QueryResult } from "../database-types.js";
 import { invalidArgument } from "../errors.js";
 
 declare const rowType: unique symbol;

@@ -11,6 +11,7 @@ import { Reader } from "../../../src/kafka/protocol/primitives.js";
 import { Broker } from "../../../src/broker/broker.js";
 import { defaultBrokerConfig, type BrokerConfig } from "../../../src/broker/config.js";
 import { NO_RESPONSE, type ApiHandler, type HandlerContext } from "../../../src/broker/handlers/handler.js";
+import { HANDLERS } from "../../../src/broker/handlers/index.js";
 
 export const NODE_ID = 7;
 export const DEFAULT_PARTITIONS = 2;
@@ -60,6 +61,7 @@ export async function call<Request, Response>(
   const ctx: HandlerContext = {
     broker,
     apiVersion: version,
+    handlers: HANDLERS,
     connection: {
       id: 1,
       remoteAddress: "127.0.0.1",

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 
 import { dataPaths } from "../../../src/cli/up/config.js";
 import { DATA_DIR_LOCK_FILE } from "../../../src/platform/data-dir-lock.js";
@@ -15,8 +15,8 @@ import { CLI_ENTRY } from "../run-cli.js";
 
 const KILL_ROUNDS = 1;
 
-function spawnUp(dataDir: string): Promise<UnreapedProcess> {
-  return spawnUnreaped([
+function spawnUp(t: TestContext, dataDir: string): Promise<UnreapedProcess> {
+  return spawnUnreaped(t, [
     "--import",
     "tsx",
     CLI_ENTRY,
@@ -39,11 +39,8 @@ test(
     mkdirSync(paths.broker, { recursive: true });
     writeFileSync(join(paths.broker, DATA_DIR_LOCK_FILE), `${process.ppid}\n`);
     writeFileSync(paths.databaseLock, `${process.ppid}\n`);
-    const started: UnreapedProcess[] = [];
-    t.after(() => Promise.all(started.map((up) => up.dispose())));
     for (let round = 0; round <= KILL_ROUNDS; round++) {
-      const up = await spawnUp(dataDir);
-      started.push(up);
+      const up = await spawnUp(t, dataDir);
       const url = await httpAddress(up);
       assert.equal((await request(`${url}/healthz`)).status, 200, up.output());
       if (round === KILL_ROUNDS) break;
@@ -55,9 +52,12 @@ test(
 
 test("of two sluice up started together on one data dir exactly one runs", { timeout: 120_000 }, async (t) => {
   const dataDir = temporaryDir(t);
-  const ups = await Promise.all([0, 1].map(() => spawnUp(dataDir)));
-  t.after(() => Promise.all(ups.map((up) => up.dispose())));
-  const outcomes = await Promise.all(ups.map((up) => up.waitFor(/Stop with|in use by [^\n]*/)));
+  const ups = await Promise.all([0, 1].map(() => spawnUp(t, dataDir)));
+  const outcomes = await Promise.all(ups.map((up) => up.waitFor(/Stop with|in use by [^\n]*/))).catch(
+    (error: unknown) => {
+      throw new Error(`${String(error)}\n${ups.map((up) => `${up.pid}: ${up.output()}`).join("\n")}`);
+    },
+  );
   const running = ups.filter((_, index) => outcomes[index]?.[0] === "Stop with");
   assert.equal(running.length, 1, ups.map((up) => up.output()).join("\n"));
   const refused = outcomes.find((outcome) => outcome[0] !== "Stop with")?.[0] ?? "";
