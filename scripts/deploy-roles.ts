@@ -32,12 +32,19 @@ const DEFAULT_REPLICAS_MAX = 4;
 const ROLE_SETTINGS: Readonly<Record<string, Partial<Omit<DeploymentRole, "name" | "app" | "http" | "topics">>>> = {
   api: { ingressPaths: ["/"], composeHostPort: 8080 },
   registry: { ingressPaths: [] },
+  // Wordium's page and /api/auth go to its auth role (its first); each other service answers its own part of the API.
+  "wordium-users": { ingressPaths: ["/wordium/api/users"] },
+  "wordium-posts": { ingressPaths: ["/wordium/api/posts"] },
+  "wordium-notifications": { ingressPaths: ["/wordium/api/notifications"] },
+  // The console's audit log and overview history live in its process, so one replica shows them all.
+  console: { replicasMax: 1 },
 };
 
 /** The system's own roles other than the broker, which are not in an app's manifest. */
 const SYSTEM_DEPLOYMENT_ROLES: Readonly<Record<string, { http: boolean }>> = {
   // The registry answers on --registry-port rather than the gateway's port, so it gets no ingress path here.
   registry: { http: false },
+  console: { http: true },
 };
 
 export async function deploymentRoles(): Promise<DeploymentRole[]> {

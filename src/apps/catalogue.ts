@@ -3,5 +3,6 @@
 import type { AppManifest } from "./app.js";
 import { jobsApp } from "./jobs/manifest.js";
 import { messagesApp } from "./messages/manifest.js";
+import { wordiumApp } from "./wordium/manifest.js";
 
-export const APPS: readonly AppManifest[] = [messagesApp, jobsApp];
+export const APPS: readonly AppManifest[] = [messagesApp, wordiumApp, jobsApp];

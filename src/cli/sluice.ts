@@ -5,6 +5,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { defineCommandGroup, type Command, type CommandIo } from "./command.js";
 import { brokerCommand } from "./commands/broker.js";
+import { consoleCommand } from "./commands/console.js";
 import { consumeCommand } from "./commands/consume.js";
 import { dltCommand } from "./commands/dlt.js";
 import { produceCommand } from "./commands/produce.js";
@@ -35,7 +36,16 @@ export const sluiceCommand: Command = defineCommandGroup({
   name: "sluice",
   summary: "Sluice: a Kafka-compatible broker and tools for event-driven TypeScript services.",
   version: packageVersion(),
-  commands: [upCommand, brokerCommand, registryCommand, topicsCommand, produceCommand, consumeCommand, dltCommand],
+  commands: [
+    upCommand,
+    brokerCommand,
+    registryCommand,
+    consoleCommand,
+    topicsCommand,
+    produceCommand,
+    consumeCommand,
+    dltCommand,
+  ],
 });
 
 /** Runs the CLI with the given arguments (without the node and script paths) and resolves to the exit code. */

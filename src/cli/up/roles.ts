@@ -8,7 +8,7 @@ import { closestName } from "../args.js";
 import { CliError } from "../command.js";
 
 /** Roles that belong to the system rather than to an app. */
-export const SYSTEM_ROLES = ["broker", "registry"] as const;
+export const SYSTEM_ROLES = ["broker", "registry", "console"] as const;
 export type SystemRole = (typeof SYSTEM_ROLES)[number];
 
 export const APP_NAMES: readonly string[] = APPS.map((app) => app.name);
@@ -107,6 +107,7 @@ export function planRoles(
     roles = [];
     if (settings.kafkaBrokers === null) roles.push("broker");
     if ((settings.registryUrl ?? null) === null) roles.push("registry");
+    roles.push("console");
     for (const app of APPS) if (appNames.includes(app.name)) roles.push(...app.roles.map((role) => role.name));
   }
   const ordered = UP_ROLES.filter((role) => roles.includes(role));

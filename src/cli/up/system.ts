@@ -29,6 +29,7 @@ import {
   type ReadinessCheck,
 } from "../../gateway/readiness.js";
 import { createGateway } from "../../gateway/server.js";
+import { startConsoleRole, type ConsoleRole } from "../../console/role.js";
 import { attachWebSocketGateway, topicAccessCheck } from "../../gateway/websocket/index.js";
 import { openDatabase, runMigrations, type Database } from "../../store/index.js";
 import {
@@ -102,6 +103,7 @@ interface SystemState {
   /** Each service's database (a view of `database` in its schema, or one of its own), by service name. */
   services: Map<string, Database>;
   auth: Auth | null;
+  console: ConsoleRole | null;
   routes: Array<{ app: AppManifest; plugin: FastifyPluginAsync }>;
   readinessChecks: ReadinessCheck[];
 }
@@ -135,9 +137,11 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
     for (const role of app.roles) if (config.roles.has(role.name)) runningRoles.push({ app, implementation, role });
   }
   const services = servicesOf(runningRoles);
+  const consoleRole = config.roles.has("console");
   const httpRoles = runningRoles.filter((running) => running.role.http);
+  const needsHttp = httpRoles.length > 0 || consoleRole;
   const needsBaseDatabase =
-    httpRoles.length > 0 ||
+    needsHttp ||
     config.roles.has("registry") ||
     services.some((service) => config.serviceDatabaseUrls[service.name] === undefined);
 
@@ -155,6 +159,7 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
     database: null,
     services: new Map(),
     auth: null,
+    console: null,
     routes: [],
     readinessChecks: [],
   };
@@ -218,7 +223,7 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
   }
   for (const service of services) addServiceDatabase(config, service, runningRoles, state, logger, part);
 
-  if (runningRoles.length > 0) {
+  if (runningRoles.length > 0 || consoleRole) {
     part("kafka client", async () => {
       state.kafka = createKafkaClient({
         brokers: addresses.kafka.split(","),
@@ -239,7 +244,7 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
     });
   }
 
-  if (httpRoles.length > 0) {
+  if (needsHttp) {
     let disconnectProbe: () => Promise<void> = async () => {};
     part(
       "auth",
@@ -257,6 +262,23 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
         });
       },
       () => disconnectProbe(),
+    );
+  }
+
+  if (consoleRole) {
+    part(
+      "console",
+      async () => {
+        state.console = startConsoleRole({
+          brokers: addresses.kafka.split(","),
+          toolkitKafka: state.kafka,
+          database: state.database,
+          registryUrl: addresses.registry,
+          auth: state.auth,
+          logger: logger.child({ part: "console" }),
+        });
+      },
+      async () => state.console?.stop(),
     );
   }
 
@@ -288,6 +310,7 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
           // that its own clients' commands (curl localhost:8001/api/…) work unchanged.
           if (app.name === "messages" || mountedApps.size === 1) await gateway.register(plugin);
         }
+        if (state.console !== null) await gateway.register(state.console.plugin, { prefix: "/console" });
         if (httpRoles.length > 0) {
           attachWebSocketGateway(gateway.app, {
             kafka: state.kafka as KafkaClient,
@@ -307,6 +330,8 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
           const url = `${addresses.http}${root ? "" : `/${app.name}`}${app.pagePath}`;
           addresses.apps.push({ name: app.name, title: app.title, url });
         }
+        if (state.console !== null)
+          addresses.apps.push({ name: "console", title: "Console", url: `${addresses.http}/console/` });
       },
       () => closeGateway(),
     );

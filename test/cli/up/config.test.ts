@@ -86,7 +86,7 @@ test("KAFKA_BROKERS replaces the embedded broker; DATABASE_URL replaces PGlite",
 
 test("--apps runs whole apps with the broker; it cannot be combined with --only", () => {
   const config = resolve(["--apps", "messages"]);
-  assert.deepEqual([...config.roles], ["broker", "registry", "api", "worker", "relay"]);
+  assert.deepEqual([...config.roles], ["broker", "registry", "console", "api", "worker", "relay"]);
   assert.deepEqual(
     config.runningApps.map((app) => app.name),
     ["messages"],

@@ -1,0 +1,126 @@
+// `sluice console`: the web console alone, against any Kafka cluster (and, when given, a schema registry and the
+// toolkit's database), until SIGINT or SIGTERM.
+
+import { startConsoleRole } from "../../console/role.js";
+import { AUTH_MODES, createAuth, type Auth } from "../../gateway/auth/auth.js";
+import { createGateway } from "../../gateway/server.js";
+import { openDatabase, runMigrations, type Database } from "../../store/index.js";
+import { createKafkaClient } from "../../toolkit/index.js";
+import { ArgumentError, choiceOption, integerOption, listOption, stringOption, type OptionValues } from "../args.js";
+import { CliError, defineCommand, EXIT_FAILURE, EXIT_OK, type CommandIo } from "../command.js";
+import { connectionOptions } from "../connection-options.js";
+import { createCliLogger, LOG_LEVELS } from "../logger.js";
+import { listenForShutdown } from "../signals.js";
+
+export const CONSOLE_ENV_PREFIX = "SLUICE_CONSOLE_";
+export const DEFAULT_CONSOLE_PORT = 8080;
+const DATABASE_URL_PATTERN = /^postgres(ql)?:\/\/\S+$/;
+
+export const consoleOptions = {
+  host: stringOption({ description: "Address to listen on", valueName: "host", default: "127.0.0.1" }),
+  port: integerOption({
+    description: "HTTP port; 0 picks a free one",
+    min: 0,
+    max: 65_535,
+    default: DEFAULT_CONSOLE_PORT,
+  }),
+  brokers: connectionOptions.brokers,
+  registryUrl: stringOption({ description: "The schema registry's URL", valueName: "url" }),
+  databaseUrl: stringOption({
+    description: "PostgreSQL with the toolkit's tables (outbox, inbox); also keeps accounts for --auth-mode",
+    valueName: "url",
+    env: "DATABASE_URL",
+  }),
+  authMode: choiceOption({
+    description: "off: anyone may view and change; required: viewers sign in, the admin role changes",
+    choices: AUTH_MODES,
+    default: "off",
+  }),
+  jwtSecret: stringOption({
+    description: "Token signing secret shared with the gateway",
+    valueName: "secret",
+    env: "JWT_SECRET",
+  }),
+  adminUsers: listOption({ description: "Users given the admin role", valueName: "name[,name]" }),
+  logLevel: choiceOption({ description: "Log level (JSON logs on stderr)", choices: LOG_LEVELS, default: "info" }),
+};
+
+export type ConsoleOptionValues = OptionValues<typeof consoleOptions>;
+
+export async function runConsole(options: ConsoleOptionValues, io: CommandIo): Promise<number> {
+  if (options.databaseUrl !== undefined && !DATABASE_URL_PATTERN.test(options.databaseUrl)) {
+    throw new ArgumentError("--database-url must be a postgres:// or postgresql:// URL");
+  }
+  if (options.authMode !== "off" && options.databaseUrl === undefined) {
+    throw new ArgumentError(`--auth-mode ${options.authMode} keeps accounts in PostgreSQL; give --database-url too`);
+  }
+  const logger = createCliLogger(options.logLevel, io.stderr);
+  const shutdown = listenForShutdown(() => process.exit(EXIT_FAILURE));
+  let database: Database | null = null;
+  const closers: Array<() => Promise<void>> = [];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+  };
+  try {
+    if (options.databaseUrl !== undefined) {
+      database = await openDatabase({ url: options.databaseUrl, logger: logger.child({ part: "database" }) });
+      const opened = database;
+      closers.push(() => opened.close());
+      if (options.authMode !== "off") await runMigrations(database, { logger: logger.child({ part: "database" }) });
+    }
+    let auth: Auth | null = null;
+    if (options.authMode !== "off") {
+      auth = await createAuth({
+        mode: options.authMode,
+        database,
+        jwtSecret: options.jwtSecret ?? null,
+        adminUsers: options.adminUsers ?? [],
+        logger: logger.child({ part: "auth" }),
+      });
+    }
+    const toolkitKafka = createKafkaClient({ brokers: options.brokers, clientId: "sluice-console", env: {} });
+    const role = startConsoleRole({
+      brokers: options.brokers,
+      toolkitKafka,
+      database,
+      registryUrl: options.registryUrl ?? null,
+      auth,
+      logger: logger.child({ part: "console" }),
+    });
+    closers.push(() => role.stop());
+    const gateway = await createGateway({ host: options.host, port: options.port, logger, auth });
+    closers.push(() => gateway.close());
+    gateway.app.get("/", async (_request, reply) => reply.redirect("/console/"));
+    await gateway.register(role.plugin, { prefix: "/console" });
+    const url = await gateway.listen();
+    io.stdout.write(`sluice console at ${url}/console/ (Kafka ${options.brokers.join(",")})\n`);
+  } catch (error) {
+    shutdown.dispose();
+    await closeAll();
+    if (error instanceof CliError || error instanceof ArgumentError) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new CliError(`the console did not start: ${reason}`, "Check the port, the database URL and the log above.", {
+      cause: error,
+    });
+  }
+  const signal = await shutdown.requested;
+  logger.info({ signal }, "stopping the console");
+  await closeAll();
+  return EXIT_OK;
+}
+
+export const consoleCommand = defineCommand({
+  name: "console",
+  summary: "Run the web console against any Kafka cluster",
+  details: [
+    'Prints one line "sluice console at <url>" once it listens. It reads the cluster only through the Kafka ' +
+      "protocol, schemas through the registry's REST API, and outbox and inbox through the toolkit's tables.",
+    `Options can also come from the environment as ${CONSOLE_ENV_PREFIX}<OPTION>; the command line wins.`,
+  ],
+  examples: [
+    "sluice console --port 8080 --brokers localhost:9092",
+    "sluice console --brokers kafka:9092 --registry-url http://registry:8081 --database-url postgres://db/app",
+  ],
+  arguments: { options: consoleOptions, positionals: [], envPrefix: CONSOLE_ENV_PREFIX },
+  run: ({ options }, io) => runConsole(options, io),
+});

@@ -1,0 +1,135 @@
+// The outbox and inbox API over the toolkit's tables, in every schema of the database that has them (each service
+// keeps its own): pending outbox rows per topic with the oldest one's age, relay leases, inbox records per consumer
+// group; and the path of one event: its outbox row, where it was published, and each group's inbox record.
+
+import type { FastifyInstance } from "fastify";
+
+import { validationFailed } from "../gateway/errors.js";
+import type { Database } from "../store/database.js";
+import type { ConsoleContext } from "./context.js";
+import { unavailableWithout } from "./errors.js";
+import type { Fields } from "./params.js";
+
+const EVENT_ID_CHARS_MAX = 255;
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Schemas inspected at most; a database with more lists the first by name. */
+export const SCHEMAS_MAX = 100;
+
+function quoted(identifier: string): string {
+  return `"${identifier.replaceAll('"', '""')}"`;
+}
+
+async function schemasWith(database: Database, table: string): Promise<string[]> {
+  const result = await database.query<{ table_schema: string }>(
+    "SELECT table_schema FROM information_schema.tables WHERE table_name = $1 ORDER BY table_schema LIMIT $2",
+    [table, SCHEMAS_MAX],
+  );
+  return result.rows.map((row) => row.table_schema);
+}
+
+const iso = (value: unknown): string | null =>
+  value instanceof Date ? value.toISOString() : value === null ? null : String(value);
+
+export async function outboxSummary(database: Database) {
+  const outboxes = [];
+  for (const schema of await schemasWith(database, "sluice_outbox")) {
+    const table = `${quoted(schema)}.sluice_outbox`;
+    const pending = await database.query<{ topic: string; pending: string; oldest: Date }>(
+      `SELECT topic, count(*)::text AS pending, min(created_at) AS oldest FROM ${table}
+       WHERE published_at IS NULL GROUP BY topic ORDER BY topic`,
+    );
+    const leases = await database.query<{ claimed_by: string; rows: string; expires: Date }>(
+      `SELECT claimed_by, count(*)::text AS rows, max(claim_expires_at) AS expires FROM ${table}
+       WHERE published_at IS NULL AND claimed_by IS NOT NULL GROUP BY claimed_by ORDER BY claimed_by`,
+    );
+    outboxes.push({
+      schema,
+      pending: pending.rows.map((row) => ({
+        topic: row.topic,
+        pending: Number(row.pending),
+        oldest: iso(row.oldest),
+        oldestAgeMs: Date.now() - new Date(row.oldest).getTime(),
+      })),
+      relays: leases.rows.map((row) => ({
+        relay: row.claimed_by,
+        claimedRows: Number(row.rows),
+        leaseExpires: iso(row.expires),
+      })),
+    });
+  }
+  const inboxes = [];
+  for (const schema of await schemasWith(database, "sluice_inbox")) {
+    const groups = await database.query<{ consumer_group: string; records: string; latest: Date }>(
+      `SELECT consumer_group, count(*)::text AS records, max(processed_at) AS latest
+       FROM ${quoted(schema)}.sluice_inbox GROUP BY consumer_group ORDER BY consumer_group`,
+    );
+    inboxes.push({
+      schema,
+      groups: groups.rows.map((row) => ({
+        group: row.consumer_group,
+        records: Number(row.records),
+        latest: iso(row.latest),
+      })),
+    });
+  }
+  return { outboxes, inboxes };
+}
+
+export async function eventPath(database: Database, eventId: string) {
+  const steps: Array<Record<string, unknown>> = [];
+  if (UUID_PATTERN.test(eventId)) {
+    for (const schema of await schemasWith(database, "sluice_outbox")) {
+      const rows = await database.query<Record<string, unknown>>(
+        `SELECT id::text, topic, partition_key, created_at, published_at, claim_count, last_error
+         FROM ${quoted(schema)}.sluice_outbox WHERE event_id = $1::uuid`,
+        [eventId],
+      );
+      for (const row of rows.rows) {
+        steps.push({
+          step: "outbox",
+          schema,
+          topic: row.topic,
+          partitionKey: row.partition_key,
+          createdAt: iso(row.created_at),
+          publishedAt: iso(row.published_at),
+          attempts: row.claim_count,
+          lastError: row.last_error,
+        });
+      }
+    }
+  }
+  for (const schema of await schemasWith(database, "sluice_inbox")) {
+    const rows = await database.query<Record<string, unknown>>(
+      `SELECT consumer_group, topic, partition, record_offset::text AS record_offset, processed_at
+       FROM ${quoted(schema)}.sluice_inbox WHERE event_id = $1 ORDER BY processed_at`,
+      [eventId],
+    );
+    for (const row of rows.rows) {
+      steps.push({
+        step: "inbox",
+        schema,
+        group: row.consumer_group,
+        topic: row.topic,
+        partition: row.partition,
+        offset: Number(row.record_offset),
+        processedAt: iso(row.processed_at),
+      });
+    }
+  }
+  return { eventId, steps };
+}
+
+export async function outboxRoutes(app: FastifyInstance, context: ConsoleContext): Promise<void> {
+  const database = () => {
+    if (context.database === null) throw unavailableWithout("database for outbox and inbox", "--database-url");
+    return context.database;
+  };
+  app.get("/api/outbox", { preHandler: context.view }, async () => outboxSummary(database()));
+  app.get("/api/events/:id", { preHandler: context.view }, async (request) => {
+    const eventId = (request.params as Fields).id;
+    if (typeof eventId !== "string" || eventId === "" || eventId.length > EVENT_ID_CHARS_MAX) {
+      throw validationFailed("id", `an event id is 1 to ${EVENT_ID_CHARS_MAX} characters`);
+    }
+    return eventPath(database(), eventId);
+  });
+}

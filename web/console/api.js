@@ -1,0 +1,47 @@
+/* global fetch, localStorage */
+// The console's calls to its server: JSON in and out, the signed-in user's token on every call, and errors carrying
+// the server's code, message and field so views can say what went wrong.
+
+const TOKEN_KEY = "sluice-console-token";
+export const BASE = "/console";
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(body?.message ?? `the server answered ${status}`);
+    this.status = status;
+    this.code = body?.error ?? "SLUICE_HTTP_" + status;
+    this.field = body?.field;
+  }
+}
+
+export function token() {
+  return localStorage.getItem(TOKEN_KEY);
+}
+
+export function setToken(value) {
+  if (value === null) localStorage.removeItem(TOKEN_KEY);
+  else localStorage.setItem(TOKEN_KEY, value);
+}
+
+export async function call(method, path, body, { signal, root = false } = {}) {
+  const headers = { accept: "application/json" };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const current = token();
+  if (current !== null) headers.authorization = `Bearer ${current}`;
+  const response = await fetch(root ? path : `${BASE}/api${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal,
+  });
+  const text = await response.text();
+  const parsed = text === "" ? null : JSON.parse(text);
+  if (!response.ok) throw new ApiError(response.status, parsed);
+  return parsed;
+}
+
+export const get = (path, options) => call("GET", path, undefined, options);
+export const post = (path, body, options) => call("POST", path, body, options);
+export const patch = (path, body) => call("PATCH", path, body);
+export const put = (path, body) => call("PUT", path, body);
+export const del = (path) => call("DELETE", path);
