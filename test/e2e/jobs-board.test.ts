@@ -5,15 +5,15 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
 
 import { chromium, type Browser, type Page } from "playwright-core";
 
 import { jobsForTest } from "../apps/jobs/harness.js";
 import { requireTool } from "../helpers/environment.js";
+import { screenshotPath } from "./screenshots.js";
 
 const CHROMIUM_PATH = process.env.SLUICE_CHROMIUM_PATH ?? "/usr/bin/chromium";
-const SCREENSHOT_PATH = fileURLToPath(new URL("../../docs/jobs-screenshot.png", import.meta.url));
+const SCREENSHOT_PATH = screenshotPath("jobs-screenshot.png");
 const STEP_TIMEOUT_MS = 15_000;
 
 async function registerIn(browser: Browser, url: string, username: string, kind: string): Promise<Page> {

@@ -6,16 +6,16 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
 
 import { chromium, type Browser, type Page } from "playwright-core";
 
 import { ADMIN, startWordium } from "../apps/wordium/harness.js";
 import { requireTool } from "../helpers/environment.js";
+import { screenshotPath } from "./screenshots.js";
 
 const CHROMIUM_PATH = process.env.SLUICE_CHROMIUM_PATH ?? "/usr/bin/chromium";
 const STEP_TIMEOUT_MS = 30_000;
-const SCREENSHOT_PATH = fileURLToPath(new URL("../../docs/wordium.png", import.meta.url));
+const SCREENSHOT_PATH = screenshotPath("wordium.png");
 
 async function signUpOnPage(browser: Browser, url: string, username: string): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
