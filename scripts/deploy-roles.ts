@@ -95,3 +95,21 @@ export async function deploymentRoles(): Promise<DeploymentRole[]> {
   }
   return roles;
 }
+
+/**
+ * Where roles find each other's HTTP APIs when each runs in its own container or pod: the jobs board's gateway
+ * forwards to its services at JOBS_<SERVICE>_URL. hostOf names a role's host (its compose service or its Service).
+ */
+export function roleAddressVariables(
+  roles: readonly DeploymentRole[],
+  hostOf: (role: string) => string,
+  httpPort: number,
+): Record<string, string> {
+  const variables: Record<string, string> = {};
+  for (const role of roles) {
+    if (role.app !== "jobs" || !role.http || !role.name.startsWith("jobs-") || role.name === "jobs-gateway") continue;
+    const service = role.name.slice("jobs-".length).toUpperCase();
+    variables[`JOBS_${service}_URL`] = `http://${hostOf(role.name)}:${httpPort}`;
+  }
+  return variables;
+}

@@ -22,10 +22,11 @@ import { format, resolveConfig } from "prettier";
 import { stringify } from "yaml";
 
 import { APPS } from "../src/apps/catalogue.js";
-import { deploymentRoles, IMAGE, NAMESPACE, type DeploymentRole } from "./deploy-roles.js";
+import { deploymentRoles, IMAGE, NAMESPACE, roleAddressVariables, type DeploymentRole } from "./deploy-roles.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const HTTP_PORT = 8080;
+const REDIS_PORT = 6379;
 const KAFKA_CLUSTER = "sluice";
 const CLUSTER_CA_SECRET = `${KAFKA_CLUSTER}-cluster-ca-cert`;
 const CLUSTER_CA_PATH = "/etc/sluice/kafka-ca";
@@ -83,7 +84,11 @@ function roleContainer(role: DeploymentRole): Manifest {
       { name: "http", containerPort: HTTP_PORT },
       ...role.extraPorts.map((extra) => ({ name: extra.name, containerPort: extra.port })),
     ],
-    envFrom: [{ configMapRef: { name: "sluice-config" } }, { secretRef: { name: "sluice-secrets" } }],
+    envFrom: [
+      { configMapRef: { name: "sluice-config" } },
+      { configMapRef: { name: "sluice-role-addresses" } },
+      { secretRef: { name: "sluice-secrets" } },
+    ],
     // Start-up runs migrations and waits for the broker, so liveness begins only once start-up has succeeded.
     startupProbe: probe("/healthz", 60, 2),
     readinessProbe: probe("/readyz", 3, 5),
@@ -205,6 +210,7 @@ function composeFile(roles: readonly DeploymentRole[]): Manifest {
     SLUICE_ADMIN_USERS: "${SLUICE_ADMIN_USERS:-}",
     SLUICE_LOG_LEVEL: "${SLUICE_LOG_LEVEL:-info}",
     SLUICE_SHUTDOWN_TIMEOUT_MS: "20000",
+    ...roleAddressVariables(roles, (role) => role, HTTP_PORT),
   };
   const services: Record<string, Manifest> = {
     kafka: {
@@ -438,23 +444,25 @@ function networkPolicies(roles: readonly DeploymentRole[]): Manifest[] {
       },
     },
   ];
-  const served = roles.filter((role) => role.extraPorts.length > 0);
-  if (served.length > 0) {
-    // Roles reach the schema registry (and any other port a role serves to the others) inside the namespace.
-    const ports = served.flatMap((role) => role.extraPorts.map((extra) => ({ protocol: "TCP", port: extra.port })));
-    const sluicePodsPeer = [{ podSelector: sluicePods }];
-    policies.push({
-      apiVersion: "networking.k8s.io/v1",
-      kind: "NetworkPolicy",
-      metadata: { name: "sluice-between-roles", labels: labels("network") },
-      spec: {
-        podSelector: sluicePods,
-        policyTypes: ["Ingress", "Egress"],
-        ingress: [{ from: sluicePodsPeer, ports }],
-        egress: [{ to: sluicePodsPeer, ports }],
-      },
-    });
-  }
+  // Roles reach each other's HTTP APIs (the jobs board's gateway its services), Redis, and the ports roles serve to
+  // the others (the schema registry) inside the namespace.
+  const ports = [
+    { protocol: "TCP", port: HTTP_PORT },
+    { protocol: "TCP", port: REDIS_PORT },
+    ...roles.flatMap((role) => role.extraPorts.map((extra) => ({ protocol: "TCP", port: extra.port }))),
+  ];
+  const sluicePodsPeer = [{ podSelector: sluicePods }];
+  policies.push({
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: { name: "sluice-between-roles", labels: labels("network") },
+    spec: {
+      podSelector: sluicePods,
+      policyTypes: ["Ingress", "Egress"],
+      ingress: [{ from: sluicePodsPeer, ports }],
+      egress: [{ to: sluicePodsPeer, ports }],
+    },
+  });
   const httpRoles = roles.filter((role) => role.http);
   if (httpRoles.length > 0) {
     policies.push({
@@ -505,6 +513,14 @@ export async function generatedFiles(): Promise<Record<string, string>> {
       ),
     ),
     "k8s/app/ingress.yaml": documents("the nginx entry point", [ingress(roles)]),
+    "k8s/app/role-addresses.yaml": documents("where roles find each other's HTTP APIs", [
+      {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "sluice-role-addresses", labels: labels("config") },
+        data: roleAddressVariables(roles, (role) => `sluice-${role}`, HTTP_PORT),
+      },
+    ]),
     "k8s-prod/kafka-topics.yaml": documents(
       "a Strimzi KafkaTopic per topic the apps declare",
       kafkaTopics(topics).map(inNamespace),
