@@ -160,7 +160,7 @@ test(
     await watcher.evaluate(() => {
       const control = window as unknown as { sockets: WebSocket[]; blockSockets: boolean };
       control.blockSockets = true;
-      control.sockets.at(-1)?.close(4001, "the test cut the connection");
+      control.sockets.at(-1)?.close(3000, "the test cut the connection");
     });
     await watcher.locator('#connection[data-state="offline"]').waitFor();
     const missed = "Posted while the watcher was offline";
