@@ -8,7 +8,7 @@ import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 
 import { runCommand } from "../../helpers/process.js";
-import { requireTool, temporaryDir } from "../../helpers/environment.js";
+import { temporaryDir } from "../../helpers/environment.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const REFERENCE = join(ROOT, "../shared/reference/kafka-protocol");
@@ -24,13 +24,13 @@ function generatedFiles(protocolDir: string): Map<string, string> {
 }
 
 test("the generated protocol files are what gen-protocol makes from the reference", { timeout: 60_000 }, async (t) => {
-  if (
-    !requireTool(
-      t,
-      existsSync(join(REFERENCE, "message")),
-      "the Kafka protocol reference (../shared/reference/kafka-protocol)",
-    )
-  ) {
+  // The reference sits beside the repository, not in it, so a clone without it (a user's, or a CI checkout placed
+  // elsewhere) skips loudly even in CI: it is not a tool CI can install.
+  if (!existsSync(join(REFERENCE, "message"))) {
+    const message =
+      "SKIPPED: the Kafka protocol reference (../shared/reference/kafka-protocol) is not beside this clone";
+    process.stderr.write(`\n*** ${message} ***\n`);
+    t.skip(message);
     return;
   }
   const out = temporaryDir(t);
