@@ -264,7 +264,12 @@ test("docker/compose.yaml is valid for both profiles, and every service's comman
     }
   }
 
-  const compose = parseAllDocuments(readFileSync(join(ROOT, "docker", "compose.yaml"), "utf8"))[0]?.toJSON();
+  const composeText = readFileSync(join(ROOT, "docker", "compose.yaml"), "utf8");
+  const example = readFileSync(join(ROOT, "docker", ".env.example"), "utf8");
+  for (const [, variable] of composeText.matchAll(/\$\{([A-Z_]+)/g)) {
+    assert.match(example, new RegExp(`^${variable}=`, "m"), `docker/.env.example lists ${variable}`);
+  }
+  const compose = parseAllDocuments(composeText)[0]?.toJSON();
   const commands = Object.values(compose.services as Record<string, Container>)
     .filter((service) => String(service.image).includes("SLUICE_IMAGE"))
     .map((service) => service.command as string[]);
