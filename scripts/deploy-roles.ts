@@ -7,6 +7,8 @@ import { SYSTEM_ROLES, UP_ROLES } from "../src/cli/up/roles.js";
 export const NAMESPACE = "sluice";
 /** Pinned to the package's version, so that a rollout is a change of this tag (update-code.sh builds it). */
 export const IMAGE = "sluice:0.1.0";
+/** The port every role's HTTP server (and its probes and metrics) listens on in a container. */
+export const HTTP_PORT = 8080;
 
 export interface DeploymentRole {
   readonly name: string;
