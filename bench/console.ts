@@ -18,18 +18,12 @@ import { createConsole } from "../src/console/console.js";
 import { DEFAULT_SAMPLE_INTERVAL_MS } from "../src/console/overview.js";
 import { createGateway } from "../src/gateway/server.js";
 import { SluiceKafkaClient } from "../src/kafka/client/index.js";
+import { numberArgument } from "./common.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
-function numberArgument(name: string, fallback: number): number {
-  const index = args.indexOf(name);
-  if (index < 0) return fallback;
-  const value = Number(args[index + 1]);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} takes a positive integer`);
-  return value;
-}
-const MESSAGES = numberArgument("--messages", quick ? 200_000 : 1_000_000);
-const TOPICS = numberArgument("--topics", quick ? 200 : 1_000);
+const MESSAGES = numberArgument(args, "--messages", quick ? 200_000 : 1_000_000);
+const TOPICS = numberArgument(args, "--topics", quick ? 200 : 1_000);
 const PARTITIONS = 4;
 const BATCH = 5_000;
 const SEEKS = 40;

@@ -10,50 +10,24 @@ import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-import { performance } from "node:perf_hooks";
 
 import { WebSocket } from "ws";
 
 import { DEFAULT_FANOUT_CLIENTS, formatFanoutResult, runWebSocketFanout } from "./websocket-fanout.js";
+import { log, nowMs, numberArgument, percentile, table } from "./common.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 
-function numberArgument(name: string, fallback: number): number {
-  const index = args.indexOf(name);
-  if (index < 0) return fallback;
-  const value = Number(args[index + 1]);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} takes a positive integer`);
-  return value;
-}
-
-const POSTS = numberArgument("--posts", quick ? 1_000 : 5_000);
-const CONCURRENCY = numberArgument("--concurrency", 32);
-const LATENCY_POSTS = numberArgument("--latency-posts", quick ? 100 : 500);
+const POSTS = numberArgument(args, "--posts", quick ? 1_000 : 5_000);
+const CONCURRENCY = numberArgument(args, "--concurrency", 32);
+const LATENCY_POSTS = numberArgument(args, "--latency-posts", quick ? 100 : 500);
 /** Latency is measured at a steady pace, not flat out, so that it shows the path's delay rather than a queue. */
 const LATENCY_INTERVAL_MS = 10;
-const FANOUT_CLIENTS = numberArgument("--clients", DEFAULT_FANOUT_CLIENTS);
-const FANOUT_EVENTS = numberArgument("--events", quick ? 200 : 1_000);
+const FANOUT_CLIENTS = numberArgument(args, "--clients", DEFAULT_FANOUT_CLIENTS);
+const FANOUT_EVENTS = numberArgument(args, "--events", quick ? 200 : 1_000);
 const START_TIMEOUT_MS = 60_000;
 const ARRIVAL_TIMEOUT_MS = 60_000;
-
-function log(line: string): void {
-  process.stderr.write(`${line}\n`);
-}
-
-function nowMs(): number {
-  return performance.timeOrigin + performance.now();
-}
-
-function percentile(sorted: readonly number[], quantile: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(quantile * sorted.length))] ?? Number.NaN;
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((cell, index) => Math.max(cell.length, ...rows.map((row) => row[index]?.length ?? 0)));
-  const line = (cells: string[]) => `| ${cells.map((cell, index) => cell.padEnd(widths[index] ?? 0)).join(" | ")} |`;
-  return [line(header), `|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`, ...rows.map(line)].join("\n");
-}
 
 interface RunningUp {
   child: ChildProcess;

@@ -11,21 +11,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { log, numberArgument, percentile, table } from "./common.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 
-function numberArgument(name: string, fallback: number): number {
-  const index = args.indexOf(name);
-  if (index < 0) return fallback;
-  const value = Number(args[index + 1]);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} takes a positive integer`);
-  return value;
-}
-
-const REQUESTS = numberArgument("--requests", quick ? 1_000 : 5_000);
-const CONCURRENCY = numberArgument("--concurrency", 32);
-const SEARCHES = numberArgument("--searches", quick ? 50 : 200);
+const REQUESTS = numberArgument(args, "--requests", quick ? 1_000 : 5_000);
+const CONCURRENCY = numberArgument(args, "--concurrency", 32);
+const SEARCHES = numberArgument(args, "--searches", quick ? 50 : 200);
 /** Latency is measured one job at a time at a steady pace, so that it shows the path's delay, not a queue. */
 const SEARCH_INTERVAL_MS = 20;
 const SEARCH_POLL_MS = 1;
@@ -33,20 +26,6 @@ const START_TIMEOUT_MS = 90_000;
 /** Consecutive cache hits that show the job events of the creation run have all been handled. */
 const SETTLED_HITS = 50;
 const ARRIVAL_TIMEOUT_MS = 30_000;
-
-function log(line: string): void {
-  process.stderr.write(`${line}\n`);
-}
-
-function percentile(sorted: readonly number[], quantile: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(quantile * sorted.length))] ?? Number.NaN;
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((cell, index) => Math.max(cell.length, ...rows.map((row) => row[index]?.length ?? 0)));
-  const line = (cells: string[]) => `| ${cells.map((cell, index) => cell.padEnd(widths[index] ?? 0)).join(" | ")} |`;
-  return [line(header), `|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`, ...rows.map(line)].join("\n");
-}
 
 function startUp(dataDir: string): Promise<{ child: ChildProcess; http: string }> {
   const child = spawn(

@@ -8,11 +8,11 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 
 import { Kafka, logLevel } from "kafkajs";
 import { WebSocket } from "ws";
+import { nowMs, numberArgument, percentile } from "./common.js";
 
 export const DEFAULT_FANOUT_CLIENTS = 1_000;
 export const DEFAULT_FANOUT_EVENTS = 1_000;
@@ -59,14 +59,6 @@ interface BenchClient {
   ws: WebSocket;
   received: number;
   closed: boolean;
-}
-
-function nowMs(): number {
-  return performance.timeOrigin + performance.now();
-}
-
-function percentile(sorted: number[], quantile: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(quantile * sorted.length))] ?? Number.NaN;
 }
 
 async function openClient(url: string, topic: string, index: number, latencies: number[]): Promise<BenchClient> {
@@ -202,14 +194,6 @@ async function serve(): Promise<void> {
       process.exit(0);
     })();
   });
-}
-
-function numberArgument(args: string[], name: string, fallback: number): number {
-  const index = args.indexOf(name);
-  if (index < 0) return fallback;
-  const value = Number(args[index + 1]);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} takes a positive integer`);
-  return value;
 }
 
 async function main(): Promise<void> {

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 
 import { WebSocket } from "ws";
+import { log, percentile } from "./common.js";
 
 const args = process.argv.slice(2);
 function numberArg(name: string, fallback: number): number {
@@ -29,10 +30,6 @@ const ALERT_SPACING_MS = 100;
 const START_TIMEOUT_MS = 120_000;
 const ALERT_TIMEOUT_MS = 30_000;
 const PASSWORD = "bench password";
-
-function log(line: string): void {
-  process.stderr.write(`${line}\n`);
-}
 
 function startUp(dataDir: string): Promise<{ child: ChildProcess; http: string; ws: string }> {
   const child = spawn(
@@ -103,11 +100,6 @@ async function signup(http: string, username: string): Promise<{ token: string; 
   });
   if (answer.status !== 201) throw new Error(`signup ${username}: ${answer.status} ${JSON.stringify(answer.body)}`);
   return { token: answer.body.token, acceptedMs: performance.now() };
-}
-
-function percentile(sorted: readonly number[], fraction: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] as number;
 }
 
 async function signupToProfile(http: string): Promise<number[]> {
