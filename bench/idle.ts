@@ -3,14 +3,14 @@
 // memory from /proc/<pid>/status and its own /metrics. Linux only. Prints a table and the command.
 //   npm run bench:idle [-- --settle-ms 20000 --window-ms 30000]
 
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 
-const START_TIMEOUT_MS = 120_000;
+import { startUp } from "../test/apps/messages/up-process.js";
+
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ, 100 on Linux). */
 const CLOCK_TICKS_PER_SECOND = 100;
 
@@ -36,43 +36,13 @@ function metric(text: string, name: string): number {
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), "sluice-bench-idle-"));
-const child = spawn(
-  process.execPath,
-  [
-    "--import",
-    "tsx",
-    "src/cli/main.ts",
-    "up",
-    "--port",
-    "0",
-    "--broker-port",
-    "0",
-    "--registry-port",
-    "0",
-    "--data-dir",
-    dataDir,
-    "--log-level",
-    "warn",
-  ],
-  { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, KAFKA_BROKERS: "", DATABASE_URL: "" } },
-);
+// The same start-up as the crash tests use: a child process on free ports, with its URLs read from its output.
+const up = await startUp(["--port", "0", "--broker-port", "0", "--registry-port", "0", "--data-dir", dataDir], {
+  SLUICE_LOG_LEVEL: "warn",
+});
+const { child } = up;
+const http = up.url;
 try {
-  const http = await new Promise<string>((resolve, reject) => {
-    let output = "";
-    const timer = setTimeout(
-      () => reject(new Error(`sluice up did not start in ${START_TIMEOUT_MS} ms`)),
-      START_TIMEOUT_MS,
-    );
-    child.stdout.on("data", (chunk: Buffer) => {
-      output += chunk.toString("utf8");
-      const url = /Health +(http:\/\/[^/\s]+)\//.exec(output)?.[1];
-      if (url !== undefined && output.includes("Stop with")) {
-        clearTimeout(timer);
-        resolve(url);
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`sluice up exited with ${String(code)} before it was up`)));
-  });
   const pid = child.pid!;
   await sleep(settleMs);
   const before = cpuTicks(pid);
@@ -95,6 +65,6 @@ try {
   for (const [name, value] of rows) console.log(`| ${name} | ${value} |`);
 } finally {
   child.kill("SIGTERM");
-  await new Promise((resolve) => child.once("exit", resolve));
+  await up.exited;
   rmSync(dataDir, { recursive: true, force: true });
 }
