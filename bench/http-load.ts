@@ -41,7 +41,7 @@ export function encodeRequest(host: string, request: LoadRequest): Buffer {
 class LoadConnection {
   private readonly socket: Socket;
   private readonly ready: Promise<void>;
-  private buffered = Buffer.alloc(0);
+  private buffered: Buffer = Buffer.alloc(0);
   private waiting: { resolve: (answer: LoadAnswer) => void; reject: (error: Error) => void } | null = null;
   private failure: Error | null = null;
 
