@@ -11,6 +11,7 @@
 
 import type { Database, Queryable } from "../store/index.js";
 import { InvalidArgumentError, ToolkitError, ToolkitErrorCode } from "./errors.js";
+import { toolkitCounter } from "./metrics.js";
 
 /** Items written in one transaction, at most. */
 export const DEFAULT_GROUP_COMMIT_BATCH_MAX = 256;
@@ -37,6 +38,8 @@ export type GroupWrite<I, R> = (tx: Queryable, items: readonly I[]) => Promise<R
 
 export interface GroupCommitOptions<I, R> {
   db: Database;
+  /** Labels the committer's metrics (sluice_group_commit_groups_total, sluice_group_commit_items_total). */
+  name?: string;
   write: GroupWrite<I, R>;
   /** Items per transaction, at most (default DEFAULT_GROUP_COMMIT_BATCH_MAX). */
   batchMax?: number;
@@ -73,6 +76,22 @@ class GroupWriteFailed extends Error {
 }
 
 const ITEM_SAVEPOINT = "sluice_group_item";
+const DEFAULT_NAME = "default";
+
+function groupCommitMetrics() {
+  return {
+    groups: toolkitCounter({
+      name: "sluice_group_commit_groups_total",
+      help: "Transactions a group commit ran, each holding one or more writes, by committer",
+      labelNames: ["name"] as const,
+    }),
+    items: toolkitCounter({
+      name: "sluice_group_commit_items_total",
+      help: "Writes a group commit answered (committed or failed), by committer",
+      labelNames: ["name"] as const,
+    }),
+  };
+}
 
 function integerOption(field: string, value: number | undefined, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
@@ -89,6 +108,8 @@ export class GroupCommit<I, R> {
   readonly #db: Database;
   readonly #write: GroupWrite<I, R>;
   readonly #onGroup: ((size: number) => void) | null;
+  readonly #name: string;
+  readonly #metrics = groupCommitMetrics();
   #queue: Array<Entry<I, R>> = [];
   /** The group being written, or a scheduled start; null when the committer is idle. */
   #running: Promise<void> | null = null;
@@ -100,6 +121,7 @@ export class GroupCommit<I, R> {
     this.#db = options.db;
     this.#write = options.write;
     this.#onGroup = options.onGroup ?? null;
+    this.#name = options.name ?? DEFAULT_NAME;
     this.batchMax = integerOption(
       "batchMax",
       options.batchMax,
@@ -237,6 +259,8 @@ export class GroupCommit<I, R> {
   #settle(group: Array<Entry<I, R>>, outcomes: ReadonlyArray<GroupOutcome<R>>): void {
     this.#status.groups += 1;
     this.#status.items += group.length;
+    this.#metrics.groups.inc({ name: this.#name });
+    this.#metrics.items.inc({ name: this.#name }, group.length);
     this.#onGroup?.(group.length);
     group.forEach((entry, index) => {
       const outcome = outcomes[index] as GroupOutcome<R>;

@@ -11,6 +11,8 @@ import type { TopicDefinition } from "./topic.js";
 
 export interface OutboxGroupCommitOptions {
   db: Database;
+  /** Labels the metrics (default "outbox"). */
+  name?: string;
   /** Events per transaction, at most (default DEFAULT_GROUP_COMMIT_BATCH_MAX). */
   batchMax?: number;
   /** How long a group lingers for more events, in ms (default DEFAULT_GROUP_COMMIT_WAIT_MS, 0: not at all). */
@@ -25,6 +27,7 @@ export class OutboxGroupCommit {
   constructor(options: OutboxGroupCommitOptions) {
     this.#group = new GroupCommit<EncodedEvent, string>({
       db: options.db,
+      name: options.name ?? "outbox",
       ...(options.batchMax === undefined ? {} : { batchMax: options.batchMax }),
       ...(options.waitMs === undefined ? {} : { waitMs: options.waitMs }),
       ...(options.queueMax === undefined ? {} : { queueMax: options.queueMax }),

@@ -162,6 +162,7 @@ export function messageBoardRoutes(options: MessageBoardRoutesOptions): FastifyP
   );
   const group = new GroupCommit<PendingMessage, void>({
     db,
+    name: "messages",
     write: writeMessages,
     ...(options.groupCommitBatchMax === undefined ? {} : { batchMax: options.groupCommitBatchMax }),
     ...(options.groupCommitWaitMs === undefined ? {} : { waitMs: options.groupCommitWaitMs }),
