@@ -11,6 +11,7 @@ import { readMetadataFile, writeMetadataFile } from "./metadata-file.js";
 import { TopicRegistry } from "./topics.js";
 import { AclStore } from "./acl/acls.js";
 import { QuotaStore } from "./quotas/quotas.js";
+import { LogCleaner } from "./log/log-cleaner.js";
 import { lockDataDir, type DataDirLock } from "../platform/data-dir-lock.js";
 import { ScramAdmin } from "./sasl/scram-admin.js";
 import { SaslUserStore, saslUserStoreFor } from "./sasl/user-store.js";
@@ -33,6 +34,8 @@ export class Broker {
   readonly quotas: QuotaStore;
   readonly groups: GroupCoordinator;
   readonly faults = new FaultInjector();
+  /** Compacts the logs of topics whose cleanup.policy includes compact. */
+  readonly cleaner: LogCleaner;
   /** The current epoch of producer ids handed out since start, for InitProducerId epoch bumps; oldest forgotten first. */
   private readonly producerEpochs = new Map<number, number>();
   // Id 0 is never handed out: @platformatic/kafka sends producer id 0, epoch 0 as a placeholder in its first
@@ -68,6 +71,21 @@ export class Broker {
       persist: () => this.persistMetadata(),
       onTopicDeleted: (name) => this.groups.deleteTopicOffsets(name),
     });
+    this.cleaner = new LogCleaner({
+      logs: () =>
+        this.topics
+          .all()
+          .flatMap((topic) =>
+            topic.partitions.map((partition) => ({
+              log: partition.log,
+              topic: topic.name,
+              partition: partition.index,
+            })),
+          ),
+      dedupeBufferBytes: config.logCleanerDedupeBufferBytes,
+      backoffMs: config.logCleanerBackoffMs,
+      logger: logger.child({ component: "log-cleaner" }),
+    });
     this.groups = new GroupCoordinator({
       dataDir: config.dataDir,
       config,
@@ -93,6 +111,7 @@ export class Broker {
     }
     this.retentionTimer = setInterval(() => this.enforceRetention(), this.config.retentionCheckIntervalMs);
     this.retentionTimer.unref();
+    this.cleaner.start();
     const { flush } = this.config;
     if (flush.kind === "interval") {
       this.flushTimer = setInterval(() => {
@@ -171,6 +190,7 @@ export class Broker {
     this.beginShutdown();
     if (this.retentionTimer !== null) clearInterval(this.retentionTimer);
     if (this.flushTimer !== null) clearInterval(this.flushTimer);
+    await this.cleaner.stop();
     await this.syncAll();
     await this.groups.close();
     await this.topics.closeAll();
