@@ -1,9 +1,10 @@
 // The log cleaner's summary of the dirty part of a log: for each key, the offset of its latest record. Like Kafka's
-// SkimpyOffsetMap it stores a 16-byte MD5 of the key and an 8-byte offset per slot (24 bytes), in a table of fixed
+// SkimpyOffsetMap it stores a 16-byte hash of the key and an 8-byte offset per slot (24 bytes), in a table of fixed
 // size, so memory is bounded by the byte budget whatever the keys look like. A hash collision between two keys
-// would make the older one's records look superseded; at 128 bits that is not a practical concern.
+// would make the older one's records look superseded; with 128 bits (four seeded xxHash32 lanes, several times
+// faster than MD5 here, which matters at a million keys) that is not a practical concern.
 
-import { hash } from "node:crypto";
+import { xxhash32 } from "../../kafka/protocol/compression/xxhash32.js";
 
 /** Bytes per slot: a 16-byte key hash and an 8-byte offset. */
 export const OFFSET_MAP_SLOT_BYTES = 24;
@@ -11,11 +12,13 @@ export const OFFSET_MAP_SLOT_BYTES = 24;
 export const OFFSET_MAP_LOAD_FACTOR = 0.9;
 
 const EMPTY = -1;
+const SEEDS = [0, 0x9e3779b1, 0x85ebca77, 0xc2b2ae3d] as const;
 
 export class OffsetMap {
   private readonly hashes: Int32Array;
   private readonly offsets: Float64Array;
   private readonly slots: number;
+  private readonly digest = new Int32Array(4);
   /** Keys stored. */
   size = 0;
   /** The most keys the map takes. */
@@ -34,12 +37,16 @@ export class OffsetMap {
     return this.size >= this.capacity;
   }
 
-  /** The slot holding `digest`, or the empty slot where it would go. */
-  private slotOf(digest: Buffer): number {
-    const a = digest.readInt32LE(0);
-    const b = digest.readInt32LE(4);
-    const c = digest.readInt32LE(8);
-    const d = digest.readInt32LE(12);
+  /** The slot holding `key`, or the empty slot where it would go; the key's hash is left in `digest`. */
+  private slotOf(key: Uint8Array): number {
+    const a = xxhash32(key, SEEDS[0]) | 0;
+    const b = xxhash32(key, SEEDS[1]) | 0;
+    const c = xxhash32(key, SEEDS[2]) | 0;
+    const d = xxhash32(key, SEEDS[3]) | 0;
+    this.digest[0] = a;
+    this.digest[1] = b;
+    this.digest[2] = c;
+    this.digest[3] = d;
     let slot = (a >>> 0) % this.slots;
     while (true) {
       if (this.offsets[slot] === EMPTY) return slot;
@@ -52,15 +59,10 @@ export class OffsetMap {
 
   /** Records `offset` as the latest for `key`; false (and nothing stored) when the key is new and the map is full. */
   put(key: Uint8Array, offset: number): boolean {
-    const digest = hash("md5", key, "buffer");
-    const slot = this.slotOf(digest);
+    const slot = this.slotOf(key);
     if (this.offsets[slot] === EMPTY) {
       if (this.full) return false;
-      const at = slot * 4;
-      this.hashes[at] = digest.readInt32LE(0);
-      this.hashes[at + 1] = digest.readInt32LE(4);
-      this.hashes[at + 2] = digest.readInt32LE(8);
-      this.hashes[at + 3] = digest.readInt32LE(12);
+      this.hashes.set(this.digest, slot * 4);
       this.size++;
     }
     this.offsets[slot] = offset;
@@ -69,6 +71,6 @@ export class OffsetMap {
 
   /** The latest offset recorded for `key`, or -1. */
   get(key: Uint8Array): number {
-    return this.offsets[this.slotOf(hash("md5", key, "buffer"))]!;
+    return this.offsets[this.slotOf(key)]!;
   }
 }
