@@ -73,15 +73,13 @@ export class Broker {
     });
     this.cleaner = new LogCleaner({
       logs: () =>
-        this.topics
-          .all()
-          .flatMap((topic) =>
-            topic.partitions.map((partition) => ({
-              log: partition.log,
-              topic: topic.name,
-              partition: partition.index,
-            })),
-          ),
+        this.topics.all().flatMap((topic) =>
+          topic.partitions.map((partition) => ({
+            log: partition.log,
+            topic: topic.name,
+            partition: partition.index,
+          })),
+        ),
       dedupeBufferBytes: config.logCleanerDedupeBufferBytes,
       backoffMs: config.logCleanerBackoffMs,
       logger: logger.child({ component: "log-cleaner" }),
