@@ -11,6 +11,7 @@ import { readMetadataFile, writeMetadataFile } from "./metadata-file.js";
 import { TopicRegistry } from "./topics.js";
 import { AclStore } from "./acl/acls.js";
 import { QuotaStore } from "./quotas/quotas.js";
+import { QuotaEnforcer } from "./quotas/enforcer.js";
 import { LogCleaner } from "./log/log-cleaner.js";
 import { lockDataDir, type DataDirLock } from "../platform/data-dir-lock.js";
 import { ScramAdmin } from "./sasl/scram-admin.js";
@@ -30,8 +31,10 @@ export class Broker {
   readonly scram: ScramAdmin;
   /** The ACLs, enforced when the broker runs with an authorizer; null without one (every request is allowed). */
   readonly acls: AclStore | null;
-  /** Client quotas, stored and reported (AlterClientQuotas, DescribeClientQuotas) but not enforced. */
+  /** Client quotas, stored and reported (AlterClientQuotas, DescribeClientQuotas). */
   readonly quotas: QuotaStore;
+  /** Throttles clients over their byte-rate and request-percentage quotas. */
+  readonly quotaEnforcer: QuotaEnforcer;
   readonly groups: GroupCoordinator;
   readonly faults = new FaultInjector();
   /** Compacts the logs of topics whose cleanup.policy includes compact. */
@@ -62,6 +65,7 @@ export class Broker {
         : new SaslUserStore({ mechanisms: ["SCRAM-SHA-256", "SCRAM-SHA-512"], users: {} });
     this.scram = new ScramAdmin(saslUsers, () => this.persistMetadata());
     this.quotas = new QuotaStore(() => this.persistMetadata());
+    this.quotaEnforcer = new QuotaEnforcer(this.quotas);
     this.acls = config.authorizer === null ? null : new AclStore(config.authorizer, () => this.persistMetadata());
     this.settings = new BrokerSettings(config);
     this.topics = new TopicRegistry({
