@@ -14,6 +14,7 @@ import { QuotaStore } from "./quotas/quotas.js";
 import { lockDataDir, type DataDirLock } from "../platform/data-dir-lock.js";
 import { ScramAdmin } from "./sasl/scram-admin.js";
 import { SaslUserStore, saslUserStoreFor } from "./sasl/user-store.js";
+import { TransactionCoordinator } from "./txn/coordinator.js";
 
 /** Producer ids are reserved on disk in blocks, so that handing one out rarely costs an fsync. */
 export const PRODUCER_ID_BLOCK_SIZE = 1000;
@@ -32,6 +33,7 @@ export class Broker {
   /** Client quotas, stored and reported (AlterClientQuotas, DescribeClientQuotas) but not enforced. */
   readonly quotas: QuotaStore;
   readonly groups: GroupCoordinator;
+  readonly txns: TransactionCoordinator;
   readonly faults = new FaultInjector();
   /** The current epoch of producer ids handed out since start, for InitProducerId epoch bumps; oldest forgotten first. */
   private readonly producerEpochs = new Map<number, number>();
@@ -75,6 +77,13 @@ export class Broker {
       topicExists: (name) => this.topics.get(name) !== undefined,
       partitionCount: (name) => this.topics.get(name)?.partitions.length,
     });
+    this.txns = new TransactionCoordinator({
+      config,
+      logger: logger.child({ component: "transactions" }),
+      topics: this.topics,
+      groups: this.groups,
+      allocateProducerId: () => this.allocateProducerId(),
+    });
   }
 
   /** Loads topics, recovers their logs and the committed offsets. */
@@ -115,6 +124,8 @@ export class Broker {
       this.logger.info({ dataDir, topics: stored.topics.length }, "recovered broker state");
     }
     await this.groups.load();
+    // After the groups: completing a transaction left half done may commit its offsets.
+    await this.txns.load();
   }
 
   setBoundPort(port: number): void {
@@ -172,6 +183,7 @@ export class Broker {
     if (this.retentionTimer !== null) clearInterval(this.retentionTimer);
     if (this.flushTimer !== null) clearInterval(this.flushTimer);
     await this.syncAll();
+    await this.txns.close();
     await this.groups.close();
     await this.topics.closeAll();
     this.dataDirLock?.release();
