@@ -37,7 +37,9 @@ export function abortedTransactionsFor(
   records: Buffer,
 ): Array<{ producerId: number; firstOffset: number }> {
   if (records.length === 0) return [];
+  // Ordered by first offset: kafkajs walks the list as a queue in that order (Kafka's consumer sorts it itself).
   return txns
     .abortedBetween(fetchOffset, endOffsetOf(records, fetchOffset))
+    .sort((a, b) => a.firstOffset - b.firstOffset)
     .map(({ producerId, firstOffset }: AbortedTxn) => ({ producerId, firstOffset }));
 }
