@@ -20,7 +20,7 @@ import { performance } from "node:perf_hooks";
 import pg from "pg";
 
 import { defineAvroTopic, serializerFor } from "../src/toolkit/index.js";
-import { log, percentile, table } from "./common.js";
+import { cpuMicrosPer, log, percentile, processCpuMs, table } from "./common.js";
 import { encodeRequest, runLoad } from "./http-load.js";
 
 const args = process.argv.slice(2);
@@ -155,9 +155,12 @@ async function registryRows(dataDir: string, databaseUrl: string | null): Promis
       check: (answer: { status: number }) => answer.status === 200,
     };
     await runLoad({ ...lookup, count: LOOKUPS / 5 });
+    const cpuBefore = processCpuMs(registry.child.pid);
     const lookups = await runLoad({ ...lookup, count: LOOKUPS });
+    const lookupCpu = cpuMicrosPer(cpuBefore, processCpuMs(registry.child.pid), LOOKUPS);
     if (lookups.ok !== lookups.count) throw new Error(`${lookups.count - lookups.ok} lookups failed`);
     rows.push([`lookup by id (${CLIENTS} clients)`, `${Math.round(lookups.perSecond)} requests/s`]);
+    rows.push(["lookup by id: the registry's CPU time per request", `${lookupCpu} µs`]);
 
     log(`encoding and decoding ${CODEC_EVENTS} Avro events…`);
     const topic = defineAvroTopic<{ id: string; payload: string; amount: number }>({
