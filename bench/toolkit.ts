@@ -2,8 +2,9 @@
 // database; skipped with a note when unreachable): the outbox relay draining a filled outbox to the broker, the
 // inbox consumer writing one row per event, and the time from an outbox commit to the handler's commit at a fixed
 // offered rate with relay and consumer running. The broker is the embedded one, in this process, on a temporary
-// data directory. Prints a table.
-// Run: npm run bench:toolkit [-- --quick] [--database pglite|postgres]
+// data directory. With --format avro the events are Avro records in the wire format, through a schema registry in
+// this process (bench:registry compares the two formats). Prints a table.
+// Run: npm run bench:toolkit [-- --quick] [--database pglite|postgres] [--format json|avro]
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,24 +17,32 @@ import pg from "pg";
 import pino from "pino";
 
 import { startBroker } from "../src/broker/index.js";
+import { startRegistry, type RunningRegistry } from "../src/registry/index.js";
 import { openDatabase, type Database, type DatabaseKind } from "../src/store/index.js";
 import {
   addManyToOutbox,
   addToOutbox,
   createConsumer,
   createKafkaClient,
+  defineAvroTopic,
   defineTopic,
   ensureTopics,
   OutboxRelay,
   type InboxConsumer,
   type KafkaClient,
+  type TopicDefinition,
 } from "../src/toolkit/index.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const databaseArg = args.includes("--database") ? (args[args.indexOf("--database") + 1] ?? "") : undefined;
 if (databaseArg !== undefined && databaseArg !== "pglite" && databaseArg !== "postgres") {
-  process.stderr.write("usage: npm run bench:toolkit [-- --quick] [--database pglite|postgres]\n");
+  process.stderr.write("usage: npm run bench:toolkit [-- --quick] [--database pglite|postgres] [--format json|avro]\n");
+  process.exit(2);
+}
+const format = args.includes("--format") ? (args[args.indexOf("--format") + 1] ?? "") : "json";
+if (format !== "json" && format !== "avro") {
+  process.stderr.write("--format takes json or avro\n");
   process.exit(2);
 }
 const SERVER_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -47,14 +56,38 @@ const LATENCY_DURATION_MS = quick ? 3_000 : 10_000;
 const DRAIN_TIMEOUT_MS = 120_000;
 const REACHABILITY_TIMEOUT_MS = 3_000;
 
-const benchEvent = (name: string) =>
-  defineTopic({
-    name,
-    partitions: PARTITIONS,
-    eventType: "BenchEvent",
-    schema: Type.Object({ entryId: Type.String(), accountId: Type.String(), amountCents: Type.Integer() }),
-    key: (event) => event.accountId,
+interface BenchValue {
+  entryId: string;
+  accountId: string;
+  amountCents: number;
+}
+
+/** The registry Avro topics register with (--format avro), in this process. */
+let registry: RunningRegistry | null = null;
+
+function benchEvent(name: string): TopicDefinition<BenchValue> {
+  const shape = { name, partitions: PARTITIONS, eventType: "BenchEvent", key: (event: BenchValue) => event.accountId };
+  if (format === "json") {
+    return defineTopic({
+      ...shape,
+      schema: Type.Object({ entryId: Type.String(), accountId: Type.String(), amountCents: Type.Integer() }),
+    });
+  }
+  if (registry === null) throw new Error("the schema registry is not running");
+  return defineAvroTopic<BenchValue>({
+    ...shape,
+    schema: {
+      type: "record",
+      name: "BenchEvent",
+      fields: [
+        { name: "entryId", type: "string" },
+        { name: "accountId", type: "string" },
+        { name: "amountCents", type: "long" },
+      ],
+    },
+    registry: { url: registry.url },
   });
+}
 
 interface Row {
   database: string;
@@ -92,7 +125,7 @@ async function countRows(db: Database, table: string): Promise<number> {
 function consumerOf(
   client: KafkaClient,
   db: Database,
-  topic: ReturnType<typeof benchEvent>,
+  topic: TopicDefinition<BenchValue>,
   groupId: string,
   onCommit?: (eventId: string) => void,
 ): InboxConsumer {
@@ -288,6 +321,9 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), "sluice-bench-toolkit-"));
   const broker = await startBroker({ port: 0, dataDir, logger: pino({ level: "warn" }, pino.destination(2)) });
   const client = createKafkaClient({ brokers: [broker.address], clientId: "sluice-bench", env: {} });
+  const registryDatabase =
+    format === "avro" ? await openDatabase({ url: null, schema: "sluice_registry", migrate: false }) : null;
+  if (registryDatabase !== null) registry = await startRegistry({ port: 0, database: registryDatabase });
   const rows: Row[] = [];
   const notes: string[] = [];
   try {
@@ -298,13 +334,15 @@ async function main(): Promise<void> {
       else notes.push(`PostgreSQL server at ${SERVER_URL} skipped: ${reason}`);
     }
   } finally {
+    await registry?.close();
+    await registryDatabase?.close();
     await broker.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
   console.log(
     `\nnpm run bench:toolkit${args.length ? ` -- ${args.join(" ")}` : ""}  (node ${process.version}, ` +
       `${spawnSync("nproc").stdout.toString().trim()} cores; embedded Sluice broker in the same process, data on ` +
-      `disk in a temporary directory; relay and consumer in the same process too)\n`,
+      `disk in a temporary directory; relay and consumer in the same process too; events as ${format})\n`,
   );
   printTable(rows);
   for (const note of notes) console.log(`\n${note}`);
