@@ -227,6 +227,10 @@ export class BatchPipeline {
                 })),
               );
         const started = new Set<string>();
+        if (this.#consumer.groupHandler !== null && this.#consumer.runHook === null) {
+          await this.#runGroupHandler(tx, entries, recorded, started);
+          return entries.length;
+        }
         let handled = 0;
         for (const [index, entry] of entries.entries()) {
           if (!batch.active() || this.#host.halted()) break;
@@ -269,6 +273,53 @@ export class BatchPipeline {
       }
       throw error;
     }
+  }
+
+  /**
+   * Runs the group handler once for every event of the group that is new (recorded now, and not earlier in the
+   * group), inside tx. Throws GroupRolledBack when it fails, so that the group runs again event by event through the
+   * handler, which pins the failure on its event. Not used with crash hooks, which are per event.
+   */
+  async #runGroupHandler(
+    tx: Queryable,
+    entries: GroupEntry[],
+    recorded: ReadonlySet<string>,
+    started: Set<string>,
+  ): Promise<void> {
+    const { settings, groupHandler } = this.#consumer;
+    if (groupHandler === null) return;
+    const running: GroupEntry[] = [];
+    for (const entry of entries) {
+      if (entry.prepared.kind !== "event") continue;
+      const { event } = entry.prepared;
+      if (!recorded.has(event.id) || started.has(event.id)) {
+        entry.result = { kind: "duplicate" };
+      } else {
+        started.add(event.id);
+        running.push(entry);
+      }
+    }
+    if (running.length === 0) return;
+    const events = running.flatMap((entry) => (entry.prepared.kind === "event" ? [entry.prepared.event] : []));
+    const startedMs = performance.now();
+    const attemptTx = new AttemptQueryable(tx, null);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const timeout = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(new HandlerTimeoutError(settings.handlerTimeoutMs)), settings.handlerTimeoutMs);
+      });
+      const handled = (async () => groupHandler(events, attemptTx))();
+      handled.catch(() => undefined);
+      await Promise.race([handled, timeout]);
+    } catch {
+      throw new GroupRolledBack(null);
+    } finally {
+      attemptTx.end();
+      clearTimeout(timer);
+    }
+    // A stop or a lost partition while the group handler ran does not split its work: the group commits whole.
+    const durationMs = (performance.now() - startedMs) / running.length;
+    for (const entry of running) entry.result = { kind: "processed", durationMs };
   }
 
   async #handleGroupEventByEvent(
