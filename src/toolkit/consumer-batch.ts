@@ -227,7 +227,7 @@ export class BatchPipeline {
                 })),
               );
         const started = new Set<string>();
-        if (this.#consumer.groupHandler !== null && this.#consumer.runHook === null) {
+        if (this.#consumer.groupHandler !== null) {
           await this.#runGroupHandler(tx, entries, recorded, started);
           return entries.length;
         }
@@ -278,7 +278,7 @@ export class BatchPipeline {
   /**
    * Runs the group handler once for every event of the group that is new (recorded now, and not earlier in the
    * group), inside tx. Throws GroupRolledBack when it fails, so that the group runs again event by event through the
-   * handler, which pins the failure on its event. Not used with crash hooks, which are per event.
+   * handler, which pins the failure on its event.
    */
   async #runGroupHandler(
     tx: Queryable,
@@ -286,7 +286,7 @@ export class BatchPipeline {
     recorded: ReadonlySet<string>,
     started: Set<string>,
   ): Promise<void> {
-    const { settings, groupHandler } = this.#consumer;
+    const { settings, groupHandler, runHook } = this.#consumer;
     if (groupHandler === null) return;
     const running: GroupEntry[] = [];
     for (const entry of entries) {
@@ -300,7 +300,22 @@ export class BatchPipeline {
       }
     }
     if (running.length === 0) return;
-    const events = running.flatMap((entry) => (entry.prepared.kind === "event" ? [entry.prepared.event] : []));
+    const events = running.flatMap((entry) => (entry.prepared.kind === "event" ? [entry.prepared] : []));
+    // Crash hooks run for each event before and after the group handler, inside the transaction; one that throws
+    // crashes the consumer (a SimulatedCrash passes through), as with the one-event handler.
+    const hook = async (point: "before-handler" | "after-handler"): Promise<void> => {
+      if (runHook === null) return;
+      for (const { event, origin } of events) {
+        await runHook({
+          point,
+          eventId: event.id,
+          topic: origin.topic,
+          partition: origin.partition,
+          offset: origin.offset,
+        });
+      }
+    };
+    await hook("before-handler");
     const startedMs = performance.now();
     const attemptTx = new AttemptQueryable(tx, null);
     let timer: NodeJS.Timeout | undefined;
@@ -308,7 +323,11 @@ export class BatchPipeline {
       const timeout = new Promise<never>((_resolve, reject) => {
         timer = setTimeout(() => reject(new HandlerTimeoutError(settings.handlerTimeoutMs)), settings.handlerTimeoutMs);
       });
-      const handled = (async () => groupHandler(events, attemptTx))();
+      const handled = (async () =>
+        groupHandler(
+          events.map(({ event }) => event),
+          attemptTx,
+        ))();
       handled.catch(() => undefined);
       await Promise.race([handled, timeout]);
     } catch {
@@ -319,6 +338,8 @@ export class BatchPipeline {
     }
     // A stop or a lost partition while the group handler ran does not split its work: the group commits whole.
     const durationMs = (performance.now() - startedMs) / running.length;
+    if (this.#host.crashed()) throw new SimulatedCrash("by kill() during the group handler", new Error("killed"));
+    await hook("after-handler");
     for (const entry of running) entry.result = { kind: "processed", durationMs };
   }
 

@@ -115,3 +115,42 @@ storeTest("when a group handler fails, only the event at fault fails; the others
     await stopAll(scene.consumers);
   }
 });
+
+storeTest(
+  "a crash inside a group's transaction commits none of it; after a restart each event has one row",
+  async (t, target) => {
+    const scene = await consumerScene(t, target, "group-handler-crash");
+    const { client, db, topic } = scene;
+    try {
+      await createTopic(client, topic);
+      const ids = await publisherFor(t, client).publishMany(
+        topic,
+        Array.from({ length: 20 }, (_, index) => ({ orderId: `o-${index}`, amount: index })),
+      );
+      const doomedEvent = ids[5];
+      const doomed = consumerOfScene(scene, {
+        handler: (event, tx) => insertHandled(tx, event),
+        groupHandler: (events, tx) => insertAllHandled(tx, events),
+        hooks: {
+          at: (context) => {
+            if (context.point === "after-handler" && context.eventId === doomedEvent) throw new Error("crash");
+          },
+        },
+      });
+      await doomed.start();
+      await waitFor("the crash after the group handler", () => doomed.state === "crashed", 20_000);
+      await doomed.whenStopped();
+      assert.equal((await handledCounts(db)).get(doomedEvent ?? ""), undefined, "the group's rows rolled back");
+      const survivor = consumerOfScene(scene, {
+        handler: (event, tx) => insertHandled(tx, event),
+        groupHandler: (events, tx) => insertAllHandled(tx, events),
+      });
+      await survivor.start();
+      await waitFor("every event handled", async () => (await handledTotal(db)) === ids.length, 30_000);
+      const counts = await handledCounts(db);
+      for (const id of ids) assert.equal(counts.get(id), 1, `${id} has one row`);
+    } finally {
+      await stopAll(scene.consumers);
+    }
+  },
+);
