@@ -8,6 +8,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerAsyncH
 
 import { GatewayError, GatewayErrorCode, notFound, validationFailed } from "../../gateway/errors.js";
 import { webDirectory, webPage } from "../../gateway/static-files.js";
+import { integerOption, resolveIntegers } from "../../platform/options.js";
 import {
   addEncodedToOutbox,
   encodeEvent,
@@ -58,14 +59,6 @@ interface Accepted {
   id: string;
   status: "accepted";
   acceptedAt: string;
-}
-
-function integerSetting(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
 }
 
 function readPageQuery(query: unknown, defaultPageSize: number): { before: string | null; limit: number } {
@@ -146,19 +139,13 @@ async function writeMessages(tx: Queryable, pending: readonly PendingMessage[]):
 
 export function messageBoardRoutes(options: MessageBoardRoutesOptions): FastifyPluginAsync {
   const { db } = options;
-  const textCharsMax = integerSetting(
-    "textCharsMax",
-    options.textCharsMax,
-    DEFAULT_MESSAGE_TEXT_CHARS_MAX,
-    1,
-    MESSAGE_TEXT_CHARS_LIMIT,
-  );
-  const defaultPageSize = integerSetting(
-    "defaultPageSize",
-    options.defaultPageSize,
-    DEFAULT_PAGE_SIZE,
-    1,
-    PAGE_SIZE_MAX,
+  const { textCharsMax, defaultPageSize } = resolveIntegers(
+    {
+      textCharsMax: integerOption(DEFAULT_MESSAGE_TEXT_CHARS_MAX, 1, MESSAGE_TEXT_CHARS_LIMIT),
+      defaultPageSize: integerOption(DEFAULT_PAGE_SIZE, 1, PAGE_SIZE_MAX),
+    },
+    options,
+    (field, message) => new RangeError(`${field} ${message}`),
   );
   const group = new GroupCommit<PendingMessage, void>({
     db,
