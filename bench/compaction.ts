@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Kafka, logLevel } from "kafkajs";
 import pino from "pino";
 import { startBroker } from "../src/broker/index.js";
@@ -109,6 +110,9 @@ async function main(): Promise<void> {
     const idle = await probe(producer, null, IDLE_PROBE_MS);
 
     log("measuring produce latency while the cleaner compacts the topic…");
+    // How long the event loop was held up, to tell the cleaner's slices apart from waits on the disk.
+    const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+    loopDelay.enable();
     const started = performance.now();
     let cleaningMs = 0;
     const cleaning = broker.cleaner.cleanNow().then((cleanings) => {
@@ -117,6 +121,7 @@ async function main(): Promise<void> {
     });
     const busy = await probe(producer, cleaning, Number.POSITIVE_INFINITY);
     const cleanings = await cleaning;
+    loopDelay.disable();
     if (cleanings !== 1) throw new Error(`expected one cleaning, got ${cleanings}`);
     const sizeAfter = topicLog.sizeBytes;
     const mib = sizeBefore / (1024 * 1024);
@@ -155,6 +160,10 @@ async function main(): Promise<void> {
       ),
     );
     console.log(`\np99 while cleaning / idle p99: ${(busy.p99 / idle.p99).toFixed(2)}×`);
+    console.log(
+      `Event loop delay while cleaning: p50 ${(loopDelay.percentile(50) / 1e6).toFixed(1)} ms, ` +
+        `p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} ms, max ${(loopDelay.max / 1e6).toFixed(1)} ms`,
+    );
   } finally {
     await producer.disconnect().catch(() => undefined);
     await running.close();
