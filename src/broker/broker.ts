@@ -16,6 +16,7 @@ import { LogCleaner } from "./log/log-cleaner.js";
 import { lockDataDir, type DataDirLock } from "../platform/data-dir-lock.js";
 import { ScramAdmin } from "./sasl/scram-admin.js";
 import { SaslUserStore, saslUserStoreFor } from "./sasl/user-store.js";
+import { TransactionCoordinator } from "./txn/coordinator.js";
 
 /** Producer ids are reserved on disk in blocks, so that handing one out rarely costs an fsync. */
 export const PRODUCER_ID_BLOCK_SIZE = 1000;
@@ -36,6 +37,7 @@ export class Broker {
   /** Throttles clients over their byte-rate and request-percentage quotas. */
   readonly quotaEnforcer: QuotaEnforcer;
   readonly groups: GroupCoordinator;
+  readonly txns: TransactionCoordinator;
   readonly faults = new FaultInjector();
   /** Compacts the logs of topics whose cleanup.policy includes compact. */
   readonly cleaner: LogCleaner;
@@ -95,6 +97,13 @@ export class Broker {
       topicExists: (name) => this.topics.get(name) !== undefined,
       partitionCount: (name) => this.topics.get(name)?.partitions.length,
     });
+    this.txns = new TransactionCoordinator({
+      config,
+      logger: logger.child({ component: "transactions" }),
+      topics: this.topics,
+      groups: this.groups,
+      allocateProducerId: () => this.allocateProducerId(),
+    });
   }
 
   /** Loads topics, recovers their logs and the committed offsets. */
@@ -136,6 +145,8 @@ export class Broker {
       this.logger.info({ dataDir, topics: stored.topics.length }, "recovered broker state");
     }
     await this.groups.load();
+    // After the groups: completing a transaction left half done may commit its offsets.
+    await this.txns.load();
   }
 
   setBoundPort(port: number): void {
@@ -194,6 +205,7 @@ export class Broker {
     if (this.flushTimer !== null) clearInterval(this.flushTimer);
     await this.cleaner.stop();
     await this.syncAll();
+    await this.txns.close();
     await this.groups.close();
     await this.topics.closeAll();
     this.dataDirLock?.release();

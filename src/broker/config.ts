@@ -23,6 +23,13 @@ export const OFFSETS_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 /** Kafka's offsets.retention.check.interval.ms. */
 export const OFFSETS_RETENTION_CHECK_INTERVAL_MS = 600_000;
 
+/** Kafka's transaction.max.timeout.ms: the longest transaction timeout a producer may ask for. */
+export const TRANSACTION_MAX_TIMEOUT_MS = 900_000;
+/** Kafka's transaction.abort.timed.out.transaction.cleanup.interval.ms: how often timed-out transactions are aborted. */
+export const TRANSACTION_ABORT_CHECK_INTERVAL_MS = 10_000;
+/** Kafka's transactional.id.expiration.ms: a transactional id unused this long (with nothing open) is forgotten. */
+export const TRANSACTIONAL_ID_EXPIRATION_MS = 7 * 24 * 60 * 60 * 1000;
+
 export type FlushMode = { kind: "always" } | { kind: "interval"; intervalMs: number };
 
 export type SaslMechanism = "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512";
@@ -65,6 +72,10 @@ export interface BrokerConfig {
    */
   offsetsRetentionMs: number;
   offsetsRetentionCheckIntervalMs: number;
+  transactionMaxTimeoutMs: number;
+  /** How often transactions past their timeout are looked for and aborted. */
+  transactionAbortCheckIntervalMs: number;
+  transactionalIdExpirationMs: number;
   sasl: { mechanisms: SaslMechanism[]; users: Record<string, string> } | null;
   tls: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer } | null;
   /**
@@ -102,6 +113,9 @@ export function defaultBrokerConfig(): BrokerConfig {
     groupInitialRebalanceDelayMs: GROUP_INITIAL_REBALANCE_DELAY_MS,
     offsetsRetentionMs: OFFSETS_RETENTION_MS,
     offsetsRetentionCheckIntervalMs: OFFSETS_RETENTION_CHECK_INTERVAL_MS,
+    transactionMaxTimeoutMs: TRANSACTION_MAX_TIMEOUT_MS,
+    transactionAbortCheckIntervalMs: TRANSACTION_ABORT_CHECK_INTERVAL_MS,
+    transactionalIdExpirationMs: TRANSACTIONAL_ID_EXPIRATION_MS,
     sasl: null,
     tls: null,
     authorizer: null,

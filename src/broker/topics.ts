@@ -9,6 +9,7 @@ import { ErrorCode } from "../kafka/protocol/error-codes.js";
 import type { BrokerConfig } from "./config.js";
 import { PartitionLog, type LogConfig } from "./log/partition-log.js";
 import { PartitionProducerState } from "./producer-state.js";
+import { PartitionTxns } from "./txn/partition-txns.js";
 import type { BrokerSettings } from "./configs/settings.js";
 import { compacts, deletesByRetention, TOPIC_CONFIGS, topicConfigValue, validateTopicConfig } from "./topic-config.js";
 import type { StoredTopic } from "./metadata-file.js";
@@ -19,6 +20,8 @@ const TOPIC_NAME = /^[a-zA-Z0-9._-]+$/;
 
 export class Partition {
   readonly producers = new PartitionProducerState();
+  /** Open and aborted transactions here: the last stable offset and what read_committed fetches skip. */
+  readonly txns = new PartitionTxns();
   /** Fetches waiting for data on this partition; each is called once on the next append or deletion. */
   private readonly waiters = new Set<() => void>();
 

@@ -1,9 +1,11 @@
 // Produce (key 0), versions 3–9: one magic-2 record batch per partition, stored exactly as received with its base
 // offset assigned. acks=-1 is answered after the batch is fsynced (group commit) when the broker flushes "always";
 // acks=1 after the write; acks=0 gets no response. Idempotent producers are checked per partition: an exact
-// duplicate of one of the last five batches is answered with its original offset and not appended again.
-// Leaves out: transactions (a transactional id or a transactional batch is refused, never left hanging),
-// per-record errors (a batch is accepted or refused whole), magic 0/1 message sets (Produce < 3).
+// duplicate of one of the last five batches is answered with its original offset and not appended again. A
+// transactional batch must come from the current epoch of a producer whose open transaction holds the partition
+// (INVALID_PRODUCER_EPOCH for a fenced one, INVALID_TXN_STATE otherwise); its first offset holds back the partition's
+// last stable offset until the transaction's marker is written.
+// Leaves out: per-record errors (a batch is accepted or refused whole), magic 0/1 message sets (Produce < 3).
 
 import { ErrorCode } from "../../kafka/protocol/error-codes.js";
 import {
@@ -84,8 +86,10 @@ function appendOne(
   const validation = validateProducedBatch(records, messageBytesMax);
   if ("errorCode" in validation) return failed(index, validation.errorCode, validation.message);
   const { header } = validation;
-  if (isTransactional(header)) {
-    return failed(index, ErrorCode.INVALID_TXN_STATE, "transactions are not supported by this broker");
+  const transactional = isTransactional(header);
+  if (transactional) {
+    const refused = broker.txns.checkBatch(header.producerId, header.producerEpoch, partition);
+    if (refused !== null) return failed(index, refused.errorCode, refused.message ?? null);
   }
   if (partition.log.compacted) {
     const refused = keylessRecords(records, header, partition, index);
@@ -126,6 +130,7 @@ function appendOne(
     header.lastOffsetDelta,
     appended.baseOffset,
   );
+  if (transactional) partition.txns.begin(header.producerId, appended.baseOffset);
   partition.wakeWaiters();
   return {
     index,
@@ -157,35 +162,40 @@ export default defineHandler<ProduceRequest, ProduceResponse>({
     if (request.acks !== -1 && request.acks !== 0 && request.acks !== 1) {
       return refuseAll(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be -1, 0 or 1, got ${request.acks}`);
     }
-    const response: ProduceResponse =
-      request.transactionalId !== null
-        ? refuseAll(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, "transactions are not supported by this broker")
-        : {
-            throttleTimeMs: 0,
-            responses: request.topicData.map((topicData) => {
-              const topic = broker.topics.get(topicData.name);
-              const allowed = authorized(ctx, AclOperation.WRITE, AclResourceType.TOPIC, topicData.name);
-              return {
-                name: topicData.name,
-                partitionResponses: topicData.partitionData.map((data) => {
-                  if (!allowed) return failed(data.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
-                  const partition = topic?.partitions[data.index];
-                  if (partition === undefined) return failed(data.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-                  if (request.acks === -1 && insyncReplicasRequired(broker, partition) > 1) {
-                    return failed(
-                      data.index,
-                      ErrorCode.NOT_ENOUGH_REPLICAS,
-                      `min.insync.replicas is ${insyncReplicasRequired(broker, partition)} and the partition has ` +
-                        "one replica; acks=all cannot be met",
-                    );
-                  }
-                  const result = appendOne(broker, partition, data.index, data.records);
-                  if (result.errorCode === ErrorCode.NONE) touched.push(partition);
-                  return result;
-                }),
-              };
-            }),
-          };
+    const transactionWritable =
+      request.transactionalId === null ||
+      authorized(ctx, AclOperation.WRITE, AclResourceType.TRANSACTIONAL_ID, request.transactionalId);
+    const response: ProduceResponse = !transactionWritable
+      ? refuseAll(
+          ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+          `the principal may not write transactional id ${request.transactionalId}`,
+        )
+      : {
+          throttleTimeMs: 0,
+          responses: request.topicData.map((topicData) => {
+            const topic = broker.topics.get(topicData.name);
+            const allowed = authorized(ctx, AclOperation.WRITE, AclResourceType.TOPIC, topicData.name);
+            return {
+              name: topicData.name,
+              partitionResponses: topicData.partitionData.map((data) => {
+                if (!allowed) return failed(data.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+                const partition = topic?.partitions[data.index];
+                if (partition === undefined) return failed(data.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+                if (request.acks === -1 && insyncReplicasRequired(broker, partition) > 1) {
+                  return failed(
+                    data.index,
+                    ErrorCode.NOT_ENOUGH_REPLICAS,
+                    `min.insync.replicas is ${insyncReplicasRequired(broker, partition)} and the partition has ` +
+                      "one replica; acks=all cannot be met",
+                  );
+                }
+                const result = appendOne(broker, partition, data.index, data.records);
+                if (result.errorCode === ErrorCode.NONE) touched.push(partition);
+                return result;
+              }),
+            };
+          }),
+        };
     if (request.acks === 0) return NO_RESPONSE;
     if (request.acks === -1 && broker.config.flush.kind === "always" && touched.length > 0) {
       return Promise.all(touched.map((partition) => partition.log.sync())).then(() => response);

@@ -8,7 +8,7 @@ import {
   BATCH_LENGTH_PREFIX_BYTES,
   BatchField,
   RECORD_BATCH_HEADER_BYTES,
-  decodeRecordBatch,
+  findRecordAtTime,
   readBatchHeader,
   type RecordBatchHeader,
 } from "../../kafka/protocol/record-batch.js";
@@ -310,9 +310,8 @@ export class LogSegment {
       const batchBytes = header.batchLength + BATCH_LENGTH_PREFIX_BYTES;
       if (header.maxTimestamp >= timestampMs && header.baseOffset + header.lastOffsetDelta >= start) {
         try {
-          const { records } = decodeRecordBatch(this.file.read(position, batchBytes), { verifyChecksum: false });
-          const match = records.find((record) => record.offset >= start && record.timestamp >= timestampMs);
-          if (match !== undefined) return { offset: match.offset, timestamp: match.timestamp };
+          const match = findRecordAtTime(this.file.read(position, batchBytes), start, timestampMs);
+          if (match !== null) return match;
         } catch (error) {
           if (!(error instanceof UnsupportedCompressionError || error instanceof ProtocolDecodeError)) throw error;
           // The records cannot be read here: this runtime lacks the codec (zstd before Node 22.15), or a client stored
