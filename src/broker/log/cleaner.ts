@@ -200,7 +200,10 @@ export async function cleanLog(
     segmentsCleaned: 0,
     cleanedUpTo: view.firstDirtyOffset,
   };
-  const slicer = new Slicer(limits.sliceMs, () => log.isClosed || stopping());
+  // A segment removed while the cleaner waits has its file closed, and its descriptor may already belong to another
+  // file: the cleaner must not read on, so any removal ends the cleaning at its next slice.
+  const removedAtStart = log.segmentsRemoved;
+  const slicer = new Slicer(limits.sliceMs, () => log.isClosed || stopping() || log.segmentsRemoved !== removedAtStart);
   // The map is sized for the dirty part's offsets (an upper bound of its keys) within the byte budget.
   let dirtyOffsets = 0;
   view.segments.forEach((segment, i) => {
