@@ -107,10 +107,13 @@ async function main(): Promise<void> {
     await producer.connect();
     log(`measuring produce latency with the cleaner idle for ${IDLE_PROBE_MS} ms…`);
     await probe(producer, null, 500);
+    // How long the event loop was held up, to tell the cleaner's slices apart from the machine's own stalls.
+    const idleDelay = monitorEventLoopDelay({ resolution: 1 });
+    idleDelay.enable();
     const idle = await probe(producer, null, IDLE_PROBE_MS);
+    idleDelay.disable();
 
     log("measuring produce latency while the cleaner compacts the topic…");
-    // How long the event loop was held up, to tell the cleaner's slices apart from waits on the disk.
     const loopDelay = monitorEventLoopDelay({ resolution: 1 });
     loopDelay.enable();
     const started = performance.now();
@@ -160,10 +163,10 @@ async function main(): Promise<void> {
       ),
     );
     console.log(`\np99 while cleaning / idle p99: ${(busy.p99 / idle.p99).toFixed(2)}×`);
-    console.log(
-      `Event loop delay while cleaning: p50 ${(loopDelay.percentile(50) / 1e6).toFixed(1)} ms, ` +
-        `p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} ms, max ${(loopDelay.max / 1e6).toFixed(1)} ms`,
-    );
+    const delay = (name: string, histogram: ReturnType<typeof monitorEventLoopDelay>): string =>
+      `${name}: p50 ${(histogram.percentile(50) / 1e6).toFixed(1)} ms, p99 ${(histogram.percentile(99) / 1e6).toFixed(1)} ms, ` +
+      `max ${(histogram.max / 1e6).toFixed(1)} ms`;
+    console.log(`Event loop delay ${delay("idle", idleDelay)}; ${delay("while cleaning", loopDelay)}`);
   } finally {
     await producer.disconnect().catch(() => undefined);
     await running.close();
