@@ -25,7 +25,7 @@ import {
 import { OffsetMap } from "./offset-map.js";
 import type { CleanableLog, PartitionLog } from "./partition-log.js";
 import { LogSegment } from "./segment.js";
-import { FileWindow } from "./segment-scan.js";
+import { LogStorageError } from "./storage.js";
 import { cleanedFileName, swapFileName } from "./segment-swap.js";
 
 /** Bytes the cleaner reads at a time: small enough that one read never holds up requests for long. */
@@ -58,16 +58,31 @@ interface StoredBatch {
   bytes: Buffer;
 }
 
-function* batchesOf(segment: LogSegment): Generator<StoredBatch> {
-  const window = new FileWindow(segment.file, CLEANER_READ_BYTES);
+/**
+ * The batches of a segment, read through one buffer that is reused: a batch's bytes are valid only until the next
+ * is asked for. Reading hundreds of megabytes into fresh buffers would make the garbage collector stop the broker
+ * for tens of milliseconds at a time.
+ */
+function* batchesOf(segment: LogSegment, buffer: { bytes: Buffer }): Generator<StoredBatch> {
   const sizeBytes = segment.sizeBytes;
+  let windowStart = 0;
+  let windowBytes = 0;
+  const at = (position: number, length: number): number => {
+    if (position < windowStart || position + length > windowStart + windowBytes) {
+      if (buffer.bytes.length < length) buffer.bytes = Buffer.allocUnsafe(length);
+      windowStart = position;
+      windowBytes = segment.file.readInto(buffer.bytes, position);
+    }
+    return position - windowStart;
+  };
   let position = 0;
   while (position + RECORD_BATCH_HEADER_BYTES <= sizeBytes) {
-    const head = window.at(position, RECORD_BATCH_HEADER_BYTES);
-    const header = readBatchHeader(head.buffer, head.index);
+    const headerAt = at(position, RECORD_BATCH_HEADER_BYTES);
+    const header = readBatchHeader(buffer.bytes, headerAt);
     const batchBytes = batchBytesOf(header);
-    const whole = window.at(position, batchBytes);
-    yield { header, bytes: whole.buffer.subarray(whole.index, whole.index + batchBytes) };
+    const index = at(position, batchBytes);
+    if (index + batchBytes > windowBytes) throw new LogStorageError(`${segment.name}: batch at ${position} is cut off`);
+    yield { header, bytes: buffer.bytes.subarray(index, index + batchBytes) };
     position += batchBytes;
   }
 }
@@ -134,12 +149,13 @@ async function buildOffsetMap(
   map: OffsetMap,
   slicer: Slicer,
   result: CleaningResult,
+  readBuffer: { bytes: Buffer },
 ): Promise<number> {
   let mappedUpTo = view.firstDirtyOffset;
   for (let i = 0; i < view.segments.length; i++) {
     const segment = view.segments[i]!;
     if (segment.baseOffset < view.firstDirtyOffset) continue;
-    for (const batch of batchesOf(segment)) {
+    for (const batch of batchesOf(segment, readBuffer)) {
       result.bytesRead += batch.bytes.length;
       let full = false;
       const { baseOffset } = batch.header;
@@ -210,9 +226,10 @@ export async function cleanLog(
     if (segment.baseOffset >= view.firstDirtyOffset) dirtyOffsets += view.nextBaseOffsets[i]! - segment.baseOffset;
   });
   const map = new OffsetMap(dirtyOffsets, limits.dedupeBufferBytes);
+  const readBuffer = { bytes: Buffer.allocUnsafe(CLEANER_READ_BYTES) };
   let endOffset: number;
   try {
-    endOffset = await buildOffsetMap(view, map, slicer, result);
+    endOffset = await buildOffsetMap(view, map, slicer, result, readBuffer);
   } catch (error) {
     if (error instanceof CleaningAbandoned) return null;
     throw error;
@@ -234,7 +251,7 @@ export async function cleanLog(
     const cleaned = LogSegment.createCleaned(view.storage, first.baseOffset, cleanedName, first.createdAtMs);
     try {
       for (const segment of group.segments) {
-        for (const batch of batchesOf(segment)) {
+        for (const batch of batchesOf(segment, readBuffer)) {
           const kept = cleanBatch(batch, map, nowMs, view.config.deleteRetentionMs, result);
           if (kept !== null) {
             const { header } = kept;

@@ -58,6 +58,17 @@ class FileSegmentFile implements SegmentFile {
     return filled === available ? buffer : buffer.subarray(0, filled);
   }
 
+  readInto(target: Buffer, position: number): number {
+    const available = Math.max(0, Math.min(target.length, this.sizeBytes - position));
+    let filled = 0;
+    while (filled < available) {
+      const count = readSync(this.fd, target, filled, available - filled, position + filled);
+      if (count === 0) break;
+      filled += count;
+    }
+    return filled;
+  }
+
   truncate(sizeBytes: number): void {
     ftruncateSync(this.fd, sizeBytes);
     this.sizeBytes = sizeBytes;

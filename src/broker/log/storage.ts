@@ -11,6 +11,8 @@ export interface SegmentFile {
    * if the file is later truncated or appended to.
    */
   read(position: number, length: number): Buffer;
+  /** Copies up to `target.length` bytes from `position` into `target`; returns how many (fewer only at the end). */
+  readInto(target: Buffer, position: number): number;
   truncate(sizeBytes: number): void;
   /** Makes everything appended so far durable. */
   sync(): Promise<void>;
