@@ -88,6 +88,10 @@ export class MemorySegmentStorage implements SegmentStorage {
     this.modified.delete(name);
   }
 
+  removeInBackground(name: string): void {
+    this.remove(name);
+  }
+
   rename(from: string, to: string): void {
     const file = this.files.get(from);
     const whole = this.wholeFiles.get(from);

@@ -210,6 +210,11 @@ class CrashingStorage extends FileSegmentStorage {
     this.step();
     super.remove(name);
   }
+
+  override removeInBackground(name: string): void {
+    this.step();
+    super.removeInBackground(name);
+  }
 }
 
 test("a crash at any step of a swap leaves a log that reopens with every key's latest record", async (t) => {
