@@ -1,7 +1,7 @@
 // Broker throughput and latency: kcat and kafkajs producing and consuming 100 B and 1 KiB messages with acks=1 and
 // acks=-1 against `sluice broker` running in its own process on a fresh data dir, then end-to-end latency at a
 // fixed offered rate, and the broker's memory. Prints a table.
-// Run: npm run bench:broker [-- --messages 1000000 --quick]
+// Run: npm run bench:broker [-- --messages 1000000 --quick]; with -- --compaction, the log cleaner (bench/compaction.ts).
 
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -283,4 +283,6 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+// `--compaction` measures the log cleaner instead (bench/compaction.ts).
+if (args.includes("--compaction")) await import("./compaction.js");
+else await main();
