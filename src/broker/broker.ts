@@ -11,6 +11,8 @@ import { readMetadataFile, writeMetadataFile } from "./metadata-file.js";
 import { TopicRegistry } from "./topics.js";
 import { AclStore } from "./acl/acls.js";
 import { QuotaStore } from "./quotas/quotas.js";
+import { QuotaEnforcer } from "./quotas/enforcer.js";
+import { LogCleaner } from "./log/log-cleaner.js";
 import { lockDataDir, type DataDirLock } from "../platform/data-dir-lock.js";
 import { ScramAdmin } from "./sasl/scram-admin.js";
 import { SaslUserStore, saslUserStoreFor } from "./sasl/user-store.js";
@@ -30,11 +32,15 @@ export class Broker {
   readonly scram: ScramAdmin;
   /** The ACLs, enforced when the broker runs with an authorizer; null without one (every request is allowed). */
   readonly acls: AclStore | null;
-  /** Client quotas, stored and reported (AlterClientQuotas, DescribeClientQuotas) but not enforced. */
+  /** Client quotas, stored and reported (AlterClientQuotas, DescribeClientQuotas). */
   readonly quotas: QuotaStore;
+  /** Throttles clients over their byte-rate and request-percentage quotas. */
+  readonly quotaEnforcer: QuotaEnforcer;
   readonly groups: GroupCoordinator;
   readonly txns: TransactionCoordinator;
   readonly faults = new FaultInjector();
+  /** Compacts the logs of topics whose cleanup.policy includes compact. */
+  readonly cleaner: LogCleaner;
   /** The current epoch of producer ids handed out since start, for InitProducerId epoch bumps; oldest forgotten first. */
   private readonly producerEpochs = new Map<number, number>();
   // Id 0 is never handed out: @platformatic/kafka sends producer id 0, epoch 0 as a placeholder in its first
@@ -61,6 +67,7 @@ export class Broker {
         : new SaslUserStore({ mechanisms: ["SCRAM-SHA-256", "SCRAM-SHA-512"], users: {} });
     this.scram = new ScramAdmin(saslUsers, () => this.persistMetadata());
     this.quotas = new QuotaStore(() => this.persistMetadata());
+    this.quotaEnforcer = new QuotaEnforcer(this.quotas);
     this.acls = config.authorizer === null ? null : new AclStore(config.authorizer, () => this.persistMetadata());
     this.settings = new BrokerSettings(config);
     this.topics = new TopicRegistry({
@@ -69,6 +76,19 @@ export class Broker {
       logger,
       persist: () => this.persistMetadata(),
       onTopicDeleted: (name) => this.groups.deleteTopicOffsets(name),
+    });
+    this.cleaner = new LogCleaner({
+      logs: () =>
+        this.topics.all().flatMap((topic) =>
+          topic.partitions.map((partition) => ({
+            log: partition.log,
+            topic: topic.name,
+            partition: partition.index,
+          })),
+        ),
+      dedupeBufferBytes: config.logCleanerDedupeBufferBytes,
+      backoffMs: config.logCleanerBackoffMs,
+      logger: logger.child({ component: "log-cleaner" }),
     });
     this.groups = new GroupCoordinator({
       dataDir: config.dataDir,
@@ -102,6 +122,7 @@ export class Broker {
     }
     this.retentionTimer = setInterval(() => this.enforceRetention(), this.config.retentionCheckIntervalMs);
     this.retentionTimer.unref();
+    this.cleaner.start();
     const { flush } = this.config;
     if (flush.kind === "interval") {
       this.flushTimer = setInterval(() => {
@@ -182,6 +203,7 @@ export class Broker {
     this.beginShutdown();
     if (this.retentionTimer !== null) clearInterval(this.retentionTimer);
     if (this.flushTimer !== null) clearInterval(this.flushTimer);
+    await this.cleaner.stop();
     await this.syncAll();
     await this.txns.close();
     await this.groups.close();

@@ -10,6 +10,10 @@ export const SEGMENT_BYTES_MAX = 1024 * 1024 * 1024;
 export const SEGMENT_MS = 7 * 24 * 60 * 60 * 1000;
 export const RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 export const RETENTION_CHECK_INTERVAL_MS = 60_000;
+/** Kafka's log.cleaner.dedupe.buffer.size: the most memory one cleaning's offset map may take. */
+export const LOG_CLEANER_DEDUPE_BUFFER_BYTES = 134_217_728;
+/** Kafka's log.cleaner.backoff.ms: how long the cleaner sleeps when no log needs cleaning. */
+export const LOG_CLEANER_BACKOFF_MS = 15_000;
 export const GROUP_MIN_SESSION_TIMEOUT_MS = 6_000;
 export const GROUP_MAX_SESSION_TIMEOUT_MS = 1_800_000;
 export const GROUP_INITIAL_REBALANCE_DELAY_MS = 0;
@@ -54,6 +58,10 @@ export interface BrokerConfig {
   retentionMs: number;
   retentionBytes: number;
   retentionCheckIntervalMs: number;
+  /** The most memory one cleaning of a compacted log may use for its key map (log.cleaner.dedupe.buffer.size). */
+  logCleanerDedupeBufferBytes: number;
+  /** How often the log cleaner looks for compacted logs to clean (log.cleaner.backoff.ms). */
+  logCleanerBackoffMs: number;
   groupMinSessionTimeoutMs: number;
   groupMaxSessionTimeoutMs: number;
   groupInitialRebalanceDelayMs: number;
@@ -98,6 +106,8 @@ export function defaultBrokerConfig(): BrokerConfig {
     retentionMs: RETENTION_MS,
     retentionBytes: -1,
     retentionCheckIntervalMs: RETENTION_CHECK_INTERVAL_MS,
+    logCleanerDedupeBufferBytes: LOG_CLEANER_DEDUPE_BUFFER_BYTES,
+    logCleanerBackoffMs: LOG_CLEANER_BACKOFF_MS,
     groupMinSessionTimeoutMs: GROUP_MIN_SESSION_TIMEOUT_MS,
     groupMaxSessionTimeoutMs: GROUP_MAX_SESSION_TIMEOUT_MS,
     groupInitialRebalanceDelayMs: GROUP_INITIAL_REBALANCE_DELAY_MS,

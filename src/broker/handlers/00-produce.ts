@@ -15,7 +15,15 @@ import {
   type ProduceResponse,
 } from "../../kafka/protocol/messages/index.js";
 import type { PartitionProduceResponse } from "../../kafka/protocol/messages/produce-response.js";
-import { isTransactional, validateProducedBatch } from "../../kafka/protocol/record-batch.js";
+import {
+  isControlBatch,
+  isTransactional,
+  validateProducedBatch,
+  type RecordBatchHeader,
+} from "../../kafka/protocol/record-batch.js";
+import { readRawRecords } from "../../kafka/protocol/record-batch-rewrite.js";
+import { ProtocolDecodeError } from "../../kafka/protocol/primitives.js";
+import { UnsupportedCompressionError } from "../../kafka/protocol/compression/index.js";
 import type { Broker } from "../broker.js";
 import { LogStorageError } from "../log/partition-log.js";
 import type { Partition } from "../topics.js";
@@ -36,6 +44,36 @@ function insyncReplicasRequired(broker: Broker, partition: Partition): number {
   return Number(topicConfigValue(partition.topic.configs, "min.insync.replicas", broker.settings));
 }
 
+/**
+ * Like Kafka, a compacted topic refuses a batch holding a record without a key: compaction could not tell which
+ * record it replaces. The answer names each such record by its index in the batch.
+ */
+function keylessRecords(
+  records: Buffer,
+  header: RecordBatchHeader,
+  partition: Partition,
+  index: number,
+): PartitionProduceResponse | null {
+  if (isControlBatch(header)) return null;
+  let decoded;
+  try {
+    decoded = readRawRecords(records, header);
+  } catch (error) {
+    if (!(error instanceof ProtocolDecodeError || error instanceof UnsupportedCompressionError)) throw error;
+    return failed(index, ErrorCode.CORRUPT_MESSAGE, `the batch's records cannot be read: ${error.message}`);
+  }
+  const keyless = decoded.flatMap((record, batchIndex) => (record.key === null ? [batchIndex] : []));
+  if (keyless.length === 0) return null;
+  return {
+    ...failed(
+      index,
+      ErrorCode.INVALID_RECORD,
+      `Compacted topic cannot accept message without key in topic partition ${partition.topic.name}-${index}.`,
+    ),
+    recordErrors: keyless.map((batchIndex) => ({ batchIndex, batchIndexErrorMessage: null })),
+  };
+}
+
 function appendOne(
   broker: Broker,
   partition: Partition,
@@ -52,6 +90,10 @@ function appendOne(
   if (transactional) {
     const refused = broker.txns.checkBatch(header.producerId, header.producerEpoch, partition);
     if (refused !== null) return failed(index, refused.errorCode, refused.message ?? null);
+  }
+  if (partition.log.compacted) {
+    const refused = keylessRecords(records, header, partition, index);
+    if (refused !== null) return refused;
   }
   const check = partition.producers.check(
     header.producerId,
