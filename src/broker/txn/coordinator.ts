@@ -136,7 +136,8 @@ export class TransactionCoordinator {
       }
       this.writeMarkers(txn);
     }
-    await Promise.all([this.sync(), ...this.touchedLogsSync(unfinished)]);
+    await this.persistCompleted(unfinished);
+    await this.sync();
     const intervalMs = this.options.config.transactionAbortCheckIntervalMs;
     this.sweepTimer = setInterval(() => this.sweep(), intervalMs);
     this.sweepTimer.unref();
@@ -386,7 +387,7 @@ export class TransactionCoordinator {
       const prepared = await this.durable();
       if (prepared.errorCode !== ErrorCode.NONE) return prepared;
       this.writeMarkers(txn);
-      await Promise.all([this.sync(), this.options.groups.sync(), ...this.touchedLogsSync([txn])]);
+      await this.persistCompleted([txn]);
       return OK;
     } catch (error) {
       this.options.logger.error({ err: error, transactionalId: txn.transactionalId }, "transaction markers not synced");
@@ -457,9 +458,16 @@ export class TransactionCoordinator {
         );
       }
     }
+    // Complete reaches the transaction log only once the markers and offsets are on disk (see persistCompleted), so
+    // that a recovery that finds it never needs them written again.
     txn.state = committed ? "CompleteCommit" : "CompleteAbort";
     txn.updateTimeMs = nowMs;
-    this.persist(txn);
+  }
+
+  /** Waits for the markers and committed offsets of these transactions, then records them as complete. */
+  private async persistCompleted(txns: TxnMetadata[]): Promise<void> {
+    await Promise.all([this.options.groups.sync(), ...this.touchedLogsSync(txns)]);
+    for (const txn of txns) this.persist(txn);
   }
 
   private touchedLogsSync(txns: TxnMetadata[]): Array<Promise<void>> {
