@@ -4,7 +4,7 @@
 
 import { canChange } from "./app.js";
 import { del, get, patch, post } from "./api.js";
-import { copyable, duration, empty, errorBox, h, link, notice, number, table } from "./ui.js";
+import { bytes, copyable, duration, empty, errorBox, h, link, notice, number, table } from "./ui.js";
 
 export async function topicsView({ container, params, navigate }) {
   const showInternal = params.get("internal") === "true";
@@ -39,6 +39,12 @@ export async function topicsView({ container, params, navigate }) {
                   title: "Messages",
                   value: (topic) => topic.messages ?? -1,
                   render: (topic) => number(topic.messages),
+                  numeric: true,
+                },
+                {
+                  title: "Size",
+                  value: (topic) => topic.sizeBytes ?? -1,
+                  render: (topic) => bytes(topic.sizeBytes),
                   numeric: true,
                 },
                 {
@@ -129,7 +135,11 @@ export async function topicView({ container, navigate }, topic) {
         link(`/console/dead-letters/${encodeURIComponent(topic)}`, "Dead letters", { class: "button" }),
       ),
     ),
-    h("p", { class: "muted" }, `${number(described.messages)} messages in ${described.partitions.length} partitions`),
+    h(
+      "p",
+      { class: "muted" },
+      `${number(described.messages)} messages in ${described.partitions.length} partitions, ${bytes(described.sizeBytes)}`,
+    ),
     h("h2", {}, "Partitions"),
     table(
       [
@@ -150,6 +160,12 @@ export async function topicView({ container, navigate }, topic) {
           numeric: true,
         },
         { title: "Messages", value: (row) => row.messages, render: (row) => number(row.messages), numeric: true },
+        {
+          title: "Size",
+          value: (row) => row.sizeBytes ?? -1,
+          render: (row) => bytes(row.sizeBytes),
+          numeric: true,
+        },
         {
           title: "",
           value: () => "",
