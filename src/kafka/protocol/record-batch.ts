@@ -260,6 +260,8 @@ export interface BuildRecordBatchOptions {
   baseSequence?: number;
   partitionLeaderEpoch?: number;
   transactional?: boolean;
+  /** A control batch (transaction markers); its one record's key and value carry the marker. */
+  control?: boolean;
   /** Default record timestamp; Date.now() when absent. */
   timestamp?: number;
   /** Builds a LogAppendTime batch stamped with this time. */
@@ -313,6 +315,7 @@ export function buildRecordBatch(options: BuildRecordBatchOptions): Buffer {
 
   let attributes = codec;
   if (options.transactional === true) attributes |= ATTRIBUTE_TRANSACTIONAL;
+  if (options.control === true) attributes |= ATTRIBUTE_CONTROL;
   if (options.logAppendTime !== undefined) attributes |= ATTRIBUTE_LOG_APPEND_TIME;
   const batch = Buffer.alloc(RECORD_BATCH_HEADER_BYTES + payload.length);
   writeInt64(batch, BatchField.baseOffset, options.baseOffset ?? 0);

@@ -10,7 +10,9 @@ import type { Kafka, KafkaConfig, LogEntry, SASLOptions } from "kafkajs";
 import { integerOption, resolveInteger } from "../../platform/options.js";
 import { InvalidArgumentError, ToolkitError, ToolkitErrorCode } from "../errors.js";
 import { silentLogger, type ToolkitLogger } from "../logger.js";
+import { KAFKA_CAPABILITIES, type TransportClient } from "../transports/transport.js";
 import { createKafkaAdmin, type KafkaAdmin } from "./admin.js";
+import { createKafkaConsumer } from "./consumer.js";
 import { createKafkaProducer, type KafkaProducer, type KafkaProducerOptions } from "./producer.js";
 import { installRequestQueueTimerFix } from "./request-queue-timer.js";
 
@@ -65,7 +67,8 @@ export interface KafkaClientOptions {
   env?: Readonly<Record<string, string | undefined>>;
 }
 
-export interface KafkaClient {
+export interface KafkaClient extends TransportClient {
+  readonly kind: "kafka";
   readonly brokers: readonly string[];
   readonly clientId: string;
   readonly logger: ToolkitLogger;
@@ -243,12 +246,16 @@ export function createKafkaClient(options: KafkaClientOptions = {}): KafkaClient
     logCreator: routeLogsTo(logger),
   });
   const client: KafkaClient = {
+    kind: "kafka",
+    capabilities: KAFKA_CAPABILITIES,
+    address: brokers.join(","),
     brokers,
     clientId,
     logger,
     producer: (producerOptions = {}) => createKafkaProducer(kafka, brokers, logger, producerOptions),
     admin: () => createKafkaAdmin(kafka, brokers),
     raw: () => kafka,
+    consumer: (consumerOptions) => createKafkaConsumer(client, consumerOptions),
   };
   return client;
 }

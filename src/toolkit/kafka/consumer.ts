@@ -4,13 +4,12 @@
 
 import { randomUUID } from "node:crypto";
 
-import type { Consumer, ConsumerConfig, KafkaMessage } from "kafkajs";
+import type { Consumer, ConsumerConfig, Kafka, KafkaMessage } from "kafkajs";
 
 import { headersToStrings } from "../event.js";
 import { integerOption, resolveInteger } from "../../platform/options.js";
 import { InvalidArgumentError, ToolkitError, ToolkitErrorCode, UnknownTopicError } from "../errors.js";
 import type { ToolkitLogger } from "../logger.js";
-import type { KafkaClient } from "./connection.js";
 
 export const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 3_000;
@@ -46,6 +45,12 @@ export interface ConsumerRecord {
   key: Buffer | null;
   value: Buffer | null;
   headers: Record<string, string>;
+}
+
+/** What the consumer needs of a Kafka client (the kafkajs client underneath); a structural type, so this file does not
+ * import connection.ts, which imports it. */
+export interface KafkajsSource {
+  raw(): Kafka;
 }
 
 /** The records of one partition fetched together, with what the member may do while it works through them. */
@@ -124,7 +129,7 @@ export function toConsumerRecord(topic: string, partition: number, message: Kafk
   };
 }
 
-export function createKafkaConsumer(client: KafkaClient, options: KafkaConsumerOptions): KafkaConsumer {
+export function createKafkaConsumer(client: KafkajsSource, options: KafkaConsumerOptions): KafkaConsumer {
   let stopping = false;
   let started = false;
   const dayMs = 24 * 60 * 60 * 1000;
@@ -254,7 +259,7 @@ export interface ReadTopicOptions {
  * Throws UnknownTopicError when the topic does not exist.
  */
 export async function readTopic(
-  client: KafkaClient,
+  client: KafkajsSource,
   topic: string,
   options: ReadTopicOptions = {},
 ): Promise<ConsumerRecord[]> {
