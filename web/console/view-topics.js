@@ -88,14 +88,29 @@ function createForm(navigate) {
     { class: "inline-form", id: "create-topic" },
     h("input", { name: "name", placeholder: "new-topic", required: true, pattern: "[A-Za-z0-9._-]{1,249}" }),
     h("input", { name: "partitions", type: "number", min: 1, value: 1, title: "Partitions", class: "narrow" }),
-    h("input", { name: "retention", placeholder: "retention.ms (optional)", class: "medium" }),
+    h("input", {
+      name: "configs",
+      id: "create-configs",
+      placeholder: "configs: retention.ms=3600000, cleanup.policy=compact",
+      title: "Topic configs as name=value, separated by commas (optional)",
+      class: "wide",
+    }),
     h("button", { type: "submit", class: "primary" }, "Create topic"),
     error,
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const data = new FormData(form);
-    const configs = data.get("retention") ? { "retention.ms": String(data.get("retention")) } : {};
+    const configs = {};
+    for (const entry of String(data.get("configs") ?? "").split(",")) {
+      if (entry.trim() === "") continue;
+      const at = entry.indexOf("=");
+      if (at <= 0) {
+        error.textContent = `"${entry.trim()}" is not name=value`;
+        return;
+      }
+      configs[entry.slice(0, at).trim()] = entry.slice(at + 1).trim();
+    }
     try {
       await post("/topics", { name: data.get("name"), partitions: Number(data.get("partitions")), configs });
       notice(`Created ${data.get("name")}`);
