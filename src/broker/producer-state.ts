@@ -78,7 +78,8 @@ export class PartitionProducerState {
 
   /** Records a batch that was appended (or recovered from the log) at `baseOffset`. */
   record(producerId: number, epoch: number, baseSequence: number, lastOffsetDelta: number, baseOffset: number): void {
-    if (producerId < 0) return;
+    // Transaction markers carry the producer id but no sequence; the producer's numbering runs on across them.
+    if (producerId < 0 || baseSequence < 0) return;
     let entry = this.producers.get(producerId);
     if (entry === undefined || epoch !== entry.epoch) {
       entry = { epoch, batches: [] };

@@ -70,6 +70,7 @@ export async function fetchConsumerLag(
   groupId: string,
   topics: readonly string[],
 ): Promise<PartitionLag[]> {
+  if (admin.consumerLag !== undefined) return admin.consumerLag(groupId, topics);
   const lags: PartitionLag[] = [];
   for (const topic of topics) {
     const ends = await admin.topicOffsets(topic);

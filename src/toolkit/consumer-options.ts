@@ -7,12 +7,12 @@ import { INBOX_TEXT_CHARS_MAX } from "../store/inbox.js";
 import { consumerMetrics, type ConsumerMetrics } from "./consumer-metrics.js";
 import { describeError, InvalidArgumentError } from "./errors.js";
 import { EVENT_BYTES_MAX, type ConsumedEvent } from "./event.js";
-import type { KafkaClient } from "./kafka/connection.js";
 import { PARTITIONS_CONCURRENTLY_MAX } from "./kafka/consumer.js";
 import { silentLogger, type ToolkitLogger } from "./logger.js";
 import { resolveRetryPolicy, retryTopicNames, type RetryOptions, type RetryPolicy } from "./retry.js";
 import type { EventOf, TopicDefinition } from "./topic.js";
 import type { Queryable } from "../store/database.js";
+import type { TransportClient } from "./transports/transport.js";
 
 /** Records processed between two offset commits of one partition, at most. */
 export const COMMIT_RECORDS_MAX = 500;
@@ -61,7 +61,8 @@ export interface ConsumerHooks {
 }
 
 export interface ConsumerOptions<D extends readonly TopicDefinition<unknown>[]> {
-  client: KafkaClient;
+  /** The transport events come from: a Kafka client (createKafkaClient) or an AMQP one (createAmqpClient). */
+  client: TransportClient;
   db: DatabaseSession;
   groupId: string;
   topics: D;
@@ -141,7 +142,7 @@ export interface ResolvedConsumer {
   handler: EventHandler<unknown>;
   asyncTraceContext: boolean;
   db: DatabaseSession;
-  client: KafkaClient;
+  client: TransportClient;
   metrics: ConsumerMetrics;
   /** The crash hook, turning its throw into a SimulatedCrash; null without a hook. */
   runHook: ((context: ConsumerHookContext) => Promise<void>) | null;

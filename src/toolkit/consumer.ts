@@ -22,7 +22,7 @@ import {
 } from "./consumer-options.js";
 import { ConsumerUpkeep } from "./consumer-upkeep.js";
 import { describeError, ToolkitError, ToolkitErrorCode } from "./errors.js";
-import { createKafkaConsumer, type KafkaConsumer } from "./kafka/consumer.js";
+import type { KafkaConsumer } from "./kafka/consumer.js";
 import type { KafkaProducer } from "./kafka/producer.js";
 import { serializerFor } from "./serializer.js";
 import type { Component } from "./service.js";
@@ -262,7 +262,7 @@ class Consumer implements InboxConsumer {
       for (const definition of definitions.values()) await serializerFor(definition).prepare?.(definition);
       this.#producer = client.producer();
       await this.#producer.connect();
-      const consumer = createKafkaConsumer(client, {
+      const consumer = client.consumer({
         groupId,
         sessionTimeoutMs: options.sessionTimeoutMs,
         heartbeatIntervalMs: options.heartbeatIntervalMs,

@@ -11,9 +11,9 @@ import {
 } from "../store/index.js";
 import { integerOption, resolveInteger, resolveIntegers } from "../platform/options.js";
 import { InvalidArgumentError } from "./errors.js";
-import type { KafkaClient } from "./kafka/connection.js";
 import type { KafkaProducerOptions } from "./kafka/producer.js";
 import type { ToolkitLogger } from "./logger.js";
+import type { TransportClient } from "./transports/transport.js";
 
 export const DEFAULT_RELAY_POLL_INTERVAL_MS = 500;
 export const DEFAULT_RELAY_IDLE_POLL_INTERVAL_MS = 10_000;
@@ -47,7 +47,8 @@ export interface OutboxRelayHooks {
 
 export interface OutboxRelayOptions {
   db: Database;
-  client: KafkaClient;
+  /** The transport the rows go out on: a Kafka client (createKafkaClient) or an AMQP one (createAmqpClient). */
+  client: TransportClient;
   /** The component name in a service; default "outbox-relay". */
   name?: string;
   /** Identifies this relay's leases; unique per instance by default (host, process id, random suffix). */

@@ -26,7 +26,6 @@ import {
   type OutboxRecord,
 } from "../store/index.js";
 import { describeError, InvalidArgumentError, ToolkitError, ToolkitErrorCode } from "./errors.js";
-import type { KafkaClient } from "./kafka/connection.js";
 import { chunkRecords, type KafkaProducer, type KafkaProducerOptions, type ProducerRecord } from "./kafka/producer.js";
 import { silentLogger, type ToolkitLogger } from "./logger.js";
 import { publishingMetrics, type PublishingMetrics } from "./metrics.js";
@@ -40,6 +39,7 @@ import {
 import { OutboxUpkeep } from "./outbox-upkeep.js";
 import { RelayLeases, renewEvery } from "./relay-leases.js";
 import type { Component } from "./service.js";
+import type { TransportClient } from "./transports/transport.js";
 
 export type OutboxRelayState = "created" | "running" | "stopping" | "stopped" | "crashed";
 
@@ -102,7 +102,7 @@ export class OutboxRelay implements Component {
   readonly name: string;
   readonly relayId: string;
   readonly #db: Database;
-  readonly #client: KafkaClient;
+  readonly #client: TransportClient;
   readonly #options: ResolvedRelayOptions;
   readonly #logger: ToolkitLogger;
   readonly #hooks: OutboxRelayHooks;

@@ -4,7 +4,7 @@
 
 import { encodeEvent, EVENT_BYTES_MAX, recordBytes, type EncodedEvent, type EventOptions } from "./event.js";
 import { EventTooLargeError, InvalidArgumentError, ToolkitError, ToolkitErrorCode } from "./errors.js";
-import type { KafkaClient } from "./kafka/connection.js";
+import type { TransportClient } from "./transports/transport.js";
 import type { KafkaProducer, KafkaProducerOptions, ProducerRecord } from "./kafka/producer.js";
 import { publishingMetrics } from "./metrics.js";
 import type { TopicDefinition } from "./topic.js";
@@ -61,7 +61,10 @@ function checkCount(count: number): void {
 }
 
 /** Connects a producer for re-publishing records unchanged. Rejects with PublishError when no broker answers. */
-export async function createRawPublisher(client: KafkaClient, options: PublisherOptions = {}): Promise<EventPublisher> {
+export async function createRawPublisher(
+  client: TransportClient,
+  options: PublisherOptions = {},
+): Promise<EventPublisher> {
   const producer = client.producer(options.producer);
   await producer.connect();
   let closed = false;
@@ -95,7 +98,7 @@ function toRecord(event: EncodedEvent, partition: number | undefined): ProducerR
 }
 
 /** A typed publisher; it connects on the first publish. */
-export function createPublisher(client: KafkaClient, options: PublisherOptions = {}): Publisher {
+export function createPublisher(client: TransportClient, options: PublisherOptions = {}): Publisher {
   const metrics = publishingMetrics();
   let producer: KafkaProducer | null = null;
   let closed = false;

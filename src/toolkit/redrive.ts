@@ -7,6 +7,8 @@
 // letter twice is therefore harmless once it has been processed. Fix the cause first (the handler, or the data):
 // an event that fails again goes through its retries and back to the dead-letter topic.
 
+import type { AmqpClient } from "./amqp/client.js";
+import { withDeadLetterQueue } from "./amqp/dead-letter-queue.js";
 import { deadLetterTopicName, parseDeadLetter, type DeadLetter } from "./dead-letter.js";
 import { InvalidArgumentError, ToolkitError, ToolkitErrorCode, UnknownTopicError } from "./errors.js";
 import type { KafkaClient } from "./kafka/connection.js";
@@ -14,6 +16,7 @@ import { readTopic, type ConsumerRecord } from "./kafka/consumer.js";
 import type { ProducerRecord } from "./kafka/producer.js";
 import { silentLogger, type ToolkitLogger } from "./logger.js";
 import type { TopicDefinition } from "./topic.js";
+import type { TransportClient } from "./transports/transport.js";
 
 export const DEFAULT_DEAD_LETTER_LIST_LIMIT = 100;
 export const DEFAULT_REDRIVE_LIMIT = 1_000;
@@ -90,14 +93,12 @@ function byTimeThenPosition(left: DeadLetter, right: DeadLetter): number {
   );
 }
 
-async function findDeadLetters(
-  client: KafkaClient,
-  originalTopic: string,
+/** Keeps the records a query picks, parsed; records that are no dead letter are logged and skipped. */
+function deadLetterFilter(
+  topic: string,
   query: DeadLetterQuery,
-  limit: number,
-): Promise<DeadLetter[]> {
-  const logger = query.logger ?? silentLogger;
-  const topic = deadLetterTopicName(originalTopic);
+  logger: ToolkitLogger,
+): { matches: (record: ConsumerRecord) => boolean; parsed: Map<ConsumerRecord, DeadLetter> } {
   const wanted = query.eventIds === undefined ? null : new Set(query.eventIds);
   const parsed = new Map<ConsumerRecord, DeadLetter>();
   const matches = (record: ConsumerRecord): boolean => {
@@ -114,6 +115,26 @@ async function findDeadLetters(
     parsed.set(record, letter);
     return true;
   };
+  return { matches, parsed };
+}
+
+function earliest(records: readonly ConsumerRecord[], parsed: Map<ConsumerRecord, DeadLetter>, limit: number) {
+  return records
+    .map((record) => parsed.get(record))
+    .filter((letter): letter is DeadLetter => letter !== undefined)
+    .sort(byTimeThenPosition)
+    .slice(0, limit);
+}
+
+async function findDeadLetters(
+  client: KafkaClient,
+  originalTopic: string,
+  query: DeadLetterQuery,
+  limit: number,
+): Promise<DeadLetter[]> {
+  const logger = query.logger ?? silentLogger;
+  const topic = deadLetterTopicName(originalTopic);
+  const { matches, parsed } = deadLetterFilter(topic, query, logger);
   let records: ConsumerRecord[];
   try {
     records = await readTopic(client, topic, {
@@ -134,21 +155,67 @@ async function findDeadLetters(
     }
     throw error;
   }
-  return records
-    .map((record) => parsed.get(record))
-    .filter((letter): letter is DeadLetter => letter !== undefined)
-    .sort(byTimeThenPosition)
-    .slice(0, limit);
+  return earliest(records, parsed, limit);
+}
+
+/**
+ * On RabbitMQ: lists (and, unless a dry run, redrives) the dead letters of a topic's dead-letter queue. A redriven
+ * letter is acknowledged once RabbitMQ confirmed its copy on the original topic, which takes it off the queue.
+ */
+async function amqpDeadLetters(
+  client: AmqpClient,
+  originalTopic: string,
+  query: RedriveOptions,
+  limit: number,
+  redrive: boolean,
+): Promise<{ found: DeadLetter[]; deadLetters: DeadLetter[] }> {
+  const logger = query.logger ?? silentLogger;
+  const topic = deadLetterTopicName(originalTopic);
+  return withDeadLetterQueue(client, topic, originalTopic, async (records, acknowledge) => {
+    const { matches, parsed } = deadLetterFilter(topic, query, logger);
+    const found = earliest(records.filter(matches), parsed, limit);
+    const deadLetters = found.filter((letter) => letter.valueDropped === null);
+    if (!redrive || query.dryRun === true || deadLetters.length === 0) return { found, deadLetters };
+    const recordOf = new Map([...parsed].map(([record, letter]) => [letter, record]));
+    const producer = client.producer();
+    try {
+      for (let start = 0; start < deadLetters.length; start += REDRIVE_SEND_BATCH_SIZE) {
+        const chunk = deadLetters.slice(start, start + REDRIVE_SEND_BATCH_SIZE);
+        await producer.send(
+          chunk.map((letter) => ({
+            topic: originalTopic,
+            key: letter.key,
+            value: letter.value,
+            headers: letter.headers,
+          })),
+        );
+        acknowledge(chunk.flatMap((letter) => recordOf.get(letter) ?? []));
+      }
+    } finally {
+      await producer.disconnect();
+    }
+    return { found, deadLetters };
+  });
+}
+
+function isAmqp(client: TransportClient): client is AmqpClient {
+  return client.kind === "amqp";
+}
+
+function asKafka(client: TransportClient): KafkaClient {
+  return client as KafkaClient;
 }
 
 /** The dead letters of a topic, oldest first. */
 export async function listDeadLetters(
-  client: KafkaClient,
+  client: TransportClient,
   topic: string | TopicDefinition<unknown>,
   query: DeadLetterQuery = {},
 ): Promise<DeadLetter[]> {
   const name = topicNameOf(topic);
-  return findDeadLetters(client, name, query, checkQuery(query, DEFAULT_DEAD_LETTER_LIST_LIMIT));
+  const limit = checkQuery(query, DEFAULT_DEAD_LETTER_LIST_LIMIT);
+  if (isAmqp(client)) return (await amqpDeadLetters(client, name, query, limit, false)).found;
+  return findDeadLetters(asKafka(client), name, query, limit);
 }
 
 /**
@@ -156,12 +223,18 @@ export async function listDeadLetters(
  * key, value and headers and to its original partition, so that consumers process them again.
  */
 export async function redriveDeadLetters(
-  client: KafkaClient,
+  client: TransportClient,
   topic: string | TopicDefinition<unknown>,
   options: RedriveOptions = {},
 ): Promise<RedriveReport> {
   const name = topicNameOf(topic);
-  const found = await findDeadLetters(client, name, options, checkQuery(options, DEFAULT_REDRIVE_LIMIT));
+  const limit = checkQuery(options, DEFAULT_REDRIVE_LIMIT);
+  if (isAmqp(client)) {
+    const { found, deadLetters } = await amqpDeadLetters(client, name, options, limit, true);
+    const skipped = found.filter((letter) => letter.valueDropped !== null);
+    return { deadLetters, skipped, originalTopic: name, dryRun: options.dryRun === true };
+  }
+  const found = await findDeadLetters(asKafka(client), name, options, limit);
   const deadLetters = found.filter((letter) => letter.valueDropped === null);
   const skipped = found.filter((letter) => letter.valueDropped !== null);
   const dryRun = options.dryRun === true;

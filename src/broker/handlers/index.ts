@@ -23,6 +23,10 @@ import deleteTopics from "./20-delete-topics.js";
 import deleteRecords from "./21-delete-records.js";
 import initProducerId from "./22-init-producer-id.js";
 import offsetForLeaderEpoch from "./23-offset-for-leader-epoch.js";
+import addPartitionsToTxn from "./24-add-partitions-to-txn.js";
+import addOffsetsToTxn from "./25-add-offsets-to-txn.js";
+import endTxn from "./26-end-txn.js";
+import txnOffsetCommit from "./28-txn-offset-commit.js";
 import describeAcls from "./29-describe-acls.js";
 import createAcls from "./30-create-acls.js";
 import deleteAcls from "./31-delete-acls.js";
@@ -62,6 +66,10 @@ const ALL: ApiHandler[] = [
   deleteRecords,
   initProducerId,
   offsetForLeaderEpoch,
+  addPartitionsToTxn,
+  addOffsetsToTxn,
+  endTxn,
+  txnOffsetCommit,
   describeAcls,
   createAcls,
   deleteAcls,

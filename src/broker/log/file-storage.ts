@@ -132,6 +132,10 @@ export class FileSegmentStorage implements SegmentStorage {
     rmSync(join(this.location, name), { force: true });
   }
 
+  rename(from: string, to: string): void {
+    renameSync(join(this.location, from), join(this.location, to));
+  }
+
   modifiedMs(name: string): number | null {
     try {
       return statSync(join(this.location, name)).mtimeMs;

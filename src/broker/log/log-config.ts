@@ -14,7 +14,21 @@ export interface LogConfig {
   messageTimestampType: MessageTimestampType;
   /** Bytes of batches between two entries of the sparse offset index. */
   indexIntervalBytes?: number;
+  /** cleanup.policy includes compact: the log cleaner keeps the latest record of every key. */
+  compact?: boolean;
+  /** How long a tombstone stays after the cleaner first reaches it (delete.retention.ms). */
+  deleteRetentionMs?: number;
+  /** Records younger than this are not compacted (min.compaction.lag.ms). */
+  minCompactionLagMs?: number;
+  /** A dirty record older than this makes the log cleanable whatever its dirty ratio (max.compaction.lag.ms). */
+  maxCompactionLagMs?: number;
+  /** The share of the cleanable log not yet cleaned at which cleaning starts (min.cleanable.dirty.ratio). */
+  minCleanableDirtyRatio?: number;
 }
+
+/** Kafka's defaults for the compaction configs. */
+export const DELETE_RETENTION_MS = 86_400_000;
+export const MIN_CLEANABLE_DIRTY_RATIO = 0.5;
 
 export const INDEX_INTERVAL_BYTES = 4096;
 /** Segment positions are stored as int32 in the offset index, so a segment can never be larger than this. */
@@ -35,6 +49,11 @@ export interface ResolvedLogConfig {
   retentionBytes: number;
   messageTimestampType: MessageTimestampType;
   indexIntervalBytes: number;
+  compact: boolean;
+  deleteRetentionMs: number;
+  minCompactionLagMs: number;
+  maxCompactionLagMs: number;
+  minCleanableDirtyRatio: number;
 }
 
 /** Fills defaults and rejects settings that cannot work, with a message naming the setting. */
@@ -46,6 +65,11 @@ export function resolveLogConfig(config: LogConfig): ResolvedLogConfig {
     retentionBytes: config.retentionBytes,
     messageTimestampType: config.messageTimestampType,
     indexIntervalBytes: config.indexIntervalBytes ?? INDEX_INTERVAL_BYTES,
+    compact: config.compact ?? false,
+    deleteRetentionMs: config.deleteRetentionMs ?? DELETE_RETENTION_MS,
+    minCompactionLagMs: config.minCompactionLagMs ?? 0,
+    maxCompactionLagMs: config.maxCompactionLagMs ?? Number.MAX_SAFE_INTEGER,
+    minCleanableDirtyRatio: config.minCleanableDirtyRatio ?? MIN_CLEANABLE_DIRTY_RATIO,
   };
   const positiveInteger = (name: keyof ResolvedLogConfig, value: number, max = Number.MAX_SAFE_INTEGER): void => {
     if (!Number.isSafeInteger(value) || value < 1 || value > max) {
@@ -55,6 +79,18 @@ export function resolveLogConfig(config: LogConfig): ResolvedLogConfig {
   positiveInteger("segmentBytesMax", resolved.segmentBytesMax, SEGMENT_BYTES_LIMIT);
   positiveInteger("segmentMs", resolved.segmentMs);
   positiveInteger("indexIntervalBytes", resolved.indexIntervalBytes);
+  for (const name of ["deleteRetentionMs", "minCompactionLagMs"] as const) {
+    const value = resolved[name];
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new RangeError(`log config ${name} must be a non-negative integer, got ${value}`);
+    }
+  }
+  positiveInteger("maxCompactionLagMs", resolved.maxCompactionLagMs);
+  if (!(resolved.minCleanableDirtyRatio >= 0 && resolved.minCleanableDirtyRatio <= 1)) {
+    throw new RangeError(
+      `log config minCleanableDirtyRatio must be from 0 to 1, got ${resolved.minCleanableDirtyRatio}`,
+    );
+  }
   for (const name of ["retentionMs", "retentionBytes"] as const) {
     const value = resolved[name];
     if (!Number.isSafeInteger(value) || value < -1) {

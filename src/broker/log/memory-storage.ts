@@ -83,6 +83,18 @@ export class MemorySegmentStorage implements SegmentStorage {
     this.modified.delete(name);
   }
 
+  rename(from: string, to: string): void {
+    const file = this.files.get(from);
+    const whole = this.wholeFiles.get(from);
+    this.remove(to);
+    if (file !== undefined) this.files.set(to, file);
+    if (whole !== undefined) this.wholeFiles.set(to, whole);
+    this.modified.set(to, this.modified.get(from) ?? this.now());
+    this.files.delete(from);
+    this.wholeFiles.delete(from);
+    this.modified.delete(from);
+  }
+
   modifiedMs(name: string): number | null {
     return this.modified.get(name) ?? null;
   }

@@ -31,6 +31,8 @@ export interface SegmentStorage {
   /** Replaces a whole small file atomically; `durable` also waits for it to reach the disk. */
   writeWhole(name: string, data: Uint8Array, durable: boolean): void;
   remove(name: string): void;
+  /** Renames a file (segment or whole), replacing any file named `to`; open handles stay valid. */
+  rename(from: string, to: string): void;
   /** When the file last changed, or null if it does not exist. */
   modifiedMs(name: string): number | null;
   /** Makes file creations and removals durable. */

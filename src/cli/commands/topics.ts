@@ -82,15 +82,17 @@ async function listTopics(admin: Admin): Promise<TopicSummary[]> {
   return summaries;
 }
 
+function noSuchTopic(name: string): CliError {
+  return new CliError(
+    `topic "${name}" does not exist`,
+    "List the topics with `sluice topics list`, or create it with `sluice topics create`.",
+  );
+}
+
 async function requireTopic(admin: Admin, name: string): Promise<void> {
   // Asking for one topic's metadata could create it on a broker that auto-creates topics, so look in the full list.
   const names = await admin.listTopics();
-  if (!names.includes(name)) {
-    throw new CliError(
-      `topic "${name}" does not exist`,
-      "List the topics with `sluice topics list`, or create it with `sluice topics create`.",
-    );
-  }
+  if (!names.includes(name)) throw noSuchTopic(name);
 }
 
 async function describeConfigs(admin: Admin, name: string, io: CommandIo): Promise<ConfigDescription[] | null> {
@@ -272,9 +274,12 @@ const deleteCommand = defineCommand({
   },
   async run({ options, positionals }, io) {
     const name = positionals[0]!;
-    await run(options, io, async (admin) => {
-      await requireTopic(admin, name);
-      await admin.deleteTopics({ topics: [name], timeout: options.timeoutMs });
+    // Sluice's own client, because kafkajs drops the reason a broker gives for refusing to delete a topic.
+    await withSluiceClient(options, CLIENT_ID, async (client) => {
+      const listed = await client.admin.listTopics({ includeInternal: true });
+      if (!listed.some((topic) => topic.name === name)) throw noSuchTopic(name);
+      const [result] = await client.admin.deleteTopics([name], { timeoutMs: options.timeoutMs });
+      if (result!.error !== null) throw result!.error;
     });
     if (options.json) printJson(io, { topic: name, deleted: true });
     else io.stdout.write(`deleted topic ${name}\n`);

@@ -4,7 +4,14 @@
 
 import { KafkaAdmin } from "./admin/admin.js";
 import { KafkaCluster } from "./cluster/cluster.js";
-import { fetchPartitions, type FetchedPartition, type FetchLimits, type PartitionPosition } from "./fetch/fetch.js";
+import {
+  fetchPartitionBytes,
+  fetchPartitions,
+  type FetchedPartition,
+  type FetchedPartitionBytes,
+  type FetchLimits,
+  type PartitionPosition,
+} from "./fetch/fetch.js";
 import { PartitionReader, type PartitionReaderOptions } from "./fetch/partition-reader.js";
 import type { KafkaClientOptions } from "./options.js";
 import { produce, type ProduceRequest, type ProduceResult } from "./produce/produce.js";
@@ -36,6 +43,11 @@ export class SluiceKafkaClient {
   /** One fetch from each partition at its offset (no consumer group). */
   fetch(positions: readonly PartitionPosition[], limits?: FetchLimits): Promise<FetchedPartition[]> {
     return fetchPartitions(this.cluster, positions, limits);
+  }
+
+  /** One fetch from each partition at its offset, the record batches left undecoded for the caller to walk. */
+  fetchBytes(positions: readonly PartitionPosition[], limits?: FetchLimits): Promise<FetchedPartitionBytes[]> {
+    return fetchPartitionBytes(this.cluster, positions, limits);
   }
 
   /** A reader that follows partitions from where each starts (no consumer group). */

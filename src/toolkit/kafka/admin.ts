@@ -50,6 +50,14 @@ export interface KafkaAdmin {
   topicOffsets(topic: string): Promise<PartitionOffsets[]>;
   /** A consumer group's committed offsets on a topic. */
   groupOffsets(groupId: string, topic: string): Promise<GroupPartitionOffset[]>;
+  /**
+   * The group's lag, for transports without offsets (AMQP: the messages waiting in the group's queues); absent on
+   * Kafka, whose lag is the high watermark minus the committed offset.
+   */
+  consumerLag?(
+    groupId: string,
+    topics: readonly string[],
+  ): Promise<Array<{ topic: string; partition: number; lag: number }>>;
   disconnect(): Promise<void>;
 }
 

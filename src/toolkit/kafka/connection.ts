@@ -12,8 +12,10 @@ import { SluiceKafkaClient, type SaslMechanism } from "../../kafka/client/index.
 import { integerOption, resolveInteger } from "../../platform/options.js";
 import { InvalidArgumentError, ToolkitError, ToolkitErrorCode } from "../errors.js";
 import { silentLogger, type ToolkitLogger } from "../logger.js";
+import { KAFKA_CAPABILITIES, type TransportClient } from "../transports/transport.js";
 import { createKafkaAdmin, type KafkaAdmin } from "./admin.js";
 import { createNativeProducer } from "./native-producer.js";
+import { createKafkaConsumer } from "./consumer.js";
 import { createKafkaProducer, type KafkaProducer, type KafkaProducerOptions } from "./producer.js";
 import { installRequestQueueTimerFix } from "./request-queue-timer.js";
 
@@ -79,7 +81,8 @@ export interface KafkaClientOptions {
   env?: Readonly<Record<string, string | undefined>>;
 }
 
-export interface KafkaClient {
+export interface KafkaClient extends TransportClient {
+  readonly kind: "kafka";
   readonly library: KafkaClientLibrary;
   readonly brokers: readonly string[];
   readonly clientId: string;
@@ -303,6 +306,9 @@ export function createKafkaClient(options: KafkaClientOptions = {}): KafkaClient
       logger,
     });
   const client: KafkaClient = {
+    kind: "kafka",
+    capabilities: KAFKA_CAPABILITIES,
+    address: brokers.join(","),
     library,
     brokers,
     clientId,
@@ -314,6 +320,7 @@ export function createKafkaClient(options: KafkaClientOptions = {}): KafkaClient
     admin: () => createKafkaAdmin(kafka, brokers),
     raw: () => kafka,
     native: nativeClient,
+    consumer: (consumerOptions) => createKafkaConsumer(client, consumerOptions),
   };
   return client;
 }

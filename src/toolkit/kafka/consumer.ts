@@ -3,13 +3,12 @@
 // readTopic(), which reads what a topic holds now (a dead-letter topic, for listing) by manual assignment and stops
 // at its end.
 
-import type { Consumer, ConsumerConfig, KafkaMessage } from "kafkajs";
+import type { Consumer, ConsumerConfig, Kafka, KafkaMessage } from "kafkajs";
 
 import { headersToStrings } from "../event.js";
 import { integerOption, resolveInteger } from "../../platform/options.js";
 import { InvalidArgumentError, ToolkitError, ToolkitErrorCode } from "../errors.js";
-import type { KafkaClient } from "./connection.js";
-import { createPartitionReader, type KafkaPartitionReader } from "./reader.js";
+import { createPartitionReader, type KafkaPartitionReader, type NativeSource } from "./reader.js";
 import { RECORD_HEADERS_COUNT_MAX, type ConsumerRecord } from "./record.js";
 
 export { RECORD_HEADERS_COUNT_MAX, type ConsumerRecord } from "./record.js";
@@ -33,6 +32,12 @@ export interface KafkaConsumerOptions {
   fetchWaitMs?: number;
   partitionFetchBytesMax?: number;
   fetchBytesMax?: number;
+}
+
+/** What the consumer needs of a Kafka client (the kafkajs client underneath); a structural type, so this file does not
+ * import connection.ts, which imports it. */
+export interface KafkajsSource {
+  raw(): Kafka;
 }
 
 /** The records of one partition fetched together, with what the member may do while it works through them. */
@@ -111,7 +116,7 @@ export function toConsumerRecord(topic: string, partition: number, message: Kafk
   };
 }
 
-export function createKafkaConsumer(client: KafkaClient, options: KafkaConsumerOptions): KafkaConsumer {
+export function createKafkaConsumer(client: KafkajsSource, options: KafkaConsumerOptions): KafkaConsumer {
   let stopping = false;
   let started = false;
   const dayMs = 24 * 60 * 60 * 1000;
@@ -240,7 +245,7 @@ export interface ReadTopicOptions {
  * Throws UnknownTopicError when the topic does not exist.
  */
 export async function readTopic(
-  client: KafkaClient,
+  client: NativeSource,
   topic: string,
   options: ReadTopicOptions = {},
 ): Promise<ConsumerRecord[]> {

@@ -5,6 +5,7 @@
 
 import {
   KafkaTopicUnknownError,
+  type SluiceKafkaClient,
   type FetchedRecord,
   type OffsetSpec,
   type PartitionReader,
@@ -13,7 +14,6 @@ import {
 import { integerOption, resolveInteger } from "../../platform/options.js";
 import { headersToStrings, type RawHeaderValue } from "../event.js";
 import { InvalidArgumentError, UnknownTopicError } from "../errors.js";
-import type { KafkaClient } from "./connection.js";
 import { RECORD_HEADERS_COUNT_MAX, type ConsumerRecord } from "./record.js";
 
 export const DEFAULT_READER_FETCH_WAIT_MS = 500;
@@ -93,8 +93,16 @@ export function fromFetchedRecord(record: FetchedRecord): ConsumerRecord {
   };
 }
 
+/**
+ * What a reader needs of the toolkit's KafkaClient: a new client of Sluice's own. A structural type, so that this
+ * file does not import connection.ts, which imports the consumer, which imports this.
+ */
+export interface NativeSource {
+  native(): SluiceKafkaClient;
+}
+
 export function createPartitionReader(
-  client: KafkaClient,
+  client: NativeSource,
   options: KafkaPartitionReaderOptions = {},
 ): KafkaPartitionReader {
   const native = client.native();

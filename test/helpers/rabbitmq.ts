@@ -1,0 +1,78 @@
+// RabbitMQ for tests: the server on this machine (AMQP_URL, default 127.0.0.1:5672 guest/guest). Tests that need it
+// skip loudly when it is unreachable, and fail instead in CI (SLUICE_REQUIRE_ALL_TOOLS=1). Other agents and test
+// processes share the server, so every test names its exchanges and queues uniquely and deletes them afterwards.
+
+import { randomBytes } from "node:crypto";
+import type { TestContext } from "node:test";
+
+import amqp from "amqplib";
+import pino from "pino";
+
+import { createAmqpClient, type AmqpClient, type AmqpClientOptions } from "../../src/toolkit/amqp/index.js";
+import { requireTool } from "./environment.js";
+
+export const RABBITMQ_URL = process.env.AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
+
+let reachability: Promise<string | null> | null = null;
+
+/** Resolves to null when RabbitMQ answers, or to the reason it does not. */
+export function rabbitmqUnreachableReason(): Promise<string | null> {
+  reachability ??= (async () => {
+    try {
+      const connection = await amqp.connect(RABBITMQ_URL, { timeout: 3_000 });
+      await connection.close();
+      return null;
+    } catch (error) {
+      return error instanceof Error ? error.message : String(error);
+    }
+  })();
+  return reachability;
+}
+
+/** True when RabbitMQ is there; otherwise skips the test loudly (or fails it in CI). */
+export async function requireRabbitmq(t: TestContext): Promise<boolean> {
+  const reason = await rabbitmqUnreachableReason();
+  return requireTool(t, reason === null, `RabbitMQ at ${RABBITMQ_URL} (${reason ?? ""})`);
+}
+
+/** A short random prefix for the names one test declares. */
+export function uniqueAmqpName(prefix: string): string {
+  return `${prefix}-${process.pid}-${randomBytes(4).toString("hex")}`;
+}
+
+/** Deletes exchanges and queues by name on their own connection (a client under test may be closed by then). */
+export async function deleteAmqpNames(names: { exchanges: Iterable<string>; queues: Iterable<string> }): Promise<void> {
+  const connection = await amqp.connect(RABBITMQ_URL);
+  try {
+    for (const queue of names.queues) {
+      const channel = await connection.createChannel();
+      await channel.deleteQueue(queue).catch(() => undefined);
+      await channel.close().catch(() => undefined);
+    }
+    for (const exchange of names.exchanges) {
+      const channel = await connection.createChannel();
+      await channel.deleteExchange(exchange).catch(() => undefined);
+      await channel.close().catch(() => undefined);
+    }
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}
+
+/** An AMQP transport client for a test; after it, the client closes and what it declared is deleted. */
+export function amqpClientForTest(t: TestContext, options: AmqpClientOptions = {}): AmqpClient {
+  const client = createAmqpClient({
+    url: RABBITMQ_URL,
+    env: {},
+    reconnectBaseMs: 50,
+    reconnectMaxMs: 500,
+    // Quiet unless asked for (SLUICE_TEST_LOG_LEVEL=debug), as the broker's logs are.
+    logger: pino({ level: process.env.SLUICE_TEST_LOG_LEVEL ?? "silent" }, pino.destination(2)),
+    ...options,
+  });
+  t.after(async () => {
+    await client.close();
+    await deleteAmqpNames({ exchanges: client.topology.declaredExchanges, queues: client.topology.declaredQueues });
+  });
+  return client;
+}

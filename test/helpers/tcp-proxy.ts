@@ -1,0 +1,72 @@
+// A TCP proxy a test can cut: every connection through it is dropped at once and new ones are refused until it is
+// restored. It stands in for a broker outage (or a dropped connection) without touching a server other tests share.
+
+import { createServer, connect, type Server, type Socket } from "node:net";
+
+export interface TcpProxy {
+  readonly port: number;
+  /** Drops every open connection and refuses new ones. */
+  cut(): void;
+  /** Accepts and forwards connections again. */
+  restore(): void;
+  /** Drops every connection and stops listening. */
+  close(): Promise<void>;
+  /** Drops the open connections but keeps accepting: a connection lost once, as when a server closes it. */
+  dropConnections(): void;
+  readonly connectionCount: number;
+}
+
+/**
+ * Starts a proxy to target. The caller closes it, after the clients that use it (test hooks run in the order they
+ * were added, so a hook added by the proxy itself would cut the clients off before they could close).
+ */
+export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+  const sockets = new Set<Socket>();
+  let refusing = false;
+  const server: Server = createServer((client) => {
+    if (refusing) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(target.port, target.host);
+    sockets.add(client);
+    sockets.add(upstream);
+    const close = (): void => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on("error", close).on("close", close);
+    upstream.on("error", close).on("close", close);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("the proxy has no port");
+  const dropConnections = (): void => {
+    for (const socket of sockets) socket.destroy();
+    sockets.clear();
+  };
+  const close = async (): Promise<void> => {
+    refusing = true;
+    dropConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  return {
+    port: address.port,
+    cut() {
+      refusing = true;
+      dropConnections();
+    },
+    restore() {
+      refusing = false;
+    },
+    dropConnections,
+    close,
+    get connectionCount() {
+      return sockets.size / 2;
+    },
+  };
+}
