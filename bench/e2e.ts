@@ -125,8 +125,14 @@ async function follow(
     });
     let stopped = false;
     const loop = (async () => {
-      while (!stopped) onRecords(await reader.read());
+      try {
+        while (!stopped) onRecords(await reader.read());
+      } catch (error) {
+        // Closing the reader fails the read in progress; any other failure is the run's.
+        if (!stopped) throw error;
+      }
     })();
+    loop.catch(() => undefined);
     return async () => {
       stopped = true;
       await reader.close();
