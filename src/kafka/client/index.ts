@@ -18,3 +18,13 @@ export type { FetchedRecord } from "./fetch/records.js";
 export { SASL_MECHANISMS, type SaslMechanism, type SaslOptions } from "./network/sasl.js";
 export * from "./options.js";
 export * from "./produce/produce.js";
+export * from "./produce/partitioner.js";
+export {
+  Producer,
+  PRODUCER_BATCH_BYTES_MAX,
+  PRODUCER_BATCH_RECORDS_MAX,
+  PRODUCER_QUEUED_RECORDS_MAX,
+  type OutgoingRecord,
+  type PartitionAck,
+  type ProducerOptions,
+} from "./produce/producer.js";
