@@ -1,6 +1,7 @@
 // Toolkit throughput and latency, for PGlite and the PostgreSQL server (DATABASE_URL, by default the local test
 // database; skipped with a note when unreachable): the outbox relay draining a filled outbox to the broker, the
-// inbox consumer writing one row per event, and the time from an outbox commit to the handler's commit at a fixed
+// inbox consumer writing one row per event (with a one-event handler, then with a groupHandler that writes a group's
+// rows in one INSERT), and the time from an outbox commit to the handler's commit at a fixed
 // offered rate with relay and consumer running. The broker is the embedded one, in this process, on a temporary
 // data directory. With --format avro the events are Avro records in the wire format, through a schema registry in
 // this process (bench:registry compares the two formats). Prints a table.
@@ -28,8 +29,10 @@ import {
   defineTopic,
   ensureTopics,
   OutboxRelay,
+  type ConsumedEvent,
   type InboxConsumer,
   type KafkaClient,
+  type Queryable,
   type TopicDefinition,
 } from "../src/toolkit/index.js";
 
@@ -128,6 +131,7 @@ function consumerOf(
   topic: TopicDefinition<BenchValue>,
   groupId: string,
   onCommit?: (eventId: string) => void,
+  grouped = false,
 ): InboxConsumer {
   return createConsumer({
     client,
@@ -146,6 +150,23 @@ function consumerOf(
         event.value.amountCents,
       ]);
     },
+    // With grouped, a partition's events come a group at a time and are stored with one INSERT per group.
+    ...(grouped
+      ? {
+          groupHandler: async (
+            events: ReadonlyArray<ConsumedEvent<{ entryId: string; accountId: string; amountCents: number }>>,
+            tx: Queryable,
+          ) => {
+            const tuples = events.map(
+              (_, index) => `($${3 * index + 1}, $${3 * index + 2}, $${3 * index + 3}::integer)`,
+            );
+            await tx.query(
+              `INSERT INTO bench_ledger (entry_id, account_id, amount_cents) VALUES ${tuples.join(", ")}`,
+              events.flatMap((event) => [event.value.entryId, event.value.accountId, event.value.amountCents]),
+            );
+          },
+        }
+      : {}),
     // after-commit runs right after the handler's transaction commits, before the offset commit.
     hooks:
       onCommit === undefined
@@ -183,8 +204,9 @@ async function relayThroughput(db: Database, client: KafkaClient, kind: string):
   };
 }
 
-async function consumerThroughput(db: Database, client: KafkaClient, kind: string): Promise<Row> {
-  const topic = benchEvent(`bench-consume-${kind}`);
+async function consumerThroughput(db: Database, client: KafkaClient, kind: string, grouped: boolean): Promise<Row> {
+  const name = grouped ? `bench-consume-grouped-${kind}` : `bench-consume-${kind}`;
+  const topic = benchEvent(name);
   await ensureTopics(client, [topic]);
   log(`${kind}: producing ${CONSUMER_EVENTS} events through the outbox for the consumer…`);
   for (let first = 0; first < CONSUMER_EVENTS; first += OUTBOX_INSERT_BATCH) {
@@ -198,18 +220,25 @@ async function consumerThroughput(db: Database, client: KafkaClient, kind: strin
   } finally {
     await relay.stop();
   }
-  log(`${kind}: inbox consumer handling ${CONSUMER_EVENTS} events…`);
+  log(`${kind}: inbox consumer${grouped ? " (groupHandler)" : ""} handling ${CONSUMER_EVENTS} events…`);
   const before = await countRows(db, "bench_ledger");
   let firstCommitAt: number | null = null;
   let lastCommitAt = 0;
   let committed = 0;
   // The clock starts at the first handler commit, so that joining the group is not counted. Progress is counted
   // in the process rather than by polling the table, which would load the database being measured.
-  const consumer = consumerOf(client, db, topic, `bench-consume-${kind}`, () => {
-    firstCommitAt ??= performance.now();
-    lastCommitAt = performance.now();
-    committed += 1;
-  });
+  const consumer = consumerOf(
+    client,
+    db,
+    topic,
+    name,
+    () => {
+      firstCommitAt ??= performance.now();
+      lastCommitAt = performance.now();
+      committed += 1;
+    },
+    grouped,
+  );
   await consumer.start();
   try {
     await until("the consumer to handle every event", () => committed >= CONSUMER_EVENTS, DRAIN_TIMEOUT_MS);
@@ -221,7 +250,9 @@ async function consumerThroughput(db: Database, client: KafkaClient, kind: strin
   const seconds = (lastCommitAt - (firstCommitAt ?? lastCommitAt)) / 1000;
   return {
     database: kind,
-    measure: `inbox consumer → one row per event (${PARTITIONS} partitions)`,
+    measure: grouped
+      ? `inbox consumer, groupHandler → one INSERT per group (${PARTITIONS} partitions)`
+      : `inbox consumer → one row per event (${PARTITIONS} partitions)`,
     events: CONSUMER_EVENTS,
     seconds,
     result: `${Math.round(CONSUMER_EVENTS / seconds).toLocaleString("en-US")} events/s`,
@@ -298,7 +329,8 @@ async function benchDatabase(kind: DatabaseKind, client: KafkaClient, rows: Row[
       "CREATE TABLE bench_ledger (id bigserial PRIMARY KEY, entry_id text NOT NULL, account_id text NOT NULL, amount_cents integer NOT NULL)",
     );
     rows.push(await relayThroughput(db, client, kind));
-    rows.push(await consumerThroughput(db, client, kind));
+    rows.push(await consumerThroughput(db, client, kind, false));
+    rows.push(await consumerThroughput(db, client, kind, true));
     rows.push(await commitToHandlerLatency(db, client, kind));
   } finally {
     if (kind === "postgres") await db.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);

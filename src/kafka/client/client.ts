@@ -15,6 +15,7 @@ import {
 import { PartitionReader, type PartitionReaderOptions } from "./fetch/partition-reader.js";
 import type { KafkaClientOptions } from "./options.js";
 import { produce, type ProduceRequest, type ProduceResult } from "./produce/produce.js";
+import { Producer, type ProducerOptions } from "./produce/producer.js";
 
 export class SluiceKafkaClient {
   readonly cluster: KafkaCluster;
@@ -32,6 +33,11 @@ export class SluiceKafkaClient {
   /** Produces one batch to one partition; resolves with its base offset once acknowledged as asked. */
   produce(request: ProduceRequest): Promise<ProduceResult> {
     return produce(this.cluster, request);
+  }
+
+  /** A batching producer, idempotent unless told otherwise; see produce/producer.ts. */
+  producer(options?: ProducerOptions): Producer {
+    return new Producer(this.cluster, options);
   }
 
   /** One fetch from each partition at its offset (no consumer group). */
