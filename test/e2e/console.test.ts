@@ -222,6 +222,12 @@ test("the console in a browser: create a topic with partitions and configs", { t
     "retention.ms": "3600000",
     "cleanup.policy": "compact",
   });
+  await page.locator("#overridden-configs tbody tr").first().waitFor();
+  assert.deepEqual(
+    (await page.locator("#overridden-configs tbody tr td:first-child").allInnerTexts()).sort(),
+    ["cleanup.policy", "retention.ms"],
+    "exactly the configs set on the topic are listed as set on it",
+  );
 
   await page.goto(`${url}/console/topics`);
   await page.locator('#create-topic input[name="name"]').fill("bad-configs");
