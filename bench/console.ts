@@ -168,13 +168,21 @@ console.log(
 );
 console.log(
   table(
-    ["measure", "p50 wall", "p99 wall", "CPU per open", `under ${OPEN_TARGET_MS} ms`],
+    [
+      "measure",
+      "p50 wall",
+      "p99 wall",
+      "CPU per open",
+      `CPU under ${OPEN_TARGET_MS} ms`,
+      `p99 wall under ${OPEN_TARGET_MS} ms`,
+    ],
     [
       [
         "open 50 messages at an offset (one partition), ms",
         ms(percentile(offsetSeeks, 0.5)),
         ms(percentile(offsetSeeks, 0.99)),
         ms(offsetSeekCpuMs / SEEKS),
+        verdict(offsetSeekCpuMs / SEEKS < OPEN_TARGET_MS),
         verdict(percentile(offsetSeeks, 0.99) < OPEN_TARGET_MS),
       ],
       [
@@ -182,6 +190,7 @@ console.log(
         ms(percentile(timeSeeks, 0.5)),
         ms(percentile(timeSeeks, 0.99)),
         ms(timeSeekCpuMs / SEEKS),
+        verdict(timeSeekCpuMs / SEEKS < OPEN_TARGET_MS),
         verdict(percentile(timeSeeks, 0.99) < OPEN_TARGET_MS),
       ],
     ],

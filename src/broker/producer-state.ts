@@ -99,6 +99,13 @@ export class PartitionProducerState {
     }
   }
 
+  /** Every tracked producer with its epoch and the last sequence it wrote, least recently written first. */
+  *entries(): Generator<{ producerId: number; epoch: number; lastSequence: number }> {
+    for (const [producerId, entry] of this.producers) {
+      yield { producerId, epoch: entry.epoch, lastSequence: entry.batches.at(-1)?.lastSequence ?? -1 };
+    }
+  }
+
   get size(): number {
     return this.producers.size;
   }

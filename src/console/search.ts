@@ -98,7 +98,7 @@ function cursorOf(fields: Fields): ScanCursor | undefined {
   };
 }
 
-async function startCursor(
+export async function startCursor(
   context: ConsoleContext,
   topic: string,
   partition: number | undefined,

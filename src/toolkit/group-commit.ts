@@ -10,6 +10,7 @@
 // items were submitted, so events added for the same key keep their order.
 
 import type { Database, Queryable } from "../store/index.js";
+import { integerOption, resolveIntegers } from "../platform/options.js";
 import { InvalidArgumentError, ToolkitError, ToolkitErrorCode } from "./errors.js";
 import { toolkitCounter } from "./metrics.js";
 
@@ -93,13 +94,12 @@ function groupCommitMetrics() {
   };
 }
 
-function integerOption(field: string, value: number | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidArgumentError(field, `must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
-}
+/** The integer options of a group commit, each with its default and range. */
+const GROUP_COMMIT_OPTIONS = {
+  batchMax: integerOption(DEFAULT_GROUP_COMMIT_BATCH_MAX, 1, GROUP_COMMIT_BATCH_LIMIT),
+  waitMs: integerOption(DEFAULT_GROUP_COMMIT_WAIT_MS, 0, GROUP_COMMIT_WAIT_MS_MAX),
+  queueMax: integerOption(DEFAULT_GROUP_COMMIT_QUEUE_MAX, 1, GROUP_COMMIT_QUEUE_LIMIT),
+};
 
 export class GroupCommit<I, R> {
   readonly batchMax: number;
@@ -122,21 +122,14 @@ export class GroupCommit<I, R> {
     this.#write = options.write;
     this.#onGroup = options.onGroup ?? null;
     this.#name = options.name ?? DEFAULT_NAME;
-    this.batchMax = integerOption(
-      "batchMax",
-      options.batchMax,
-      DEFAULT_GROUP_COMMIT_BATCH_MAX,
-      1,
-      GROUP_COMMIT_BATCH_LIMIT,
+    const resolved = resolveIntegers(
+      GROUP_COMMIT_OPTIONS,
+      options,
+      (field, message) => new InvalidArgumentError(field, message),
     );
-    this.waitMs = integerOption("waitMs", options.waitMs, DEFAULT_GROUP_COMMIT_WAIT_MS, 0, GROUP_COMMIT_WAIT_MS_MAX);
-    this.queueMax = integerOption(
-      "queueMax",
-      options.queueMax,
-      DEFAULT_GROUP_COMMIT_QUEUE_MAX,
-      1,
-      GROUP_COMMIT_QUEUE_LIMIT,
-    );
+    this.batchMax = resolved.batchMax;
+    this.waitMs = resolved.waitMs;
+    this.queueMax = resolved.queueMax;
   }
 
   /** Queues item for the next group; resolves with its result once the transaction holding it has committed. */

@@ -186,6 +186,35 @@ test("the console in a browser: live tail shows new messages, pauses and resumes
   assert.deepEqual((page as Page & { errors: string[] }).errors, []);
 });
 
+test("the console in a browser: create a topic with partitions and configs", { timeout: 60_000 }, async (t) => {
+  const started = await consoleInBrowser(t);
+  if (started === null) return;
+  const { scene, url, browser } = started;
+  const page = await open(browser, `${url}/console/topics`);
+  await page.locator("#create-topic").waitFor();
+  await page.locator('#create-topic input[name="name"]').fill("ledger.compacted");
+  await page.locator('#create-topic input[name="partitions"]').fill("3");
+  await page.locator("#create-configs").fill("retention.ms=3600000, cleanup.policy=compact");
+  await page.locator("#create-topic button[type=submit]").click();
+  await page.waitForURL(`${url}/console/topics/ledger.compacted`);
+  await page.locator("#partitions tbody tr").first().waitFor();
+  assert.equal(await page.locator("#partitions tbody tr").count(), 3);
+  const [described] = await scene.kafka.admin.describeConfigs([
+    { type: "topic", name: "ledger.compacted", keys: ["retention.ms", "cleanup.policy"] },
+  ]);
+  assert.deepEqual(Object.fromEntries(described!.configs.map((entry) => [entry.name, entry.value])), {
+    "retention.ms": "3600000",
+    "cleanup.policy": "compact",
+  });
+
+  await page.goto(`${url}/console/topics`);
+  await page.locator('#create-topic input[name="name"]').fill("bad-configs");
+  await page.locator("#create-configs").fill("retention.ms");
+  await page.locator("#create-topic button[type=submit]").click();
+  await page.locator("#create-topic .form-error", { hasText: '"retention.ms" is not name=value' }).waitFor();
+  assert.deepEqual((page as Page & { errors: string[] }).errors, []);
+});
+
 async function waitFor(check: () => boolean, what: string): Promise<void> {
   const deadline = Date.now() + STEP_TIMEOUT_MS;
   while (!check()) {

@@ -136,13 +136,13 @@ export async function messagesView({ container, params, navigate }, topic) {
     ? produceForm(topic, described.partitions, () => navigate(location.pathname + location.search, { replace: true }))
     : null;
 
-  const show = (messages, caption) => {
+  const show = (
+    messages,
+    caption,
+    emptyText = "No messages here. Produce one below, or pick another partition or start.",
+  ) => {
     status.textContent = caption;
-    results.replaceChildren(
-      messages.length === 0
-        ? empty("No messages here. Produce one below, or pick another partition or start.")
-        : messageTable(messages, produceBox),
-    );
+    results.replaceChildren(messages.length === 0 ? empty(emptyText) : messageTable(messages, produceBox));
   };
 
   const query = new URLSearchParams({ limit: "50" });
@@ -276,7 +276,7 @@ function liveTail(topic, partitionSelect, show, status) {
     stopButton.hidden = false;
     partitionSelect.disabled = true;
     setUrl(true);
-    show(messages, caption());
+    show(messages, caption(), "Waiting for new messages: they appear here as they are produced.");
     connect();
   };
   const stop = () => {

@@ -357,6 +357,36 @@ export const BROKER_CONFIG_DEFINITIONS: readonly SluiceBrokerConfigDefinition[] 
     documentation: "Principals (User:name, separated by semicolons) that every ACL check allows.",
     fromFlags: (c) => (c.authorizer === null ? null : c.authorizer.superUsers.join(";")),
   },
+  {
+    name: "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+    type: "int",
+    defaultValue: "10000",
+    validator: { kind: "range", min: "1" },
+    updateMode: "read-only",
+    documentation: "How often the transaction coordinator aborts transactions past their timeout.",
+    fromFlags: (c) => String(c.transactionAbortCheckIntervalMs),
+  },
+  {
+    name: "transaction.max.timeout.ms",
+    type: "int",
+    defaultValue: "900000",
+    validator: { kind: "range", min: "1" },
+    updateMode: "read-only",
+    documentation:
+      "The longest transaction timeout a producer may ask for; InitProducerId with a longer one is refused with " +
+      "INVALID_TRANSACTION_TIMEOUT.",
+    fromFlags: (c) => String(c.transactionMaxTimeoutMs),
+  },
+  {
+    name: "transactional.id.expiration.ms",
+    type: "int",
+    defaultValue: "604800000",
+    validator: { kind: "range", min: "1" },
+    updateMode: "read-only",
+    documentation:
+      "How long the transaction coordinator keeps a transactional id that has had no transaction open or updated.",
+    fromFlags: (c) => String(c.transactionalIdExpirationMs),
+  },
   topicDefault(
     "unclean.leader.election.enable",
     "unclean.leader.election.enable",

@@ -43,6 +43,9 @@ import alterClientQuotas from "./49-alter-client-quotas.js";
 import describeUserScramCredentials from "./50-describe-user-scram-credentials.js";
 import alterUserScramCredentials from "./51-alter-user-scram-credentials.js";
 import describeCluster from "./60-describe-cluster.js";
+import describeProducers from "./61-describe-producers.js";
+import describeTransactions from "./65-describe-transactions.js";
+import listTransactions from "./66-list-transactions.js";
 import describeTopicPartitions from "./75-describe-topic-partitions.js";
 
 const ALL: ApiHandler[] = [
@@ -86,6 +89,9 @@ const ALL: ApiHandler[] = [
   describeUserScramCredentials,
   alterUserScramCredentials,
   describeCluster,
+  describeProducers,
+  describeTransactions,
+  listTransactions,
   describeTopicPartitions,
 ] as ApiHandler[];
 

@@ -20,15 +20,16 @@ import {
   hasDeleteHorizon,
   readRawRecords,
   rebuildBatch,
-  type RawRecord,
+  scanRecords,
 } from "../../kafka/protocol/record-batch-rewrite.js";
-import { SCAN_READ_BYTES } from "./log-config.js";
 import { OffsetMap } from "./offset-map.js";
 import type { CleanableLog, PartitionLog } from "./partition-log.js";
 import { LogSegment } from "./segment.js";
-import { FileWindow } from "./segment-scan.js";
+import { LogStorageError } from "./storage.js";
 import { cleanedFileName, swapFileName } from "./segment-swap.js";
 
+/** Bytes the cleaner reads at a time: small enough that one read never holds up requests for long. */
+const CLEANER_READ_BYTES = 256 * 1024;
 /** Relative offsets are int32 in the indexes, so one cleaned segment may span at most this many offsets. */
 const SEGMENT_OFFSET_SPAN_MAX = 0x7fffffff;
 
@@ -57,25 +58,44 @@ interface StoredBatch {
   bytes: Buffer;
 }
 
-function* batchesOf(segment: LogSegment): Generator<StoredBatch> {
-  const window = new FileWindow(segment.file, SCAN_READ_BYTES);
+/**
+ * The batches of a segment, read through one buffer that is reused: a batch's bytes are valid only until the next
+ * is asked for. Reading hundreds of megabytes into fresh buffers would make the garbage collector stop the broker
+ * for tens of milliseconds at a time.
+ */
+function* batchesOf(segment: LogSegment, buffer: { bytes: Buffer }): Generator<StoredBatch> {
   const sizeBytes = segment.sizeBytes;
+  let windowStart = 0;
+  let windowBytes = 0;
+  const at = (position: number, length: number): number => {
+    if (position < windowStart || position + length > windowStart + windowBytes) {
+      if (buffer.bytes.length < length) buffer.bytes = Buffer.allocUnsafe(length);
+      windowStart = position;
+      windowBytes = segment.file.readInto(buffer.bytes, position);
+    }
+    return position - windowStart;
+  };
   let position = 0;
   while (position + RECORD_BATCH_HEADER_BYTES <= sizeBytes) {
-    const head = window.at(position, RECORD_BATCH_HEADER_BYTES);
-    const header = readBatchHeader(head.buffer, head.index);
+    const headerAt = at(position, RECORD_BATCH_HEADER_BYTES);
+    const header = readBatchHeader(buffer.bytes, headerAt);
     const batchBytes = batchBytesOf(header);
-    const whole = window.at(position, batchBytes);
-    yield { header, bytes: whole.buffer.subarray(whole.index, whole.index + batchBytes) };
+    const index = at(position, batchBytes);
+    if (index + batchBytes > windowBytes) throw new LogStorageError(`${segment.name}: batch at ${position} is cut off`);
+    yield { header, bytes: buffer.bytes.subarray(index, index + batchBytes) };
     position += batchBytes;
   }
 }
 
-/** The records of a batch the cleaner may compact, or null for one it keeps whole (transactional, control, unreadable). */
-function compactableRecords(batch: StoredBatch): RawRecord[] | null {
-  if (isControlBatch(batch.header) || isTransactional(batch.header)) return null;
+/** Transactional and control batches are kept whole and left out of the key map. */
+function compactable(batch: StoredBatch): boolean {
+  return !isControlBatch(batch.header) && !isTransactional(batch.header);
+}
+
+/** Runs `read`; a batch whose records cannot be read (a codec this runtime lacks, bad bytes) gives null. */
+function unlessUnreadable<T>(read: () => T): T | null {
   try {
-    return readRawRecords(batch.bytes, batch.header);
+    return read();
   } catch (error) {
     if (error instanceof UnsupportedCompressionError || error instanceof ProtocolDecodeError) return null;
     throw error;
@@ -129,19 +149,25 @@ async function buildOffsetMap(
   map: OffsetMap,
   slicer: Slicer,
   result: CleaningResult,
+  readBuffer: { bytes: Buffer },
 ): Promise<number> {
   let mappedUpTo = view.firstDirtyOffset;
   for (let i = 0; i < view.segments.length; i++) {
     const segment = view.segments[i]!;
     if (segment.baseOffset < view.firstDirtyOffset) continue;
-    for (const batch of batchesOf(segment)) {
+    for (const batch of batchesOf(segment, readBuffer)) {
       result.bytesRead += batch.bytes.length;
-      const records = compactableRecords(batch);
-      for (const record of records ?? []) {
-        if (record.key !== null && !map.put(record.key, batch.header.baseOffset + record.offsetDelta)) {
-          return mappedUpTo;
-        }
+      let full = false;
+      const { baseOffset } = batch.header;
+      if (compactable(batch)) {
+        unlessUnreadable(() =>
+          scanRecords(batch.bytes, batch.header, (record) => {
+            if (full || record.keyStart < 0) return;
+            full = !map.put(record.body, record.keyStart, record.keyEnd, baseOffset + record.offsetDelta);
+          }),
+        );
       }
+      if (full) return mappedUpTo;
       await slicer.maybeYield();
     }
     mappedUpTo = view.nextBaseOffsets[i]!;
@@ -190,16 +216,20 @@ export async function cleanLog(
     segmentsCleaned: 0,
     cleanedUpTo: view.firstDirtyOffset,
   };
-  const slicer = new Slicer(limits.sliceMs, () => log.isClosed || stopping());
+  // A segment removed while the cleaner waits has its file closed, and its descriptor may already belong to another
+  // file: the cleaner must not read on, so any removal ends the cleaning at its next slice.
+  const removedAtStart = log.segmentsRemoved;
+  const slicer = new Slicer(limits.sliceMs, () => log.isClosed || stopping() || log.segmentsRemoved !== removedAtStart);
   // The map is sized for the dirty part's offsets (an upper bound of its keys) within the byte budget.
   let dirtyOffsets = 0;
   view.segments.forEach((segment, i) => {
     if (segment.baseOffset >= view.firstDirtyOffset) dirtyOffsets += view.nextBaseOffsets[i]! - segment.baseOffset;
   });
   const map = new OffsetMap(dirtyOffsets, limits.dedupeBufferBytes);
+  const readBuffer = { bytes: Buffer.allocUnsafe(CLEANER_READ_BYTES) };
   let endOffset: number;
   try {
-    endOffset = await buildOffsetMap(view, map, slicer, result);
+    endOffset = await buildOffsetMap(view, map, slicer, result, readBuffer);
   } catch (error) {
     if (error instanceof CleaningAbandoned) return null;
     throw error;
@@ -221,7 +251,7 @@ export async function cleanLog(
     const cleaned = LogSegment.createCleaned(view.storage, first.baseOffset, cleanedName, first.createdAtMs);
     try {
       for (const segment of group.segments) {
-        for (const batch of batchesOf(segment)) {
+        for (const batch of batchesOf(segment, readBuffer)) {
           const kept = cleanBatch(batch, map, nowMs, view.config.deleteRetentionMs, result);
           if (kept !== null) {
             const { header } = kept;
@@ -279,27 +309,30 @@ function cleanBatch(
   result: CleaningResult,
 ): KeptBatch | null {
   const { header } = batch;
-  const records = compactableRecords(batch);
-  if (records === null) return { ...batch, horizonMs: -1 };
-  result.recordsRead += records.length;
+  if (!compactable(batch)) return { ...batch, horizonMs: -1 };
   const horizonSet = hasDeleteHorizon(header);
-  const kept: RawRecord[] = [];
+  let recordCount = 0;
   let tombstones = 0;
-  for (const record of records) {
-    // Kafka's cleaner drops records without a key: a compacted topic cannot say which record they belong to.
-    if (record.key === null) continue;
-    const latest = map.get(record.key);
-    if (latest > header.baseOffset + record.offsetDelta) continue;
-    if (record.tombstone) {
-      if (horizonSet && nowMs >= header.baseTimestamp) continue;
-      tombstones++;
-    }
-    kept.push(record);
-  }
+  // Only the records kept become objects: most of a dirty log is usually dropped.
+  const kept = unlessUnreadable(() =>
+    readRawRecords(batch.bytes, header, (record) => {
+      recordCount++;
+      // Kafka's cleaner drops records without a key: a compacted topic cannot say which record they belong to.
+      if (record.keyStart < 0) return false;
+      if (map.get(record.body, record.keyStart, record.keyEnd) > header.baseOffset + record.offsetDelta) return false;
+      if (record.tombstone) {
+        if (horizonSet && nowMs >= header.baseTimestamp) return false;
+        tombstones++;
+      }
+      return true;
+    }),
+  );
+  if (kept === null) return { ...batch, horizonMs: -1 };
+  result.recordsRead += recordCount;
   result.recordsKept += kept.length;
   if (kept.length === 0) return null;
   const horizonMs = tombstones === 0 ? -1 : horizonSet ? header.baseTimestamp : nowMs + deleteRetentionMs;
-  if (kept.length === records.length && (tombstones === 0 || horizonSet)) return { ...batch, horizonMs };
+  if (kept.length === recordCount && (tombstones === 0 || horizonSet)) return { ...batch, horizonMs };
   const bytes = rebuildBatch(batch.bytes, header, kept, horizonMs >= 0 ? horizonMs : null);
   return { header: readBatchHeader(bytes), bytes, horizonMs };
 }

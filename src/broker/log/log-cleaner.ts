@@ -8,7 +8,7 @@ import { cleanLog, dirtyRatio, needsCleaning, type CleanerLimits } from "./clean
 import type { PartitionLog } from "./partition-log.js";
 import { LOG_CLEANER_BACKOFF_MS, LOG_CLEANER_DEDUPE_BUFFER_BYTES } from "../config.js";
 /** How long the cleaner works before letting requests run. */
-export const LOG_CLEANER_SLICE_MS = 5;
+export const LOG_CLEANER_SLICE_MS = 1;
 
 export interface CleanerLogEntry {
   log: PartitionLog;

@@ -1,5 +1,6 @@
 // Per-partition log settings (a topic's segment, retention and timestamp configs) with their defaults and limits.
 
+import { integerOption, resolveIntegers } from "../../platform/options.js";
 export type MessageTimestampType = "CreateTime" | "LogAppendTime";
 
 export interface LogConfig {
@@ -57,35 +58,33 @@ export interface ResolvedLogConfig {
 }
 
 /** Fills defaults and rejects settings that cannot work, with a message naming the setting. */
+/**
+ * The integer settings of a log with the range each accepts, and the default an optional one takes (segmentBytesMax
+ * and segmentMs are required, so theirs is never taken).
+ */
+const LOG_CONFIG_INTEGERS = {
+  segmentBytesMax: integerOption(SEGMENT_BYTES_LIMIT, 1, SEGMENT_BYTES_LIMIT),
+  segmentMs: integerOption(Number.MAX_SAFE_INTEGER, 1, Number.MAX_SAFE_INTEGER),
+  indexIntervalBytes: integerOption(INDEX_INTERVAL_BYTES, 1, Number.MAX_SAFE_INTEGER),
+  deleteRetentionMs: integerOption(DELETE_RETENTION_MS, 0, Number.MAX_SAFE_INTEGER),
+  minCompactionLagMs: integerOption(0, 0, Number.MAX_SAFE_INTEGER),
+  maxCompactionLagMs: integerOption(Number.MAX_SAFE_INTEGER, 1, Number.MAX_SAFE_INTEGER),
+};
+
 export function resolveLogConfig(config: LogConfig): ResolvedLogConfig {
+  const integers = resolveIntegers(
+    LOG_CONFIG_INTEGERS,
+    config,
+    (field, message) => new RangeError(`log config ${field} ${message}`),
+  );
   const resolved: ResolvedLogConfig = {
-    segmentBytesMax: config.segmentBytesMax,
-    segmentMs: config.segmentMs,
+    ...integers,
     retentionMs: config.retentionMs,
     retentionBytes: config.retentionBytes,
     messageTimestampType: config.messageTimestampType,
-    indexIntervalBytes: config.indexIntervalBytes ?? INDEX_INTERVAL_BYTES,
     compact: config.compact ?? false,
-    deleteRetentionMs: config.deleteRetentionMs ?? DELETE_RETENTION_MS,
-    minCompactionLagMs: config.minCompactionLagMs ?? 0,
-    maxCompactionLagMs: config.maxCompactionLagMs ?? Number.MAX_SAFE_INTEGER,
     minCleanableDirtyRatio: config.minCleanableDirtyRatio ?? MIN_CLEANABLE_DIRTY_RATIO,
   };
-  const positiveInteger = (name: keyof ResolvedLogConfig, value: number, max = Number.MAX_SAFE_INTEGER): void => {
-    if (!Number.isSafeInteger(value) || value < 1 || value > max) {
-      throw new RangeError(`log config ${name} must be an integer from 1 to ${max}, got ${value}`);
-    }
-  };
-  positiveInteger("segmentBytesMax", resolved.segmentBytesMax, SEGMENT_BYTES_LIMIT);
-  positiveInteger("segmentMs", resolved.segmentMs);
-  positiveInteger("indexIntervalBytes", resolved.indexIntervalBytes);
-  for (const name of ["deleteRetentionMs", "minCompactionLagMs"] as const) {
-    const value = resolved[name];
-    if (!Number.isSafeInteger(value) || value < 0) {
-      throw new RangeError(`log config ${name} must be a non-negative integer, got ${value}`);
-    }
-  }
-  positiveInteger("maxCompactionLagMs", resolved.maxCompactionLagMs);
   if (!(resolved.minCleanableDirtyRatio >= 0 && resolved.minCleanableDirtyRatio <= 1)) {
     throw new RangeError(
       `log config minCleanableDirtyRatio must be from 0 to 1, got ${resolved.minCleanableDirtyRatio}`,

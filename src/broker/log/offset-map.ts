@@ -37,12 +37,12 @@ export class OffsetMap {
     return this.size >= this.capacity;
   }
 
-  /** The slot holding `key`, or the empty slot where it would go; the key's hash is left in `digest`. */
-  private slotOf(key: Uint8Array): number {
-    const a = xxhash32(key, SEEDS[0]) | 0;
-    const b = xxhash32(key, SEEDS[1]) | 0;
-    const c = xxhash32(key, SEEDS[2]) | 0;
-    const d = xxhash32(key, SEEDS[3]) | 0;
+  /** The slot holding the key, or the empty slot where it would go; the key's hash is left in `digest`. */
+  private slotOf(data: Uint8Array, start: number, end: number): number {
+    const a = xxhash32(data, SEEDS[0], start, end) | 0;
+    const b = xxhash32(data, SEEDS[1], start, end) | 0;
+    const c = xxhash32(data, SEEDS[2], start, end) | 0;
+    const d = xxhash32(data, SEEDS[3], start, end) | 0;
     this.digest[0] = a;
     this.digest[1] = b;
     this.digest[2] = c;
@@ -57,9 +57,12 @@ export class OffsetMap {
     }
   }
 
-  /** Records `offset` as the latest for `key`; false (and nothing stored) when the key is new and the map is full. */
-  put(key: Uint8Array, offset: number): boolean {
-    const slot = this.slotOf(key);
+  /**
+   * Records `offset` as the latest for the key in `data[start, end)`; false (and nothing stored) when the key is new
+   * and the map is full.
+   */
+  put(data: Uint8Array, start: number, end: number, offset: number): boolean {
+    const slot = this.slotOf(data, start, end);
     if (this.offsets[slot] === EMPTY) {
       if (this.full) return false;
       this.hashes.set(this.digest, slot * 4);
@@ -69,8 +72,8 @@ export class OffsetMap {
     return true;
   }
 
-  /** The latest offset recorded for `key`, or -1. */
-  get(key: Uint8Array): number {
-    return this.offsets[this.slotOf(key)]!;
+  /** The latest offset recorded for the key in `data[start, end)`, or -1. */
+  get(data: Uint8Array, start: number, end: number): number {
+    return this.offsets[this.slotOf(data, start, end)]!;
   }
 }

@@ -99,6 +99,8 @@ export class PartitionLog {
   private cleanerCheckpoint = { firstDirtyOffset: 0, tombstoneHorizonMs: -1 };
   /** Set while the log cleaner works on this log; retention waits for it, so the segments it reads stay. */
   cleaning = false;
+  /** Segments removed so far (DeleteRecords, retention): a cleaning that sees this change stops reading. */
+  segmentsRemoved = 0;
 
   private constructor(
     private readonly storage: SegmentStorage,
@@ -509,6 +511,7 @@ export class PartitionLog {
 
   private removeOldestSegment(reason: string): void {
     const segment = this.segments.shift()!;
+    this.segmentsRemoved++;
     this.unsyncedSegments.delete(segment);
     segment.remove();
     this.directoryChanged = true;

@@ -2,11 +2,12 @@
 // that reopens whole. The cleaner writes `<base>.log.cleaned` and syncs it, then renames it to
 // `<base>.<end>.swap`: from that rename on, the swap file is the truth for offsets base to end. Installing removes
 // the replaced segments' files and renames the swap file to `<base>.log`. Opening a log first finishes any
-// installation a crash interrupted and deletes `.cleaned` files, which were never complete.
+// installation a crash interrupted and deletes `.cleaned` files, which were never complete, and `.deleted` files,
+// replaced segments whose removal in the background a crash cut short.
 
 import type { Logger } from "pino";
 import { parseSegmentFileName, segmentFileName, type SegmentFileExtension } from "./segment.js";
-import type { SegmentStorage } from "./storage.js";
+import { DELETED_SUFFIX, type SegmentStorage } from "./storage.js";
 
 const CLEANED_SUFFIX = ".cleaned";
 const SWAP_NAME = /^(\d{20})\.(\d{20})\.swap$/;
@@ -28,16 +29,16 @@ function parseSwapFileName(name: string): { baseOffset: number; endOffset: numbe
 }
 
 /**
- * Removes the files of every segment based from `baseOffset` below `endOffset` and renames the swap file to the
- * first one's log. The rename replaces `<base>.log` in one step, so the log is never missing there.
+ * Removes the files of every segment based from `baseOffset` below `endOffset` (in the background: unlinking large
+ * files can take long) and renames the swap file to the first one's log. A crash in between leaves the swap file,
+ * which opening the log installs.
  */
 export function installSwap(storage: SegmentStorage, swapName: string, baseOffset: number, endOffset: number): void {
   for (const name of storage.list()) {
     for (const extension of SEGMENT_FILE_EXTENSIONS) {
       const segmentBase = parseSegmentFileName(name, extension);
       if (segmentBase === null || segmentBase < baseOffset || segmentBase >= endOffset) continue;
-      if (extension === ".log" && segmentBase === baseOffset) continue;
-      storage.remove(name);
+      storage.removeInBackground(name);
     }
   }
   storage.rename(swapName, segmentFileName(baseOffset, ".log"));
@@ -46,7 +47,7 @@ export function installSwap(storage: SegmentStorage, swapName: string, baseOffse
 /** Finishes swaps a crash interrupted and removes cleaned segments that were never complete. */
 export function recoverSwaps(storage: SegmentStorage, logger: Logger): void {
   for (const name of storage.list()) {
-    if (name.endsWith(CLEANED_SUFFIX)) {
+    if (name.endsWith(CLEANED_SUFFIX) || name.endsWith(DELETED_SUFFIX)) {
       storage.remove(name);
       continue;
     }

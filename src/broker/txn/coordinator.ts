@@ -87,6 +87,8 @@ function partitionKey(topic: string, partition: number): string {
 export class TransactionCoordinator {
   private readonly txns = new Map<string, TxnMetadata>();
   private readonly byProducerId = new Map<number, TxnMetadata>();
+  /** Transactions whose markers are being written; the sweep leaves them alone. */
+  private readonly completing = new Set<TxnMetadata>();
   private readonly now: () => number;
   private log: GroupLogFile<TxnLogRecord> | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
@@ -134,7 +136,8 @@ export class TransactionCoordinator {
       }
       this.writeMarkers(txn);
     }
-    await Promise.all([this.sync(), ...this.touchedLogsSync(unfinished)]);
+    await this.persistCompleted(unfinished);
+    await this.sync();
     const intervalMs = this.options.config.transactionAbortCheckIntervalMs;
     this.sweepTimer = setInterval(() => this.sweep(), intervalMs);
     this.sweepTimer.unref();
@@ -224,19 +227,23 @@ export class TransactionCoordinator {
       this.bumpEpoch(txn);
       txn.timeoutMs = timeoutMs;
       if (txn.state === "Ongoing") {
-        txn.state = "PrepareAbort";
-        this.persist(txn);
-        await this.sync();
-        this.writeMarkers(txn);
-        await Promise.all(this.touchedLogsSync([txn]));
-      } else {
-        txn.state = "Empty";
+        const bumpedEpoch = txn.producerEpoch;
+        const aborted = await this.complete(txn, false);
+        if (aborted.errorCode !== ErrorCode.NONE) return { ...aborted, producerId: -1, producerEpoch: -1 };
+        // Another instance started while the abort was being synced: it holds the id now.
+        if (txn.producerEpoch !== bumpedEpoch) {
+          return refuse(expected.fencedErrorCode, `a newer instance of ${transactionalId} started meanwhile`);
+        }
       }
+      txn.state = "Empty";
       txn.updateTimeMs = this.now();
     }
+    // Taken now: another instance may bump the epoch again while this answer waits for the disk.
+    const { producerId, producerEpoch } = txn;
     this.persist(txn);
-    await this.sync();
-    return { errorCode: ErrorCode.NONE, producerId: txn.producerId, producerEpoch: txn.producerEpoch };
+    const stored = await this.durable();
+    if (stored.errorCode !== ErrorCode.NONE) return { ...stored, producerId: -1, producerEpoch: -1 };
+    return { errorCode: ErrorCode.NONE, producerId, producerEpoch };
   }
 
   /** Adds partitions to the producer's transaction (starting one if none is open); durable when it resolves. */
@@ -312,8 +319,7 @@ export class TransactionCoordinator {
         message: `cannot ${committed ? "commit" : "abort"} transaction ${identity.transactionalId} in state ${txn.state}`,
       };
     }
-    await this.complete(txn, committed);
-    return OK;
+    return this.complete(txn, committed);
   }
 
   /**
@@ -355,23 +361,51 @@ export class TransactionCoordinator {
           "aborting a transaction past its timeout",
         );
         this.bumpEpoch(txn);
-        this.complete(txn, false).catch((error: unknown) =>
-          this.options.logger.error({ err: error, transactionalId: txn.transactionalId }, "timeout abort failed"),
-        );
+        void this.complete(txn, false);
+      } else if ((txn.state === "PrepareCommit" || txn.state === "PrepareAbort") && !this.completing.has(txn)) {
+        void this.finish(txn);
       } else if ((txn.state === "Empty" || isComplete(txn.state)) && nowMs - txn.updateTimeMs > expirationMs) {
         this.forget(txn);
       }
     }
   }
 
-  /** Ongoing → Prepare (durable) → markers written → Complete. */
-  private async complete(txn: TxnMetadata, committed: boolean): Promise<void> {
+  /**
+   * Ongoing → Prepare (durable) → markers written → Complete. When the disk fails the transaction stays in its
+   * Prepare state (requests for it get CONCURRENT_TRANSACTIONS) and the sweep finishes it later.
+   */
+  private async complete(txn: TxnMetadata, committed: boolean): Promise<TxnResult> {
     txn.state = committed ? "PrepareCommit" : "PrepareAbort";
     txn.updateTimeMs = this.now();
     this.persist(txn);
-    await this.sync();
-    this.writeMarkers(txn);
-    await Promise.all([this.sync(), this.options.groups.sync(), ...this.touchedLogsSync([txn])]);
+    return this.finish(txn);
+  }
+
+  private async finish(txn: TxnMetadata): Promise<TxnResult> {
+    this.completing.add(txn);
+    try {
+      const prepared = await this.durable();
+      if (prepared.errorCode !== ErrorCode.NONE) return prepared;
+      this.writeMarkers(txn);
+      await this.persistCompleted([txn]);
+      return OK;
+    } catch (error) {
+      this.options.logger.error({ err: error, transactionalId: txn.transactionalId }, "transaction markers not synced");
+      return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, message: "the broker could not write to its disk" };
+    } finally {
+      this.completing.delete(txn);
+    }
+  }
+
+  /** Syncs the transaction log; a failure is answered with a retriable error, as Kafka does when its log is down. */
+  private async durable(): Promise<TxnResult> {
+    try {
+      await this.sync();
+      return OK;
+    } catch (error) {
+      this.options.logger.error({ err: error }, "the transaction log could not be synced");
+      return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, message: "the broker could not write to its disk" };
+    }
   }
 
   /**
@@ -424,9 +458,16 @@ export class TransactionCoordinator {
         );
       }
     }
+    // Complete reaches the transaction log only once the markers and offsets are on disk (see persistCompleted), so
+    // that a recovery that finds it never needs them written again.
     txn.state = committed ? "CompleteCommit" : "CompleteAbort";
     txn.updateTimeMs = nowMs;
-    this.persist(txn);
+  }
+
+  /** Waits for the markers and committed offsets of these transactions, then records them as complete. */
+  private async persistCompleted(txns: TxnMetadata[]): Promise<void> {
+    await Promise.all([this.options.groups.sync(), ...this.touchedLogsSync(txns)]);
+    for (const txn of txns) this.persist(txn);
   }
 
   private touchedLogsSync(txns: TxnMetadata[]): Array<Promise<void>> {
@@ -477,8 +518,7 @@ export class TransactionCoordinator {
   private async persisted(txn: TxnMetadata): Promise<TxnResult> {
     txn.updateTimeMs = this.now();
     this.persist(txn);
-    await this.sync();
-    return OK;
+    return this.durable();
   }
 
   /** A new epoch fences every older instance; at the last epoch the id moves to a new producer id instead. */

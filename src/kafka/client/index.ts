@@ -6,6 +6,7 @@ export { SluiceKafkaClient } from "./client.js";
 export { KafkaAdmin, type ClusterDescription, type TopicOffsets } from "./admin/admin.js";
 export * from "./admin/configs.js";
 export * from "./admin/groups.js";
+export * from "./admin/log-dirs.js";
 export * from "./admin/offsets.js";
 export * from "./admin/topics.js";
 export { KafkaCluster, type Lane } from "./cluster/cluster.js";

@@ -4,7 +4,7 @@
 // the first kept record's, or the delete horizon when the batch holds tombstones (attribute bit 6, KIP-534).
 
 import { crc32c } from "./crc32c.js";
-import { ProtocolDecodeError, Reader, Writer } from "./primitives.js";
+import { ProtocolDecodeError, Writer } from "./primitives.js";
 import { compress, decompress, DECOMPRESSED_BYTES_MAX } from "./compression/index.js";
 import {
   BATCH_LENGTH_PREFIX_BYTES,
@@ -36,35 +36,110 @@ export interface RawRecord {
   tail: Buffer;
 }
 
-/** The records of the batch at the start of `batch`, decompressed. Throws ProtocolDecodeError for malformed bytes. */
-export function readRawRecords(batch: Buffer, header: RecordBatchHeader): RawRecord[] {
+/** A record's place in a decompressed batch body, as scanRecords shows it; reused from record to record. */
+export interface RecordView {
+  /** The decompressed records of the batch. */
+  body: Buffer;
+  offsetDelta: number;
+  timestampDelta: number;
+  /** Where the key's bytes are in `body`; keyStart is -1 for a null key. */
+  keyStart: number;
+  keyEnd: number;
+  tombstone: boolean;
+  /** Where the record's bytes from its key to its end start and end in `body`. */
+  tailStart: number;
+  tailEnd: number;
+}
+
+function malformed(message: string): never {
+  throw new ProtocolDecodeError(message);
+}
+
+/**
+ * Reads a zigzag varint of up to 64 bits as a Number, without BigInt: exact for every value below 2^53, which holds
+ * every real offset and timestamp delta. Returns the value and moves `at[0]` past it.
+ */
+function readVarNumber(body: Buffer, at: number[], maxBytes: number): number {
+  let raw = 0;
+  let scale = 1;
+  let position = at[0]!;
+  for (let i = 0; i < maxBytes; i++) {
+    if (position >= body.length) malformed(`varint cut off at ${position}`);
+    const byte = body[position++]!;
+    raw += (byte & 0x7f) * scale;
+    if ((byte & 0x80) === 0) {
+      at[0] = position;
+      return raw % 2 === 0 ? raw / 2 : -(raw + 1) / 2;
+    }
+    scale *= 128;
+  }
+  return malformed(`varint longer than ${maxBytes} bytes at ${at[0]}`);
+}
+
+/**
+ * Calls `visit` for each record of the batch at the start of `batch`, decompressed, with a view that is reused:
+ * read what is needed before returning. Allocates nothing per record, so a cleaner can look at millions of records
+ * cheaply. Throws ProtocolDecodeError for malformed bytes.
+ */
+export function scanRecords(batch: Buffer, header: RecordBatchHeader, visit: (record: RecordView) => void): void {
   const body = decompress(
     compressionOf(header),
     batch.subarray(RECORD_BATCH_HEADER_BYTES, batchBytesOf(header)),
     DECOMPRESSED_BYTES_MAX,
   );
-  const reader = new Reader(body);
-  const records: RawRecord[] = [];
+  const view: RecordView = {
+    body,
+    offsetDelta: 0,
+    timestampDelta: 0,
+    keyStart: -1,
+    keyEnd: -1,
+    tombstone: false,
+    tailStart: 0,
+    tailEnd: 0,
+  };
+  const at = [0];
   for (let index = 0; index < header.recordCount; index++) {
-    const length = reader.varint();
-    if (length < 0 || length > reader.remaining) {
-      throw new ProtocolDecodeError(`record ${index} claims ${length} bytes; ${reader.remaining} remain`);
-    }
-    const end = reader.offset + length;
-    reader.int8();
-    const timestamp = header.baseTimestamp + reader.varlong();
-    const offsetDelta = reader.varint();
-    const tailStart = reader.offset;
-    const keyLength = reader.varint();
-    const key = keyLength < 0 ? null : reader.raw(keyLength);
-    const valueLength = reader.varint();
-    if (end > body.length || reader.offset > end) throw new ProtocolDecodeError(`record ${index} is cut off`);
-    records.push({ offsetDelta, timestamp, key, tombstone: valueLength < 0, tail: body.subarray(tailStart, end) });
-    reader.offset = end;
+    const length = readVarNumber(body, at, 5);
+    const end = at[0]! + length;
+    if (length < 0 || end > body.length) malformed(`record ${index} claims ${length} bytes; the batch is shorter`);
+    at[0]!++; // attributes
+    view.timestampDelta = readVarNumber(body, at, 10);
+    view.offsetDelta = readVarNumber(body, at, 5);
+    view.tailStart = at[0]!;
+    const keyLength = readVarNumber(body, at, 5);
+    view.keyStart = keyLength < 0 ? -1 : at[0]!;
+    at[0]! += Math.max(keyLength, 0);
+    view.keyEnd = keyLength < 0 ? -1 : at[0]!;
+    if (at[0]! > end) malformed(`record ${index} is cut off`);
+    view.tombstone = readVarNumber(body, at, 5) < 0;
+    if (at[0]! > end) malformed(`record ${index} is cut off`);
+    view.tailEnd = end;
+    visit(view);
+    at[0] = end;
   }
-  if (reader.remaining !== 0) {
-    throw new ProtocolDecodeError(`${reader.remaining} bytes follow the ${header.recordCount} records`);
-  }
+  if (at[0] !== body.length) malformed(`${body.length - at[0]!} bytes follow the ${header.recordCount} records`);
+}
+
+/**
+ * The records of the batch at the start of `batch` that `keep` (when given) keeps, as copies-free views of the
+ * decompressed body. Throws ProtocolDecodeError for malformed bytes.
+ */
+export function readRawRecords(
+  batch: Buffer,
+  header: RecordBatchHeader,
+  keep: (record: RecordView) => boolean = () => true,
+): RawRecord[] {
+  const records: RawRecord[] = [];
+  scanRecords(batch, header, (view) => {
+    if (!keep(view)) return;
+    records.push({
+      offsetDelta: view.offsetDelta,
+      timestamp: header.baseTimestamp + view.timestampDelta,
+      key: view.keyStart < 0 ? null : view.body.subarray(view.keyStart, view.keyEnd),
+      tombstone: view.tombstone,
+      tail: view.body.subarray(view.tailStart, view.tailEnd),
+    });
+  });
   return records;
 }
 

@@ -210,6 +210,11 @@ class CrashingStorage extends FileSegmentStorage {
     this.step();
     super.remove(name);
   }
+
+  override removeInBackground(name: string): void {
+    this.step();
+    super.removeInBackground(name);
+  }
 }
 
 test("a crash at any step of a swap leaves a log that reopens with every key's latest record", async (t) => {
@@ -245,4 +250,35 @@ test("a crash at any step of a swap leaves a log that reopens with every key's l
     if (cleaned === 1 && storage.operations < failAt) break;
     assert.ok(failAt < 500, "the cleaning never completed");
   }
+});
+
+test("DeleteRecords during a cleaning stops it; the log stays whole and a later cleaning finishes", async (t) => {
+  const { dir, cleanup } = temporaryDir();
+  t.after(cleanup);
+  const clock = { ms: 1_700_000_000_000 };
+  const log = compactedLog(dir, clock, { segmentBytesMax: 16 * 1024 });
+  writeUpdates(log, clock, 200, 50, 20);
+  const before = readAll(log);
+  const cleaner = cleanerFor(log, clock);
+  const cleaning = cleaner.cleanNow();
+  // Let the cleaner take its first slices, then move the log start past the first segment.
+  await new Promise((resolve) => setImmediate(resolve));
+  const cut = log.segmentBaseOffsets()[1]!;
+  assert.equal(log.deleteRecordsBefore(cut).errorCode, 0);
+  await cleaning;
+  assert.equal(cleaner.stats.runs, 0, "the cleaning stopped at the removal instead of finishing");
+  const after = readAll(log);
+  const original = new Map(before.map((record) => [record.offset, record]));
+  for (const record of after) assert.deepEqual(record, original.get(record.offset));
+  const kept = new Set(after.map((record) => record.offset));
+  for (const record of latestByKey(before).values()) {
+    if (record.offset >= cut) assert.ok(kept.has(record.offset), `latest record of ${record.key}`);
+  }
+  assert.equal(log.logStartOffset, cut);
+  // The next cleaning completes the work.
+  await cleaner.cleanNow();
+  const activeBase = log.segmentBaseOffsets().at(-1)!;
+  const cleaned = readAll(log).filter((record) => record.offset < activeBase);
+  assert.equal(new Set(cleaned.map((record) => record.key)).size, cleaned.length);
+  await log.close();
 });
