@@ -6,7 +6,7 @@ import {
   createConsumer,
   type DatabaseSession,
   type InboxConsumer,
-  type KafkaClient,
+  type TransportClient,
   type RetryOptions,
   type ToolkitLogger,
 } from "../../toolkit/index.js";
@@ -16,7 +16,8 @@ import { messageSavedTopic, messageStoredTopic } from "./topics.js";
 export const MESSAGES_WORKER_GROUP_ID = "messages-worker";
 
 export interface MessagesWorkerOptions {
-  client: KafkaClient;
+  /** A Kafka client, or an AMQP one (RabbitMQ's task_queue). */
+  client: TransportClient;
   db: DatabaseSession;
   groupId?: string;
   retry?: RetryOptions;
