@@ -1,7 +1,9 @@
 // Broker throughput and latency: kcat and kafkajs producing and consuming 100 B and 1 KiB messages with acks=1 and
 // acks=-1 against `sluice broker` running in its own process on a fresh data dir, then end-to-end latency at a
-// fixed offered rate, and the broker's memory. Prints a table.
-// Run: npm run bench:broker [-- --messages 1000000 --quick]
+// fixed offered rate, transactional produce (100 messages per transaction) and read_committed consume against the same
+// done without transactions, and the broker's memory. Prints tables.
+// Run: npm run bench:broker [-- --messages 1000000 --quick --transactions-only]; with -- --compaction, the log cleaner
+// (bench/compaction.ts).
 
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -14,6 +16,12 @@ const quick = args.includes("--quick");
 const messagesArg = args.indexOf("--messages");
 const KCAT_MESSAGES = messagesArg >= 0 ? Number(args[messagesArg + 1]) : quick ? 200_000 : 1_000_000;
 const KAFKAJS_MESSAGES = Math.min(KCAT_MESSAGES, quick ? 50_000 : 200_000);
+const TRANSACTIONS_ONLY = args.includes("--transactions-only");
+/** Messages per transaction in the transactional rows, and per send in the rows they are compared with. */
+const TXN_BATCH_MESSAGES = 100;
+const TXN_MESSAGES = quick ? 20_000 : 100_000;
+/** Producers writing at once in the transactional comparison, each one transaction (or send) at a time. */
+const TXN_PRODUCERS = 4;
 const LATENCY_RATE_PER_S = 1000;
 const LATENCY_DURATION_MS = quick ? 3000 : 10_000;
 
@@ -116,6 +124,83 @@ async function kafkajsConsume(address: string, topic: string, count: number): Pr
   return seconds;
 }
 
+/**
+ * TXN_PRODUCERS producers each write count / TXN_PRODUCERS messages of 100 B, acks=-1, one batch of
+ * TXN_BATCH_MESSAGES at a time: each batch its own transaction (begin, send, commit), or a plain idempotent send.
+ */
+async function batchedProduce(address: string, topic: string, count: number, transactional: boolean): Promise<number> {
+  const kafka = new Kafka({ brokers: [address], logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: TXN_PRODUCERS }] });
+  await admin.disconnect();
+  const value = Buffer.alloc(100, 120);
+  const perProducer = Math.floor(count / TXN_PRODUCERS);
+  const producers = await Promise.all(
+    Array.from({ length: TXN_PRODUCERS }, async (_, index) => {
+      const producer = kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        ...(transactional ? { transactionalId: `bench-${topic}-${index}` } : {}),
+      });
+      await producer.connect();
+      return producer;
+    }),
+  );
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    producers.map(async (producer, partition) => {
+      for (let sent = 0; sent < perProducer; sent += TXN_BATCH_MESSAGES) {
+        const messages = Array.from({ length: TXN_BATCH_MESSAGES }, () => ({ value, partition }));
+        if (!transactional) {
+          await producer.send({ topic, acks: -1, messages });
+          continue;
+        }
+        const transaction = await producer.transaction();
+        await transaction.send({ topic, acks: -1, messages });
+        await transaction.commit();
+      }
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  await Promise.all(producers.map((producer) => producer.disconnect()));
+  return seconds;
+}
+
+async function transactionRows(address: string): Promise<Row[]> {
+  const count = Math.floor(TXN_MESSAGES / (TXN_PRODUCERS * TXN_BATCH_MESSAGES)) * TXN_PRODUCERS * TXN_BATCH_MESSAGES;
+  const rows: Row[] = [];
+  for (const transactional of [false, true]) {
+    const topic = transactional ? "txn-batched" : "plain-batched";
+    const client = transactional ? "kafkajs txn" : "kafkajs idem";
+    log(`${client}: producing ${count} × 100 B in batches of ${TXN_BATCH_MESSAGES}…`);
+    const produceSeconds = await batchedProduce(address, topic, count, transactional);
+    rows.push({
+      client,
+      operation: "produce ×100",
+      size: "100 B",
+      acks: "-1",
+      messages: count,
+      seconds: produceSeconds,
+    });
+    log(`${client}: consuming ${count} read_committed…`);
+    const consumeSeconds = await kafkajsConsume(address, topic, count);
+    rows.push({ client, operation: "consume rc", size: "100 B", acks: "-", messages: count, seconds: consumeSeconds });
+  }
+  return rows;
+}
+
+function printTransactionRatios(rows: Row[]): void {
+  const rate = (client: string, operation: string): number => {
+    const row = rows.find((r) => r.client === client && r.operation === operation)!;
+    return row.messages / row.seconds;
+  };
+  for (const operation of ["produce ×100", "consume rc"]) {
+    const ratio = rate("kafkajs txn", operation) / rate("kafkajs idem", operation);
+    console.log(`Transactional ${operation}: ${(ratio * 100).toFixed(0)}% of the non-transactional rate`);
+  }
+}
+
 async function latency(address: string): Promise<{ p50: number; p99: number; max: number; samples: number }> {
   const kafka = new Kafka({ brokers: [address], logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
@@ -184,6 +269,14 @@ async function main(): Promise<void> {
   log(`broker ${address}, pid ${child.pid}, data in ${work}`);
   const rows: Row[] = [];
   try {
+    if (TRANSACTIONS_ONLY) {
+      const txnRows = await transactionRows(address);
+      console.log(`\nnpm run bench:broker -- ${args.join(" ")}\n`);
+      printTable(txnRows);
+      console.log("");
+      printTransactionRatios(txnRows);
+      return;
+    }
     // Latency first, on a quiet broker, so that writeback of the throughput runs' data does not colour it.
     log(`latency: ${LATENCY_RATE_PER_S} msgs/s for ${LATENCY_DURATION_MS / 1000} s, acks=-1…`);
     const lat = await latency(address);
@@ -267,6 +360,8 @@ async function main(): Promise<void> {
         });
       }
     }
+    const txnRows = await transactionRows(address);
+    rows.push(...txnRows);
     const memory = memoryOf(child.pid!);
     console.log(
       `\nnpm run bench:broker${args.length ? ` -- ${args.join(" ")}` : ""}  (node ${process.version}, ${spawnSync("nproc").stdout.toString().trim()} cores)\n`,
@@ -275,6 +370,7 @@ async function main(): Promise<void> {
     console.log(
       `\nEnd-to-end latency (kafkajs → broker → kafkajs, acks=-1, fsync per batch, ${LATENCY_RATE_PER_S} msgs/s offered): p50 ${lat.p50.toFixed(1)} ms, p99 ${lat.p99.toFixed(1)} ms, max ${lat.max.toFixed(1)} ms over ${lat.samples} messages`,
     );
+    printTransactionRatios(txnRows);
     console.log(`Broker memory: RSS ${memory.rssMiB.toFixed(0)} MiB now, peak ${memory.peakMiB.toFixed(0)} MiB`);
   } finally {
     child.kill("SIGTERM");
@@ -283,4 +379,6 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+// `--compaction` measures the log cleaner instead (bench/compaction.ts).
+if (args.includes("--compaction")) await import("./compaction.js");
+else await main();

@@ -1,5 +1,7 @@
-// What the benchmark scripts share: reading their numeric flags, progress lines on stderr, percentiles and the
-// Markdown table they print.
+// What the benchmark scripts share: reading their numeric flags, progress lines on stderr, percentiles, the
+// Markdown table they print, and the CPU time a process used.
+
+import { readFileSync } from "node:fs";
 
 /** The positive integer after `name` in args, or the fallback when the flag is absent. */
 export function numberArgument(args: readonly string[], name: string, fallback: number): number {
@@ -29,4 +31,31 @@ export function table(header: string[], rows: string[][]): string {
   const widths = header.map((cell, index) => Math.max(cell.length, ...rows.map((row) => row[index]?.length ?? 0)));
   const line = (cells: string[]) => `| ${cells.map((cell, index) => cell.padEnd(widths[index] ?? 0)).join(" | ")} |`;
   return [line(header), `|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`, ...rows.map(line)].join("\n");
+}
+
+/** Clock ticks per second of /proc/<pid>/stat's CPU times; 100 on every Linux the project runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * The CPU time a process has used so far (user and system), in milliseconds, from /proc; null where there is no
+ * /proc. On a machine shared with other work, wall-clock rates are floors; CPU time per request is not, and says
+ * what a core would do if it were the process's alone.
+ */
+export function processCpuMs(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name in parentheses may hold spaces; the fields counted from after it are fixed.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return null;
+  }
+}
+
+/** CPU microseconds per unit of work between two processCpuMs readings, or "n/a". */
+export function cpuMicrosPer(beforeMs: number | null, afterMs: number | null, units: number): string {
+  if (beforeMs === null || afterMs === null || units === 0) return "n/a";
+  const micros = ((afterMs - beforeMs) * 1000) / units;
+  return micros >= 10 ? micros.toFixed(0) : micros.toFixed(1);
 }

@@ -1,23 +1,39 @@
 // The message board under load, against `sluice up` running in its own process on a fresh data directory:
-//   1. POST /api/messages: requests per second from concurrent clients, with the answer's latency;
+//   1. POST /api/messages: requests per second from concurrent clients, with the answer's latency, on PGlite and, when
+//      the PostgreSQL server at DATABASE_URL (or --database-url) answers, on the server in a schema of its own;
 //   2. POST → WebSocket: from sending a POST until its event arrives on a WebSocket subscribed to messages.saved
 //      (published) and until the worker's messages.stored event arrives (stored), p50 and p99;
 //   3. WebSocket fan-out: 1,000 clients on one topic, events delivered per second (bench/websocket-fanout.ts).
 // Prints tables and the command. Run: npm run bench:http [-- --posts 5000 --concurrency 32 --quick]
+//   --posts-only          measures only part 1 (on each database)
+//   --pglite-only         skips the server
+//   --cpu-prof-dir DIR    writes a CPU profile of each `sluice up` into DIR (node --cpu-prof), for finding where
+//                         the time goes on a loaded machine, where wall-clock figures alone mislead
 
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 
+import pg from "pg";
 import { WebSocket } from "ws";
 
+import { startUp, type UpProcess } from "../test/apps/messages/up-process.js";
 import { DEFAULT_FANOUT_CLIENTS, formatFanoutResult, runWebSocketFanout } from "./websocket-fanout.js";
 import { log, nowMs, numberArgument, percentile, table } from "./common.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
+const postsOnly = args.includes("--posts-only");
+const pgliteOnly = args.includes("--pglite-only");
+
+function textArgument(name: string): string | null {
+  const index = args.indexOf(name);
+  if (index < 0) return null;
+  const value = args[index + 1];
+  if (value === undefined || value.startsWith("--")) throw new Error(`${name} takes a value`);
+  return value;
+}
 
 const POSTS = numberArgument(args, "--posts", quick ? 1_000 : 5_000);
 const CONCURRENCY = numberArgument(args, "--concurrency", 32);
@@ -26,56 +42,63 @@ const LATENCY_POSTS = numberArgument(args, "--latency-posts", quick ? 100 : 500)
 const LATENCY_INTERVAL_MS = 10;
 const FANOUT_CLIENTS = numberArgument(args, "--clients", DEFAULT_FANOUT_CLIENTS);
 const FANOUT_EVENTS = numberArgument(args, "--events", quick ? 200 : 1_000);
-const START_TIMEOUT_MS = 60_000;
 const ARRIVAL_TIMEOUT_MS = 60_000;
+const SERVER_URL =
+  textArgument("--database-url") ?? process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+const CPU_PROF_DIR = textArgument("--cpu-prof-dir");
+const SERVER_CONNECT_TIMEOUT_MS = 3_000;
 
-interface RunningUp {
-  child: ChildProcess;
-  http: string;
-  kafka: string;
+/** Starts `sluice up` for the message board on a fresh data directory, on the server in schema when one is given, else on PGlite. */
+async function startSystem(dataDir: string, server: { url: string; schema: string } | null): Promise<UpProcess> {
+  // The message board alone: the other apps keep their tables in fixed schemas, which must not be shared on a server.
+  const flags = [
+    "--port",
+    "0",
+    "--broker-port",
+    "0",
+    "--registry-port",
+    "0",
+    "--data-dir",
+    dataDir,
+    "--apps",
+    "messages",
+  ];
+  const env: Record<string, string> = { SLUICE_LOG_LEVEL: "warn" };
+  if (server !== null) {
+    flags.push("--database-schema", server.schema);
+    env.DATABASE_URL = server.url;
+  }
+  if (CPU_PROF_DIR !== null) env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${resolve(CPU_PROF_DIR)}`;
+  return startUp(flags, env);
 }
 
-function startUp(dataDir: string): Promise<RunningUp> {
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      "src/cli/main.ts",
-      "up",
-      "--port",
-      "0",
-      "--broker-port",
-      "0",
-      "--registry-port",
-      "0",
-      "--data-dir",
-      dataDir,
-      "--log-level",
-      "warn",
-    ],
-    { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, KAFKA_BROKERS: "", DATABASE_URL: "" } },
-  );
-  return new Promise((resolve, reject) => {
-    let output = "";
-    const timer = setTimeout(
-      () => reject(new Error(`sluice up did not start in ${START_TIMEOUT_MS} ms`)),
-      START_TIMEOUT_MS,
-    );
-    child.stdout?.on("data", (chunk: Buffer) => {
-      output += chunk.toString("utf8");
-      const http = /Message board +(http:\/\/\S+)\//.exec(output)?.[1];
-      const kafka = /Kafka +(\S+)/.exec(output)?.[1];
-      if (http !== undefined && kafka !== undefined && output.includes("Stop with")) {
-        clearTimeout(timer);
-        resolve({ child, http, kafka });
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`sluice up exited with ${String(code)} before it was up`));
-    });
-  });
+/** Stops `sluice up` with SIGTERM, as a user would, so that a CPU profile is written on its way out. */
+async function stopSystem(up: UpProcess): Promise<void> {
+  up.child.kill("SIGTERM");
+  await up.exited;
+}
+
+/** Null when the server answers, else why not. */
+async function serverUnreachable(url: string): Promise<string | null> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: SERVER_CONNECT_TIMEOUT_MS });
+  client.on("error", () => undefined);
+  try {
+    await client.connect();
+    await client.end();
+    return null;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
+async function dropSchema(url: string, schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await client.end();
+  }
 }
 
 async function postMessage(url: string, id: string, text: string): Promise<number> {
@@ -94,10 +117,27 @@ interface PostRun {
   startedMs: number;
   seconds: number;
   latencies: number[];
+  /** CPU time `sluice up` used during the run, in seconds: what the requests cost, whatever else loads the machine. */
+  serverCpuSeconds: number;
 }
 
-async function benchPosts(url: string): Promise<PostRun> {
+/** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ, 100 on Linux). */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** CPU seconds (user and system) a process has used so far; NaN where /proc is not there. */
+function cpuSeconds(pid: number): number {
+  try {
+    // The command name in field 2 may hold spaces; the fields after its closing parenthesis are fixed.
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+async function benchPosts(url: string, pid: number): Promise<PostRun> {
   log(`POST: ${POSTS} messages from ${CONCURRENCY} concurrent clients…`);
+  const cpuBefore = cpuSeconds(pid);
   const latencies: number[] = [];
   let next = 0;
   let accepted = 0;
@@ -113,7 +153,14 @@ async function benchPosts(url: string): Promise<PostRun> {
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, client));
   const seconds = (nowMs() - started) / 1000;
-  return { posts: POSTS, accepted, startedMs: started, seconds, latencies: latencies.sort((a, b) => a - b) };
+  return {
+    posts: POSTS,
+    accepted,
+    startedMs: started,
+    seconds,
+    latencies: latencies.sort((a, b) => a - b),
+    serverCpuSeconds: cpuSeconds(pid) - cpuBefore,
+  };
 }
 
 /** Waits until the worker has stored `count` messages (the board's newest cursor counts them) and times it. */
@@ -182,75 +229,137 @@ async function benchArrival(url: string): Promise<Arrivals> {
   };
 }
 
-async function main(): Promise<void> {
-  const dataDir = mkdtempSync(join(tmpdir(), "sluice-bench-http-"));
-  const up = await startUp(dataDir);
-  log(`sluice up: ${up.http}, Kafka ${up.kafka}`);
-  try {
-    const posts = await benchPosts(up.http);
-    // Latency is measured on an idle system, after the worker has caught up with the load above.
-    const storedSeconds = await waitForStored(up.http, posts.accepted, posts.startedMs);
-    const arrivals = await benchArrival(up.http);
-    const fanout = await runWebSocketFanout({
-      url: `${up.http.replace(/^http/, "ws")}/ws`,
-      brokers: [up.kafka],
-      clients: FANOUT_CLIENTS,
-      events: FANOUT_EVENTS,
-      log,
-    });
+interface DatabaseRun {
+  database: string;
+  posts: PostRun;
+  /** Seconds from the first POST until the worker had stored every accepted message; null with --posts-only. */
+  storedSeconds: number | null;
+}
 
-    console.log(
-      `\nnpm run bench:http${args.length > 0 ? ` -- ${args.join(" ")}` : ""}  ` +
-        `(node ${process.version}, ${cpus().length} cores; sluice up with the embedded broker and PGlite)\n`,
-    );
-    console.log(
-      table(
-        ["POST /api/messages", "requests", "accepted", "seconds", "requests/s", "p50 ms", "p99 ms"],
-        [
-          [
-            `${CONCURRENCY} concurrent clients`,
-            String(posts.posts),
-            String(posts.accepted),
-            posts.seconds.toFixed(2),
-            Math.round(posts.posts / posts.seconds).toLocaleString("en-US"),
-            percentile(posts.latencies, 0.5).toFixed(1),
-            percentile(posts.latencies, 0.99).toFixed(1),
-          ],
-        ],
-      ),
-    );
-    console.log(
-      `The worker had stored all ${posts.accepted} of them ${storedSeconds.toFixed(2)} s after the first POST ` +
-        `(${Math.round(posts.accepted / storedSeconds).toLocaleString("en-US")} messages/s end to end).`,
-    );
+/** Runs the POST load (and, unless --posts-only, waits for the worker) against a fresh system on one database. */
+async function runOn(
+  database: string,
+  server: { url: string; schema: string } | null,
+  more: ((up: UpProcess) => Promise<void>) | null,
+): Promise<DatabaseRun> {
+  const dataDir = mkdtempSync(join(tmpdir(), "sluice-bench-http-"));
+  const up = await startSystem(dataDir, server);
+  log(`sluice up on ${database}: ${up.url}, Kafka ${up.kafka}`);
+  try {
+    const posts = await benchPosts(up.url, up.child.pid ?? 0);
+    const storedSeconds = postsOnly ? null : await waitForStored(up.url, posts.accepted, posts.startedMs);
+    if (more !== null) await more(up);
+    return { database, posts, storedSeconds };
+  } finally {
+    await stopSystem(up);
+    rmSync(dataDir, { recursive: true, force: true });
+    if (server !== null) await dropSchema(server.url, server.schema);
+  }
+}
+
+function postRow(run: DatabaseRun): string[] {
+  const { posts } = run;
+  return [
+    run.database,
+    String(posts.posts),
+    String(posts.accepted),
+    posts.seconds.toFixed(2),
+    Math.round(posts.posts / posts.seconds).toLocaleString("en-US"),
+    percentile(posts.latencies, 0.5).toFixed(1),
+    percentile(posts.latencies, 0.99).toFixed(1),
+    ((posts.serverCpuSeconds * 1000) / posts.posts).toFixed(2),
+    run.storedSeconds === null ? "-" : Math.round(posts.accepted / run.storedSeconds).toLocaleString("en-US"),
+  ];
+}
+
+async function main(): Promise<void> {
+  let arrivals: Arrivals | null = null;
+  let fanout: Awaited<ReturnType<typeof runWebSocketFanout>> | null = null;
+  const runs: DatabaseRun[] = [];
+  // Latency and fan-out are measured once, on PGlite, on an idle system after the worker caught up with the load.
+  runs.push(
+    await runOn(
+      "PGlite",
+      null,
+      postsOnly
+        ? null
+        : async (up) => {
+            arrivals = await benchArrival(up.url);
+            fanout = await runWebSocketFanout({
+              url: `${up.url.replace(/^http/, "ws")}/ws`,
+              brokers: [up.kafka],
+              clients: FANOUT_CLIENTS,
+              events: FANOUT_EVENTS,
+              log,
+            });
+          },
+    ),
+  );
+  let serverNote = "";
+  if (!pgliteOnly) {
+    const reason = await serverUnreachable(SERVER_URL);
+    if (reason === null) {
+      const schema = `bench_http_${randomUUID().replaceAll("-", "").slice(0, 12)}`;
+      runs.push(await runOn("PostgreSQL server", { url: SERVER_URL, schema }, null));
+    } else {
+      serverNote = `(The PostgreSQL server at ${SERVER_URL} did not answer, so it was not measured: ${reason})`;
+    }
+  }
+
+  console.log(
+    `\nnpm run bench:http${args.length > 0 ? ` -- ${args.join(" ")}` : ""}  ` +
+      `(node ${process.version}, ${cpus().length} cores; sluice up --apps messages with the embedded broker)\n`,
+  );
+  console.log(`POST /api/messages, ${CONCURRENCY} concurrent clients:`);
+  console.log(
+    table(
+      [
+        "database",
+        "requests",
+        "accepted",
+        "seconds",
+        "requests/s",
+        "p50 ms",
+        "p99 ms",
+        "server CPU ms/request",
+        "stored/s end to end",
+      ],
+      runs.map(postRow),
+    ),
+  );
+  if (serverNote !== "") console.log(serverNote);
+  console.log(
+    "(server CPU: what `sluice up` used per request during the run, its relay, worker and broker included; it does " +
+      "not depend on what else loads the machine.)",
+  );
+  const measured = arrivals as Arrivals | null;
+  if (measured !== null) {
     console.log();
     console.log(
       table(
-        ["POST → event on a WebSocket", "messages", "p50 ms", "p99 ms"],
+        ["POST → event on a WebSocket (PGlite)", "messages", "p50 ms", "p99 ms"],
         [
           [
             "published (messages.saved)",
-            String(arrivals.published.length),
-            percentile(arrivals.published, 0.5).toFixed(1),
-            percentile(arrivals.published, 0.99).toFixed(1),
+            String(measured.published.length),
+            percentile(measured.published, 0.5).toFixed(1),
+            percentile(measured.published, 0.99).toFixed(1),
           ],
           [
             "stored (messages.stored)",
-            String(arrivals.stored.length),
-            percentile(arrivals.stored, 0.5).toFixed(1),
-            percentile(arrivals.stored, 0.99).toFixed(1),
+            String(measured.stored.length),
+            percentile(measured.stored, 0.5).toFixed(1),
+            percentile(measured.stored, 0.99).toFixed(1),
           ],
         ],
       ),
     );
-    if (arrivals.missing > 0) console.log(`(${arrivals.missing} events did not arrive within the time limit)`);
+    if (measured.missing > 0) console.log(`(${measured.missing} events did not arrive within the time limit)`);
+  }
+  if (fanout !== null) {
     console.log();
     console.log("WebSocket fan-out (one topic):");
     console.log(formatFanoutResult(fanout));
-  } finally {
-    up.child.kill("SIGTERM");
-    await new Promise((resolve) => up.child.once("exit", resolve));
-    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

@@ -3,7 +3,8 @@
 //   1. POST /api/jobs/: job creation, requests per second;
 //   2. GET /api/jobs/: the listing served from the cache, and uncached (Cache-Control: no-cache), requests per second;
 //   3. event → searchable: from the POST's answer until GET /api/search/ finds the job, p50 and p99.
-// With REDIS_URL set the cache is in that Redis, otherwise in the process. Prints tables and the command.
+// With REDIS_URL set the cache is in that Redis, otherwise in the process. The flat-out runs send from the lean
+// keep-alive client of bench/http-load.ts (fetch's own CPU cost capped the figure). Prints tables and the command.
 // Run: npm run bench:jobs [-- --requests 5000 --concurrency 32 --searches 200 --quick]
 
 import { spawn, type ChildProcess } from "node:child_process";
@@ -11,7 +12,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { log, numberArgument, percentile, table } from "./common.js";
+import { cpuMicrosPer, log, numberArgument, percentile, processCpuMs, table } from "./common.js";
+import { encodeRequest, runLoad } from "./http-load.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -76,22 +78,6 @@ async function call(url: string, init: RequestInit = {}): Promise<{ status: numb
   return { status: response.status, body: text === "" ? null : JSON.parse(text) };
 }
 
-/** Runs `count` requests from CONCURRENCY clients; returns requests per second and how many answered `expected`. */
-async function flatOut(count: number, expected: number, send: (index: number) => Promise<number>) {
-  let next = 0;
-  let ok = 0;
-  const started = performance.now();
-  const client = async (): Promise<void> => {
-    while (next < count) {
-      const index = next++;
-      if ((await send(index)) === expected) ok += 1;
-    }
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, client));
-  const seconds = (performance.now() - started) / 1000;
-  return { perSecond: count / seconds, ok, count };
-}
-
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), "sluice-bench-jobs-"));
   log("starting sluice up --apps jobs…");
@@ -119,14 +105,32 @@ async function main(): Promise<void> {
       await response.arrayBuffer();
       return response.status;
     };
-    const list = async (init: RequestInit) => {
-      const response = await fetch(`${url}/api/jobs/`, init);
-      await response.arrayBuffer();
-      return response.status;
-    };
+    const host = new URL(url).host;
+    const listing = encodeRequest(host, { method: "GET", path: "/api/jobs/" });
+    const uncachedListing = encodeRequest(host, {
+      method: "GET",
+      path: "/api/jobs/",
+      headers: { "cache-control": "no-cache" },
+    });
 
     log(`POST /api/jobs/: ${REQUESTS} jobs from ${CONCURRENCY} clients…`);
-    const creation = await flatOut(REQUESTS, 201, (index) => post(`Bench job ${index}`));
+    const creation = await runLoad({
+      url,
+      count: REQUESTS,
+      concurrency: CONCURRENCY,
+      request: (index) =>
+        encodeRequest(host, {
+          method: "POST",
+          path: "/api/jobs/",
+          headers,
+          body: JSON.stringify({
+            title: `Bench job ${index}`,
+            description: "A job posted by the benchmark",
+            location: "Porto",
+          }),
+        }),
+      check: (answer) => answer.status === 201,
+    });
     // Every job event makes the cached listings stale, so the cached run waits until the events have been handled.
     log("waiting until the job events are handled (the cached listing stays cached)…");
     for (let hits = 0; hits < SETTLED_HITS;) {
@@ -135,16 +139,34 @@ async function main(): Promise<void> {
       hits = response.headers.get("x-cache") === "hit" ? hits + 1 : 0;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
+    // A warm-up run first (not counted), so that the figure is the server's steady state rather than its JIT's first
+    // compilations of the cached path.
+    await runLoad({ url, count: REQUESTS / 5, concurrency: CONCURRENCY, request: () => listing, check: () => true });
     log(`GET /api/jobs/ cached: ${REQUESTS} requests…`);
+    const cpuBefore = { server: processCpuMs(up.child.pid), client: processCpuMs(process.pid) };
     let hits = 0;
-    const cached = await flatOut(REQUESTS, 200, async () => {
-      const response = await fetch(`${url}/api/jobs/`);
-      await response.arrayBuffer();
-      if (response.headers.get("x-cache") === "hit") hits += 1;
-      return response.status;
+    const cached = await runLoad({
+      url,
+      count: REQUESTS,
+      concurrency: CONCURRENCY,
+      request: () => listing,
+      check: (answer) => {
+        if (answer.headers.get("x-cache") === "hit") hits += 1;
+        return answer.status === 200;
+      },
     });
+    const cachedCpu = {
+      server: cpuMicrosPer(cpuBefore.server, processCpuMs(up.child.pid), REQUESTS),
+      client: cpuMicrosPer(cpuBefore.client, processCpuMs(process.pid), REQUESTS),
+    };
     log(`GET /api/jobs/ uncached: ${REQUESTS} requests…`);
-    const uncached = await flatOut(REQUESTS, 200, () => list({ headers: { "cache-control": "no-cache" } }));
+    const uncached = await runLoad({
+      url,
+      count: REQUESTS,
+      concurrency: CONCURRENCY,
+      request: () => uncachedListing,
+      check: (answer) => answer.status === 200,
+    });
 
     log(`event → searchable: ${SEARCHES} jobs, one every ${SEARCH_INTERVAL_MS} ms…`);
     const latencies: number[] = [];
@@ -179,7 +201,10 @@ async function main(): Promise<void> {
         ],
       ),
     );
-    console.log();
+    console.log(
+      `\nCPU time per cached listing request: sluice up ${cachedCpu.server} µs, this bench's client ` +
+        `${cachedCpu.client} µs (on a core of its own, sluice up would answer 1,000,000 / that many a second)\n`,
+    );
     console.log(
       table(
         ["event → searchable", "jobs", "p50 ms", "p99 ms", "max ms"],

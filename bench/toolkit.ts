@@ -1,9 +1,11 @@
 // Toolkit throughput and latency, for PGlite and the PostgreSQL server (DATABASE_URL, by default the local test
 // database; skipped with a note when unreachable): the outbox relay draining a filled outbox to the broker, the
-// inbox consumer writing one row per event, and the time from an outbox commit to the handler's commit at a fixed
+// inbox consumer writing one row per event (with a one-event handler, then with a groupHandler that writes a group's
+// rows in one INSERT), and the time from an outbox commit to the handler's commit at a fixed
 // offered rate with relay and consumer running. The broker is the embedded one, in this process, on a temporary
-// data directory. Prints a table.
-// Run: npm run bench:toolkit [-- --quick] [--database pglite|postgres]
+// data directory. With --format avro the events are Avro records in the wire format, through a schema registry in
+// this process (bench:registry compares the two formats). Prints a table.
+// Run: npm run bench:toolkit [-- --quick] [--database pglite|postgres] [--format json|avro]
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,24 +18,34 @@ import pg from "pg";
 import pino from "pino";
 
 import { startBroker } from "../src/broker/index.js";
+import { startRegistry, type RunningRegistry } from "../src/registry/index.js";
 import { openDatabase, type Database, type DatabaseKind } from "../src/store/index.js";
 import {
   addManyToOutbox,
   addToOutbox,
   createConsumer,
   createKafkaClient,
+  defineAvroTopic,
   defineTopic,
   ensureTopics,
   OutboxRelay,
+  type ConsumedEvent,
   type InboxConsumer,
   type KafkaClient,
+  type Queryable,
+  type TopicDefinition,
 } from "../src/toolkit/index.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const databaseArg = args.includes("--database") ? (args[args.indexOf("--database") + 1] ?? "") : undefined;
 if (databaseArg !== undefined && databaseArg !== "pglite" && databaseArg !== "postgres") {
-  process.stderr.write("usage: npm run bench:toolkit [-- --quick] [--database pglite|postgres]\n");
+  process.stderr.write("usage: npm run bench:toolkit [-- --quick] [--database pglite|postgres] [--format json|avro]\n");
+  process.exit(2);
+}
+const format = args.includes("--format") ? (args[args.indexOf("--format") + 1] ?? "") : "json";
+if (format !== "json" && format !== "avro") {
+  process.stderr.write("--format takes json or avro\n");
   process.exit(2);
 }
 const SERVER_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -47,14 +59,38 @@ const LATENCY_DURATION_MS = quick ? 3_000 : 10_000;
 const DRAIN_TIMEOUT_MS = 120_000;
 const REACHABILITY_TIMEOUT_MS = 3_000;
 
-const benchEvent = (name: string) =>
-  defineTopic({
-    name,
-    partitions: PARTITIONS,
-    eventType: "BenchEvent",
-    schema: Type.Object({ entryId: Type.String(), accountId: Type.String(), amountCents: Type.Integer() }),
-    key: (event) => event.accountId,
+interface BenchValue {
+  entryId: string;
+  accountId: string;
+  amountCents: number;
+}
+
+/** The registry Avro topics register with (--format avro), in this process. */
+let registry: RunningRegistry | null = null;
+
+function benchEvent(name: string): TopicDefinition<BenchValue> {
+  const shape = { name, partitions: PARTITIONS, eventType: "BenchEvent", key: (event: BenchValue) => event.accountId };
+  if (format === "json") {
+    return defineTopic({
+      ...shape,
+      schema: Type.Object({ entryId: Type.String(), accountId: Type.String(), amountCents: Type.Integer() }),
+    });
+  }
+  if (registry === null) throw new Error("the schema registry is not running");
+  return defineAvroTopic<BenchValue>({
+    ...shape,
+    schema: {
+      type: "record",
+      name: "BenchEvent",
+      fields: [
+        { name: "entryId", type: "string" },
+        { name: "accountId", type: "string" },
+        { name: "amountCents", type: "long" },
+      ],
+    },
+    registry: { url: registry.url },
   });
+}
 
 interface Row {
   database: string;
@@ -92,9 +128,10 @@ async function countRows(db: Database, table: string): Promise<number> {
 function consumerOf(
   client: KafkaClient,
   db: Database,
-  topic: ReturnType<typeof benchEvent>,
+  topic: TopicDefinition<BenchValue>,
   groupId: string,
   onCommit?: (eventId: string) => void,
+  grouped = false,
 ): InboxConsumer {
   return createConsumer({
     client,
@@ -113,6 +150,23 @@ function consumerOf(
         event.value.amountCents,
       ]);
     },
+    // With grouped, a partition's events come a group at a time and are stored with one INSERT per group.
+    ...(grouped
+      ? {
+          groupHandler: async (
+            events: ReadonlyArray<ConsumedEvent<{ entryId: string; accountId: string; amountCents: number }>>,
+            tx: Queryable,
+          ) => {
+            const tuples = events.map(
+              (_, index) => `($${3 * index + 1}, $${3 * index + 2}, $${3 * index + 3}::integer)`,
+            );
+            await tx.query(
+              `INSERT INTO bench_ledger (entry_id, account_id, amount_cents) VALUES ${tuples.join(", ")}`,
+              events.flatMap((event) => [event.value.entryId, event.value.accountId, event.value.amountCents]),
+            );
+          },
+        }
+      : {}),
     // after-commit runs right after the handler's transaction commits, before the offset commit.
     hooks:
       onCommit === undefined
@@ -150,8 +204,9 @@ async function relayThroughput(db: Database, client: KafkaClient, kind: string):
   };
 }
 
-async function consumerThroughput(db: Database, client: KafkaClient, kind: string): Promise<Row> {
-  const topic = benchEvent(`bench-consume-${kind}`);
+async function consumerThroughput(db: Database, client: KafkaClient, kind: string, grouped: boolean): Promise<Row> {
+  const name = grouped ? `bench-consume-grouped-${kind}` : `bench-consume-${kind}`;
+  const topic = benchEvent(name);
   await ensureTopics(client, [topic]);
   log(`${kind}: producing ${CONSUMER_EVENTS} events through the outbox for the consumer…`);
   for (let first = 0; first < CONSUMER_EVENTS; first += OUTBOX_INSERT_BATCH) {
@@ -165,18 +220,25 @@ async function consumerThroughput(db: Database, client: KafkaClient, kind: strin
   } finally {
     await relay.stop();
   }
-  log(`${kind}: inbox consumer handling ${CONSUMER_EVENTS} events…`);
+  log(`${kind}: inbox consumer${grouped ? " (groupHandler)" : ""} handling ${CONSUMER_EVENTS} events…`);
   const before = await countRows(db, "bench_ledger");
   let firstCommitAt: number | null = null;
   let lastCommitAt = 0;
   let committed = 0;
   // The clock starts at the first handler commit, so that joining the group is not counted. Progress is counted
   // in the process rather than by polling the table, which would load the database being measured.
-  const consumer = consumerOf(client, db, topic, `bench-consume-${kind}`, () => {
-    firstCommitAt ??= performance.now();
-    lastCommitAt = performance.now();
-    committed += 1;
-  });
+  const consumer = consumerOf(
+    client,
+    db,
+    topic,
+    name,
+    () => {
+      firstCommitAt ??= performance.now();
+      lastCommitAt = performance.now();
+      committed += 1;
+    },
+    grouped,
+  );
   await consumer.start();
   try {
     await until("the consumer to handle every event", () => committed >= CONSUMER_EVENTS, DRAIN_TIMEOUT_MS);
@@ -188,7 +250,9 @@ async function consumerThroughput(db: Database, client: KafkaClient, kind: strin
   const seconds = (lastCommitAt - (firstCommitAt ?? lastCommitAt)) / 1000;
   return {
     database: kind,
-    measure: `inbox consumer → one row per event (${PARTITIONS} partitions)`,
+    measure: grouped
+      ? `inbox consumer, groupHandler → one INSERT per group (${PARTITIONS} partitions)`
+      : `inbox consumer → one row per event (${PARTITIONS} partitions)`,
     events: CONSUMER_EVENTS,
     seconds,
     result: `${Math.round(CONSUMER_EVENTS / seconds).toLocaleString("en-US")} events/s`,
@@ -265,7 +329,8 @@ async function benchDatabase(kind: DatabaseKind, client: KafkaClient, rows: Row[
       "CREATE TABLE bench_ledger (id bigserial PRIMARY KEY, entry_id text NOT NULL, account_id text NOT NULL, amount_cents integer NOT NULL)",
     );
     rows.push(await relayThroughput(db, client, kind));
-    rows.push(await consumerThroughput(db, client, kind));
+    rows.push(await consumerThroughput(db, client, kind, false));
+    rows.push(await consumerThroughput(db, client, kind, true));
     rows.push(await commitToHandlerLatency(db, client, kind));
   } finally {
     if (kind === "postgres") await db.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
@@ -288,6 +353,9 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), "sluice-bench-toolkit-"));
   const broker = await startBroker({ port: 0, dataDir, logger: pino({ level: "warn" }, pino.destination(2)) });
   const client = createKafkaClient({ brokers: [broker.address], clientId: "sluice-bench", env: {} });
+  const registryDatabase =
+    format === "avro" ? await openDatabase({ url: null, schema: "sluice_registry", migrate: false }) : null;
+  if (registryDatabase !== null) registry = await startRegistry({ port: 0, database: registryDatabase });
   const rows: Row[] = [];
   const notes: string[] = [];
   try {
@@ -298,13 +366,15 @@ async function main(): Promise<void> {
       else notes.push(`PostgreSQL server at ${SERVER_URL} skipped: ${reason}`);
     }
   } finally {
+    await registry?.close();
+    await registryDatabase?.close();
     await broker.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
   console.log(
     `\nnpm run bench:toolkit${args.length ? ` -- ${args.join(" ")}` : ""}  (node ${process.version}, ` +
       `${spawnSync("nproc").stdout.toString().trim()} cores; embedded Sluice broker in the same process, data on ` +
-      `disk in a temporary directory; relay and consumer in the same process too)\n`,
+      `disk in a temporary directory; relay and consumer in the same process too; events as ${format})\n`,
   );
   printTable(rows);
   for (const note of notes) console.log(`\n${note}`);

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 
 import { WebSocket } from "ws";
-import { log, percentile } from "./common.js";
+import { cpuMicrosPer, log, percentile, processCpuMs } from "./common.js";
 
 const args = process.argv.slice(2);
 function numberArg(name: string, fallback: number): number {
@@ -203,7 +203,9 @@ async function main(): Promise<void> {
     // The throughput run's posts reach the followers first; alerts are timed once the topic is quiet again.
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     log(`timing ${ALERT_POSTS} posts' alerts`);
+    const cpuBefore = processCpuMs(up.child.pid);
     const alerts = await alertLatencies(up.http, author.token, followers);
+    const alertCpu = cpuMicrosPer(cpuBefore, processCpuMs(up.child.pid), ALERT_POSTS);
     for (const follower of followers) follower.ws.terminate();
 
     const rows = [
@@ -221,6 +223,11 @@ async function main(): Promise<void> {
         "post → follower alert p99",
         `${percentile(alerts.latencies, 0.99).toFixed(1)} ms`,
         `${alerts.missing} alerts missing after ${ALERT_TIMEOUT_MS / 1000} s`,
+      ],
+      [
+        "sluice up's CPU time per alerted post",
+        alertCpu === "n/a" ? alertCpu : `${(Number(alertCpu) / 1000).toFixed(1)} ms`,
+        `accepting it, relaying it and sending it to ${FOLLOWERS} sockets`,
       ],
       ["signup → profile p50", `${percentile(profiles, 0.5).toFixed(1)} ms`, `${SIGNUPS} signups, one at a time`],
       ["signup → profile p99", `${percentile(profiles, 0.99).toFixed(1)} ms`, ""],

@@ -123,6 +123,10 @@ export interface AppSettings {
   readonly workerSessionTimeoutMs: number;
   /** The longest message the message board accepts, in characters. */
   readonly messageTextCharsMax: number;
+  /** Writes an API commits in one transaction, at most (toolkit/group-commit.ts). */
+  readonly groupCommitBatchMax: number;
+  /** How long a group of API writes lingers for more before it commits, in ms; 0 takes what is queued. */
+  readonly groupCommitWaitMs: number;
   /** Users given the "admin" role when they sign in (apps with accounts of their own grant it too). */
   readonly adminUsers: readonly string[];
   /** The interface the HTTP server listens on; an app's listeners of its own use it too. */

@@ -11,9 +11,12 @@ import { readMetadataFile, writeMetadataFile } from "./metadata-file.js";
 import { TopicRegistry } from "./topics.js";
 import { AclStore } from "./acl/acls.js";
 import { QuotaStore } from "./quotas/quotas.js";
+import { QuotaEnforcer } from "./quotas/enforcer.js";
+import { LogCleaner } from "./log/log-cleaner.js";
 import { lockDataDir, type DataDirLock } from "../platform/data-dir-lock.js";
 import { ScramAdmin } from "./sasl/scram-admin.js";
 import { SaslUserStore, saslUserStoreFor } from "./sasl/user-store.js";
+import { TransactionCoordinator } from "./txn/coordinator.js";
 
 /** Producer ids are reserved on disk in blocks, so that handing one out rarely costs an fsync. */
 export const PRODUCER_ID_BLOCK_SIZE = 1000;
@@ -29,10 +32,15 @@ export class Broker {
   readonly scram: ScramAdmin;
   /** The ACLs, enforced when the broker runs with an authorizer; null without one (every request is allowed). */
   readonly acls: AclStore | null;
-  /** Client quotas, stored and reported (AlterClientQuotas, DescribeClientQuotas) but not enforced. */
+  /** Client quotas, stored and reported (AlterClientQuotas, DescribeClientQuotas). */
   readonly quotas: QuotaStore;
+  /** Throttles clients over their byte-rate and request-percentage quotas. */
+  readonly quotaEnforcer: QuotaEnforcer;
   readonly groups: GroupCoordinator;
+  readonly txns: TransactionCoordinator;
   readonly faults = new FaultInjector();
+  /** Compacts the logs of topics whose cleanup.policy includes compact. */
+  readonly cleaner: LogCleaner;
   /** The current epoch of producer ids handed out since start, for InitProducerId epoch bumps; oldest forgotten first. */
   private readonly producerEpochs = new Map<number, number>();
   // Id 0 is never handed out: @platformatic/kafka sends producer id 0, epoch 0 as a placeholder in its first
@@ -59,6 +67,7 @@ export class Broker {
         : new SaslUserStore({ mechanisms: ["SCRAM-SHA-256", "SCRAM-SHA-512"], users: {} });
     this.scram = new ScramAdmin(saslUsers, () => this.persistMetadata());
     this.quotas = new QuotaStore(() => this.persistMetadata());
+    this.quotaEnforcer = new QuotaEnforcer(this.quotas);
     this.acls = config.authorizer === null ? null : new AclStore(config.authorizer, () => this.persistMetadata());
     this.settings = new BrokerSettings(config);
     this.topics = new TopicRegistry({
@@ -68,12 +77,32 @@ export class Broker {
       persist: () => this.persistMetadata(),
       onTopicDeleted: (name) => this.groups.deleteTopicOffsets(name),
     });
+    this.cleaner = new LogCleaner({
+      logs: () =>
+        this.topics.all().flatMap((topic) =>
+          topic.partitions.map((partition) => ({
+            log: partition.log,
+            topic: topic.name,
+            partition: partition.index,
+          })),
+        ),
+      dedupeBufferBytes: config.logCleanerDedupeBufferBytes,
+      backoffMs: config.logCleanerBackoffMs,
+      logger: logger.child({ component: "log-cleaner" }),
+    });
     this.groups = new GroupCoordinator({
       dataDir: config.dataDir,
       config,
       logger: logger.child({ component: "groups" }),
       topicExists: (name) => this.topics.get(name) !== undefined,
       partitionCount: (name) => this.topics.get(name)?.partitions.length,
+    });
+    this.txns = new TransactionCoordinator({
+      config,
+      logger: logger.child({ component: "transactions" }),
+      topics: this.topics,
+      groups: this.groups,
+      allocateProducerId: () => this.allocateProducerId(),
     });
   }
 
@@ -93,6 +122,7 @@ export class Broker {
     }
     this.retentionTimer = setInterval(() => this.enforceRetention(), this.config.retentionCheckIntervalMs);
     this.retentionTimer.unref();
+    this.cleaner.start();
     const { flush } = this.config;
     if (flush.kind === "interval") {
       this.flushTimer = setInterval(() => {
@@ -115,6 +145,8 @@ export class Broker {
       this.logger.info({ dataDir, topics: stored.topics.length }, "recovered broker state");
     }
     await this.groups.load();
+    // After the groups: completing a transaction left half done may commit its offsets.
+    await this.txns.load();
   }
 
   setBoundPort(port: number): void {
@@ -171,7 +203,9 @@ export class Broker {
     this.beginShutdown();
     if (this.retentionTimer !== null) clearInterval(this.retentionTimer);
     if (this.flushTimer !== null) clearInterval(this.flushTimer);
+    await this.cleaner.stop();
     await this.syncAll();
+    await this.txns.close();
     await this.groups.close();
     await this.topics.closeAll();
     this.dataDirLock?.release();

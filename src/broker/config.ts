@@ -10,6 +10,10 @@ export const SEGMENT_BYTES_MAX = 1024 * 1024 * 1024;
 export const SEGMENT_MS = 7 * 24 * 60 * 60 * 1000;
 export const RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 export const RETENTION_CHECK_INTERVAL_MS = 60_000;
+/** Kafka's log.cleaner.dedupe.buffer.size: the most memory one cleaning's offset map may take. */
+export const LOG_CLEANER_DEDUPE_BUFFER_BYTES = 134_217_728;
+/** Kafka's log.cleaner.backoff.ms: how long the cleaner sleeps when no log needs cleaning. */
+export const LOG_CLEANER_BACKOFF_MS = 15_000;
 export const GROUP_MIN_SESSION_TIMEOUT_MS = 6_000;
 export const GROUP_MAX_SESSION_TIMEOUT_MS = 1_800_000;
 export const GROUP_INITIAL_REBALANCE_DELAY_MS = 0;
@@ -18,6 +22,13 @@ export const FETCH_MAX_WAIT_MS_MAX = 30_000;
 export const OFFSETS_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 /** Kafka's offsets.retention.check.interval.ms. */
 export const OFFSETS_RETENTION_CHECK_INTERVAL_MS = 600_000;
+
+/** Kafka's transaction.max.timeout.ms: the longest transaction timeout a producer may ask for. */
+export const TRANSACTION_MAX_TIMEOUT_MS = 900_000;
+/** Kafka's transaction.abort.timed.out.transaction.cleanup.interval.ms: how often timed-out transactions are aborted. */
+export const TRANSACTION_ABORT_CHECK_INTERVAL_MS = 10_000;
+/** Kafka's transactional.id.expiration.ms: a transactional id unused this long (with nothing open) is forgotten. */
+export const TRANSACTIONAL_ID_EXPIRATION_MS = 7 * 24 * 60 * 60 * 1000;
 
 export type FlushMode = { kind: "always" } | { kind: "interval"; intervalMs: number };
 
@@ -47,6 +58,10 @@ export interface BrokerConfig {
   retentionMs: number;
   retentionBytes: number;
   retentionCheckIntervalMs: number;
+  /** The most memory one cleaning of a compacted log may use for its key map (log.cleaner.dedupe.buffer.size). */
+  logCleanerDedupeBufferBytes: number;
+  /** How often the log cleaner looks for compacted logs to clean (log.cleaner.backoff.ms). */
+  logCleanerBackoffMs: number;
   groupMinSessionTimeoutMs: number;
   groupMaxSessionTimeoutMs: number;
   groupInitialRebalanceDelayMs: number;
@@ -57,6 +72,10 @@ export interface BrokerConfig {
    */
   offsetsRetentionMs: number;
   offsetsRetentionCheckIntervalMs: number;
+  transactionMaxTimeoutMs: number;
+  /** How often transactions past their timeout are looked for and aborted. */
+  transactionAbortCheckIntervalMs: number;
+  transactionalIdExpirationMs: number;
   sasl: { mechanisms: SaslMechanism[]; users: Record<string, string> } | null;
   tls: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer } | null;
   /**
@@ -87,11 +106,16 @@ export function defaultBrokerConfig(): BrokerConfig {
     retentionMs: RETENTION_MS,
     retentionBytes: -1,
     retentionCheckIntervalMs: RETENTION_CHECK_INTERVAL_MS,
+    logCleanerDedupeBufferBytes: LOG_CLEANER_DEDUPE_BUFFER_BYTES,
+    logCleanerBackoffMs: LOG_CLEANER_BACKOFF_MS,
     groupMinSessionTimeoutMs: GROUP_MIN_SESSION_TIMEOUT_MS,
     groupMaxSessionTimeoutMs: GROUP_MAX_SESSION_TIMEOUT_MS,
     groupInitialRebalanceDelayMs: GROUP_INITIAL_REBALANCE_DELAY_MS,
     offsetsRetentionMs: OFFSETS_RETENTION_MS,
     offsetsRetentionCheckIntervalMs: OFFSETS_RETENTION_CHECK_INTERVAL_MS,
+    transactionMaxTimeoutMs: TRANSACTION_MAX_TIMEOUT_MS,
+    transactionAbortCheckIntervalMs: TRANSACTION_ABORT_CHECK_INTERVAL_MS,
+    transactionalIdExpirationMs: TRANSACTIONAL_ID_EXPIRATION_MS,
     sasl: null,
     tls: null,
     authorizer: null,

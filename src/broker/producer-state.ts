@@ -78,7 +78,8 @@ export class PartitionProducerState {
 
   /** Records a batch that was appended (or recovered from the log) at `baseOffset`. */
   record(producerId: number, epoch: number, baseSequence: number, lastOffsetDelta: number, baseOffset: number): void {
-    if (producerId < 0) return;
+    // Transaction markers carry the producer id but no sequence; the producer's numbering runs on across them.
+    if (producerId < 0 || baseSequence < 0) return;
     let entry = this.producers.get(producerId);
     if (entry === undefined || epoch !== entry.epoch) {
       entry = { epoch, batches: [] };
@@ -95,6 +96,13 @@ export class PartitionProducerState {
     if (this.producers.size > PRODUCERS_PER_PARTITION_MAX) {
       const oldest = this.producers.keys().next().value as number;
       this.producers.delete(oldest);
+    }
+  }
+
+  /** Every tracked producer with its epoch and the last sequence it wrote, least recently written first. */
+  *entries(): Generator<{ producerId: number; epoch: number; lastSequence: number }> {
+    for (const [producerId, entry] of this.producers) {
+      yield { producerId, epoch: entry.epoch, lastSequence: entry.batches.at(-1)?.lastSequence ?? -1 };
     }
   }
 

@@ -28,6 +28,7 @@ import {
 } from "./sasl/session.js";
 import { SASL_TOKEN_BYTES_MAX } from "./sasl/exchange.js";
 import { saslUserStoreFor, type SaslUserStore } from "./sasl/user-store.js";
+import { throttleAfter } from "./quotas/throttle.js";
 
 /** The smallest valid request: api key, api version and correlation id. */
 const REQUEST_HEADER_BYTES_MIN = 8;
@@ -53,6 +54,8 @@ class Connection implements ConnectionInfo {
   private readonly pending: PendingResponse[] = [];
   private closed = false;
   private pausedForBackpressure = false;
+  /** Over a quota: no request is read until the throttle time has passed (KIP-219). */
+  private muted = false;
   private readonly logger: Logger;
 
   constructor(
@@ -98,7 +101,12 @@ class Connection implements ConnectionInfo {
   private onData(chunk: Buffer): void {
     this.chunks.push(chunk);
     this.bufferedBytes += chunk.length;
-    while (!this.closed && this.bufferedBytes >= 4 && this.pending.length < this.server.config.inFlightRequestsMax) {
+    while (
+      !this.closed &&
+      !this.muted &&
+      this.bufferedBytes >= 4 &&
+      this.pending.length < this.server.config.inFlightRequestsMax
+    ) {
       if (this.chunks[0]!.length < 4) this.chunks = [Buffer.concat(this.chunks, this.bufferedBytes)];
       const size = this.chunks[0]!.readInt32BE(0);
       if (size < REQUEST_HEADER_BYTES_MIN && !this.rawSaslTokens) {
@@ -155,7 +163,7 @@ class Connection implements ConnectionInfo {
       const flexible = isFlexible(handler.requestSchema, apiVersion);
       this.clientId = readRequestHeaderRest(reader, requestHeaderVersion(flexible));
       const request = decodeMessage(handler.requestSchema, apiVersion, reader);
-      this.dispatch(handler, apiVersion, start.correlationId, request);
+      this.dispatch(handler, apiVersion, start.correlationId, request, frame.length);
       // After SaslHandshake v0 the client sends bare length-prefixed SASL tokens, not Kafka requests (KIP-43).
       if (apiKey === API_KEY_SASL_HANDSHAKE) this.rawSaslTokens = expectsRawSaslToken(this);
     } catch (error) {
@@ -167,8 +175,15 @@ class Connection implements ConnectionInfo {
     }
   }
 
-  private dispatch(handler: ApiHandler, apiVersion: number, correlationId: number, request: unknown): void {
+  private dispatch(
+    handler: ApiHandler,
+    apiVersion: number,
+    correlationId: number,
+    request: unknown,
+    requestBytes: number,
+  ): void {
     const slot: PendingResponse = { bytes: null, done: false };
+    const timing = { handlerMs: 0 };
     this.pending.push(slot);
     const context: HandlerContext = {
       broker: this.server.broker,
@@ -180,8 +195,19 @@ class Connection implements ConnectionInfo {
       if (response !== NO_RESPONSE) {
         slot.bytes = this.encodeResponse(handler, apiVersion, correlationId, response);
       }
+      const throttleMs = throttleAfter(this.server.broker.quotaEnforcer, this, {
+        apiKey: handler.apiKey,
+        requestBytes,
+        responseBytes: slot.bytes?.length ?? 0,
+        handlerMs: timing.handlerMs,
+        response: response === NO_RESPONSE ? null : response,
+      });
+      if (throttleMs > 0 && response !== NO_RESPONSE) {
+        slot.bytes = this.encodeResponse(handler, apiVersion, correlationId, response);
+      }
       slot.done = true;
       this.flush();
+      if (throttleMs > 0) this.mute(throttleMs);
     };
     const fail = (error: unknown): void => {
       if (error instanceof SaslAuthenticationError) {
@@ -212,13 +238,13 @@ class Connection implements ConnectionInfo {
           slot.done = true;
           this.close("injected fault: response dropped", { apiKey: handler.apiKey });
         };
-        this.run(handler, context, request, dropInstead, fail);
+        this.run(handler, context, request, dropInstead, fail, timing);
         return;
       }
-      setTimeout(() => this.run(handler, context, request, respond, fail), fault.delayMs);
+      setTimeout(() => this.run(handler, context, request, respond, fail, timing), fault.delayMs);
       return;
     }
-    this.run(handler, context, request, respond, fail);
+    this.run(handler, context, request, respond, fail, timing);
   }
 
   private run(
@@ -227,15 +253,31 @@ class Connection implements ConnectionInfo {
     request: unknown,
     respond: (response: unknown) => void,
     fail: (error: unknown) => void,
+    timing: { handlerMs: number },
   ): void {
     if (this.closed) return;
     try {
+      const started = performance.now();
       const result = handler.handle(context, request);
+      timing.handlerMs = performance.now() - started;
       if (result instanceof Promise) result.then(respond, fail);
       else respond(result);
     } catch (error) {
       fail(error);
     }
+  }
+
+  /** Stops reading requests for `throttleMs`; what was already read waits too. */
+  private mute(throttleMs: number): void {
+    if (this.closed) return;
+    this.muted = true;
+    this.socket.pause();
+    setTimeout(() => {
+      this.muted = false;
+      if (this.closed) return;
+      if (!this.pausedForBackpressure) this.socket.resume();
+      if (this.bufferedBytes >= 4) this.onData(Buffer.alloc(0));
+    }, throttleMs).unref();
   }
 
   private encodeResponse(handler: ApiHandler, apiVersion: number, correlationId: number, response: unknown): Buffer {
@@ -300,6 +342,7 @@ class Connection implements ConnectionInfo {
       this.socket.writableLength <= CONNECTION_SEND_BUFFER_BYTES_MAX
     ) {
       this.pausedForBackpressure = false;
+      if (this.muted) return;
       this.socket.resume();
       // Frames that arrived before the pause may still be buffered whole.
       if (this.bufferedBytes >= 4) this.onData(Buffer.alloc(0));

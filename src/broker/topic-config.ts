@@ -46,3 +46,8 @@ export function topicConfigValue(
 export function deletesByRetention(overrides: ReadonlyMap<string, string>, settings: BrokerSettings): boolean {
   return listItems(settings.topicValue(overrides, "cleanup.policy")).includes("delete");
 }
+
+/** Whether the topic's cleanup.policy includes compaction (keep the latest record of every key). */
+export function compacts(overrides: ReadonlyMap<string, string>, settings: BrokerSettings): boolean {
+  return listItems(settings.topicValue(overrides, "cleanup.policy")).includes("compact");
+}

@@ -9,8 +9,9 @@ import { ErrorCode } from "../kafka/protocol/error-codes.js";
 import type { BrokerConfig } from "./config.js";
 import { PartitionLog, type LogConfig } from "./log/partition-log.js";
 import { PartitionProducerState } from "./producer-state.js";
+import { PartitionTxns } from "./txn/partition-txns.js";
 import type { BrokerSettings } from "./configs/settings.js";
-import { deletesByRetention, TOPIC_CONFIGS, topicConfigValue, validateTopicConfig } from "./topic-config.js";
+import { compacts, deletesByRetention, TOPIC_CONFIGS, topicConfigValue, validateTopicConfig } from "./topic-config.js";
 import type { StoredTopic } from "./metadata-file.js";
 
 export const TOPIC_NAME_LENGTH_MAX = 249;
@@ -19,6 +20,8 @@ const TOPIC_NAME = /^[a-zA-Z0-9._-]+$/;
 
 export class Partition {
   readonly producers = new PartitionProducerState();
+  /** Open and aborted transactions here: the last stable offset and what read_committed fetches skip. */
+  readonly txns = new PartitionTxns();
   /** Fetches waiting for data on this partition; each is called once on the next append or deletion. */
   private readonly waiters = new Set<() => void>();
 
@@ -216,6 +219,9 @@ export class TopicRegistry {
   logConfig(overrides: ReadonlyMap<string, string>): LogConfig {
     const { settings } = this.options;
     const deletes = deletesByRetention(overrides, settings);
+    // Kafka's longs reach 2^63 - 1; past 2^53 a time span means "never", which the largest safe integer says too.
+    const longValue = (name: string): number =>
+      Math.min(Number(topicConfigValue(overrides, name, settings)), Number.MAX_SAFE_INTEGER);
     return {
       segmentBytesMax: Number(topicConfigValue(overrides, "segment.bytes", settings)),
       segmentMs: Number(topicConfigValue(overrides, "segment.ms", settings)),
@@ -226,6 +232,11 @@ export class TopicRegistry {
         "message.timestamp.type",
         settings,
       ) as LogConfig["messageTimestampType"],
+      compact: compacts(overrides, settings),
+      deleteRetentionMs: longValue("delete.retention.ms"),
+      minCompactionLagMs: longValue("min.compaction.lag.ms"),
+      maxCompactionLagMs: Math.max(1, longValue("max.compaction.lag.ms")),
+      minCleanableDirtyRatio: Number(topicConfigValue(overrides, "min.cleanable.dirty.ratio", settings)),
     };
   }
 

@@ -14,7 +14,7 @@ import {
   type OptionValues,
 } from "./args.js";
 import { CliError } from "./command.js";
-import { SluiceKafkaClient, type SaslMechanism } from "../kafka/client/index.js";
+import { SluiceKafkaClient, type SaslMechanism, type SaslOptions } from "../kafka/client/index.js";
 import {
   CLIENT_RETRIES,
   CONNECTION_TIMEOUT_MS,
@@ -114,7 +114,9 @@ interface ConnectionSettings {
   readonly tls: KafkaClientOptions["tls"];
 }
 
-function connectionSettings(values: ConnectionValues): ConnectionSettings {
+type SecurityValues = Pick<ConnectionValues, "tls" | "tlsCa" | "saslMechanism" | "saslUsername" | "saslPassword">;
+
+function connectionSettings(values: SecurityValues): ConnectionSettings {
   const { saslMechanism, saslUsername, saslPassword } = values;
   if (saslMechanism === undefined && (saslUsername !== undefined || saslPassword !== undefined)) {
     throw new ArgumentError("--sasl-username and --sasl-password need --sasl-mechanism");
@@ -143,6 +145,27 @@ export function kafkaFromOptions(values: ConnectionValues, io: CommandIo, client
   return { kafka, brokers: values.brokers };
 }
 
+/** The TLS and SASL settings of the connection options, as the toolkit's (kafkajs) client takes them. */
+export function toolkitClientSecurity(values: SecurityValues): {
+  sasl: KafkaClientOptions["sasl"];
+  ssl: KafkaClientOptions["tls"];
+} {
+  const { sasl, tls } = connectionSettings(values);
+  return { sasl, ssl: tls };
+}
+
+/** The TLS and SASL settings of the connection options, as Sluice's own client takes them. */
+export function sluiceClientSecurity(values: SecurityValues): {
+  tls: boolean | { ca: string };
+  sasl: SaslOptions | null;
+} {
+  const { sasl, tls } = connectionSettings(values);
+  return {
+    tls: typeof tls === "object" ? { ca: tls.ca } : tls,
+    sasl: sasl === null ? null : { ...sasl, mechanism: sasl.mechanism.toUpperCase() as SaslMechanism },
+  };
+}
+
 /** Builds a client from the options, runs `work` with it and explains any Kafka failure in the user's terms. */
 export async function withKafka<T>(
   values: ConnectionValues,
@@ -168,12 +191,10 @@ export async function withSluiceClient<T>(
   clientId: string,
   work: (client: SluiceKafkaClient) => Promise<T>,
 ): Promise<T> {
-  const { sasl, tls } = connectionSettings(values);
   const client = new SluiceKafkaClient({
     bootstrapBrokers: values.brokers,
     clientId,
-    tls: typeof tls === "object" ? { ca: tls.ca } : tls,
-    sasl: sasl === null ? null : { ...sasl, mechanism: sasl.mechanism.toUpperCase() as SaslMechanism },
+    ...sluiceClientSecurity(values),
     requestTimeoutMs: values.timeoutMs,
     connectTimeoutMs: Math.min(CONNECTION_TIMEOUT_MS, values.timeoutMs),
     retriesMax: CLIENT_RETRIES,

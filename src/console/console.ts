@@ -22,6 +22,7 @@ import { pageRoutes } from "./pages.js";
 import { integerOr, type Fields } from "./params.js";
 import { RegistryClient, schemaRoutes } from "./schemas.js";
 import { searchRoutes } from "./search.js";
+import { tailRoutes, TailStreams } from "./tail.js";
 import { topicRoutes } from "./topics.js";
 
 export const CONSOLE_PREFIX = "/console";
@@ -42,6 +43,8 @@ export interface Console {
   /** Register with { prefix: "/console" }. */
   readonly plugin: FastifyPluginAsync;
   readonly context: ConsoleContext;
+  /** Live tails open now. */
+  liveTails(): number;
   /** Starts sampling the cluster for the overview. */
   start(): void;
   stop(): Promise<void>;
@@ -66,6 +69,7 @@ export function createConsole(options: ConsoleOptions): Console {
     sampler,
     logger: options.logger,
   };
+  const tails = new TailStreams();
   const registry = context.registryUrl === null ? null : new RegistryClient(context.registryUrl);
   const decoderFor: DecoderFor = async (records) => {
     if (registry === null) return null;
@@ -121,6 +125,7 @@ export function createConsole(options: ConsoleOptions): Console {
     await topicRoutes(app, context);
     await messageRoutes(app, context, decoderFor);
     await searchRoutes(app, context, decoderFor);
+    await tailRoutes(app, context, decoderFor, tails);
     await schemaRoutes(app, context, registry);
     await groupRoutes(app, context);
     await deadLetterRoutes(app, context);
@@ -151,6 +156,7 @@ export function createConsole(options: ConsoleOptions): Console {
   return {
     plugin,
     context,
+    liveTails: () => tails.open,
     start: () => sampler.start(),
     stop: () => sampler.stop(),
   };

@@ -7,7 +7,7 @@ import { GatewayError, GatewayErrorCode, validationFailed } from "../gateway/err
 import type { TopicOffsets } from "../kafka/client/index.js";
 import { actorOf, type ConsoleContext } from "./context.js";
 import { notFound } from "./errors.js";
-import { partitionForKey } from "./partitioner.js";
+import { partitionForKey } from "../kafka/client/produce/partitioner.js";
 import {
   objectBody,
   optionalInteger,

@@ -8,9 +8,22 @@ import { validationFailed } from "../gateway/errors.js";
 import type { Database } from "../store/database.js";
 import type { ConsoleContext } from "./context.js";
 import { unavailableWithout } from "./errors.js";
+import { searchSlice, startCursor } from "./search.js";
+import { EVENT_HEADERS } from "../toolkit/event.js";
 import type { Fields } from "./params.js";
 
 const EVENT_ID_CHARS_MAX = 255;
+/** How long before an outbox row's creation the search for its record starts: the relay's and broker's clocks differ. */
+export const EVENT_LOCATE_SLACK_MS = 60_000;
+/** Records read per topic looking for an event's record by its id header; past this the step is left out. */
+export const EVENT_LOCATE_SCAN_MAX = 100_000;
+
+/** Finds the record an outbox row became: the topic's records from `since` on, by their event-id header. */
+export type EventLocator = (
+  topic: string,
+  eventId: string,
+  since: number,
+) => Promise<{ partition: number; offset: number; timestamp: number } | null>;
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Schemas inspected at most; a database with more lists the first by name. */
 export const SCHEMAS_MAX = 100;
@@ -75,7 +88,7 @@ export async function outboxSummary(database: Database) {
   return { outboxes, inboxes };
 }
 
-export async function eventPath(database: Database, eventId: string) {
+export async function eventPath(database: Database, eventId: string, locate: EventLocator | null = null) {
   const steps: Array<Record<string, unknown>> = [];
   if (UUID_PATTERN.test(eventId)) {
     for (const schema of await schemasWith(database, "sluice_outbox")) {
@@ -95,6 +108,14 @@ export async function eventPath(database: Database, eventId: string) {
           attempts: row.claim_count,
           lastError: row.last_error,
         });
+        const createdAt = row.created_at instanceof Date ? row.created_at.getTime() : null;
+        const found =
+          locate === null || row.published_at === null || createdAt === null
+            ? null
+            : await locate(String(row.topic), eventId, Math.max(0, createdAt - EVENT_LOCATE_SLACK_MS));
+        if (found !== null) {
+          steps.push({ step: "topic", topic: row.topic, ...found, timestamp: iso(new Date(found.timestamp)) });
+        }
       }
     }
   }
@@ -130,6 +151,30 @@ export async function outboxRoutes(app: FastifyInstance, context: ConsoleContext
     if (typeof eventId !== "string" || eventId === "" || eventId.length > EVENT_ID_CHARS_MAX) {
       throw validationFailed("id", `an event id is 1 to ${EVENT_ID_CHARS_MAX} characters`);
     }
-    return eventPath(database(), eventId);
+    return eventPath(database(), eventId, locator(context));
   });
+}
+
+/** Looks for the event's record with the filter's scanner, bounded by EVENT_LOCATE_SCAN_MAX records per topic. */
+function locator(context: ConsoleContext): EventLocator {
+  return async (topic, eventId, since) => {
+    let cursor = await startCursor(context, topic, undefined, undefined, since).catch(() => null);
+    while (cursor !== null) {
+      const slice = await searchSlice(
+        context,
+        topic,
+        {
+          cursor,
+          filter: { header: `${EVENT_HEADERS.id}=${eventId}` },
+          matchesMax: 1,
+          scanMax: EVENT_LOCATE_SCAN_MAX,
+        },
+        async () => null,
+      );
+      const match = slice.matches[0];
+      if (match !== undefined) return { partition: match.partition, offset: match.offset, timestamp: match.timestamp };
+      cursor = slice.cursor;
+    }
+    return null;
+  };
 }

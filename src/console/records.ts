@@ -1,8 +1,13 @@
 // Reading records for the messages view: a range of one partition by manual assignment (no consumer group), in as
-// few fetches as the byte limits allow, and each record turned into what the page shows.
+// few fetches as the byte limits allow, and each record turned into what the page shows. A fetch answers with whole
+// batches, so a page at an offset inside a batch of many thousand records still receives all of them; the batches
+// are walked as bytes (the filter's scanner, matching everything) and only the records of the page are decoded.
 
 import type { FetchedRecord, SluiceKafkaClient } from "../kafka/client/index.js";
 import { decodePayload, printableText, toHex, type DecodedPayload, type SchemaDecoder } from "./decode.js";
+import { compileFilter, scanBatches } from "./scan.js";
+
+const EVERY_RECORD = compileFilter({});
 
 /** Bytes per partition in one fetch while browsing: a page is small, and a larger first batch still arrives whole. */
 export const BROWSE_PARTITION_FETCH_BYTES = 64 * 1024;
@@ -47,17 +52,24 @@ export async function readRange(
   const records: FetchedRecord[] = [];
   let offset = from;
   for (let fetches = 0; offset < end && records.length < max && fetches < RANGE_FETCHES_MAX; fetches++) {
-    const [fetched] = await kafka.fetch([{ topic, partition, offset }], {
+    const [fetched] = await kafka.fetchBytes([{ topic, partition, offset }], {
       maxWaitMs: 0,
       partitionMaxBytes: BROWSE_PARTITION_FETCH_BYTES,
     });
     if (fetched === undefined) break;
-    for (const record of fetched.records) {
-      if (record.offset >= end || records.length >= max) break;
-      records.push(record);
-    }
-    if (fetched.nextOffset <= offset) break;
-    offset = fetched.nextOffset;
+    const scan = scanBatches(
+      topic,
+      partition,
+      fetched.bytes,
+      { from: offset, end, budget: max - records.length },
+      EVERY_RECORD,
+      (record) => {
+        records.push(record);
+        return records.length < max;
+      },
+    );
+    if (scan.next <= offset) break;
+    offset = scan.next;
   }
   return records;
 }

@@ -4,7 +4,7 @@
 import type { FastifyPluginAsync } from "fastify";
 
 import type { Auth } from "../gateway/auth/auth.js";
-import { SluiceKafkaClient } from "../kafka/client/index.js";
+import { SluiceKafkaClient, type KafkaClientOptions } from "../kafka/client/index.js";
 import type { Database } from "../store/database.js";
 import type { KafkaClient } from "../toolkit/kafka/connection.js";
 import { createConsole, type Console } from "./console.js";
@@ -13,6 +13,10 @@ import type { SamplerOptions } from "./overview.js";
 
 export interface ConsoleRoleOptions {
   readonly brokers: readonly string[];
+  /** TLS for the console's own Kafka connections (true: the system's CAs); absent or false: plaintext. */
+  readonly tls?: KafkaClientOptions["tls"];
+  /** SASL for the console's own Kafka connections; absent or null: none. */
+  readonly sasl?: KafkaClientOptions["sasl"];
   readonly toolkitKafka?: KafkaClient | null;
   readonly database?: Database | null;
   readonly registryUrl?: string | null;
@@ -28,7 +32,12 @@ export interface ConsoleRole {
 }
 
 export function startConsoleRole(options: ConsoleRoleOptions): ConsoleRole {
-  const kafka = new SluiceKafkaClient({ bootstrapBrokers: [...options.brokers], clientId: "sluice-console" });
+  const kafka = new SluiceKafkaClient({
+    bootstrapBrokers: [...options.brokers],
+    clientId: "sluice-console",
+    tls: options.tls ?? false,
+    sasl: options.sasl ?? null,
+  });
   const console = createConsole({ ...options, kafka });
   console.start();
   return {

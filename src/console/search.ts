@@ -8,6 +8,7 @@ import type { FastifyInstance } from "fastify";
 
 import { validationFailed } from "../gateway/errors.js";
 import type { FetchedRecord, PartitionPosition } from "../kafka/client/index.js";
+import { compileFilter, scanBatches, type SearchFilter } from "./scan.js";
 import type { ConsoleContext } from "./context.js";
 import { selectedPartitions, type DecoderFor } from "./messages.js";
 import {
@@ -21,6 +22,8 @@ import {
 } from "./params.js";
 import { toMessageView, type MessageView } from "./records.js";
 
+export type { SearchFilter } from "./scan.js";
+
 export const DEFAULT_SCAN_MAX = 1_000_000;
 export const SCAN_MAX_LIMIT = 100_000_000;
 export const DEFAULT_MATCHES_MAX = 50;
@@ -33,16 +36,6 @@ export const SLICE_TIME_MS = 1_000;
 export const SCAN_PARTITION_FETCH_BYTES = 8 * 1024 * 1024;
 export const SCAN_FETCH_BYTES = 32 * 1024 * 1024;
 const FILTER_CHARS_MAX = 1_000;
-
-export interface SearchFilter {
-  readonly key?: string;
-  readonly value?: string;
-  /** A header name, or name=value. */
-  readonly header?: string;
-  /** A dotted path into a JSON value ("order.customer.id"), compared with jsonEquals as text. */
-  readonly jsonPath?: string;
-  readonly jsonEquals?: string;
-}
 
 export interface ScanCursor {
   /** The next offset to read, by partition. */
@@ -80,51 +73,6 @@ function filterOf(fields: Fields): SearchFilter {
   return filter;
 }
 
-function jsonField(value: Buffer | null, path: readonly string[]): string | undefined {
-  if (value === null) return undefined;
-  let current: unknown;
-  try {
-    current = JSON.parse(value.toString("utf8"));
-  } catch {
-    return undefined;
-  }
-  for (const name of path) {
-    if (typeof current !== "object" || current === null) return undefined;
-    current = (current as Record<string, unknown>)[name];
-  }
-  if (current === undefined) return undefined;
-  return typeof current === "string" ? current : JSON.stringify(current);
-}
-
-/** A predicate over raw records; substrings are matched on bytes, so most records are never decoded. */
-export function recordMatcher(filter: SearchFilter): (record: FetchedRecord) => boolean {
-  const key = filter.key === undefined ? null : Buffer.from(filter.key, "utf8");
-  const value = filter.value === undefined ? null : Buffer.from(filter.value, "utf8");
-  const equalsAt = filter.header?.indexOf("=") ?? -1;
-  const headerName =
-    filter.header === undefined ? null : equalsAt < 0 ? filter.header : filter.header.slice(0, equalsAt);
-  const headerValue =
-    filter.header === undefined || equalsAt < 0 ? null : Buffer.from(filter.header.slice(equalsAt + 1));
-  const path = filter.jsonPath?.replace(/^\$?\.?/, "").split(".") ?? null;
-  return (record) => {
-    if (key !== null && (record.key === null || record.key.indexOf(key) < 0)) return false;
-    if (value !== null && (record.value === null || record.value.indexOf(value) < 0)) return false;
-    if (headerName !== null) {
-      const found = record.headers.some(
-        (header) =>
-          header.key === headerName &&
-          (headerValue === null || (header.value !== null && header.value.equals(headerValue))),
-      );
-      if (!found) return false;
-    }
-    if (path !== null) {
-      const field = jsonField(record.value, path);
-      if (field === undefined || (filter.jsonEquals !== undefined && field !== filter.jsonEquals)) return false;
-    }
-    return true;
-  };
-}
-
 function cursorOf(fields: Fields): ScanCursor | undefined {
   const raw = fields.cursor;
   if (raw === undefined || raw === null) return undefined;
@@ -150,7 +98,7 @@ function cursorOf(fields: Fields): ScanCursor | undefined {
   };
 }
 
-async function startCursor(
+export async function startCursor(
   context: ConsoleContext,
   topic: string,
   partition: number | undefined,
@@ -191,7 +139,7 @@ export async function searchSlice(
   },
   decoderFor: DecoderFor,
 ): Promise<SearchSlice> {
-  const matches = recordMatcher(options.filter);
+  const filter = compileFilter(options.filter);
   const positions = { ...options.cursor.positions };
   const { ends } = options.cursor;
   const found: FetchedRecord[] = [];
@@ -222,31 +170,33 @@ export async function searchSlice(
     ) {
       break;
     }
-    const fetched = await context.kafka.fetch(wanted, {
+    const fetched = await context.kafka.fetchBytes(wanted, {
       maxWaitMs: 0,
       partitionMaxBytes: SCAN_PARTITION_FETCH_BYTES,
       maxBytes: SCAN_FETCH_BYTES,
     });
     let progressed = false;
     for (const partition of fetched) {
+      // A partition read after the matches ran out keeps its position for the next slice.
+      if (found.length >= options.matchesMax) break;
       const key = String(partition.partition);
-      const end = ends[key]!;
-      let next = positions[key]!;
-      let cut = false;
-      for (const record of partition.records) {
-        if (record.offset >= end) break;
-        if (scanned >= options.scanMax || found.length >= options.matchesMax) {
-          cut = true;
-          break;
-        }
-        scanned++;
-        inSlice++;
-        next = record.offset + 1;
-        if (matches(record)) found.push(record);
-      }
-      // Read whole, a fetch may end past the scan's end or skip offsets (compaction, control batches).
-      if (!cut) next = Math.min(Math.max(next, partition.nextOffset), end);
-      if (next > positions[key]!) progressed = true;
+      const from = positions[key]!;
+      const budget = Math.min(options.scanMax - scanned, sliceRecordsMax - inSlice);
+      const scan = scanBatches(
+        topic,
+        partition.partition,
+        partition.bytes,
+        { from, end: ends[key]!, budget: Math.max(0, budget) },
+        filter,
+        (record) => {
+          found.push(record);
+          return found.length < options.matchesMax;
+        },
+      );
+      scanned += scan.scanned;
+      inSlice += scan.scanned;
+      const next = Math.min(scan.next, ends[key]!);
+      if (next > from) progressed = true;
       positions[key] = next;
     }
     if (!progressed) {

@@ -29,6 +29,8 @@ export interface TopicRow {
   /** High watermark minus log start, summed over partitions: the records retained now. */
   readonly messages: number | null;
   readonly retentionMs: string | null;
+  /** Bytes of the topic's logs (each partition's largest replica), from DescribeLogDirs; null when not known. */
+  readonly sizeBytes: number | null;
 }
 
 export interface PartitionRow {
@@ -39,6 +41,33 @@ export interface PartitionRow {
   readonly logStartOffset: number;
   readonly highWatermark: number;
   readonly messages: number;
+  /** Bytes of the partition's log (its largest replica), from DescribeLogDirs; null when not known. */
+  readonly sizeBytes: number | null;
+}
+
+/**
+ * Each partition's log size in bytes ("topic:partition" → bytes), the largest of its replicas, from DescribeLogDirs
+ * on every broker. A cluster that refuses the request (an old broker, or a user without DESCRIBE on the cluster)
+ * leaves sizes unknown rather than failing the page; the log says why.
+ */
+export async function logSizes(
+  context: ConsoleContext,
+  topics: ReadonlyArray<{ readonly topic: string; readonly partitions: readonly number[] }> | null,
+): Promise<Map<string, number> | null> {
+  let replicas;
+  try {
+    replicas = await context.kafka.admin.describeLogDirs(topics);
+  } catch (error) {
+    context.logger.warn({ err: error }, "console: no partition sizes (DescribeLogDirs failed)");
+    return null;
+  }
+  const sizes = new Map<string, number>();
+  for (const replica of replicas) {
+    if (replica.future) continue;
+    const key = `${replica.topic}:${replica.partition}`;
+    sizes.set(key, Math.max(sizes.get(key) ?? 0, replica.sizeBytes));
+  }
+  return sizes;
 }
 
 function partitionQueries(topics: readonly TopicListing[]): OffsetQuery[] {
@@ -57,7 +86,21 @@ export async function listTopicRows(context: ConsoleContext, includeInternal: bo
   const detailed = listed.slice(0, TOPICS_DETAILED_MAX);
   const messages = new Map<string, number>();
   const retention = new Map<string, string | null>();
+  const sizes = new Map<string, number>();
   if (detailed.length > 0) {
+    const partitionSizes = await logSizes(
+      context,
+      listed.length === detailed.length
+        ? null
+        : detailed.map((topic) => ({
+            topic: topic.name,
+            partitions: Array.from({ length: topic.partitionCount }, (_, index) => index),
+          })),
+    );
+    for (const [key, bytes] of partitionSizes ?? []) {
+      const name = key.slice(0, key.lastIndexOf(":"));
+      sizes.set(name, (sizes.get(name) ?? 0) + bytes);
+    }
     const answers = await context.kafka.admin.listOffsets(partitionQueries(detailed));
     for (let index = 0; index + 1 < answers.length; index += 2) {
       const start = answers[index]!;
@@ -77,6 +120,7 @@ export async function listTopicRows(context: ConsoleContext, includeInternal: bo
     partitions: topic.partitionCount,
     messages: messages.get(topic.name) ?? null,
     retentionMs: retention.get(topic.name) ?? null,
+    sizeBytes: sizes.get(topic.name) ?? null,
   }));
 }
 
@@ -84,7 +128,10 @@ export async function listTopicRows(context: ConsoleContext, includeInternal: bo
 export async function partitionRows(context: ConsoleContext, topic: string): Promise<PartitionRow[]> {
   const [metadata] = await context.kafka.admin.describeTopics([topic]);
   if (metadata === undefined) throw notFound(`there is no topic "${topic}"`);
-  const offsets = await context.kafka.admin.topicOffsets(topic);
+  const [offsets, sizes] = await Promise.all([
+    context.kafka.admin.topicOffsets(topic),
+    logSizes(context, [{ topic, partitions: metadata.partitions.map((partition) => partition.partition) }]),
+  ]);
   const byPartition = new Map(offsets.map((entry) => [entry.partition, entry]));
   return [...metadata.partitions]
     .sort((left, right) => left.partition - right.partition)
@@ -100,6 +147,7 @@ export async function partitionRows(context: ConsoleContext, topic: string): Pro
         logStartOffset,
         highWatermark,
         messages: Math.max(0, highWatermark - logStartOffset),
+        sizeBytes: sizes?.get(`${topic}:${partition.partition}`) ?? null,
       };
     });
 }
@@ -140,6 +188,9 @@ export async function topicRoutes(app: FastifyInstance, context: ConsoleContext)
       name: topic,
       partitions,
       messages: partitions.reduce((sum, partition) => sum + partition.messages, 0),
+      sizeBytes: partitions.some((partition) => partition.sizeBytes === null)
+        ? null
+        : partitions.reduce((sum, partition) => sum + partition.sizeBytes!, 0),
       configs: await topicConfigs(context, topic),
     };
   });

@@ -192,6 +192,12 @@ export function toGatewayError(error: unknown): GatewayError {
     return unavailable("the message broker cannot be reached; try again shortly", DEFAULT_RETRY_AFTER_SECONDS, error);
   }
   if (
+    error instanceof ToolkitError &&
+    (error.code === ToolkitErrorCode.GROUP_COMMIT_FULL || error.code === ToolkitErrorCode.GROUP_COMMIT_CLOSED)
+  ) {
+    return unavailable(error.message, DEFAULT_RETRY_AFTER_SECONDS, error);
+  }
+  if (
     error instanceof StoreError &&
     (error.code === StoreErrorCode.CONNECT_FAILED || error.code === StoreErrorCode.CLOSED)
   ) {

@@ -2,6 +2,7 @@
 // together with a time limit each. `GET /readyz` reports the result; ready-made checks cover the database, its
 // migrations, components such as workers (anything with a `ready` flag), and any probe function.
 
+import { integerOption, resolveInteger } from "../platform/options.js";
 import type { Database } from "../store/database.js";
 import { BUILT_IN_COMPONENT, loadMigrations } from "../store/migrations.js";
 
@@ -23,6 +24,8 @@ export interface ReadinessReport {
 }
 
 export const DEFAULT_READINESS_CHECK_TIMEOUT_MS = 2_000;
+/** A check that takes longer than a minute is no readiness check a probe could wait for. */
+export const READINESS_CHECK_TIMEOUT_MS_MAX = 60_000;
 export const READINESS_CHECKS_MAX = 100;
 export const READINESS_CHECK_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 /** Reasons are cut to this length, so that a check cannot put a huge error text into every probe answer. */
@@ -69,10 +72,12 @@ export class Readiness {
   #shutdownReason: string | null = null;
 
   constructor(checks: readonly ReadinessCheck[] = [], timeoutMs = DEFAULT_READINESS_CHECK_TIMEOUT_MS) {
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 1) {
-      throw new RangeError(`readinessCheckTimeoutMs must be a positive integer, got ${String(timeoutMs)}`);
-    }
-    this.#timeoutMs = timeoutMs;
+    this.#timeoutMs = resolveInteger(
+      "readinessCheckTimeoutMs",
+      timeoutMs,
+      integerOption(DEFAULT_READINESS_CHECK_TIMEOUT_MS, 1, READINESS_CHECK_TIMEOUT_MS_MAX),
+      (field, message) => new RangeError(`${field} ${message}`),
+    );
     for (const check of checks) this.add(check);
   }
 

@@ -13,11 +13,19 @@ export function integerOption(defaultValue: number, minimum: number, maximum: nu
   return Type.Integer({ default: defaultValue, minimum, maximum });
 }
 
+/** A bad value as the message shows it: a string in quotes, so that "80" is told apart from 80. */
+function describeValue(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value) : String(value);
+}
+
 /** The value given for one declared option, or its default; throws the layer's error when it is out of range. */
 export function resolveInteger(field: string, value: unknown, declared: TInteger, fail: OptionError): number {
   if (value === undefined) return declared.default as number;
   if (!Value.Check(declared, value)) {
-    throw fail(field, `must be an integer from ${declared.minimum} to ${declared.maximum}, got ${String(value)}`);
+    throw fail(
+      field,
+      `must be an integer from ${declared.minimum} to ${declared.maximum}, got ${describeValue(value)}`,
+    );
   }
   return value as number;
 }

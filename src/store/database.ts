@@ -1,6 +1,7 @@
 // One small interface over the two PostgreSQL back ends: PGlite (embedded, the default) and a PostgreSQL server
 // reached through `pg`. Callers write the same code for both.
 
+import { integerOption, resolveIntegers } from "../platform/options.js";
 import { invalidArgument } from "./errors.js";
 import { validateSchemaName } from "./identifiers.js";
 import { DEFAULT_MIGRATION_LOCK_TIMEOUT_MS, runMigrations } from "./migrations.js";
@@ -73,13 +74,18 @@ const silentLogger: StoreLogger = {
   error: () => {},
 };
 
-function integerOption(field: string, value: number | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw invalidArgument(field, `must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
-}
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** The integer options of openDatabase, each with its default and range. */
+const DATABASE_INTEGER_OPTIONS = {
+  poolSize: integerOption(DEFAULT_POOL_SIZE, 1, POOL_SIZE_MAX),
+  connectTimeoutMs: integerOption(DEFAULT_CONNECT_TIMEOUT_MS, 1, DAY_MS),
+  idleTimeoutMs: integerOption(DEFAULT_IDLE_TIMEOUT_MS, 1, DAY_MS),
+  statementTimeoutMs: integerOption(DEFAULT_STATEMENT_TIMEOUT_MS, 0, DAY_MS),
+  listenReconnectDelayMsMax: integerOption(DEFAULT_LISTEN_RECONNECT_DELAY_MS_MAX, 1, DAY_MS),
+  preparedStatementsMax: integerOption(DEFAULT_PREPARED_STATEMENTS_MAX, 0, PREPARED_STATEMENTS_MAX),
+  migrationLockTimeoutMs: integerOption(DEFAULT_MIGRATION_LOCK_TIMEOUT_MS, 0, DAY_MS),
+};
 
 export function resolveDatabaseOptions(options: OpenDatabaseOptions): ResolvedDatabaseOptions {
   const url = options.url ?? null;
@@ -100,46 +106,16 @@ export function resolveDatabaseOptions(options: OpenDatabaseOptions): ResolvedDa
   if (!/^[\x20-\x7e]{1,48}$/.test(applicationName)) {
     throw invalidArgument("applicationName", "must be 1 to 48 printable ASCII characters");
   }
-  const dayMs = 24 * 60 * 60 * 1000;
+  const integers = resolveIntegers(DATABASE_INTEGER_OPTIONS, options, invalidArgument);
   return {
     url,
     dataDir,
     pgliteSnapshot,
     schema: validateSchemaName("schema", options.schema ?? DEFAULT_SCHEMA),
-    poolSize: integerOption("poolSize", options.poolSize, DEFAULT_POOL_SIZE, 1, POOL_SIZE_MAX),
-    connectTimeoutMs: integerOption("connectTimeoutMs", options.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS, 1, dayMs),
-    idleTimeoutMs: integerOption("idleTimeoutMs", options.idleTimeoutMs, DEFAULT_IDLE_TIMEOUT_MS, 1, dayMs),
-    statementTimeoutMs: integerOption(
-      "statementTimeoutMs",
-      options.statementTimeoutMs,
-      DEFAULT_STATEMENT_TIMEOUT_MS,
-      0,
-      dayMs,
-    ),
-    listenReconnectDelayMsMax: integerOption(
-      "listenReconnectDelayMsMax",
-      options.listenReconnectDelayMsMax,
-      DEFAULT_LISTEN_RECONNECT_DELAY_MS_MAX,
-      1,
-      dayMs,
-    ),
+    ...integers,
     applicationName,
     detectNestedUse: url === null || options.detectNestedUse === true,
-    preparedStatementsMax: integerOption(
-      "preparedStatementsMax",
-      options.preparedStatementsMax,
-      DEFAULT_PREPARED_STATEMENTS_MAX,
-      0,
-      PREPARED_STATEMENTS_MAX,
-    ),
     migrate: options.migrate ?? true,
-    migrationLockTimeoutMs: integerOption(
-      "migrationLockTimeoutMs",
-      options.migrationLockTimeoutMs,
-      DEFAULT_MIGRATION_LOCK_TIMEOUT_MS,
-      0,
-      dayMs,
-    ),
     logger: options.logger ?? silentLogger,
   };
 }

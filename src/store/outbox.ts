@@ -163,6 +163,26 @@ export async function findOutboxEvent(
   return result.rows[0] ?? null;
 }
 
+/**
+ * findOutboxEvent for many ids at once: the events still in the outbox, by event id (lower case). Ids that are not
+ * UUIDs cannot be in the outbox and are left out.
+ */
+export async function findOutboxEvents(
+  tx: Queryable,
+  eventIds: readonly string[],
+): Promise<Map<string, { topic: string; value: Buffer | null }>> {
+  const ids = [...new Set(eventIds.filter((id) => typeof id === "string" && UUID_PATTERN.test(id)))].map((id) =>
+    id.toLowerCase(),
+  );
+  const found = new Map<string, { topic: string; value: Buffer | null }>();
+  for (const chunk of chunksOf(ids, outboxSql.OUTBOX_IDS_MAX)) {
+    for (const row of (await execute(tx, outboxSql.selectOutboxEvents(chunk))).rows) {
+      found.set(row.event_id, { topic: row.topic, value: row.value });
+    }
+  }
+  return found;
+}
+
 export async function addOutboxEvent(tx: Queryable, event: OutboxEventInput): Promise<AddedOutboxEvent | null> {
   const [added] = await addOutboxEvents(tx, [event]);
   return added ?? null;

@@ -227,6 +227,10 @@ export class BatchPipeline {
                 })),
               );
         const started = new Set<string>();
+        if (this.#consumer.groupHandler !== null) {
+          await this.#runGroupHandler(tx, entries, recorded, started);
+          return entries.length;
+        }
         let handled = 0;
         for (const [index, entry] of entries.entries()) {
           if (!batch.active() || this.#host.halted()) break;
@@ -269,6 +273,74 @@ export class BatchPipeline {
       }
       throw error;
     }
+  }
+
+  /**
+   * Runs the group handler once for every event of the group that is new (recorded now, and not earlier in the
+   * group), inside tx. Throws GroupRolledBack when it fails, so that the group runs again event by event through the
+   * handler, which pins the failure on its event.
+   */
+  async #runGroupHandler(
+    tx: Queryable,
+    entries: GroupEntry[],
+    recorded: ReadonlySet<string>,
+    started: Set<string>,
+  ): Promise<void> {
+    const { settings, groupHandler, runHook } = this.#consumer;
+    if (groupHandler === null) return;
+    const running: GroupEntry[] = [];
+    for (const entry of entries) {
+      if (entry.prepared.kind !== "event") continue;
+      const { event } = entry.prepared;
+      if (!recorded.has(event.id) || started.has(event.id)) {
+        entry.result = { kind: "duplicate" };
+      } else {
+        started.add(event.id);
+        running.push(entry);
+      }
+    }
+    if (running.length === 0) return;
+    const events = running.flatMap((entry) => (entry.prepared.kind === "event" ? [entry.prepared] : []));
+    // Crash hooks run for each event before and after the group handler, inside the transaction; one that throws
+    // crashes the consumer (a SimulatedCrash passes through), as with the one-event handler.
+    const hook = async (point: "before-handler" | "after-handler"): Promise<void> => {
+      if (runHook === null) return;
+      for (const { event, origin } of events) {
+        await runHook({
+          point,
+          eventId: event.id,
+          topic: origin.topic,
+          partition: origin.partition,
+          offset: origin.offset,
+        });
+      }
+    };
+    await hook("before-handler");
+    const startedMs = performance.now();
+    const attemptTx = new AttemptQueryable(tx, null);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const timeout = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(new HandlerTimeoutError(settings.handlerTimeoutMs)), settings.handlerTimeoutMs);
+      });
+      const handled = (async () =>
+        groupHandler(
+          events.map(({ event }) => event),
+          attemptTx,
+        ))();
+      handled.catch(() => undefined);
+      await Promise.race([handled, timeout]);
+    } catch {
+      throw new GroupRolledBack(null);
+    } finally {
+      attemptTx.end();
+      clearTimeout(timer);
+    }
+    // A stop or a lost partition while the group handler ran does not split its work: the group commits whole.
+    const durationMs = (performance.now() - startedMs) / running.length;
+    if (this.#host.crashed()) throw new SimulatedCrash("by kill() during the group handler", new Error("killed"));
+    await hook("after-handler");
+    for (const entry of running) entry.result = { kind: "processed", durationMs };
   }
 
   async #handleGroupEventByEvent(

@@ -39,6 +39,16 @@ export const CONSUMER_GROUP_ID_CHARS_MAX = INBOX_TEXT_CHARS_MAX;
 /** The handler of a consumer: runs inside tx, and its writes commit with the event's inbox record. */
 export type EventHandler<T> = (event: ConsumedEvent<T>, tx: Queryable) => Promise<void>;
 
+/**
+ * Handles the consecutive events of one partition that share a transaction (up to 100, in offset order, each once),
+ * with set-based statements: one multi-row INSERT for all of them instead of one per event. Its writes commit with
+ * the events' inbox records. When it throws, the transaction rolls back and the events run again one by one through
+ * the consumer's handler, each in a savepoint, so that a failure is pinned on its own event (retried, or dead-lettered)
+ * and the others are still processed: handler and groupHandler must do the same work. Outbox events it adds through
+ * tx continue no trace unless given one (each event's is event.traceparent).
+ */
+export type GroupHandler<T> = (events: ReadonlyArray<ConsumedEvent<T>>, tx: Queryable) => Promise<void>;
+
 /** Points where tests can make the consumer crash (see ConsumerHooks). */
 export type ConsumerCrashPoint = "before-handler" | "after-handler" | "after-commit";
 
@@ -67,6 +77,8 @@ export interface ConsumerOptions<D extends readonly TopicDefinition<unknown>[]> 
   groupId: string;
   topics: D;
   handler: EventHandler<EventOf<D[number]>>;
+  /** The same work as handler for a group of events at once (see GroupHandler); optional. */
+  groupHandler?: GroupHandler<EventOf<D[number]>>;
   retry?: RetryOptions;
   /** Decides whether a handler error is worth retrying; NonRetriableError and EventValidationError never are. */
   isRetriable?: (error: Error) => boolean;
@@ -140,6 +152,7 @@ export interface ResolvedConsumer {
   random: () => number;
   isRetriableOption: ((error: Error) => boolean) | undefined;
   handler: EventHandler<unknown>;
+  groupHandler: GroupHandler<unknown> | null;
   asyncTraceContext: boolean;
   db: DatabaseSession;
   client: TransportClient;
@@ -162,6 +175,9 @@ export function resolveConsumerOptions<const D extends readonly TopicDefinition<
   }
   if (typeof options.handler !== "function") {
     throw new InvalidArgumentError("handler", "must be an async function (event, tx) => …");
+  }
+  if (options.groupHandler !== undefined && typeof options.groupHandler !== "function") {
+    throw new InvalidArgumentError("groupHandler", "must be an async function (events, tx) => …");
   }
   const definitions = new Map<string, TopicDefinition<unknown>>();
   for (const definition of options.topics) {
@@ -196,6 +212,7 @@ export function resolveConsumerOptions<const D extends readonly TopicDefinition<
   const random = options.random ?? Math.random;
   const isRetriableOption = options.isRetriable;
   const handler = options.handler as EventHandler<unknown>;
+  const groupHandler = (options.groupHandler ?? null) as GroupHandler<unknown> | null;
   const asyncTraceContext = options.asyncTraceContext === true;
   const db = options.db;
   const client = options.client;
@@ -226,6 +243,7 @@ export function resolveConsumerOptions<const D extends readonly TopicDefinition<
     random,
     isRetriableOption,
     handler,
+    groupHandler,
     asyncTraceContext,
     db,
     client,

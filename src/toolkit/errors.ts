@@ -38,6 +38,9 @@ export const ToolkitErrorCode = {
   DEAD_LETTER_TOPIC_UNKNOWN: "SLUICE_DEAD_LETTER_TOPIC_UNKNOWN",
   DEAD_LETTER_INVALID: "SLUICE_DEAD_LETTER_INVALID",
   SCHEMA_REGISTRY_FAILED: "SLUICE_SCHEMA_REGISTRY_FAILED",
+  /** Too many writes are already waiting for a group commit. */
+  GROUP_COMMIT_FULL: "SLUICE_GROUP_COMMIT_FULL",
+  GROUP_COMMIT_CLOSED: "SLUICE_GROUP_COMMIT_CLOSED",
 } as const;
 
 export type ToolkitErrorCode = (typeof ToolkitErrorCode)[keyof typeof ToolkitErrorCode];

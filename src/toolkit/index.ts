@@ -17,6 +17,8 @@ export * from "./kafka/producer.js";
 export * from "./kafka/admin.js";
 export * from "./publisher.js";
 export * from "./outbox.js";
+export * from "./group-commit.js";
+export * from "./outbox-group-commit.js";
 export * from "./outbox-relay.js";
 export * from "./outbox-relay-options.js";
 export * from "./outbox-upkeep.js";

@@ -19,7 +19,8 @@ export const DEFAULT_RELAY_POLL_INTERVAL_MS = 500;
 export const DEFAULT_RELAY_IDLE_POLL_INTERVAL_MS = 10_000;
 export const DEFAULT_RELAY_BACKOFF_BASE_MS = 100;
 export const DEFAULT_RELAY_BACKOFF_MAX_MS = 10_000;
-export const DEFAULT_RELAY_LAG_INTERVAL_MS = 5_000;
+/** As often as the consumers refresh theirs: each refresh is a query, and a scrape comes every 15 s or more. */
+export const DEFAULT_RELAY_LAG_INTERVAL_MS = 15_000;
 export const DEFAULT_OUTBOX_RETENTION_MS = 24 * 60 * 60 * 1000;
 export const DEFAULT_OUTBOX_CLEANUP_INTERVAL_MS = 60_000;
 export const DEFAULT_OUTBOX_CLEANUP_BATCH_SIZE = 1_000;

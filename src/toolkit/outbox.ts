@@ -1,7 +1,7 @@
 // The transactional outbox, producing side: an event is added inside the caller's database transaction, so it
 // exists exactly when the business write commits. The outbox relay (outbox-relay.ts) publishes it afterwards.
 
-import { addOutboxEvents, findOutboxEvent, type Queryable } from "../store/index.js";
+import { addOutboxEvents, findOutboxEvent, findOutboxEvents, type Queryable } from "../store/index.js";
 import { encodeEvent, type EncodedEvent, type EventOptions } from "./event.js";
 import { InvalidArgumentError } from "./errors.js";
 import { serializerFor } from "./serializer.js";
@@ -70,4 +70,39 @@ export async function findInOutbox<T>(tx: Queryable, topic: TopicDefinition<T>, 
   const row = await findOutboxEvent(tx, eventId);
   if (row === null || row.topic !== topic.name || row.value === null) return null;
   return serializerFor(topic as TopicDefinition<unknown>).decode(topic as TopicDefinition<unknown>, row.value) as T;
+}
+
+/**
+ * findInOutbox for many event ids in one statement: the values of those still in the outbox as events of topic, by
+ * event id in lower case. A group commit (group-commit.ts) uses it to check a whole group of requests at once.
+ */
+export async function findManyInOutbox<T>(
+  tx: Queryable,
+  topic: TopicDefinition<T>,
+  eventIds: readonly string[],
+): Promise<Map<string, T>> {
+  const found = new Map<string, T>();
+  if (eventIds.length === 0) return found;
+  const untyped = topic as TopicDefinition<unknown>;
+  const serializer = serializerFor(untyped);
+  for (const [eventId, row] of await findOutboxEvents(tx, eventIds)) {
+    if (row.topic !== topic.name || row.value === null) continue;
+    found.set(eventId, serializer.decode(untyped, row.value) as T);
+  }
+  return found;
+}
+
+/**
+ * Adds events that encodeEvent already made (and so validated) through tx, in order, in one multi-row statement per
+ * 500. For writers that encode outside the transaction, such as a group commit, so that a value that does not fit
+ * its schema fails its own request before it joins a group. Returns how many were added (an id already in the
+ * outbox adds nothing).
+ */
+export async function addEncodedToOutbox(tx: Queryable, events: readonly EncodedEvent[]): Promise<number> {
+  if (!Array.isArray(events)) throw new InvalidArgumentError("events", "must be an array");
+  if (events.length > OUTBOX_ADD_EVENTS_MAX) {
+    throw new InvalidArgumentError("events", `at most ${OUTBOX_ADD_EVENTS_MAX} per call, got ${events.length}`);
+  }
+  if (events.length === 0) return 0;
+  return (await addOutboxEvents(tx, events.map(toOutboxInput))).length;
 }

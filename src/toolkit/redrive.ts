@@ -143,7 +143,6 @@ async function findDeadLetters(
       // Each partition is in time order, so the earliest `limit` matches overall are among each one's first `limit`.
       recordsPerPartitionMax: limit,
       timeoutMs: query.timeoutMs,
-      logger,
     });
   } catch (error) {
     if (error instanceof UnknownTopicError && error.topic === topic) {

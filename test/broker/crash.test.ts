@@ -2,27 +2,10 @@
 // data dir, that every acknowledged message is there, in order, and that the log is readable end to end.
 
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { test } from "node:test";
 import { Kafka, logLevel } from "kafkajs";
+import { startBrokerProcess } from "../helpers/broker-process.js";
 import { temporaryDir } from "../helpers/environment.js";
-
-function startBrokerProcess(dataDir: string): Promise<{ child: ChildProcess; address: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "test/fixtures/broker-process.ts", dataDir], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    let errors = "";
-    child.stderr!.on("data", (chunk: Buffer) => (errors += chunk.toString()));
-    child.stdout!.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (\S+)/.exec(output);
-      if (match) resolve({ child, address: match[1]! });
-    });
-    child.on("exit", (code) => reject(new Error(`broker exited early with ${code}: ${errors}`)));
-  });
-}
 
 test("every message acknowledged with acks=-1 survives SIGKILL", async (t) => {
   const dataDir = temporaryDir(t);

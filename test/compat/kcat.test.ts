@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { brokerForTest } from "../helpers/broker.js";
+import { brokerForTest, kafkaFor } from "../helpers/broker.js";
 import { hasCommand, requireTool } from "../helpers/environment.js";
 import { runCommand, type CommandResult } from "../helpers/process.js";
 
@@ -113,4 +113,49 @@ test("a kcat consumer group reads every message once and commits", async (t) => 
   const again = await kcat(groupRead);
   assert.equal(again.code, 0, again.stderr);
   assert.equal(again.stdout.trim(), "");
+});
+
+test("kcat (librdkafka) commits a transaction and reads read_committed around kafkajs's aborted and open ones", async (t) => {
+  if (!requireTool(t, KCAT, "kcat (apt-get install kcat)")) return;
+  const broker = await brokerForTest(t);
+  const topic = "kcat-transactions";
+  // librdkafka's transactional producer: kcat writes all of its input in one transaction.
+  const produced = await kcat(
+    ["-b", broker.address, "-P", "-t", topic, "-p", "0", "-X", "transactional.id=kcat-writer"],
+    "kcat-1\nkcat-2\nkcat-3\n",
+  );
+  assert.equal(produced.code, 0, produced.stderr);
+
+  const kafka = kafkaFor(broker);
+  const producer = kafka.producer({ transactionalId: "kafkajs-writer", maxInFlightRequests: 1, idempotent: true });
+  await producer.connect();
+  const send = async (values: string[]) => {
+    const transaction = await producer.transaction();
+    await transaction.send({ topic, messages: values.map((value) => ({ value, partition: 0 })) });
+    return transaction;
+  };
+  await (await send(["aborted-1", "aborted-2", "aborted-3", "aborted-4"])).abort();
+  await (await send(["committed-1", "committed-2"])).commit();
+  // Left open: read_committed stops before it (the last stable offset), read_uncommitted shows it.
+  await send(["open-1"]);
+
+  const consume = (isolation: string) =>
+    kcat(["-b", broker.address, "-C", "-t", topic, "-e", "-q", "-f", "%s\n", "-X", `isolation.level=${isolation}`]);
+  const committed = await consume("read_committed");
+  assert.equal(committed.code, 0, committed.stderr);
+  assert.deepEqual(committed.stdout.trim().split("\n"), ["kcat-1", "kcat-2", "kcat-3", "committed-1", "committed-2"]);
+  const uncommitted = await consume("read_uncommitted");
+  assert.equal(uncommitted.code, 0, uncommitted.stderr);
+  assert.deepEqual(uncommitted.stdout.trim().split("\n"), [
+    "kcat-1",
+    "kcat-2",
+    "kcat-3",
+    "aborted-1",
+    "aborted-2",
+    "aborted-3",
+    "aborted-4",
+    "committed-1",
+    "committed-2",
+    "open-1",
+  ]);
 });

@@ -24,9 +24,12 @@ test("topics: create, list, describe, change configs, delete with confirmation",
   await scene.kafka.produce({ topic: "orders", partition: 1, records: [{ value: "a" }, { value: "b" }] });
   const listed = await api(scene, "GET", "/api/topics?filter=ORD");
   assert.equal(listed.status, 200);
+  const [listedSize] = listed.body.topics.map((topic: { sizeBytes: number }) => topic.sizeBytes);
   assert.deepEqual(listed.body.topics, [
-    { name: "orders", internal: false, partitions: 3, messages: 2, retentionMs: "3600000" },
+    { name: "orders", internal: false, partitions: 3, messages: 2, retentionMs: "3600000", sizeBytes: listedSize },
   ]);
+  // The two records' batch, as the broker's log keeps it (DescribeLogDirs): more than its 61-byte header.
+  assert.ok(listedSize > 61 && listedSize < 1_000, `size ${listedSize}`);
   assert.deepEqual((await api(scene, "GET", "/api/topics?filter=nothing")).body.topics, []);
 
   const described = await api(scene, "GET", "/api/topics/orders");
@@ -42,6 +45,12 @@ test("topics: create, list, describe, change configs, delete with confirmation",
       [0, 0],
     ],
   );
+  assert.deepEqual(
+    described.body.partitions.map((partition: { sizeBytes: number }) => partition.sizeBytes),
+    [0, listedSize, 0],
+    "each partition's log size; only partition 1 has records",
+  );
+  assert.equal(described.body.sizeBytes, listedSize);
   const retention = described.body.configs.find((entry: { name: string }) => entry.name === "retention.ms");
   assert.equal(retention.value, "3600000");
 

@@ -128,12 +128,25 @@ test("dead letters and the outbox and inbox, seen and operated through the conso
       [["mailer", 1]],
     );
 
+    // The record the relay published for the row, among others: found by its event-id header.
+    const { baseOffset } = await scene.kafka.produce({
+      topic: "invoices",
+      partition: 0,
+      records: [
+        { value: "other", headers: [{ key: "sluice-event-id", value: "00000000-0000-4000-8000-000000000099" }] },
+        { value: "x", headers: [{ key: "sluice-event-id", value: eventId }] },
+      ],
+    });
+
     const path = await api(scene, "GET", `/api/events/${eventId}`);
     assert.deepEqual(
-      path.body.steps.map((step: { step: string; schema: string }) => `${step.step}:${step.schema}`),
-      ["outbox:billing_service", "inbox:public"],
+      path.body.steps.map(
+        (step: { step: string; schema?: string; topic?: string }) => `${step.step}:${step.schema ?? step.topic}`,
+      ),
+      ["outbox:billing_service", "topic:invoices", "inbox:public"],
     );
-    assert.equal(path.body.steps[1].offset, 7);
+    assert.deepEqual([path.body.steps[1].partition, path.body.steps[1].offset], [0, baseOffset + 1]);
+    assert.equal(path.body.steps[2].offset, 7);
     assert.deepEqual((await api(scene, "GET", "/api/events/unknown-id")).body.steps, []);
   });
 });

@@ -11,6 +11,12 @@ import { DEFAULT_MESSAGE_TEXT_CHARS_MAX, checkText } from "../../src/apps/messag
 import { brokerOptions } from "../../src/cli/commands/broker.js";
 import { DEFAULT_UP_DATABASE_CONNECT_TIMEOUT_MS, resolveUpConfig, UP_SETTINGS } from "../../src/cli/up/config.js";
 import { readSubprotocols } from "../../src/gateway/websocket/protocol.js";
+import {
+  DEFAULT_GROUP_COMMIT_BATCH_MAX,
+  DEFAULT_GROUP_COMMIT_QUEUE_MAX,
+  DEFAULT_GROUP_COMMIT_WAIT_MS,
+  GROUP_COMMIT_BATCH_LIMIT,
+} from "../../src/toolkit/group-commit.js";
 import * as kafkaClientOptions from "../../src/kafka/client/options.js";
 import { temporaryDir } from "../helpers/environment.js";
 
@@ -127,10 +133,21 @@ test("docs/kafka-client.md's options table states the client's defaults", () => 
   }
 });
 
+test("docs/toolkit-publishing.md's group commit table states the toolkit's defaults", () => {
+  const section = read("docs/toolkit-publishing.md").split("### Group commit for APIs")[1]!.split("\n## ")[0]!;
+  const stated = new Map(tableRows(section).map(([name, value]) => [literal(name), literal(value)]));
+  assert.equal(stated.get("batchMax"), String(DEFAULT_GROUP_COMMIT_BATCH_MAX));
+  assert.equal(stated.get("waitMs"), String(DEFAULT_GROUP_COMMIT_WAIT_MS));
+  assert.equal(stated.get("queueMax"), String(DEFAULT_GROUP_COMMIT_QUEUE_MAX));
+});
+
 // Defaults stated in prose: (doc, the sentence as the doc must say it, from the code's constant).
 const PROSE_DEFAULTS: ReadonlyArray<readonly [string, string]> = [
   ["docs/messages.md", `1 to ${DEFAULT_MESSAGE_TEXT_CHARS_MAX.toLocaleString("en-US")} characters after trimming`],
   ["docs/messages.md", `within the connect timeout (${DEFAULT_UP_DATABASE_CONNECT_TIMEOUT_MS / 1000} s`],
+  ["docs/messages.md", `caps a group (${DEFAULT_GROUP_COMMIT_BATCH_MAX} posts by default)`],
+  ["docs/messages.md", `(${DEFAULT_GROUP_COMMIT_WAIT_MS} by default: it takes what queued up`],
+  ["docs/toolkit-publishing.md", `(up to ${GROUP_COMMIT_BATCH_LIMIT.toLocaleString("en-US")})`],
   ["docs/gateway.md", messageOf(() => checkText("text", "x".repeat(DEFAULT_MESSAGE_TEXT_CHARS_MAX + 1), 1000))],
 ];
 

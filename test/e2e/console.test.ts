@@ -140,6 +140,89 @@ test(
   },
 );
 
+test("the console in a browser: live tail shows new messages, pauses and resumes", { timeout: 90_000 }, async (t) => {
+  const started = await consoleInBrowser(t);
+  if (started === null) return;
+  const { scene, url, browser } = started;
+  await scene.kafka.admin.createTopics([{ name: "clicks", partitions: 2 }]);
+  await scene.kafka.produce({ topic: "clicks", partition: 0, records: [{ key: "old", value: "before the tail" }] });
+  const produce = (partition: number, value: string) =>
+    scene.kafka.produce({ topic: "clicks", partition, records: [{ key: `k-${value}`, value }] });
+
+  const page = await open(browser, `${url}/console/topics/clicks/messages`);
+  await page.locator("tr.message").first().waitFor();
+  await page.locator("#live-start").click();
+  await page.waitForURL(/live=true/);
+  await page.locator('#live[data-state="following"]').waitFor();
+  assert.equal(await page.locator("tr.message").count(), 0, "the tail starts at the end: nothing old is shown");
+
+  await produce(0, "first live");
+  await produce(1, "second live");
+  await page.locator("tr.message", { hasText: "second live" }).waitFor();
+  await page.locator("tr.message", { hasText: "first live" }).waitFor();
+  assert.match(await page.locator("#messages-status").innerText(), /Live: 2 message\(s\)/);
+
+  await page.locator("#live-pause").click();
+  await page.locator('#live[data-state="paused"]').waitFor();
+  await produce(0, "while paused");
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  assert.equal(
+    await page.locator("tr.message", { hasText: "while paused" }).count(),
+    0,
+    "a paused tail shows nothing new",
+  );
+
+  await page.locator("#live-pause").click();
+  await page.locator("tr.message", { hasText: "while paused" }).waitFor();
+  await produce(1, "after resume");
+  await page.locator("tr.message", { hasText: "after resume" }).waitFor();
+  // Newest first: the last one produced heads the table.
+  assert.match(await page.locator("tr.message").first().innerText(), /after resume/);
+  assert.equal(await page.locator("tr.message").count(), 4);
+
+  await page.locator("#live-stop").click();
+  await page.waitForURL((address) => !address.search.includes("live=true"));
+  await waitFor(() => scene.console.liveTails() === 0, "the server to release the tail");
+  assert.deepEqual((page as Page & { errors: string[] }).errors, []);
+});
+
+test("the console in a browser: create a topic with partitions and configs", { timeout: 60_000 }, async (t) => {
+  const started = await consoleInBrowser(t);
+  if (started === null) return;
+  const { scene, url, browser } = started;
+  const page = await open(browser, `${url}/console/topics`);
+  await page.locator("#create-topic").waitFor();
+  await page.locator('#create-topic input[name="name"]').fill("ledger.compacted");
+  await page.locator('#create-topic input[name="partitions"]').fill("3");
+  await page.locator("#create-configs").fill("retention.ms=3600000, cleanup.policy=compact");
+  await page.locator("#create-topic button[type=submit]").click();
+  await page.waitForURL(`${url}/console/topics/ledger.compacted`);
+  await page.locator("#partitions tbody tr").first().waitFor();
+  assert.equal(await page.locator("#partitions tbody tr").count(), 3);
+  const [described] = await scene.kafka.admin.describeConfigs([
+    { type: "topic", name: "ledger.compacted", keys: ["retention.ms", "cleanup.policy"] },
+  ]);
+  assert.deepEqual(Object.fromEntries(described!.configs.map((entry) => [entry.name, entry.value])), {
+    "retention.ms": "3600000",
+    "cleanup.policy": "compact",
+  });
+
+  await page.goto(`${url}/console/topics`);
+  await page.locator('#create-topic input[name="name"]').fill("bad-configs");
+  await page.locator("#create-configs").fill("retention.ms");
+  await page.locator("#create-topic button[type=submit]").click();
+  await page.locator("#create-topic .form-error", { hasText: '"retention.ms" is not name=value' }).waitFor();
+  assert.deepEqual((page as Page & { errors: string[] }).errors, []);
+});
+
+async function waitFor(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + STEP_TIMEOUT_MS;
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 test(
   "the console in a browser: a viewer sees but is offered no change and is refused one",
   { timeout: 60_000 },

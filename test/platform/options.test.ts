@@ -32,7 +32,8 @@ test("a value out of range or not an integer is refused with the layer's error n
       (error: unknown) =>
         error instanceof LayerError &&
         error.field === "retries" &&
-        error.message === `retries: must be an integer from 1 to 10, got ${String(bad)}`,
+        error.message ===
+          `retries: must be an integer from 1 to 10, got ${typeof bad === "string" ? JSON.stringify(bad) : String(bad)}`,
     );
   }
 });

@@ -10,6 +10,7 @@ import { Type } from "@sinclair/typebox";
 import { startRegistry, type RunningRegistry } from "../../src/registry/index.js";
 import { openDatabase, type Database } from "../../src/store/index.js";
 import {
+  AVRO_SCRATCH_BYTES_MAX,
   defineAvroTopic,
   defineTopic,
   EventDecodeError,
@@ -115,4 +116,23 @@ test("JSON Schema topics register their TypeBox schema and travel as JSON after 
   assert.deepEqual(serializer.decode(topic, bytes), { sku: "A-1" });
   const subjects = await (await fetch(`${url}/subjects`)).json();
   assert.ok((subjects as string[]).includes("serdes.json-value"));
+});
+
+test("Avro values of every size encode to buffers of their own and decode back, Confluent's client agreeing", async () => {
+  const { url } = await registry();
+  const schema = { type: "record", name: "Blob", namespace: "serdes", fields: [{ name: "text", type: "string" }] };
+  const topic = defineAvroTopic<{ text: string }>({ name: "serdes.blob", schema, registry: { url } });
+  const serializer = serializerFor(topic);
+  await serializer.prepare?.(topic);
+  const confluent = new ConfluentClient({ host: url });
+  // Below the scratch buffer's first size, past it (it grows), and past its limit (a buffer of the value's own).
+  const sizes = [10, 20_000, AVRO_SCRATCH_BYTES_MAX + 10_000, 30];
+  const encoded = sizes.map((size, index) => serializer.encode(topic, { text: String(index).repeat(size) }));
+  for (const [index, bytes] of encoded.entries()) {
+    await serializer.prepareDecode?.(topic, bytes);
+    const expected = String(index).repeat(sizes[index] as number);
+    // Each earlier buffer still holds its own value after later encodes reused the scratch buffer.
+    assert.equal((serializer.decode(topic, bytes) as { text: string }).text, expected);
+    assert.equal(((await confluent.decode(bytes)) as { text: string }).text, expected);
+  }
 });

@@ -27,6 +27,20 @@ export function number(value) {
   return value === null || value === undefined ? "–" : Number(value).toLocaleString("en-US");
 }
 
+const BYTE_UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
+
+/** Bytes in the largest unit that keeps the number at least 1: "1.5 MiB". */
+export function bytes(value) {
+  if (value === null || value === undefined) return "–";
+  let amount = Number(value);
+  let unit = 0;
+  while (amount >= 1024 && unit < BYTE_UNITS.length - 1) {
+    amount /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? amount : amount.toFixed(1)} ${BYTE_UNITS[unit]}`;
+}
+
 export function time(ms) {
   return ms === null || ms === undefined || ms < 0
     ? "–"

@@ -1,13 +1,18 @@
-/* global TextDecoder, URLSearchParams, atob, document, location */
+/* global TextDecoder, URLSearchParams, atob, document, history, location */
 // Messages of one topic: newest first, or forward from an offset or a time, one partition or all (the choice is in
 // the URL); values decoded automatically and switchable to JSON, text or hex; a server-side filter that scans in
-// slices with a progress bar and a stop button; producing a message, or producing an existing one again.
+// slices with a progress bar and a stop button; a live tail that shows new messages as they arrive, pausable, keeping
+// the newest TAIL_BUFFER_MESSAGES; producing a message, or producing an existing one again.
 
 import { canChange } from "./app.js";
-import { get, post } from "./api.js";
+import { get, post, streamEvents } from "./api.js";
 import { copyable, empty, errorBox, h, link, notice, number, time } from "./ui.js";
 
 const ENCODINGS = ["auto", "json", "text", "hex"];
+/** Tailed messages the page keeps; older ones are dropped (the server's TAIL_BUFFER_MESSAGES_DEFAULT says the same). */
+export const TAIL_BUFFER_MESSAGES = 500;
+/** How long the page waits before opening a tail again after the stream broke. */
+const TAIL_RECONNECT_MS = 2_000;
 
 function bytesOf(payload) {
   if (payload.base64 === null) return null;
@@ -131,13 +136,13 @@ export async function messagesView({ container, params, navigate }, topic) {
     ? produceForm(topic, described.partitions, () => navigate(location.pathname + location.search, { replace: true }))
     : null;
 
-  const show = (messages, caption) => {
+  const show = (
+    messages,
+    caption,
+    emptyText = "No messages here. Produce one below, or pick another partition or start.",
+  ) => {
     status.textContent = caption;
-    results.replaceChildren(
-      messages.length === 0
-        ? empty("No messages here. Produce one below, or pick another partition or start.")
-        : messageTable(messages, produceBox),
-    );
+    results.replaceChildren(messages.length === 0 ? empty(emptyText) : messageTable(messages, produceBox));
   };
 
   const query = new URLSearchParams({ limit: "50" });
@@ -157,6 +162,8 @@ export async function messagesView({ container, params, navigate }, topic) {
     browseError = errorBox(error, "Pick an offset inside the partition's range (see the partitions table).");
   }
 
+  const tail = liveTail(topic, partitionSelect, show, status);
+
   container.append(
     h(
       "p",
@@ -168,12 +175,137 @@ export async function messagesView({ container, params, navigate }, topic) {
     ),
     h("h1", {}, `${topic}: messages`),
     browseForm,
+    tail.bar,
     searchForm(topic, partitionSelect, show, status),
     browseError,
     status,
     results,
     produceBox,
   );
+  if (params.get("live") === "true") tail.start();
+  return () => tail.stop();
+}
+
+/**
+ * The live tail's buttons and state: Live starts a stream from the end of the chosen partitions, Pause closes it and
+ * remembers where each partition was, Resume opens it again from there (nothing is missed), Stop forgets it all.
+ */
+function liveTail(topic, partitionSelect, show, status) {
+  const startButton = h(
+    "button",
+    { type: "button", id: "live-start", title: "Show new messages as they arrive" },
+    "Live",
+  );
+  const pauseButton = h("button", { type: "button", id: "live-pause", hidden: true }, "Pause");
+  const stopButton = h("button", { type: "button", id: "live-stop", hidden: true }, "Stop");
+  const state = h("span", { class: "muted", id: "live-state" });
+  const bar = h("div", { class: "toolbar live", id: "live" }, startButton, pauseButton, stopButton, state);
+  let messages = [];
+  let positions = null;
+  let skipped = 0;
+  let controller = null;
+  let paused = false;
+
+  const caption = () =>
+    `Live${paused ? " (paused)" : ""}: ${messages.length} message(s), newest first, keeping the newest ${TAIL_BUFFER_MESSAGES}` +
+    (skipped > 0 ? `; ${number(skipped)} skipped while arriving faster than shown` : "");
+  const setUrl = (live) => {
+    const query = new URLSearchParams(location.search);
+    if (live) query.set("live", "true");
+    else query.delete("live");
+    history.replaceState(null, "", `${location.pathname}${query.size > 0 ? `?${query}` : ""}`);
+  };
+  const connect = () => {
+    controller = new AbortController();
+    const mine = controller;
+    const query = new URLSearchParams();
+    if (partitionSelect.value !== "") query.set("partition", partitionSelect.value);
+    if (positions !== null) {
+      query.set(
+        "positions",
+        Object.entries(positions)
+          .map(([partition, offset]) => `${partition}:${offset}`)
+          .join(","),
+      );
+    }
+    state.textContent = "connecting…";
+    streamEvents(
+      `/topics/${encodeURIComponent(topic)}/tail${query.size > 0 ? `?${query}` : ""}`,
+      (name, data) => {
+        if (name === "start") {
+          positions = data.positions;
+          state.textContent = "following";
+          bar.dataset.state = "following";
+        } else if (name === "messages") {
+          positions = data.positions;
+          skipped += data.skipped;
+          messages = [...[...data.messages].reverse(), ...messages].slice(0, TAIL_BUFFER_MESSAGES);
+          show(messages, caption());
+        } else if (name === "error") {
+          state.textContent = `stopped: ${data.message}`;
+        }
+      },
+      { signal: mine.signal },
+    ).then(
+      () => {
+        // The server ended the stream (it stopped, or the tail failed): try again while still live.
+        if (controller === mine) setTimeout(() => controller === mine && connect(), TAIL_RECONNECT_MS);
+      },
+      (error) => {
+        if (mine.signal.aborted) return;
+        state.textContent = `stopped: ${error.message}`;
+        if (error.status === undefined || error.status >= 500) {
+          setTimeout(() => controller === mine && connect(), TAIL_RECONNECT_MS);
+        }
+      },
+    );
+  };
+  const disconnect = () => {
+    const current = controller;
+    controller = null;
+    current?.abort();
+  };
+  const start = () => {
+    messages = [];
+    positions = null;
+    skipped = 0;
+    paused = false;
+    startButton.hidden = true;
+    pauseButton.hidden = false;
+    pauseButton.textContent = "Pause";
+    stopButton.hidden = false;
+    partitionSelect.disabled = true;
+    setUrl(true);
+    show(messages, caption(), "Waiting for new messages: they appear here as they are produced.");
+    connect();
+  };
+  const stop = () => {
+    disconnect();
+    startButton.hidden = false;
+    pauseButton.hidden = true;
+    stopButton.hidden = true;
+    partitionSelect.disabled = false;
+    state.textContent = "";
+    delete bar.dataset.state;
+  };
+  startButton.addEventListener("click", start);
+  stopButton.addEventListener("click", () => {
+    stop();
+    setUrl(false);
+  });
+  pauseButton.addEventListener("click", () => {
+    paused = !paused;
+    pauseButton.textContent = paused ? "Resume" : "Pause";
+    if (paused) {
+      disconnect();
+      state.textContent = "paused";
+      bar.dataset.state = "paused";
+    } else {
+      connect();
+    }
+    status.textContent = caption();
+  });
+  return { bar, start, stop };
 }
 
 function messageTable(messages, produceBox) {

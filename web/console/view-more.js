@@ -352,16 +352,27 @@ export async function outboxView({ container, params, navigate }) {
                     {},
                     `Outbox (${step.schema}): created ${step.createdAt}, ${step.publishedAt ? `published ${step.publishedAt}` : "not yet published"} to ${step.topic}`,
                   )
-                : h(
-                    "li",
-                    {},
-                    `Inbox of ${step.group} (${step.schema}): `,
-                    link(
-                      `/console/topics/${encodeURIComponent(step.topic)}/messages?partition=${step.partition}&offset=${step.offset}`,
-                      `${step.topic} ${step.partition}@${step.offset}`,
+                : step.step === "topic"
+                  ? h(
+                      "li",
+                      {},
+                      "Topic: ",
+                      link(
+                        `/console/topics/${encodeURIComponent(step.topic)}/messages?partition=${step.partition}&offset=${step.offset}`,
+                        `${step.topic} ${step.partition}@${step.offset}`,
+                      ),
+                      `, appended ${step.timestamp}`,
+                    )
+                  : h(
+                      "li",
+                      {},
+                      `Inbox of ${step.group} (${step.schema}): `,
+                      link(
+                        `/console/topics/${encodeURIComponent(step.topic)}/messages?partition=${step.partition}&offset=${step.offset}`,
+                        `${step.topic} ${step.partition}@${step.offset}`,
+                      ),
+                      `, processed ${step.processedAt}`,
                     ),
-                    `, processed ${step.processedAt}`,
-                  ),
             ),
           ),
     );

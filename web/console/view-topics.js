@@ -4,7 +4,7 @@
 
 import { canChange } from "./app.js";
 import { del, get, patch, post } from "./api.js";
-import { copyable, duration, empty, errorBox, h, link, notice, number, table } from "./ui.js";
+import { bytes, copyable, duration, empty, errorBox, h, link, notice, number, table } from "./ui.js";
 
 export async function topicsView({ container, params, navigate }) {
   const showInternal = params.get("internal") === "true";
@@ -39,6 +39,12 @@ export async function topicsView({ container, params, navigate }) {
                   title: "Messages",
                   value: (topic) => topic.messages ?? -1,
                   render: (topic) => number(topic.messages),
+                  numeric: true,
+                },
+                {
+                  title: "Size",
+                  value: (topic) => topic.sizeBytes ?? -1,
+                  render: (topic) => bytes(topic.sizeBytes),
                   numeric: true,
                 },
                 {
@@ -82,14 +88,29 @@ function createForm(navigate) {
     { class: "inline-form", id: "create-topic" },
     h("input", { name: "name", placeholder: "new-topic", required: true, pattern: "[A-Za-z0-9._-]{1,249}" }),
     h("input", { name: "partitions", type: "number", min: 1, value: 1, title: "Partitions", class: "narrow" }),
-    h("input", { name: "retention", placeholder: "retention.ms (optional)", class: "medium" }),
+    h("input", {
+      name: "configs",
+      id: "create-configs",
+      placeholder: "configs: retention.ms=3600000, cleanup.policy=compact",
+      title: "Topic configs as name=value, separated by commas (optional)",
+      class: "wide",
+    }),
     h("button", { type: "submit", class: "primary" }, "Create topic"),
     error,
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const data = new FormData(form);
-    const configs = data.get("retention") ? { "retention.ms": String(data.get("retention")) } : {};
+    const configs = {};
+    for (const entry of String(data.get("configs") ?? "").split(",")) {
+      if (entry.trim() === "") continue;
+      const at = entry.indexOf("=");
+      if (at <= 0) {
+        error.textContent = `"${entry.trim()}" is not name=value`;
+        return;
+      }
+      configs[entry.slice(0, at).trim()] = entry.slice(at + 1).trim();
+    }
     try {
       await post("/topics", { name: data.get("name"), partitions: Number(data.get("partitions")), configs });
       notice(`Created ${data.get("name")}`);
@@ -129,7 +150,11 @@ export async function topicView({ container, navigate }, topic) {
         link(`/console/dead-letters/${encodeURIComponent(topic)}`, "Dead letters", { class: "button" }),
       ),
     ),
-    h("p", { class: "muted" }, `${number(described.messages)} messages in ${described.partitions.length} partitions`),
+    h(
+      "p",
+      { class: "muted" },
+      `${number(described.messages)} messages in ${described.partitions.length} partitions, ${bytes(described.sizeBytes)}`,
+    ),
     h("h2", {}, "Partitions"),
     table(
       [
@@ -150,6 +175,12 @@ export async function topicView({ container, navigate }, topic) {
           numeric: true,
         },
         { title: "Messages", value: (row) => row.messages, render: (row) => number(row.messages), numeric: true },
+        {
+          title: "Size",
+          value: (row) => row.sizeBytes ?? -1,
+          render: (row) => bytes(row.sizeBytes),
+          numeric: true,
+        },
         {
           title: "",
           value: () => "",

@@ -34,6 +34,8 @@ export const messagesImplementation: AppImplementation = {
             db: databaseOf(context),
             requireAuth: context.auth?.requireAuth ?? null,
             textCharsMax: context.settings.messageTextCharsMax,
+            groupCommitBatchMax: context.settings.groupCommitBatchMax,
+            groupCommitWaitMs: context.settings.groupCommitWaitMs,
           }),
         };
       case "worker": {

@@ -59,6 +59,27 @@ export async function insertMessage(tx: Queryable, message: NewMessage): Promise
   return row === undefined ? null : toMessage(row);
 }
 
+/**
+ * insertMessage for many messages in one statement; returns the messages stored now, in the order given (those
+ * already stored are left out). The ids must differ.
+ */
+export async function insertMessages(tx: Queryable, messages: readonly NewMessage[]): Promise<StoredMessage[]> {
+  if (messages.length === 0) return [];
+  const params: unknown[] = [];
+  const tuples = messages.map((message) => {
+    const at = params.length;
+    params.push(message.id, message.text, message.template, message.author, message.acceptedAt);
+    return `($${at + 1}::uuid, $${at + 2}, $${at + 3}, $${at + 4}, $${at + 5}::timestamptz)`;
+  });
+  // The rows are inserted in the order given, so each one's seq follows the one before it.
+  const { rows } = await tx.query<MessageRow>(
+    `INSERT INTO messages (id, body, template, author, accepted_at) VALUES ${tuples.join(", ")}
+     ON CONFLICT (id) DO NOTHING RETURNING ${COLUMNS}`,
+    params,
+  );
+  return rows.map(toMessage).sort((left, right) => Number(BigInt(left.cursor) - BigInt(right.cursor)));
+}
+
 export interface MessagePage {
   messages: StoredMessage[];
   /** Pass as `before` to read the next (older) page; null on the last page. */
@@ -84,4 +105,13 @@ export async function selectMessage(db: Queryable, id: string): Promise<StoredMe
   const { rows } = await db.query<MessageRow>(`SELECT ${COLUMNS} FROM messages WHERE id = $1`, [id]);
   const row = rows[0];
   return row === undefined ? null : toMessage(row);
+}
+
+/** The stored messages among ids, by id; one statement for a whole group of requests. */
+export async function selectMessagesByIds(db: Queryable, ids: readonly string[]): Promise<Map<string, StoredMessage>> {
+  const found = new Map<string, StoredMessage>();
+  if (ids.length === 0) return found;
+  const { rows } = await db.query<MessageRow>(`SELECT ${COLUMNS} FROM messages WHERE id = ANY($1::uuid[])`, [ids]);
+  for (const row of rows) found.set(row.id, toMessage(row));
+  return found;
 }

@@ -1,17 +1,24 @@
 // The message board's HTTP routes, as a Fastify plugin for the gateway: the JSON API, the compatibility endpoints
-// /save and /view, and the web page. Accepting a message only adds it to the outbox, in one short transaction; the
-// relay publishes it and the worker stores it, so an accepted message survives a broker that is down.
+// /save and /view, and the web page. Accepting a message only adds it to the outbox; the relay publishes it and the
+// worker stores it, so an accepted message survives a broker that is down. Messages accepted at about the same time
+// share one transaction and one outbox INSERT (a group commit, see toolkit/group-commit.ts), and each request is
+// answered once that transaction has committed.
 
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from "fastify";
 
 import { GatewayError, GatewayErrorCode, notFound, validationFailed } from "../../gateway/errors.js";
 import { webDirectory, webPage } from "../../gateway/static-files.js";
+import { integerOption, resolveIntegers } from "../../platform/options.js";
 import {
-  addToOutbox,
-  findInOutbox,
+  addEncodedToOutbox,
+  encodeEvent,
+  findManyInOutbox,
+  GroupCommit,
   newEventId,
   toolkitCounter,
   type Database,
+  type EncodedEvent,
+  type GroupOutcome,
   type Queryable,
 } from "../../toolkit/index.js";
 import {
@@ -25,7 +32,7 @@ import {
   singleQueryValue,
   type MessageInput,
 } from "./message.js";
-import { selectMessage, selectMessages, type MessagePage } from "./messages-sql.js";
+import { selectMessage, selectMessages, selectMessagesByIds, type MessagePage } from "./messages-sql.js";
 import { messageSavedTopic } from "./topics.js";
 import { renderSignInRequiredPage, renderViewPage } from "./view-page.js";
 
@@ -42,20 +49,16 @@ export interface MessageBoardRoutesOptions {
   defaultPageSize?: number;
   /** Where index.html, board.css and board.js are; the repository's web/messages/ by default. */
   webDir?: string | URL;
+  /** Messages accepted in one transaction, at most (the group commit's batchMax). */
+  groupCommitBatchMax?: number;
+  /** How long a group of messages waits for more before it commits, in ms; 0 takes what is queued. */
+  groupCommitWaitMs?: number;
 }
 
 interface Accepted {
   id: string;
   status: "accepted";
   acceptedAt: string;
-}
-
-function integerSetting(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
 }
 
 function readPageQuery(query: unknown, defaultPageSize: number): { before: string | null; limit: number } {
@@ -84,36 +87,73 @@ function prefersHtml(request: FastifyRequest): boolean {
   return json === -1 || html < json;
 }
 
-/**
- * A client-chosen id makes a retry safe: the same message again is accepted once. The same id with other text or
- * another template is a different message, which would otherwise vanish silently behind the first: refused with 409.
- */
-async function refuseChangedRepost(tx: Queryable, id: string, input: MessageInput): Promise<void> {
-  const earlier = (await findInOutbox(tx, messageSavedTopic, id)) ?? (await selectMessage(tx, id));
-  if (earlier === null || (earlier.text === input.text && earlier.template === input.template)) return;
-  throw new GatewayError(
+/** A message on its way into the outbox: what the client sent, and its event, encoded (so validated) already. */
+interface PendingMessage {
+  input: MessageInput;
+  event: EncodedEvent;
+}
+
+function changedRepost(id: string): GatewayError {
+  return new GatewayError(
     GatewayErrorCode.CONFLICT,
     `message ${id} was already accepted with different text or template; give a new message a new id`,
     { field: "id" },
   );
 }
 
+/**
+ * Adds a group of accepted messages to the outbox in one statement. A client-chosen id makes a retry safe: the same
+ * message again is accepted once. The same id with other text or another template is a different message, which
+ * would otherwise vanish silently behind the first: that request alone is refused with 409. Earlier messages are
+ * looked up for the whole group at once, in the outbox and among the stored messages (the outbox forgets published
+ * events after a while), and a message earlier in the same group counts as accepted before.
+ */
+async function writeMessages(tx: Queryable, pending: readonly PendingMessage[]): Promise<Array<GroupOutcome<void>>> {
+  const chosenIds = pending.filter((message) => message.input.id !== null).map((message) => message.event.id);
+  const earlier = new Map<string, { text: string; template: string }>();
+  if (chosenIds.length > 0) {
+    for (const [id, value] of await findManyInOutbox(tx, messageSavedTopic, chosenIds)) earlier.set(id, value);
+    const unknownIds = chosenIds.filter((id) => !earlier.has(id));
+    for (const [id, message] of await selectMessagesByIds(tx, unknownIds)) earlier.set(id, message);
+  }
+  const events: EncodedEvent[] = [];
+  const adding = new Set<string>();
+  const outcomes = pending.map(({ input, event }): GroupOutcome<void> => {
+    if (input.id !== null) {
+      const before = earlier.get(event.id);
+      if (before !== undefined && (before.text !== input.text || before.template !== input.template)) {
+        return { ok: false, error: changedRepost(event.id) };
+      }
+      if (before === undefined) earlier.set(event.id, input);
+    }
+    // A retried request adds its event again; the outbox keeps the first and adds nothing.
+    if (!adding.has(event.id)) {
+      adding.add(event.id);
+      events.push(event);
+    }
+    return { ok: true, value: undefined };
+  });
+  await addEncodedToOutbox(tx, events);
+  return outcomes;
+}
+
 export function messageBoardRoutes(options: MessageBoardRoutesOptions): FastifyPluginAsync {
   const { db } = options;
-  const textCharsMax = integerSetting(
-    "textCharsMax",
-    options.textCharsMax,
-    DEFAULT_MESSAGE_TEXT_CHARS_MAX,
-    1,
-    MESSAGE_TEXT_CHARS_LIMIT,
+  const { textCharsMax, defaultPageSize } = resolveIntegers(
+    {
+      textCharsMax: integerOption(DEFAULT_MESSAGE_TEXT_CHARS_MAX, 1, MESSAGE_TEXT_CHARS_LIMIT),
+      defaultPageSize: integerOption(DEFAULT_PAGE_SIZE, 1, PAGE_SIZE_MAX),
+    },
+    options,
+    (field, message) => new RangeError(`${field} ${message}`),
   );
-  const defaultPageSize = integerSetting(
-    "defaultPageSize",
-    options.defaultPageSize,
-    DEFAULT_PAGE_SIZE,
-    1,
-    PAGE_SIZE_MAX,
-  );
+  const group = new GroupCommit<PendingMessage, void>({
+    db,
+    name: "messages",
+    write: writeMessages,
+    ...(options.groupCommitBatchMax === undefined ? {} : { batchMax: options.groupCommitBatchMax }),
+    ...(options.groupCommitWaitMs === undefined ? {} : { waitMs: options.groupCommitWaitMs }),
+  });
   const guard = options.requireAuth ?? null;
   const preHandler = guard === null ? [] : [guard];
   // The browser endpoints show a visitor who has not signed in a page that says so, not the API's JSON 401.
@@ -148,11 +188,8 @@ export function messageBoardRoutes(options: MessageBoardRoutesOptions): FastifyP
       author: request.user?.username ?? null,
       acceptedAt: acceptedAt.toISOString(),
     };
-    // A retried request with the same id finds its event in the outbox and adds nothing.
-    await db.transaction(async (tx) => {
-      if (input.id !== null) await refuseChangedRepost(tx, id, input);
-      await addToOutbox(tx, messageSavedTopic, value, { eventId: id, time: acceptedAt });
-    });
+    const event = await encodeEvent(messageSavedTopic, value, { eventId: id, time: acceptedAt });
+    await group.submit({ input, event });
     return { id, status: "accepted", acceptedAt: value.acceptedAt };
   };
 
@@ -165,6 +202,8 @@ export function messageBoardRoutes(options: MessageBoardRoutesOptions): FastifyP
   };
 
   return async (app) => {
+    // Requests still waiting for their group are answered before the database closes.
+    app.addHook("onClose", () => group.close());
     await app.register(
       webPage(options.webDir ?? webDirectory("messages"), {
         "/": "index.html",

@@ -21,9 +21,20 @@ function cluster(operation: number): Gate {
   return (ctx) => (clusterAuthorized(ctx, operation) ? null : ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
 }
 
-/** Kafka allows an idempotent producer IDEMPOTENT_WRITE on the cluster, or WRITE on any topic. */
+/** A transactional request needs WRITE on its transactional id. */
+function transactionalIdWrite(field: string): Gate {
+  return (ctx, request) =>
+    authorized(ctx, AclOperation.WRITE, AclResourceType.TRANSACTIONAL_ID, String(request[field]))
+      ? null
+      : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+}
+
+/**
+ * Kafka allows an idempotent producer IDEMPOTENT_WRITE on the cluster, or WRITE on any topic; a transactional one
+ * needs WRITE on its transactional id.
+ */
 const idempotentWrite: Gate = (ctx, request) => {
-  if (request.transactionalId !== null) return null;
+  if (request.transactionalId !== null) return transactionalIdWrite("transactionalId")(ctx, request);
   if (clusterAuthorized(ctx, AclOperation.IDEMPOTENT_WRITE)) return null;
   const writesSomewhere = ctx.broker.topics
     .all()
@@ -38,6 +49,10 @@ const GATES: ReadonlyMap<number, Gate> = new Map<number, Gate>([
   [13, group(AclOperation.READ)],
   [14, group(AclOperation.READ)],
   [22, idempotentWrite],
+  [24, transactionalIdWrite("v3AndBelowTransactionalId")],
+  [25, transactionalIdWrite("transactionalId")],
+  [26, transactionalIdWrite("transactionalId")],
+  [28, transactionalIdWrite("transactionalId")],
   [47, group(AclOperation.DELETE)],
   [50, cluster(AclOperation.DESCRIBE)],
   [51, cluster(AclOperation.ALTER)],

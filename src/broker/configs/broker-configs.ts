@@ -132,6 +132,30 @@ export const BROKER_CONFIG_DEFINITIONS: readonly SluiceBrokerConfigDefinition[] 
     documentation: "The shortest session timeout a group member may ask for.",
     fromFlags: (c) => String(c.groupMinSessionTimeoutMs),
   },
+  {
+    name: "log.cleaner.backoff.ms",
+    type: "long",
+    defaultValue: "15000",
+    validator: { kind: "range", min: "0" },
+    updateMode: "read-only",
+    documentation: "How long the log cleaner sleeps when no compacted log needs cleaning.",
+    sluiceNote: "Set by startBroker's logCleanerBackoffMs option; changing it needs a restart.",
+    fromFlags: (c) => String(c.logCleanerBackoffMs),
+  },
+  {
+    name: "log.cleaner.dedupe.buffer.size",
+    type: "long",
+    defaultValue: "134217728",
+    validator: { kind: "none" },
+    updateMode: "read-only",
+    documentation:
+      "The most memory one cleaning may use for its map of keys to latest offsets (24 bytes a key); a log with more " +
+      "dirty keys is cleaned in several passes.",
+    sluiceNote:
+      "Set by startBroker's logCleanerDedupeBufferBytes option; changing it needs a restart. The map is sized to " +
+      "the dirty part of the log, up to this limit, for each cleaning.",
+    fromFlags: (c) => String(c.logCleanerDedupeBufferBytes),
+  },
   topicDefault("log.cleaner.delete.retention.ms", "delete.retention.ms", "The default of delete.retention.ms."),
   topicDefault("log.cleaner.max.compaction.lag.ms", "max.compaction.lag.ms", "The default of max.compaction.lag.ms."),
   topicDefault(
@@ -332,6 +356,36 @@ export const BROKER_CONFIG_DEFINITIONS: readonly SluiceBrokerConfigDefinition[] 
     updateMode: "read-only",
     documentation: "Principals (User:name, separated by semicolons) that every ACL check allows.",
     fromFlags: (c) => (c.authorizer === null ? null : c.authorizer.superUsers.join(";")),
+  },
+  {
+    name: "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+    type: "int",
+    defaultValue: "10000",
+    validator: { kind: "range", min: "1" },
+    updateMode: "read-only",
+    documentation: "How often the transaction coordinator aborts transactions past their timeout.",
+    fromFlags: (c) => String(c.transactionAbortCheckIntervalMs),
+  },
+  {
+    name: "transaction.max.timeout.ms",
+    type: "int",
+    defaultValue: "900000",
+    validator: { kind: "range", min: "1" },
+    updateMode: "read-only",
+    documentation:
+      "The longest transaction timeout a producer may ask for; InitProducerId with a longer one is refused with " +
+      "INVALID_TRANSACTION_TIMEOUT.",
+    fromFlags: (c) => String(c.transactionMaxTimeoutMs),
+  },
+  {
+    name: "transactional.id.expiration.ms",
+    type: "int",
+    defaultValue: "604800000",
+    validator: { kind: "range", min: "1" },
+    updateMode: "read-only",
+    documentation:
+      "How long the transaction coordinator keeps a transactional id that has had no transaction open or updated.",
+    fromFlags: (c) => String(c.transactionalIdExpirationMs),
   },
   topicDefault(
     "unclean.leader.election.enable",

@@ -21,9 +21,8 @@ export const TOPIC_CONFIG_DEFINITIONS: readonly TopicConfigDefinition[] = [
       'How old log segments are disposed of: "delete" removes segments past the retention time or size, "compact" ' +
       "keeps at least the latest record of every key; both may be given.",
     sluiceNote:
-      "Segments are deleted by retention when the policy includes delete. A compact-only topic is never deleted by " +
-      "retention; the background compactor is not there yet, so every record is kept (a superset of what " +
-      "compaction would keep).",
+      "Segments are deleted by retention when the policy includes delete. With compact, the log cleaner keeps the " +
+      "latest record of every key in the sealed segments; transactional batches are kept whole.",
   },
   {
     name: "compression.gzip.level",
@@ -72,7 +71,7 @@ export const TOPIC_CONFIG_DEFINITIONS: readonly TopicConfigDefinition[] = [
     documentation:
       "On a compacted topic, how long a tombstone (a record with a null value) stays readable after compaction " +
       "reaches it, so that consumers catching up still see the deletion.",
-    sluiceNote: "Stored only until the compactor exists.",
+    sluiceNote: "Applied by the log cleaner: the horizon is stored in the tombstone's batch, as in Kafka.",
   },
   {
     name: "file.delete.delay.ms",
@@ -154,7 +153,7 @@ export const TOPIC_CONFIG_DEFINITIONS: readonly TopicConfigDefinition[] = [
     validator: { kind: "range", min: "1" },
     brokerSynonyms: [{ name: "log.cleaner.max.compaction.lag.ms" }],
     documentation: "The longest a record may stay uncompacted on a compacted topic.",
-    sluiceNote: "Stored only until the compactor exists.",
+    sluiceNote: "Applied by the log cleaner, measured from when the first dirty segment began.",
   },
   {
     name: "max.message.bytes",
@@ -226,7 +225,6 @@ export const TOPIC_CONFIG_DEFINITIONS: readonly TopicConfigDefinition[] = [
     validator: { kind: "range", min: "0", max: "1" },
     brokerSynonyms: [{ name: "log.cleaner.min.cleanable.ratio" }],
     documentation: "The share of a compacted log not yet compacted at which compaction of it starts.",
-    sluiceNote: "Stored only until the compactor exists.",
   },
   {
     name: "min.compaction.lag.ms",
@@ -235,7 +233,7 @@ export const TOPIC_CONFIG_DEFINITIONS: readonly TopicConfigDefinition[] = [
     validator: { kind: "range", min: "0" },
     brokerSynonyms: [{ name: "log.cleaner.min.compaction.lag.ms" }],
     documentation: "The shortest time a record stays uncompacted on a compacted topic.",
-    sluiceNote: "Stored only until the compactor exists.",
+    sluiceNote: "Applied by the log cleaner, by the newest timestamp of each sealed segment.",
   },
   {
     name: "min.insync.replicas",

@@ -18,6 +18,7 @@ import { OffsetStore } from "./offset-store.js";
 import { GroupPersistence } from "./persistence.js";
 import { CONSUMER_PROTOCOL_TYPE } from "./subscription.js";
 import type {
+  CommitOffsetInput,
   CommitOffsetsInput,
   CommittedOffset,
   DeleteOffsetsResult,
@@ -196,6 +197,35 @@ export class GroupCoordinator {
       this.membership.touchSession(group, member);
     }
     return this.offsetStore.commit(input, this.now());
+  }
+
+  /**
+   * Checks a TxnOffsetCommit's member and generation as OffsetCommit would (generation -1 skips the check, as it
+   * does for producers that send no group metadata), without storing anything: the offsets wait for the commit.
+   */
+  checkTransactionalCommit(input: Omit<CommitOffsetsInput, "offsets">): number {
+    const refused = this.refusal();
+    if (refused !== null) return refused;
+    if (input.generationId < 0) return ErrorCode.NONE;
+    const group = this.groups.get(input.groupId);
+    if (group === undefined) return ErrorCode.ILLEGAL_GENERATION;
+    if (group.isStaticMemberFenced(input.memberId, input.groupInstanceId)) return ErrorCode.FENCED_INSTANCE_ID;
+    if (!group.members.has(input.memberId)) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (input.generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
+    return ErrorCode.NONE;
+  }
+
+  /**
+   * Stores offsets a transaction committed, whatever the group's membership now (the check was made when they were
+   * sent). Await sync() for durability.
+   */
+  commitTransactionalOffsets(groupId: string, offsets: CommitOffsetInput[]): void {
+    if (this.phase !== "running") return;
+    if (!this.groups.has(groupId) && this.createGroup(groupId) === null) {
+      this.logger.warn({ groupId }, "transactional offsets dropped: the broker has too many groups");
+      return;
+    }
+    this.offsetStore.commit({ groupId, generationId: -1, memberId: "", groupInstanceId: null, offsets }, this.now());
   }
 
   /** The committed offsets for these partitions (-1 where none), or for every committed partition when null. */

@@ -1,24 +1,31 @@
-// The durable, append-only file behind committed offsets and group existence. Appends are synchronous and only
-// buffer; sync() writes everything buffered and fsyncs it, and concurrent callers share one write and one fsync
-// (group commit). When the file has grown well past its live content it is rewritten from a snapshot of the
+// The durable, append-only file behind committed offsets and group existence (and, with its own codec, behind the
+// transaction coordinator's state). Appends are synchronous and only buffer; sync() writes everything buffered and
+// fsyncs it, and concurrent callers share one write and one fsync (group commit). When the file has grown well past its live content it is rewritten from a snapshot of the
 // current state: a new file is written and fsynced beside it, then renamed over it, so a crash leaves one or the
 // other whole.
 
 import { open, readFile, rename, rm, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Logger } from "pino";
-import { decodeGroupLog, encodeGroupLogRecord, type GroupLogRecord } from "./log-records.js";
 
-export interface GroupLogFileOptions {
+/** How the records of one durable log are framed; the group log and the transaction log each have their own. */
+export interface LogRecordCodec<R> {
+  encode(record: R): Buffer;
+  /** The whole records from the start of `data`, and how many bytes they cover (the rest is a torn tail). */
+  decode(data: Buffer): { records: R[]; validBytes: number };
+}
+
+export interface GroupLogFileOptions<R> {
   path: string;
+  codec: LogRecordCodec<R>;
   /** Never rewrite a file smaller than this. */
   compactBytesMin: number;
   logger: Logger;
   /** The records that rebuild the current state; called synchronously when the file is rewritten. */
-  snapshot: () => GroupLogRecord[];
+  snapshot: () => R[];
 }
 
-export class GroupLogFile {
+export class GroupLogFile<R> {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private appendedSequence = 0;
@@ -30,17 +37,17 @@ export class GroupLogFile {
   private closed = false;
 
   private constructor(
-    private readonly options: GroupLogFileOptions,
+    private readonly options: GroupLogFileOptions<R>,
     private handle: FileHandle,
     /** The records found on open, for the owner to rebuild its state from. */
-    readonly recovered: GroupLogRecord[],
+    readonly recovered: R[],
     fileBytes: number,
   ) {
     this.fileBytes = fileBytes;
   }
 
   /** Opens (or creates) the file, reads its records and cuts off a torn tail. */
-  static async open(options: GroupLogFileOptions): Promise<GroupLogFile> {
+  static async open<R>(options: GroupLogFileOptions<R>): Promise<GroupLogFile<R>> {
     let data: Buffer;
     try {
       data = await readFile(options.path);
@@ -48,7 +55,7 @@ export class GroupLogFile {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
       data = Buffer.alloc(0);
     }
-    const { records, validBytes } = decodeGroupLog(data);
+    const { records, validBytes } = options.codec.decode(data);
     // A rewrite that a crash interrupted before its rename is garbage; the original file is still whole.
     await rm(rewritePath(options.path), { force: true });
     const appendHandle = await open(options.path, "a");
@@ -56,7 +63,7 @@ export class GroupLogFile {
     if (validBytes < data.length) {
       options.logger.warn(
         { path: options.path, validBytes, droppedBytes: data.length - validBytes },
-        "group log has a torn or corrupt tail; truncating it",
+        "log has a torn or corrupt tail; truncating it",
       );
       try {
         await appendHandle.truncate(validBytes);
@@ -66,7 +73,7 @@ export class GroupLogFile {
         throw error;
       }
     }
-    return new GroupLogFile(options, appendHandle, records, validBytes);
+    return new GroupLogFile<R>(options, appendHandle, records, validBytes);
   }
 
   get sizeBytes(): number {
@@ -86,9 +93,9 @@ export class GroupLogFile {
     }
   }
 
-  append(record: GroupLogRecord): void {
-    if (this.closed) throw new Error("group log is closed");
-    const frame = encodeGroupLogRecord(record);
+  append(record: R): void {
+    if (this.closed) throw new Error(`${basename(this.options.path)} is closed`);
+    const frame = this.options.codec.encode(record);
     this.pending.push(frame);
     this.pendingBytes += frame.length;
     this.appendedSequence++;
@@ -147,7 +154,7 @@ export class GroupLogFile {
   }
 
   private encodeSnapshot(): Buffer {
-    return Buffer.concat(this.options.snapshot().map(encodeGroupLogRecord));
+    return Buffer.concat(this.options.snapshot().map((record) => this.options.codec.encode(record)));
   }
 
   private async rewrite(snapshot: Buffer): Promise<void> {
@@ -172,7 +179,7 @@ export class GroupLogFile {
     this.fileBytes = snapshot.length;
     this.snapshotBytes = snapshot.length;
     this.rewriteNeeded = false;
-    logger.info({ path, previousBytes, bytes: snapshot.length }, "group log rewritten without superseded records");
+    logger.info({ path, previousBytes, bytes: snapshot.length }, "log rewritten without superseded records");
   }
 }
 

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import { ConsumerGroup } from "./group.js";
 import { GroupLogFile } from "./log-file.js";
-import type { GroupLogRecord } from "./log-records.js";
+import { decodeGroupLog, encodeGroupLogRecord, type GroupLogRecord } from "./log-records.js";
 import type { CommittedOffsets } from "./offsets.js";
 
 export const GROUP_LOG_DIRECTORY = "groups";
@@ -20,7 +20,7 @@ export interface GroupLogOptions {
 }
 
 export class GroupPersistence {
-  private log: GroupLogFile | null = null;
+  private log: GroupLogFile<GroupLogRecord> | null = null;
 
   constructor(
     private readonly groups: Map<string, ConsumerGroup>,
@@ -31,11 +31,12 @@ export class GroupPersistence {
    * Opens the group log under dataDir and replays it into the groups (as Empty) and offsets, compacting it when it
    * has grown. The log is returned unattached: append() writes to it only after attach().
    */
-  async load(dataDir: string, options: GroupLogOptions): Promise<GroupLogFile> {
+  async load(dataDir: string, options: GroupLogOptions): Promise<GroupLogFile<GroupLogRecord>> {
     const directory = join(dataDir, GROUP_LOG_DIRECTORY);
     await mkdir(directory, { recursive: true });
     const log = await GroupLogFile.open({
       path: join(directory, GROUP_LOG_FILE),
+      codec: { encode: encodeGroupLogRecord, decode: decodeGroupLog },
       compactBytesMin: options.compactBytesMin,
       logger: options.logger,
       snapshot: () => this.snapshot(),
@@ -45,7 +46,7 @@ export class GroupPersistence {
     return log;
   }
 
-  attach(log: GroupLogFile): void {
+  attach(log: GroupLogFile<GroupLogRecord>): void {
     this.log = log;
   }
 

@@ -1,9 +1,11 @@
 // Produce (key 0), versions 3–9: one magic-2 record batch per partition, stored exactly as received with its base
 // offset assigned. acks=-1 is answered after the batch is fsynced (group commit) when the broker flushes "always";
 // acks=1 after the write; acks=0 gets no response. Idempotent producers are checked per partition: an exact
-// duplicate of one of the last five batches is answered with its original offset and not appended again.
-// Leaves out: transactions (a transactional id or a transactional batch is refused, never left hanging),
-// per-record errors (a batch is accepted or refused whole), magic 0/1 message sets (Produce < 3).
+// duplicate of one of the last five batches is answered with its original offset and not appended again. A
+// transactional batch must come from the current epoch of a producer whose open transaction holds the partition
+// (INVALID_PRODUCER_EPOCH for a fenced one, INVALID_TXN_STATE otherwise); its first offset holds back the partition's
+// last stable offset until the transaction's marker is written.
+// Leaves out: per-record errors (a batch is accepted or refused whole), magic 0/1 message sets (Produce < 3).
 
 import { ErrorCode } from "../../kafka/protocol/error-codes.js";
 import {
@@ -13,7 +15,15 @@ import {
   type ProduceResponse,
 } from "../../kafka/protocol/messages/index.js";
 import type { PartitionProduceResponse } from "../../kafka/protocol/messages/produce-response.js";
-import { isTransactional, validateProducedBatch } from "../../kafka/protocol/record-batch.js";
+import {
+  isControlBatch,
+  isTransactional,
+  validateProducedBatch,
+  type RecordBatchHeader,
+} from "../../kafka/protocol/record-batch.js";
+import { readRawRecords } from "../../kafka/protocol/record-batch-rewrite.js";
+import { ProtocolDecodeError } from "../../kafka/protocol/primitives.js";
+import { UnsupportedCompressionError } from "../../kafka/protocol/compression/index.js";
 import type { Broker } from "../broker.js";
 import { LogStorageError } from "../log/partition-log.js";
 import type { Partition } from "../topics.js";
@@ -34,6 +44,36 @@ function insyncReplicasRequired(broker: Broker, partition: Partition): number {
   return Number(topicConfigValue(partition.topic.configs, "min.insync.replicas", broker.settings));
 }
 
+/**
+ * Like Kafka, a compacted topic refuses a batch holding a record without a key: compaction could not tell which
+ * record it replaces. The answer names each such record by its index in the batch.
+ */
+function keylessRecords(
+  records: Buffer,
+  header: RecordBatchHeader,
+  partition: Partition,
+  index: number,
+): PartitionProduceResponse | null {
+  if (isControlBatch(header)) return null;
+  let decoded;
+  try {
+    decoded = readRawRecords(records, header);
+  } catch (error) {
+    if (!(error instanceof ProtocolDecodeError || error instanceof UnsupportedCompressionError)) throw error;
+    return failed(index, ErrorCode.CORRUPT_MESSAGE, `the batch's records cannot be read: ${error.message}`);
+  }
+  const keyless = decoded.flatMap((record, batchIndex) => (record.key === null ? [batchIndex] : []));
+  if (keyless.length === 0) return null;
+  return {
+    ...failed(
+      index,
+      ErrorCode.INVALID_RECORD,
+      `Compacted topic cannot accept message without key in topic partition ${partition.topic.name}-${index}.`,
+    ),
+    recordErrors: keyless.map((batchIndex) => ({ batchIndex, batchIndexErrorMessage: null })),
+  };
+}
+
 function appendOne(
   broker: Broker,
   partition: Partition,
@@ -46,8 +86,14 @@ function appendOne(
   const validation = validateProducedBatch(records, messageBytesMax);
   if ("errorCode" in validation) return failed(index, validation.errorCode, validation.message);
   const { header } = validation;
-  if (isTransactional(header)) {
-    return failed(index, ErrorCode.INVALID_TXN_STATE, "transactions are not supported by this broker");
+  const transactional = isTransactional(header);
+  if (transactional) {
+    const refused = broker.txns.checkBatch(header.producerId, header.producerEpoch, partition);
+    if (refused !== null) return failed(index, refused.errorCode, refused.message ?? null);
+  }
+  if (partition.log.compacted) {
+    const refused = keylessRecords(records, header, partition, index);
+    if (refused !== null) return refused;
   }
   const check = partition.producers.check(
     header.producerId,
@@ -84,6 +130,7 @@ function appendOne(
     header.lastOffsetDelta,
     appended.baseOffset,
   );
+  if (transactional) partition.txns.begin(header.producerId, appended.baseOffset);
   partition.wakeWaiters();
   return {
     index,
@@ -115,35 +162,40 @@ export default defineHandler<ProduceRequest, ProduceResponse>({
     if (request.acks !== -1 && request.acks !== 0 && request.acks !== 1) {
       return refuseAll(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be -1, 0 or 1, got ${request.acks}`);
     }
-    const response: ProduceResponse =
-      request.transactionalId !== null
-        ? refuseAll(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, "transactions are not supported by this broker")
-        : {
-            throttleTimeMs: 0,
-            responses: request.topicData.map((topicData) => {
-              const topic = broker.topics.get(topicData.name);
-              const allowed = authorized(ctx, AclOperation.WRITE, AclResourceType.TOPIC, topicData.name);
-              return {
-                name: topicData.name,
-                partitionResponses: topicData.partitionData.map((data) => {
-                  if (!allowed) return failed(data.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
-                  const partition = topic?.partitions[data.index];
-                  if (partition === undefined) return failed(data.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-                  if (request.acks === -1 && insyncReplicasRequired(broker, partition) > 1) {
-                    return failed(
-                      data.index,
-                      ErrorCode.NOT_ENOUGH_REPLICAS,
-                      `min.insync.replicas is ${insyncReplicasRequired(broker, partition)} and the partition has ` +
-                        "one replica; acks=all cannot be met",
-                    );
-                  }
-                  const result = appendOne(broker, partition, data.index, data.records);
-                  if (result.errorCode === ErrorCode.NONE) touched.push(partition);
-                  return result;
-                }),
-              };
-            }),
-          };
+    const transactionWritable =
+      request.transactionalId === null ||
+      authorized(ctx, AclOperation.WRITE, AclResourceType.TRANSACTIONAL_ID, request.transactionalId);
+    const response: ProduceResponse = !transactionWritable
+      ? refuseAll(
+          ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+          `the principal may not write transactional id ${request.transactionalId}`,
+        )
+      : {
+          throttleTimeMs: 0,
+          responses: request.topicData.map((topicData) => {
+            const topic = broker.topics.get(topicData.name);
+            const allowed = authorized(ctx, AclOperation.WRITE, AclResourceType.TOPIC, topicData.name);
+            return {
+              name: topicData.name,
+              partitionResponses: topicData.partitionData.map((data) => {
+                if (!allowed) return failed(data.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+                const partition = topic?.partitions[data.index];
+                if (partition === undefined) return failed(data.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+                if (request.acks === -1 && insyncReplicasRequired(broker, partition) > 1) {
+                  return failed(
+                    data.index,
+                    ErrorCode.NOT_ENOUGH_REPLICAS,
+                    `min.insync.replicas is ${insyncReplicasRequired(broker, partition)} and the partition has ` +
+                      "one replica; acks=all cannot be met",
+                  );
+                }
+                const result = appendOne(broker, partition, data.index, data.records);
+                if (result.errorCode === ErrorCode.NONE) touched.push(partition);
+                return result;
+              }),
+            };
+          }),
+        };
     if (request.acks === 0) return NO_RESPONSE;
     if (request.acks === -1 && broker.config.flush.kind === "always" && touched.length > 0) {
       return Promise.all(touched.map((partition) => partition.log.sync())).then(() => response);

@@ -1,9 +1,11 @@
 // Fetch (key 1), versions 4–12. Long-polls: holds the request until min_bytes are available or max_wait_ms has
 // passed, woken by appends to any requested partition, and answers at once on a partition error. Returns whole
 // stored batches; the first batch of the response is always returned whole even when larger than max_bytes (KIP-74).
-// High watermark = last stable offset = log end offset on a single node without transactions.
+// High watermark = log end offset on a single node; the last stable offset is the first offset of the oldest open
+// transaction (or the log end). isolation_level=read_committed (1) returns batches only below the last stable offset,
+// with the aborted transactions among them, so that the client drops their records; read_uncommitted sees it all.
 // Leaves out: fetch sessions (session id 0 makes clients send full fetches), follower fetching (replica id ≥ 0 is
-// refused), topic ids (v13+), aborted transactions (none exist).
+// refused), topic ids (v13+).
 
 import { ErrorCode } from "../../kafka/protocol/error-codes.js";
 import {
@@ -18,9 +20,11 @@ import { FETCH_MAX_WAIT_MS_MAX } from "../config.js";
 import type { Partition } from "../topics.js";
 import { authorized } from "../acl/authorize.js";
 import { AclOperation, AclResourceType } from "../acl/acls.js";
+import { abortedTransactionsFor, batchesBelow } from "../txn/read-committed.js";
 import { defineHandler } from "./handler.js";
 
 const EMPTY: Buffer = Buffer.alloc(0);
+const READ_COMMITTED = 1;
 
 function partitionError(partitionIndex: number, errorCode: number): PartitionData {
   return {
@@ -65,22 +69,26 @@ function gather(broker: Broker, request: FetchRequest): Gathered {
         partitions.push(partition);
         const { log } = partition;
         const offset = fetchPartition.fetchOffset;
+        const lastStableOffset = partition.txns.lastStableOffset(log.logEndOffset);
+        const readCommitted = request.isolationLevel === READ_COMMITTED;
+        const readableEnd = readCommitted ? lastStableOffset : log.logEndOffset;
         if (offset < log.logStartOffset || offset > log.logEndOffset) {
           hasError = true;
           return {
             ...partitionError(fetchPartition.partition, ErrorCode.OFFSET_OUT_OF_RANGE),
             highWatermark: log.logEndOffset,
-            lastStableOffset: log.logEndOffset,
+            lastStableOffset,
             logStartOffset: log.logStartOffset,
           };
         }
         let records = EMPTY;
-        if (offset < log.logEndOffset && budget > 0) {
+        if (offset < readableEnd && budget > 0) {
           const limit = Math.min(
             budget,
             fetchPartition.partitionMaxBytes > 0 ? fetchPartition.partitionMaxBytes : budget,
           );
           records = log.read(offset, limit, bytes === 0).records;
+          if (readCommitted) records = batchesBelow(records, lastStableOffset);
           bytes += records.length;
           budget -= records.length;
         }
@@ -88,9 +96,9 @@ function gather(broker: Broker, request: FetchRequest): Gathered {
           partitionIndex: fetchPartition.partition,
           errorCode: ErrorCode.NONE,
           highWatermark: log.logEndOffset,
-          lastStableOffset: log.logEndOffset,
+          lastStableOffset,
           logStartOffset: log.logStartOffset,
-          abortedTransactions: request.isolationLevel === 1 ? [] : null,
+          abortedTransactions: readCommitted ? abortedTransactionsFor(partition.txns, offset, records) : null,
           preferredReadReplica: -1,
           records,
         };

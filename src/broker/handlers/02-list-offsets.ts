@@ -1,5 +1,6 @@
 // ListOffsets (key 2), versions 0–6: earliest (-2), latest (-1) and by timestamp (the first record whose timestamp
-// is at least the one asked for). v0 answers in the old "offsets array" shape.
+// is at least the one asked for). v0 answers in the old "offsets array" shape. With isolation_level=read_committed
+// (v2+) latest is the last stable offset: the first offset of the oldest open transaction.
 // Leaves out: max timestamp (-3, v7) and earliest local (-4, v8), which Sluice does not advertise.
 
 import { ErrorCode } from "../../kafka/protocol/error-codes.js";
@@ -28,6 +29,7 @@ function lookUp(
   topicName: string,
   request: ListOffsetsPartition,
   version: number,
+  readCommitted: boolean,
 ): ListOffsetsPartitionResponse {
   const partition = broker.topics.partition(topicName, request.partitionIndex);
   if (partition === undefined) return failed(request.partitionIndex, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
@@ -35,8 +37,9 @@ function lookUp(
   const { log } = partition;
   let offset: number;
   let timestamp = -1;
-  if (request.timestamp === LATEST) offset = log.logEndOffset;
-  else if (request.timestamp === EARLIEST) offset = log.logStartOffset;
+  if (request.timestamp === LATEST) {
+    offset = readCommitted ? partition.txns.lastStableOffset(log.logEndOffset) : log.logEndOffset;
+  } else if (request.timestamp === EARLIEST) offset = log.logStartOffset;
   else if (request.timestamp < 0) return failed(request.partitionIndex, ErrorCode.UNSUPPORTED_VERSION);
   else {
     const found = log.offsetForTimestamp(request.timestamp);
@@ -70,7 +73,7 @@ export default defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
         name: topic.name,
         partitions: topic.partitions.map((partition) =>
           authorized(ctx, AclOperation.DESCRIBE, AclResourceType.TOPIC, topic.name)
-            ? lookUp(ctx.broker, topic.name, partition, ctx.apiVersion)
+            ? lookUp(ctx.broker, topic.name, partition, ctx.apiVersion, request.isolationLevel === 1)
             : failed(partition.partitionIndex, ErrorCode.TOPIC_AUTHORIZATION_FAILED),
         ),
       })),

@@ -1,8 +1,7 @@
-// FindCoordinator (key 10), versions 0–4. This broker coordinates every group, so a group key (type 0) is answered
-// with its own advertised address. v4 batches keys (`coordinatorKeys`) and answers one entry per key.
-// Leaves out: transaction coordinators (key type 1) — transactions are not supported, so such keys are answered with
-// INVALID_REQUEST and a message saying so, which clients report at once instead of retrying; v5–6 (KIP-890, share
-// groups).
+// FindCoordinator (key 10), versions 0–4. This broker coordinates every group and every transactional id, so a
+// group key (type 0) or transaction key (type 1) is answered with its own advertised address. v4 batches keys
+// (`coordinatorKeys`) and answers one entry per key.
+// Leaves out: v5–6 (KIP-890, share groups).
 
 import { ErrorCode } from "../../kafka/protocol/error-codes.js";
 import {
@@ -33,12 +32,16 @@ export default defineHandler<FindCoordinatorRequest, FindCoordinatorResponse>({
     const address = ctx.broker.advertisedAddress();
     const find = (key: string): Required<Coordinator> => {
       if (request.keyType === COORDINATOR_KEY_TYPE_TRANSACTION) {
-        return failed(key, ErrorCode.INVALID_REQUEST, "transactions are not supported by this broker");
-      }
-      if (request.keyType !== COORDINATOR_KEY_TYPE_GROUP) {
+        if (!authorized(ctx, AclOperation.DESCRIBE, AclResourceType.TRANSACTIONAL_ID, key)) {
+          return failed(
+            key,
+            ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+            `finding the coordinator of transactional id ${key} needs DESCRIBE on it`,
+          );
+        }
+      } else if (request.keyType !== COORDINATOR_KEY_TYPE_GROUP) {
         return failed(key, ErrorCode.INVALID_REQUEST, `unknown coordinator key type ${request.keyType}`);
-      }
-      if (!authorized(ctx, AclOperation.DESCRIBE, AclResourceType.GROUP, key)) {
+      } else if (!authorized(ctx, AclOperation.DESCRIBE, AclResourceType.GROUP, key)) {
         return failed(key, ErrorCode.GROUP_AUTHORIZATION_FAILED, `finding group ${key} needs DESCRIBE on it`);
       }
       return { key, ...address, errorCode: ErrorCode.NONE, errorMessage: null };

@@ -20,9 +20,10 @@ import {
   ftruncateSync,
   writeSync,
   constants,
+  rm,
 } from "node:fs";
 import { join } from "node:path";
-import type { SegmentFile, SegmentStorage } from "./storage.js";
+import { DELETED_SUFFIX, type SegmentFile, type SegmentStorage } from "./storage.js";
 
 class FileSegmentFile implements SegmentFile {
   sizeBytes: number;
@@ -56,6 +57,17 @@ class FileSegmentFile implements SegmentFile {
       filled += count;
     }
     return filled === available ? buffer : buffer.subarray(0, filled);
+  }
+
+  readInto(target: Buffer, position: number): number {
+    const available = Math.max(0, Math.min(target.length, this.sizeBytes - position));
+    let filled = 0;
+    while (filled < available) {
+      const count = readSync(this.fd, target, filled, available - filled, position + filled);
+      if (count === 0) break;
+      filled += count;
+    }
+    return filled;
   }
 
   truncate(sizeBytes: number): void {
@@ -130,6 +142,22 @@ export class FileSegmentStorage implements SegmentStorage {
 
   remove(name: string): void {
     rmSync(join(this.location, name), { force: true });
+  }
+
+  removeInBackground(name: string): void {
+    const deleted = join(this.location, `${name}${DELETED_SUFFIX}`);
+    try {
+      renameSync(join(this.location, name), deleted);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw error;
+    }
+    // A failure leaves a `.deleted` file, which the next open of the log removes.
+    rm(deleted, { force: true }, () => undefined);
+  }
+
+  rename(from: string, to: string): void {
+    renameSync(join(this.location, from), join(this.location, to));
   }
 
   modifiedMs(name: string): number | null {

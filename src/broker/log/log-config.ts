@@ -1,5 +1,6 @@
 // Per-partition log settings (a topic's segment, retention and timestamp configs) with their defaults and limits.
 
+import { integerOption, resolveIntegers } from "../../platform/options.js";
 export type MessageTimestampType = "CreateTime" | "LogAppendTime";
 
 export interface LogConfig {
@@ -14,7 +15,21 @@ export interface LogConfig {
   messageTimestampType: MessageTimestampType;
   /** Bytes of batches between two entries of the sparse offset index. */
   indexIntervalBytes?: number;
+  /** cleanup.policy includes compact: the log cleaner keeps the latest record of every key. */
+  compact?: boolean;
+  /** How long a tombstone stays after the cleaner first reaches it (delete.retention.ms). */
+  deleteRetentionMs?: number;
+  /** Records younger than this are not compacted (min.compaction.lag.ms). */
+  minCompactionLagMs?: number;
+  /** A dirty record older than this makes the log cleanable whatever its dirty ratio (max.compaction.lag.ms). */
+  maxCompactionLagMs?: number;
+  /** The share of the cleanable log not yet cleaned at which cleaning starts (min.cleanable.dirty.ratio). */
+  minCleanableDirtyRatio?: number;
 }
+
+/** Kafka's defaults for the compaction configs. */
+export const DELETE_RETENTION_MS = 86_400_000;
+export const MIN_CLEANABLE_DIRTY_RATIO = 0.5;
 
 export const INDEX_INTERVAL_BYTES = 4096;
 /** Segment positions are stored as int32 in the offset index, so a segment can never be larger than this. */
@@ -35,26 +50,46 @@ export interface ResolvedLogConfig {
   retentionBytes: number;
   messageTimestampType: MessageTimestampType;
   indexIntervalBytes: number;
+  compact: boolean;
+  deleteRetentionMs: number;
+  minCompactionLagMs: number;
+  maxCompactionLagMs: number;
+  minCleanableDirtyRatio: number;
 }
 
 /** Fills defaults and rejects settings that cannot work, with a message naming the setting. */
+/**
+ * The integer settings of a log with the range each accepts, and the default an optional one takes (segmentBytesMax
+ * and segmentMs are required, so theirs is never taken).
+ */
+const LOG_CONFIG_INTEGERS = {
+  segmentBytesMax: integerOption(SEGMENT_BYTES_LIMIT, 1, SEGMENT_BYTES_LIMIT),
+  segmentMs: integerOption(Number.MAX_SAFE_INTEGER, 1, Number.MAX_SAFE_INTEGER),
+  indexIntervalBytes: integerOption(INDEX_INTERVAL_BYTES, 1, Number.MAX_SAFE_INTEGER),
+  deleteRetentionMs: integerOption(DELETE_RETENTION_MS, 0, Number.MAX_SAFE_INTEGER),
+  minCompactionLagMs: integerOption(0, 0, Number.MAX_SAFE_INTEGER),
+  maxCompactionLagMs: integerOption(Number.MAX_SAFE_INTEGER, 1, Number.MAX_SAFE_INTEGER),
+};
+
 export function resolveLogConfig(config: LogConfig): ResolvedLogConfig {
+  const integers = resolveIntegers(
+    LOG_CONFIG_INTEGERS,
+    config,
+    (field, message) => new RangeError(`log config ${field} ${message}`),
+  );
   const resolved: ResolvedLogConfig = {
-    segmentBytesMax: config.segmentBytesMax,
-    segmentMs: config.segmentMs,
+    ...integers,
     retentionMs: config.retentionMs,
     retentionBytes: config.retentionBytes,
     messageTimestampType: config.messageTimestampType,
-    indexIntervalBytes: config.indexIntervalBytes ?? INDEX_INTERVAL_BYTES,
+    compact: config.compact ?? false,
+    minCleanableDirtyRatio: config.minCleanableDirtyRatio ?? MIN_CLEANABLE_DIRTY_RATIO,
   };
-  const positiveInteger = (name: keyof ResolvedLogConfig, value: number, max = Number.MAX_SAFE_INTEGER): void => {
-    if (!Number.isSafeInteger(value) || value < 1 || value > max) {
-      throw new RangeError(`log config ${name} must be an integer from 1 to ${max}, got ${value}`);
-    }
-  };
-  positiveInteger("segmentBytesMax", resolved.segmentBytesMax, SEGMENT_BYTES_LIMIT);
-  positiveInteger("segmentMs", resolved.segmentMs);
-  positiveInteger("indexIntervalBytes", resolved.indexIntervalBytes);
+  if (!(resolved.minCleanableDirtyRatio >= 0 && resolved.minCleanableDirtyRatio <= 1)) {
+    throw new RangeError(
+      `log config minCleanableDirtyRatio must be from 0 to 1, got ${resolved.minCleanableDirtyRatio}`,
+    );
+  }
   for (const name of ["retentionMs", "retentionBytes"] as const) {
     const value = resolved[name];
     if (!Number.isSafeInteger(value) || value < -1) {

@@ -28,6 +28,11 @@ class MemorySegmentFile implements SegmentFile {
     return this.buffer.subarray(Math.min(position, end), end);
   }
 
+  readInto(target: Buffer, position: number): number {
+    const end = Math.min(position + target.length, this.sizeBytes);
+    return position >= end ? 0 : this.buffer.copy(target, 0, position, end);
+  }
+
   truncate(sizeBytes: number): void {
     // A fresh buffer, so later appends cannot overwrite bytes that an earlier read() still shows.
     const kept = Buffer.allocUnsafe(Math.max(sizeBytes, INITIAL_FILE_BYTES));
@@ -81,6 +86,22 @@ export class MemorySegmentStorage implements SegmentStorage {
     this.files.delete(name);
     this.wholeFiles.delete(name);
     this.modified.delete(name);
+  }
+
+  removeInBackground(name: string): void {
+    this.remove(name);
+  }
+
+  rename(from: string, to: string): void {
+    const file = this.files.get(from);
+    const whole = this.wholeFiles.get(from);
+    this.remove(to);
+    if (file !== undefined) this.files.set(to, file);
+    if (whole !== undefined) this.wholeFiles.set(to, whole);
+    this.modified.set(to, this.modified.get(from) ?? this.now());
+    this.files.delete(from);
+    this.wholeFiles.delete(from);
+    this.modified.delete(from);
   }
 
   modifiedMs(name: string): number | null {

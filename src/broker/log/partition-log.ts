@@ -20,6 +20,7 @@ import {
   type RecoveredBatch,
 } from "./producer-snapshot.js";
 import { LogSegment, parseSegmentFileName, type TimestampMatch } from "./segment.js";
+import { installSwap, recoverSwaps } from "./segment-swap.js";
 import { LogStorageError, type SegmentStorage } from "./storage.js";
 
 export type { LogConfig, MessageTimestampType } from "./log-config.js";
@@ -28,6 +29,8 @@ export { LogStorageError } from "./storage.js";
 const NO_ERROR = 0;
 const EMPTY = Buffer.alloc(0);
 const LOG_START_OFFSET_FILE = "log-start-offset";
+/** Where the cleaner got to ("<first dirty offset> <earliest tombstone delete horizon or -1>"); losing it costs work. */
+const CLEANER_CHECKPOINT_FILE = "cleaner-offset-checkpoint";
 /** Relative offsets are int32 in the indexes, so a segment may span at most this many offsets. */
 const SEGMENT_OFFSET_SPAN_MAX = 0x7fffffff;
 
@@ -57,6 +60,21 @@ export interface LogReadResult {
 export type DeleteRecordsResult =
   { errorCode: 0; logStartOffset: number } | { errorCode: number; logStartOffset: number; message: string };
 
+/** The part of a compacted log the cleaner may rewrite now (see PartitionLog.cleanable). */
+export interface CleanableLog {
+  /** Sealed segments from the log start up to the first that is too young or active, oldest first. */
+  segments: readonly LogSegment[];
+  /** The base offset of the segment after each of `segments`. */
+  nextBaseOffsets: readonly number[];
+  /** Offsets from here on have not been cleaned yet. */
+  firstDirtyOffset: number;
+  /** The earliest delete horizon of a tombstone kept by the last cleaning, or -1. */
+  tombstoneHorizonMs: number;
+  config: ResolvedLogConfig;
+  storage: SegmentStorage;
+  logger: Logger;
+}
+
 export interface RetentionResult {
   segmentsDeleted: number;
   bytesDeleted: number;
@@ -78,6 +96,11 @@ export class PartitionLog {
   private syncRunning: Promise<void> | null = null;
   private syncQueued: Promise<void> | null = null;
   private fileSyncCount = 0;
+  private cleanerCheckpoint = { firstDirtyOffset: 0, tombstoneHorizonMs: -1 };
+  /** Set while the log cleaner works on this log; retention waits for it, so the segments it reads stay. */
+  cleaning = false;
+  /** Segments removed so far (DeleteRecords, retention): a cleaning that sees this change stops reading. */
+  segmentsRemoved = 0;
 
   private constructor(
     private readonly storage: SegmentStorage,
@@ -151,6 +174,7 @@ export class PartitionLog {
   }
 
   private recover(): void {
+    recoverSwaps(this.storage, this.logger);
     const names = this.storage.list();
     for (const name of names) {
       if (name.endsWith(".tmp")) this.storage.remove(name);
@@ -169,7 +193,8 @@ export class PartitionLog {
             this.producerBatches.remember(header),
           )
         : LogSegment.openSealed(this.storage, baseOffset, indexIntervalBytes, this.logger, nowMs);
-      if (!last && segment.isEmpty) {
+      // A cleaned first segment may be left empty on purpose: it keeps the log start where Kafka keeps it.
+      if (!last && segment.isEmpty && i > 0) {
         this.logger.warn({ segment: segment.name, location: this.storage.location }, "removing empty sealed segment");
         segment.remove();
         return;
@@ -185,6 +210,10 @@ export class PartitionLog {
       this.startOffset = Math.min(saved, this.logEndOffset);
     }
     this.syncedOffset = this.logEndOffset;
+    const cleaner = this.storage.readWhole(CLEANER_CHECKPOINT_FILE)?.toString("utf8").trim().split(" ").map(Number);
+    if (cleaner !== undefined && cleaner.length === 2 && cleaner.every((value) => Number.isSafeInteger(value))) {
+      this.cleanerCheckpoint = { firstDirtyOffset: cleaner[0]!, tombstoneHorizonMs: cleaner[1]! };
+    }
     if (baseOffsets.length > 0) {
       this.logger.debug(
         {
@@ -368,6 +397,7 @@ export class PartitionLog {
   enforceRetention(nowMs: number): RetentionResult {
     this.ensureOpen();
     const result: RetentionResult = { segmentsDeleted: 0, bytesDeleted: 0 };
+    if (this.cleaning) return result;
     const deleteOldest = (reason: string): void => {
       result.bytesDeleted += this.segments[0]!.sizeBytes;
       result.segmentsDeleted++;
@@ -377,7 +407,11 @@ export class PartitionLog {
     if (retentionMs >= 0) {
       while (true) {
         const oldest = this.segments[0]!;
-        if (oldest.isEmpty) break;
+        if (oldest.isEmpty && this.segments.length === 1) break;
+        if (oldest.isEmpty) {
+          deleteOldest("empty");
+          continue;
+        }
         const newestMs = oldest.maxTimestamp >= 0 ? oldest.maxTimestamp : oldest.lastAppendMs;
         if (nowMs - newestMs <= retentionMs) break;
         // Like Kafka, an expired active segment is rolled so that it can be deleted too.
@@ -399,8 +433,85 @@ export class PartitionLog {
     return result;
   }
 
+  get compacted(): boolean {
+    return this.config.compact;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * What the log cleaner may rewrite now, or null when the log is not compacted or has no sealed segment old enough:
+   * the active segment and every segment from the first whose newest record is younger than min.compaction.lag.ms
+   * stay as they are.
+   */
+  cleanable(nowMs: number): CleanableLog | null {
+    if (!this.config.compact || this.closed) return null;
+    const { minCompactionLagMs } = this.config;
+    const segments: LogSegment[] = [];
+    const nextBaseOffsets: number[] = [];
+    for (let i = 0; i < this.segments.length - 1; i++) {
+      const segment = this.segments[i]!;
+      const newestMs = segment.maxTimestamp >= 0 ? segment.maxTimestamp : segment.lastAppendMs;
+      if (minCompactionLagMs > 0 && newestMs > nowMs - minCompactionLagMs) break;
+      segments.push(segment);
+      nextBaseOffsets.push(this.segments[i + 1]!.baseOffset);
+    }
+    if (segments.length === 0) return null;
+    const firstDirtyOffset = Math.min(
+      Math.max(this.cleanerCheckpoint.firstDirtyOffset, this.segments[0]!.baseOffset),
+      nextBaseOffsets.at(-1)!,
+    );
+    return {
+      segments,
+      nextBaseOffsets,
+      firstDirtyOffset,
+      tombstoneHorizonMs: this.cleanerCheckpoint.tombstoneHorizonMs,
+      config: this.config,
+      storage: this.storage,
+      logger: this.logger,
+    };
+  }
+
+  /**
+   * Puts `cleaned` (complete, synced, renamed to `swapName`) in place of `group`, consecutive sealed segments of
+   * this log; an empty cleaned segment is dropped unless it is the first, which keeps the log start. Returns false,
+   * changing nothing, when the group is no longer in the log (retention, DeleteRecords or deletion got there first).
+   */
+  replaceSegments(group: readonly LogSegment[], cleaned: LogSegment, swapName: string): boolean {
+    if (this.closed || group.length === 0) return false;
+    const first = this.segments.indexOf(group[0]!);
+    const after = this.segments[first + group.length];
+    if (first === -1 || after === undefined || group.some((segment, i) => this.segments[first + i] !== segment)) {
+      return false;
+    }
+    installSwap(this.storage, swapName, cleaned.baseOffset, after.baseOffset);
+    for (const segment of group) {
+      this.unsyncedSegments.delete(segment);
+      segment.close();
+    }
+    if (cleaned.isEmpty && first > 0) {
+      cleaned.remove();
+      this.segments.splice(first, group.length);
+    } else {
+      cleaned.persistIndexes();
+      this.segments.splice(first, group.length, cleaned);
+    }
+    this.directoryChanged = true;
+    return true;
+  }
+
+  /** Remembers where cleaning got to, so that the next run (also after a restart) starts there. */
+  recordCleaning(firstDirtyOffset: number, tombstoneHorizonMs: number): void {
+    if (this.closed) return;
+    this.cleanerCheckpoint = { firstDirtyOffset, tombstoneHorizonMs };
+    this.storage.writeWhole(CLEANER_CHECKPOINT_FILE, Buffer.from(`${firstDirtyOffset} ${tombstoneHorizonMs}\n`), false);
+  }
+
   private removeOldestSegment(reason: string): void {
     const segment = this.segments.shift()!;
+    this.segmentsRemoved++;
     this.unsyncedSegments.delete(segment);
     segment.remove();
     this.directoryChanged = true;

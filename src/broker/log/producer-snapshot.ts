@@ -36,7 +36,8 @@ export class ProducerBatches {
 
   /** Remembers a batch of an idempotent producer (others are ignored), at baseOffset when it was just assigned. */
   remember(header: RecoveredBatch, baseOffset = header.baseOffset): void {
-    if (header.producerId < 0) return;
+    // Transaction markers (no sequence) say nothing about which batches a retry could repeat.
+    if (header.producerId < 0 || header.baseSequence < 0) return;
     const { lastOffsetDelta, producerId, producerEpoch, baseSequence, recordCount, maxTimestamp } = header;
     const batch = { baseOffset, lastOffsetDelta, producerId, producerEpoch, baseSequence, recordCount, maxTimestamp };
     const batches = this.byProducer.get(producerId) ?? [];

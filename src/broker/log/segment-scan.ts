@@ -39,6 +39,11 @@ export interface ScanOptions {
   fromPosition: number;
   /** The base offset the first batch must have; each later batch must follow on from the one before. */
   expectedBaseOffset: number;
+  /**
+   * Accept a batch starting past the expected offset: a compacted segment keeps its records' offsets but may have
+   * dropped whole batches in between.
+   */
+  allowGaps?: boolean;
   verifyChecksums: boolean;
   readBytes: number;
   onBatch(position: number, header: RecordBatchHeader, batchBytes: number): void;
@@ -70,7 +75,9 @@ export function scanSegment(file: SegmentFile, options: ScanOptions): ScanResult
     else if (batchBytes > remaining)
       problem = `batch of ${batchBytes} bytes is cut off after ${remaining} (torn write)`;
     else if (header.lastOffsetDelta < 0) problem = `last offset delta ${header.lastOffsetDelta} is negative`;
-    else if (header.baseOffset !== expectedBaseOffset) {
+    else if (
+      options.allowGaps === true ? header.baseOffset < expectedBaseOffset : header.baseOffset !== expectedBaseOffset
+    ) {
       problem = `batch has base offset ${header.baseOffset} where ${expectedBaseOffset} was expected`;
     } else if (options.verifyChecksums) {
       const whole = window.at(position, batchBytes);

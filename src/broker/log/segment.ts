@@ -8,7 +8,7 @@ import {
   BATCH_LENGTH_PREFIX_BYTES,
   BatchField,
   RECORD_BATCH_HEADER_BYTES,
-  decodeRecordBatch,
+  findRecordAtTime,
   readBatchHeader,
   type RecordBatchHeader,
 } from "../../kafka/protocol/record-batch.js";
@@ -20,6 +20,8 @@ import { TimeIndex } from "./time-index.js";
 
 const EMPTY = Buffer.alloc(0);
 const OFFSET_DIGITS = 20;
+/** Bytes from a batch's start to the end of its lastOffsetDelta field. */
+const LAST_OFFSET_DELTA_END = BatchField.lastOffsetDelta + 4;
 
 /** The files of a partition directory named by a segment's base offset. */
 export type SegmentFileExtension = ".log" | ".index" | ".timeindex" | ".producers";
@@ -107,6 +109,7 @@ export class LogSegment {
     const result = scanSegment(segment.file, {
       fromPosition: 0,
       expectedBaseOffset: baseOffset,
+      allowGaps: true,
       verifyChecksums: false,
       readBytes: SCAN_READ_BYTES,
       onBatch: (position, header, batchBytes) =>
@@ -188,6 +191,7 @@ export class LogSegment {
     const tail = scanSegment(this.file, {
       fromPosition: last.position,
       expectedBaseOffset: this.baseOffset + last.relativeOffset,
+      allowGaps: true,
       verifyChecksums: false,
       readBytes: HEADER_WALK_READ_BYTES,
       onBatch: (_position, header) => {
@@ -203,6 +207,16 @@ export class LogSegment {
     this.nextOffset = nextOffset;
     this.maxTimestamp = timeIndex.lastTimestamp;
     return true;
+  }
+
+  /**
+   * Starts the segment a log cleaner writes: a file under a temporary name holding the segment at `baseOffset`, to be
+   * renamed into place when complete (see segment-swap.ts).
+   */
+  static createCleaned(storage: SegmentStorage, baseOffset: number, fileName: string, createdAtMs: number): LogSegment {
+    const segment = new LogSegment(storage, baseOffset, storage.open(fileName), createdAtMs);
+    if (segment.sizeBytes !== 0) segment.file.truncate(0);
+    return segment;
   }
 
   /** Appends one batch (already carrying its final base offset) with a single write. */
@@ -244,7 +258,7 @@ export class LogSegment {
     const window = new FileWindow(this.file, HEADER_WALK_READ_BYTES);
     let position = this.offsetIndex.floorPosition(offset - this.baseOffset);
     while (true) {
-      const current = window.at(position, BATCH_LENGTH_PREFIX_BYTES);
+      const current = window.at(position, LAST_OFFSET_DELTA_END);
       const batchLength = current.buffer.readInt32BE(current.index + BatchField.batchLength);
       if (batchLength < RECORD_BATCH_HEADER_BYTES - BATCH_LENGTH_PREFIX_BYTES) {
         throw new LogStorageError(`${this.storage.location}/${this.name}: corrupt batch length at ${position}`);
@@ -252,7 +266,11 @@ export class LogSegment {
       const next = position + BATCH_LENGTH_PREFIX_BYTES + batchLength;
       if (next + BATCH_LENGTH_PREFIX_BYTES > sizeBytes) return position;
       const following = window.at(next, BATCH_LENGTH_PREFIX_BYTES);
-      if (readInt64(following.buffer, following.index) > offset) return position;
+      // In a compacted segment the offset may fall in a gap left by removed batches: answer from the next batch.
+      const lastOffset =
+        readInt64(current.buffer, current.index) +
+        current.buffer.readInt32BE(current.index + BatchField.lastOffsetDelta);
+      if (readInt64(following.buffer, following.index) > offset && lastOffset >= offset) return position;
       position = next;
     }
   }
@@ -292,9 +310,8 @@ export class LogSegment {
       const batchBytes = header.batchLength + BATCH_LENGTH_PREFIX_BYTES;
       if (header.maxTimestamp >= timestampMs && header.baseOffset + header.lastOffsetDelta >= start) {
         try {
-          const { records } = decodeRecordBatch(this.file.read(position, batchBytes), { verifyChecksum: false });
-          const match = records.find((record) => record.offset >= start && record.timestamp >= timestampMs);
-          if (match !== undefined) return { offset: match.offset, timestamp: match.timestamp };
+          const match = findRecordAtTime(this.file.read(position, batchBytes), start, timestampMs);
+          if (match !== null) return match;
         } catch (error) {
           if (!(error instanceof UnsupportedCompressionError || error instanceof ProtocolDecodeError)) throw error;
           // The records cannot be read here: this runtime lacks the codec (zstd before Node 22.15), or a client stored

@@ -11,6 +11,8 @@ export interface SegmentFile {
    * if the file is later truncated or appended to.
    */
   read(position: number, length: number): Buffer;
+  /** Copies up to `target.length` bytes from `position` into `target`; returns how many (fewer only at the end). */
+  readInto(target: Buffer, position: number): number;
   truncate(sizeBytes: number): void;
   /** Makes everything appended so far durable. */
   sync(): Promise<void>;
@@ -31,6 +33,13 @@ export interface SegmentStorage {
   /** Replaces a whole small file atomically; `durable` also waits for it to reach the disk. */
   writeWhole(name: string, data: Uint8Array, durable: boolean): void;
   remove(name: string): void;
+  /**
+   * Removes a file without waiting for the removal: it is renamed to `<name>.deleted` at once and unlinked in the
+   * background, since unlinking a large file can take long enough to hold up requests.
+   */
+  removeInBackground(name: string): void;
+  /** Renames a file (segment or whole), replacing any file named `to`; open handles stay valid. */
+  rename(from: string, to: string): void;
   /** When the file last changed, or null if it does not exist. */
   modifiedMs(name: string): number | null;
   /** Makes file creations and removals durable. */
@@ -38,6 +47,9 @@ export interface SegmentStorage {
   /** Removes every file and the storage itself. */
   destroy(): void;
 }
+
+/** The suffix of files being removed in the background; opening a log removes any a crash left. */
+export const DELETED_SUFFIX = ".deleted";
 
 /** A storage operation failed (disk full, I/O error); the partition answers KAFKA_STORAGE_ERROR. */
 export class LogStorageError extends Error {

@@ -1,6 +1,7 @@
 // Client quotas as Kafka stores them: per entity (a user, a client id, both, or an IP address; a null name is that
-// type's default) a set of numeric limits under Kafka's keys. Sluice stores and reports them and keeps them across
-// restarts; it does not throttle clients by them yet.
+// type's default) a set of numeric limits under Kafka's keys, kept across restarts. enforcer.ts throttles clients
+// by the byte-rate and request-percentage quotas; connection_creation_rate and controller_mutation_rate are stored
+// and reported only.
 
 /** The entity types and, for each, the quota keys Kafka accepts. */
 export const QUOTA_KEYS_BY_ENTITY: ReadonlyMap<string, readonly string[]> = new Map([
@@ -84,6 +85,11 @@ export class QuotaStore {
     if (Object.keys(entry.values).length === 0) this.entries.delete(key);
     else this.entries.set(key, entry);
     this.persist();
+  }
+
+  /** The values stored for exactly this entity, if any. */
+  valuesOf(entity: readonly QuotaEntityPart[]): Readonly<Record<string, number>> | undefined {
+    return this.entries.get(keyOf(entity))?.values;
   }
 
   has(entity: readonly QuotaEntityPart[]): boolean {

@@ -8,7 +8,9 @@ import { openDatabase, runMigrations, type Database } from "../../store/index.js
 import { createKafkaClient } from "../../toolkit/index.js";
 import { ArgumentError, choiceOption, integerOption, listOption, stringOption, type OptionValues } from "../args.js";
 import { CliError, defineCommand, EXIT_FAILURE, EXIT_OK, type CommandIo } from "../command.js";
-import { connectionOptions } from "../connection-options.js";
+import { connectionOptions, sluiceClientSecurity, toolkitClientSecurity } from "../connection-options.js";
+import { explainKafkaError } from "../kafka-client.js";
+import { KafkaClientError, KafkaClientErrorCode } from "../../kafka/client/index.js";
 import { createCliLogger, LOG_LEVELS } from "../logger.js";
 import { listenForShutdown } from "../signals.js";
 
@@ -25,6 +27,11 @@ export const consoleOptions = {
     default: DEFAULT_CONSOLE_PORT,
   }),
   brokers: connectionOptions.brokers,
+  tls: connectionOptions.tls,
+  tlsCa: connectionOptions.tlsCa,
+  saslMechanism: connectionOptions.saslMechanism,
+  saslUsername: connectionOptions.saslUsername,
+  saslPassword: connectionOptions.saslPassword,
   registryUrl: stringOption({ description: "The schema registry's URL", valueName: "url" }),
   databaseUrl: stringOption({
     description: "PostgreSQL with the toolkit's tables (outbox, inbox); also keeps accounts for --auth-mode",
@@ -54,6 +61,8 @@ export async function runConsole(options: ConsoleOptionValues, io: CommandIo): P
   if (options.authMode !== "off" && options.databaseUrl === undefined) {
     throw new ArgumentError(`--auth-mode ${options.authMode} keeps accounts in PostgreSQL; give --database-url too`);
   }
+  // Checked before anything starts, so a SASL option without its partners is a usage error.
+  const security = sluiceClientSecurity(options);
   const logger = createCliLogger(options.logLevel, io.stderr);
   const shutdown = listenForShutdown(() => process.exit(EXIT_FAILURE));
   let database: Database | null = null;
@@ -78,9 +87,15 @@ export async function runConsole(options: ConsoleOptionValues, io: CommandIo): P
         logger: logger.child({ part: "auth" }),
       });
     }
-    const toolkitKafka = createKafkaClient({ brokers: options.brokers, clientId: "sluice-console", env: {} });
+    const toolkitKafka = createKafkaClient({
+      brokers: options.brokers,
+      clientId: "sluice-console",
+      env: {},
+      ...toolkitClientSecurity(options),
+    });
     const role = startConsoleRole({
       brokers: options.brokers,
+      ...security,
       toolkitKafka,
       database,
       registryUrl: options.registryUrl ?? null,
@@ -88,6 +103,14 @@ export async function runConsole(options: ConsoleOptionValues, io: CommandIo): P
       logger: logger.child({ part: "console" }),
     });
     closers.push(() => role.stop());
+    // Wrong credentials will not fix themselves: say so now rather than on every page. A cluster that is down may
+    // come back, so the console starts anyway and its pages say it cannot reach the cluster.
+    await role.console.context.kafka.admin.describeCluster().catch((error: unknown) => {
+      if (error instanceof KafkaClientError && error.code === KafkaClientErrorCode.AUTHENTICATION_FAILED) {
+        throw explainKafkaError(error, options.brokers);
+      }
+      logger.warn({ err: error }, "the console cannot reach the Kafka cluster yet; its pages will say so");
+    });
     const gateway = await createGateway({ host: options.host, port: options.port, logger, auth });
     closers.push(() => gateway.close());
     gateway.app.get("/", async (_request, reply) => reply.redirect("/console/"));
@@ -120,6 +143,7 @@ export const consoleCommand = defineCommand({
   examples: [
     "sluice console --port 8080 --brokers localhost:9092",
     "sluice console --brokers kafka:9092 --registry-url http://registry:8081 --database-url postgres://db/app",
+    "sluice console --brokers kafka:9093 --tls-ca ca.pem --sasl-mechanism scram-sha-512 --sasl-username console",
   ],
   arguments: { options: consoleOptions, positionals: [], envPrefix: CONSOLE_ENV_PREFIX },
   run: ({ options }, io) => runConsole(options, io),

@@ -1,16 +1,13 @@
-// `sluice produce <topic>`: sends each line of stdin as one message, in batches as lines arrive.
+// `sluice produce <topic>`: sends each line of stdin as one message, in batches as lines arrive, with Sluice's own
+// Kafka client (idempotent with acks -1).
 
 import { addAbortSignal } from "node:stream";
-import kafkajs from "kafkajs";
-import type { Kafka, Message, Producer, RecordMetadata } from "kafkajs";
+import type { Producer, SluiceKafkaClient } from "../../kafka/client/index.js";
 import { choiceOption, customOption, integerOption } from "../args.js";
 import { CliError, defineCommand, EXIT_FAILURE, EXIT_OK } from "../command.js";
-import { connectionOptions, withKafka } from "../connection-options.js";
-import { withAdmin } from "../kafka-client.js";
+import { connectionOptions, withSluiceClient } from "../connection-options.js";
 import { LINE_BYTES_MAX, LineTooLongError, readLineBatches } from "../lines.js";
 import { listenForShutdown } from "../signals.js";
-
-const { CompressionTypes, Partitioners } = kafkajs;
 
 export const PRODUCE_BATCH_MESSAGES_MAX = 1000;
 /** Kept under the broker's default record batch limit (1 MiB) so that a batch of short lines is never refused. */
@@ -26,9 +23,20 @@ export function parseKeySeparator(raw: string): string {
   return raw;
 }
 
+/** One line as a message: a value, and a key and partition when given. */
+export interface LineMessage {
+  key?: string;
+  value: string;
+  partition?: number;
+}
+
 /** Splits a line at the first separator into key and value; a line without one is a value with no key. */
-export function lineToMessage(line: string, keySeparator: string | undefined, partition: number | undefined): Message {
-  const message: Message = { value: line };
+export function lineToMessage(
+  line: string,
+  keySeparator: string | undefined,
+  partition: number | undefined,
+): LineMessage {
+  const message: LineMessage = { value: line };
   if (keySeparator !== undefined) {
     const separatorIndex = line.indexOf(keySeparator);
     if (separatorIndex !== -1) {
@@ -40,16 +48,14 @@ export function lineToMessage(line: string, keySeparator: string | undefined, pa
   return message;
 }
 
-function messageBytes(message: Message): number {
-  const size = (part: Message["key"]): number =>
-    part === null || part === undefined ? 0 : typeof part === "string" ? Buffer.byteLength(part) : part.length;
-  return size(message.key) + size(message.value);
+function messageBytes(message: LineMessage): number {
+  return (message.key === undefined ? 0 : Buffer.byteLength(message.key)) + Buffer.byteLength(message.value);
 }
 
 /** Cuts messages into batches that respect both the count and the byte limits. */
-export function intoBatches(messages: readonly Message[]): Message[][] {
-  const batches: Message[][] = [];
-  let current: Message[] = [];
+export function intoBatches(messages: readonly LineMessage[]): LineMessage[][] {
+  const batches: LineMessage[][] = [];
+  let current: LineMessage[] = [];
   let currentBytes = 0;
   for (const message of messages) {
     const bytes = messageBytes(message);
@@ -68,10 +74,9 @@ export function intoBatches(messages: readonly Message[]): Message[][] {
   return batches;
 }
 
-/** kafkajs drops messages for a partition it has no metadata for without an error, so check before sending. */
-async function requirePartition(kafka: Kafka, topic: string, partition: number): Promise<void> {
-  const { topics } = await withAdmin(kafka, (admin) => admin.fetchTopicMetadata({ topics: [topic] }));
-  const count = topics.find((candidate) => candidate.name === topic)?.partitions.length ?? 0;
+/** Checks the partition before reading any input, so that the user hears of a wrong one at once, with a hint. */
+async function requirePartition(client: SluiceKafkaClient, topic: string, partition: number): Promise<void> {
+  const count = (await client.cluster.topic(topic)).partitions.length;
   if (partition >= count) {
     throw new CliError(
       `topic ${topic} has ${count} partition(s), so partition ${partition} does not exist`,
@@ -130,22 +135,24 @@ export const produceCommand = defineCommand({
     if ("isTTY" in io.stdin && io.stdin.isTTY === true) {
       io.stderr.write(`Type messages for ${topic}, one per line; end with Ctrl-D.\n`);
     }
-    const send = async (producer: Producer, batch: Message[]): Promise<void> => {
-      const results: RecordMetadata[] = await producer.send({
-        topic,
-        messages: batch,
-        acks: ACKS[options.acks],
-        compression: options.compression === "gzip" ? CompressionTypes.GZIP : CompressionTypes.None,
-        timeout: options.timeoutMs,
-      });
+    const send = async (producer: Producer, batch: LineMessage[]): Promise<void> => {
+      const results = await producer.send(batch.map((message) => ({ topic, ...message })));
       totals.messages += batch.length;
       for (const message of batch) totals.bytes += messageBytes(message);
       for (const result of results) totals.partitions.add(result.partition);
     };
     try {
-      await withKafka(options, io, CLIENT_ID, async ({ kafka }) => {
-        if (options.partition !== undefined) await requirePartition(kafka, topic, options.partition);
-        const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+      await withSluiceClient(options, CLIENT_ID, async (client) => {
+        if (options.partition !== undefined) await requirePartition(client, topic, options.partition);
+        const acks = ACKS[options.acks];
+        const producer = client.producer({
+          idempotent: acks === -1,
+          acks,
+          compression: options.compression,
+          timeoutMs: options.timeoutMs,
+          // As before with kafkajs: a broker that creates topics on first use may do so.
+          allowAutoTopicCreation: true,
+        });
         await producer.connect();
         try {
           const lines = readLineBatches(addAbortSignal(interrupted.signal, io.stdin), options.lineBytesMax);
@@ -162,7 +169,7 @@ export const produceCommand = defineCommand({
           }
           if (!interrupted.signal.aborted) throw error;
         } finally {
-          await producer.disconnect();
+          producer.close();
         }
       });
     } catch (error) {

@@ -1,14 +1,10 @@
 // `sluice topics list | describe | create | delete`: topic administration against any Kafka endpoint.
 
-import kafkajs from "kafkajs";
-import type { Admin, ConfigEntries } from "kafkajs";
+import type { ConfigEntry, KafkaAdmin } from "../../kafka/client/index.js";
 import { flagOption, integerOption, listOption } from "../args.js";
 import { CliError, defineCommand, defineCommandGroup, EXIT_OK, type CommandIo } from "../command.js";
-import { connectionOptions, withKafka, withSluiceClient, type ConnectionValues } from "../connection-options.js";
-import { withAdmin } from "../kafka-client.js";
+import { connectionOptions, withSluiceClient, type ConnectionValues } from "../connection-options.js";
 import { renderTable } from "../table.js";
-
-const { ConfigResourceTypes } = kafkajs;
 
 export const TOPIC_CONFIGS_MAX = 100;
 export const PARTITIONS_MAX = 10_000;
@@ -50,13 +46,14 @@ export interface TopicDescription {
 }
 
 /** Kafka's ConfigSource values, spelt for people. */
-const CONFIG_SOURCES: Readonly<Record<number, string>> = {
-  1: "topic",
-  2: "dynamic-broker",
-  3: "dynamic-default-broker",
-  4: "static-broker",
-  5: "default",
-  6: "dynamic-broker-logger",
+/** The CLI's names for the config sources Kafka reports. */
+const CONFIG_SOURCES: Readonly<Record<string, string>> = {
+  DYNAMIC_TOPIC_CONFIG: "topic",
+  DYNAMIC_BROKER_CONFIG: "dynamic-broker",
+  DYNAMIC_DEFAULT_BROKER_CONFIG: "dynamic-default-broker",
+  STATIC_BROKER_CONFIG: "static-broker",
+  DEFAULT_CONFIG: "default",
+  DYNAMIC_BROKER_LOGGER_CONFIG: "dynamic-broker-logger",
 };
 
 export function parseConfigEntry(raw: string): { name: string; value: string } {
@@ -65,42 +62,45 @@ export function parseConfigEntry(raw: string): { name: string; value: string } {
   return { name: raw.slice(0, equalsIndex).trim(), value: raw.slice(equalsIndex + 1) };
 }
 
-async function offsetsByPartition(admin: Admin, topic: string): Promise<Map<number, { start: number; end: number }>> {
-  const offsets = await admin.fetchTopicOffsets(topic);
-  return new Map(offsets.map((entry) => [entry.partition, { start: Number(entry.low), end: Number(entry.high) }]));
+async function offsetsByPartition(
+  admin: KafkaAdmin,
+  topic: string,
+): Promise<Map<number, { start: number; end: number }>> {
+  const offsets = await admin.topicOffsets(topic);
+  return new Map(offsets.map((entry) => [entry.partition, { start: entry.earliest, end: entry.latest }]));
 }
 
-async function listTopics(admin: Admin): Promise<TopicSummary[]> {
-  const { topics } = await admin.fetchTopicMetadata();
+async function listTopics(admin: KafkaAdmin): Promise<TopicSummary[]> {
+  const topics = await admin.listTopics();
   const summaries: TopicSummary[] = [];
   for (const topic of [...topics].sort((a, b) => a.name.localeCompare(b.name))) {
     const offsets = await offsetsByPartition(admin, topic.name);
     let messages = 0;
     for (const { start, end } of offsets.values()) messages += Math.max(0, end - start);
-    summaries.push({ name: topic.name, partitions: topic.partitions.length, messages });
+    summaries.push({ name: topic.name, partitions: topic.partitionCount, messages });
   }
   return summaries;
 }
 
-async function requireTopic(admin: Admin, name: string): Promise<void> {
-  // Asking for one topic's metadata could create it on a broker that auto-creates topics, so look in the full list.
-  const names = await admin.listTopics();
-  if (!names.includes(name)) {
-    throw new CliError(
-      `topic "${name}" does not exist`,
-      "List the topics with `sluice topics list`, or create it with `sluice topics create`.",
-    );
-  }
+function noSuchTopic(name: string): CliError {
+  return new CliError(
+    `topic "${name}" does not exist`,
+    "List the topics with `sluice topics list`, or create it with `sluice topics create`.",
+  );
 }
 
-async function describeConfigs(admin: Admin, name: string, io: CommandIo): Promise<ConfigDescription[] | null> {
-  let entries: ConfigEntries[];
+async function requireTopic(admin: KafkaAdmin, name: string): Promise<void> {
+  // Asking for one topic's metadata could create it on a broker that auto-creates topics, so look in the full list.
+  const listed = await admin.listTopics({ includeInternal: true });
+  if (!listed.some((topic) => topic.name === name)) throw noSuchTopic(name);
+}
+
+async function describeConfigs(admin: KafkaAdmin, name: string, io: CommandIo): Promise<ConfigDescription[] | null> {
+  let entries: readonly ConfigEntry[];
   try {
-    const response = await admin.describeConfigs({
-      resources: [{ type: ConfigResourceTypes.TOPIC, name }],
-      includeSynonyms: false,
-    });
-    entries = response.resources[0]?.configEntries ?? [];
+    const [resource] = await admin.describeConfigs([{ type: "topic", name }]);
+    if (resource?.error) throw resource.error;
+    entries = resource?.configs ?? [];
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     io.stderr.write(`warning: the broker did not describe the topic's configs: ${reason}\n`);
@@ -108,30 +108,29 @@ async function describeConfigs(admin: Admin, name: string, io: CommandIo): Promi
   }
   return entries
     .map((entry) => ({
-      name: entry.configName,
-      value: entry.isSensitive ? null : entry.configValue,
-      source: CONFIG_SOURCES[entry.configSource] ?? (entry.isDefault ? "default" : "unknown"),
+      name: entry.name,
+      value: entry.sensitive ? null : entry.value,
+      source: CONFIG_SOURCES[entry.source] ?? (entry.isDefault ? "default" : "unknown"),
       readOnly: entry.readOnly,
-      sensitive: entry.isSensitive,
+      sensitive: entry.sensitive,
     }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
-async function describeTopic(admin: Admin, name: string, io: CommandIo): Promise<TopicDescription> {
+async function describeTopic(admin: KafkaAdmin, name: string, io: CommandIo): Promise<TopicDescription> {
   await requireTopic(admin, name);
-  const { topics } = await admin.fetchTopicMetadata({ topics: [name] });
-  const metadata = topics.find((topic) => topic.name === name);
+  const [metadata] = await admin.describeTopics([name]);
   if (metadata === undefined) throw new CliError(`the broker returned no metadata for topic "${name}"`);
   const offsets = await offsetsByPartition(admin, name);
   const partitions = [...metadata.partitions]
-    .sort((a, b) => a.partitionId - b.partitionId)
+    .sort((a, b) => a.partition - b.partition)
     .map((partition) => ({
-      partition: partition.partitionId,
+      partition: partition.partition,
       leader: partition.leader,
-      replicas: partition.replicas,
-      isr: partition.isr,
-      startOffset: offsets.get(partition.partitionId)?.start ?? 0,
-      endOffset: offsets.get(partition.partitionId)?.end ?? 0,
+      replicas: [...partition.replicas],
+      isr: [...partition.isr],
+      startOffset: offsets.get(partition.partition)?.start ?? 0,
+      endOffset: offsets.get(partition.partition)?.end ?? 0,
     }));
   return { name, partitions, configs: await describeConfigs(admin, name, io) };
 }
@@ -172,8 +171,8 @@ function formatDescription(description: TopicDescription): string {
   return lines.join("\n");
 }
 
-function run<T>(values: ConnectionValues, io: CommandIo, work: (admin: Admin) => Promise<T>): Promise<T> {
-  return withKafka(values, io, CLIENT_ID, ({ kafka }) => withAdmin(kafka, work));
+function run<T>(values: ConnectionValues, work: (admin: KafkaAdmin) => Promise<T>): Promise<T> {
+  return withSluiceClient(values, CLIENT_ID, (client) => work(client.admin));
 }
 
 const listCommand = defineCommand({
@@ -181,7 +180,7 @@ const listCommand = defineCommand({
   summary: "List topics with their partition and message counts",
   arguments: { options: { json: jsonOption, ...connectionOptions }, positionals: [] },
   async run({ options }, io) {
-    const topics = await run(options, io, listTopics);
+    const topics = await run(options, listTopics);
     if (options.json) {
       printJson(io, topics);
     } else {
@@ -205,7 +204,7 @@ const describeCommand = defineCommand({
   },
   async run({ options, positionals }, io) {
     const name = positionals[0]!;
-    const description = await run(options, io, (admin) => describeTopic(admin, name, io));
+    const description = await run(options, (admin) => describeTopic(admin, name, io));
     if (options.json) printJson(io, description);
     else io.stdout.write(formatDescription(description));
     return EXIT_OK;
@@ -239,7 +238,6 @@ const createCommand = defineCommand({
   },
   async run({ options, positionals }, io) {
     const name = positionals[0]!;
-    // Sluice's own client, because kafkajs drops the reason a broker gives for refusing a topic or a config.
     const created = await withSluiceClient(options, CLIENT_ID, async (client) => {
       const configs = Object.fromEntries(options.config.map((entry) => [entry.name, entry.value]));
       const [result] = await client.admin.createTopics(
@@ -272,9 +270,11 @@ const deleteCommand = defineCommand({
   },
   async run({ options, positionals }, io) {
     const name = positionals[0]!;
-    await run(options, io, async (admin) => {
-      await requireTopic(admin, name);
-      await admin.deleteTopics({ topics: [name], timeout: options.timeoutMs });
+    await withSluiceClient(options, CLIENT_ID, async (client) => {
+      const listed = await client.admin.listTopics({ includeInternal: true });
+      if (!listed.some((topic) => topic.name === name)) throw noSuchTopic(name);
+      const [result] = await client.admin.deleteTopics([name], { timeoutMs: options.timeoutMs });
+      if (result!.error !== null) throw result!.error;
     });
     if (options.json) printJson(io, { topic: name, deleted: true });
     else io.stdout.write(`deleted topic ${name}\n`);

@@ -7,6 +7,12 @@ import { join } from "node:path";
 
 import { USERNAME_PATTERN } from "../../gateway/auth/auth.js";
 import { DEFAULT_POOL_SIZE, POOL_SIZE_MAX } from "../../store/index.js";
+import {
+  DEFAULT_GROUP_COMMIT_BATCH_MAX,
+  DEFAULT_GROUP_COMMIT_WAIT_MS,
+  GROUP_COMMIT_BATCH_LIMIT,
+  GROUP_COMMIT_WAIT_MS_MAX,
+} from "../../toolkit/group-commit.js";
 import { closestName, optionFlagName, stringOption, type OptionValues, type ValueOptionSpec } from "../args.js";
 import { CliError } from "../command.js";
 import { LOG_LEVELS, type LogLevel } from "../logger.js";
@@ -232,6 +238,18 @@ export const UP_SETTINGS = {
     min: 1,
     max: 10_000,
     default: 1_000,
+  }),
+  groupCommitBatchMax: integerSetting({
+    description: "Writes an app's API commits in one transaction, at most (group commit)",
+    min: 1,
+    max: GROUP_COMMIT_BATCH_LIMIT,
+    default: DEFAULT_GROUP_COMMIT_BATCH_MAX,
+  }),
+  groupCommitWaitMs: integerSetting({
+    description: "How long a group of API writes waits for more before it commits; 0 takes what is queued",
+    min: 0,
+    max: GROUP_COMMIT_WAIT_MS_MAX,
+    default: DEFAULT_GROUP_COMMIT_WAIT_MS,
   }),
   sendBufferBytesMax: integerSetting({
     description: "Bytes waiting for one WebSocket client before it is closed as too slow",

@@ -1,6 +1,7 @@
 // The settings of `sluice up`, each declared once: how it reads from a flag or an environment variable (text), how
 // it reads from the config file (JSON), its default, and the checks that name it when a value is wrong.
 
+import { integerOption, resolveInteger } from "../../platform/options.js";
 import { customOption, parseInteger, type ValueOptionSpec } from "../args.js";
 
 export interface Setting<T> {
@@ -44,12 +45,7 @@ export function integerSetting(config: {
   env?: string;
   valueName?: string;
 }): Setting<number> {
-  const check = (value: number): number => {
-    if (!Number.isSafeInteger(value) || value < config.min || value > config.max) {
-      throw new Error(`must be an integer from ${config.min} to ${config.max}, got ${describeJson(value)}`);
-    }
-    return value;
-  };
+  const declared = integerOption(config.default, config.min, config.max);
   return {
     description: config.description,
     valueName: config.valueName ?? "N",
@@ -57,12 +53,8 @@ export function integerSetting(config: {
     defaultValue: config.default,
     defaultLabel: String(config.default),
     parse: (raw) => parseInteger(raw, config.min, config.max),
-    fromJson: (value) => {
-      if (typeof value !== "number") {
-        throw new Error(`must be an integer from ${config.min} to ${config.max}, got ${describeJson(value)}`);
-      }
-      return check(value);
-    },
+    // A value the file holds is never undefined, which the resolver would take for the default: null stands in.
+    fromJson: (value) => resolveInteger("", value ?? null, declared, (_field, message) => new Error(message)),
   };
 }
 

@@ -45,6 +45,7 @@ import {
   type Component,
   type AmqpClient,
   type KafkaClient,
+  type Service,
   type TransportClient,
 } from "../../toolkit/index.js";
 import type { Environment } from "../args.js";
@@ -157,12 +158,16 @@ function addAmqpTransport(
   );
 }
 
-/** Unwraps the toolkit service's start error, so the CLI can explain the part's own (a port in use, a lock held). */
+/**
+ * Unwraps the toolkit services' start errors (the system's, and a role's within it), so the CLI can explain the
+ * part's own (a port in use, a lock held).
+ */
 function startFailure(error: unknown): unknown {
-  if (error instanceof ToolkitError && error.code === ToolkitErrorCode.SERVICE_START_FAILED && error.cause) {
-    return error.cause;
+  let failure = error;
+  while (failure instanceof ToolkitError && failure.code === ToolkitErrorCode.SERVICE_START_FAILED && failure.cause) {
+    failure = failure.cause;
   }
-  return error;
+  return failure;
 }
 
 function servicesOf(roles: readonly RunningRole[]): AppServiceManifest[] {
@@ -500,7 +505,11 @@ function addServiceDatabase(
   );
 }
 
-/** One role: its parts are built once the database is open, and its components start and stop as one part. */
+/**
+ * One role: its parts are built once the database is open, and its components run as a toolkit service of their
+ * own (started in order, stopped in reverse, the half-started ones stopped again on a failure), which is one part of
+ * the system's service.
+ */
 function addRole(
   config: UpConfig,
   running: RunningRole,
@@ -512,25 +521,11 @@ function addRole(
 ): void {
   const { app, implementation, role } = running;
   const roleLogger = logger.child({ part: role.name });
-  let started: Component[] = [];
-  const stopStarted = async (): Promise<void> => {
-    const stopping = started.reverse();
-    started = [];
-    let failure: unknown = null;
-    for (const component of stopping) {
-      try {
-        await component.stop();
-      } catch (error) {
-        failure ??= error;
-        roleLogger.error({ err: error, component: component.name }, `${component.name} did not stop cleanly`);
-      }
-    }
-    if (failure !== null) throw failure;
-  };
+  let roleService: Service | null = null;
   components.push({
     name: `role ${role.name}`,
     get ready() {
-      return started.every((component) => component.ready);
+      return roleService?.ready ?? false;
     },
     async start() {
       const database = role.service === null ? null : (state.services.get(role.service) as Database);
@@ -562,21 +557,22 @@ function addRole(
       });
       if (parts.routes !== undefined) state.routes.push({ app, plugin: parts.routes });
       const roleComponents = parts.components ?? [];
-      try {
-        for (const component of roleComponents) {
-          await component.start();
-          started.push(component);
-          const checkName = roleComponents.length === 1 ? role.name : `${role.name}.${component.name}`;
-          state.readinessChecks.push(componentReadinessCheck(component, checkName));
-        }
-      } catch (error) {
-        // The service stops only the parts that started whole, so this role stops its own half-started ones.
-        await stopStarted().catch(() => undefined);
-        throw error;
+      for (const component of roleComponents) {
+        const checkName = roleComponents.length === 1 ? role.name : `${role.name}.${component.name}`;
+        state.readinessChecks.push(componentReadinessCheck(component, checkName));
       }
+      roleService = createService({
+        name: `role ${role.name}`,
+        components: roleComponents,
+        signals: [],
+        exitProcess: false,
+        shutdownTimeoutMs: config.shutdownTimeoutMs,
+        logger: roleLogger,
+      });
+      await roleService.start();
     },
     async stop() {
-      await stopStarted();
+      if ((await roleService?.stop()) === false) throw new Error(`role ${role.name} did not stop cleanly; see the log`);
       logger.info({ part: role.name }, `${role.name} stopped`);
     },
   });

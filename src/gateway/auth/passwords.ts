@@ -4,6 +4,7 @@
 
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from "node:crypto";
 
+import { integerOption, resolveIntegers, type OptionError } from "../../platform/options.js";
 import { GatewayError, GatewayErrorCode } from "../errors.js";
 
 export interface PasswordHashParameters {
@@ -34,6 +35,9 @@ export const DEFAULT_PASSWORD_HASH_PARAMETERS: PasswordHashParameters = {
 export const DEFAULT_PASSWORD_HASH_CONCURRENCY_MAX = 2;
 /** Hash requests waiting for a free slot; beyond this, sign-ins are refused with 503 until the queue drains. */
 export const DEFAULT_PASSWORD_HASH_QUEUE_MAX = 64;
+/** Upper bounds on those two settings: at 32 MiB a hash, more at once would not fit a machine. */
+export const PASSWORD_HASH_CONCURRENCY_LIMIT = 64;
+export const PASSWORD_HASH_QUEUE_LIMIT = 100_000;
 
 /** Bounds on parameters read back from stored hashes, so that a tampered row cannot demand gigabytes of memory. */
 const COST_MAX = 2 ** 20;
@@ -44,28 +48,28 @@ const KEY_BYTES_RANGE = [16, 64] as const;
 
 const HASH_SCHEME = "scrypt";
 
+/** The parameters besides the cost (checked on its own, being a power of two), each with its default and range. */
+const PARAMETER_OPTIONS = {
+  blockSize: integerOption(DEFAULT_PASSWORD_HASH_PARAMETERS.blockSize, 1, BLOCK_SIZE_MAX),
+  parallelization: integerOption(DEFAULT_PASSWORD_HASH_PARAMETERS.parallelization, 1, PARALLELIZATION_MAX),
+  saltBytes: integerOption(DEFAULT_PASSWORD_HASH_PARAMETERS.saltBytes, ...SALT_BYTES_RANGE),
+  keyBytes: integerOption(DEFAULT_PASSWORD_HASH_PARAMETERS.keyBytes, ...KEY_BYTES_RANGE),
+};
+
+const HASHER_OPTIONS = {
+  passwordHashConcurrencyMax: integerOption(DEFAULT_PASSWORD_HASH_CONCURRENCY_MAX, 1, PASSWORD_HASH_CONCURRENCY_LIMIT),
+  passwordHashQueueMax: integerOption(DEFAULT_PASSWORD_HASH_QUEUE_MAX, 0, PASSWORD_HASH_QUEUE_LIMIT),
+};
+
+const rangeError: OptionError = (field, message) => new RangeError(`${field} ${message}`);
+
 function checkParameters(parameters: PasswordHashParameters): PasswordHashParameters {
-  const { cost, blockSize, parallelization, saltBytes, keyBytes } = parameters;
+  const { cost } = parameters;
   const isPowerOfTwo = Number.isInteger(cost) && cost >= 2 && (cost & (cost - 1)) === 0;
   if (!isPowerOfTwo || cost > COST_MAX) {
     throw new RangeError(`passwordHashing.cost must be a power of two from 2 to ${COST_MAX}, got ${cost}`);
   }
-  const inRange = (value: number, min: number, max: number): boolean =>
-    Number.isInteger(value) && value >= min && value <= max;
-  if (!inRange(blockSize, 1, BLOCK_SIZE_MAX)) {
-    throw new RangeError(`passwordHashing.blockSize must be an integer from 1 to ${BLOCK_SIZE_MAX}, got ${blockSize}`);
-  }
-  if (!inRange(parallelization, 1, PARALLELIZATION_MAX)) {
-    throw new RangeError(
-      `passwordHashing.parallelization must be an integer from 1 to ${PARALLELIZATION_MAX}, got ${parallelization}`,
-    );
-  }
-  if (!inRange(saltBytes, ...SALT_BYTES_RANGE)) {
-    throw new RangeError(`passwordHashing.saltBytes must be from ${SALT_BYTES_RANGE.join(" to ")}, got ${saltBytes}`);
-  }
-  if (!inRange(keyBytes, ...KEY_BYTES_RANGE)) {
-    throw new RangeError(`passwordHashing.keyBytes must be from ${KEY_BYTES_RANGE.join(" to ")}, got ${keyBytes}`);
-  }
+  resolveIntegers(PARAMETER_OPTIONS, parameters, (field, message) => rangeError(`passwordHashing.${field}`, message));
   return parameters;
 }
 
@@ -136,14 +140,13 @@ export class PasswordHasher {
 
   constructor(options: PasswordHasherOptions = {}) {
     this.parameters = checkParameters({ ...DEFAULT_PASSWORD_HASH_PARAMETERS, ...options.parameters });
-    this.#concurrencyMax = options.concurrencyMax ?? DEFAULT_PASSWORD_HASH_CONCURRENCY_MAX;
-    this.#queueMax = options.queueMax ?? DEFAULT_PASSWORD_HASH_QUEUE_MAX;
-    if (!Number.isInteger(this.#concurrencyMax) || this.#concurrencyMax < 1) {
-      throw new RangeError(`passwordHashConcurrencyMax must be a positive integer, got ${this.#concurrencyMax}`);
-    }
-    if (!Number.isInteger(this.#queueMax) || this.#queueMax < 0) {
-      throw new RangeError(`passwordHashQueueMax must be a non-negative integer, got ${this.#queueMax}`);
-    }
+    const limits = resolveIntegers(
+      HASHER_OPTIONS,
+      { passwordHashConcurrencyMax: options.concurrencyMax, passwordHashQueueMax: options.queueMax },
+      rangeError,
+    );
+    this.#concurrencyMax = limits.passwordHashConcurrencyMax;
+    this.#queueMax = limits.passwordHashQueueMax;
   }
 
   async hash(password: string): Promise<string> {

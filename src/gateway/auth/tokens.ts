@@ -8,6 +8,7 @@ import { join } from "node:path";
 
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
 
+import { integerOption, resolveInteger } from "../../platform/options.js";
 import { unauthorized } from "../errors.js";
 
 /** Who a valid token says the caller is, and the roles it grants (an app's own, or the gateway's "admin"). */
@@ -31,6 +32,8 @@ export const TOKEN_ALGORITHM = "HS256";
 export const DEFAULT_TOKEN_ISSUER = "sluice";
 export const DEFAULT_TOKEN_TTL_SECONDS = 12 * 60 * 60;
 export const TOKEN_TTL_SECONDS_MAX = 30 * 24 * 60 * 60;
+/** The declared token lifetime, for the option and for a lifetime asked of one token. */
+const TOKEN_TTL_SECONDS = integerOption(DEFAULT_TOKEN_TTL_SECONDS, 1, TOKEN_TTL_SECONDS_MAX);
 /** Longer tokens are refused before any parsing; ours are a few hundred characters. */
 export const ACCESS_TOKEN_CHARS_MAX = 4096;
 /** HS256 needs a key at least as long as its 256-bit output to keep its strength. */
@@ -118,6 +121,11 @@ function checkRoles(roles: readonly string[]): void {
   }
 }
 
+/** A token lifetime: an integer number of seconds from 1 to TOKEN_TTL_SECONDS_MAX. */
+function checkTtl(field: string, seconds: number): number {
+  return resolveInteger(field, seconds, TOKEN_TTL_SECONDS, (name, message) => new RangeError(`${name} ${message}`));
+}
+
 /** Issues and verifies tokens with one secret. */
 export class TokenService {
   readonly issuer: string;
@@ -131,12 +139,7 @@ export class TokenService {
   }
 
   static async create(options: TokenServiceOptions = {}): Promise<TokenService> {
-    const tokenTtlSeconds = options.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
-    if (!Number.isInteger(tokenTtlSeconds) || tokenTtlSeconds < 1 || tokenTtlSeconds > TOKEN_TTL_SECONDS_MAX) {
-      throw new RangeError(
-        `tokenTtlSeconds must be an integer from 1 to ${TOKEN_TTL_SECONDS_MAX}, got ${String(tokenTtlSeconds)}`,
-      );
-    }
+    const tokenTtlSeconds = checkTtl("tokenTtlSeconds", options.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS);
     const issuer = options.issuer ?? DEFAULT_TOKEN_ISSUER;
     let secret: Uint8Array;
     if (options.secret !== undefined && options.secret !== null && options.secret !== "") {
@@ -152,9 +155,7 @@ export class TokenService {
 
   /** Signs a token for the user, valid for ttlSeconds (the service's token lifetime by default). */
   async issue(user: AuthenticatedUser, ttlSeconds: number = this.tokenTtlSeconds): Promise<IssuedToken> {
-    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > TOKEN_TTL_SECONDS_MAX) {
-      throw new RangeError(`ttlSeconds must be an integer from 1 to ${TOKEN_TTL_SECONDS_MAX}`);
-    }
+    checkTtl("ttlSeconds", ttlSeconds);
     checkRoles(user.roles);
     const issuedAtSeconds = Math.floor(Date.now() / 1000);
     const expiresAtSeconds = issuedAtSeconds + ttlSeconds;

@@ -14,8 +14,6 @@ import { createTopicReader, type BatchContext } from "./topic-reader.js";
 
 /** How often a replay waiting for the client to read checks its send buffer again. */
 export const REPLAY_DRAIN_POLL_MS = 10;
-/** How often a replay that waits for the client tells the consumer group it is alive. */
-export const REPLAY_HEARTBEAT_INTERVAL_MS = 1_000;
 
 export interface ReplayOptions {
   kafka: KafkaClient;
@@ -43,21 +41,14 @@ export function startReplay(options: ReplayOptions): Replay {
   let finished = false;
 
   const waitForClient = async (context: BatchContext): Promise<void> => {
-    let heartbeatAt = Date.now();
     while (!finished && context.active() && options.bufferedBytes() > options.pauseAboveBytes) {
       await sleep(REPLAY_DRAIN_POLL_MS);
-      if (Date.now() - heartbeatAt >= REPLAY_HEARTBEAT_INTERVAL_MS) {
-        heartbeatAt = Date.now();
-        // A heartbeat refused during a rebalance is harmless: the reader rejoins and seeks to where it was.
-        await context.heartbeat().catch(() => undefined);
-      }
     }
   };
 
   const reader = createTopicReader({
     kafka: options.kafka,
     topic,
-    groupIdPrefix: `sluice-ws-replay-${topic}`,
     startOffset: (partition) =>
       subscription.isReplaying(partition) ? (subscription.nextOffset(partition) ?? null) : null,
     onRecords: async (partition, records, context) => {

@@ -99,7 +99,6 @@ export class TopicTail {
       const reader = createTopicReader({
         kafka: this.options.kafka,
         topic,
-        groupIdPrefix: `sluice-ws-tail-${topic}`,
         startOffset: (partition) => {
           // A partition the topic gained after the tail opened is read from its start.
           this.recent.startPartition(partition, 0);

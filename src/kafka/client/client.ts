@@ -4,10 +4,18 @@
 
 import { KafkaAdmin } from "./admin/admin.js";
 import { KafkaCluster } from "./cluster/cluster.js";
-import { fetchPartitions, type FetchedPartition, type FetchLimits, type PartitionPosition } from "./fetch/fetch.js";
+import {
+  fetchPartitionBytes,
+  fetchPartitions,
+  type FetchedPartition,
+  type FetchedPartitionBytes,
+  type FetchLimits,
+  type PartitionPosition,
+} from "./fetch/fetch.js";
 import { PartitionReader, type PartitionReaderOptions } from "./fetch/partition-reader.js";
 import type { KafkaClientOptions } from "./options.js";
 import { produce, type ProduceRequest, type ProduceResult } from "./produce/produce.js";
+import { Producer, type ProducerOptions } from "./produce/producer.js";
 
 export class SluiceKafkaClient {
   readonly cluster: KafkaCluster;
@@ -27,9 +35,19 @@ export class SluiceKafkaClient {
     return produce(this.cluster, request);
   }
 
+  /** A batching producer, idempotent unless told otherwise; see produce/producer.ts. */
+  producer(options?: ProducerOptions): Producer {
+    return new Producer(this.cluster, options);
+  }
+
   /** One fetch from each partition at its offset (no consumer group). */
   fetch(positions: readonly PartitionPosition[], limits?: FetchLimits): Promise<FetchedPartition[]> {
     return fetchPartitions(this.cluster, positions, limits);
+  }
+
+  /** One fetch from each partition at its offset, the record batches left undecoded for the caller to walk. */
+  fetchBytes(positions: readonly PartitionPosition[], limits?: FetchLimits): Promise<FetchedPartitionBytes[]> {
+    return fetchPartitionBytes(this.cluster, positions, limits);
   }
 
   /** A reader that follows partitions from where each starts (no consumer group). */

@@ -6,6 +6,7 @@ export { SluiceKafkaClient } from "./client.js";
 export { KafkaAdmin, type ClusterDescription, type TopicOffsets } from "./admin/admin.js";
 export * from "./admin/configs.js";
 export * from "./admin/groups.js";
+export * from "./admin/log-dirs.js";
 export * from "./admin/offsets.js";
 export * from "./admin/topics.js";
 export { KafkaCluster, type Lane } from "./cluster/cluster.js";
@@ -17,3 +18,13 @@ export type { FetchedRecord } from "./fetch/records.js";
 export { SASL_MECHANISMS, type SaslMechanism, type SaslOptions } from "./network/sasl.js";
 export * from "./options.js";
 export * from "./produce/produce.js";
+export * from "./produce/partitioner.js";
+export {
+  Producer,
+  PRODUCER_BATCH_BYTES_MAX,
+  PRODUCER_BATCH_RECORDS_MAX,
+  PRODUCER_QUEUED_RECORDS_MAX,
+  type OutgoingRecord,
+  type PartitionAck,
+  type ProducerOptions,
+} from "./produce/producer.js";

@@ -260,6 +260,8 @@ export interface BuildRecordBatchOptions {
   baseSequence?: number;
   partitionLeaderEpoch?: number;
   transactional?: boolean;
+  /** A control batch (transaction markers); its one record's key and value carry the marker. */
+  control?: boolean;
   /** Default record timestamp; Date.now() when absent. */
   timestamp?: number;
   /** Builds a LogAppendTime batch stamped with this time. */
@@ -313,6 +315,7 @@ export function buildRecordBatch(options: BuildRecordBatchOptions): Buffer {
 
   let attributes = codec;
   if (options.transactional === true) attributes |= ATTRIBUTE_TRANSACTIONAL;
+  if (options.control === true) attributes |= ATTRIBUTE_CONTROL;
   if (options.logAppendTime !== undefined) attributes |= ATTRIBUTE_LOG_APPEND_TIME;
   const batch = Buffer.alloc(RECORD_BATCH_HEADER_BYTES + payload.length);
   writeInt64(batch, BatchField.baseOffset, options.baseOffset ?? 0);
@@ -453,4 +456,45 @@ export function* iterateBatches(buf: Uint8Array): Generator<BatchView> {
     yield { header, bytes: view.subarray(at, at + batchBytes) };
     at += batchBytes;
   }
+}
+
+/**
+ * The first record of a batch at or after `fromOffset` whose timestamp is at or after `timestampMs`, found by
+ * reading each record's length, timestamp and offset only (keys, values and headers are stepped over, nothing is
+ * made per record), so a time lookup in a batch of many thousand records stays cheap. Null when none is.
+ */
+export function findRecordAtTime(
+  buf: Uint8Array,
+  fromOffset: number,
+  timestampMs: number,
+): { offset: number; timestamp: number } | null {
+  const header = readBatchHeader(buf);
+  const batchBytes = batchBytesOf(header);
+  if (batchBytes > buf.length) throw new ProtocolDecodeError(`batch of ${batchBytes} bytes given ${buf.length}`);
+  const codec = compressionOf(header);
+  let body: Buffer;
+  try {
+    body = decompress(codec, asBuffer(buf).subarray(RECORD_BATCH_HEADER_BYTES, batchBytes), DECOMPRESSED_BYTES_MAX);
+  } catch (error) {
+    if (error instanceof CompressionError) {
+      throw new ProtocolDecodeError(`${compressionCodecName(codec)} records: ${error.message}`);
+    }
+    throw error;
+  }
+  const logAppendTime = hasLogAppendTime(header);
+  const reader = new Reader(body);
+  for (let index = 0; index < header.recordCount; index++) {
+    const length = reader.varint();
+    if (length < 0 || length > reader.remaining) {
+      throw new ProtocolDecodeError(`record ${index} claims ${length} bytes; ${reader.remaining} remain`);
+    }
+    const end = reader.offset + length;
+    reader.int8();
+    const timestampDelta = reader.varlong();
+    const offset = header.baseOffset + reader.varint();
+    const timestamp = logAppendTime ? header.maxTimestamp : header.baseTimestamp + timestampDelta;
+    if (offset >= fromOffset && timestamp >= timestampMs) return { offset, timestamp };
+    reader.skip(end - reader.offset);
+  }
+  return null;
 }

@@ -222,6 +222,14 @@ export function selectOutboxEvent(eventId: string): SqlStatement<{ topic: string
   return sql("SELECT topic, value FROM sluice_outbox WHERE event_id = $1", [eventId]);
 }
 
+/** The rows of these event ids that are still in the outbox; ids must be lower-case UUIDs. */
+export function selectOutboxEvents(
+  eventIds: readonly string[],
+): SqlStatement<{ event_id: string; topic: string; value: Buffer | null }> {
+  checkCount("eventIds", eventIds.length, OUTBOX_IDS_MAX);
+  return sql("SELECT event_id, topic, value FROM sluice_outbox WHERE event_id = ANY($1::uuid[])", [eventIds]);
+}
+
 /** Removes rows that reached the broker, for relays that keep no history. */
 export function deleteOutboxRows(ids: readonly number[]): SqlStatement<never> {
   checkCount("ids", ids.length, OUTBOX_IDS_MAX);

@@ -1,5 +1,6 @@
-// The one place the toolkit creates kafkajs's Kafka object. Services see only KafkaClient, so the Kafka client
-// library can be replaced without touching them. Connection settings default to the same KAFKA_* environment
+// The one place the toolkit creates its Kafka clients: kafkajs's Kafka object, or Sluice's own client
+// (src/kafka/client). Services see only KafkaClient, so the client library underneath can be chosen (the library
+// option, or KAFKA_CLIENT) without touching them. Connection settings default to the same KAFKA_* environment
 // variables the sluice CLI reads.
 
 import { readFileSync } from "node:fs";
@@ -7,11 +8,13 @@ import { readFileSync } from "node:fs";
 import kafkajs from "kafkajs";
 import type { Kafka, KafkaConfig, LogEntry, SASLOptions } from "kafkajs";
 
+import { SluiceKafkaClient, type SaslMechanism } from "../../kafka/client/index.js";
 import { integerOption, resolveInteger } from "../../platform/options.js";
 import { InvalidArgumentError, ToolkitError, ToolkitErrorCode } from "../errors.js";
 import { silentLogger, type ToolkitLogger } from "../logger.js";
 import { KAFKA_CAPABILITIES, type TransportClient } from "../transports/transport.js";
 import { createKafkaAdmin, type KafkaAdmin } from "./admin.js";
+import { createNativeProducer } from "./native-producer.js";
 import { createKafkaConsumer } from "./consumer.js";
 import { createKafkaProducer, type KafkaProducer, type KafkaProducerOptions } from "./producer.js";
 import { installRequestQueueTimerFix } from "./request-queue-timer.js";
@@ -19,6 +22,15 @@ import { installRequestQueueTimerFix } from "./request-queue-timer.js";
 const { Kafka: KafkaClass, logLevel: KafkaLogLevel } = kafkajs;
 installRequestQueueTimerFix();
 
+/** The Kafka client libraries the toolkit can run on: kafkajs, or Sluice's own client (src/kafka/client). */
+export const KAFKA_CLIENT_LIBRARIES = ["kafkajs", "sluice"] as const;
+export type KafkaClientLibrary = (typeof KAFKA_CLIENT_LIBRARIES)[number];
+/**
+ * Which library the toolkit's producers use. Sluice's client is the default: it batches concurrent sends into one
+ * request per partition (see bench/e2e.ts for the figures). Group consumers and admin still use kafkajs until Sluice's
+ * client has consumer groups; partition readers always use Sluice's client.
+ */
+export const DEFAULT_KAFKA_CLIENT_LIBRARY: KafkaClientLibrary = "sluice";
 export const DEFAULT_KAFKA_BROKERS = "127.0.0.1:9092";
 export const DEFAULT_CLIENT_ID = "sluice-toolkit";
 export const KAFKA_BROKERS_COUNT_MAX = 100;
@@ -51,6 +63,8 @@ export interface KafkaRetryOptions {
 }
 
 export interface KafkaClientOptions {
+  /** The client library producers use; default KAFKA_CLIENT, then DEFAULT_KAFKA_CLIENT_LIBRARY. */
+  library?: KafkaClientLibrary;
   /** Bootstrap brokers, "host:port"; default KAFKA_BROKERS, then 127.0.0.1:9092. */
   brokers?: readonly string[];
   clientId?: string;
@@ -69,6 +83,7 @@ export interface KafkaClientOptions {
 
 export interface KafkaClient extends TransportClient {
   readonly kind: "kafka";
+  readonly library: KafkaClientLibrary;
   readonly brokers: readonly string[];
   readonly clientId: string;
   readonly logger: ToolkitLogger;
@@ -77,6 +92,11 @@ export interface KafkaClient extends TransportClient {
   admin(): KafkaAdmin;
   /** The kafkajs client underneath, for the toolkit's own consumer; services should not need it. */
   raw(): Kafka;
+  /**
+   * A new client of Sluice's own with these settings, for the toolkit's producers and partition readers; the caller
+   * closes it. Services should not need it.
+   */
+  native(): SluiceKafkaClient;
 }
 
 function configError(message: string): ToolkitError {
@@ -154,6 +174,12 @@ function tlsFromEnv(env: Readonly<Record<string, string | undefined>>): KafkaTls
   return env.KAFKA_TLS === undefined ? false : parseFlag(env.KAFKA_TLS, "KAFKA_TLS");
 }
 
+function parseLibrary(raw: string, source: string): KafkaClientLibrary {
+  const normalized = raw.trim().toLowerCase();
+  if ((KAFKA_CLIENT_LIBRARIES as readonly string[]).includes(normalized)) return normalized as KafkaClientLibrary;
+  throw configError(`${source}: expected ${KAFKA_CLIENT_LIBRARIES.join(" or ")}, not "${raw}"`);
+}
+
 function saslConfig(sasl: KafkaSaslOptions | null): SASLOptions | undefined {
   if (sasl === null) return undefined;
   const credentials = { username: sasl.username, password: sasl.password };
@@ -174,6 +200,17 @@ function tlsConfig(tls: KafkaTlsOptions): KafkaConfig["ssl"] {
   if (tls === true) return true;
   return {
     ...(tls.ca === undefined ? {} : { ca: [tls.ca] }),
+    ...(tls.cert === undefined ? {} : { cert: tls.cert }),
+    ...(tls.key === undefined ? {} : { key: tls.key }),
+  };
+}
+
+function nativeTls(
+  tls: KafkaTlsOptions,
+): boolean | { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer } {
+  if (typeof tls === "boolean") return tls;
+  return {
+    ...(tls.ca === undefined ? {} : { ca: tls.ca }),
     ...(tls.cert === undefined ? {} : { cert: tls.cert }),
     ...(tls.key === undefined ? {} : { key: tls.key }),
   };
@@ -211,6 +248,10 @@ export function createKafkaClient(options: KafkaClientOptions = {}): KafkaClient
     options.brokers !== undefined
       ? checkBrokers(options.brokers, "brokers")
       : parseBrokers(env.KAFKA_BROKERS || DEFAULT_KAFKA_BROKERS, "KAFKA_BROKERS");
+  const library =
+    options.library !== undefined
+      ? parseLibrary(String(options.library), "library")
+      : parseLibrary(env.KAFKA_CLIENT || DEFAULT_KAFKA_CLIENT_LIBRARY, "KAFKA_CLIENT");
   const clientId = options.clientId ?? DEFAULT_CLIENT_ID;
   if (typeof clientId !== "string" || !/^[\x20-\x7e]{1,255}$/.test(clientId)) {
     throw new InvalidArgumentError("clientId", "must be 1 to 255 printable ASCII characters");
@@ -220,41 +261,65 @@ export function createKafkaClient(options: KafkaClientOptions = {}): KafkaClient
   const logger = options.logger ?? silentLogger;
   const dayMs = 24 * 60 * 60 * 1000;
   const retry = options.retry ?? {};
+  const connectionTimeoutMs = positiveInteger(
+    "connectionTimeoutMs",
+    options.connectionTimeoutMs,
+    DEFAULT_CONNECTION_TIMEOUT_MS,
+    dayMs,
+  );
+  const requestTimeoutMs = positiveInteger(
+    "requestTimeoutMs",
+    options.requestTimeoutMs,
+    DEFAULT_REQUEST_TIMEOUT_MS,
+    dayMs,
+  );
+  const retries = positiveInteger("retry.retries", retry.retries, DEFAULT_CLIENT_RETRIES, 1_000);
+  const retryInitialMs = positiveInteger(
+    "retry.initialRetryTimeMs",
+    retry.initialRetryTimeMs,
+    DEFAULT_CLIENT_RETRY_INITIAL_MS,
+    dayMs,
+  );
+  const retryMaxMs = positiveInteger("retry.maxRetryTimeMs", retry.maxRetryTimeMs, DEFAULT_CLIENT_RETRY_MAX_MS, dayMs);
   const kafka = new KafkaClass({
     brokers: [...brokers],
     clientId,
     ssl: tlsConfig(ssl),
     sasl: saslConfig(sasl),
-    connectionTimeout: positiveInteger(
-      "connectionTimeoutMs",
-      options.connectionTimeoutMs,
-      DEFAULT_CONNECTION_TIMEOUT_MS,
-      dayMs,
-    ),
-    requestTimeout: positiveInteger("requestTimeoutMs", options.requestTimeoutMs, DEFAULT_REQUEST_TIMEOUT_MS, dayMs),
-    retry: {
-      retries: positiveInteger("retry.retries", retry.retries, DEFAULT_CLIENT_RETRIES, 1_000),
-      initialRetryTime: positiveInteger(
-        "retry.initialRetryTimeMs",
-        retry.initialRetryTimeMs,
-        DEFAULT_CLIENT_RETRY_INITIAL_MS,
-        dayMs,
-      ),
-      maxRetryTime: positiveInteger("retry.maxRetryTimeMs", retry.maxRetryTimeMs, DEFAULT_CLIENT_RETRY_MAX_MS, dayMs),
-    },
+    connectionTimeout: connectionTimeoutMs,
+    requestTimeout: requestTimeoutMs,
+    retry: { retries, initialRetryTime: retryInitialMs, maxRetryTime: retryMaxMs },
     logLevel: KafkaLogLevel.INFO,
     logCreator: routeLogsTo(logger),
   });
+  const nativeClient = (): SluiceKafkaClient =>
+    new SluiceKafkaClient({
+      bootstrapBrokers: brokers,
+      clientId,
+      tls: nativeTls(ssl),
+      sasl: sasl === null ? null : { ...sasl, mechanism: sasl.mechanism.toUpperCase() as SaslMechanism },
+      connectTimeoutMs: connectionTimeoutMs,
+      requestTimeoutMs,
+      retriesMax: retries,
+      retryBackoffInitialMs: retryInitialMs,
+      retryBackoffMaxMs: Math.max(retryInitialMs, retryMaxMs),
+      logger,
+    });
   const client: KafkaClient = {
     kind: "kafka",
     capabilities: KAFKA_CAPABILITIES,
     address: brokers.join(","),
+    library,
     brokers,
     clientId,
     logger,
-    producer: (producerOptions = {}) => createKafkaProducer(kafka, brokers, logger, producerOptions),
+    producer: (producerOptions = {}) =>
+      library === "sluice"
+        ? createNativeProducer(nativeClient, brokers, producerOptions)
+        : createKafkaProducer(kafka, brokers, logger, producerOptions),
     admin: () => createKafkaAdmin(kafka, brokers),
     raw: () => kafka,
+    native: nativeClient,
     consumer: (consumerOptions) => createKafkaConsumer(client, consumerOptions),
   };
   return client;

@@ -1,27 +1,30 @@
 // Our consumer interface over kafkajs's: a group member that hands over one partition's batch of records at a time,
 // commits only the offsets it is told to (never automatically), and pauses and resumes single partitions. Also
-// readTopic(), which reads what a topic holds now (a dead-letter topic, for listing) and stops at its end.
+// readTopic(), which reads what a topic holds now (a dead-letter topic, for listing) by manual assignment and stops
+// at its end.
 
-import { randomUUID } from "node:crypto";
-
-import type { Consumer, ConsumerConfig, KafkaMessage } from "kafkajs";
+import type { Consumer, ConsumerConfig, Kafka, KafkaMessage } from "kafkajs";
 
 import { headersToStrings } from "../event.js";
 import { integerOption, resolveInteger } from "../../platform/options.js";
-import { InvalidArgumentError, ToolkitError, ToolkitErrorCode, UnknownTopicError } from "../errors.js";
-import type { ToolkitLogger } from "../logger.js";
-import type { KafkaClient } from "./connection.js";
+import { InvalidArgumentError, ToolkitError, ToolkitErrorCode } from "../errors.js";
+import { createPartitionReader, type KafkaPartitionReader, type NativeSource } from "./reader.js";
+import { RECORD_HEADERS_COUNT_MAX, type ConsumerRecord } from "./record.js";
+
+export { RECORD_HEADERS_COUNT_MAX, type ConsumerRecord } from "./record.js";
 
 export const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 3_000;
 export const DEFAULT_REBALANCE_TIMEOUT_MS = 60_000;
-/** How long one fetch waits for new records; it also bounds how long a stop waits for the fetch in progress. */
-export const DEFAULT_FETCH_WAIT_MS = 500;
+/**
+ * How long one fetch waits for new records; it also bounds how long a stop waits for the fetch in progress. Records
+ * end the wait as soon as they arrive, so it costs no latency when busy; an idle consumer fetches once per wait, and
+ * at 500 ms the ten consumers of an idle `sluice up` were most of its CPU (npm run bench:idle).
+ */
+export const DEFAULT_FETCH_WAIT_MS = 2_000;
 export const DEFAULT_PARTITION_FETCH_BYTES_MAX = 1024 * 1024;
 export const DEFAULT_FETCH_BYTES_MAX = 10 * 1024 * 1024;
 export const PARTITIONS_CONCURRENTLY_MAX = 64;
-/** Headers per record the consumer reads; the rest are dropped (the producer side allows far fewer). */
-export const RECORD_HEADERS_COUNT_MAX = 256;
 export const DEFAULT_READ_TOPIC_TIMEOUT_MS = 30_000;
 export const READ_TOPIC_RECORDS_MAX = 100_000;
 
@@ -35,17 +38,10 @@ export interface KafkaConsumerOptions {
   fetchBytesMax?: number;
 }
 
-/** One record as the consumer delivers it. */
-export interface ConsumerRecord {
-  topic: string;
-  partition: number;
-  /** A decimal string: offsets may exceed JavaScript's safe integers. */
-  offset: string;
-  /** Milliseconds since the epoch, as the producer (or broker) stamped it. */
-  timestamp: number;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: Record<string, string>;
+/** What the consumer needs of a Kafka client (the kafkajs client underneath); a structural type, so this file does not
+ * import connection.ts, which imports it. */
+export interface KafkajsSource {
+  raw(): Kafka;
 }
 
 /** The records of one partition fetched together, with what the member may do while it works through them. */
@@ -124,7 +120,7 @@ export function toConsumerRecord(topic: string, partition: number, message: Kafk
   };
 }
 
-export function createKafkaConsumer(client: KafkaClient, options: KafkaConsumerOptions): KafkaConsumer {
+export function createKafkaConsumer(client: KafkajsSource, options: KafkaConsumerOptions): KafkaConsumer {
   let stopping = false;
   let started = false;
   const dayMs = 24 * 60 * 60 * 1000;
@@ -245,16 +241,15 @@ export interface ReadTopicOptions {
   filter?: (record: ConsumerRecord) => boolean;
   recordsPerPartitionMax?: number;
   timeoutMs?: number;
-  logger?: ToolkitLogger;
 }
 
 /**
- * Reads the records a topic holds now, up to its current end, and returns them by partition and offset. It joins a
- * throwaway consumer group (kafkajs reads only as a group member), commits nothing and deletes the group after.
+ * Reads the records a topic holds now, up to its current end, and returns them by partition and offset. It reads by
+ * manual assignment through Sluice's own client, so no consumer group is joined and nothing is committed.
  * Throws UnknownTopicError when the topic does not exist.
  */
 export async function readTopic(
-  client: KafkaClient,
+  client: NativeSource,
   topic: string,
   options: ReadTopicOptions = {},
 ): Promise<ConsumerRecord[]> {
@@ -266,95 +261,65 @@ export async function readTopic(
     READ_TOPIC_RECORDS_MAX,
   );
   const filter = options.filter ?? (() => true);
-  const kafka = client.raw();
-  const admin = kafka.admin();
-  await admin.connect();
-  let ranges: Map<number, { start: bigint; end: bigint }>;
-  try {
-    if (!(await admin.listTopics()).includes(topic)) throw new UnknownTopicError(topic);
-    const ends = await admin.fetchTopicOffsets(topic);
-    const starts =
-      options.since === undefined ? null : await admin.fetchTopicOffsetsByTimestamp(topic, options.since.getTime());
-    ranges = new Map();
-    for (const entry of ends) {
-      const low = BigInt(entry.low);
-      const high = BigInt(entry.high);
-      const byTime = starts?.find((start) => start.partition === entry.partition)?.offset;
-      // An offset of -1 by timestamp means no record is that recent.
-      const start = byTime === undefined ? low : BigInt(byTime) < 0n ? high : BigInt(byTime);
-      if (start < high) ranges.set(entry.partition, { start: start < low ? low : start, end: high });
-    }
-  } finally {
-    await admin.disconnect();
-  }
-  if (ranges.size === 0) return [];
-
+  const reader = createPartitionReader(client, { fetchWaitMs: 100 });
+  const deadlineMs = Date.now() + timeoutMs;
   const kept = new Map<number, ConsumerRecord[]>();
-  // The next offset each partition needs: a fetch made before the seek below may deliver records again.
-  const cursors = new Map([...ranges].map(([partition, range]) => [partition, range.start]));
-  const pending = new Set(ranges.keys());
-  const groupId = `sluice-read-${randomUUID()}`;
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
-  let finish: () => void = () => undefined;
-  let fail: (error: Error) => void = () => undefined;
-  const done = new Promise<void>((resolve, reject) => {
-    finish = resolve;
-    fail = reject;
-  });
-  const timer = setTimeout(
-    () =>
-      fail(
-        new ToolkitError(
+  try {
+    const ranges = await readRanges(reader, topic, options.since);
+    const pending = new Set(ranges.keys());
+    for (const [partition, range] of ranges) {
+      kept.set(partition, []);
+      reader.assign([{ topic, partition, from: { offset: range.start } }]);
+    }
+    while (pending.size > 0) {
+      if (Date.now() >= deadlineMs) {
+        throw new ToolkitError(
           ToolkitErrorCode.TOPIC_READ_TIMED_OUT,
           `reading topic "${topic}" took longer than ${timeoutMs} ms; check that the broker is healthy, or allow ` +
             "more time",
-        ),
-      ),
-    timeoutMs,
-  );
-  consumer.on(consumer.events.CRASH, (event) => {
-    if (!event.payload.restart) fail(event.payload.error);
-  });
-  try {
-    await consumer.connect();
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        const range = ranges.get(batch.partition);
-        if (range === undefined || !pending.has(batch.partition)) return;
-        const list = kept.get(batch.partition) ?? [];
-        kept.set(batch.partition, list);
-        for (const message of batch.messages) {
-          const offset = BigInt(message.offset);
-          if (offset < (cursors.get(batch.partition) ?? range.start)) continue;
-          cursors.set(batch.partition, offset + 1n);
-          if (offset >= range.end || list.length >= perPartitionMax) break;
-          const record = toConsumerRecord(topic, batch.partition, message);
-          if (filter(record)) list.push(record);
-          if (offset + 1n >= range.end || list.length >= perPartitionMax) {
-            pending.delete(batch.partition);
-            break;
-          }
+        );
+      }
+      for (const record of await reader.read()) {
+        const range = ranges.get(record.partition);
+        const list = kept.get(record.partition);
+        if (range === undefined || list === undefined || !pending.has(record.partition)) continue;
+        const offset = Number(record.offset);
+        if (offset < range.end && filter(record)) list.push(record);
+        if (offset + 1 >= range.end || list.length >= perPartitionMax) {
+          pending.delete(record.partition);
+          reader.unassign([{ topic, partition: record.partition }]);
         }
-        if (pending.size === 0) finish();
-      },
-    });
-    for (const [partition, range] of ranges) consumer.seek({ topic, partition, offset: range.start.toString() });
-    await done;
-  } finally {
-    clearTimeout(timer);
-    await consumer.disconnect().catch(() => undefined);
-    const cleanup = kafka.admin();
-    try {
-      await cleanup.connect();
-      await cleanup.deleteGroups([groupId]);
-    } catch (error) {
-      // The group committed nothing, so one left behind does no harm until the broker expires it.
-      options.logger?.debug({ err: error, groupId }, "could not delete the throwaway group of a topic read");
-    } finally {
-      await cleanup.disconnect().catch(() => undefined);
+      }
     }
+  } finally {
+    await reader.close();
   }
   return [...kept.entries()].sort(([left], [right]) => left - right).flatMap(([, records]) => records);
+}
+
+/** The offsets each non-empty partition is read between: from its start (or the first record since a time) to its end. */
+async function readRanges(
+  reader: KafkaPartitionReader,
+  topic: string,
+  since: Date | undefined,
+): Promise<Map<number, { start: number; end: number }>> {
+  const partitions = await reader.partitionsOf(topic);
+  const ranges = new Map<number, { start: number; end: number }>();
+  const offsets = await reader.offsets(
+    partitions.flatMap((partition) => [
+      { topic, partition, spec: "earliest" as const },
+      { topic, partition, spec: "latest" as const },
+      ...(since === undefined ? [] : [{ topic, partition, spec: { timestamp: since.getTime() } }]),
+    ]),
+  );
+  const perPartition = since === undefined ? 2 : 3;
+  partitions.forEach((partition, index) => {
+    const low = offsets[index * perPartition]!;
+    const high = offsets[index * perPartition + 1]!;
+    // An offset of -1 by timestamp means no record is that recent.
+    const byTime = since === undefined ? low : offsets[index * perPartition + 2]!;
+    const start = byTime < 0 ? high : Math.max(low, byTime);
+    if (start < high) ranges.set(partition, { start, end: high });
+  });
+  return ranges;
 }

@@ -286,17 +286,22 @@ describe("group handlers", () => {
         );
       }
     }
+    // This broker is also the transaction coordinator of every transactional id.
     for (const version of [1, 3]) {
       const transactional = await call(broker, findCoordinator, version, {
         key: "txn",
         keyType: 1,
         coordinatorKeys: [],
       });
-      assert.equal(transactional.errorCode, ErrorCode.INVALID_REQUEST);
-      assert.match(transactional.errorMessage ?? "", /transactions are not supported/);
+      assert.deepEqual(
+        [transactional.errorCode, transactional.nodeId, transactional.port],
+        [ErrorCode.NONE, address.nodeId, address.port],
+      );
     }
     const batched = await call(broker, findCoordinator, 4, { key: "", keyType: 1, coordinatorKeys: ["txn"] });
-    assert.equal(batched.coordinators![0]!.errorCode, ErrorCode.INVALID_REQUEST);
+    assert.equal(batched.coordinators![0]!.errorCode, ErrorCode.NONE);
+    const unknownType = await call(broker, findCoordinator, 3, { key: "x", keyType: 7, coordinatorKeys: [] });
+    assert.equal(unknownType.errorCode, ErrorCode.INVALID_REQUEST);
   });
 
   test("DescribeGroups and ListGroups at every version", async () => {

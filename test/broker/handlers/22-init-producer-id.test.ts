@@ -58,14 +58,40 @@ describe("InitProducerId", () => {
     assert.notEqual(stale.producerId, first.producerId, "a stale epoch does not bump again; it gets a fresh id");
   });
 
-  test("a transactional id is refused, since transactions are not supported", async () => {
-    const response = await call(broker, initProducerId, FLEXIBLE_VERSION, {
-      transactionalId: "orders-tx",
+  test("a transactional id keeps its producer id; each new instance bumps the epoch and older ones are fenced", async () => {
+    const init = (version: number, producerId = -1, producerEpoch = -1) =>
+      call(broker, initProducerId, version, {
+        transactionalId: "orders-tx",
+        transactionTimeoutMs: 60_000,
+        producerId,
+        producerEpoch,
+      });
+    const first = await init(FLEXIBLE_VERSION);
+    assert.equal(first.errorCode, ErrorCode.NONE);
+    assert.equal(first.producerEpoch, 0);
+    const second = await init(FLEXIBLE_VERSION);
+    assert.deepEqual([second.producerId, second.producerEpoch], [first.producerId, 1]);
+    // The first instance, naming the id and epoch it held, is told it was fenced (v4) or its epoch is stale (v3).
+    const zombie = await init(FLEXIBLE_VERSION, first.producerId, 0);
+    assert.equal(zombie.errorCode, ErrorCode.PRODUCER_FENCED);
+    const olderZombie = await init(3, first.producerId, 0);
+    assert.equal(olderZombie.errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
+  });
+
+  test("a transaction timeout above transaction.max.timeout.ms or an empty transactional id is refused", async () => {
+    const tooLong = await call(broker, initProducerId, FLEXIBLE_VERSION, {
+      transactionalId: "slow-tx",
+      transactionTimeoutMs: broker.config.transactionMaxTimeoutMs + 1,
+      producerId: -1,
+      producerEpoch: -1,
+    });
+    assert.equal(tooLong.errorCode, ErrorCode.INVALID_TRANSACTION_TIMEOUT);
+    const empty = await call(broker, initProducerId, FLEXIBLE_VERSION, {
+      transactionalId: "",
       transactionTimeoutMs: 60_000,
       producerId: -1,
       producerEpoch: -1,
     });
-    assert.equal(response.errorCode, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
-    assert.equal(response.producerId, -1);
+    assert.equal(empty.errorCode, ErrorCode.INVALID_REQUEST);
   });
 });

@@ -108,7 +108,7 @@ test("a resume older than the recent events is replayed from the log, per partit
       const { groups } = await admin.listGroups();
       return !groups.some((group) => group.groupId.startsWith(`sluice-ws-replay-${topic}`));
     }),
-    "a finished replay deletes its throwaway consumer group",
+    "replays read by manual assignment and leave no consumer group behind",
   );
 });
 

@@ -28,6 +28,7 @@ import {
   type OffsetToCommit,
   type TopicPartitionsFilter,
 } from "./groups.js";
+import { describeLogDirs, type ReplicaLogSize } from "./log-dirs.js";
 import {
   deleteRecords,
   listOffsets,
@@ -164,6 +165,13 @@ export class KafkaAdmin {
           .sort((a, b) => a.nodeId - b.nodeId),
       };
     });
+  }
+
+  /** The log size of every replica of the given topics' partitions (every topic when null), from every broker. */
+  describeLogDirs(
+    topics: ReadonlyArray<{ readonly topic: string; readonly partitions: readonly number[] }> | null = null,
+  ): Promise<ReplicaLogSize[]> {
+    return describeLogDirs(this.cluster, topics);
   }
 
   listGroups(options?: { states?: readonly string[]; types?: readonly string[] }): Promise<ListedGroup[]> {

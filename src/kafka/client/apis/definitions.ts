@@ -166,6 +166,11 @@ export const Api = {
     messages.OffsetDeleteResponseSchema,
     [0, 0],
   ),
+  DescribeLogDirs: define<messages.DescribeLogDirsRequest, messages.DescribeLogDirsResponse>(
+    messages.DescribeLogDirsRequestSchema,
+    messages.DescribeLogDirsResponseSchema,
+    [1, 4],
+  ),
   DescribeCluster: define<messages.DescribeClusterRequest, messages.DescribeClusterResponse>(
     messages.DescribeClusterRequestSchema,
     messages.DescribeClusterResponseSchema,

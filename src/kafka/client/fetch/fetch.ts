@@ -81,17 +81,28 @@ export function resolveFetchLimits(limits: FetchLimits = {}): ResolvedFetchLimit
 
 const ZERO_UUID = Buffer.alloc(16);
 
-/** One Fetch request to one broker; an outcome per partition (records, or the partition's error). */
-export async function fetchFrom(
+/** One partition's answer to a Fetch with its record batches as the broker sent them, not yet decoded. */
+export interface FetchedPartitionBytes extends TopicPartition {
+  /** Where this fetch started; batches may begin before it (a batch is sent whole). */
+  readonly fetchOffset: number;
+  /** The partition's record batches, concatenated; the last may be cut off at the fetch's byte limit. */
+  readonly bytes: Buffer | null;
+  readonly abortedTransactions: ReadonlyArray<{ producerId: number; firstOffset: number }> | null;
+  readonly highWatermark: number;
+  readonly lastStableOffset: number;
+  readonly logStartOffset: number;
+}
+
+/** One Fetch request to one broker; an outcome per partition (its undecoded batches, or the partition's error). */
+export async function fetchBytesFrom(
   connection: BrokerConnection,
   positions: readonly PartitionPosition[],
   limits: ResolvedFetchLimits,
   requestTimeoutMs: number,
-): Promise<Map<string, ItemOutcome<FetchedPartition>>> {
+): Promise<Map<string, ItemOutcome<FetchedPartitionBytes>>> {
   const offsets = new Map(
     positions.map((position) => [partitionKey(position.topic, position.partition), position.offset]),
   );
-  const readCommitted = limits.isolationLevel === "read_committed";
   const response = await connection.request(
     Api.Fetch,
     {
@@ -101,7 +112,7 @@ export async function fetchFrom(
       maxWaitMs: limits.maxWaitMs,
       minBytes: limits.minBytes,
       maxBytes: limits.maxBytes,
-      isolationLevel: readCommitted ? 1 : 0,
+      isolationLevel: limits.isolationLevel === "read_committed" ? 1 : 0,
       sessionId: 0,
       sessionEpoch: -1,
       topics: [...byTopic(positions)].map(([topic, partitions]) => ({
@@ -126,7 +137,7 @@ export async function fetchFrom(
     const error = new KafkaBrokerError(response.errorCode!, `fetching from ${connection.address}`);
     return new Map(positions.map((position) => [partitionKey(position.topic, position.partition), { error }]));
   }
-  const outcomes = new Map<string, ItemOutcome<FetchedPartition>>();
+  const outcomes = new Map<string, ItemOutcome<FetchedPartitionBytes>>();
   for (const topic of response.responses) {
     for (const data of topic.partitions) {
       const key = partitionKey(topic.topic, data.partitionIndex);
@@ -141,34 +152,67 @@ export async function fetchFrom(
         });
         continue;
       }
-      let decoded: ReturnType<typeof decodePartitionRecords>;
-      try {
-        decoded = decodePartitionRecords(topic.topic, data.partitionIndex, fetchOffset, data.records, {
-          readCommitted,
+      outcomes.set(key, {
+        result: {
+          topic: topic.topic,
+          partition: data.partitionIndex,
+          fetchOffset,
+          bytes:
+            data.records === null
+              ? null
+              : Buffer.from(data.records.buffer, data.records.byteOffset, data.records.length),
           abortedTransactions:
             data.abortedTransactions?.map((entry) => ({
               producerId: entry.producerId ?? -1,
               firstOffset: entry.firstOffset ?? -1,
             })) ?? null,
-        });
-      } catch (error) {
-        if (!(error instanceof KafkaClientError)) throw error;
-        outcomes.set(key, { error });
-        continue;
-      }
-      const { records, nextOffset } = decoded;
-      outcomes.set(key, {
-        result: {
-          topic: topic.topic,
-          partition: data.partitionIndex,
-          records,
-          nextOffset,
           highWatermark: data.highWatermark,
           lastStableOffset: data.lastStableOffset ?? data.highWatermark,
           logStartOffset: data.logStartOffset ?? -1,
         },
       });
     }
+  }
+  return outcomes;
+}
+
+/** One Fetch request to one broker; an outcome per partition (records, or the partition's error). */
+export async function fetchFrom(
+  connection: BrokerConnection,
+  positions: readonly PartitionPosition[],
+  limits: ResolvedFetchLimits,
+  requestTimeoutMs: number,
+): Promise<Map<string, ItemOutcome<FetchedPartition>>> {
+  const answers = await fetchBytesFrom(connection, positions, limits, requestTimeoutMs);
+  const outcomes = new Map<string, ItemOutcome<FetchedPartition>>();
+  for (const [key, answer] of answers) {
+    if ("error" in answer) {
+      outcomes.set(key, answer);
+      continue;
+    }
+    const data = answer.result;
+    let decoded: ReturnType<typeof decodePartitionRecords>;
+    try {
+      decoded = decodePartitionRecords(data.topic, data.partition, data.fetchOffset, data.bytes, {
+        readCommitted: limits.isolationLevel === "read_committed",
+        abortedTransactions: data.abortedTransactions,
+      });
+    } catch (error) {
+      if (!(error instanceof KafkaClientError)) throw error;
+      outcomes.set(key, { error });
+      continue;
+    }
+    outcomes.set(key, {
+      result: {
+        topic: data.topic,
+        partition: data.partition,
+        records: decoded.records,
+        nextOffset: decoded.nextOffset,
+        highWatermark: data.highWatermark,
+        lastStableOffset: data.lastStableOffset,
+        logStartOffset: data.logStartOffset,
+      },
+    });
   }
   return outcomes;
 }
@@ -209,6 +253,30 @@ export async function fetchPartitions(
     keyOf,
     route: (position) => cluster.leaderConnection(position.topic, position.partition, "fetch"),
     send: (connection, items) => fetchFrom(connection, items, resolved, cluster.options.requestTimeoutMs),
+    forget: (position, error) => {
+      if (isStaleLeaderError(error)) cluster.metadata.forget(position.topic);
+    },
+  });
+  return resultsOrThrow(positions, keyOf, outcomes);
+}
+
+/**
+ * Like fetchPartitions, but hands back each partition's record batches undecoded, for callers that walk the bytes
+ * themselves (the console's filter scan, which decodes only the records that match).
+ */
+export async function fetchPartitionBytes(
+  cluster: KafkaCluster,
+  positions: readonly PartitionPosition[],
+  limits: FetchLimits = {},
+): Promise<FetchedPartitionBytes[]> {
+  checkPositions("positions", positions);
+  const resolved = resolveFetchLimits(limits);
+  const keyOf = (position: PartitionPosition): string => partitionKey(position.topic, position.partition);
+  const outcomes = await sendRouted(cluster, {
+    items: positions,
+    keyOf,
+    route: (position) => cluster.leaderConnection(position.topic, position.partition, "fetch"),
+    send: (connection, items) => fetchBytesFrom(connection, items, resolved, cluster.options.requestTimeoutMs),
     forget: (position, error) => {
       if (isStaleLeaderError(error)) cluster.metadata.forget(position.topic);
     },

@@ -1,0 +1,339 @@
+// End to end through the toolkit's Kafka client path: `sluice broker` runs in its own process on a fresh data dir,
+// and one Node process produces and consumes 100 B and 1 KiB messages (acks=-1, idempotent), then measures the
+// latency from a send() call to the consumer seeing the record while 5,000 messages/s are offered, one send() per
+// message as a service publishes. Latency goes into a histogram (microsecond resolution), not an average.
+// --client picks the Kafka client under the toolkit (kafkajs, sluice, or both side by side).
+// Run: npm run bench:e2e [-- --client both|kafkajs|sluice --messages 200000 --seconds 10 --quick --json]
+
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createHistogram, monitorEventLoopDelay, type RecordableHistogram } from "node:perf_hooks";
+
+import { createKafkaClient, KAFKA_CLIENT_LIBRARIES, type KafkaClientLibrary } from "../src/toolkit/kafka/connection.js";
+import { createKafkaConsumer } from "../src/toolkit/kafka/consumer.js";
+import type { ConsumerRecord } from "../src/toolkit/kafka/consumer.js";
+import type { ProducerRecord } from "../src/toolkit/kafka/producer.js";
+import { createPartitionReader } from "../src/toolkit/kafka/reader.js";
+import { log, nowMs, numberArgument, table } from "./common.js";
+
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const json = args.includes("--json");
+const MESSAGES = numberArgument(args, "--messages", quick ? 50_000 : 200_000);
+const LATENCY_SECONDS = numberArgument(args, "--seconds", quick ? 3 : 10);
+const LATENCY_RATE_PER_S = numberArgument(args, "--rate", 5_000);
+/** Records per send() in the throughput runs, and how many sends are outstanding at once (as the outbox relay does). */
+const SEND_RECORDS = 1_000;
+const SENDS_IN_FLIGHT = 8;
+const CONSUME_TIMEOUT_MS = 120_000;
+const LATENCY_DRAIN_MS = 10_000;
+
+function chosenClients(): KafkaClientLibrary[] {
+  const index = args.indexOf("--client");
+  const value = index < 0 ? (json ? "sluice" : "both") : args[index + 1];
+  if (value === "both") return [...KAFKA_CLIENT_LIBRARIES];
+  if (KAFKA_CLIENT_LIBRARIES.includes(value as KafkaClientLibrary)) return [value as KafkaClientLibrary];
+  throw new Error(`--client takes ${[...KAFKA_CLIENT_LIBRARIES, "both"].join(", ")}`);
+}
+
+function startBroker(dataDir: string): Promise<{ child: ChildProcess; address: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "src/cli/main.ts", "broker", "--port", "0", "--data-dir", dataDir, "--log-level", "warn"],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    let output = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening on (\S+)/.exec(output);
+      if (match) resolve({ child, address: match[1]! });
+    });
+    child.on("exit", (code) => reject(new Error(`broker exited with ${code}`)));
+  });
+}
+
+function seconds(startedMs: number): number {
+  return (nowMs() - startedMs) / 1000;
+}
+
+interface LatencyResult {
+  /** Send call to the consumer's handler. */
+  histogram: RecordableHistogram;
+  /** Send call to the broker's acknowledgement (acks=-1, so after the fsync). */
+  acked: RecordableHistogram;
+  failedSends: number;
+  eventLoopDelayP99Ms: number;
+}
+
+interface Run {
+  library: KafkaClientLibrary;
+  sizeBytes: number;
+  produceMsgsPerSec: number;
+  consumeMsgsPerSec: number;
+  latency: LatencyResult | null;
+}
+
+function clientFor(library: KafkaClientLibrary, address: string) {
+  return createKafkaClient({ brokers: [address], clientId: `bench-e2e-${library}`, library, env: {} });
+}
+
+async function produceRun(
+  library: KafkaClientLibrary,
+  address: string,
+  topic: string,
+  sizeBytes: number,
+): Promise<number> {
+  const client = clientFor(library, address);
+  const producer = client.producer();
+  await producer.connect();
+  const value = Buffer.alloc(sizeBytes, 120);
+  let next = 0;
+  const started = nowMs();
+  const worker = async (): Promise<void> => {
+    while (next < MESSAGES) {
+      const count = Math.min(SEND_RECORDS, MESSAGES - next);
+      next += count;
+      const records: ProducerRecord[] = Array.from({ length: count }, () => ({ topic, key: null, value, headers: {} }));
+      await producer.send(records);
+    }
+  };
+  await Promise.all(Array.from({ length: SENDS_IN_FLIGHT }, worker));
+  const rate = MESSAGES / seconds(started);
+  await producer.disconnect();
+  return rate;
+}
+
+/**
+ * Hands every record of the topic, from its start, to onRecords until stopped: with kafkajs through the toolkit's
+ * group consumer, with Sluice's client through the toolkit's partition reader (it has no group consumer yet).
+ */
+async function follow(
+  library: KafkaClientLibrary,
+  client: ReturnType<typeof clientFor>,
+  topic: string,
+  fetchWaitMs: number,
+  onRecords: (records: readonly ConsumerRecord[]) => void,
+): Promise<() => Promise<void>> {
+  if (library === "sluice") {
+    const reader = createPartitionReader(client, {
+      partitions: [{ topic, partition: 0, from: "earliest" }],
+      fetchWaitMs,
+      fetchBytesMax: 50 * 1024 * 1024,
+    });
+    let stopped = false;
+    const loop = (async () => {
+      try {
+        while (!stopped) onRecords(await reader.read());
+      } catch (error) {
+        // Closing the reader fails the read in progress; any other failure is the run's.
+        if (!stopped) throw error;
+      }
+    })();
+    loop.catch(() => undefined);
+    return async () => {
+      stopped = true;
+      await reader.close();
+      await loop;
+    };
+  }
+  const consumer = createKafkaConsumer(client, {
+    groupId: `bench-e2e-${topic}`,
+    fetchWaitMs,
+    fetchBytesMax: 50 * 1024 * 1024,
+  });
+  let joined: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (joined = resolve));
+  consumer.onJoin(() => joined());
+  await consumer.start({
+    topics: [topic],
+    fromBeginning: true,
+    concurrency: 1,
+    eachBatch: async (batch) => {
+      onRecords(batch.records);
+      const last = batch.records.at(-1);
+      if (last !== undefined) batch.markDone(last.offset);
+    },
+  });
+  await ready;
+  return () => consumer.stop();
+}
+
+async function consumeRun(library: KafkaClientLibrary, address: string, topic: string): Promise<number> {
+  const client = clientFor(library, address);
+  let received = 0;
+  let finish: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  const started = nowMs();
+  const stop = await follow(library, client, topic, 100, (records) => {
+    received += records.length;
+    if (received >= MESSAGES) finish();
+  });
+  const timer = setTimeout(() => finish(), CONSUME_TIMEOUT_MS);
+  await done;
+  clearTimeout(timer);
+  const rate = received / seconds(started);
+  if (received < MESSAGES)
+    throw new Error(`${library}: consumed ${received} of ${MESSAGES} in ${CONSUME_TIMEOUT_MS} ms`);
+  await stop();
+  return rate;
+}
+
+/** Offers LATENCY_RATE_PER_S messages of 100 B, one send() each, and records send-to-handler times in microseconds. */
+async function latencyRun(library: KafkaClientLibrary, address: string, topic: string): Promise<LatencyResult> {
+  const client = clientFor(library, address);
+  const histogram = createHistogram();
+  let received = 0;
+  const stop = await follow(library, client, topic, 500, (records) => {
+    const atMs = nowMs();
+    for (const record of records) {
+      histogram.record(Math.max(1, Math.round((atMs - record.value!.readDoubleBE(0)) * 1000)));
+    }
+    received += records.length;
+  });
+  const producer = client.producer();
+  await producer.connect();
+  // A few sends first so that connections and metadata are warm before measuring.
+  await producer.send([{ topic: `${topic}-warmup`, key: null, value: Buffer.alloc(100), headers: {} }]).catch(() => []);
+  const total = LATENCY_RATE_PER_S * LATENCY_SECONDS;
+  const intervalMs = 1000 / LATENCY_RATE_PER_S;
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
+  const sends: Promise<unknown>[] = [];
+  const acked = createHistogram();
+  let failedSends = 0;
+  const started = nowMs();
+  let sent = 0;
+  while (sent < total) {
+    const due = Math.min(total, Math.floor((nowMs() - started) / intervalMs) + 1);
+    for (; sent < due; sent++) {
+      const value = Buffer.alloc(100);
+      value.writeDoubleBE(nowMs(), 0);
+      const sentAtMs = nowMs();
+      sends.push(
+        producer.send([{ topic, key: null, value, headers: {} }]).then(
+          () => acked.record(Math.max(1, Math.round((nowMs() - sentAtMs) * 1000))),
+          // kafkajs queues every send behind a lock and gives up on some when it falls behind.
+          () => failedSends++,
+        ),
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  await Promise.all(sends);
+  const deadline = nowMs() + LATENCY_DRAIN_MS;
+  while (received < total - failedSends && nowMs() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  loopDelay.disable();
+  if (received < total)
+    log(`${library}: ${received} of ${total} latency messages arrived, ${failedSends} sends failed`);
+  await producer.disconnect();
+  await stop();
+  return { histogram, acked, failedSends, eventLoopDelayP99Ms: loopDelay.percentile(99) / 1e6 };
+}
+
+async function createTopics(address: string, names: readonly string[]): Promise<void> {
+  const client = clientFor("sluice", address);
+  const admin = client.admin();
+  await admin.ensureTopics(names.map((name) => ({ name, partitions: 1 })));
+  await admin.disconnect();
+}
+
+function ms(histogram: RecordableHistogram | null, percentile: number): number {
+  if (histogram === null) return Number.NaN;
+  return (percentile === 100 ? histogram.max : histogram.percentile(percentile)) / 1000;
+}
+
+const formatMs = (value: number): string => (Number.isNaN(value) ? "-" : value.toFixed(1));
+const formatRate = (value: number): string => Math.round(value).toLocaleString("en-US");
+
+async function main(): Promise<void> {
+  const clients = chosenClients();
+  const sizes = json ? [100] : [100, 1024];
+  const work = mkdtempSync(join(tmpdir(), "sluice-bench-e2e-"));
+  const { child, address } = await startBroker(join(work, "data"));
+  log(`broker ${address}, pid ${child.pid}, data in ${work}`);
+  const runs: Run[] = [];
+  try {
+    const topics = clients.flatMap((library) => [
+      `latency-${library}`,
+      `latency-${library}-warmup`,
+      ...sizes.map((size) => `throughput-${library}-${size}`),
+    ]);
+    await createTopics(address, topics);
+    for (const library of clients) {
+      // Latency first, on a quiet broker, so that writeback of the throughput runs' data does not colour it.
+      log(`${library}: latency at ${LATENCY_RATE_PER_S} msgs/s for ${LATENCY_SECONDS} s…`);
+      const latency = await latencyRun(library, address, `latency-${library}`);
+      for (const sizeBytes of sizes) {
+        const topic = `throughput-${library}-${sizeBytes}`;
+        log(`${library}: producing ${MESSAGES} × ${sizeBytes} B…`);
+        const produceMsgsPerSec = await produceRun(library, address, topic, sizeBytes);
+        log(`${library}: consuming ${MESSAGES}…`);
+        const consumeMsgsPerSec = await consumeRun(library, address, topic);
+        runs.push({
+          library,
+          sizeBytes,
+          produceMsgsPerSec,
+          consumeMsgsPerSec,
+          latency: sizeBytes === 100 ? latency : null,
+        });
+      }
+    }
+  } finally {
+    child.kill("SIGTERM");
+    await new Promise((resolve) => child.once("exit", resolve));
+    rmSync(work, { recursive: true, force: true });
+  }
+  if (json) {
+    const run = runs[0]!;
+    console.log(
+      JSON.stringify({
+        produceMsgsPerSec: Math.round(run.produceMsgsPerSec),
+        consumeMsgsPerSec: Math.round(run.consumeMsgsPerSec),
+        p50Ms: Number(ms(run.latency?.histogram ?? null, 50).toFixed(2)),
+        p99Ms: Number(ms(run.latency?.histogram ?? null, 99).toFixed(2)),
+        p999Ms: Number(ms(run.latency?.histogram ?? null, 99.9).toFixed(2)),
+      }),
+    );
+    return;
+  }
+  const cores = spawnSync("nproc").stdout.toString().trim();
+  console.log(
+    `\nnpm run bench:e2e${args.length ? ` -- ${args.join(" ")}` : ""}  (node ${process.version}, ${cores} cores, ` +
+      `${MESSAGES} messages per throughput run, latency at ${LATENCY_RATE_PER_S} msgs/s for ${LATENCY_SECONDS} s)\n`,
+  );
+  console.log(
+    table(
+      [
+        "client",
+        "size",
+        "produce msgs/s",
+        "consume msgs/s",
+        "e2e p50 ms",
+        "p99 ms",
+        "p999 ms",
+        "max ms",
+        "ack p50 / p99 ms",
+        "failed sends",
+        "loop delay p99 ms",
+      ],
+      runs.map((run) => [
+        run.library,
+        run.sizeBytes === 100 ? "100 B" : "1 KiB",
+        formatRate(run.produceMsgsPerSec),
+        formatRate(run.consumeMsgsPerSec),
+        formatMs(ms(run.latency?.histogram ?? null, 50)),
+        formatMs(ms(run.latency?.histogram ?? null, 99)),
+        formatMs(ms(run.latency?.histogram ?? null, 99.9)),
+        formatMs(ms(run.latency?.histogram ?? null, 100)),
+        run.latency === null ? "-" : `${formatMs(ms(run.latency.acked, 50))} / ${formatMs(ms(run.latency.acked, 99))}`,
+        run.latency === null ? "-" : String(run.latency.failedSends),
+        run.latency === null ? "-" : formatMs(run.latency.eventLoopDelayP99Ms),
+      ]),
+    ),
+  );
+}
+
+await main();

@@ -1,0 +1,338 @@
+// One cleaning of one compacted partition log, as Kafka's log cleaner does it: summarize the dirty part (the latest
+// offset of every key, in a map of bounded size), then recopy the cleanable segments from the log start, group by
+// group, keeping a record only if no later record has its key, and swap each cleaned group in. Offsets never change;
+// whole batches may disappear, leaving gaps. Tombstones are kept until delete.retention.ms after the cleaner first
+// reached them (their batch then carries the delete horizon), so consumers that catch up in time still see them.
+// The work is sliced: after every few milliseconds it gives the event loop back, so produce and fetch keep flowing.
+
+import { performance } from "node:perf_hooks";
+import { UnsupportedCompressionError } from "../../kafka/protocol/compression/index.js";
+import { ProtocolDecodeError } from "../../kafka/protocol/primitives.js";
+import {
+  RECORD_BATCH_HEADER_BYTES,
+  batchBytesOf,
+  isControlBatch,
+  isTransactional,
+  readBatchHeader,
+  type RecordBatchHeader,
+} from "../../kafka/protocol/record-batch.js";
+import {
+  hasDeleteHorizon,
+  readRawRecords,
+  rebuildBatch,
+  scanRecords,
+} from "../../kafka/protocol/record-batch-rewrite.js";
+import { OffsetMap } from "./offset-map.js";
+import type { CleanableLog, PartitionLog } from "./partition-log.js";
+import { LogSegment } from "./segment.js";
+import { LogStorageError } from "./storage.js";
+import { cleanedFileName, swapFileName } from "./segment-swap.js";
+
+/** Bytes the cleaner reads at a time: small enough that one read never holds up requests for long. */
+const CLEANER_READ_BYTES = 256 * 1024;
+/** Relative offsets are int32 in the indexes, so one cleaned segment may span at most this many offsets. */
+const SEGMENT_OFFSET_SPAN_MAX = 0x7fffffff;
+
+export interface CleanerLimits {
+  /** The most memory the offset map may take (Kafka's log.cleaner.dedupe.buffer.size). */
+  dedupeBufferBytes: number;
+  /** The longest the cleaner works before giving the event loop back. */
+  sliceMs: number;
+}
+
+/** Thrown out of a cleaning when the log closed or the cleaner stopped; the log is left as it was. */
+class CleaningAbandoned extends Error {}
+
+export interface CleaningResult {
+  bytesRead: number;
+  bytesWritten: number;
+  recordsRead: number;
+  recordsKept: number;
+  segmentsCleaned: number;
+  /** Offsets below this are clean now. */
+  cleanedUpTo: number;
+}
+
+interface StoredBatch {
+  header: RecordBatchHeader;
+  bytes: Buffer;
+}
+
+/**
+ * The batches of a segment, read through one buffer that is reused: a batch's bytes are valid only until the next
+ * is asked for. Reading hundreds of megabytes into fresh buffers would make the garbage collector stop the broker
+ * for tens of milliseconds at a time.
+ */
+function* batchesOf(segment: LogSegment, buffer: { bytes: Buffer }): Generator<StoredBatch> {
+  const sizeBytes = segment.sizeBytes;
+  let windowStart = 0;
+  let windowBytes = 0;
+  const at = (position: number, length: number): number => {
+    if (position < windowStart || position + length > windowStart + windowBytes) {
+      if (buffer.bytes.length < length) buffer.bytes = Buffer.allocUnsafe(length);
+      windowStart = position;
+      windowBytes = segment.file.readInto(buffer.bytes, position);
+    }
+    return position - windowStart;
+  };
+  let position = 0;
+  while (position + RECORD_BATCH_HEADER_BYTES <= sizeBytes) {
+    const headerAt = at(position, RECORD_BATCH_HEADER_BYTES);
+    const header = readBatchHeader(buffer.bytes, headerAt);
+    const batchBytes = batchBytesOf(header);
+    const index = at(position, batchBytes);
+    if (index + batchBytes > windowBytes) throw new LogStorageError(`${segment.name}: batch at ${position} is cut off`);
+    yield { header, bytes: buffer.bytes.subarray(index, index + batchBytes) };
+    position += batchBytes;
+  }
+}
+
+/** Transactional and control batches are kept whole and left out of the key map. */
+function compactable(batch: StoredBatch): boolean {
+  return !isControlBatch(batch.header) && !isTransactional(batch.header);
+}
+
+/** Runs `read`; a batch whose records cannot be read (a codec this runtime lacks, bad bytes) gives null. */
+function unlessUnreadable<T>(read: () => T): T | null {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof UnsupportedCompressionError || error instanceof ProtocolDecodeError) return null;
+    throw error;
+  }
+}
+
+/** Gives the event loop back once a slice of work is used up. */
+class Slicer {
+  private sliceStart = performance.now();
+
+  constructor(
+    private readonly sliceMs: number,
+    private readonly abandoned: () => boolean,
+  ) {}
+
+  async maybeYield(): Promise<void> {
+    if (performance.now() - this.sliceStart < this.sliceMs) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (this.abandoned()) throw new CleaningAbandoned();
+    this.sliceStart = performance.now();
+  }
+}
+
+/** The bytes of the cleanable part not cleaned yet, and their share of it (Kafka's dirty ratio). */
+export function dirtyRatio(view: CleanableLog): { dirtyBytes: number; ratio: number } {
+  let cleanBytes = 0;
+  let dirtyBytes = 0;
+  for (const segment of view.segments) {
+    if (segment.baseOffset >= view.firstDirtyOffset) dirtyBytes += segment.sizeBytes;
+    else cleanBytes += segment.sizeBytes;
+  }
+  const total = cleanBytes + dirtyBytes;
+  return { dirtyBytes, ratio: total === 0 ? 0 : dirtyBytes / total };
+}
+
+/** Whether to clean now: enough of the log dirty, a dirty record past max.compaction.lag.ms, or a tombstone due. */
+export function needsCleaning(view: CleanableLog, nowMs: number): boolean {
+  const { dirtyBytes, ratio } = dirtyRatio(view);
+  if (dirtyBytes > 0 && ratio >= view.config.minCleanableDirtyRatio) return true;
+  if (view.tombstoneHorizonMs >= 0 && nowMs >= view.tombstoneHorizonMs) return true;
+  const firstDirty = view.segments.find((segment) => segment.baseOffset >= view.firstDirtyOffset);
+  return firstDirty !== undefined && nowMs - firstDirty.createdAtMs >= view.config.maxCompactionLagMs;
+}
+
+/**
+ * Maps the dirty segments' keys to their latest offsets until the map is full; returns the offset up to which the
+ * map covers whole segments (the end of the part that can be cleaned this time).
+ */
+async function buildOffsetMap(
+  view: CleanableLog,
+  map: OffsetMap,
+  slicer: Slicer,
+  result: CleaningResult,
+  readBuffer: { bytes: Buffer },
+): Promise<number> {
+  let mappedUpTo = view.firstDirtyOffset;
+  for (let i = 0; i < view.segments.length; i++) {
+    const segment = view.segments[i]!;
+    if (segment.baseOffset < view.firstDirtyOffset) continue;
+    for (const batch of batchesOf(segment, readBuffer)) {
+      result.bytesRead += batch.bytes.length;
+      let full = false;
+      const { baseOffset } = batch.header;
+      if (compactable(batch)) {
+        unlessUnreadable(() =>
+          scanRecords(batch.bytes, batch.header, (record) => {
+            if (full || record.keyStart < 0) return;
+            full = !map.put(record.body, record.keyStart, record.keyEnd, baseOffset + record.offsetDelta);
+          }),
+        );
+      }
+      if (full) return mappedUpTo;
+      await slicer.maybeYield();
+    }
+    mappedUpTo = view.nextBaseOffsets[i]!;
+  }
+  return mappedUpTo;
+}
+
+/** Consecutive segments below `endOffset` whose cleaned copy fits in one segment, as Kafka groups them. */
+function groupSegments(view: CleanableLog, endOffset: number): Array<{ segments: LogSegment[]; endOffset: number }> {
+  const groups: Array<{ segments: LogSegment[]; endOffset: number; sizeBytes: number }> = [];
+  view.segments.forEach((segment, i) => {
+    if (segment.baseOffset >= endOffset) return;
+    const next = view.nextBaseOffsets[i]!;
+    const last = groups.at(-1);
+    if (
+      last !== undefined &&
+      last.sizeBytes + segment.sizeBytes <= view.config.segmentBytesMax &&
+      next - last.segments[0]!.baseOffset <= SEGMENT_OFFSET_SPAN_MAX
+    ) {
+      last.segments.push(segment);
+      last.sizeBytes += segment.sizeBytes;
+      last.endOffset = next;
+    } else {
+      groups.push({ segments: [segment], endOffset: next, sizeBytes: segment.sizeBytes });
+    }
+  });
+  return groups;
+}
+
+/**
+ * Cleans the log once. Returns null when the log changed underneath (a group was deleted by DeleteRecords or the log
+ * closed), in which case what was cleaned so far stays cleaned and the rest waits for the next run.
+ */
+export async function cleanLog(
+  log: PartitionLog,
+  view: CleanableLog,
+  limits: CleanerLimits,
+  now: () => number,
+  stopping: () => boolean,
+): Promise<CleaningResult | null> {
+  const result: CleaningResult = {
+    bytesRead: 0,
+    bytesWritten: 0,
+    recordsRead: 0,
+    recordsKept: 0,
+    segmentsCleaned: 0,
+    cleanedUpTo: view.firstDirtyOffset,
+  };
+  // A segment removed while the cleaner waits has its file closed, and its descriptor may already belong to another
+  // file: the cleaner must not read on, so any removal ends the cleaning at its next slice.
+  const removedAtStart = log.segmentsRemoved;
+  const slicer = new Slicer(limits.sliceMs, () => log.isClosed || stopping() || log.segmentsRemoved !== removedAtStart);
+  // The map is sized for the dirty part's offsets (an upper bound of its keys) within the byte budget.
+  let dirtyOffsets = 0;
+  view.segments.forEach((segment, i) => {
+    if (segment.baseOffset >= view.firstDirtyOffset) dirtyOffsets += view.nextBaseOffsets[i]! - segment.baseOffset;
+  });
+  const map = new OffsetMap(dirtyOffsets, limits.dedupeBufferBytes);
+  const readBuffer = { bytes: Buffer.allocUnsafe(CLEANER_READ_BYTES) };
+  let endOffset: number;
+  try {
+    endOffset = await buildOffsetMap(view, map, slicer, result, readBuffer);
+  } catch (error) {
+    if (error instanceof CleaningAbandoned) return null;
+    throw error;
+  }
+  const dirtySegments = view.segments.filter((segment) => segment.baseOffset >= view.firstDirtyOffset).length;
+  if (endOffset === view.firstDirtyOffset && dirtySegments > 0) {
+    view.logger.warn(
+      { dedupeBufferBytes: limits.dedupeBufferBytes, keys: map.capacity },
+      "log cleaner: the dedupe buffer cannot hold the keys of one segment; raise log.cleaner.dedupe.buffer.size",
+    );
+    return null;
+  }
+  const nowMs = now();
+  let tombstoneHorizonMs = -1;
+  for (const group of groupSegments(view, endOffset)) {
+    const first = group.segments[0]!;
+    const cleanedName = cleanedFileName(first.baseOffset);
+    const lastAppendMs = Math.max(...group.segments.map((segment) => segment.lastAppendMs));
+    const cleaned = LogSegment.createCleaned(view.storage, first.baseOffset, cleanedName, first.createdAtMs);
+    try {
+      for (const segment of group.segments) {
+        for (const batch of batchesOf(segment, readBuffer)) {
+          const kept = cleanBatch(batch, map, nowMs, view.config.deleteRetentionMs, result);
+          if (kept !== null) {
+            const { header } = kept;
+            cleaned.append(
+              kept.bytes,
+              header.baseOffset,
+              header.baseOffset + header.lastOffsetDelta,
+              header.maxTimestamp,
+              view.config.indexIntervalBytes,
+              nowMs,
+            );
+            result.bytesWritten += kept.bytes.length;
+            if (kept.horizonMs >= 0 && (tombstoneHorizonMs < 0 || kept.horizonMs < tombstoneHorizonMs)) {
+              tombstoneHorizonMs = kept.horizonMs;
+            }
+          }
+          await slicer.maybeYield();
+        }
+      }
+      cleaned.lastAppendMs = lastAppendMs;
+      await cleaned.file.sync();
+      if (log.isClosed) throw new CleaningAbandoned();
+      const swapName = swapFileName(first.baseOffset, group.endOffset);
+      view.storage.rename(cleanedName, swapName);
+      await view.storage.syncDirectory();
+      if (!log.replaceSegments(group.segments, cleaned, swapName)) {
+        cleaned.close();
+        view.storage.remove(swapName);
+        return null;
+      }
+    } catch (error) {
+      cleaned.close();
+      if (!log.isClosed) view.storage.remove(cleanedName);
+      if (error instanceof CleaningAbandoned) return null;
+      throw error;
+    }
+    result.segmentsCleaned += group.segments.length;
+  }
+  result.cleanedUpTo = endOffset;
+  log.recordCleaning(endOffset, tombstoneHorizonMs);
+  return result;
+}
+
+interface KeptBatch extends StoredBatch {
+  /** The delete horizon of the tombstones the batch keeps, or -1. */
+  horizonMs: number;
+}
+
+/** The batch as it should be after cleaning: unchanged, rebuilt with fewer records, or null when nothing is left. */
+function cleanBatch(
+  batch: StoredBatch,
+  map: OffsetMap,
+  nowMs: number,
+  deleteRetentionMs: number,
+  result: CleaningResult,
+): KeptBatch | null {
+  const { header } = batch;
+  if (!compactable(batch)) return { ...batch, horizonMs: -1 };
+  const horizonSet = hasDeleteHorizon(header);
+  let recordCount = 0;
+  let tombstones = 0;
+  // Only the records kept become objects: most of a dirty log is usually dropped.
+  const kept = unlessUnreadable(() =>
+    readRawRecords(batch.bytes, header, (record) => {
+      recordCount++;
+      // Kafka's cleaner drops records without a key: a compacted topic cannot say which record they belong to.
+      if (record.keyStart < 0) return false;
+      if (map.get(record.body, record.keyStart, record.keyEnd) > header.baseOffset + record.offsetDelta) return false;
+      if (record.tombstone) {
+        if (horizonSet && nowMs >= header.baseTimestamp) return false;
+        tombstones++;
+      }
+      return true;
+    }),
+  );
+  if (kept === null) return { ...batch, horizonMs: -1 };
+  result.recordsRead += recordCount;
+  result.recordsKept += kept.length;
+  if (kept.length === 0) return null;
+  const horizonMs = tombstones === 0 ? -1 : horizonSet ? header.baseTimestamp : nowMs + deleteRetentionMs;
+  if (kept.length === recordCount && (tombstones === 0 || horizonSet)) return { ...batch, horizonMs };
+  const bytes = rebuildBatch(batch.bytes, header, kept, horizonMs >= 0 ? horizonMs : null);
+  return { header: readBatchHeader(bytes), bytes, horizonMs };
+}

@@ -1,0 +1,145 @@
+// The background log cleaner: one cleaner (Kafka's log.cleaner.threads=1) that, every backoff interval, cleans the
+// compacted logs that need it, filthiest first, one at a time. Cleaning runs in slices between the broker's other
+// work (see cleaner.ts), so it never holds up produce or fetch for more than a slice.
+
+import type { Logger } from "pino";
+import { performance } from "node:perf_hooks";
+import { cleanLog, dirtyRatio, needsCleaning, type CleanerLimits } from "./cleaner.js";
+import type { PartitionLog } from "./partition-log.js";
+import { LOG_CLEANER_BACKOFF_MS, LOG_CLEANER_DEDUPE_BUFFER_BYTES } from "../config.js";
+/** How long the cleaner works before letting requests run. */
+export const LOG_CLEANER_SLICE_MS = 1;
+
+export interface CleanerLogEntry {
+  log: PartitionLog;
+  topic: string;
+  partition: number;
+}
+
+export interface LogCleanerOptions extends Partial<CleanerLimits> {
+  /** The logs to consider; asked afresh at every pass. */
+  logs: () => Iterable<CleanerLogEntry>;
+  backoffMs?: number;
+  logger: Logger;
+  now?: () => number;
+}
+
+export interface LogCleanerStats {
+  runs: number;
+  bytesRead: number;
+  bytesWritten: number;
+  recordsRead: number;
+  recordsKept: number;
+  /** Wall time spent in cleanings, slices and the gaps between them included. */
+  cleaningMs: number;
+}
+
+export class LogCleaner {
+  readonly stats: LogCleanerStats = {
+    runs: 0,
+    bytesRead: 0,
+    bytesWritten: 0,
+    recordsRead: 0,
+    recordsKept: 0,
+    cleaningMs: 0,
+  };
+  private readonly limits: CleanerLimits;
+  private readonly backoffMs: number;
+  private readonly now: () => number;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<number> | null = null;
+  private stopped = false;
+
+  constructor(private readonly options: LogCleanerOptions) {
+    this.limits = {
+      dedupeBufferBytes: options.dedupeBufferBytes ?? LOG_CLEANER_DEDUPE_BUFFER_BYTES,
+      sliceMs: options.sliceMs ?? LOG_CLEANER_SLICE_MS,
+    };
+    this.backoffMs = options.backoffMs ?? LOG_CLEANER_BACKOFF_MS;
+    this.now = options.now ?? Date.now;
+  }
+
+  start(): void {
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.cleanNow().finally(() => this.schedule());
+    }, this.backoffMs);
+    this.timer.unref();
+  }
+
+  /**
+   * Cleans every log that needs it, filthiest first, and resolves with how many cleanings completed. A call while
+   * a pass runs waits for that pass and then makes its own, so what was written before the call gets considered.
+   */
+  cleanNow(): Promise<number> {
+    const previous = this.running ?? Promise.resolve(0);
+    const pass = previous.then(() => this.pass());
+    this.running = pass.finally(() => {
+      if (this.running === pass) this.running = null;
+    });
+    return pass;
+  }
+
+  private async pass(): Promise<number> {
+    let cleanings = 0;
+    const tried = new Set<PartitionLog>();
+    while (!this.stopped) {
+      const nowMs = this.now();
+      let filthiest: { entry: CleanerLogEntry; ratio: number } | null = null;
+      for (const entry of this.options.logs()) {
+        if (tried.has(entry.log)) continue;
+        const view = entry.log.cleanable(nowMs);
+        if (view === null || !needsCleaning(view, nowMs)) continue;
+        const { ratio } = dirtyRatio(view);
+        if (filthiest === null || ratio > filthiest.ratio) filthiest = { entry, ratio };
+      }
+      if (filthiest === null) return cleanings;
+      tried.add(filthiest.entry.log);
+      if (await this.cleanOne(filthiest.entry)) cleanings++;
+    }
+    return cleanings;
+  }
+
+  private async cleanOne(entry: CleanerLogEntry): Promise<boolean> {
+    const { log, topic, partition } = entry;
+    const view = log.cleanable(this.now());
+    if (view === null) return false;
+    const started = performance.now();
+    log.cleaning = true;
+    try {
+      const result = await cleanLog(log, view, this.limits, this.now, () => this.stopped);
+      if (result === null) return false;
+      const elapsedMs = performance.now() - started;
+      this.stats.runs++;
+      this.stats.bytesRead += result.bytesRead;
+      this.stats.bytesWritten += result.bytesWritten;
+      this.stats.recordsRead += result.recordsRead;
+      this.stats.recordsKept += result.recordsKept;
+      this.stats.cleaningMs += elapsedMs;
+      this.options.logger.info(
+        { topic, partition, ...result, elapsedMs: Math.round(elapsedMs) },
+        "log cleaner compacted a partition",
+      );
+      return true;
+    } catch (error) {
+      if (log.isClosed) return false;
+      this.options.logger.error({ err: error, topic, partition }, "log cleaning failed; it is retried next pass");
+      return false;
+    } finally {
+      log.cleaning = false;
+    }
+  }
+
+  /** Stops scheduling and waits for a cleaning in progress to reach a safe point. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running?.catch(() => undefined);
+  }
+}

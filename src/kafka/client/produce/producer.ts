@@ -1,0 +1,462 @@
+// The batching, idempotent producer. Each partition has a queue and at most one batch out at a time: while one is
+// out, later sends to that partition wait and then go together as one batch, so the batch grows with the load and a
+// lone record is sent at once (no linger timer adds latency). The batches ready at the same moment go to each leader
+// in one Produce request, so one send's records for several partitions of a broker are written or refused together. With idempotence (the default) the producer gets
+// a producer id from the broker (InitProducerId) and numbers each partition's records; a batch whose answer was lost
+// is sent again with the same numbers and the broker drops the copy, so retries neither duplicate nor reorder. When
+// a batch fails for good, the producer takes a new producer id for what follows, because the broker may or may not
+// have written the failed batch and the numbering after it is no longer known.
+
+import type { CompressionCodec } from "../../protocol/compression/index.js";
+import { buildRecordBatch, type RecordInput } from "../../protocol/record-batch.js";
+import { Api } from "../apis/definitions.js";
+import type { KafkaCluster } from "../cluster/cluster.js";
+import type { TopicMetadata } from "../cluster/metadata.js";
+import type { BrokerConnection } from "../network/connection.js";
+import { partitionKey } from "../cluster/routing.js";
+import {
+  KafkaBrokerError,
+  KafkaClientClosedError,
+  KafkaClientError,
+  KafkaClientErrorCode,
+  KafkaConfigError,
+  KafkaPartitionUnknownError,
+  KafkaProtocolViolationError,
+  checkErrorCode,
+} from "../errors.js";
+import { integerOption, resolveInteger } from "../../../platform/options.js";
+import { partitionForKey } from "./partitioner.js";
+import {
+  checkAcks,
+  compressionCodec,
+  toRecordInputs,
+  type Acks,
+  type CompressionName,
+  type ProduceRecord,
+} from "./produce.js";
+
+/** The most records one batch (one partition's part of a produce request) carries. */
+export const PRODUCER_BATCH_RECORDS_MAX = 10_000;
+/** The most record bytes one batch carries; brokers refuse batches above message.max.bytes (1 MiB by default). */
+export const PRODUCER_BATCH_BYTES_MAX = 1_000_000;
+/** The most records waiting in a producer's queues; a send beyond it is refused rather than buffered. */
+export const PRODUCER_QUEUED_RECORDS_MAX = 1_000_000;
+const INT32_MAX = 2 ** 31 - 1;
+
+export interface ProducerOptions {
+  /** Number records so that the broker drops resent copies; needs acks -1. Default true. */
+  readonly idempotent?: boolean;
+  /** Default -1. */
+  readonly acks?: Acks;
+  readonly compression?: CompressionName;
+  readonly batchRecordsMax?: number;
+  readonly batchBytesMax?: number;
+  readonly queuedRecordsMax?: number;
+  /** How long one produce request may take, broker's wait for acknowledgement included; default requestTimeoutMs. */
+  readonly timeoutMs?: number;
+  /** Ask the broker to create a missing topic with its defaults; default false, so a misspelt name fails. */
+  readonly allowAutoTopicCreation?: boolean;
+}
+
+export interface OutgoingRecord extends ProduceRecord {
+  readonly topic: string;
+  /** Absent: the key's partition (Kafka's murmur2), or for a null key one partition per send, in turn. */
+  readonly partition?: number;
+}
+
+/** The broker's answer for the records of one send that went to one partition. */
+export interface PartitionAck {
+  readonly topic: string;
+  readonly partition: number;
+  /** The offset of the first of these records; -1 with acks 0. */
+  readonly baseOffset: number;
+}
+
+interface Identity {
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  /** The next sequence number of each partition ("topic:partition"). */
+  readonly sequences: Map<string, number>;
+}
+
+interface Pending {
+  readonly records: RecordInput[];
+  readonly bytes: number;
+  resolve(baseOffset: number): void;
+  reject(error: unknown): void;
+}
+
+interface Batch {
+  readonly queue: PartitionQueue;
+  readonly taken: readonly Pending[];
+  readonly records: RecordInput[];
+  baseSequence: number;
+  encoded: Buffer | null;
+}
+
+interface PartitionQueue {
+  readonly topic: string;
+  readonly partition: number;
+  readonly pending: Pending[];
+  busy: boolean;
+}
+
+function recordBytes(record: ProduceRecord): number {
+  let bytes = 16;
+  if (record.key !== null && record.key !== undefined) bytes += Buffer.byteLength(record.key);
+  if (record.value !== null) bytes += Buffer.byteLength(record.value);
+  for (const header of record.headers ?? []) {
+    bytes += Buffer.byteLength(header.key) + (header.value === null ? 0 : Buffer.byteLength(header.value));
+  }
+  return bytes;
+}
+
+function bounded(field: string, value: number | undefined, fallback: number, max: number): number {
+  return resolveInteger(
+    field,
+    value,
+    integerOption(fallback, 1, max),
+    (name, message) => new KafkaConfigError(name, message),
+  );
+}
+
+export class Producer {
+  private readonly idempotent: boolean;
+  private readonly acks: Acks;
+  private readonly codec: CompressionCodec;
+  private readonly batchRecordsMax: number;
+  private readonly batchBytesMax: number;
+  private readonly queuedRecordsMax: number;
+  private readonly timeoutMs: number;
+  private readonly allowAutoTopicCreation: boolean;
+  private readonly queues = new Map<string, PartitionQueue>();
+  private identity: Promise<Identity> | null = null;
+  /** The identity once InitProducerId answered; a failed batch compares against it. */
+  private resolvedIdentity: Identity | null = null;
+  private queuedRecords = 0;
+  private roundRobin = 0;
+  private scheduled = false;
+  private closed = false;
+
+  constructor(
+    private readonly cluster: KafkaCluster,
+    options: ProducerOptions = {},
+  ) {
+    this.idempotent = options.idempotent ?? true;
+    this.acks = checkAcks(options.acks);
+    if (this.idempotent && this.acks !== -1) throw new KafkaConfigError("acks", "an idempotent producer needs acks -1");
+    this.codec = compressionCodec(options.compression);
+    this.batchRecordsMax = bounded("batchRecordsMax", options.batchRecordsMax, PRODUCER_BATCH_RECORDS_MAX, 1_000_000);
+    this.batchBytesMax = bounded("batchBytesMax", options.batchBytesMax, PRODUCER_BATCH_BYTES_MAX, 2 ** 30);
+    this.queuedRecordsMax = bounded(
+      "queuedRecordsMax",
+      options.queuedRecordsMax,
+      PRODUCER_QUEUED_RECORDS_MAX,
+      100_000_000,
+    );
+    this.allowAutoTopicCreation = options.allowAutoTopicCreation ?? false;
+    this.timeoutMs = bounded("timeoutMs", options.timeoutMs, cluster.options.requestTimeoutMs, 24 * 60 * 60 * 1000);
+  }
+
+  /** Gets the producer id now rather than at the first send. */
+  async connect(): Promise<void> {
+    if (this.idempotent) await this.currentIdentity();
+    else await this.cluster.anyConnection("produce");
+  }
+
+  /**
+   * Sends records; those for the same partition are written in the order given, after those of earlier sends.
+   * Resolves with one acknowledgement per partition once every record is acknowledged; rejects with the first
+   * failure (records for other partitions may have been written).
+   */
+  async send(records: readonly OutgoingRecord[]): Promise<PartitionAck[]> {
+    if (this.closed || this.cluster.closed) throw new KafkaClientClosedError("the producer");
+    if (records.length === 0) return [];
+    if (this.queuedRecords + records.length > this.queuedRecordsMax) {
+      throw new KafkaClientError(
+        KafkaClientErrorCode.REQUEST_QUEUE_FULL,
+        `the producer already holds ${this.queuedRecords} records waiting to be sent (at most ${this.queuedRecordsMax}); wait for earlier sends before sending more`,
+        { retriable: true },
+      );
+    }
+    const byPartition = new Map<string, { topic: string; partition: number; records: ProduceRecord[] }>();
+    const stickyPartition = new Map<string, number>();
+    const partitionCounts = new Map<string, number>();
+    for (const record of records) {
+      if (typeof record.topic !== "string" || record.topic === "") {
+        throw new KafkaConfigError("topic", "must be a topic name");
+      }
+      let count = partitionCounts.get(record.topic);
+      if (count === undefined) {
+        count = (await this.topicMetadata(record.topic)).partitions.length;
+        partitionCounts.set(record.topic, count);
+      }
+      const partition = this.partitionFor(record, count, stickyPartition);
+      const key = partitionKey(record.topic, partition);
+      let group = byPartition.get(key);
+      if (group === undefined) {
+        group = { topic: record.topic, partition, records: [] };
+        byPartition.set(key, group);
+      }
+      group.records.push(record);
+    }
+    return Promise.all(
+      [...byPartition.values()].map(async ({ topic, partition, records: partitionRecords }) => {
+        const inputs = toRecordInputs(partitionRecords);
+        const bytes = partitionRecords.reduce((sum, record) => sum + recordBytes(record), 0);
+        this.queuedRecords += inputs.length;
+        try {
+          const baseOffset = await new Promise<number>((resolve, reject) => {
+            const queue = this.queueFor(topic, partition);
+            queue.pending.push({ records: inputs, bytes, resolve, reject });
+            this.schedule();
+          });
+          return { topic, partition, baseOffset };
+        } finally {
+          this.queuedRecords -= inputs.length;
+        }
+      }),
+    );
+  }
+
+  /** Refuses further sends; those already queued still go out. */
+  close(): void {
+    this.closed = true;
+  }
+
+  private async topicMetadata(topic: string): Promise<TopicMetadata> {
+    if (this.allowAutoTopicCreation && this.cluster.metadata.topic(topic) === undefined) {
+      await this.cluster.refreshMetadata([topic], { allowAutoTopicCreation: true });
+    }
+    return this.cluster.topic(topic);
+  }
+
+  private partitionFor(record: OutgoingRecord, count: number, sticky: Map<string, number>): number {
+    if (record.partition !== undefined) {
+      if (!Number.isInteger(record.partition) || record.partition < 0 || record.partition >= count) {
+        throw new KafkaPartitionUnknownError(record.topic, record.partition, count);
+      }
+      return record.partition;
+    }
+    if (record.key !== null && record.key !== undefined) {
+      return partitionForKey(typeof record.key === "string" ? Buffer.from(record.key) : record.key, count);
+    }
+    let partition = sticky.get(record.topic);
+    if (partition === undefined) {
+      partition = this.roundRobin++ % count;
+      if (this.roundRobin >= INT32_MAX) this.roundRobin = 0;
+      sticky.set(record.topic, partition);
+    }
+    return partition;
+  }
+
+  private queueFor(topic: string, partition: number): PartitionQueue {
+    const key = partitionKey(topic, partition);
+    let queue = this.queues.get(key);
+    if (queue === undefined) {
+      queue = { topic, partition, pending: [], busy: false };
+      this.queues.set(key, queue);
+    }
+    return queue;
+  }
+
+  /** Drains the queues once the sends of this tick are queued, so that they share requests. */
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      const batches: Batch[] = [];
+      for (const queue of this.queues.values()) {
+        if (!queue.busy && queue.pending.length > 0) batches.push(this.take(queue));
+      }
+      if (batches.length > 0) void this.flush(batches);
+    });
+  }
+
+  /** Takes what waits for the partition, up to the batch limits, and marks the partition busy until it is answered. */
+  private take(queue: PartitionQueue): Batch {
+    queue.busy = true;
+    const taken: Pending[] = [queue.pending.shift()!];
+    let records = taken[0]!.records.length;
+    let bytes = taken[0]!.bytes;
+    while (queue.pending.length > 0) {
+      const next = queue.pending[0]!;
+      if (records + next.records.length > this.batchRecordsMax || bytes + next.bytes > this.batchBytesMax) break;
+      taken.push(queue.pending.shift()!);
+      records += next.records.length;
+      bytes += next.bytes;
+    }
+    return { queue, taken, records: taken.flatMap((entry) => entry.records), baseSequence: -1, encoded: null };
+  }
+
+  private release(batch: Batch): void {
+    const { queue } = batch;
+    queue.busy = false;
+    if (queue.pending.length === 0) this.queues.delete(partitionKey(queue.topic, queue.partition));
+    else this.schedule();
+  }
+
+  private succeed(batch: Batch, identity: Identity | null, baseOffset: number): void {
+    if (identity !== null) {
+      const next = batch.baseSequence + batch.records.length;
+      identity.sequences.set(
+        partitionKey(batch.queue.topic, batch.queue.partition),
+        next > INT32_MAX ? next - INT32_MAX - 1 : next,
+      );
+    }
+    let offset = baseOffset;
+    for (const entry of batch.taken) {
+      entry.resolve(baseOffset < 0 ? -1 : offset);
+      offset += entry.records.length;
+    }
+    this.release(batch);
+  }
+
+  private fail(batch: Batch, identity: Identity | null, error: unknown): void {
+    if (identity !== null) this.forgetIdentity(identity);
+    for (const entry of batch.taken) entry.reject(error);
+    this.release(batch);
+  }
+
+  /**
+   * Sends the batches, those of partitions with the same leader in one request, and sends again those that failed
+   * in a way worth retrying (with the same sequence numbers), until each is answered or out of retries.
+   */
+  private async flush(batches: readonly Batch[]): Promise<void> {
+    let identity: Identity | null = null;
+    try {
+      identity = this.idempotent ? await this.currentIdentity() : null;
+    } catch (error) {
+      for (const batch of batches) this.fail(batch, null, error);
+      return;
+    }
+    for (const batch of batches) {
+      const { topic, partition } = batch.queue;
+      batch.baseSequence = identity === null ? -1 : (identity.sequences.get(partitionKey(topic, partition)) ?? 0);
+      batch.encoded = buildRecordBatch({
+        records: batch.records,
+        compression: this.codec,
+        producerId: identity?.producerId ?? -1,
+        producerEpoch: identity?.producerEpoch ?? -1,
+        baseSequence: batch.baseSequence,
+      });
+    }
+    let remaining: Batch[] = [...batches];
+    for (let attempt = 0; remaining.length > 0; attempt++) {
+      const failures: Array<{ batch: Batch; error: unknown }> = [];
+      const byConnection = new Map<BrokerConnection, Batch[]>();
+      for (const batch of remaining) {
+        try {
+          const connection = await this.cluster.leaderConnection(batch.queue.topic, batch.queue.partition, "produce");
+          byConnection.set(connection, [...(byConnection.get(connection) ?? []), batch]);
+        } catch (error) {
+          failures.push({ batch, error });
+        }
+      }
+      await Promise.all(
+        [...byConnection].map(async ([connection, group]) => {
+          try {
+            const answers = await this.request(connection, group);
+            group.forEach((batch, index) => {
+              const answer = answers[index]!;
+              if (answer instanceof Error) failures.push({ batch, error: answer });
+              else this.succeed(batch, identity, answer);
+            });
+          } catch (error) {
+            for (const batch of group) failures.push({ batch, error });
+          }
+        }),
+      );
+      remaining = [];
+      for (const { batch, error } of failures) {
+        // A resent batch carries the same sequence numbers, so the broker keeps one copy; without a producer id a
+        // batch whose request was sent may have been written and is not sent again.
+        if (!this.cluster.closed && this.cluster.mayRetry(error, attempt, identity !== null)) {
+          this.cluster.forgetLeadersOn([batch.queue.topic])(error as KafkaClientError);
+          remaining.push(batch);
+        } else {
+          this.fail(batch, identity, this.cluster.closed ? new KafkaClientClosedError() : error);
+        }
+      }
+      if (remaining.length > 0) {
+        this.cluster.options.logger.debug(
+          { attempt: attempt + 1, err: failures[0]?.error },
+          "producing again after a retriable error",
+        );
+        await this.cluster.sleep(this.cluster.backoffMs(attempt));
+      }
+    }
+  }
+
+  /** One Produce request with the batches of one broker; per batch its base offset or its partition's error. */
+  private async request(connection: BrokerConnection, batches: readonly Batch[]): Promise<Array<number | Error>> {
+    const byTopic = new Map<string, Array<{ index: number; records: Buffer }>>();
+    for (const batch of batches) {
+      const list = byTopic.get(batch.queue.topic) ?? [];
+      list.push({ index: batch.queue.partition, records: batch.encoded! });
+      byTopic.set(batch.queue.topic, list);
+    }
+    const response = await connection.request(
+      Api.Produce,
+      {
+        transactionalId: null,
+        acks: this.acks,
+        timeoutMs: this.timeoutMs,
+        topicData: [...byTopic].map(([name, partitionData]) => ({ name, partitionData })),
+      },
+      // As Kafka's producers do, the client waits as long as it lets the broker wait (request.timeout.ms), so that
+      // a broker that never answers costs one timeout per attempt, not two.
+      { expectResponse: this.acks !== 0, timeoutMs: this.timeoutMs },
+    );
+    if (this.acks === 0) return batches.map(() => -1);
+    return batches.map(({ queue: { topic, partition } }) => {
+      const answer = response.responses
+        .find((entry) => entry.name === topic)
+        ?.partitionResponses.find((entry) => entry.index === partition);
+      if (answer === undefined) {
+        return new KafkaProtocolViolationError(
+          `its Produce answer leaves out ${topic}-${partition}`,
+          connection.address,
+        );
+      }
+      if (answer.errorCode !== 0) {
+        const detail = answer.errorMessage ?? answer.recordErrors?.[0]?.batchIndexErrorMessage ?? null;
+        return new KafkaBrokerError(answer.errorCode, `producing to ${topic}-${partition}`, detail);
+      }
+      return answer.baseOffset;
+    });
+  }
+
+  private currentIdentity(): Promise<Identity> {
+    if (this.identity !== null) return this.identity;
+    const pending = this.cluster.retry(async () => {
+      const connection = await this.cluster.anyConnection("produce");
+      const response = await connection.request(Api.InitProducerId, {
+        transactionalId: null,
+        transactionTimeoutMs: INT32_MAX,
+        producerId: -1,
+        producerEpoch: -1,
+      });
+      checkErrorCode(response.errorCode, "getting a producer id (InitProducerId)");
+      return { producerId: response.producerId ?? -1, producerEpoch: response.producerEpoch, sequences: new Map() };
+    });
+    this.identity = pending;
+    pending.then(
+      (identity) => {
+        if (this.identity === pending) this.resolvedIdentity = identity;
+      },
+      () => {
+        if (this.identity === pending) this.identity = null;
+      },
+    );
+    return pending;
+  }
+
+  /** After a batch failed for good: the next batch of any partition starts under a new producer id. */
+  private forgetIdentity(failed: Identity): void {
+    if (this.resolvedIdentity !== failed) return;
+    this.resolvedIdentity = null;
+    this.identity = null;
+  }
+}
