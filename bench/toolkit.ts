@@ -5,7 +5,11 @@
 // offered rate with relay and consumer running. The broker is the embedded one, in this process, on a temporary
 // data directory. With --format avro the events are Avro records in the wire format, through a schema registry in
 // this process (bench:registry compares the two formats). Prints a table.
-// Run: npm run bench:toolkit [-- --quick] [--database pglite|postgres] [--format json|avro]
+// With --transport amqp the same measures also run over RabbitMQ (AMQP_URL, default 127.0.0.1:5672 guest/guest), in
+// rows beside Kafka's, together with RabbitMQ's own publish (with confirms) and consume (with acks) rate through
+// amqplib on this machine, the floor the toolkit's guarantees are measured against. Queues and exchanges are named
+// per run and deleted after it, since the server is shared.
+// Run: npm run bench:toolkit [-- --quick] [--database pglite|postgres] [--format json|avro] [--transport amqp]
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,6 +20,7 @@ import { spawnSync } from "node:child_process";
 import { Type } from "@sinclair/typebox";
 import pg from "pg";
 import pino from "pino";
+import amqp from "amqplib";
 
 import { startBroker } from "../src/broker/index.js";
 import { startRegistry, type RunningRegistry } from "../src/registry/index.js";
@@ -23,6 +28,7 @@ import { openDatabase, type Database, type DatabaseKind } from "../src/store/ind
 import {
   addManyToOutbox,
   addToOutbox,
+  createAmqpClient,
   createConsumer,
   createKafkaClient,
   defineAvroTopic,
@@ -31,8 +37,10 @@ import {
   OutboxRelay,
   type ConsumedEvent,
   type InboxConsumer,
+  type AmqpClient,
   type KafkaClient,
   type Queryable,
+  type TransportClient,
   type TopicDefinition,
 } from "../src/toolkit/index.js";
 
@@ -48,6 +56,16 @@ if (format !== "json" && format !== "avro") {
   process.stderr.write("--format takes json or avro\n");
   process.exit(2);
 }
+const transportArg = args.includes("--transport") ? (args[args.indexOf("--transport") + 1] ?? "") : "kafka";
+if (transportArg !== "kafka" && transportArg !== "amqp") {
+  process.stderr.write("--transport takes kafka or amqp (amqp measures both, side by side)\n");
+  process.exit(2);
+}
+const AMQP_URL = process.env.AMQP_URL || "amqp://guest:guest@127.0.0.1:5672";
+/** Names on the shared RabbitMQ server carry this, so that runs never meet and everything can be deleted after. */
+const AMQP_PREFIX = `sluice-bench-${process.pid}-`;
+const AMQP_RAW_WINDOW = 500;
+const AMQP_RAW_PREFETCH = 256;
 const SERVER_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const RELAY_EVENTS = quick ? 5_000 : 20_000;
 const CONSUMER_EVENTS = quick ? 5_000 : 20_000;
@@ -93,6 +111,7 @@ function benchEvent(name: string): TopicDefinition<BenchValue> {
 }
 
 interface Row {
+  transport?: string;
   database: string;
   measure: string;
   events: number;
@@ -125,8 +144,33 @@ async function countRows(db: Database, table: string): Promise<number> {
   return rows[0]?.total ?? 0;
 }
 
+/** Names on a shared RabbitMQ server get AMQP_PREFIX; the Kafka broker is this run's own. */
+let namePrefix = "";
+
+/**
+ * Makes sure the topic exists; on RabbitMQ also the group's queue, so that events published before the consumer
+ * starts (the relay measures run first) wait there instead of being refused as unroutable.
+ */
+async function ensureTopic(
+  client: TransportClient,
+  topic: TopicDefinition<BenchValue>,
+  groupId: string,
+): Promise<void> {
+  if (client.kind === "amqp") {
+    const amqpClient = client as AmqpClient;
+    const channel = await amqpClient.connection.channel();
+    try {
+      await amqpClient.topology.declareSubscription(channel, topic.name, groupId);
+    } finally {
+      await channel.close();
+    }
+    return;
+  }
+  await ensureTopics(client as KafkaClient, [topic]);
+}
+
 function consumerOf(
-  client: KafkaClient,
+  client: TransportClient,
   db: Database,
   topic: TopicDefinition<BenchValue>,
   groupId: string,
@@ -175,9 +219,9 @@ function consumerOf(
   });
 }
 
-async function relayThroughput(db: Database, client: KafkaClient, kind: string): Promise<Row> {
-  const topic = benchEvent(`bench-relay-${kind}`);
-  await ensureTopics(client, [topic]);
+async function relayThroughput(db: Database, client: TransportClient, kind: string): Promise<Row> {
+  const topic = benchEvent(`${namePrefix}bench-relay-${kind}`);
+  await ensureTopic(client, topic, topic.name);
   log(`${kind}: filling the outbox with ${RELAY_EVENTS} events…`);
   for (let first = 0; first < RELAY_EVENTS; first += OUTBOX_INSERT_BATCH) {
     const batch = values(Math.min(OUTBOX_INSERT_BATCH, RELAY_EVENTS - first), `relay-${first}`);
@@ -204,10 +248,10 @@ async function relayThroughput(db: Database, client: KafkaClient, kind: string):
   };
 }
 
-async function consumerThroughput(db: Database, client: KafkaClient, kind: string, grouped: boolean): Promise<Row> {
-  const name = grouped ? `bench-consume-grouped-${kind}` : `bench-consume-${kind}`;
+async function consumerThroughput(db: Database, client: TransportClient, kind: string, grouped: boolean): Promise<Row> {
+  const name = `${namePrefix}${grouped ? `bench-consume-grouped-${kind}` : `bench-consume-${kind}`}`;
   const topic = benchEvent(name);
-  await ensureTopics(client, [topic]);
+  await ensureTopic(client, topic, topic.name);
   log(`${kind}: producing ${CONSUMER_EVENTS} events through the outbox for the consumer…`);
   for (let first = 0; first < CONSUMER_EVENTS; first += OUTBOX_INSERT_BATCH) {
     const batch = values(Math.min(OUTBOX_INSERT_BATCH, CONSUMER_EVENTS - first), `consume-${first}`);
@@ -259,13 +303,13 @@ async function consumerThroughput(db: Database, client: KafkaClient, kind: strin
   };
 }
 
-async function commitToHandlerLatency(db: Database, client: KafkaClient, kind: string): Promise<Row> {
-  const topic = benchEvent(`bench-latency-${kind}`);
-  await ensureTopics(client, [topic]);
+async function commitToHandlerLatency(db: Database, client: TransportClient, kind: string): Promise<Row> {
+  const topic = benchEvent(`${namePrefix}bench-latency-${kind}`);
+  await ensureTopic(client, topic, topic.name);
   const committedAt = new Map<string, number>();
   const samples: number[] = [];
   const relay = new OutboxRelay({ db, client, idlePollIntervalMs: 1_000, lagIntervalMs: 0, cleanupIntervalMs: 0 });
-  const consumer = consumerOf(client, db, topic, `bench-latency-${kind}`, (eventId) => {
+  const consumer = consumerOf(client, db, topic, topic.name, (eventId) => {
     const start = committedAt.get(eventId);
     if (start !== undefined) samples.push(performance.now() - start);
   });
@@ -307,6 +351,81 @@ async function commitToHandlerLatency(db: Database, client: KafkaClient, kind: s
   };
 }
 
+/** RabbitMQ's own rate through amqplib: persistent publishes with confirms, then consuming them with acks. */
+async function rawAmqp(count: number): Promise<Row[]> {
+  const connection = await amqp.connect(AMQP_URL);
+  const queue = `${AMQP_PREFIX}raw`;
+  try {
+    const channel = await connection.createConfirmChannel();
+    await channel.assertQueue(queue, { durable: true, arguments: { "x-queue-type": "quorum" } });
+    const body = Buffer.from(JSON.stringify({ entryId: "raw-000000", accountId: "account-00", amountCents: 12345 }));
+    log(`amqplib: publishing ${count} persistent messages with confirms…`);
+    const publishStarted = performance.now();
+    for (let first = 0; first < count; first += AMQP_RAW_WINDOW) {
+      for (let index = first; index < Math.min(count, first + AMQP_RAW_WINDOW); index++) {
+        channel.publish("", queue, body, { persistent: true });
+      }
+      await channel.waitForConfirms();
+    }
+    const publishSeconds = (performance.now() - publishStarted) / 1000;
+    log(`amqplib: consuming ${count} messages with acks…`);
+    const consumer = await connection.createChannel();
+    await consumer.prefetch(AMQP_RAW_PREFETCH);
+    let received = 0;
+    const consumeStarted = performance.now();
+    await new Promise<void>((resolve) => {
+      void consumer.consume(queue, (message) => {
+        if (message === null) return;
+        consumer.ack(message);
+        received += 1;
+        if (received === count) resolve();
+      });
+    });
+    const consumeSeconds = (performance.now() - consumeStarted) / 1000;
+    await channel.deleteQueue(queue);
+    const rate = (seconds: number): string => `${Math.round(count / seconds).toLocaleString("en-US")} events/s`;
+    return [
+      {
+        transport: "amqplib",
+        database: "-",
+        measure: `raw publish, persistent, confirms per ${AMQP_RAW_WINDOW} (quorum queue)`,
+        events: count,
+        seconds: publishSeconds,
+        result: rate(publishSeconds),
+      },
+      {
+        transport: "amqplib",
+        database: "-",
+        measure: `raw consume, ack per message, prefetch ${AMQP_RAW_PREFETCH}`,
+        events: count,
+        seconds: consumeSeconds,
+        result: rate(consumeSeconds),
+      },
+    ];
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}
+
+/** Deletes what the run declared on the shared RabbitMQ server. */
+async function deleteAmqpNames(client: AmqpClient): Promise<void> {
+  const connection = await amqp.connect(AMQP_URL);
+  try {
+    for (const queue of client.topology.declaredQueues) {
+      const channel = await connection.createChannel();
+      await channel.deleteQueue(queue).catch(() => undefined);
+      await channel.close().catch(() => undefined);
+    }
+    for (const exchange of client.topology.declaredExchanges) {
+      const channel = await connection.createChannel();
+      await channel.deleteExchange(exchange).catch(() => undefined);
+      await channel.close().catch(() => undefined);
+    }
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}
+
 async function serverUnreachableReason(): Promise<string | null> {
   const client = new pg.Client({ connectionString: SERVER_URL, connectionTimeoutMillis: REACHABILITY_TIMEOUT_MS });
   client.on("error", () => undefined);
@@ -321,8 +440,10 @@ async function serverUnreachableReason(): Promise<string | null> {
   }
 }
 
-async function benchDatabase(kind: DatabaseKind, client: KafkaClient, rows: Row[]): Promise<void> {
-  const schema = `sluice_bench_${process.pid}`;
+async function benchDatabase(kind: DatabaseKind, client: TransportClient, rows: Row[]): Promise<void> {
+  namePrefix = client.kind === "amqp" ? AMQP_PREFIX : "";
+  const schema = `sluice_bench_${process.pid}_${client.kind}`;
+  const first = rows.length;
   const db = await openDatabase(kind === "postgres" ? { url: SERVER_URL, schema, poolSize: 10 } : { url: null });
   try {
     await db.exec(
@@ -332,6 +453,11 @@ async function benchDatabase(kind: DatabaseKind, client: KafkaClient, rows: Row[
     rows.push(await consumerThroughput(db, client, kind, false));
     rows.push(await consumerThroughput(db, client, kind, true));
     rows.push(await commitToHandlerLatency(db, client, kind));
+    for (const row of rows.slice(first)) {
+      row.transport = client.kind;
+      // A RabbitMQ group reads one queue, however many partitions the topic declares.
+      if (client.kind === "amqp") row.measure = row.measure.replace(`(${PARTITIONS} partitions)`, "(one queue)");
+    }
   } finally {
     if (kind === "postgres") await db.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
     await db.close();
@@ -339,8 +465,15 @@ async function benchDatabase(kind: DatabaseKind, client: KafkaClient, rows: Row[
 }
 
 function printTable(rows: Row[]): void {
-  const header = ["database", "measure", "events", "seconds", "result"];
-  const lines = rows.map((row) => [row.database, row.measure, String(row.events), row.seconds.toFixed(2), row.result]);
+  const header = ["transport", "database", "measure", "events", "seconds", "result"];
+  const lines = rows.map((row) => [
+    row.transport ?? "kafka",
+    row.database,
+    row.measure,
+    String(row.events),
+    row.seconds.toFixed(2),
+    row.result,
+  ]);
   const widths = header.map((title, index) => Math.max(title.length, ...lines.map((line) => line[index]!.length)));
   const format = (cells: string[]): string =>
     `| ${cells.map((cell, index) => cell.padEnd(widths[index]!)).join(" | ")} |`;
@@ -358,14 +491,24 @@ async function main(): Promise<void> {
   if (registryDatabase !== null) registry = await startRegistry({ port: 0, database: registryDatabase });
   const rows: Row[] = [];
   const notes: string[] = [];
+  const amqpClient =
+    transportArg === "amqp" ? createAmqpClient({ url: AMQP_URL, env: {}, prefetch: AMQP_RAW_PREFETCH }) : null;
+  const transports: TransportClient[] = amqpClient === null ? [client] : [client, amqpClient];
   try {
-    if (databaseArg !== "postgres") await benchDatabase("pglite", client, rows);
-    if (databaseArg !== "pglite") {
-      const reason = await serverUnreachableReason();
-      if (reason === null) await benchDatabase("postgres", client, rows);
-      else notes.push(`PostgreSQL server at ${SERVER_URL} skipped: ${reason}`);
+    if (amqpClient !== null) rows.push(...(await rawAmqp(RELAY_EVENTS)));
+    for (const transport of transports) {
+      if (databaseArg !== "postgres") await benchDatabase("pglite", transport, rows);
+      if (databaseArg !== "pglite") {
+        const reason = await serverUnreachableReason();
+        if (reason === null) await benchDatabase("postgres", transport, rows);
+        else notes.push(`PostgreSQL server at ${SERVER_URL} skipped: ${reason}`);
+      }
     }
   } finally {
+    if (amqpClient !== null) {
+      await amqpClient.close();
+      await deleteAmqpNames(amqpClient);
+    }
     await registry?.close();
     await registryDatabase?.close();
     await broker.close();
@@ -374,7 +517,9 @@ async function main(): Promise<void> {
   console.log(
     `\nnpm run bench:toolkit${args.length ? ` -- ${args.join(" ")}` : ""}  (node ${process.version}, ` +
       `${spawnSync("nproc").stdout.toString().trim()} cores; embedded Sluice broker in the same process, data on ` +
-      `disk in a temporary directory; relay and consumer in the same process too; events as ${format})\n`,
+      `disk in a temporary directory; relay and consumer in the same process too; events as ${format}` +
+      (amqpClient === null ? "" : `; RabbitMQ at ${amqpClient.address}, quorum queues, one queue per group`) +
+      `)\n`,
   );
   printTable(rows);
   for (const note of notes) console.log(`\n${note}`);

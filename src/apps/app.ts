@@ -13,6 +13,7 @@ import type { Database } from "../store/database.js";
 import type { Component } from "../toolkit/service.js";
 import type { KafkaClient } from "../toolkit/kafka/connection.js";
 import type { TopicSpec } from "../toolkit/kafka/admin.js";
+import type { TransportClient } from "../toolkit/transports/transport.js";
 
 /** App, service and role names: lower-case words joined by hyphens. */
 export const APP_NAME_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
@@ -80,6 +81,11 @@ export interface AppMigrations {
 export interface AppImplementation {
   /** Every topic the app's services publish to or consume, created (when missing) before its roles start. */
   readonly topics: readonly TopicSpec[];
+  /**
+   * Topics that become RabbitMQ work queues when `sluice up --transport amqp://…` is given, with their queue names
+   * (the message board's messages.saved is task_queue). Their consumers must read nothing else.
+   */
+  readonly amqpQueues?: Readonly<Record<string, string>>;
   /** Each service's own migrations, by service name. */
   readonly migrations: Readonly<Record<string, readonly AppMigrations[]>>;
   /** Builds one role's parts; nothing may be started yet (the system starts the components in order). */
@@ -94,6 +100,11 @@ export interface RoleContext {
   readonly database: Database | null;
   /** The Kafka client of this process (the embedded broker, or KAFKA_BROKERS). */
   readonly kafka: KafkaClient;
+  /**
+   * The transport for the app's service events: the Kafka client, except that with --transport the topics in
+   * amqpQueues go over RabbitMQ. Consumers and the outbox relay take it as their client.
+   */
+  readonly transport: TransportClient;
   /** The schema registry's base URL, or null when none is configured. */
   readonly registryUrl: string | null;
   /** The gateway's authentication (tokens, users, the auth mode); null in a process without an HTTP server. */

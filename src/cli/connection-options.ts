@@ -1,8 +1,8 @@
 // The options every client command (topics, produce, consume) takes to reach a Kafka endpoint, read from the
-// command line or from the same KAFKA_* environment variables the toolkit uses, and turned into a kafkajs client.
+// command line or from the same KAFKA_* environment variables the toolkit uses, and turned into a client of Sluice's
+// own (or, for consumer groups, the toolkit's settings).
 
 import { readFileSync } from "node:fs";
-import type { Kafka } from "kafkajs";
 import {
   ArgumentError,
   choiceOption,
@@ -18,12 +18,11 @@ import { SluiceKafkaClient, type SaslMechanism, type SaslOptions } from "../kafk
 import {
   CLIENT_RETRIES,
   CONNECTION_TIMEOUT_MS,
-  createKafkaClient,
   explainKafkaError,
-  type KafkaClientOptions,
+  type CliSaslOptions,
+  type CliTlsOptions,
 } from "./kafka-client.js";
-import { createCliLogger, LOG_LEVELS } from "./logger.js";
-import type { CommandIo } from "./command.js";
+import { LOG_LEVELS } from "./logger.js";
 
 export const DEFAULT_BROKERS = "127.0.0.1:9092";
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
@@ -93,11 +92,6 @@ export const connectionOptions = {
 
 export type ConnectionValues = OptionValues<typeof connectionOptions>;
 
-export interface ConnectedClient {
-  readonly kafka: Kafka;
-  readonly brokers: readonly string[];
-}
-
 function readCaFile(path: string): string {
   try {
     const contents = readFileSync(path);
@@ -110,13 +104,13 @@ function readCaFile(path: string): string {
 }
 
 interface ConnectionSettings {
-  readonly sasl: KafkaClientOptions["sasl"];
-  readonly tls: KafkaClientOptions["tls"];
+  readonly sasl: CliSaslOptions | null;
+  readonly tls: CliTlsOptions;
 }
 
 type SecurityValues = Pick<ConnectionValues, "tls" | "tlsCa" | "saslMechanism" | "saslUsername" | "saslPassword">;
 
-function connectionSettings(values: SecurityValues): ConnectionSettings {
+export function connectionSettings(values: SecurityValues): ConnectionSettings {
   const { saslMechanism, saslUsername, saslPassword } = values;
   if (saslMechanism === undefined && (saslUsername !== undefined || saslPassword !== undefined)) {
     throw new ArgumentError("--sasl-username and --sasl-password need --sasl-mechanism");
@@ -132,23 +126,10 @@ function connectionSettings(values: SecurityValues): ConnectionSettings {
   return { sasl, tls };
 }
 
-export function kafkaFromOptions(values: ConnectionValues, io: CommandIo, clientId: string): ConnectedClient {
-  const { sasl, tls } = connectionSettings(values);
-  const kafka = createKafkaClient({
-    brokers: values.brokers,
-    clientId,
-    tls,
-    sasl,
-    requestTimeoutMs: values.timeoutMs,
-    logger: createCliLogger(values.logLevel, io.stderr),
-  });
-  return { kafka, brokers: values.brokers };
-}
-
 /** The TLS and SASL settings of the connection options, as the toolkit's (kafkajs) client takes them. */
 export function toolkitClientSecurity(values: SecurityValues): {
-  sasl: KafkaClientOptions["sasl"];
-  ssl: KafkaClientOptions["tls"];
+  sasl: CliSaslOptions | null;
+  ssl: CliTlsOptions;
 } {
   const { sasl, tls } = connectionSettings(values);
   return { sasl, ssl: tls };
@@ -166,25 +147,9 @@ export function sluiceClientSecurity(values: SecurityValues): {
   };
 }
 
-/** Builds a client from the options, runs `work` with it and explains any Kafka failure in the user's terms. */
-export async function withKafka<T>(
-  values: ConnectionValues,
-  io: CommandIo,
-  clientId: string,
-  work: (client: ConnectedClient) => Promise<T>,
-): Promise<T> {
-  const client = kafkaFromOptions(values, io, clientId);
-  try {
-    return await work(client);
-  } catch (error) {
-    if (error instanceof CliError || error instanceof ArgumentError) throw error;
-    throw explainKafkaError(error, client.brokers);
-  }
-}
-
 /**
- * Like withKafka, with Sluice's own client, which keeps what kafkajs drops: the error message a broker sends with an
- * error code (why a config was refused, for example).
+ * Builds Sluice's own client from the options, runs `work` with it, always closes it, and explains any Kafka failure
+ * in the user's terms (with the broker's own message when it sent one).
  */
 export async function withSluiceClient<T>(
   values: ConnectionValues,

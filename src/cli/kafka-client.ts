@@ -1,81 +1,23 @@
-// The one place the CLI meets kafkajs: building a client from connection settings, routing kafkajs's logs through
-// pino, and turning kafkajs errors into messages that say what to do next.
+// The CLI's Kafka connection limits and its explanations of Kafka failures: errors of Sluice's own client, and errors
+// the toolkit's consumer passes on from the library underneath (recognised by their shape, without importing it),
+// turned into messages that say what to do next.
 
-import kafkajs from "kafkajs";
-import type { Admin, Kafka, KafkaConfig, LogEntry, SASLOptions } from "kafkajs";
-import type { Logger } from "pino";
 import { KafkaBrokerError, KafkaClientError, KafkaClientErrorCode } from "../kafka/client/errors.js";
-import { installRequestQueueTimerFix } from "../toolkit/kafka/request-queue-timer.js";
 import { CliError } from "./command.js";
-
-const { Kafka: KafkaClass, logLevel: KafkaLogLevel } = kafkajs;
-installRequestQueueTimerFix();
 
 export const CONNECTION_TIMEOUT_MS = 3_000;
 export const CLIENT_RETRIES = 3;
-export const CLIENT_RETRY_INITIAL_MS = 100;
-export const CLIENT_RETRY_MAX_MS = 1_000;
 
 export type SaslMechanismName = "plain" | "scram-sha-256" | "scram-sha-512";
 
-export interface KafkaClientOptions {
-  readonly brokers: readonly string[];
-  readonly clientId: string;
-  /** false for plaintext; true for TLS with the system's CAs; or TLS trusting the given CA certificate. */
-  readonly tls: false | true | { readonly ca: string };
-  readonly sasl: { readonly mechanism: SaslMechanismName; readonly username: string; readonly password: string } | null;
-  readonly requestTimeoutMs: number;
-  /** kafkajs logs arrive here, at warn level and above. */
-  readonly logger: Logger;
+export interface CliSaslOptions {
+  readonly mechanism: SaslMechanismName;
+  readonly username: string;
+  readonly password: string;
 }
 
-function routeLogsTo(logger: Logger): KafkaConfig["logCreator"] {
-  return () => (entry: LogEntry) => {
-    const { message, timestamp: _timestamp, ...details } = entry.log;
-    const fields = { kafkajs: entry.namespace, ...details };
-    if (entry.level === KafkaLogLevel.ERROR) logger.error(fields, message);
-    else if (entry.level === KafkaLogLevel.WARN) logger.warn(fields, message);
-    else logger.debug(fields, message);
-  };
-}
-
-function saslConfig(sasl: KafkaClientOptions["sasl"]): SASLOptions | undefined {
-  if (sasl === null) return undefined;
-  const credentials = { username: sasl.username, password: sasl.password };
-  switch (sasl.mechanism) {
-    case "plain":
-      return { mechanism: "plain", ...credentials };
-    case "scram-sha-256":
-      return { mechanism: "scram-sha-256", ...credentials };
-    case "scram-sha-512":
-      return { mechanism: "scram-sha-512", ...credentials };
-  }
-}
-
-export function createKafkaClient(options: KafkaClientOptions): Kafka {
-  return new KafkaClass({
-    brokers: [...options.brokers],
-    clientId: options.clientId,
-    ssl: options.tls === false ? undefined : options.tls === true ? true : { ca: [options.tls.ca] },
-    sasl: saslConfig(options.sasl),
-    connectionTimeout: Math.min(CONNECTION_TIMEOUT_MS, options.requestTimeoutMs),
-    requestTimeout: options.requestTimeoutMs,
-    retry: { retries: CLIENT_RETRIES, initialRetryTime: CLIENT_RETRY_INITIAL_MS, maxRetryTime: CLIENT_RETRY_MAX_MS },
-    logLevel: KafkaLogLevel.WARN,
-    logCreator: routeLogsTo(options.logger),
-  });
-}
-
-/** Connects an admin client, runs `work` with it and always disconnects. */
-export async function withAdmin<T>(kafka: Kafka, work: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    return await work(admin);
-  } finally {
-    await admin.disconnect();
-  }
-}
+/** false for plaintext; true for TLS with the system's CAs; or TLS trusting the given CA certificate. */
+export type CliTlsOptions = false | true | { readonly ca: string };
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null;
@@ -140,7 +82,7 @@ const TIMEOUT_HINT = "Check that the broker is healthy, or allow more time with 
 const AUTHENTICATION_HINT =
   "Check --sasl-mechanism, --sasl-username and --sasl-password (or KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD).";
 
-/** Explains a kafkajs failure (or one of Sluice's own client) in words a user can act on. */
+/** Explains a failure of Sluice's own client, or one from the toolkit's consumer, in words a user can act on. */
 export function explainKafkaError(error: unknown, brokers: readonly string[]): CliError {
   if (error instanceof CliError) return error;
   if (error instanceof KafkaClientError) return explainClientError(error, brokers);

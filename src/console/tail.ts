@@ -30,8 +30,6 @@ export const TAIL_PARTITION_FETCH_BYTES = 1024 * 1024;
 export const TAIL_HEARTBEAT_MS = 15_000;
 /** Tails open at once in one console; more are refused with 503 until one closes. */
 export const TAIL_STREAMS_MAX = 50;
-/** The page keeps at most this many tailed messages, dropping the oldest (web/console/view-messages.js). */
-export const TAIL_BUFFER_MESSAGES_DEFAULT = 500;
 const POSITIONS_CHARS_MAX = 100_000;
 
 /** Parses "0:120,1:98" (partition:offset pairs), the positions a paused page resumes from. */

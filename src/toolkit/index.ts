@@ -11,6 +11,7 @@ export * from "./avro-topic.js";
 export * from "./event.js";
 export * from "./metrics.js";
 export * from "./transports/transport.js";
+export * from "./transports/routed.js";
 export * from "./kafka/connection.js";
 export * from "./kafka/producer.js";
 export * from "./kafka/admin.js";

@@ -13,7 +13,7 @@ import { QUOTA_WINDOW_MS, QUOTA_WINDOW_SAMPLES } from "../../src/broker/quotas/e
 async function setQuota(
   t: { after: (fn: () => Promise<void>) => void },
   broker: RunningBroker,
-  key: "producer_byte_rate" | "consumer_byte_rate",
+  key: "producer_byte_rate" | "consumer_byte_rate" | "request_percentage",
   value: number,
   clientId: string,
 ): Promise<void> {
@@ -141,4 +141,16 @@ test("a fetch over consumer_byte_rate is answered without records and a throttle
     served.push(offset);
   }
   assert.ok(served.length >= 1 && served.length < 5, `served ${served.length} fetches before throttling`);
+});
+
+test("a client over request_percentage is throttled; another client id is not", async (t) => {
+  const broker = await brokerForTest(t);
+  // A thousandth of a percent of one thread: about 0.1 ms of handling per ten seconds, which any produce exceeds.
+  await setQuota(t, broker, "request_percentage", 0.001, "busy-client");
+  const busy = await connect(t, broker, "busy-client");
+  const first = await produceSome(busy, 1);
+  assert.ok(first.throttles[0]! > 0, `throttle ${first.throttles[0]}`);
+  assert.ok(first.throttles[0]! <= QUOTA_WINDOW_SAMPLES * QUOTA_WINDOW_MS, "at most the whole window");
+  const other = await connect(t, broker, "other-client");
+  assert.deepEqual((await produceSome(other, 3)).throttles, [0, 0, 0]);
 });

@@ -180,6 +180,22 @@ test("the console in a browser: live tail shows new messages, pauses and resumes
   assert.match(await page.locator("tr.message").first().innerText(), /after resume/);
   assert.equal(await page.locator("tr.message").count(), 4);
 
+  // The page keeps the newest TAIL_BUFFER_MESSAGES and drops older ones.
+  for (let round = 0; round < 3; round++) {
+    await scene.kafka.produce({
+      topic: "clicks",
+      partition: 0,
+      records: Array.from({ length: 200 }, (_, index) => ({ value: `bulk-${round}-${index}` })),
+    });
+    await page.locator("tr.message", { hasText: `bulk-${round}-199` }).waitFor();
+  }
+  assert.equal(await page.locator("tr.message").count(), 500);
+  assert.equal(await page.locator("tr.message", { hasText: "after resume" }).count(), 0, "the oldest were dropped");
+  assert.match(
+    await page.locator("#messages-status").innerText(),
+    /Live: 500 message\(s\), newest first, keeping the newest 500/,
+  );
+
   await page.locator("#live-stop").click();
   await page.waitForURL((address) => !address.search.includes("live=true"));
   await waitFor(() => scene.console.liveTails() === 0, "the server to release the tail");
@@ -206,6 +222,12 @@ test("the console in a browser: create a topic with partitions and configs", { t
     "retention.ms": "3600000",
     "cleanup.policy": "compact",
   });
+  await page.locator("#overridden-configs tbody tr").first().waitFor();
+  assert.deepEqual(
+    (await page.locator("#overridden-configs tbody tr td:first-child").allInnerTexts()).sort(),
+    ["cleanup.policy", "retention.ms"],
+    "exactly the configs set on the topic are listed as set on it",
+  );
 
   await page.goto(`${url}/console/topics`);
   await page.locator('#create-topic input[name="name"]').fill("bad-configs");

@@ -2,6 +2,7 @@
 // skip loudly when it is unreachable, and fail instead in CI (SLUICE_REQUIRE_ALL_TOOLS=1). Other agents and test
 // processes share the server, so every test names its exchanges and queues uniquely and deletes them afterwards.
 
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import type { TestContext } from "node:test";
 
@@ -9,7 +10,7 @@ import amqp from "amqplib";
 import pino from "pino";
 
 import { createAmqpClient, type AmqpClient, type AmqpClientOptions } from "../../src/toolkit/amqp/index.js";
-import { requireTool } from "./environment.js";
+import { hasCommand, requireTool } from "./environment.js";
 
 export const RABBITMQ_URL = process.env.AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
 
@@ -75,4 +76,45 @@ export function amqpClientForTest(t: TestContext, options: AmqpClientOptions = {
     await deleteAmqpNames({ exchanges: client.topology.declaredExchanges, queues: client.topology.declaredQueues });
   });
   return client;
+}
+
+const RABBITMQCTL_TIMEOUT_MS = 120_000;
+
+function rabbitmqctl(args: readonly string[]): void {
+  const result = spawnSync("rabbitmqctl", ["--quiet", ...args], { encoding: "utf8", timeout: RABBITMQCTL_TIMEOUT_MS });
+  if (result.status !== 0) {
+    throw new Error(`rabbitmqctl ${args.join(" ")} failed (${result.status}): ${result.stderr || result.stdout}`);
+  }
+}
+
+/**
+ * A virtual host of its own for a test that runs `sluice up` (whose queue names, task_queue among them, are fixed),
+ * with guest allowed in; deleted after the test, with everything in it. Needs rabbitmqctl on this machine (it skips
+ * loudly without, or fails in CI). Resolves to the vhost's name, or null after a skip.
+ */
+export async function vhostForTest(t: TestContext): Promise<string | null> {
+  if (!(await requireRabbitmq(t))) return null;
+  if (!requireTool(t, hasCommand("rabbitmqctl"), "rabbitmqctl (to make a RabbitMQ virtual host for the test)")) {
+    return null;
+  }
+  const vhost = uniqueAmqpName("sluice-test");
+  rabbitmqctl(["add_vhost", vhost]);
+  t.after(() => rabbitmqctl(["delete_vhost", vhost]));
+  rabbitmqctl(["set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"]);
+  return vhost;
+}
+
+/** The AMQP URL of a virtual host on the test server. */
+export function vhostUrl(vhost: string): string {
+  const url = new URL(RABBITMQ_URL);
+  url.pathname = `/${encodeURIComponent(vhost)}`;
+  return url.toString();
+}
+
+/**
+ * Has RabbitMQ itself close every client connection to the vhost, as a server restart or a network failure would
+ * cut them, without touching the connections of other tests (the server is shared and is never restarted).
+ */
+export function closeVhostConnections(vhost: string): void {
+  rabbitmqctl(["close_all_connections", "--vhost", vhost, "closed by a Sluice test"]);
 }

@@ -11,9 +11,6 @@ export interface TcpProxy {
   restore(): void;
   /** Drops every connection and stops listening. */
   close(): Promise<void>;
-  /** Drops the open connections but keeps accepting: a connection lost once, as when a server closes it. */
-  dropConnections(): void;
-  readonly connectionCount: number;
 }
 
 /**
@@ -63,10 +60,6 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     restore() {
       refusing = false;
     },
-    dropConnections,
     close,
-    get connectionCount() {
-      return sockets.size / 2;
-    },
   };
 }

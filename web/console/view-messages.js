@@ -9,7 +9,7 @@ import { get, post, streamEvents } from "./api.js";
 import { copyable, empty, errorBox, h, link, notice, number, time } from "./ui.js";
 
 const ENCODINGS = ["auto", "json", "text", "hex"];
-/** Tailed messages the page keeps; older ones are dropped (the server's TAIL_BUFFER_MESSAGES_DEFAULT says the same). */
+/** Tailed messages the page keeps; older ones are dropped, so a long tail does not grow the page without bound. */
 export const TAIL_BUFFER_MESSAGES = 500;
 /** How long the page waits before opening a tail again after the stream broke. */
 const TAIL_RECONNECT_MS = 2_000;

@@ -196,7 +196,9 @@ export async function topicView({ container, navigate }, topic) {
 }
 
 function configsSection(topic, configs) {
-  const overridden = configs.filter((entry) => !entry.isDefault);
+  // Set on this topic, as Kafka reports it: a config whose value comes from the broker's settings is not a default
+  // (isDefault is false) but was not set here either.
+  const overridden = configs.filter((entry) => entry.source === "DYNAMIC_TOPIC_CONFIG");
   const all = h("details", {}, h("summary", {}, `All ${configs.length} configs`));
   all.append(
     table(
@@ -259,10 +261,10 @@ function configsSection(topic, configs) {
     {},
     h("h2", {}, "Configs"),
     overridden.length === 0
-      ? h("p", { class: "muted" }, "Every config has its default value.")
+      ? h("p", { class: "muted" }, "No config is set on this topic: every value comes from the broker or its defaults.")
       : table(
           [
-            { title: "Overridden", value: (entry) => entry.name },
+            { title: "Set on this topic", value: (entry) => entry.name },
             { title: "Value", value: (entry) => entry.value ?? "" },
           ],
           overridden,

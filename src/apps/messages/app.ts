@@ -4,8 +4,11 @@ import type { AppImplementation, RoleContext, RoleParts } from "../app.js";
 import { MESSAGES_SERVICE } from "./manifest.js";
 import { MESSAGES_MIGRATIONS_COMPONENT, MESSAGES_MIGRATIONS_DIR } from "./migrations.js";
 import { messageBoardRoutes } from "./routes.js";
-import { MESSAGE_TOPICS } from "./topics.js";
+import { MESSAGE_TOPICS, messageSavedTopic } from "./topics.js";
 import { createMessagesWorker } from "./worker.js";
+
+/** The RabbitMQ queue messages.saved becomes with `sluice up --transport amqp://…`, as in the original system. */
+export const MESSAGES_TASK_QUEUE = "task_queue";
 
 /** Heartbeats go out five times per session timeout, and never more often than every 100 ms. */
 const HEARTBEATS_PER_SESSION = 5;
@@ -18,6 +21,8 @@ function databaseOf(context: RoleContext) {
 
 export const messagesImplementation: AppImplementation = {
   topics: MESSAGE_TOPICS.map((topic) => ({ name: topic.name, partitions: topic.partitions })),
+  // The work queue of the original save/view system; messages.stored, which the page watches live, stays on the broker.
+  amqpQueues: { [messageSavedTopic.name]: MESSAGES_TASK_QUEUE },
   migrations: {
     [MESSAGES_SERVICE]: [{ component: MESSAGES_MIGRATIONS_COMPONENT, directory: MESSAGES_MIGRATIONS_DIR }],
   },
@@ -36,7 +41,7 @@ export const messagesImplementation: AppImplementation = {
       case "worker": {
         const sessionTimeoutMs = context.settings.workerSessionTimeoutMs;
         const worker = createMessagesWorker({
-          client: context.kafka,
+          client: context.transport,
           db: databaseOf(context),
           sessionTimeoutMs,
           heartbeatIntervalMs: Math.max(

@@ -11,7 +11,7 @@ import {
   encodeEvent,
   type DatabaseSession,
   type InboxConsumer,
-  type KafkaClient,
+  type TransportClient,
   type RetryOptions,
   type ToolkitLogger,
 } from "../../toolkit/index.js";
@@ -21,7 +21,8 @@ import { messageSavedTopic, messageStoredTopic } from "./topics.js";
 export const MESSAGES_WORKER_GROUP_ID = "messages-worker";
 
 export interface MessagesWorkerOptions {
-  client: KafkaClient;
+  /** A Kafka client, or an AMQP one (RabbitMQ's task_queue). */
+  client: TransportClient;
   db: DatabaseSession;
   groupId?: string;
   retry?: RetryOptions;

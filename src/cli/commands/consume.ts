@@ -1,11 +1,21 @@
-// `sluice consume <topic>`: prints one line per message until SIGINT or --max-messages.
+// `sluice consume <topic>`: prints one line per message until SIGINT or --max-messages. Without --group it reads every
+// partition by manual assignment with Sluice's own client (no group, nothing committed); with --group it is a member
+// of that group through the toolkit's consumer and commits what it printed.
 
-import { randomUUID } from "node:crypto";
 import { once } from "node:events";
-import type { Consumer, IHeaders, Kafka, KafkaMessage } from "kafkajs";
+import type { SluiceKafkaClient } from "../../kafka/client/index.js";
+import { createKafkaClient } from "../../toolkit/kafka/connection.js";
+import { createKafkaConsumer } from "../../toolkit/kafka/consumer.js";
 import { choiceOption, customOption, flagOption, integerOption, stringOption } from "../args.js";
-import { defineCommand, EXIT_FAILURE, EXIT_OK } from "../command.js";
-import { connectionOptions, withKafka } from "../connection-options.js";
+import { CliError, defineCommand, EXIT_FAILURE, EXIT_OK, type CommandIo } from "../command.js";
+import {
+  connectionOptions,
+  connectionSettings,
+  withSluiceClient,
+  type ConnectionValues,
+} from "../connection-options.js";
+import { explainKafkaError } from "../kafka-client.js";
+import { createCliLogger } from "../logger.js";
 import { listenForShutdown } from "../signals.js";
 import { parseKeySeparator } from "./produce.js";
 
@@ -17,18 +27,23 @@ const CLIENT_ID = "sluice-cli-consume";
 
 export type OutputFormat = "text" | "json";
 
+/** One consumed message, whichever way it was read; headers in order, a name may repeat. */
 export interface ConsumedMessage {
   readonly topic: string;
   readonly partition: number;
-  readonly message: KafkaMessage;
+  readonly offset: number | string;
+  readonly timestamp: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: ReadonlyArray<{ readonly key: string; readonly value: Buffer | string | null }>;
 }
 
-function headersToStrings(headers: IHeaders | undefined): Record<string, string | string[]> {
+function headersToStrings(headers: ConsumedMessage["headers"]): Record<string, string | string[]> {
   const result: Record<string, string | string[]> = {};
-  let count = 0;
-  for (const [name, value] of Object.entries(headers ?? {})) {
-    if (value === undefined || ++count > HEADERS_PER_MESSAGE_MAX) continue;
-    result[name] = Array.isArray(value) ? value.map((item) => item.toString()) : value.toString();
+  for (const { key, value } of headers.slice(0, HEADERS_PER_MESSAGE_MAX)) {
+    const text = value === null ? "" : value.toString();
+    const earlier = result[key];
+    result[key] = earlier === undefined ? text : Array.isArray(earlier) ? [...earlier, text] : [earlier, text];
   }
   return result;
 }
@@ -39,40 +54,26 @@ export function formatMessage(
   format: OutputFormat,
   keySeparator: string | undefined,
 ): string {
-  const { message } = consumed;
-  const key = message.key === null ? null : message.key.toString("utf8");
-  const value = message.value === null ? null : message.value.toString("utf8");
+  const key = consumed.key === null ? null : consumed.key.toString("utf8");
+  const value = consumed.value === null ? null : consumed.value.toString("utf8");
   if (format === "json") {
     return JSON.stringify({
       topic: consumed.topic,
       partition: consumed.partition,
-      offset: Number(message.offset),
-      timestamp: Number(message.timestamp),
+      offset: Number(consumed.offset),
+      timestamp: consumed.timestamp,
       key,
       value,
-      headers: headersToStrings(message.headers),
+      headers: headersToStrings(consumed.headers),
     });
   }
   return keySeparator === undefined ? (value ?? "") : `${key ?? ""}${keySeparator}${value ?? ""}`;
 }
 
-/** Leaving an empty throwaway group behind would clutter group listings until the broker expires it. */
-async function deleteThrowawayGroup(kafka: Kafka, groupId: string): Promise<void> {
-  const admin = kafka.admin();
-  try {
-    await admin.connect();
-    await admin.deleteGroups([groupId]);
-  } catch {
-    // Best effort: the group holds no offsets, so one left behind does no harm.
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
-}
-
 // Declared apart from the command so that TypeScript infers each option's literal types.
 const consumeOptions = {
   group: stringOption({
-    description: "Consumer group; offsets are committed (default: a throwaway group that commits nothing)",
+    description: "Consumer group; offsets are committed (default: no group, nothing is committed)",
     valueName: "G",
   }),
   fromBeginning: flagOption({ description: "Start at the oldest message when the group has no committed offset" }),
@@ -91,7 +92,7 @@ export const consumeCommand = defineCommand({
   name: "consume",
   summary: "Print a topic's messages, one per line",
   details: [
-    "Without --group, a throwaway consumer group is used and nothing is committed, so every run starts from " +
+    "Without --group, every partition is read directly and nothing is committed, so every run starts from " +
       "--from-beginning or the end. With --group, offsets are committed as messages are printed.",
   ],
   examples: [
@@ -104,8 +105,6 @@ export const consumeCommand = defineCommand({
   },
   async run({ options, positionals }, io) {
     const topic = positionals[0]!;
-    const throwawayGroup = options.group === undefined;
-    const groupId = options.group ?? `sluice-cli-${randomUUID()}`;
     const shutdown = listenForShutdown(() => process.exit(EXIT_FAILURE));
     let printed = 0;
     let outputClosed = false;
@@ -130,43 +129,32 @@ export const consumeCommand = defineCommand({
     const finished = (): boolean =>
       outputClosed || (options.maxMessages !== undefined && printed >= options.maxMessages);
 
+    const print = async (message: ConsumedMessage): Promise<void> => {
+      const line = formatMessage(message, options.format, options.keySeparator);
+      if (!io.stdout.write(line + "\n")) await Promise.race([once(io.stdout, "drain"), done]);
+      printed++;
+    };
+    const stopped = Promise.race([done, shutdown.requested]);
+    stopped.catch(() => undefined);
     try {
-      await withKafka(options, io, CLIENT_ID, async ({ kafka }) => {
-        const consumer: Consumer = kafka.consumer({
-          groupId,
-          allowAutoTopicCreation: false,
-          maxWaitTimeInMs: CONSUME_FETCH_WAIT_MS,
-          retry: { restartOnFailure: async () => false },
+      if (options.group === undefined) {
+        await withSluiceClient(options, CLIENT_ID, (client) =>
+          readWithoutGroup(client, topic, options.fromBeginning, {
+            print,
+            finished,
+            stopped,
+            finish: resolveDone,
+          }),
+        );
+      } else {
+        await consumeAsMember(options, io, topic, options.group, options.fromBeginning, {
+          print,
+          finished,
+          stopped,
+          finish: resolveDone,
+          crash: rejectDone,
         });
-        consumer.on(consumer.events.CRASH, (event) => rejectDone(event.payload.error));
-        await consumer.connect();
-        try {
-          await consumer.subscribe({ topics: [topic], fromBeginning: options.fromBeginning });
-          await consumer.run({
-            autoCommit: !throwawayGroup,
-            eachBatchAutoResolve: false,
-            eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
-              for (const message of batch.messages) {
-                if (finished()) break;
-                const line = formatMessage(
-                  { topic: batch.topic, partition: batch.partition, message },
-                  options.format,
-                  options.keySeparator,
-                );
-                if (!io.stdout.write(line + "\n")) await Promise.race([once(io.stdout, "drain"), done]);
-                resolveOffset(message.offset);
-                printed++;
-              }
-              if (finished()) resolveDone();
-              await heartbeat();
-            },
-          });
-          await Promise.race([done, shutdown.requested]);
-        } finally {
-          await consumer.disconnect();
-        }
-        if (throwawayGroup) await deleteThrowawayGroup(kafka, groupId);
-      });
+      }
     } finally {
       shutdown.dispose();
       io.stdout.off("error", onOutputError);
@@ -175,3 +163,101 @@ export const consumeCommand = defineCommand({
     return EXIT_OK;
   },
 });
+
+interface Printing {
+  print(message: ConsumedMessage): Promise<void>;
+  finished(): boolean;
+  /** Settles when the command should stop: done, failed, or interrupted. */
+  stopped: Promise<unknown>;
+  finish(): void;
+}
+
+/** Reads every partition from its start or end, by manual assignment; nothing is committed. */
+async function readWithoutGroup(
+  client: SluiceKafkaClient,
+  topic: string,
+  fromBeginning: boolean,
+  printing: Printing,
+): Promise<void> {
+  let stop = false;
+  void printing.stopped.then(
+    () => (stop = true),
+    () => (stop = true),
+  );
+  const { partitions } = await client.cluster.topic(topic, { refresh: true });
+  const reader = client.reader({
+    maxWaitMs: CONSUME_FETCH_WAIT_MS,
+    partitions: partitions.map(({ partition }) => ({
+      topic,
+      partition,
+      from: fromBeginning ? ("earliest" as const) : ("latest" as const),
+    })),
+  });
+  try {
+    while (!stop && !printing.finished()) {
+      for (const record of await reader.read()) {
+        if (printing.finished()) break;
+        await printing.print(record);
+      }
+    }
+    printing.finish();
+    await printing.stopped;
+  } finally {
+    reader.close();
+  }
+}
+
+/** Consumes as a member of the group, committing after each batch what was printed of it. */
+async function consumeAsMember(
+  values: ConnectionValues,
+  io: CommandIo,
+  topic: string,
+  groupId: string,
+  fromBeginning: boolean,
+  printing: Printing & { crash(error: unknown): void },
+): Promise<void> {
+  const { sasl, tls } = connectionSettings(values);
+  const client = createKafkaClient({
+    brokers: values.brokers,
+    clientId: CLIENT_ID,
+    sasl,
+    ssl: tls,
+    requestTimeoutMs: values.timeoutMs,
+    logger: createCliLogger(values.logLevel, io.stderr),
+    env: {},
+  });
+  // The group consumer would wait for a topic that does not exist; say so instead.
+  await withSluiceClient(values, CLIENT_ID, (native) => native.cluster.topic(topic, { refresh: true }));
+  const consumer = createKafkaConsumer(client, { groupId, fetchWaitMs: CONSUME_FETCH_WAIT_MS });
+  consumer.onCrash((error, restarting) => {
+    if (!restarting) printing.crash(error);
+  });
+  try {
+    await consumer.start({
+      topics: [topic],
+      fromBeginning,
+      concurrency: 1,
+      eachBatch: async (batch) => {
+        let next: bigint | null = null;
+        for (const record of batch.records) {
+          if (printing.finished() || !batch.active()) break;
+          await printing.print({
+            ...record,
+            headers: Object.entries(record.headers).map(([key, value]) => ({ key, value })),
+          });
+          batch.markDone(record.offset);
+          next = BigInt(record.offset) + 1n;
+        }
+        if (next !== null) await batch.commit(String(next));
+        if (printing.finished()) printing.finish();
+      },
+    });
+    await printing.stopped;
+  } catch (error) {
+    throw error instanceof CliError ? error : explainKafkaError(error, values.brokers);
+  } finally {
+    await consumer.stop().catch((error: unknown) => {
+      io.stderr.write(`warning: leaving the group did not finish cleanly: ${String(error)}\n`);
+    });
+  }
+}

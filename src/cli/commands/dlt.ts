@@ -3,14 +3,24 @@
 
 import { readFileSync } from "node:fs";
 
-import { ArgumentError, customOption, flagOption, integerOption, listOption, type OptionValues } from "../args.js";
+import {
+  ArgumentError,
+  customOption,
+  flagOption,
+  integerOption,
+  listOption,
+  stringOption,
+  type OptionValues,
+} from "../args.js";
 import { CliError, defineCommand, defineCommandGroup, EXIT_OK, type CommandIo } from "../command.js";
 import { connectionOptions, TLS_CA_FILE_BYTES_MAX, type ConnectionValues } from "../connection-options.js";
 import { explainKafkaError } from "../kafka-client.js";
 import { createCliLogger } from "../logger.js";
 import { renderTable } from "../table.js";
 import { deadLetterTopicName, type DeadLetter } from "../../toolkit/dead-letter.js";
+import { createAmqpClient } from "../../toolkit/amqp/index.js";
 import { ToolkitError } from "../../toolkit/errors.js";
+import type { TransportClient } from "../../toolkit/transports/transport.js";
 import { createKafkaClient, type KafkaClient } from "../../toolkit/kafka/connection.js";
 import {
   DEAD_LETTER_LIMIT_MAX,
@@ -94,8 +104,35 @@ function toolkitClient(values: ConnectionValues, io: CommandIo): KafkaClient {
   });
 }
 
-/** Runs work with a toolkit client and turns its failures into messages that say what to do. */
-async function withToolkit<T>(values: ConnectionValues, io: CommandIo, work: (client: KafkaClient) => Promise<T>) {
+/**
+ * Runs work with a toolkit client (RabbitMQ's with --amqp-url, else Kafka's) and turns its failures into messages that
+ * say what to do.
+ */
+async function withToolkit<T>(
+  values: ConnectionValues & { amqpUrl: string | undefined },
+  io: CommandIo,
+  work: (client: TransportClient) => Promise<T>,
+) {
+  if (values.amqpUrl !== undefined) {
+    const amqp = createAmqpClient({
+      url: values.amqpUrl,
+      env: {},
+      logger: createCliLogger(values.logLevel, io.stderr),
+    });
+    try {
+      return await work(amqp);
+    } catch (error) {
+      if (error instanceof ToolkitError) throw new CliError(`${error.message} [${error.code}]`, null, { cause: error });
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new CliError(
+        `RabbitMQ at ${amqp.address} failed: ${reason}`,
+        "Check that RabbitMQ is running and that --amqp-url (or AMQP_URL) names it, with user and password.",
+        { cause: error },
+      );
+    } finally {
+      await amqp.close();
+    }
+  }
   const client = toolkitClient(values, io);
   try {
     return await work(client);
@@ -175,6 +212,11 @@ const queryOptions = {
   since: timeOption("Only dead letters parked at or after this time"),
   until: timeOption("Only dead letters parked at or before this time"),
   json: flagOption({ description: "Print JSON for scripts instead of a table" }),
+  amqpUrl: stringOption({
+    description: "Read the dead-letter queue on this RabbitMQ (AMQP transport) instead of the Kafka topic",
+    valueName: "amqp://user:password@host:port",
+    env: "AMQP_URL",
+  }),
   ...connectionOptions,
 };
 

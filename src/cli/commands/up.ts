@@ -27,6 +27,10 @@ function printAddresses(out: Writable, config: UpConfig, addresses: SystemAddres
   }
   const kafkaNote = addresses.embeddedBroker ? "embedded" : "external";
   lines.push(`${label("Kafka")}${addresses.kafka} (${kafkaNote}; try: kcat -b ${addresses.kafka} -L)`);
+  if (addresses.amqp !== null) {
+    const queues = addresses.amqp.queues.length === 0 ? "no work queues here" : addresses.amqp.queues.join(", ");
+    lines.push(`${label("RabbitMQ")}${addresses.amqp.address} (${queues})`);
+  }
   if (addresses.database !== null) lines.push(`${label("Database")}${addresses.database}`);
   if (addresses.registry !== null) {
     const registryNote = addresses.embeddedRegistry ? "embedded" : "external";
@@ -118,6 +122,8 @@ export const upCommand = defineCommand({
     "With no settings it starts everything in this process: the Kafka-compatible broker on --broker-port, PGlite " +
       "in --data-dir, and the HTTP server on --port with the message board, its API and the WebSocket gateway at " +
       "/ws, plus the outbox relay and the worker. It prints the URLs once it is ready.",
+    "AMQP_URL (or --transport) carries the apps' work queues over RabbitMQ (the message board's task_queue), the " +
+      "live topics staying on the broker.",
     "KAFKA_BROKERS (or --kafka-brokers) uses that Kafka cluster instead of the embedded broker; DATABASE_URL (or " +
       "--database-url) uses that PostgreSQL server instead of PGlite. --only runs some roles, so that the same code " +
       "runs as separate processes or pods (separate processes need DATABASE_URL).",
@@ -127,6 +133,7 @@ export const upCommand = defineCommand({
   examples: [
     "sluice up",
     "sluice up --port 3000 --data-dir /var/lib/sluice",
+    "sluice up --apps messages --transport amqp://guest:guest@127.0.0.1:5672",
     "DATABASE_URL=postgres://app@db/app KAFKA_BROKERS=kafka:9092 sluice up --only api",
     "sluice up --config sluice.json",
   ],

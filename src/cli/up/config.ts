@@ -143,6 +143,18 @@ export const UP_SETTINGS = {
     defaultLabel: "the embedded broker",
     parseList: parseBrokerAddresses,
   }),
+  transport: textSetting<null>({
+    description:
+      "Carry the apps' work queues over RabbitMQ at this AMQP URL (the message board's messages.saved becomes the " +
+      "queue task_queue); the topics the pages watch live stay on the broker",
+    valueName: "amqp://user:password@host:port",
+    env: "AMQP_URL",
+    default: null,
+    defaultLabel: "the broker",
+    check: (url) => {
+      if (!/^amqps?:\/\/\S+$/.test(url)) throw new Error("must be an amqp:// or amqps:// URL");
+    },
+  }),
   databaseUrl: textSetting<null>({
     description: "Use this PostgreSQL server instead of PGlite in the data directory",
     valueName: "postgres://…",

@@ -33,7 +33,9 @@ import { startConsoleRole, type ConsoleRole } from "../../console/role.js";
 import { attachWebSocketGateway, topicAccessCheck } from "../../gateway/websocket/index.js";
 import { openDatabase, runMigrations, type Database } from "../../store/index.js";
 import {
+  createAmqpClient,
   createKafkaClient,
+  createRoutedClient,
   createService,
   defineComponent,
   ensureTopics,
@@ -41,8 +43,10 @@ import {
   ToolkitError,
   ToolkitErrorCode,
   type Component,
+  type AmqpClient,
   type KafkaClient,
   type Service,
+  type TransportClient,
 } from "../../toolkit/index.js";
 import type { Environment } from "../args.js";
 import { dataPaths, type UpConfig } from "./config.js";
@@ -71,6 +75,8 @@ export interface SystemAddresses {
   registry: string | null;
   /** True when the registry runs in this process. */
   embeddedRegistry: boolean;
+  /** With --transport: RabbitMQ's URL without its password, and the work queues on it; null otherwise. */
+  amqp: { address: string; queues: string[] } | null;
 }
 
 export interface RunningSystem {
@@ -99,6 +105,8 @@ interface RunningRole {
 /** What the parts started so far hand to the parts after them. */
 interface SystemState {
   kafka: KafkaClient | null;
+  /** The Kafka client, or with --transport a client that sends the apps' work queues to RabbitMQ. */
+  transport: TransportClient | null;
   /** The database of the data directory or DATABASE_URL, whose own schema keeps the auth tables. */
   database: Database | null;
   /** Each service's database (a view of `database` in its schema, or one of its own), by service name. */
@@ -107,6 +115,47 @@ interface SystemState {
   console: ConsoleRole | null;
   routes: Array<{ app: AppManifest; plugin: FastifyPluginAsync }>;
   readinessChecks: ReadinessCheck[];
+}
+
+/**
+ * With --transport: an AMQP client for the running apps' work queues (AppImplementation.amqpQueues), and a routed
+ * client that sends those topics to RabbitMQ and everything else to the broker. The queues are declared at start, so
+ * that events accepted before any worker runs wait in them; RabbitMQ being down only logs a warning, since accepted
+ * events wait in the outbox and the relays retry.
+ */
+function addAmqpTransport(
+  url: string,
+  runningRoles: readonly RunningRole[],
+  state: SystemState,
+  addresses: SystemAddresses,
+  logger: Logger,
+  part: (name: string, start: () => Promise<void>, stop?: () => Promise<void>) => void,
+): void {
+  let amqp: AmqpClient | null = null;
+  part(
+    "amqp transport",
+    async () => {
+      const queueNames: Record<string, string> = {};
+      for (const { implementation } of runningRoles) Object.assign(queueNames, implementation.amqpQueues ?? {});
+      const client = createAmqpClient({ url, queueNames, logger: logger.child({ part: "amqp" }) });
+      amqp = client;
+      const routes = new Map(Object.keys(queueNames).map((topic) => [topic, client as TransportClient]));
+      state.transport = createRoutedClient(state.kafka as KafkaClient, routes);
+      const admin = client.admin();
+      try {
+        await admin.ensureTopics(Object.keys(queueNames).map((name) => ({ name, partitions: 1 })));
+      } catch (error) {
+        logger.warn({ err: error }, `could not declare the work queues on RabbitMQ at ${client.address}; continuing`);
+      } finally {
+        await admin.disconnect().catch(() => undefined);
+      }
+      addresses.amqp = { address: client.address, queues: Object.values(queueNames) };
+      logger.info({ address: client.address, queues: Object.values(queueNames) }, "work queues on RabbitMQ");
+    },
+    async () => {
+      await (amqp as AmqpClient | null)?.close();
+    },
+  );
 }
 
 /**
@@ -158,9 +207,11 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
     database: null,
     registry: config.registryUrl,
     embeddedRegistry: config.roles.has("registry"),
+    amqp: null,
   };
   const state: SystemState = {
     kafka: null,
+    transport: null,
     database: null,
     services: new Map(),
     auth: null,
@@ -246,7 +297,9 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
         // The broker may be down for now; accepted events wait in the outbox, and the relays retry.
         logger.warn({ err: error }, "could not make sure the apps' topics exist; continuing");
       }
+      state.transport = state.kafka;
     });
+    if (config.transport !== null) addAmqpTransport(config.transport, runningRoles, state, addresses, logger, part);
   }
 
   if (needsHttp) {
@@ -477,11 +530,13 @@ function addRole(
     async start() {
       const database = role.service === null ? null : (state.services.get(role.service) as Database);
       const kafka = state.kafka as KafkaClient;
+      const transport = state.transport ?? kafka;
       const parts: RoleParts = await implementation.startRole(role.name, {
         app: app.name,
         role: role.name,
         database,
         kafka,
+        transport,
         registryUrl: addresses.registry,
         auth: state.auth,
         settings: config,
@@ -493,7 +548,7 @@ function addRole(
           // a relay restarting after a crash takes back its own rows at once rather than when their leases end.
           return new OutboxRelay({
             db: database,
-            client: kafka,
+            client: transport,
             name: `${role.service}-relay`,
             relayId: `${hostname()}-${process.pid}-${role.service}`,
             logger: roleLogger,

@@ -1,32 +1,36 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { IHeaders, KafkaMessage } from "kafkajs";
-import { formatMessage } from "../../../src/cli/commands/consume.js";
+import { formatMessage, type ConsumedMessage } from "../../../src/cli/commands/consume.js";
 import { brokerForTest } from "../../helpers/broker.js";
 import { exited, runCli, spawnCli, waitForLine } from "../run-cli.js";
 
-function message(key: string | null, value: string | null, headers: IHeaders = {}): KafkaMessage {
+function message(key: string | null, value: string | null, headers: ConsumedMessage["headers"] = []): ConsumedMessage {
   return {
+    topic: "t",
+    partition: 1,
     key: key === null ? null : Buffer.from(key),
     value: value === null ? null : Buffer.from(value),
-    timestamp: "1700000000000",
-    attributes: 0,
-    offset: "42",
+    timestamp: 1700000000000,
+    offset: 42,
     headers,
   };
 }
 
 describe("formatMessage", () => {
   test("text prints the value, or key<SEP>value with a separator", () => {
-    const consumed = { topic: "t", partition: 1, message: message("k", "v") };
+    const consumed = message("k", "v");
     assert.equal(formatMessage(consumed, "text", undefined), "v");
     assert.equal(formatMessage(consumed, "text", " => "), "k => v");
-    assert.equal(formatMessage({ ...consumed, message: message(null, null) }, "text", ":"), ":");
+    assert.equal(formatMessage(message(null, null), "text", ":"), ":");
   });
 
   test("json carries topic, partition, offset, timestamp, key, value and headers", () => {
-    const headers = { trace: Buffer.from("abc"), multi: [Buffer.from("1"), Buffer.from("2")] };
-    const line = formatMessage({ topic: "t", partition: 1, message: message(null, "v\nw", headers) }, "json", ":");
+    const headers = [
+      { key: "trace", value: Buffer.from("abc") },
+      { key: "multi", value: Buffer.from("1") },
+      { key: "multi", value: "2" },
+    ];
+    const line = formatMessage(message(null, "v\nw", headers), "json", ":");
     assert.deepEqual(JSON.parse(line), {
       topic: "t",
       partition: 1,
