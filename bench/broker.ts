@@ -5,11 +5,13 @@
 // Run: npm run bench:broker [-- --messages 1000000 --quick --transactions-only]; with -- --compaction, the log cleaner
 // (bench/compaction.ts).
 
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
+
+import { startBrokerProcess } from "./common.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -36,23 +38,6 @@ interface Row {
 
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
-}
-
-function startBroker(dataDir: string): Promise<{ child: ChildProcess; address: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", "src/cli/main.ts", "broker", "--port", "0", "--data-dir", dataDir, "--log-level", "warn"],
-      { stdio: ["ignore", "pipe", "inherit"] },
-    );
-    let output = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (\S+)/.exec(output);
-      if (match) resolve({ child, address: match[1]! });
-    });
-    child.on("exit", (code) => reject(new Error(`broker exited with ${code}`)));
-  });
 }
 
 function memoryOf(pid: number): { rssMiB: number; peakMiB: number } {
@@ -265,7 +250,7 @@ async function main(): Promise<void> {
   const haveKcat = spawnSync("sh", ["-c", "command -v kcat"]).status === 0;
   if (!haveKcat) log("kcat is not installed (apt-get install kcat): the kcat rows are left out");
   const work = mkdtempSync(join(tmpdir(), "sluice-bench-"));
-  const { child, address } = await startBroker(join(work, "data"));
+  const { child, address } = await startBrokerProcess(join(work, "data"));
   log(`broker ${address}, pid ${child.pid}, data in ${work}`);
   const rows: Row[] = [];
   try {

@@ -1,6 +1,7 @@
 // What the benchmark scripts share: reading their numeric flags, progress lines on stderr, percentiles, the
 // Markdown table they print, and the CPU time a process used.
 
+import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 
 /** The positive integer after `name` in args, or the fallback when the flag is absent. */
@@ -58,4 +59,22 @@ export function cpuMicrosPer(beforeMs: number | null, afterMs: number | null, un
   if (beforeMs === null || afterMs === null || units === 0) return "n/a";
   const micros = ((afterMs - beforeMs) * 1000) / units;
   return micros >= 10 ? micros.toFixed(0) : micros.toFixed(1);
+}
+
+/** Starts `sluice broker` in a process of its own on a free port and resolves with its address once it listens. */
+export function startBrokerProcess(dataDir: string): Promise<{ child: ChildProcess; address: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "src/cli/main.ts", "broker", "--port", "0", "--data-dir", dataDir, "--log-level", "warn"],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    let output = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening on (\S+)/.exec(output);
+      if (match) resolve({ child, address: match[1]! });
+    });
+    child.on("exit", (code) => reject(new Error(`broker exited with ${code}`)));
+  });
 }

@@ -5,7 +5,7 @@
 // --client picks the Kafka client under the toolkit (kafkajs, sluice, or both side by side).
 // Run: npm run bench:e2e [-- --client both|kafkajs|sluice --messages 200000 --seconds 10 --quick --json]
 
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,7 +16,7 @@ import { createKafkaConsumer } from "../src/toolkit/kafka/consumer.js";
 import type { ConsumerRecord } from "../src/toolkit/kafka/consumer.js";
 import type { ProducerRecord } from "../src/toolkit/kafka/producer.js";
 import { createPartitionReader } from "../src/toolkit/kafka/reader.js";
-import { log, nowMs, numberArgument, table } from "./common.js";
+import { log, nowMs, numberArgument, startBrokerProcess, table } from "./common.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -36,23 +36,6 @@ function chosenClients(): KafkaClientLibrary[] {
   if (value === "both") return [...KAFKA_CLIENT_LIBRARIES];
   if (KAFKA_CLIENT_LIBRARIES.includes(value as KafkaClientLibrary)) return [value as KafkaClientLibrary];
   throw new Error(`--client takes ${[...KAFKA_CLIENT_LIBRARIES, "both"].join(", ")}`);
-}
-
-function startBroker(dataDir: string): Promise<{ child: ChildProcess; address: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", "src/cli/main.ts", "broker", "--port", "0", "--data-dir", dataDir, "--log-level", "warn"],
-      { stdio: ["ignore", "pipe", "inherit"] },
-    );
-    let output = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (\S+)/.exec(output);
-      if (match) resolve({ child, address: match[1]! });
-    });
-    child.on("exit", (code) => reject(new Error(`broker exited with ${code}`)));
-  });
 }
 
 function seconds(startedMs: number): number {
@@ -252,7 +235,7 @@ async function main(): Promise<void> {
   const clients = chosenClients();
   const sizes = json ? [100] : [100, 1024];
   const work = mkdtempSync(join(tmpdir(), "sluice-bench-e2e-"));
-  const { child, address } = await startBroker(join(work, "data"));
+  const { child, address } = await startBrokerProcess(join(work, "data"));
   log(`broker ${address}, pid ${child.pid}, data in ${work}`);
   const runs: Run[] = [];
   try {

@@ -245,19 +245,7 @@ export async function fetchPartitions(
   positions: readonly PartitionPosition[],
   limits: FetchLimits = {},
 ): Promise<FetchedPartition[]> {
-  checkPositions("positions", positions);
-  const resolved = resolveFetchLimits(limits);
-  const keyOf = (position: PartitionPosition): string => partitionKey(position.topic, position.partition);
-  const outcomes = await sendRouted(cluster, {
-    items: positions,
-    keyOf,
-    route: (position) => cluster.leaderConnection(position.topic, position.partition, "fetch"),
-    send: (connection, items) => fetchFrom(connection, items, resolved, cluster.options.requestTimeoutMs),
-    forget: (position, error) => {
-      if (isStaleLeaderError(error)) cluster.metadata.forget(position.topic);
-    },
-  });
-  return resultsOrThrow(positions, keyOf, outcomes);
+  return fetchFromLeaders(cluster, positions, limits, fetchFrom);
 }
 
 /**
@@ -269,6 +257,21 @@ export async function fetchPartitionBytes(
   positions: readonly PartitionPosition[],
   limits: FetchLimits = {},
 ): Promise<FetchedPartitionBytes[]> {
+  return fetchFromLeaders(cluster, positions, limits, fetchBytesFrom);
+}
+
+/** Asks each partition's leader once, all at the same time, through `fetchFromOne`; the first hard error is thrown. */
+async function fetchFromLeaders<Result>(
+  cluster: KafkaCluster,
+  positions: readonly PartitionPosition[],
+  limits: FetchLimits,
+  fetchFromOne: (
+    connection: BrokerConnection,
+    items: readonly PartitionPosition[],
+    limits: ResolvedFetchLimits,
+    requestTimeoutMs: number,
+  ) => Promise<Map<string, ItemOutcome<Result>>>,
+): Promise<Result[]> {
   checkPositions("positions", positions);
   const resolved = resolveFetchLimits(limits);
   const keyOf = (position: PartitionPosition): string => partitionKey(position.topic, position.partition);
@@ -276,7 +279,7 @@ export async function fetchPartitionBytes(
     items: positions,
     keyOf,
     route: (position) => cluster.leaderConnection(position.topic, position.partition, "fetch"),
-    send: (connection, items) => fetchBytesFrom(connection, items, resolved, cluster.options.requestTimeoutMs),
+    send: (connection, items) => fetchFromOne(connection, items, resolved, cluster.options.requestTimeoutMs),
     forget: (position, error) => {
       if (isStaleLeaderError(error)) cluster.metadata.forget(position.topic);
     },
