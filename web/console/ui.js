@@ -93,6 +93,20 @@ export function errorBox(error, advice) {
   );
 }
 
+/**
+ * Loads what a view is about; when it does not exist (a 404), shows the error, the advice and a way back, and
+ * resolves to null so the view can stop. Other errors go on to the view's own error handling.
+ */
+export async function loadOrShowMissing(container, load, advice, [backHref, backText]) {
+  try {
+    return await load();
+  } catch (error) {
+    if (error.status !== 404) throw error;
+    container.append(errorBox(error, advice), link(backHref, backText));
+    return null;
+  }
+}
+
 export function empty(message) {
   return h("div", { class: "empty" }, message);
 }

@@ -4,7 +4,7 @@
 
 import { canChange } from "./app.js";
 import { del, get, post } from "./api.js";
-import { chart, copyable, empty, errorBox, h, link, notice, number, table } from "./ui.js";
+import { chart, copyable, empty, h, link, loadOrShowMissing, notice, number, table } from "./ui.js";
 
 export async function groupsView({ container }) {
   const { groups } = await get("/groups");
@@ -35,19 +35,13 @@ export async function groupsView({ container }) {
 }
 
 export async function groupView({ container, navigate }, groupId) {
-  let group;
-  try {
-    group = await get(`/groups/${encodeURIComponent(groupId)}`);
-  } catch (error) {
-    if (error.status === 404) {
-      container.append(
-        errorBox(error, "The group may have been deleted."),
-        link("/console/groups", "← Consumer groups"),
-      );
-      return;
-    }
-    throw error;
-  }
+  const group = await loadOrShowMissing(
+    container,
+    () => get(`/groups/${encodeURIComponent(groupId)}`),
+    "The group may have been deleted.",
+    ["/console/groups", "← Consumer groups"],
+  );
+  if (group === null) return;
   const topics = [...new Set(group.offsets.map((entry) => entry.topic))];
   const chartBox = h("div", { class: "card chart", id: "group-lag-chart" });
   container.append(

@@ -6,7 +6,7 @@
 
 import { canChange } from "./app.js";
 import { get, post, streamEvents } from "./api.js";
-import { copyable, empty, errorBox, h, link, notice, number, time } from "./ui.js";
+import { copyable, empty, errorBox, h, link, loadOrShowMissing, notice, number, time } from "./ui.js";
 
 const ENCODINGS = ["auto", "json", "text", "hex"];
 /** Tailed messages the page keeps; older ones are dropped, so a long tail does not grow the page without bound. */
@@ -50,17 +50,13 @@ function preview(payload) {
 }
 
 export async function messagesView({ container, params, navigate }, topic) {
-  const described = await get(`/topics/${encodeURIComponent(topic)}`).catch((error) => {
-    if (error.status === 404) return null;
-    throw error;
-  });
-  if (described === null) {
-    container.append(
-      errorBox({ code: "Not found", message: `there is no topic "${topic}"` }, "See all topics."),
-      link("/console/topics", "← Topics"),
-    );
-    return;
-  }
+  const described = await loadOrShowMissing(
+    container,
+    () => get(`/topics/${encodeURIComponent(topic)}`),
+    "See all topics.",
+    ["/console/topics", "← Topics"],
+  );
+  if (described === null) return;
   const base = `/console/topics/${encodeURIComponent(topic)}/messages`;
   const partition = params.get("partition") ?? "";
   const offset = params.get("offset") ?? "";

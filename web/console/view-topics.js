@@ -4,7 +4,7 @@
 
 import { canChange } from "./app.js";
 import { del, get, patch, post } from "./api.js";
-import { bytes, copyable, duration, empty, errorBox, h, link, notice, number, table } from "./ui.js";
+import { bytes, copyable, duration, empty, h, link, loadOrShowMissing, notice, number, table } from "./ui.js";
 
 export async function topicsView({ container, params, navigate }) {
   const showInternal = params.get("internal") === "true";
@@ -123,19 +123,13 @@ function createForm(navigate) {
 }
 
 export async function topicView({ container, navigate }, topic) {
-  let described;
-  try {
-    described = await get(`/topics/${encodeURIComponent(topic)}`);
-  } catch (error) {
-    if (error.status === 404) {
-      container.append(
-        errorBox(error, "The topic may have been deleted; see all topics."),
-        link("/console/topics", "← Topics"),
-      );
-      return;
-    }
-    throw error;
-  }
+  const described = await loadOrShowMissing(
+    container,
+    () => get(`/topics/${encodeURIComponent(topic)}`),
+    "The topic may have been deleted; see all topics.",
+    ["/console/topics", "← Topics"],
+  );
+  if (described === null) return;
   const base = `/console/topics/${encodeURIComponent(topic)}`;
   container.append(
     h("p", { class: "crumbs" }, link("/console/topics", "Topics"), " / ", copyable(topic)),
