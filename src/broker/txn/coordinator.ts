@@ -38,6 +38,8 @@ export const TRANSACTIONAL_IDS_MAX = 100_000;
 export const TXN_PARTITIONS_MAX = 10_000;
 /** Distinct partitions whose offsets one transaction may hold for commit. */
 export const TXN_PENDING_OFFSETS_MAX = 10_000;
+/** Consumer groups one transaction may add with AddOffsetsToTxn; its state is persisted whole on every change. */
+export const TXN_GROUPS_MAX = 1_000;
 const EPOCH_MAX = 32767;
 
 export interface TxnMetadata {
@@ -273,6 +275,9 @@ export class TransactionCoordinator {
   async addOffsets(identity: TxnIdentity, groupId: string): Promise<TxnResult> {
     const txn = this.current(identity);
     if ("errorCode" in txn) return txn;
+    if (!txn.groups.has(groupId) && txn.groups.size >= TXN_GROUPS_MAX) {
+      return { errorCode: ErrorCode.INVALID_REQUEST, message: `a transaction may hold ${TXN_GROUPS_MAX} groups` };
+    }
     this.beginIfIdle(txn);
     txn.groups.add(groupId);
     return this.persisted(txn);

@@ -15,6 +15,7 @@ import endTxn from "../../../src/broker/handlers/26-end-txn.js";
 import txnOffsetCommit from "../../../src/broker/handlers/28-txn-offset-commit.js";
 import { ErrorCode } from "../../../src/kafka/protocol/error-codes.js";
 import { buildRecordBatch, isControlBatch, iterateBatches } from "../../../src/kafka/protocol/record-batch.js";
+import { TXN_GROUPS_MAX } from "../../../src/broker/txn/coordinator.js";
 import { call, openBroker, tempDir } from "./admin-harness.js";
 
 const READ_COMMITTED = 1;
@@ -256,5 +257,28 @@ test("a restart keeps the aborted lists and aborts a transaction left open", asy
     }
   } finally {
     dir.remove();
+  }
+});
+
+test("a transaction holds at most TXN_GROUPS_MAX consumer groups; the next is refused, one already added is not", async () => {
+  const broker = await openBroker();
+  try {
+    const producer = await init(broker, "many-groups");
+    const addOffsets = (groupId: string) =>
+      call(broker, addOffsetsToTxn, 3, {
+        transactionalId: producer.transactionalId,
+        producerId: producer.producerId,
+        producerEpoch: producer.producerEpoch,
+        groupId,
+      });
+    for (let index = 0; index < TXN_GROUPS_MAX; index++) {
+      assert.equal((await addOffsets(`group-${index}`)).errorCode, ErrorCode.NONE);
+    }
+    assert.equal((await addOffsets("group-0")).errorCode, ErrorCode.NONE, "a group already in the transaction");
+    const refused = await addOffsets("one-too-many");
+    assert.equal(refused.errorCode, ErrorCode.INVALID_REQUEST);
+    assert.equal(await end(broker, producer, false), ErrorCode.NONE, "the transaction still ends");
+  } finally {
+    await broker.close();
   }
 });
