@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { crashAndRestart, crashRoundFlags } from "../test/apps/messages/crash-round.js";
-import { startUp } from "../test/apps/messages/up-process.js";
+import { crashAndRestart } from "../test/apps/messages/crash-round.js";
+import { freePortUpFlags, startUp } from "../test/apps/messages/up-process.js";
 
 const args = process.argv.slice(2);
 const roundsIndex = args.indexOf("--rounds");
@@ -20,7 +20,7 @@ function percentile(sorted: readonly number[], fraction: number): number {
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), "sluice-bench-crash-"));
-const flags = crashRoundFlags(dataDir);
+const flags = freePortUpFlags(dataDir);
 let up = await startUp(flags);
 const times: number[] = [];
 try {

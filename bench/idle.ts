@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 
-import { startUp } from "../test/apps/messages/up-process.js";
+import { freePortUpFlags, startUp } from "../test/apps/messages/up-process.js";
 
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ, 100 on Linux). */
 const CLOCK_TICKS_PER_SECOND = 100;
@@ -37,7 +37,7 @@ function metric(text: string, name: string): number {
 
 const dataDir = mkdtempSync(join(tmpdir(), "sluice-bench-idle-"));
 // The same start-up as the crash tests use: a child process on free ports, with its URLs read from its output.
-const up = await startUp(["--port", "0", "--broker-port", "0", "--registry-port", "0", "--data-dir", dataDir], {
+const up = await startUp(freePortUpFlags(dataDir), {
   SLUICE_LOG_LEVEL: "warn",
 });
 const { child } = up;

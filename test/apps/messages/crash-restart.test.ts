@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { temporaryDir } from "../../helpers/environment.js";
-import { crashAndRestart, crashRoundFlags } from "./crash-round.js";
-import { startUp, type UpProcess } from "./up-process.js";
+import { crashAndRestart } from "./crash-round.js";
+import { freePortUpFlags, startUp, type UpProcess } from "./up-process.js";
 
 const ROUNDS = 2;
 /** Far below the lease a dead relay's rows used to wait for (30 s), and above a loaded machine's worst case. */
@@ -16,7 +16,7 @@ const ROUND_TIMEOUT_MS = 30_000;
 
 test("after kill -9 and a restart, the first new post is stored within seconds", { timeout: 180_000 }, async (t) => {
   const dataDir = temporaryDir(t, "sluice-crash-");
-  const flags = crashRoundFlags(dataDir);
+  const flags = freePortUpFlags(dataDir);
   let up: UpProcess = await startUp(flags);
   t.after(async () => {
     up.child.kill("SIGKILL");

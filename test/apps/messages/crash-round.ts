@@ -13,11 +13,6 @@ export const CRASH_ACCEPTED_BEFORE_KILL = 20;
 const POST_TIMEOUT_MS = 5_000;
 const POLL_INTERVAL_MS = 10;
 
-/** `sluice up` on the data directory with free ports, as the crash rounds run it. */
-export function crashRoundFlags(dataDir: string): string[] {
-  return ["--port", "0", "--broker-port", "0", "--registry-port", "0", "--data-dir", dataDir, "--log-level", "warn"];
-}
-
 export interface CrashRoundResult {
   /** From the restarted system's first 202 until GET /api/messages/:id found the post stored. */
   firstStoredMs: number;

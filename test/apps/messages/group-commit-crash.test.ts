@@ -9,7 +9,7 @@ import { test, type TestContext } from "node:test";
 
 import { temporaryDir } from "../../helpers/environment.js";
 import { adminQuery, SERVER_URL, serverUnreachableReason, uniqueSchemaName } from "../../store/harness.js";
-import { startUp, type UpProcess } from "./up-process.js";
+import { freePortUpFlags, startUp, type UpProcess } from "./up-process.js";
 
 const POSTERS = 16;
 const ACKNOWLEDGED_BEFORE_KILL = 150;
@@ -40,10 +40,7 @@ async function setup(
   kind: "pglite" | "postgres",
 ): Promise<{ flags: string[]; env: Record<string, string> } | null> {
   const dataDir = temporaryDir(t, "sluice-group-crash-");
-  const flags = [
-    ...["--port", "0", "--broker-port", "0", "--registry-port", "0", "--data-dir", dataDir],
-    ...["--apps", "messages", "--log-level", "warn", "--group-commit-wait-ms", String(WAIT_MS)],
-  ];
+  const flags = [...freePortUpFlags(dataDir), ...["--apps", "messages", "--group-commit-wait-ms", String(WAIT_MS)]];
   if (kind === "pglite") return { flags, env: {} };
   const reason = await serverUnreachableReason();
   if (reason !== null) {

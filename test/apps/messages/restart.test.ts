@@ -7,7 +7,7 @@ import { test } from "node:test";
 
 import { temporaryDir } from "../../helpers/environment.js";
 import { allMessages, waitUntilStored } from "./harness.js";
-import { startUp, type UpProcess } from "./up-process.js";
+import { freePortUpFlags, startUp, type UpProcess } from "./up-process.js";
 
 const POSTERS = 4;
 /** Accepted posts before each stop, so that the stop lands while messages are at every stage of their way. */
@@ -66,18 +66,7 @@ test(
   { timeout: 240_000 },
   async (t) => {
     const dataDir = temporaryDir(t, "sluice-restart-");
-    const flags = [
-      "--port",
-      "0",
-      "--broker-port",
-      "0",
-      "--registry-port",
-      "0",
-      "--data-dir",
-      dataDir,
-      "--log-level",
-      "warn",
-    ];
+    const flags = freePortUpFlags(dataDir);
     // The broker notices a killed worker after this; the shortest session the broker allows keeps the test short.
     flags.push("--worker-session-timeout-ms", "6000");
     const log: PostLog = { accepted: new Set(), attempted: new Set() };

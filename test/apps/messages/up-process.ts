@@ -6,6 +6,11 @@ import { cleanEnv, CLI_ENTRY } from "../../cli/run-cli.js";
 
 export const UP_START_TIMEOUT_MS = 60_000;
 
+/** `sluice up` on the data directory with free ports for every listener, logging warnings and errors only. */
+export function freePortUpFlags(dataDir: string): string[] {
+  return ["--port", "0", "--broker-port", "0", "--registry-port", "0", "--data-dir", dataDir, "--log-level", "warn"];
+}
+
 export interface UpProcess {
   readonly child: ChildProcessWithoutNullStreams;
   /** The HTTP base URL it printed; empty when it runs no api role. */

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { startUp, type UpProcess } from "../../apps/messages/up-process.js";
+import { freePortUpFlags, startUp, type UpProcess } from "../../apps/messages/up-process.js";
 import { request, waitUntilStored } from "../../apps/messages/harness.js";
 import { temporaryDir } from "../../helpers/environment.js";
 import { adminQuery, SERVER_URL, serverUnreachableReason } from "../../store/harness.js";
@@ -50,18 +50,7 @@ test(
   { timeout: 90_000 },
   async (t) => {
     const dataDir = temporaryDir(t);
-    const first = await startUp([
-      "--port",
-      "0",
-      "--broker-port",
-      "0",
-      "--registry-port",
-      "0",
-      "--data-dir",
-      dataDir,
-      "--log-level",
-      "warn",
-    ]);
+    const first = await startUp(freePortUpFlags(dataDir));
     t.after(async () => {
       first.child.kill("SIGKILL");
       await first.exited;

@@ -13,6 +13,7 @@ import { Kafka, logLevel } from "kafkajs";
 import { dataPaths } from "../../../src/cli/up/config.js";
 import { DATA_DIR_LOCK_FILE } from "../../../src/platform/data-dir-lock.js";
 import { request } from "../../apps/messages/harness.js";
+import { freePortUpFlags } from "../../apps/messages/up-process.js";
 import { temporaryDir } from "../../helpers/environment.js";
 import { killLeavingZombie, spawnUnreaped, type UnreapedProcess } from "../../helpers/unreaped.js";
 
@@ -23,10 +24,7 @@ const LOAD_TIMEOUT_MS = 180_000;
 const SCHEMA = JSON.stringify({ type: "record", name: "Kept", fields: [{ name: "n", type: "int" }] });
 
 function spawnUp(t: TestContext, when: string, dataDir: string, role: string): Promise<UnreapedProcess> {
-  return spawnUnreaped(t, [
-    ...["--import", "tsx", UP_PROCESS, when, "--only", role],
-    ...["--port", "0", "--broker-port", "0", "--registry-port", "0", "--data-dir", dataDir, "--log-level", "warn"],
-  ]);
+  return spawnUnreaped(t, [...["--import", "tsx", UP_PROCESS, when, "--only", role], ...freePortUpFlags(dataDir)]);
 }
 
 async function printed(up: UnreapedProcess, label: string): Promise<string> {
