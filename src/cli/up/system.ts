@@ -542,7 +542,7 @@ function addRole(
         settings: config,
         env,
         logger: roleLogger,
-        outboxRelay: () => {
+        outboxRelay: (options = {}) => {
           if (database === null) throw new Error(`role ${role.name} has no service, so no outbox to relay`);
           // An identity that a restart keeps (a container's host name and process id usually stay the same), so that
           // a relay restarting after a crash takes back its own rows at once rather than when their leases end.
@@ -552,6 +552,7 @@ function addRole(
             name: `${role.service}-relay`,
             relayId: `${hostname()}-${process.pid}-${role.service}`,
             logger: roleLogger,
+            ...options,
           });
         },
       });
