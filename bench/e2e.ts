@@ -16,7 +16,7 @@ import { createKafkaConsumer } from "../src/toolkit/kafka/consumer.js";
 import type { ConsumerRecord } from "../src/toolkit/kafka/consumer.js";
 import type { ProducerRecord } from "../src/toolkit/kafka/producer.js";
 import { createPartitionReader } from "../src/toolkit/kafka/reader.js";
-import { log, nowMs, numberArgument, startBrokerProcess, table } from "./common.js";
+import { cpuMicrosPer, log, nowMs, numberArgument, processCpuMs, startBrokerProcess, table } from "./common.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -56,7 +56,32 @@ interface Run {
   sizeBytes: number;
   produceMsgsPerSec: number;
   consumeMsgsPerSec: number;
+  /** CPU microseconds per message, this process and the broker's. */
+  produceCpu: CpuPerMessage;
+  consumeCpu: CpuPerMessage;
   latency: LatencyResult | null;
+}
+
+interface CpuPerMessage {
+  client: string;
+  broker: string;
+}
+
+/** Measures the CPU both processes spend on `work`, per message of `messages`. */
+async function withCpu<T>(
+  brokerPid: number | undefined,
+  messages: number,
+  work: () => Promise<T>,
+): Promise<[T, CpuPerMessage]> {
+  const before = { client: processCpuMs(process.pid), broker: processCpuMs(brokerPid) };
+  const result = await work();
+  return [
+    result,
+    {
+      client: cpuMicrosPer(before.client, processCpuMs(process.pid), messages),
+      broker: cpuMicrosPer(before.broker, processCpuMs(brokerPid), messages),
+    },
+  ];
 }
 
 function clientFor(library: KafkaClientLibrary, address: string) {
@@ -252,14 +277,20 @@ async function main(): Promise<void> {
       for (const sizeBytes of sizes) {
         const topic = `throughput-${library}-${sizeBytes}`;
         log(`${library}: producing ${MESSAGES} × ${sizeBytes} B…`);
-        const produceMsgsPerSec = await produceRun(library, address, topic, sizeBytes);
+        const [produceMsgsPerSec, produceCpu] = await withCpu(child.pid, MESSAGES, () =>
+          produceRun(library, address, topic, sizeBytes),
+        );
         log(`${library}: consuming ${MESSAGES}…`);
-        const consumeMsgsPerSec = await consumeRun(library, address, topic);
+        const [consumeMsgsPerSec, consumeCpu] = await withCpu(child.pid, MESSAGES, () =>
+          consumeRun(library, address, topic),
+        );
         runs.push({
           library,
           sizeBytes,
           produceMsgsPerSec,
           consumeMsgsPerSec,
+          produceCpu,
+          consumeCpu,
           latency: sizeBytes === 100 ? latency : null,
         });
       }
@@ -293,7 +324,9 @@ async function main(): Promise<void> {
         "client",
         "size",
         "produce msgs/s",
+        "CPU µs/msg client / broker",
         "consume msgs/s",
+        "CPU µs/msg client / broker",
         "e2e p50 ms",
         "p99 ms",
         "p999 ms",
@@ -306,7 +339,9 @@ async function main(): Promise<void> {
         run.library,
         run.sizeBytes === 100 ? "100 B" : "1 KiB",
         formatRate(run.produceMsgsPerSec),
+        `${run.produceCpu.client} / ${run.produceCpu.broker}`,
         formatRate(run.consumeMsgsPerSec),
+        `${run.consumeCpu.client} / ${run.consumeCpu.broker}`,
         formatMs(ms(run.latency?.histogram ?? null, 50)),
         formatMs(ms(run.latency?.histogram ?? null, 99)),
         formatMs(ms(run.latency?.histogram ?? null, 99.9)),

@@ -138,7 +138,7 @@ export const consumeCommand = defineCommand({
     stopped.catch(() => undefined);
     try {
       if (options.group === undefined) {
-        await withSluiceClient(options, CLIENT_ID, (client) =>
+        await withSluiceClient(options, CLIENT_ID, io.stderr, (client) =>
           readWithoutGroup(client, topic, options.fromBeginning, {
             print,
             finished,
@@ -227,7 +227,7 @@ async function consumeAsMember(
     env: {},
   });
   // The group consumer would wait for a topic that does not exist; say so instead.
-  await withSluiceClient(values, CLIENT_ID, (native) => native.cluster.topic(topic, { refresh: true }));
+  await withSluiceClient(values, CLIENT_ID, io.stderr, (native) => native.cluster.topic(topic, { refresh: true }));
   const consumer = createKafkaConsumer(client, { groupId, fetchWaitMs: CONSUME_FETCH_WAIT_MS });
   consumer.onCrash((error, restarting) => {
     if (!restarting) printing.crash(error);

@@ -107,6 +107,7 @@ export class KafkaCluster {
       port: address.port,
     }).then(
       (connection) => {
+        this.options.logger.debug({ broker: key }, "kafka connection opened");
         connection.onClose((error) => {
           if (this.connections.get(key) === opening) this.connections.delete(key);
           if (!this.closedFlag) this.options.logger.debug({ broker: key, err: error }, "kafka connection closed");
