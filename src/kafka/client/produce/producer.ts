@@ -72,6 +72,12 @@ export interface PartitionAck {
   readonly baseOffset: number;
 }
 
+interface PartitionGroup {
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: OutgoingRecord[];
+}
+
 interface Identity {
   readonly producerId: number;
   readonly producerEpoch: number;
@@ -179,27 +185,16 @@ export class Producer {
         { retriable: true },
       );
     }
-    const byPartition = new Map<string, { topic: string; partition: number; records: ProduceRecord[] }>();
-    const stickyPartition = new Map<string, number>();
     const partitionCounts = new Map<string, number>();
     for (const record of records) {
       if (typeof record.topic !== "string" || record.topic === "") {
         throw new KafkaConfigError("topic", "must be a topic name");
       }
-      let count = partitionCounts.get(record.topic);
-      if (count === undefined) {
-        count = (await this.topicMetadata(record.topic)).partitions.length;
-        partitionCounts.set(record.topic, count);
+      if (!partitionCounts.has(record.topic)) {
+        partitionCounts.set(record.topic, (await this.topicMetadata(record.topic)).partitions.length);
       }
-      const partition = this.partitionFor(record, count, stickyPartition);
-      const key = partitionKey(record.topic, partition);
-      let group = byPartition.get(key);
-      if (group === undefined) {
-        group = { topic: record.topic, partition, records: [] };
-        byPartition.set(key, group);
-      }
-      group.records.push(record);
     }
+    const byPartition = this.groupByPartition(records, partitionCounts);
     return Promise.all(
       [...byPartition.values()].map(async ({ topic, partition, records: partitionRecords }) => {
         const inputs = toRecordInputs(partitionRecords);
@@ -222,6 +217,29 @@ export class Producer {
   /** Refuses further sends; those already queued still go out. */
   close(): void {
     this.closed = true;
+  }
+
+  /** The records of one send by partition, in order; runs of records for the same partition skip the lookup. */
+  private groupByPartition(
+    records: readonly OutgoingRecord[],
+    partitionCounts: ReadonlyMap<string, number>,
+  ): Map<string, PartitionGroup> {
+    const byPartition = new Map<string, PartitionGroup>();
+    const sticky = new Map<string, number>();
+    let last: PartitionGroup | null = null;
+    for (const record of records) {
+      const partition = this.partitionFor(record, partitionCounts.get(record.topic)!, sticky);
+      if (last === null || last.partition !== partition || last.topic !== record.topic) {
+        const key = partitionKey(record.topic, partition);
+        last = byPartition.get(key) ?? null;
+        if (last === null) {
+          last = { topic: record.topic, partition, records: [] };
+          byPartition.set(key, last);
+        }
+      }
+      last.records.push(record);
+    }
+    return byPartition;
   }
 
   private async topicMetadata(topic: string): Promise<TopicMetadata> {
