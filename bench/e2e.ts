@@ -9,7 +9,13 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createHistogram, monitorEventLoopDelay, type RecordableHistogram } from "node:perf_hooks";
+import {
+  createHistogram,
+  monitorEventLoopDelay,
+  PerformanceObserver,
+  type IntervalHistogram,
+  type RecordableHistogram,
+} from "node:perf_hooks";
 
 import { createKafkaClient, KAFKA_CLIENT_LIBRARIES, type KafkaClientLibrary } from "../src/toolkit/kafka/connection.js";
 import { createKafkaConsumer } from "../src/toolkit/kafka/consumer.js";
@@ -49,6 +55,23 @@ interface LatencyResult {
   acked: RecordableHistogram;
   failedSends: number;
   eventLoopDelayP99Ms: number;
+  /** Where the time goes, as far as this process can see it. */
+  stages: LatencyStages;
+}
+
+interface LatencyStages {
+  /** Messages the consumer's handler saw before their producer had the acknowledgement. */
+  handledBeforeAck: number;
+  /** The acknowledgement minus the handler time, for messages handled before their ack: the fsync the consumer did not wait for. */
+  ackAfterHandler: RecordableHistogram;
+  /** This process's event loop: how late timers fired. */
+  loopDelay: IntervalHistogram;
+  /** This process's garbage collections during the run: count, total and longest pause. */
+  gcCount: number;
+  gcTotalMs: number;
+  gcMaxMs: number;
+  /** CPU µs per message of this process and the broker's during the run. */
+  cpu: CpuPerMessage;
 }
 
 interface Run {
@@ -190,14 +213,25 @@ async function consumeRun(library: KafkaClientLibrary, address: string, topic: s
 }
 
 /** Offers LATENCY_RATE_PER_S messages of 100 B, one send() each, and records send-to-handler times in microseconds. */
-async function latencyRun(library: KafkaClientLibrary, address: string, topic: string): Promise<LatencyResult> {
+async function latencyRun(
+  library: KafkaClientLibrary,
+  address: string,
+  topic: string,
+  brokerPid: number | undefined,
+): Promise<LatencyResult> {
   const client = clientFor(library, address);
   const histogram = createHistogram();
+  const total = LATENCY_RATE_PER_S * LATENCY_SECONDS;
+  /** Per message (by the sequence number in its value): when the handler saw it, and when its send was acknowledged. */
+  const handledAtMs = new Float64Array(total);
+  const ackedAtMs = new Float64Array(total);
   let received = 0;
   const stop = await follow(library, client, topic, 500, (records) => {
     const atMs = nowMs();
     for (const record of records) {
       histogram.record(Math.max(1, Math.round((atMs - record.value!.readDoubleBE(0)) * 1000)));
+      const sequence = record.value!.readUInt32BE(8);
+      if (sequence < total) handledAtMs[sequence] = atMs;
     }
     received += records.length;
   });
@@ -205,10 +239,19 @@ async function latencyRun(library: KafkaClientLibrary, address: string, topic: s
   await producer.connect();
   // A few sends first so that connections and metadata are warm before measuring.
   await producer.send([{ topic: `${topic}-warmup`, key: null, value: Buffer.alloc(100), headers: {} }]).catch(() => []);
-  const total = LATENCY_RATE_PER_S * LATENCY_SECONDS;
   const intervalMs = 1000 / LATENCY_RATE_PER_S;
   const loopDelay = monitorEventLoopDelay({ resolution: 1 });
   loopDelay.enable();
+  const gc = { count: 0, totalMs: 0, maxMs: 0 };
+  const gcObserver = new PerformanceObserver((entries) => {
+    for (const entry of entries.getEntries()) {
+      gc.count++;
+      gc.totalMs += entry.duration;
+      gc.maxMs = Math.max(gc.maxMs, entry.duration);
+    }
+  });
+  gcObserver.observe({ entryTypes: ["gc"] });
+  const cpuBefore = { client: processCpuMs(process.pid), broker: processCpuMs(brokerPid) };
   const sends: Promise<unknown>[] = [];
   const acked = createHistogram();
   let failedSends = 0;
@@ -219,10 +262,15 @@ async function latencyRun(library: KafkaClientLibrary, address: string, topic: s
     for (; sent < due; sent++) {
       const value = Buffer.alloc(100);
       value.writeDoubleBE(nowMs(), 0);
+      value.writeUInt32BE(sent, 8);
       const sentAtMs = nowMs();
+      const sequence = sent;
       sends.push(
         producer.send([{ topic, key: null, value, headers: {} }]).then(
-          () => acked.record(Math.max(1, Math.round((nowMs() - sentAtMs) * 1000))),
+          () => {
+            ackedAtMs[sequence] = nowMs();
+            acked.record(Math.max(1, Math.round((ackedAtMs[sequence]! - sentAtMs) * 1000)));
+          },
           // kafkajs queues every send behind a lock and gives up on some when it falls behind.
           () => failedSends++,
         ),
@@ -234,11 +282,39 @@ async function latencyRun(library: KafkaClientLibrary, address: string, topic: s
   const deadline = nowMs() + LATENCY_DRAIN_MS;
   while (received < total - failedSends && nowMs() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
   loopDelay.disable();
+  gcObserver.disconnect();
+  const cpu = {
+    client: cpuMicrosPer(cpuBefore.client, processCpuMs(process.pid), total),
+    broker: cpuMicrosPer(cpuBefore.broker, processCpuMs(brokerPid), total),
+  };
+  const ackAfterHandler = createHistogram();
+  let handledBeforeAck = 0;
+  for (let sequence = 0; sequence < total; sequence++) {
+    const handled = handledAtMs[sequence]!;
+    const ackedAt = ackedAtMs[sequence]!;
+    if (handled === 0 || ackedAt === 0 || handled >= ackedAt) continue;
+    handledBeforeAck++;
+    ackAfterHandler.record(Math.max(1, Math.round((ackedAt - handled) * 1000)));
+  }
   if (received < total)
     log(`${library}: ${received} of ${total} latency messages arrived, ${failedSends} sends failed`);
   await producer.disconnect();
   await stop();
-  return { histogram, acked, failedSends, eventLoopDelayP99Ms: loopDelay.percentile(99) / 1e6 };
+  return {
+    histogram,
+    acked,
+    failedSends,
+    eventLoopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+    stages: {
+      handledBeforeAck,
+      ackAfterHandler,
+      loopDelay,
+      gcCount: gc.count,
+      gcTotalMs: gc.totalMs,
+      gcMaxMs: gc.maxMs,
+      cpu,
+    },
+  };
 }
 
 async function createTopics(address: string, names: readonly string[]): Promise<void> {
@@ -273,7 +349,7 @@ async function main(): Promise<void> {
     for (const library of clients) {
       // Latency first, on a quiet broker, so that writeback of the throughput runs' data does not colour it.
       log(`${library}: latency at ${LATENCY_RATE_PER_S} msgs/s for ${LATENCY_SECONDS} s…`);
-      const latency = await latencyRun(library, address, `latency-${library}`);
+      const latency = await latencyRun(library, address, `latency-${library}`, child.pid);
       for (const sizeBytes of sizes) {
         const topic = `throughput-${library}-${sizeBytes}`;
         log(`${library}: producing ${MESSAGES} × ${sizeBytes} B…`);
@@ -350,6 +426,40 @@ async function main(): Promise<void> {
         run.latency === null ? "-" : String(run.latency.failedSends),
         run.latency === null ? "-" : formatMs(run.latency.eventLoopDelayP99Ms),
       ]),
+    ),
+  );
+  const staged = runs.filter((run) => run.latency !== null);
+  if (staged.length === 0) return;
+  console.log(`\nWhere the latency goes (${LATENCY_RATE_PER_S} msgs/s of 100 B; ms as p50 / p99 / p999 / max):\n`);
+  const spread = (histogram: RecordableHistogram | IntervalHistogram, unit: number): string =>
+    [50, 99, 99.9, 100]
+      .map((percentile) => formatMs((percentile === 100 ? histogram.max : histogram.percentile(percentile)) / unit))
+      .join(" / ");
+  console.log(
+    table(
+      ["client", "stage", "value"],
+      staged.flatMap((run) => {
+        const latency = run.latency!;
+        const { stages } = latency;
+        const total = LATENCY_RATE_PER_S * LATENCY_SECONDS;
+        return [
+          [run.library, "send → consumer's handler (end to end)", spread(latency.histogram, 1000)],
+          [run.library, "send → acknowledgement (acks=-1: write + fsync)", spread(latency.acked, 1000)],
+          [
+            run.library,
+            "handled before the ack (visible before fsync)",
+            `${((100 * stages.handledBeforeAck) / total).toFixed(1)}% of messages`,
+          ],
+          [run.library, "  … by how long the ack came after the handler", spread(stages.ackAfterHandler, 1000)],
+          [run.library, "client event-loop delay (timer lateness)", spread(stages.loopDelay, 1e6)],
+          [
+            run.library,
+            "client garbage collection",
+            `${stages.gcCount} pauses, ${stages.gcTotalMs.toFixed(1)} ms in all, longest ${stages.gcMaxMs.toFixed(1)} ms`,
+          ],
+          [run.library, "CPU µs per message, client / broker", `${stages.cpu.client} / ${stages.cpu.broker}`],
+        ];
+      }),
     ),
   );
 }

@@ -326,8 +326,12 @@ export interface DecodedRecord {
   timestamp: number;
   key: Buffer | null;
   value: Buffer | null;
-  headers: DecodedRecordHeader[];
+  /** Read-only: records without headers share one empty array. */
+  headers: readonly DecodedRecordHeader[];
 }
+
+/** Shared by every decoded record without headers; callers must not add to it. */
+const NO_HEADERS: readonly DecodedRecordHeader[] = [];
 
 export interface DecodedRecordBatch {
   header: RecordBatchHeader;
@@ -346,6 +350,30 @@ export interface DecodeRecordBatchOptions {
  * and UnsupportedCompressionError for a codec this runtime cannot decompress.
  */
 export function decodeRecordBatch(buf: Uint8Array, options: DecodeRecordBatchOptions = {}): DecodedRecordBatch {
+  return decodeRecordBatchAs(buf, options, (offset, timestamp, key, value, headers) => ({
+    offset,
+    timestamp,
+    key,
+    value,
+    headers,
+  }));
+}
+
+/** Makes one decoded record of the caller's shape, so that callers with their own record type build one object each. */
+export type RecordMaker<T> = (
+  offset: number,
+  timestamp: number,
+  key: Buffer | null,
+  value: Buffer | null,
+  headers: readonly DecodedRecordHeader[],
+) => T;
+
+/** decodeRecordBatch, with each record made by `make`. */
+export function decodeRecordBatchAs<T>(
+  buf: Uint8Array,
+  options: DecodeRecordBatchOptions,
+  make: RecordMaker<T>,
+): { header: RecordBatchHeader; records: T[] } {
   const header = readBatchHeader(buf);
   if (header.magic !== RECORD_BATCH_MAGIC) throw new ProtocolDecodeError(`record batch magic ${header.magic}`);
   const batchBytes = batchBytesOf(header);
@@ -372,7 +400,7 @@ export function decodeRecordBatch(buf: Uint8Array, options: DecodeRecordBatchOpt
   }
   const reader = new Reader(body);
   const logAppendTime = hasLogAppendTime(header);
-  const records: DecodedRecord[] = [];
+  const records: T[] = [];
   for (let index = 0; index < header.recordCount; index++) {
     const length = reader.varint();
     if (length < 0 || length > reader.remaining) {
@@ -388,22 +416,24 @@ export function decodeRecordBatch(buf: Uint8Array, options: DecodeRecordBatchOpt
     if (headerCount < 0 || headerCount > end - reader.offset) {
       throw new ProtocolDecodeError(`record ${index} claims ${headerCount} headers`);
     }
-    const headers: DecodedRecordHeader[] = [];
+    const headers: DecodedRecordHeader[] | null = headerCount === 0 ? null : [];
     for (let h = 0; h < headerCount; h++) {
       const headerKey = readVarintBytes(reader);
       if (headerKey === null) throw new ProtocolDecodeError(`record ${index} has a header with a null key`);
-      headers.push({ key: headerKey.toString("utf8"), value: readVarintBytes(reader) });
+      headers!.push({ key: headerKey.toString("utf8"), value: readVarintBytes(reader) });
     }
     if (reader.offset !== end) {
       throw new ProtocolDecodeError(`record ${index} length ${length} disagrees with its contents`);
     }
-    records.push({
-      offset: header.baseOffset + offsetDelta,
-      timestamp: logAppendTime ? header.maxTimestamp : header.baseTimestamp + timestampDelta,
-      key,
-      value,
-      headers,
-    });
+    records.push(
+      make(
+        header.baseOffset + offsetDelta,
+        logAppendTime ? header.maxTimestamp : header.baseTimestamp + timestampDelta,
+        key,
+        value,
+        headers ?? NO_HEADERS,
+      ),
+    );
   }
   if (reader.remaining !== 0) {
     throw new ProtocolDecodeError(`${reader.remaining} bytes follow the ${header.recordCount} records`);
