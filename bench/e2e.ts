@@ -35,6 +35,7 @@ const SEND_RECORDS = 1_000;
 const SENDS_IN_FLIGHT = 8;
 const CONSUME_TIMEOUT_MS = 120_000;
 const LATENCY_DRAIN_MS = 10_000;
+const PROBE_INTERVAL_MS = 20;
 
 function chosenClients(): KafkaClientLibrary[] {
   const index = args.indexOf("--client");
@@ -66,6 +67,11 @@ interface LatencyStages {
   ackAfterHandler: RecordableHistogram;
   /** This process's event loop: how late timers fired. */
   loopDelay: IntervalHistogram;
+  /**
+   * The broker's answer to a request that touches no disk (Metadata), every PROBE_INTERVAL_MS on a connection of
+   * its own: how long the broker's event loop (and the machine's scheduler) holds any request up.
+   */
+  brokerProbe: RecordableHistogram;
   /** This process's garbage collections during the run: count, total and longest pause. */
   gcCount: number;
   gcTotalMs: number;
@@ -252,6 +258,17 @@ async function latencyRun(
   });
   gcObserver.observe({ entryTypes: ["gc"] });
   const cpuBefore = { client: processCpuMs(process.pid), broker: processCpuMs(brokerPid) };
+  const brokerProbe = createHistogram();
+  const probeClient = clientFor("sluice", address).native();
+  let probing = true;
+  const probes = (async () => {
+    while (probing) {
+      const startedMs = nowMs();
+      await probeClient.admin.describeTopics([topic]);
+      brokerProbe.record(Math.max(1, Math.round((nowMs() - startedMs) * 1000)));
+      await new Promise((resolve) => setTimeout(resolve, PROBE_INTERVAL_MS));
+    }
+  })();
   const sends: Promise<unknown>[] = [];
   const acked = createHistogram();
   let failedSends = 0;
@@ -283,6 +300,9 @@ async function latencyRun(
   while (received < total - failedSends && nowMs() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
   loopDelay.disable();
   gcObserver.disconnect();
+  probing = false;
+  await probes;
+  await probeClient.close();
   const cpu = {
     client: cpuMicrosPer(cpuBefore.client, processCpuMs(process.pid), total),
     broker: cpuMicrosPer(cpuBefore.broker, processCpuMs(brokerPid), total),
@@ -309,6 +329,7 @@ async function latencyRun(
       handledBeforeAck,
       ackAfterHandler,
       loopDelay,
+      brokerProbe,
       gcCount: gc.count,
       gcTotalMs: gc.totalMs,
       gcMaxMs: gc.maxMs,
@@ -452,6 +473,7 @@ async function main(): Promise<void> {
           ],
           [run.library, "  … by how long the ack came after the handler", spread(stages.ackAfterHandler, 1000)],
           [run.library, "client event-loop delay (timer lateness)", spread(stages.loopDelay, 1e6)],
+          [run.library, "broker's answer to a no-disk request (Metadata)", spread(stages.brokerProbe, 1000)],
           [
             run.library,
             "client garbage collection",
