@@ -1,6 +1,7 @@
 // The toolkit's producer interface over Sluice's own client (src/kafka/client): the same contract as the kafkajs one
 // in producer.ts, with the client's errors turned into toolkit errors. The client's producer batches per partition
-// and keeps one request out per partition, so concurrent sends share requests instead of queueing behind each other.
+// and keeps a few batches out per partition, so concurrent sends share requests instead of queueing behind each
+// other, and a send does not wait for an earlier batch's fsync before it is written.
 
 import {
   KafkaAuthenticationError,
