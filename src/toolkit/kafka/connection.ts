@@ -16,6 +16,7 @@ import { KAFKA_CAPABILITIES, type TransportClient } from "../transports/transpor
 import { createKafkaAdmin, type KafkaAdmin } from "./admin.js";
 import { createNativeProducer } from "./native-producer.js";
 import { createKafkaConsumer } from "./consumer.js";
+import { createNativeConsumer } from "./native-consumer.js";
 import { createKafkaProducer, type KafkaProducer, type KafkaProducerOptions } from "./producer.js";
 import { installRequestQueueTimerFix } from "./request-queue-timer.js";
 
@@ -320,7 +321,10 @@ export function createKafkaClient(options: KafkaClientOptions = {}): KafkaClient
     admin: () => createKafkaAdmin(kafka, brokers),
     raw: () => kafka,
     native: nativeClient,
-    consumer: (consumerOptions) => createKafkaConsumer(client, consumerOptions),
+    consumer: (consumerOptions) =>
+      library === "sluice"
+        ? createNativeConsumer(client, consumerOptions)
+        : createKafkaConsumer(client, consumerOptions),
   };
   return client;
 }
