@@ -133,6 +133,22 @@ export class TransactionCoordinator {
     return this.store.byProducer(producerId);
   }
 
+  /**
+   * The partitions ("topic:partition") of a group that hold offsets of a transaction not yet completed: what an
+   * OffsetFetch with require_stable is answered UNSTABLE_OFFSET_COMMIT for.
+   */
+  unstableOffsets(groupId: string): Set<string> {
+    const unstable = new Set<string>();
+    for (const txn of this.store.all()) {
+      if (txn.state !== "Ongoing" && !isPrepared(txn.state)) continue;
+      if (!txn.groups.has(groupId)) continue;
+      for (const offset of txn.pendingOffsets.values()) {
+        if (offset.groupId === groupId) unstable.add(partitionKey(offset.topic, offset.partition));
+      }
+    }
+    return unstable;
+  }
+
   /** fsyncs of the transaction log so far. */
   get logSyncCount(): number {
     return this.store.syncCount;
