@@ -176,6 +176,7 @@ function consumerOf(
   groupId: string,
   onCommit?: (eventId: string) => void,
   grouped = false,
+  onHandlerStart?: (eventId: string) => void,
 ): InboxConsumer {
   return createConsumer({
     client,
@@ -212,10 +213,12 @@ function consumerOf(
         }
       : {}),
     // after-commit runs right after the handler's transaction commits, before the offset commit.
-    hooks:
-      onCommit === undefined
-        ? {}
-        : { at: (context) => (context.point === "after-commit" ? onCommit(context.eventId) : undefined) },
+    hooks: {
+      at: (context) => {
+        if (context.point === "after-commit") onCommit?.(context.eventId);
+        else if (context.point === "before-handler") onHandlerStart?.(context.eventId);
+      },
+    },
   });
 }
 
@@ -303,16 +306,45 @@ async function consumerThroughput(db: Database, client: TransportClient, kind: s
   };
 }
 
-async function commitToHandlerLatency(db: Database, client: TransportClient, kind: string): Promise<Row> {
+/** The stages an event passes between its outbox commit and its handler's commit, in order. */
+const LATENCY_STAGES = ["relay claim", "broker ack", "handler start", "handler commit"];
+
+async function commitToHandlerLatency(db: Database, client: TransportClient, kind: string): Promise<Row[]> {
   const topic = benchEvent(`${namePrefix}bench-latency-${kind}`);
   await ensureTopic(client, topic, topic.name);
   const committedAt = new Map<string, number>();
+  /** When each event reached each stage (LATENCY_STAGES), by event id, to show where the time goes. */
+  const stagesAt = new Map<string, number[]>();
+  const stageReached = (eventId: string, stage: number): void => {
+    let times = stagesAt.get(eventId);
+    if (times === undefined) stagesAt.set(eventId, (times = []));
+    times[stage] = performance.now();
+  };
   const samples: number[] = [];
-  const relay = new OutboxRelay({ db, client, idlePollIntervalMs: 1_000, lagIntervalMs: 0, cleanupIntervalMs: 0 });
-  const consumer = consumerOf(client, db, topic, topic.name, (eventId) => {
-    const start = committedAt.get(eventId);
-    if (start !== undefined) samples.push(performance.now() - start);
+  const relay = new OutboxRelay({
+    db,
+    client,
+    idlePollIntervalMs: 1_000,
+    lagIntervalMs: 0,
+    cleanupIntervalMs: 0,
+    hooks: {
+      afterClaim: (records) => records.forEach((record) => stageReached(record.eventId, 0)),
+      afterSend: (records) => records.forEach((record) => stageReached(record.eventId, 1)),
+    },
   });
+  const consumer = consumerOf(
+    client,
+    db,
+    topic,
+    topic.name,
+    (eventId) => {
+      stageReached(eventId, 3);
+      const start = committedAt.get(eventId);
+      if (start !== undefined) samples.push(performance.now() - start);
+    },
+    false,
+    (eventId) => stageReached(eventId, 2),
+  );
   await relay.start();
   await consumer.start();
   await consumer.whenReady(30_000);
@@ -340,15 +372,34 @@ async function commitToHandlerLatency(db: Database, client: TransportClient, kin
     await consumer.stop();
     await relay.stop();
   }
+  const median = (values: number[]): number => [...values].sort((left, right) => left - right)[values.length >> 1]!;
+  const stageMedians = LATENCY_STAGES.map((_, stage) => {
+    const spans: number[] = [];
+    for (const [eventId, times] of stagesAt) {
+      const from = stage === 0 ? committedAt.get(eventId) : times[stage - 1];
+      const to = times[stage];
+      if (from !== undefined && to !== undefined) spans.push(to - from);
+    }
+    return spans.length === 0 ? Number.NaN : median(spans);
+  });
   const sorted = [...samples].sort((left, right) => left - right);
   const at = (quantile: number): number => sorted[Math.min(sorted.length - 1, Math.floor(quantile * sorted.length))]!;
-  return {
-    database: kind,
-    measure: `outbox commit → handler commit at ${LATENCY_RATE_PER_S} events/s`,
-    events: samples.length,
-    seconds: LATENCY_DURATION_MS / 1000,
-    result: `p50 ${at(0.5).toFixed(1)} ms, p99 ${at(0.99).toFixed(1)} ms, max ${sorted[sorted.length - 1]!.toFixed(1)} ms`,
-  };
+  return [
+    {
+      database: kind,
+      measure: `outbox commit → handler commit at ${LATENCY_RATE_PER_S} events/s`,
+      events: samples.length,
+      seconds: LATENCY_DURATION_MS / 1000,
+      result: `p50 ${at(0.5).toFixed(1)} ms, p99 ${at(0.99).toFixed(1)} ms, max ${sorted[sorted.length - 1]!.toFixed(1)} ms`,
+    },
+    {
+      database: kind,
+      measure: `  its stages (p50 each): → ${LATENCY_STAGES.join(" → ")}`,
+      events: samples.length,
+      seconds: LATENCY_DURATION_MS / 1000,
+      result: `${stageMedians.map((value) => value.toFixed(1)).join(" + ")} ms`,
+    },
+  ];
 }
 
 /** RabbitMQ's own rate through amqplib: persistent publishes with confirms, then consuming them with acks. */
@@ -452,7 +503,7 @@ async function benchDatabase(kind: DatabaseKind, client: TransportClient, rows: 
     rows.push(await relayThroughput(db, client, kind));
     rows.push(await consumerThroughput(db, client, kind, false));
     rows.push(await consumerThroughput(db, client, kind, true));
-    rows.push(await commitToHandlerLatency(db, client, kind));
+    rows.push(...(await commitToHandlerLatency(db, client, kind)));
     for (const row of rows.slice(first)) {
       row.transport = client.kind;
       // A RabbitMQ group reads one queue, however many partitions the topic declares.
