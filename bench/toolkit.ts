@@ -20,7 +20,6 @@ import { spawnSync } from "node:child_process";
 import { Type } from "@sinclair/typebox";
 import pg from "pg";
 import pino from "pino";
-import amqp from "amqplib";
 
 import { startBroker } from "../src/broker/index.js";
 import { startRegistry, type RunningRegistry } from "../src/registry/index.js";
@@ -43,6 +42,8 @@ import {
   type TransportClient,
   type TopicDefinition,
 } from "../src/toolkit/index.js";
+import { AMQP_RAW_PREFETCH, deleteAmqpNames, rawAmqp } from "./toolkit-amqp.js";
+import { startCpuMeter, type CpuMeter } from "./toolkit-cpu.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -64,8 +65,6 @@ if (transportArg !== "kafka" && transportArg !== "amqp") {
 const AMQP_URL = process.env.AMQP_URL || "amqp://guest:guest@127.0.0.1:5672";
 /** Names on the shared RabbitMQ server carry this, so that runs never meet and everything can be deleted after. */
 const AMQP_PREFIX = `sluice-bench-${process.pid}-`;
-const AMQP_RAW_WINDOW = 500;
-const AMQP_RAW_PREFETCH = 256;
 const SERVER_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const RELAY_EVENTS = quick ? 5_000 : 20_000;
 const CONSUMER_EVENTS = quick ? 5_000 : 20_000;
@@ -117,6 +116,8 @@ interface Row {
   events: number;
   seconds: number;
   result: string;
+  /** CPU µs per event: this process + RabbitMQ + PostgreSQL (see toolkit-cpu.ts). */
+  cpu?: string;
 }
 
 function log(line: string): void {
@@ -143,6 +144,10 @@ async function countRows(db: Database, table: string): Promise<number> {
   const { rows } = await db.query<{ total: number }>(`SELECT count(*)::int AS total FROM ${table}`);
   return rows[0]?.total ?? 0;
 }
+
+/** This run's connections to the PostgreSQL server, by application_name, when it is the database measured. */
+let serverConnections: { url: string; applicationName: string } | null = null;
+const cpuMeter = (): CpuMeter => startCpuMeter(serverConnections);
 
 /** Names on a shared RabbitMQ server get AMQP_PREFIX; the Kafka broker is this run's own. */
 let namePrefix = "";
@@ -233,12 +238,15 @@ async function relayThroughput(db: Database, client: TransportClient, kind: stri
   log(`${kind}: relay draining…`);
   const relay = new OutboxRelay({ db, client, batchSize: RELAY_BATCH_SIZE, lagIntervalMs: 0, cleanupIntervalMs: 0 });
   // The clock runs from start (connecting to the broker included) to the last mark; stopping is not counted.
+  const meter = cpuMeter();
   const started = performance.now();
   let seconds: number;
+  let cpu: string;
   await relay.start();
   try {
     await until("the relay to drain the outbox", () => relay.status().published >= RELAY_EVENTS, DRAIN_TIMEOUT_MS);
     seconds = (performance.now() - started) / 1000;
+    cpu = await meter.perEvent(RELAY_EVENTS);
   } finally {
     await relay.stop();
   }
@@ -248,6 +256,7 @@ async function relayThroughput(db: Database, client: TransportClient, kind: stri
     events: RELAY_EVENTS,
     seconds,
     result: `${Math.round(RELAY_EVENTS / seconds).toLocaleString("en-US")} events/s`,
+    cpu,
   };
 }
 
@@ -286,9 +295,12 @@ async function consumerThroughput(db: Database, client: TransportClient, kind: s
     },
     grouped,
   );
+  const meter = cpuMeter();
+  let cpu: string;
   await consumer.start();
   try {
     await until("the consumer to handle every event", () => committed >= CONSUMER_EVENTS, DRAIN_TIMEOUT_MS);
+    cpu = await meter.perEvent(CONSUMER_EVENTS);
   } finally {
     await consumer.stop();
   }
@@ -303,6 +315,7 @@ async function consumerThroughput(db: Database, client: TransportClient, kind: s
     events: CONSUMER_EVENTS,
     seconds,
     result: `${Math.round(CONSUMER_EVENTS / seconds).toLocaleString("en-US")} events/s`,
+    cpu,
   };
 }
 
@@ -402,81 +415,6 @@ async function commitToHandlerLatency(db: Database, client: TransportClient, kin
   ];
 }
 
-/** RabbitMQ's own rate through amqplib: persistent publishes with confirms, then consuming them with acks. */
-async function rawAmqp(count: number): Promise<Row[]> {
-  const connection = await amqp.connect(AMQP_URL);
-  const queue = `${AMQP_PREFIX}raw`;
-  try {
-    const channel = await connection.createConfirmChannel();
-    await channel.assertQueue(queue, { durable: true, arguments: { "x-queue-type": "quorum" } });
-    const body = Buffer.from(JSON.stringify({ entryId: "raw-000000", accountId: "account-00", amountCents: 12345 }));
-    log(`amqplib: publishing ${count} persistent messages with confirms…`);
-    const publishStarted = performance.now();
-    for (let first = 0; first < count; first += AMQP_RAW_WINDOW) {
-      for (let index = first; index < Math.min(count, first + AMQP_RAW_WINDOW); index++) {
-        channel.publish("", queue, body, { persistent: true });
-      }
-      await channel.waitForConfirms();
-    }
-    const publishSeconds = (performance.now() - publishStarted) / 1000;
-    log(`amqplib: consuming ${count} messages with acks…`);
-    const consumer = await connection.createChannel();
-    await consumer.prefetch(AMQP_RAW_PREFETCH);
-    let received = 0;
-    const consumeStarted = performance.now();
-    await new Promise<void>((resolve) => {
-      void consumer.consume(queue, (message) => {
-        if (message === null) return;
-        consumer.ack(message);
-        received += 1;
-        if (received === count) resolve();
-      });
-    });
-    const consumeSeconds = (performance.now() - consumeStarted) / 1000;
-    await channel.deleteQueue(queue);
-    const rate = (seconds: number): string => `${Math.round(count / seconds).toLocaleString("en-US")} events/s`;
-    return [
-      {
-        transport: "amqplib",
-        database: "-",
-        measure: `raw publish, persistent, confirms per ${AMQP_RAW_WINDOW} (quorum queue)`,
-        events: count,
-        seconds: publishSeconds,
-        result: rate(publishSeconds),
-      },
-      {
-        transport: "amqplib",
-        database: "-",
-        measure: `raw consume, ack per message, prefetch ${AMQP_RAW_PREFETCH}`,
-        events: count,
-        seconds: consumeSeconds,
-        result: rate(consumeSeconds),
-      },
-    ];
-  } finally {
-    await connection.close().catch(() => undefined);
-  }
-}
-
-/** Deletes what the run declared on the shared RabbitMQ server. */
-async function deleteAmqpNames(client: AmqpClient): Promise<void> {
-  const connection = await amqp.connect(AMQP_URL);
-  try {
-    for (const queue of client.topology.declaredQueues) {
-      const channel = await connection.createChannel();
-      await channel.deleteQueue(queue).catch(() => undefined);
-      await channel.close().catch(() => undefined);
-    }
-    for (const exchange of client.topology.declaredExchanges) {
-      const channel = await connection.createChannel();
-      await channel.deleteExchange(exchange).catch(() => undefined);
-      await channel.close().catch(() => undefined);
-    }
-  } finally {
-    await connection.close().catch(() => undefined);
-  }
-}
-
 async function serverUnreachableReason(): Promise<string | null> {
   const client = new pg.Client({ connectionString: SERVER_URL, connectionTimeoutMillis: REACHABILITY_TIMEOUT_MS });
   client.on("error", () => undefined);
@@ -495,7 +433,11 @@ async function benchDatabase(kind: DatabaseKind, client: TransportClient, rows: 
   namePrefix = client.kind === "amqp" ? AMQP_PREFIX : "";
   const schema = `sluice_bench_${process.pid}_${client.kind}`;
   const first = rows.length;
-  const db = await openDatabase(kind === "postgres" ? { url: SERVER_URL, schema, poolSize: 10 } : { url: null });
+  const applicationName = `sluice-bench-${process.pid}`;
+  serverConnections = kind === "postgres" ? { url: SERVER_URL, applicationName } : null;
+  const db = await openDatabase(
+    kind === "postgres" ? { url: SERVER_URL, schema, poolSize: 10, applicationName } : { url: null },
+  );
   try {
     await db.exec(
       "CREATE TABLE bench_ledger (id bigserial PRIMARY KEY, entry_id text NOT NULL, account_id text NOT NULL, amount_cents integer NOT NULL)",
@@ -507,7 +449,9 @@ async function benchDatabase(kind: DatabaseKind, client: TransportClient, rows: 
     for (const row of rows.slice(first)) {
       row.transport = client.kind;
       // A RabbitMQ group reads one queue, however many partitions the topic declares.
-      if (client.kind === "amqp") row.measure = row.measure.replace(`(${PARTITIONS} partitions)`, "(one queue)");
+      if (client.kind === "amqp") {
+        row.measure = row.measure.replace(`(${PARTITIONS} partitions)`, `(one queue, ${PARTITIONS} lanes)`);
+      }
     }
   } finally {
     if (kind === "postgres") await db.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
@@ -516,7 +460,7 @@ async function benchDatabase(kind: DatabaseKind, client: TransportClient, rows: 
 }
 
 function printTable(rows: Row[]): void {
-  const header = ["transport", "database", "measure", "events", "seconds", "result"];
+  const header = ["transport", "database", "measure", "events", "seconds", "result", "CPU µs/event"];
   const lines = rows.map((row) => [
     row.transport ?? "kafka",
     row.database,
@@ -524,6 +468,7 @@ function printTable(rows: Row[]): void {
     String(row.events),
     row.seconds.toFixed(2),
     row.result,
+    row.cpu ?? "",
   ]);
   const widths = header.map((title, index) => Math.max(title.length, ...lines.map((line) => line[index]!.length)));
   const format = (cells: string[]): string =>
@@ -546,7 +491,10 @@ async function main(): Promise<void> {
     transportArg === "amqp" ? createAmqpClient({ url: AMQP_URL, env: {}, prefetch: AMQP_RAW_PREFETCH }) : null;
   const transports: TransportClient[] = amqpClient === null ? [client] : [client, amqpClient];
   try {
-    if (amqpClient !== null) rows.push(...(await rawAmqp(RELAY_EVENTS)));
+    if (amqpClient !== null) {
+      const raw = await rawAmqp(AMQP_URL, `${AMQP_PREFIX}raw`, RELAY_EVENTS, log);
+      rows.push(...raw.map((row) => ({ ...row, transport: "amqplib", database: "-" })));
+    }
     for (const transport of transports) {
       if (databaseArg !== "postgres") await benchDatabase("pglite", transport, rows);
       if (databaseArg !== "pglite") {
@@ -558,7 +506,7 @@ async function main(): Promise<void> {
   } finally {
     if (amqpClient !== null) {
       await amqpClient.close();
-      await deleteAmqpNames(amqpClient);
+      await deleteAmqpNames(AMQP_URL, amqpClient);
     }
     await registry?.close();
     await registryDatabase?.close();
@@ -573,6 +521,10 @@ async function main(): Promise<void> {
       `)\n`,
   );
   printTable(rows);
+  console.log(
+    "\nCPU µs/event: this process (the toolkit, and PGlite or the embedded Kafka broker) + the RabbitMQ server + " +
+      'this run\'s PostgreSQL server backends ("-" where not measured).',
+  );
   for (const note of notes) console.log(`\n${note}`);
 }
 
