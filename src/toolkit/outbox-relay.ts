@@ -25,6 +25,7 @@ import {
   type OutboxLag,
   type OutboxRecord,
 } from "../store/index.js";
+import { publishRelayStage } from "./diagnostics.js";
 import { describeError, InvalidArgumentError, ToolkitError, ToolkitErrorCode } from "./errors.js";
 import { chunkRecords, type KafkaProducer, type KafkaProducerOptions, type ProducerRecord } from "./kafka/producer.js";
 import { silentLogger, type ToolkitLogger } from "./logger.js";
@@ -322,7 +323,13 @@ export class OutboxRelay implements Component {
       bytesMax: this.#options.batchBytesMax,
       leaseMs: this.#options.leaseMs,
       publishingIds,
-    }).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
+    }).then(
+      (records) => {
+        publishRelayStage("claimed", this.#db.schema, records);
+        return records;
+      },
+      (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+    );
   }
 
   async #waitForWork(): Promise<void> {
@@ -469,7 +476,9 @@ export class OutboxRelay implements Component {
         for (const [index, chunk] of chunks.entries()) {
           try {
             await producer.send(chunk.map(({ row: _row, ...record }) => record));
-            sent.push(...chunk.map((entry) => entry.row));
+            const rows = chunk.map((entry) => entry.row);
+            publishRelayStage("acknowledged", this.#db.schema, rows);
+            sent.push(...rows);
             this.#metrics.eventsProduced.inc({ topic, source: "outbox" }, chunk.length);
           } catch (error) {
             const reason = describeError(error);
