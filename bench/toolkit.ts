@@ -117,6 +117,17 @@ interface Row {
   events: number;
   seconds: number;
   result: string;
+  /**
+   * CPU time this process used per event over the measure, in ms (user and system; the broker, relay and consumer
+   * all run here, the PostgreSQL server does not): what an event costs, whatever else loads the machine.
+   */
+  cpuMsPerEvent?: number;
+}
+
+/** This process's CPU time so far, in ms. */
+function cpuMs(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
 }
 
 function log(line: string): void {
@@ -231,11 +242,14 @@ async function relayThroughput(db: Database, client: TransportClient, kind: stri
   const relay = new OutboxRelay({ db, client, batchSize: RELAY_BATCH_SIZE, lagIntervalMs: 0, cleanupIntervalMs: 0 });
   // The clock runs from start (connecting to the broker included) to the last mark; stopping is not counted.
   const started = performance.now();
+  const cpuBefore = cpuMs();
   let seconds: number;
+  let cpuMsPerEvent: number;
   await relay.start();
   try {
     await until("the relay to drain the outbox", () => relay.status().published >= RELAY_EVENTS, DRAIN_TIMEOUT_MS);
     seconds = (performance.now() - started) / 1000;
+    cpuMsPerEvent = (cpuMs() - cpuBefore) / RELAY_EVENTS;
   } finally {
     await relay.stop();
   }
@@ -245,6 +259,7 @@ async function relayThroughput(db: Database, client: TransportClient, kind: stri
     events: RELAY_EVENTS,
     seconds,
     result: `${Math.round(RELAY_EVENTS / seconds).toLocaleString("en-US")} events/s`,
+    cpuMsPerEvent,
   };
 }
 
@@ -269,6 +284,9 @@ async function consumerThroughput(db: Database, client: TransportClient, kind: s
   let firstCommitAt: number | null = null;
   let lastCommitAt = 0;
   let committed = 0;
+  // CPU from the consumer's start to the last commit: joining the group is in it, a few milliseconds' worth.
+  const cpuBefore = cpuMs();
+  let cpuAtLastCommit = cpuBefore;
   // The clock starts at the first handler commit, so that joining the group is not counted. Progress is counted
   // in the process rather than by polling the table, which would load the database being measured.
   const consumer = consumerOf(
@@ -280,6 +298,7 @@ async function consumerThroughput(db: Database, client: TransportClient, kind: s
       firstCommitAt ??= performance.now();
       lastCommitAt = performance.now();
       committed += 1;
+      if (committed === CONSUMER_EVENTS) cpuAtLastCommit = cpuMs();
     },
     grouped,
   );
@@ -300,6 +319,7 @@ async function consumerThroughput(db: Database, client: TransportClient, kind: s
     events: CONSUMER_EVENTS,
     seconds,
     result: `${Math.round(CONSUMER_EVENTS / seconds).toLocaleString("en-US")} events/s`,
+    cpuMsPerEvent: (cpuAtLastCommit - cpuBefore) / CONSUMER_EVENTS,
   };
 }
 
@@ -465,7 +485,7 @@ async function benchDatabase(kind: DatabaseKind, client: TransportClient, rows: 
 }
 
 function printTable(rows: Row[]): void {
-  const header = ["transport", "database", "measure", "events", "seconds", "result"];
+  const header = ["transport", "database", "measure", "events", "seconds", "result", "CPU ms/event"];
   const lines = rows.map((row) => [
     row.transport ?? "kafka",
     row.database,
@@ -473,6 +493,7 @@ function printTable(rows: Row[]): void {
     String(row.events),
     row.seconds.toFixed(2),
     row.result,
+    row.cpuMsPerEvent === undefined ? "-" : row.cpuMsPerEvent.toFixed(3),
   ]);
   const widths = header.map((title, index) => Math.max(title.length, ...lines.map((line) => line[index]!.length)));
   const format = (cells: string[]): string =>
@@ -522,6 +543,10 @@ async function main(): Promise<void> {
       `)\n`,
   );
   printTable(rows);
+  console.log(
+    "\n(CPU ms/event: this process's user and system time per event over the measure, the embedded broker's " +
+      "included and the PostgreSQL server's not; unlike events/s it hardly depends on what else loads the machine.)",
+  );
   for (const note of notes) console.log(`\n${note}`);
 }
 
