@@ -6,6 +6,7 @@ import {
   addUnknownOutboxEvents,
   findOutboxEvent,
   findOutboxEvents,
+  outboxSql,
   type KnownRowsSource,
   type Queryable,
 } from "../store/index.js";
@@ -17,6 +18,8 @@ import { traceparentOf } from "./tracing.js";
 
 /** Events per addManyToOutbox call. */
 export const OUTBOX_ADD_EVENTS_MAX = 10_000;
+/** Events addUnknownToOutbox adds in one statement; more take a statement per this many. */
+export const OUTBOX_EVENTS_PER_STATEMENT_MAX = outboxSql.OUTBOX_INSERT_ROWS_MAX;
 
 function toOutboxInput(event: EncodedEvent) {
   return { topic: event.topic, key: event.key, value: event.value, headers: event.headers, eventId: event.id };
