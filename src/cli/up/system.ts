@@ -209,8 +209,9 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
         brokers: addresses.kafka.split(","),
         clientId: "sluice-up",
         logger: logger.child({ part: "kafka" }),
-        // SASL and TLS settings in the environment are meant for an external cluster, never the embedded broker.
-        env: config.kafkaBrokers === null ? {} : env,
+        // SASL and TLS settings in the environment are meant for an external cluster, never the embedded broker;
+        // the choice of client library (KAFKA_CLIENT) holds for both.
+        env: config.kafkaBrokers === null ? { KAFKA_CLIENT: env.KAFKA_CLIENT } : env,
       });
       const topics = [...new Set(runningRoles.map((running) => running.implementation))].flatMap(
         (implementation) => implementation.topics,
