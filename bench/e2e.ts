@@ -2,8 +2,10 @@
 // and one Node process produces and consumes 100 B and 1 KiB messages (acks=-1, idempotent), then measures the
 // latency from a send() call to the consumer seeing the record while 5,000 messages/s are offered, one send() per
 // message as a service publishes. Latency goes into a histogram (microsecond resolution), not an average.
-// --client picks the Kafka client under the toolkit (kafkajs, sluice, or both side by side).
-// Run: npm run bench:e2e [-- --client both|kafkajs|sluice --messages 200000 --seconds 10 --quick --json]
+// --client picks the Kafka client under the toolkit (kafkajs, sluice, or both side by side); --consumer how records
+// are read: through the toolkit's group consumer (the default, as services consume), or, with Sluice's client,
+// through the toolkit's partition reader (manual assignment, no group).
+// Run: npm run bench:e2e [-- --client both|kafkajs|sluice --consumer group|reader --messages 200000 --seconds 10 --quick --json]
 
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -18,7 +20,6 @@ import {
 } from "node:perf_hooks";
 
 import { createKafkaClient, KAFKA_CLIENT_LIBRARIES, type KafkaClientLibrary } from "../src/toolkit/kafka/connection.js";
-import { createKafkaConsumer } from "../src/toolkit/kafka/consumer.js";
 import type { ConsumerRecord } from "../src/toolkit/kafka/consumer.js";
 import type { ProducerRecord } from "../src/toolkit/kafka/producer.js";
 import { createPartitionReader } from "../src/toolkit/kafka/reader.js";
@@ -44,6 +45,17 @@ function chosenClients(): KafkaClientLibrary[] {
   if (KAFKA_CLIENT_LIBRARIES.includes(value as KafkaClientLibrary)) return [value as KafkaClientLibrary];
   throw new Error(`--client takes ${[...KAFKA_CLIENT_LIBRARIES, "both"].join(", ")}`);
 }
+
+type ConsumerKind = "group" | "reader";
+
+function chosenConsumer(): ConsumerKind {
+  const index = args.indexOf("--consumer");
+  const value = index < 0 ? "group" : args[index + 1];
+  if (value === "group" || value === "reader") return value;
+  throw new Error("--consumer takes group or reader");
+}
+
+const CONSUMER = chosenConsumer();
 
 function seconds(startedMs: number): number {
   return (nowMs() - startedMs) / 1000;
@@ -144,8 +156,8 @@ async function produceRun(
 }
 
 /**
- * Hands every record of the topic, from its start, to onRecords until stopped: with kafkajs through the toolkit's
- * group consumer, with Sluice's client through the toolkit's partition reader (it has no group consumer yet).
+ * Hands every record of the topic, from its start, to onRecords until stopped: through the toolkit's group consumer
+ * on the chosen client, or (--consumer reader, Sluice's client only) through the toolkit's partition reader.
  */
 async function follow(
   library: KafkaClientLibrary,
@@ -154,7 +166,8 @@ async function follow(
   fetchWaitMs: number,
   onRecords: (records: readonly ConsumerRecord[]) => void,
 ): Promise<() => Promise<void>> {
-  if (library === "sluice") {
+  if (CONSUMER === "reader") {
+    if (library !== "sluice") throw new Error("--consumer reader reads with Sluice's client only: add --client sluice");
     const reader = createPartitionReader(client, {
       partitions: [{ topic, partition: 0, from: "earliest" }],
       fetchWaitMs,
@@ -176,7 +189,7 @@ async function follow(
       await loop;
     };
   }
-  const consumer = createKafkaConsumer(client, {
+  const consumer = client.consumer({
     groupId: `bench-e2e-${topic}`,
     fetchWaitMs,
     fetchBytesMax: 50 * 1024 * 1024,
@@ -413,7 +426,8 @@ async function main(): Promise<void> {
   const cores = spawnSync("nproc").stdout.toString().trim();
   console.log(
     `\nnpm run bench:e2e${args.length ? ` -- ${args.join(" ")}` : ""}  (node ${process.version}, ${cores} cores, ` +
-      `${MESSAGES} messages per throughput run, latency at ${LATENCY_RATE_PER_S} msgs/s for ${LATENCY_SECONDS} s)\n`,
+      `${MESSAGES} messages per throughput run, latency at ${LATENCY_RATE_PER_S} msgs/s for ${LATENCY_SECONDS} s, ` +
+      `consuming through the ${CONSUMER === "group" ? "group consumer" : "partition reader"})\n`,
   );
   console.log(
     table(
