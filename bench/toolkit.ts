@@ -132,10 +132,17 @@ function values(count: number, prefix: string) {
   }));
 }
 
-async function until(description: string, check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
+async function until(
+  description: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  progress: () => string = () => "",
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}`);
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${description} ${progress()}`.trimEnd());
+    }
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
@@ -380,7 +387,12 @@ async function commitToHandlerLatency(db: Database, client: TransportClient, kin
       );
     }
     await Promise.all(commits);
-    await until("every latency event to be handled", () => samples.length >= total, DRAIN_TIMEOUT_MS);
+    await until(
+      "every latency event to be handled",
+      () => samples.length >= total,
+      DRAIN_TIMEOUT_MS,
+      () => `${samples.length} of ${total} timed, ${stagesAt.size} seen by the relay or consumer`,
+    );
   } finally {
     await consumer.stop();
     await relay.stop();
