@@ -23,6 +23,7 @@ import pino from "pino";
 import amqp from "amqplib";
 
 import { startBroker } from "../src/broker/index.js";
+import { startPostgresCpu } from "./postgres-cpu.js";
 import { startRegistry, type RunningRegistry } from "../src/registry/index.js";
 import { openDatabase, type Database, type DatabaseKind } from "../src/store/index.js";
 import {
@@ -122,6 +123,13 @@ interface Row {
    * all run here, the PostgreSQL server does not): what an event costs, whatever else loads the machine.
    */
   cpuMsPerEvent?: number;
+  /** The PostgreSQL server's CPU per event over the measure, in ms (its backends serving this process). */
+  databaseCpuMsPerEvent?: number | null;
+}
+
+/** Counts the server's CPU for this process from now on (see postgres-cpu.ts); null on PGlite, which runs here. */
+async function startDatabaseCpu(kind: string): Promise<(() => Promise<number | null>) | null> {
+  return kind === "postgres" ? startPostgresCpu(SERVER_URL, process.pid) : null;
 }
 
 /** This process's CPU time so far, in ms. */
@@ -241,6 +249,7 @@ async function relayThroughput(db: Database, client: TransportClient, kind: stri
   log(`${kind}: relay draining…`);
   const relay = new OutboxRelay({ db, client, batchSize: RELAY_BATCH_SIZE, lagIntervalMs: 0, cleanupIntervalMs: 0 });
   // The clock runs from start (connecting to the broker included) to the last mark; stopping is not counted.
+  const databaseCpu = await startDatabaseCpu(kind);
   const started = performance.now();
   const cpuBefore = cpuMs();
   let seconds: number;
@@ -253,6 +262,7 @@ async function relayThroughput(db: Database, client: TransportClient, kind: stri
   } finally {
     await relay.stop();
   }
+  const databaseCpuMs = databaseCpu === null ? null : await databaseCpu();
   return {
     database: kind,
     measure: `outbox relay → broker (batch ${RELAY_BATCH_SIZE})`,
@@ -260,6 +270,7 @@ async function relayThroughput(db: Database, client: TransportClient, kind: stri
     seconds,
     result: `${Math.round(RELAY_EVENTS / seconds).toLocaleString("en-US")} events/s`,
     cpuMsPerEvent,
+    databaseCpuMsPerEvent: databaseCpuMs === null ? null : databaseCpuMs / RELAY_EVENTS,
   };
 }
 
@@ -285,6 +296,7 @@ async function consumerThroughput(db: Database, client: TransportClient, kind: s
   let lastCommitAt = 0;
   let committed = 0;
   // CPU from the consumer's start to the last commit: joining the group is in it, a few milliseconds' worth.
+  const databaseCpu = await startDatabaseCpu(kind);
   const cpuBefore = cpuMs();
   let cpuAtLastCommit = cpuBefore;
   // The clock starts at the first handler commit, so that joining the group is not counted. Progress is counted
@@ -308,6 +320,7 @@ async function consumerThroughput(db: Database, client: TransportClient, kind: s
   } finally {
     await consumer.stop();
   }
+  const databaseCpuMs = databaseCpu === null ? null : await databaseCpu();
   const stored = (await countRows(db, "bench_ledger")) - before;
   if (stored !== CONSUMER_EVENTS) throw new Error(`the consumer stored ${stored} rows for ${CONSUMER_EVENTS} events`);
   const seconds = (lastCommitAt - (firstCommitAt ?? lastCommitAt)) / 1000;
@@ -320,6 +333,7 @@ async function consumerThroughput(db: Database, client: TransportClient, kind: s
     seconds,
     result: `${Math.round(CONSUMER_EVENTS / seconds).toLocaleString("en-US")} events/s`,
     cpuMsPerEvent: (cpuAtLastCommit - cpuBefore) / CONSUMER_EVENTS,
+    databaseCpuMsPerEvent: databaseCpuMs === null ? null : databaseCpuMs / CONSUMER_EVENTS,
   };
 }
 
@@ -485,7 +499,16 @@ async function benchDatabase(kind: DatabaseKind, client: TransportClient, rows: 
 }
 
 function printTable(rows: Row[]): void {
-  const header = ["transport", "database", "measure", "events", "seconds", "result", "CPU ms/event"];
+  const header = [
+    "transport",
+    "database",
+    "measure",
+    "events",
+    "seconds",
+    "result",
+    "CPU ms/event",
+    "PostgreSQL CPU ms/event",
+  ];
   const lines = rows.map((row) => [
     row.transport ?? "kafka",
     row.database,
@@ -494,6 +517,11 @@ function printTable(rows: Row[]): void {
     row.seconds.toFixed(2),
     row.result,
     row.cpuMsPerEvent === undefined ? "-" : row.cpuMsPerEvent.toFixed(3),
+    row.databaseCpuMsPerEvent === undefined
+      ? "-"
+      : row.databaseCpuMsPerEvent === null
+        ? "n/a"
+        : row.databaseCpuMsPerEvent.toFixed(3),
   ]);
   const widths = header.map((title, index) => Math.max(title.length, ...lines.map((line) => line[index]!.length)));
   const format = (cells: string[]): string =>
@@ -545,7 +573,8 @@ async function main(): Promise<void> {
   printTable(rows);
   console.log(
     "\n(CPU ms/event: this process's user and system time per event over the measure, the embedded broker's " +
-      "included and the PostgreSQL server's not; unlike events/s it hardly depends on what else loads the machine.)",
+      "included; PostgreSQL CPU ms/event: the server's backends serving this process, read from /proc when the " +
+      "server is local. Unlike events/s, neither depends much on what else loads the machine.)",
   );
   for (const note of notes) console.log(`\n${note}`);
 }
