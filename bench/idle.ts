@@ -1,7 +1,8 @@
 // What an idle `sluice up` costs: starts it in its own process on a fresh data directory (embedded broker, PGlite,
 // every app), lets it settle, then reads its CPU time from /proc/<pid>/stat over a window with nothing to do, and its
-// memory from /proc/<pid>/status and its own /metrics. Linux only. Prints a table and the command.
-//   npm run bench:idle [-- --settle-ms 20000 --window-ms 30000]
+// memory from /proc/<pid>/status and its own /metrics. Linux only. Prints a table, the command and the load average.
+// --client picks the toolkit's Kafka client (KAFKA_CLIENT): sluice (the default), kafkajs, or both one after the other.
+//   npm run bench:idle [-- --client sluice|kafkajs|both --settle-ms 20000 --window-ms 30000]
 
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,8 +16,13 @@ import { freePortUpFlags, startUp } from "../test/apps/messages/up-process.js";
 const CLOCK_TICKS_PER_SECOND = 100;
 
 const { values } = parseArgs({
-  options: { "settle-ms": { type: "string", default: "20000" }, "window-ms": { type: "string", default: "30000" } },
+  options: {
+    "settle-ms": { type: "string", default: "20000" },
+    "window-ms": { type: "string", default: "30000" },
+    client: { type: "string", default: "sluice" },
+  },
 });
+const loadBefore = readFileSync("/proc/loadavg", "utf8").split(" ", 3).join(" ");
 const settleMs = Number(values["settle-ms"]);
 const windowMs = Number(values["window-ms"]);
 
@@ -35,36 +41,52 @@ function metric(text: string, name: string): number {
   return Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
 }
 
-const dataDir = mkdtempSync(join(tmpdir(), "sluice-bench-idle-"));
-// The same start-up as the crash tests use: a child process on free ports, with its URLs read from its output.
-const up = await startUp(freePortUpFlags(dataDir), {
-  SLUICE_LOG_LEVEL: "warn",
-});
-const { child } = up;
-const http = up.url;
-try {
-  const pid = child.pid!;
-  await sleep(settleMs);
-  const before = cpuTicks(pid);
-  await sleep(windowMs);
-  const used = (cpuTicks(pid) - before) / CLOCK_TICKS_PER_SECOND;
-  const metrics = await (await fetch(`${http}/metrics`)).text();
-  const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
-  const rows: [string, string][] = [
-    [
-      "CPU while idle",
-      `${((used / (windowMs / 1000)) * 100).toFixed(2)}% of a core (${used.toFixed(2)} s in ${windowMs / 1000} s)`,
-    ],
-    ["resident memory (RSS)", mib(statusKiB(pid, "VmRSS") * 1024)],
-    ["  JavaScript heap in use", mib(metric(metrics, "nodejs_heap_size_used_bytes"))],
-    ["  external (PGlite's WebAssembly memory, buffers)", mib(metric(metrics, "nodejs_external_memory_bytes"))],
-    ["  mapped files (node, libraries)", mib(statusKiB(pid, "RssFile") * 1024)],
-  ];
-  console.log(`npm run bench:idle -- --settle-ms ${settleMs} --window-ms ${windowMs}\n`);
-  console.log("| measure | result |\n|---|---|");
-  for (const [name, value] of rows) console.log(`| ${name} | ${value} |`);
-} finally {
-  child.kill("SIGTERM");
-  await up.exited;
-  rmSync(dataDir, { recursive: true, force: true });
+const clients = values.client === "both" ? ["kafkajs", "sluice"] : [values.client];
+if (clients.some((client) => client !== "kafkajs" && client !== "sluice")) {
+  throw new Error("--client takes kafkajs, sluice or both");
 }
+
+/** Starts `sluice up` with its toolkit on the given Kafka client library and measures it idle. */
+async function measure(client: string): Promise<string[]> {
+  const dataDir = mkdtempSync(join(tmpdir(), "sluice-bench-idle-"));
+  // The same start-up as the crash tests use: a child process on free ports, with its URLs read from its output.
+  const up = await startUp(freePortUpFlags(dataDir), { SLUICE_LOG_LEVEL: "warn", KAFKA_CLIENT: client });
+  const { child } = up;
+  try {
+    const pid = child.pid!;
+    await sleep(settleMs);
+    const before = cpuTicks(pid);
+    await sleep(windowMs);
+    const used = (cpuTicks(pid) - before) / CLOCK_TICKS_PER_SECOND;
+    const metrics = await (await fetch(`${up.url}/metrics`)).text();
+    const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+    return [
+      `${((used / (windowMs / 1000)) * 100).toFixed(2)}% of a core (${used.toFixed(2)} s in ${windowMs / 1000} s)`,
+      mib(statusKiB(pid, "VmRSS") * 1024),
+      mib(metric(metrics, "nodejs_heap_size_used_bytes")),
+      mib(metric(metrics, "nodejs_external_memory_bytes")),
+      mib(statusKiB(pid, "RssFile") * 1024),
+    ];
+  } finally {
+    child.kill("SIGTERM");
+    await up.exited;
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const results: string[][] = [];
+for (const client of clients) results.push(await measure(client));
+const names = [
+  "CPU while idle",
+  "resident memory (RSS)",
+  "  JavaScript heap in use",
+  "  external (PGlite's WebAssembly memory, buffers)",
+  "  mapped files (node, libraries)",
+];
+console.log(`npm run bench:idle -- --client ${values.client} --settle-ms ${settleMs} --window-ms ${windowMs}`);
+console.log(
+  `load average before and after: ${loadBefore} / ${readFileSync("/proc/loadavg", "utf8").split(" ", 3).join(" ")}\n`,
+);
+console.log(`| measure | ${clients.map((client) => `KAFKA_CLIENT=${client}`).join(" | ")} |`);
+console.log(`|---|${clients.map(() => "---").join("|")}|`);
+names.forEach((name, index) => console.log(`| ${name} | ${results.map((result) => result[index]).join(" | ")} |`));

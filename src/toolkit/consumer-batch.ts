@@ -16,6 +16,7 @@ import {
   type ResolvedConsumer,
 } from "./consumer-options.js";
 import { prepareRecord, prepareToDecode, type BlockingRecord, type GroupEntry } from "./consumer-records.js";
+import { publishConsumerStage } from "./diagnostics.js";
 import { describeError } from "./errors.js";
 import type { ConsumerRecord, KafkaConsumer, PartitionBatch } from "./kafka/consumer.js";
 
@@ -181,6 +182,8 @@ export class BatchPipeline {
       }
     };
     const records = batch.records;
+    publishConsumerStage("received", this.#consumer.groupId, () => records);
+    if (this.#consumer.lowPriority) await new Promise((resolve) => setImmediate(resolve));
     let next = 0;
     while (next < records.length) {
       // A stopping consumer finishes the events in progress (and commits them) but starts no others.
@@ -230,6 +233,9 @@ export class BatchPipeline {
       } finally {
         clearInterval(heartbeats);
       }
+      publishConsumerStage("committed", this.#consumer.groupId, () =>
+        entries.slice(0, handled).map((entry) => entry.record),
+      );
       // A heartbeat after the group's last entry, and after each failed one, which waited for the broker to take its
       // retry or dead letter; the others finish in moments.
       for (const [index, entry] of entries.slice(0, handled).entries()) {

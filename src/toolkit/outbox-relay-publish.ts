@@ -5,6 +5,7 @@
 // keeps the rest of its rows back too, so that no row overtakes an earlier one of its key.
 
 import { deleteOutboxEvents, markOutboxPublished, type Database, type OutboxRecord } from "../store/index.js";
+import { publishRelayStage } from "./diagnostics.js";
 import { describeError } from "./errors.js";
 import { chunkRecords, type KafkaProducer, type ProducerRecord } from "./kafka/producer.js";
 import type { ToolkitLogger } from "./logger.js";
@@ -21,6 +22,8 @@ export interface SendContext {
   metrics: PublishingMetrics;
   logger: ToolkitLogger;
   relayId: string;
+  /** The outbox's schema, which names the relay's stage events for diagnostics. */
+  schema: string;
   /** The attempt a failure is logged as (the relay's consecutive failures so far, plus one). */
   attempt: number;
 }
@@ -50,7 +53,9 @@ export async function sendOutboxRecords(records: readonly OutboxRecord[], contex
       for (const [index, chunk] of chunks.entries()) {
         try {
           await producer.send(chunk.map(({ row: _row, ...record }) => record));
-          for (const entry of chunk) sent.push(entry.row);
+          const rows = chunk.map((entry) => entry.row);
+          publishRelayStage("acknowledged", context.schema, rows);
+          for (const row of rows) sent.push(row);
           metrics.eventsProduced.inc({ topic, source: "outbox" }, chunk.length);
         } catch (error) {
           const reason = describeError(error);

@@ -22,6 +22,7 @@ import {
   type OutboxLag,
   type OutboxRecord,
 } from "../store/index.js";
+import { publishRelayStage } from "./diagnostics.js";
 import { describeError, InvalidArgumentError, ToolkitError, ToolkitErrorCode } from "./errors.js";
 import type { KafkaProducer, KafkaProducerOptions } from "./kafka/producer.js";
 import { silentLogger, type ToolkitLogger } from "./logger.js";
@@ -305,7 +306,13 @@ export class OutboxRelay implements Component {
       bytesMax: this.#options.batchBytesMax,
       leaseMs: this.#options.leaseMs,
       publishingIds,
-    }).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
+    }).then(
+      (records) => {
+        publishRelayStage("claimed", this.#db.schema, records);
+        return records;
+      },
+      (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+    );
   }
 
   async #waitForWork(): Promise<void> {
@@ -436,6 +443,7 @@ export class OutboxRelay implements Component {
       metrics: this.#metrics,
       logger: this.#logger,
       relayId: this.relayId,
+      schema: this.#db.schema,
       attempt: this.#consecutiveFailures + 1,
     });
   }
