@@ -1,6 +1,7 @@
 // The message board under load, against `sluice up` running in its own process on a fresh data directory:
-//   1. POST /api/messages: requests per second from concurrent clients, with the answer's latency, on PGlite and, when
-//      the PostgreSQL server at DATABASE_URL (or --database-url) answers, on the server in a schema of its own;
+//   1. POST /api/messages: requests per second from concurrent clients, with the answer's latency (p50, p99) and the
+//      CPU each request cost `sluice up` and the PostgreSQL server's backends, on PGlite and, when the PostgreSQL
+//      server at DATABASE_URL (or --database-url) answers, on the server in a schema of its own;
 //   2. POST → WebSocket: from sending a POST until its event arrives on a WebSocket subscribed to messages.saved
 //      (published) and until the worker's messages.stored event arrives (stored), p50 and p99;
 //   3. WebSocket fan-out: 1,000 clients on one topic, events delivered per second (bench/websocket-fanout.ts).
