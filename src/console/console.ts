@@ -96,6 +96,7 @@ export function createConsole(options: ConsoleOptions): Console {
       database: context.database !== null,
     }));
     app.get("/api/overview", { preHandler: context.view }, async () => {
+      sampler.noteViewed();
       const [cluster, topics, groups] = await Promise.all([
         context.kafka.admin.describeCluster(),
         context.kafka.admin.listTopics({ includeInternal: false }),

@@ -1,11 +1,17 @@
 // The overview's history: a sampler that asks the cluster every few seconds for every partition's high watermark
 // and every group's committed offsets, and keeps rates and lag in a bounded ring. Sampling on the server means every
-// open page shows the same history, and the cluster is asked once per interval however many pages are open.
+// open page shows the same history, and the cluster is asked once per interval however many pages are open. While
+// nothing moves in the cluster and nobody looks at the overview, the samples come further apart (up to once a
+// minute), so an idle process sleeps; a look at the overview or any movement brings them back to every few seconds.
+// Rates are per second over the time between samples, so a longer gap shows the same rates, averaged.
 
 import type { SluiceKafkaClient, OffsetQuery } from "../kafka/client/index.js";
+import { IdleBackoffTimer } from "../platform/idle-backoff.js";
 import type { ConsoleLogger } from "./logger.js";
 
 export const DEFAULT_SAMPLE_INTERVAL_MS = 5_000;
+/** The longest gap between samples while the cluster is still and nobody looks at the overview. */
+export const DEFAULT_IDLE_SAMPLE_INTERVAL_MAX_MS = 60_000;
 /** Thirty minutes at the default interval. */
 export const DEFAULT_SAMPLES_MAX = 360;
 /** Groups whose committed offsets are read each sample; past this, lag covers the first ones by name. */
@@ -26,6 +32,7 @@ export interface OverviewSample {
 
 export interface SamplerOptions {
   readonly intervalMs?: number;
+  readonly idleIntervalMaxMs?: number;
   readonly samplesMax?: number;
 }
 
@@ -40,8 +47,9 @@ export class OverviewSampler {
   private readonly samplesMax: number;
   private readonly ring: OverviewSample[] = [];
   private previous: Totals | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  private readonly timer: IdleBackoffTimer;
+  private started = false;
+  private running: Promise<boolean> | null = null;
   /** The last sampling failure's message, shown on the overview; null after a good sample. */
   lastError: string | null = null;
 
@@ -52,22 +60,32 @@ export class OverviewSampler {
   ) {
     this.intervalMs = options.intervalMs ?? DEFAULT_SAMPLE_INTERVAL_MS;
     this.samplesMax = options.samplesMax ?? DEFAULT_SAMPLES_MAX;
+    const idleIntervalMaxMs = options.idleIntervalMaxMs ?? DEFAULT_IDLE_SAMPLE_INTERVAL_MAX_MS;
+    this.timer = new IdleBackoffTimer(this.intervalMs, idleIntervalMaxMs, () => {
+      this.running = this.sample().finally(() => (this.running = null));
+      return this.running;
+    });
+  }
+
+  /** The wait before the next sample: the interval, or longer while the cluster is still and nobody looks. */
+  get nextSampleInMs(): number {
+    return this.timer.delayMs;
   }
 
   start(): void {
-    if (this.timer !== null) return;
-    const tick = (): void => {
-      this.running = this.sample().finally(() => {
-        this.running = null;
-        if (this.timer !== null) this.timer = setTimeout(tick, this.intervalMs);
-      });
-    };
-    this.timer = setTimeout(tick, 0);
+    if (this.started) return;
+    this.started = true;
+    this.timer.start(0);
+  }
+
+  /** Someone looks at the overview: samples come every intervalMs again. */
+  noteViewed(): void {
+    this.timer.noteActivity();
   }
 
   async stop(): Promise<void> {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
+    this.started = false;
+    this.timer.stop();
     await this.running;
   }
 
@@ -75,14 +93,14 @@ export class OverviewSampler {
     return this.ring;
   }
 
-  /** Takes one sample now (the timer calls this; tests may too). */
-  async sample(): Promise<void> {
+  /** Takes one sample now (the timer calls this; tests may too); true when the cluster moved since the last one. */
+  async sample(): Promise<boolean> {
     try {
       const totals = await this.readTotals();
       const previous = this.previous;
       this.previous = totals;
       this.lastError = null;
-      if (previous === null) return;
+      if (previous === null) return true;
       const seconds = Math.max((totals.time - previous.time) / 1000, 0.001);
       this.ring.push({
         time: totals.time,
@@ -92,9 +110,11 @@ export class OverviewSampler {
         groupLag: this.lastGroupLag,
       });
       if (this.ring.length > this.samplesMax) this.ring.shift();
+      return totals.appended !== previous.appended || totals.committed !== previous.committed;
     } catch (error) {
       this.lastError = error instanceof Error ? error.message : String(error);
       this.logger.warn({ err: error }, "console: could not sample the cluster");
+      return false;
     }
   }
 

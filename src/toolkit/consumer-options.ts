@@ -23,7 +23,8 @@ export const DEFAULT_INBOX_CLEANUP_INTERVAL_MS = 60_000;
 export const INBOX_CLEANUP_BATCH_SIZE = 1_000;
 /** Cleanup batches per run, so that one run after a long outage cannot hold the database for long. */
 export const INBOX_CLEANUP_BATCHES_PER_RUN_MAX = 100;
-export const DEFAULT_LAG_REFRESH_INTERVAL_MS = 15_000;
+/** A scrape within this long of the last lag reading reuses it: each reading is a few requests to the broker. */
+export const DEFAULT_LAG_REFRESH_INTERVAL_MS = 5_000;
 /** The first and the longest pause of a partition whose database or broker work failed, before trying again. */
 export const DEFAULT_FAILURE_BACKOFF_BASE_MS = 100;
 export const DEFAULT_FAILURE_BACKOFF_MAX_MS = 10_000;
@@ -88,7 +89,9 @@ export interface ConsumerOptions<D extends readonly TopicDefinition<unknown>[]> 
   fromBeginning?: boolean;
   /** How long inbox records are kept; a redelivery older than this would be processed again. */
   inboxRetentionMs?: number;
+  /** Time between inbox cleanups; a cleanup that deleted nothing doubles the wait, up to 10 minutes. */
   inboxCleanupIntervalMs?: number;
+  /** The lag gauge is read when the metrics are scraped, at most once per this interval. */
   lagRefreshIntervalMs?: number;
   failureBackoffMaxMs?: number;
   /** Events larger than this (key, value and headers) go to the dead-letter topic unread. */

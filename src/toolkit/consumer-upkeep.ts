@@ -1,6 +1,6 @@
 // The inbox consumer's upkeep beside its batches: setting its topics up at start (the declared ones, their retry
-// topics and dead-letter topic, with their partition counts), deleting inbox records past the retention, and
-// refreshing the lag gauge, each on its own timer.
+// topics and dead-letter topic, with their partition counts), deleting inbox records past the retention on a timer
+// that slows down while there is nothing to delete, and reading the lag gauge when the metrics are scraped.
 
 import { deleteInboxEventsBefore } from "../store/inbox.js";
 import { refreshConsumerLag, type PartitionLag } from "./consumer-metrics.js";
@@ -11,13 +11,19 @@ import {
 } from "./consumer-options.js";
 import { deadLetterTopicName } from "./dead-letter.js";
 import { UnknownTopicError } from "./errors.js";
+import { IDLE_CLEANUP_INTERVAL_MS_MAX, IdleBackoffTimer } from "../platform/idle-backoff.js";
 import type { KafkaAdmin } from "./kafka/admin.js";
+import { readGaugeOnCollect, throttledReader } from "./metrics.js";
+
+/** The gauge a lag reading sets. */
+const CONSUMER_LAG_GAUGE = "sluice_consumer_lag";
 
 export class ConsumerUpkeep {
   readonly #consumer: ResolvedConsumer;
   /** Partition counts of every topic the consumer reads or writes, known once ensureTopics() ran. */
   readonly partitionCounts = new Map<string, number>();
-  readonly #intervals: NodeJS.Timeout[] = [];
+  #cleanupTimer: IdleBackoffTimer | null = null;
+  #stopReadingLag: (() => void) | null = null;
   #lagAdmin: KafkaAdmin | null = null;
   #cleaning: Promise<number> | null = null;
   #refreshingLag: Promise<PartitionLag[]> | null = null;
@@ -55,16 +61,29 @@ export class ConsumerUpkeep {
     }
   }
 
-  /** Starts the periodic inbox cleanup and lag refresh. */
+  /** Starts the periodic inbox cleanup, and has scrapes read the lag (at most once per lagRefreshIntervalMs). */
   start(): void {
     const { settings } = this.#consumer;
-    this.#every(settings.inboxCleanupIntervalMs, () => this.cleanInbox(), "inbox cleanup");
-    this.#every(settings.lagRefreshIntervalMs, () => this.refreshLag(), "refreshing the consumer lag");
+    const cleanupMs = settings.inboxCleanupIntervalMs;
+    this.#cleanupTimer = new IdleBackoffTimer(
+      cleanupMs,
+      Math.max(cleanupMs, IDLE_CLEANUP_INTERVAL_MS_MAX),
+      async () => {
+        return (await this.#quietly(() => this.cleanInbox(), "inbox cleanup", 0)) > 0;
+      },
+    );
+    this.#cleanupTimer.start();
+    const reader = throttledReader(settings.lagRefreshIntervalMs, () =>
+      this.#quietly(() => this.refreshLag(), "reading the consumer lag", []),
+    );
+    this.#stopReadingLag = readGaugeOnCollect(CONSUMER_LAG_GAUGE, reader);
   }
 
   stopTimers(): void {
-    for (const interval of this.#intervals) clearInterval(interval);
-    this.#intervals.length = 0;
+    this.#cleanupTimer?.stop();
+    this.#cleanupTimer = null;
+    this.#stopReadingLag?.();
+    this.#stopReadingLag = null;
   }
 
   /** Stops the timers, waits for a cleanup or refresh that is running, and closes the lag's admin connection. */
@@ -114,12 +133,13 @@ export class ConsumerUpkeep {
     return this.#refreshingLag;
   }
 
-  #every(intervalMs: number, task: () => Promise<unknown>, what: string): void {
+  async #quietly<T>(task: () => Promise<T>, what: string, otherwise: T): Promise<T> {
     const { logger, groupId } = this.#consumer;
-    const interval = setInterval(() => {
-      task().catch((error: unknown) => logger.warn({ err: error }, `consumer group ${groupId}: ${what} failed`));
-    }, intervalMs);
-    interval.unref();
-    this.#intervals.push(interval);
+    try {
+      return await task();
+    } catch (error) {
+      logger.warn({ err: error }, `consumer group ${groupId}: ${what} failed`);
+      return otherwise;
+    }
   }
 }

@@ -1,5 +1,7 @@
 // Prometheus metrics of the toolkit, all in one registry that the gateway exposes on /metrics. Metrics are created
-// on first use and shared afterwards, so several publishers or relays in one process add to the same series.
+// on first use and shared afterwards, so several publishers or relays in one process add to the same series. Gauges
+// that cost a query to read (the lag gauges) are read when they are collected, that is when /metrics is scraped,
+// rather than on a timer that would wake an idle process for readings nobody asks for.
 
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
@@ -24,10 +26,50 @@ export function toolkitCounter<Label extends string>(spec: MetricSpec<Label>): C
   return new Counter({ ...spec, labelNames: [...spec.labelNames], registers: [toolkitRegistry()] });
 }
 
+/**
+ * How long a collection of the metrics waits for a gauge's readers; past it, the gauge shows its last values (a
+ * reader still running updates them when it finishes), so a slow broker or database cannot hold up a scrape.
+ */
+export const GAUGE_READ_WAIT_MS_MAX = 2_000;
+
+/** Updates a gauge's values from their source; called when the gauge is collected. */
+export type GaugeReader = () => Promise<unknown>;
+
+const gaugeReaders = new Map<string, Set<GaugeReader>>();
+
+async function runGaugeReaders(name: string): Promise<void> {
+  const readers = gaugeReaders.get(name);
+  if (readers === undefined || readers.size === 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  const reading = Promise.allSettled([...readers].map((read) => read()));
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, GAUGE_READ_WAIT_MS_MAX);
+    timer.unref();
+  });
+  await Promise.race([reading, timeout]);
+  clearTimeout(timer);
+}
+
 export function toolkitGauge<Label extends string>(spec: MetricSpec<Label>): Gauge<Label> {
   const existing = toolkitRegistry().getSingleMetric(spec.name);
   if (existing !== undefined) return existing as Gauge<Label>;
-  return new Gauge({ ...spec, labelNames: [...spec.labelNames], registers: [toolkitRegistry()] });
+  return new Gauge({
+    ...spec,
+    labelNames: [...spec.labelNames],
+    registers: [toolkitRegistry()],
+    collect: () => runGaugeReaders(spec.name),
+  });
+}
+
+/**
+ * Has reader run whenever the gauge named is collected (several readers of one gauge run side by side, one per relay or
+ * consumer). Returns the function that removes it. A reader keeps its own pace: it may answer from a recent reading.
+ */
+export function readGaugeOnCollect(name: string, reader: GaugeReader): () => void {
+  let readers = gaugeReaders.get(name);
+  if (readers === undefined) gaugeReaders.set(name, (readers = new Set()));
+  readers.add(reader);
+  return () => void readers.delete(reader);
 }
 
 export function toolkitHistogram<Label extends string>(
@@ -42,6 +84,24 @@ export function toolkitHistogram<Label extends string>(
     ...(buckets === undefined ? {} : { buckets: [...buckets] }),
     registers: [toolkitRegistry()],
   });
+}
+
+/**
+ * A reader for readGaugeOnCollect that reads at most once per intervalMs (a scrape within it shows the last reading)
+ * and never twice at a time.
+ */
+export function throttledReader(intervalMs: number, read: () => Promise<unknown>): GaugeReader {
+  let readAt = Number.NEGATIVE_INFINITY;
+  let running: Promise<unknown> | null = null;
+  return () => {
+    if (running !== null) return running;
+    if (performance.now() - readAt < intervalMs) return Promise.resolve();
+    running = read().finally(() => {
+      readAt = performance.now();
+      running = null;
+    });
+    return running;
+  };
 }
 
 /** Seconds, from a millisecond publish (a few ms) to a stuck broker (tens of seconds). */

@@ -17,10 +17,12 @@ import type { TransportClient } from "./transports/transport.js";
 
 export const DEFAULT_RELAY_POLL_INTERVAL_MS = 500;
 export const DEFAULT_RELAY_IDLE_POLL_INTERVAL_MS = 10_000;
+/** The longest safety-net poll on a database no other process uses (see idlePollIntervalMaxMs). */
+export const DEFAULT_RELAY_EXCLUSIVE_IDLE_POLL_INTERVAL_MAX_MS = 60_000;
 export const DEFAULT_RELAY_BACKOFF_BASE_MS = 100;
 export const DEFAULT_RELAY_BACKOFF_MAX_MS = 10_000;
-/** As often as the consumers refresh theirs: each refresh is a query, and a scrape comes every 15 s or more. */
-export const DEFAULT_RELAY_LAG_INTERVAL_MS = 15_000;
+/** As the consumers' lag: a scrape within 5 s of the last reading reuses it; each reading is a query. */
+export const DEFAULT_RELAY_LAG_INTERVAL_MS = 5_000;
 export const DEFAULT_OUTBOX_RETENTION_MS = 24 * 60 * 60 * 1000;
 export const DEFAULT_OUTBOX_CLEANUP_INTERVAL_MS = 60_000;
 export const DEFAULT_OUTBOX_CLEANUP_BATCH_SIZE = 1_000;
@@ -85,19 +87,31 @@ export interface OutboxRelayOptions {
   pollIntervalMs?: number;
   /** Time between safety-net polls while LISTEN wakes the relay. */
   idlePollIntervalMs?: number;
+  /**
+   * The safety-net poll doubles after each poll that found nothing, up to this, and is back to idlePollIntervalMs
+   * after a notification. Default: 60 s on an exclusive database (notifications cannot be lost there), else equal to
+   * idlePollIntervalMs (a shared database's polls also find the leases of dead relays, so they stay regular).
+   */
+  idlePollIntervalMaxMs?: number;
   /** Use LISTEN/NOTIFY when the database supports it; default true. */
   listen?: boolean;
   /** What happens to a published row: "mark" keeps it for retentionMs, "delete" removes it at once. */
   afterPublish?: "mark" | "delete";
   /** How long marked rows are kept before cleanup deletes them. */
   retentionMs?: number;
-  /** Time between cleanup runs; 0 turns periodic cleanup off (cleanup() still works). */
+  /**
+   * Time between cleanup runs; a run that deleted nothing doubles the wait, up to 10 minutes, until rows are
+   * published again. 0 turns periodic cleanup off (cleanup() still works).
+   */
   cleanupIntervalMs?: number;
   cleanupBatchSize?: number;
   /** First delay after a failed round; doubles per consecutive failure up to backoffMaxMs, with jitter. */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
-  /** Time between refreshes of the lag gauges; 0 turns the refresh off (refreshLag() still works). */
+  /**
+   * The lag gauges are read when the metrics are collected (a scrape of /metrics), at most once per this interval;
+   * 0 leaves them unread (refreshLag() still works).
+   */
   lagIntervalMs?: number;
   /** How long stop() waits for the batch in flight before releasing its rows and returning. */
   stopTimeoutMs?: number;
@@ -115,6 +129,7 @@ export interface ResolvedRelayOptions {
   leaseMs: number;
   pollIntervalMs: number;
   idlePollIntervalMs: number;
+  idlePollIntervalMaxMs: number;
   listen: boolean;
   afterPublish: "mark" | "delete";
   retentionMs: number;
@@ -149,9 +164,23 @@ export function resolveRelayOptions(options: OutboxRelayOptions): ResolvedRelayO
     throw new InvalidArgumentError("afterPublish", 'must be "mark" or "delete"');
   }
   const integers = resolveIntegers(RELAY_INTEGER_OPTIONS, options, invalidOption);
+  const exclusiveDatabase = options.exclusiveDatabase ?? options.db.kind === "pglite";
   return {
     ...integers,
-    exclusiveDatabase: options.exclusiveDatabase ?? options.db.kind === "pglite",
+    exclusiveDatabase,
+    // At least the base interval, so its range and default depend on other options.
+    idlePollIntervalMaxMs: resolveInteger(
+      "idlePollIntervalMaxMs",
+      options.idlePollIntervalMaxMs,
+      integerOption(
+        exclusiveDatabase
+          ? Math.max(integers.idlePollIntervalMs, DEFAULT_RELAY_EXCLUSIVE_IDLE_POLL_INTERVAL_MAX_MS)
+          : integers.idlePollIntervalMs,
+        integers.idlePollIntervalMs,
+        DAY_MS,
+      ),
+      invalidOption,
+    ),
     listen: options.listen ?? true,
     afterPublish,
     // At least the base delay, so its range depends on another option.

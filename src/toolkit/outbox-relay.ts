@@ -8,8 +8,11 @@
 // Delivery is at least once: a crash between send and mark, or a lease that ran out while the broker was slow,
 // publishes a row again, with the same event id.
 //
-// The relay wakes on LISTEN/NOTIFY when the database offers it and also polls on a slow timer, because
-// notifications sent while the listening connection is down are lost; without LISTEN it polls often.
+// The relay wakes on LISTEN/NOTIFY when the database offers it (a trigger notifies on every commit of outbox rows) and
+// also polls on a slow timer, because notifications sent while the listening connection is down are lost and leases
+// of dead relays run out without one; without LISTEN it polls often. On a database no other process uses (PGlite),
+// where notifications arrive in-process and dead leases are taken over at start, the safety-net poll slows down,
+// doubling after each poll that found nothing up to idlePollIntervalMaxMs, so that an idle process sleeps.
 
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
@@ -52,28 +55,35 @@ export interface OutboxRelayStatus {
   lastError: string | null;
   /** True when LISTEN wakes the relay; false when it only polls. */
   listening: boolean;
+  /** How long the relay, idle, waits before it looks for rows again unless woken (see idlePollIntervalMaxMs). */
+  idlePollMs: number;
 }
 
 type BatchOutcome = "published" | "failed" | "crashed";
 
 /** A sleep that stop() (and, when wakeable, a notification) can cut short. */
 class Waiter {
-  #resolve: (() => void) | null = null;
+  #resolve: ((woken: boolean) => void) | null = null;
   #timer: NodeJS.Timeout | null = null;
 
-  wait(ms: number): Promise<void> {
+  /** Resolves to true when wake() cut it short, false when the time ran out. */
+  wait(ms: number): Promise<boolean> {
     return new Promise((resolve) => {
       this.#resolve = resolve;
-      this.#timer = setTimeout(() => this.wake(), ms);
+      this.#timer = setTimeout(() => this.#end(false), ms);
     });
   }
 
   wake(): void {
+    this.#end(true);
+  }
+
+  #end(woken: boolean): void {
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
     const resolve = this.#resolve;
     this.#resolve = null;
-    resolve?.();
+    resolve?.(woken);
   }
 }
 
@@ -102,6 +112,8 @@ export class OutboxRelay implements Component {
   #workWaiter = new Waiter();
   #backoffWaiter = new Waiter();
   #wakePending = false;
+  /** The next safety-net poll's wait while LISTEN wakes the relay (see idlePollIntervalMaxMs). */
+  #safetyNetPollMs: number;
   #consecutiveFailures = 0;
   #lastError: string | null = null;
   #published = 0;
@@ -130,6 +142,7 @@ export class OutboxRelay implements Component {
     this.#producerOptions = options.producer;
     this.#leases = new RelayLeases(this.#db, this.relayId, this.#options.leaseMs, this.#logger);
     this.#upkeep = new OutboxUpkeep(this.#db, this.relayId, this.#options, this.#logger);
+    this.#safetyNetPollMs = this.#options.idlePollIntervalMs;
   }
 
   get ready(): boolean {
@@ -149,6 +162,7 @@ export class OutboxRelay implements Component {
       consecutiveFailures: this.#consecutiveFailures,
       lastError: this.#lastError,
       listening: this.#unlisten !== null,
+      idlePollMs: this.#unlisten === null ? this.#options.pollIntervalMs : this.#safetyNetPollMs,
     };
   }
 
@@ -252,6 +266,7 @@ export class OutboxRelay implements Component {
           await this.#backoff();
           continue;
         }
+        if (claimed.length > 0) this.#safetyNetPollMs = this.#options.idlePollIntervalMs;
         if (claimed.length === 0) {
           await this.#settleMarking();
           if (this.#consecutiveFailures === 0) await this.#waitForWork();
@@ -322,8 +337,13 @@ export class OutboxRelay implements Component {
       this.#wakePending = false;
       return;
     }
-    const interval = this.#unlisten === null ? this.#options.pollIntervalMs : this.#options.idlePollIntervalMs;
-    await this.#workWaiter.wait(interval);
+    if (this.#unlisten === null) {
+      await this.#workWaiter.wait(this.#options.pollIntervalMs);
+    } else {
+      const woken = await this.#workWaiter.wait(this.#safetyNetPollMs);
+      const { idlePollIntervalMs, idlePollIntervalMaxMs } = this.#options;
+      this.#safetyNetPollMs = woken ? idlePollIntervalMs : Math.min(this.#safetyNetPollMs * 2, idlePollIntervalMaxMs);
+    }
     this.#wakePending = false;
   }
 
@@ -461,7 +481,10 @@ export class OutboxRelay implements Component {
       relayId: this.relayId,
       quiet: this.#abandoned,
     });
-    if (finished) this.#published += sent.length;
+    if (finished) {
+      this.#published += sent.length;
+      if (this.#options.afterPublish === "mark") this.#upkeep.notePublished();
+    }
     return finished;
   }
 

@@ -1,19 +1,28 @@
-// The outbox relay's upkeep beside its publishing: the lag gauges, refreshed on a timer, and the cleanup that deletes
-// rows published longer than the retention ago, in bounded batches.
+// The outbox relay's upkeep beside its publishing: the lag gauges, read when the metrics are scraped (at most once per
+// lagIntervalMs), and the cleanup that deletes rows published longer than the retention ago, in bounded batches, on
+// a timer that slows down while there is nothing to delete.
 
 import { deletePublishedOutboxEvents, readOutboxLag, type Database, type OutboxLag } from "../store/index.js";
 import { describeError } from "./errors.js";
+import { IDLE_CLEANUP_INTERVAL_MS_MAX, IdleBackoffTimer } from "../platform/idle-backoff.js";
 import type { ToolkitLogger } from "./logger.js";
-import { publishingMetrics, type PublishingMetrics } from "./metrics.js";
+import { publishingMetrics, readGaugeOnCollect, throttledReader, type PublishingMetrics } from "./metrics.js";
+
+/** The gauges one lag reading sets; collecting any of them reads the lag. */
+const OUTBOX_LAG_GAUGES = [
+  "sluice_outbox_waiting_events",
+  "sluice_outbox_in_flight_events",
+  "sluice_outbox_oldest_age_seconds",
+] as const;
 
 /** Cleanup deletes at most this many batches per run, so a huge backlog cannot monopolise the database. */
 export const OUTBOX_CLEANUP_BATCHES_PER_RUN_MAX = 20;
 
 export interface OutboxUpkeepOptions {
-  /** Time between refreshes of the lag gauges; 0 turns the refresh off. */
+  /** A scrape reuses a lag reading younger than this; 0 leaves the lag gauges unread. */
   lagIntervalMs: number;
   retentionMs: number;
-  /** Time between cleanup runs; 0 turns periodic cleanup off. */
+  /** Time between cleanup runs while there are rows to delete (longer while there are none); 0: no periodic cleanup. */
   cleanupIntervalMs: number;
   cleanupBatchSize: number;
 }
@@ -24,8 +33,8 @@ export class OutboxUpkeep {
   readonly #options: OutboxUpkeepOptions;
   readonly #logger: ToolkitLogger;
   readonly #metrics: PublishingMetrics = publishingMetrics();
-  #lagTimer: NodeJS.Timeout | null = null;
-  #cleanupTimer: NodeJS.Timeout | null = null;
+  #stopReadingLag: Array<() => void> = [];
+  #cleanupTimer: IdleBackoffTimer | null = null;
   #cleanupRunning: Promise<number> | null = null;
 
   constructor(db: Database, relayId: string, options: OutboxUpkeepOptions, logger: ToolkitLogger) {
@@ -35,24 +44,34 @@ export class OutboxUpkeep {
     this.#logger = logger;
   }
 
-  /** Starts the timers; the lag is read at once. */
+  /** Has scrapes read the lag, and starts the cleanup timer. */
   start(): void {
     if (this.#options.lagIntervalMs > 0) {
-      this.#lagTimer = setInterval(() => void this.#refreshLagQuietly(), this.#options.lagIntervalMs);
-      this.#lagTimer.unref();
-      void this.#refreshLagQuietly();
+      const reader = throttledReader(this.#options.lagIntervalMs, () => this.#refreshLagQuietly());
+      this.#stopReadingLag = OUTBOX_LAG_GAUGES.map((name) => readGaugeOnCollect(name, reader));
     }
     if (this.#options.cleanupIntervalMs > 0) {
-      this.#cleanupTimer = setInterval(() => void this.#cleanupQuietly(), this.#options.cleanupIntervalMs);
-      this.#cleanupTimer.unref();
+      const { cleanupIntervalMs } = this.#options;
+      const maxMs = Math.max(cleanupIntervalMs, IDLE_CLEANUP_INTERVAL_MS_MAX);
+      this.#cleanupTimer = new IdleBackoffTimer(
+        cleanupIntervalMs,
+        maxMs,
+        async () => (await this.#cleanupQuietly()) > 0,
+      );
+      this.#cleanupTimer.start();
     }
   }
 
-  /** Stops the timers and waits for a cleanup that is running. */
+  /** Rows were published: the cleanup goes back to its base interval, as they will be due for deletion. */
+  notePublished(): void {
+    this.#cleanupTimer?.noteActivity();
+  }
+
+  /** Stops reading the lag and the cleanup timer, and waits for a cleanup that is running. */
   async stop(): Promise<void> {
-    if (this.#lagTimer !== null) clearInterval(this.#lagTimer);
-    if (this.#cleanupTimer !== null) clearInterval(this.#cleanupTimer);
-    this.#lagTimer = null;
+    for (const stopReading of this.#stopReadingLag) stopReading();
+    this.#stopReadingLag = [];
+    this.#cleanupTimer?.stop();
     this.#cleanupTimer = null;
     await this.#cleanupRunning?.catch(() => 0);
   }
@@ -103,11 +122,13 @@ export class OutboxUpkeep {
     }
   }
 
-  async #cleanupQuietly(): Promise<void> {
+  /** Returns how many rows went; 0 after a failure, which is logged. */
+  async #cleanupQuietly(): Promise<number> {
     try {
-      await this.cleanup();
+      return await this.cleanup();
     } catch (error) {
       this.#logger.warn({ relayId: this.#relayId, err: error }, `outbox cleanup failed: ${describeError(error)}`);
+      return 0;
     }
   }
 }

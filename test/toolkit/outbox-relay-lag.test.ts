@@ -46,7 +46,8 @@ storeTest(
       assert.equal(await metricValue("sluice_outbox_waiting_events", labels), 5);
       assert.ok((await metricValue("sluice_outbox_oldest_age_seconds", labels)) >= 0.25);
 
-      // Started while the broker refuses: the periodic refresh keeps the gauges current, and the age keeps growing.
+      // Started while the broker refuses: each read of the gauges (a scrape) reads the lag again, at most every 50 ms,
+      // so they stay current, and the age keeps growing.
       await relay.start();
       await waitFor("a failed round", () => relay.status().consecutiveFailures >= 1, 20_000);
       await addInvoices(db, 3, "late");
@@ -69,6 +70,28 @@ storeTest(
       const failed = await metricValue("sluice_outbox_relay_batches_total", { schema: db.schema, result: "failed" });
       assert.ok(failed >= 1, "failed rounds are counted");
       assert.deepEqual(await relay.refreshLag(), { waiting: 0, inFlight: 0, oldestCreatedAt: null, oldestAgeMs: null });
+    });
+  },
+);
+
+storeTest(
+  "the lag is read when the gauges are scraped, and a scrape within lagIntervalMs reuses it",
+  async (t, target) => {
+    const { broker, client, db } = await publishingScene(t, target, [invoiceSent]);
+    const labels = { schema: db.schema };
+    const removeFault = broker.injectFault({ apiKey: PRODUCE_API_KEY, action: { kind: "drop" } });
+    t.after(removeFault);
+    await withStoppables(async (track) => {
+      const relay = track(new OutboxRelay({ db, client, lagIntervalMs: 60_000, backoffBaseMs: 50, backoffMaxMs: 100 }));
+      await addInvoices(db, 4, "first");
+      await relay.start();
+      // No timer read it: the first scrape does, and sees every waiting row.
+      assert.equal(await metricValue("sluice_outbox_waiting_events", labels), 4);
+      await addInvoices(db, 2, "second");
+      assert.equal(await metricValue("sluice_outbox_waiting_events", labels), 4, "within 60 s the reading is reused");
+      assert.equal((await relay.refreshLag()).waiting, 6, "refreshLag() reads now");
+      assert.equal(await metricValue("sluice_outbox_waiting_events", labels), 6);
+      await relay.stop();
     });
   },
 );

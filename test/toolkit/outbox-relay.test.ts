@@ -180,6 +180,37 @@ storeTest("a notification wakes an idle relay long before its poll interval", as
   });
 });
 
+storeTest(
+  "an idle relay's safety-net poll slows down on an exclusive database; a committed row is still relayed at once",
+  async (t, target) => {
+    const { client, db } = await publishingScene(t, target, [stockMoved]);
+    await withStoppables(async (track) => {
+      const options = { db, client, idlePollIntervalMs: 200, idlePollIntervalMaxMs: 6_400, lagIntervalMs: 0 };
+      const exclusive = track(new OutboxRelay({ ...options, exclusiveDatabase: true }));
+      await exclusive.start();
+      assert.equal(exclusive.status().listening, true);
+      assert.equal(exclusive.status().idlePollMs, 200);
+      // Each poll that finds nothing doubles the wait: 200, 400, 800, 1600, 3200, then the ceiling.
+      await waitFor("the safety-net poll at its ceiling", () => exclusive.status().idlePollMs === 6_400, 30_000);
+
+      const startedAt = Date.now();
+      await db.transaction((tx) => addToOutbox(tx, stockMoved, { sku: "late", sequence: 1 }));
+      await waitFor("the row relayed", () => exclusive.status().published === 1, 20_000, 5);
+      const latencyMs = Date.now() - startedAt;
+      // The relay waited 6.4 s between polls; only the commit's notification explains delivery well before that.
+      assert.ok(latencyMs < 5_000, `relayed after ${latencyMs} ms`);
+      assert.ok(exclusive.status().idlePollMs < 6_400, "the notification brought the poll back to its base interval");
+      await exclusive.stop();
+
+      // On a database other processes share, polls also find dead relays' leases: they stay regular.
+      const shared = track(new OutboxRelay({ ...options, exclusiveDatabase: false, idlePollIntervalMaxMs: undefined }));
+      await shared.start();
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      assert.equal(shared.status().idlePollMs, 200);
+    });
+  },
+);
+
 storeTest("without LISTEN the relay polls, and a relay may delete rows instead of marking them", async (t, target) => {
   const { broker, client, db } = await publishingScene(t, target, [stockMoved]);
   await withStoppables(async (track) => {
