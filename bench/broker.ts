@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 
-import { startBrokerProcess } from "./common.js";
+import { cpuMicrosPer, processCpuMs, startBrokerProcess } from "./common.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -34,6 +34,8 @@ interface Row {
   acks: string;
   messages: number;
   seconds: number;
+  /** The broker's CPU time per batch of TXN_BATCH_MESSAGES (per transaction), for the transactional comparison. */
+  cpuMicrosPerBatch?: string;
 }
 
 function log(line: string): void {
@@ -152,15 +154,18 @@ async function batchedProduce(address: string, topic: string, count: number, tra
   return seconds;
 }
 
-async function transactionRows(address: string): Promise<Row[]> {
+async function transactionRows(address: string, brokerPid: number | undefined): Promise<Row[]> {
   const count = Math.floor(TXN_MESSAGES / (TXN_PRODUCERS * TXN_BATCH_MESSAGES)) * TXN_PRODUCERS * TXN_BATCH_MESSAGES;
   const rows: Row[] = [];
   for (const transactional of [false, true]) {
     const topic = transactional ? "txn-batched" : "plain-batched";
     const client = transactional ? "kafkajs txn" : "kafkajs idem";
     log(`${client}: producing ${count} × 100 B in batches of ${TXN_BATCH_MESSAGES}…`);
+    const cpuBeforeMs = processCpuMs(brokerPid);
     const produceSeconds = await batchedProduce(address, topic, count, transactional);
+    const cpuMicrosPerBatch = cpuMicrosPer(cpuBeforeMs, processCpuMs(brokerPid), count / TXN_BATCH_MESSAGES);
     rows.push({
+      cpuMicrosPerBatch,
       client,
       operation: "produce ×100",
       size: "100 B",
@@ -183,6 +188,11 @@ function printTransactionRatios(rows: Row[]): void {
   for (const operation of ["produce ×100", "consume rc"]) {
     const ratio = rate("kafkajs txn", operation) / rate("kafkajs idem", operation);
     console.log(`Transactional ${operation}: ${(ratio * 100).toFixed(0)}% of the non-transactional rate`);
+  }
+  for (const row of rows.filter((r) => r.cpuMicrosPerBatch !== undefined)) {
+    console.log(
+      `${row.client} ${row.operation}: broker CPU ${row.cpuMicrosPerBatch} µs per batch of ${TXN_BATCH_MESSAGES}`,
+    );
   }
 }
 
@@ -255,7 +265,7 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   try {
     if (TRANSACTIONS_ONLY) {
-      const txnRows = await transactionRows(address);
+      const txnRows = await transactionRows(address, child.pid);
       console.log(`\nnpm run bench:broker -- ${args.join(" ")}\n`);
       printTable(txnRows);
       console.log("");
@@ -345,7 +355,7 @@ async function main(): Promise<void> {
         });
       }
     }
-    const txnRows = await transactionRows(address);
+    const txnRows = await transactionRows(address, child.pid);
     rows.push(...txnRows);
     const memory = memoryOf(child.pid!);
     console.log(

@@ -2,21 +2,28 @@
 // and one Node process produces and consumes 100 B and 1 KiB messages (acks=-1, idempotent), then measures the
 // latency from a send() call to the consumer seeing the record while 5,000 messages/s are offered, one send() per
 // message as a service publishes. Latency goes into a histogram (microsecond resolution), not an average.
-// --client picks the Kafka client under the toolkit (kafkajs, sluice, or both side by side).
-// Run: npm run bench:e2e [-- --client both|kafkajs|sluice --messages 200000 --seconds 10 --quick --json]
+// --client picks the Kafka client under the toolkit (kafkajs, sluice, or both side by side); --consumer how records
+// are read: through the toolkit's group consumer (the default, as services consume), or, with Sluice's client,
+// through the toolkit's partition reader (manual assignment, no group).
+// Run: npm run bench:e2e [-- --client both|kafkajs|sluice --consumer group|reader --messages 200000 --seconds 10 --quick --json]
 
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createHistogram, monitorEventLoopDelay, type RecordableHistogram } from "node:perf_hooks";
+import {
+  createHistogram,
+  monitorEventLoopDelay,
+  PerformanceObserver,
+  type IntervalHistogram,
+  type RecordableHistogram,
+} from "node:perf_hooks";
 
 import { createKafkaClient, KAFKA_CLIENT_LIBRARIES, type KafkaClientLibrary } from "../src/toolkit/kafka/connection.js";
-import { createKafkaConsumer } from "../src/toolkit/kafka/consumer.js";
 import type { ConsumerRecord } from "../src/toolkit/kafka/consumer.js";
 import type { ProducerRecord } from "../src/toolkit/kafka/producer.js";
 import { createPartitionReader } from "../src/toolkit/kafka/reader.js";
-import { log, nowMs, numberArgument, startBrokerProcess, table } from "./common.js";
+import { cpuMicrosPer, log, nowMs, numberArgument, processCpuMs, startBrokerProcess, table } from "./common.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -29,6 +36,7 @@ const SEND_RECORDS = 1_000;
 const SENDS_IN_FLIGHT = 8;
 const CONSUME_TIMEOUT_MS = 120_000;
 const LATENCY_DRAIN_MS = 10_000;
+const PROBE_INTERVAL_MS = 20;
 
 function chosenClients(): KafkaClientLibrary[] {
   const index = args.indexOf("--client");
@@ -37,6 +45,17 @@ function chosenClients(): KafkaClientLibrary[] {
   if (KAFKA_CLIENT_LIBRARIES.includes(value as KafkaClientLibrary)) return [value as KafkaClientLibrary];
   throw new Error(`--client takes ${[...KAFKA_CLIENT_LIBRARIES, "both"].join(", ")}`);
 }
+
+type ConsumerKind = "group" | "reader";
+
+function chosenConsumer(): ConsumerKind {
+  const index = args.indexOf("--consumer");
+  const value = index < 0 ? "group" : args[index + 1];
+  if (value === "group" || value === "reader") return value;
+  throw new Error("--consumer takes group or reader");
+}
+
+const CONSUMER = chosenConsumer();
 
 function seconds(startedMs: number): number {
   return (nowMs() - startedMs) / 1000;
@@ -49,6 +68,28 @@ interface LatencyResult {
   acked: RecordableHistogram;
   failedSends: number;
   eventLoopDelayP99Ms: number;
+  /** Where the time goes, as far as this process can see it. */
+  stages: LatencyStages;
+}
+
+interface LatencyStages {
+  /** Messages the consumer's handler saw before their producer had the acknowledgement. */
+  handledBeforeAck: number;
+  /** The acknowledgement minus the handler time, for messages handled before their ack: the fsync the consumer did not wait for. */
+  ackAfterHandler: RecordableHistogram;
+  /** This process's event loop: how late timers fired. */
+  loopDelay: IntervalHistogram;
+  /**
+   * The broker's answer to a request that touches no disk (Metadata), every PROBE_INTERVAL_MS on a connection of
+   * its own: how long the broker's event loop (and the machine's scheduler) holds any request up.
+   */
+  brokerProbe: RecordableHistogram;
+  /** This process's garbage collections during the run: count, total and longest pause. */
+  gcCount: number;
+  gcTotalMs: number;
+  gcMaxMs: number;
+  /** CPU µs per message of this process and the broker's during the run. */
+  cpu: CpuPerMessage;
 }
 
 interface Run {
@@ -56,7 +97,32 @@ interface Run {
   sizeBytes: number;
   produceMsgsPerSec: number;
   consumeMsgsPerSec: number;
+  /** CPU microseconds per message, this process and the broker's. */
+  produceCpu: CpuPerMessage;
+  consumeCpu: CpuPerMessage;
   latency: LatencyResult | null;
+}
+
+interface CpuPerMessage {
+  client: string;
+  broker: string;
+}
+
+/** Measures the CPU both processes spend on `work`, per message of `messages`. */
+async function withCpu<T>(
+  brokerPid: number | undefined,
+  messages: number,
+  work: () => Promise<T>,
+): Promise<[T, CpuPerMessage]> {
+  const before = { client: processCpuMs(process.pid), broker: processCpuMs(brokerPid) };
+  const result = await work();
+  return [
+    result,
+    {
+      client: cpuMicrosPer(before.client, processCpuMs(process.pid), messages),
+      broker: cpuMicrosPer(before.broker, processCpuMs(brokerPid), messages),
+    },
+  ];
 }
 
 function clientFor(library: KafkaClientLibrary, address: string) {
@@ -90,8 +156,8 @@ async function produceRun(
 }
 
 /**
- * Hands every record of the topic, from its start, to onRecords until stopped: with kafkajs through the toolkit's
- * group consumer, with Sluice's client through the toolkit's partition reader (it has no group consumer yet).
+ * Hands every record of the topic, from its start, to onRecords until stopped: through the toolkit's group consumer
+ * on the chosen client, or (--consumer reader, Sluice's client only) through the toolkit's partition reader.
  */
 async function follow(
   library: KafkaClientLibrary,
@@ -100,7 +166,8 @@ async function follow(
   fetchWaitMs: number,
   onRecords: (records: readonly ConsumerRecord[]) => void,
 ): Promise<() => Promise<void>> {
-  if (library === "sluice") {
+  if (CONSUMER === "reader") {
+    if (library !== "sluice") throw new Error("--consumer reader reads with Sluice's client only: add --client sluice");
     const reader = createPartitionReader(client, {
       partitions: [{ topic, partition: 0, from: "earliest" }],
       fetchWaitMs,
@@ -122,7 +189,7 @@ async function follow(
       await loop;
     };
   }
-  const consumer = createKafkaConsumer(client, {
+  const consumer = client.consumer({
     groupId: `bench-e2e-${topic}`,
     fetchWaitMs,
     fetchBytesMax: 50 * 1024 * 1024,
@@ -165,14 +232,25 @@ async function consumeRun(library: KafkaClientLibrary, address: string, topic: s
 }
 
 /** Offers LATENCY_RATE_PER_S messages of 100 B, one send() each, and records send-to-handler times in microseconds. */
-async function latencyRun(library: KafkaClientLibrary, address: string, topic: string): Promise<LatencyResult> {
+async function latencyRun(
+  library: KafkaClientLibrary,
+  address: string,
+  topic: string,
+  brokerPid: number | undefined,
+): Promise<LatencyResult> {
   const client = clientFor(library, address);
   const histogram = createHistogram();
+  const total = LATENCY_RATE_PER_S * LATENCY_SECONDS;
+  /** Per message (by the sequence number in its value): when the handler saw it, and when its send was acknowledged. */
+  const handledAtMs = new Float64Array(total);
+  const ackedAtMs = new Float64Array(total);
   let received = 0;
   const stop = await follow(library, client, topic, 500, (records) => {
     const atMs = nowMs();
     for (const record of records) {
       histogram.record(Math.max(1, Math.round((atMs - record.value!.readDoubleBE(0)) * 1000)));
+      const sequence = record.value!.readUInt32BE(8);
+      if (sequence < total) handledAtMs[sequence] = atMs;
     }
     received += records.length;
   });
@@ -180,10 +258,30 @@ async function latencyRun(library: KafkaClientLibrary, address: string, topic: s
   await producer.connect();
   // A few sends first so that connections and metadata are warm before measuring.
   await producer.send([{ topic: `${topic}-warmup`, key: null, value: Buffer.alloc(100), headers: {} }]).catch(() => []);
-  const total = LATENCY_RATE_PER_S * LATENCY_SECONDS;
   const intervalMs = 1000 / LATENCY_RATE_PER_S;
   const loopDelay = monitorEventLoopDelay({ resolution: 1 });
   loopDelay.enable();
+  const gc = { count: 0, totalMs: 0, maxMs: 0 };
+  const gcObserver = new PerformanceObserver((entries) => {
+    for (const entry of entries.getEntries()) {
+      gc.count++;
+      gc.totalMs += entry.duration;
+      gc.maxMs = Math.max(gc.maxMs, entry.duration);
+    }
+  });
+  gcObserver.observe({ entryTypes: ["gc"] });
+  const cpuBefore = { client: processCpuMs(process.pid), broker: processCpuMs(brokerPid) };
+  const brokerProbe = createHistogram();
+  const probeClient = clientFor("sluice", address).native();
+  let probing = true;
+  const probes = (async () => {
+    while (probing) {
+      const startedMs = nowMs();
+      await probeClient.admin.describeTopics([topic]);
+      brokerProbe.record(Math.max(1, Math.round((nowMs() - startedMs) * 1000)));
+      await new Promise((resolve) => setTimeout(resolve, PROBE_INTERVAL_MS));
+    }
+  })();
   const sends: Promise<unknown>[] = [];
   const acked = createHistogram();
   let failedSends = 0;
@@ -194,10 +292,15 @@ async function latencyRun(library: KafkaClientLibrary, address: string, topic: s
     for (; sent < due; sent++) {
       const value = Buffer.alloc(100);
       value.writeDoubleBE(nowMs(), 0);
+      value.writeUInt32BE(sent, 8);
       const sentAtMs = nowMs();
+      const sequence = sent;
       sends.push(
         producer.send([{ topic, key: null, value, headers: {} }]).then(
-          () => acked.record(Math.max(1, Math.round((nowMs() - sentAtMs) * 1000))),
+          () => {
+            ackedAtMs[sequence] = nowMs();
+            acked.record(Math.max(1, Math.round((ackedAtMs[sequence]! - sentAtMs) * 1000)));
+          },
           // kafkajs queues every send behind a lock and gives up on some when it falls behind.
           () => failedSends++,
         ),
@@ -209,11 +312,43 @@ async function latencyRun(library: KafkaClientLibrary, address: string, topic: s
   const deadline = nowMs() + LATENCY_DRAIN_MS;
   while (received < total - failedSends && nowMs() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
   loopDelay.disable();
+  gcObserver.disconnect();
+  probing = false;
+  await probes;
+  await probeClient.close();
+  const cpu = {
+    client: cpuMicrosPer(cpuBefore.client, processCpuMs(process.pid), total),
+    broker: cpuMicrosPer(cpuBefore.broker, processCpuMs(brokerPid), total),
+  };
+  const ackAfterHandler = createHistogram();
+  let handledBeforeAck = 0;
+  for (let sequence = 0; sequence < total; sequence++) {
+    const handled = handledAtMs[sequence]!;
+    const ackedAt = ackedAtMs[sequence]!;
+    if (handled === 0 || ackedAt === 0 || handled >= ackedAt) continue;
+    handledBeforeAck++;
+    ackAfterHandler.record(Math.max(1, Math.round((ackedAt - handled) * 1000)));
+  }
   if (received < total)
     log(`${library}: ${received} of ${total} latency messages arrived, ${failedSends} sends failed`);
   await producer.disconnect();
   await stop();
-  return { histogram, acked, failedSends, eventLoopDelayP99Ms: loopDelay.percentile(99) / 1e6 };
+  return {
+    histogram,
+    acked,
+    failedSends,
+    eventLoopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+    stages: {
+      handledBeforeAck,
+      ackAfterHandler,
+      loopDelay,
+      brokerProbe,
+      gcCount: gc.count,
+      gcTotalMs: gc.totalMs,
+      gcMaxMs: gc.maxMs,
+      cpu,
+    },
+  };
 }
 
 async function createTopics(address: string, names: readonly string[]): Promise<void> {
@@ -248,18 +383,24 @@ async function main(): Promise<void> {
     for (const library of clients) {
       // Latency first, on a quiet broker, so that writeback of the throughput runs' data does not colour it.
       log(`${library}: latency at ${LATENCY_RATE_PER_S} msgs/s for ${LATENCY_SECONDS} s…`);
-      const latency = await latencyRun(library, address, `latency-${library}`);
+      const latency = await latencyRun(library, address, `latency-${library}`, child.pid);
       for (const sizeBytes of sizes) {
         const topic = `throughput-${library}-${sizeBytes}`;
         log(`${library}: producing ${MESSAGES} × ${sizeBytes} B…`);
-        const produceMsgsPerSec = await produceRun(library, address, topic, sizeBytes);
+        const [produceMsgsPerSec, produceCpu] = await withCpu(child.pid, MESSAGES, () =>
+          produceRun(library, address, topic, sizeBytes),
+        );
         log(`${library}: consuming ${MESSAGES}…`);
-        const consumeMsgsPerSec = await consumeRun(library, address, topic);
+        const [consumeMsgsPerSec, consumeCpu] = await withCpu(child.pid, MESSAGES, () =>
+          consumeRun(library, address, topic),
+        );
         runs.push({
           library,
           sizeBytes,
           produceMsgsPerSec,
           consumeMsgsPerSec,
+          produceCpu,
+          consumeCpu,
           latency: sizeBytes === 100 ? latency : null,
         });
       }
@@ -285,7 +426,8 @@ async function main(): Promise<void> {
   const cores = spawnSync("nproc").stdout.toString().trim();
   console.log(
     `\nnpm run bench:e2e${args.length ? ` -- ${args.join(" ")}` : ""}  (node ${process.version}, ${cores} cores, ` +
-      `${MESSAGES} messages per throughput run, latency at ${LATENCY_RATE_PER_S} msgs/s for ${LATENCY_SECONDS} s)\n`,
+      `${MESSAGES} messages per throughput run, latency at ${LATENCY_RATE_PER_S} msgs/s for ${LATENCY_SECONDS} s, ` +
+      `consuming through the ${CONSUMER === "group" ? "group consumer" : "partition reader"})\n`,
   );
   console.log(
     table(
@@ -293,7 +435,9 @@ async function main(): Promise<void> {
         "client",
         "size",
         "produce msgs/s",
+        "CPU µs/msg client / broker",
         "consume msgs/s",
+        "CPU µs/msg client / broker",
         "e2e p50 ms",
         "p99 ms",
         "p999 ms",
@@ -306,7 +450,9 @@ async function main(): Promise<void> {
         run.library,
         run.sizeBytes === 100 ? "100 B" : "1 KiB",
         formatRate(run.produceMsgsPerSec),
+        `${run.produceCpu.client} / ${run.produceCpu.broker}`,
         formatRate(run.consumeMsgsPerSec),
+        `${run.consumeCpu.client} / ${run.consumeCpu.broker}`,
         formatMs(ms(run.latency?.histogram ?? null, 50)),
         formatMs(ms(run.latency?.histogram ?? null, 99)),
         formatMs(ms(run.latency?.histogram ?? null, 99.9)),
@@ -315,6 +461,41 @@ async function main(): Promise<void> {
         run.latency === null ? "-" : String(run.latency.failedSends),
         run.latency === null ? "-" : formatMs(run.latency.eventLoopDelayP99Ms),
       ]),
+    ),
+  );
+  const staged = runs.filter((run) => run.latency !== null);
+  if (staged.length === 0) return;
+  console.log(`\nWhere the latency goes (${LATENCY_RATE_PER_S} msgs/s of 100 B; ms as p50 / p99 / p999 / max):\n`);
+  const spread = (histogram: RecordableHistogram | IntervalHistogram, unit: number): string =>
+    [50, 99, 99.9, 100]
+      .map((percentile) => formatMs((percentile === 100 ? histogram.max : histogram.percentile(percentile)) / unit))
+      .join(" / ");
+  console.log(
+    table(
+      ["client", "stage", "value"],
+      staged.flatMap((run) => {
+        const latency = run.latency!;
+        const { stages } = latency;
+        const total = LATENCY_RATE_PER_S * LATENCY_SECONDS;
+        return [
+          [run.library, "send → consumer's handler (end to end)", spread(latency.histogram, 1000)],
+          [run.library, "send → acknowledgement (acks=-1: write + fsync)", spread(latency.acked, 1000)],
+          [
+            run.library,
+            "handled before the ack (visible before fsync)",
+            `${((100 * stages.handledBeforeAck) / total).toFixed(1)}% of messages`,
+          ],
+          [run.library, "  … by how long the ack came after the handler", spread(stages.ackAfterHandler, 1000)],
+          [run.library, "client event-loop delay (timer lateness)", spread(stages.loopDelay, 1e6)],
+          [run.library, "broker's answer to a no-disk request (Metadata)", spread(stages.brokerProbe, 1000)],
+          [
+            run.library,
+            "client garbage collection",
+            `${stages.gcCount} pauses, ${stages.gcTotalMs.toFixed(1)} ms in all, longest ${stages.gcMaxMs.toFixed(1)} ms`,
+          ],
+          [run.library, "CPU µs per message, client / broker", `${stages.cpu.client} / ${stages.cpu.broker}`],
+        ];
+      }),
     ),
   );
 }

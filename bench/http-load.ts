@@ -122,6 +122,10 @@ export interface LoadResult {
   count: number;
   /** Answers for which check() returned true. */
   ok: number;
+  /** Seconds from the first request to the last answer. */
+  seconds: number;
+  /** Each request's time from its write to its answer, in ms, sorted. */
+  latenciesMs: number[];
 }
 
 /**
@@ -140,13 +144,18 @@ export async function runLoad(options: {
   const connections = Array.from({ length: options.concurrency }, () => new LoadConnection(host, Number(port)));
   let next = 0;
   let ok = 0;
+  const latenciesMs: number[] = [];
   const started = performance.now();
   try {
     await Promise.all(
       connections.map(async (connection) => {
         while (next < options.count) {
           const index = next++;
-          if (options.check(await connection.send(options.request(index)))) ok += 1;
+          const request = options.request(index);
+          const sentMs = performance.now();
+          const answer = await connection.send(request);
+          latenciesMs.push(performance.now() - sentMs);
+          if (options.check(answer)) ok += 1;
         }
       }),
     );
@@ -154,5 +163,11 @@ export async function runLoad(options: {
     for (const connection of connections) connection.close();
   }
   const seconds = (performance.now() - started) / 1000;
-  return { perSecond: options.count / seconds, count: options.count, ok };
+  return {
+    perSecond: options.count / seconds,
+    count: options.count,
+    ok,
+    seconds,
+    latenciesMs: latenciesMs.sort((left, right) => left - right),
+  };
 }

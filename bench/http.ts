@@ -7,6 +7,9 @@
 // Prints tables and the command. Run: npm run bench:http [-- --posts 5000 --concurrency 32 --quick]
 //   --posts-only          measures only part 1 (on each database)
 //   --pglite-only         skips the server
+//   --only ROLES          runs only these roles of `sluice up` (its --only), e.g. `broker,api` to measure what the
+//                         API alone costs per request, without the relay and the worker behind it; on the server only,
+//                         since PGlite cannot be shared between the roles of separate processes
 //   --cpu-prof-dir DIR    writes a CPU profile of each `sluice up` into DIR (node --cpu-prof), for finding where
 //                         the time goes on a loaded machine, where wall-clock figures alone mislead
 
@@ -19,6 +22,7 @@ import pg from "pg";
 import { WebSocket } from "ws";
 
 import { startUp, type UpProcess } from "../test/apps/messages/up-process.js";
+import { encodeRequest, runLoad } from "./http-load.js";
 import { DEFAULT_FANOUT_CLIENTS, formatFanoutResult, runWebSocketFanout } from "./websocket-fanout.js";
 import { log, nowMs, numberArgument, percentile, table } from "./common.js";
 
@@ -46,6 +50,9 @@ const ARRIVAL_TIMEOUT_MS = 60_000;
 const SERVER_URL =
   textArgument("--database-url") ?? process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const CPU_PROF_DIR = textArgument("--cpu-prof-dir");
+const ONLY_ROLES = textArgument("--only");
+if (ONLY_ROLES !== null && !postsOnly)
+  throw new Error("--only needs --posts-only: without the worker nothing is stored");
 const SERVER_CONNECT_TIMEOUT_MS = 3_000;
 
 /** Starts `sluice up` for the message board on a fresh data directory, on the server in schema when one is given, else on PGlite. */
@@ -60,8 +67,7 @@ async function startSystem(dataDir: string, server: { url: string; schema: strin
     "0",
     "--data-dir",
     dataDir,
-    "--apps",
-    "messages",
+    ...(ONLY_ROLES === null ? ["--apps", "messages"] : ["--only", ONLY_ROLES]),
   ];
   const env: Record<string, string> = { SLUICE_LOG_LEVEL: "warn" };
   if (server !== null) {
@@ -135,30 +141,34 @@ function cpuSeconds(pid: number): number {
   }
 }
 
+/**
+ * Posts through the lean load client (http-load.ts): fetch would cost this process about half a millisecond of CPU
+ * per request, on the same two cores as the server it measures.
+ */
 async function benchPosts(url: string, pid: number): Promise<PostRun> {
   log(`POST: ${POSTS} messages from ${CONCURRENCY} concurrent clients…`);
+  const host = new URL(url).host;
   const cpuBefore = cpuSeconds(pid);
-  const latencies: number[] = [];
-  let next = 0;
-  let accepted = 0;
-  const started = nowMs();
-  const client = async (): Promise<void> => {
-    while (next < POSTS) {
-      const index = next++;
-      const sent = nowMs();
-      const status = await postMessage(url, randomUUID(), `bench message ${index}`);
-      latencies.push(nowMs() - sent);
-      if (status === 202) accepted += 1;
-    }
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, client));
-  const seconds = (nowMs() - started) / 1000;
+  const startedMs = nowMs();
+  const run = await runLoad({
+    url,
+    count: POSTS,
+    concurrency: CONCURRENCY,
+    request: (index) =>
+      encodeRequest(host, {
+        method: "POST",
+        path: "/api/messages",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ id: randomUUID(), text: `bench message ${index}` }),
+      }),
+    check: (answer) => answer.status === 202,
+  });
   return {
     posts: POSTS,
-    accepted,
-    startedMs: started,
-    seconds,
-    latencies: latencies.sort((a, b) => a - b),
+    accepted: run.ok,
+    startedMs,
+    seconds: run.seconds,
+    latencies: run.latenciesMs,
     serverCpuSeconds: cpuSeconds(pid) - cpuBefore,
   };
 }
@@ -277,24 +287,26 @@ async function main(): Promise<void> {
   let fanout: Awaited<ReturnType<typeof runWebSocketFanout>> | null = null;
   const runs: DatabaseRun[] = [];
   // Latency and fan-out are measured once, on PGlite, on an idle system after the worker caught up with the load.
-  runs.push(
-    await runOn(
-      "PGlite",
-      null,
-      postsOnly
-        ? null
-        : async (up) => {
-            arrivals = await benchArrival(up.url);
-            fanout = await runWebSocketFanout({
-              url: `${up.url.replace(/^http/, "ws")}/ws`,
-              brokers: [up.kafka],
-              clients: FANOUT_CLIENTS,
-              events: FANOUT_EVENTS,
-              log,
-            });
-          },
-    ),
-  );
+  if (ONLY_ROLES === null) {
+    runs.push(
+      await runOn(
+        "PGlite",
+        null,
+        postsOnly
+          ? null
+          : async (up) => {
+              arrivals = await benchArrival(up.url);
+              fanout = await runWebSocketFanout({
+                url: `${up.url.replace(/^http/, "ws")}/ws`,
+                brokers: [up.kafka],
+                clients: FANOUT_CLIENTS,
+                events: FANOUT_EVENTS,
+                log,
+              });
+            },
+      ),
+    );
+  }
   let serverNote = "";
   if (!pgliteOnly) {
     const reason = await serverUnreachable(SERVER_URL);

@@ -1,9 +1,10 @@
 // What an idle `sluice up` costs: starts it in its own process on a fresh data directory (embedded broker, PGlite,
 // every app), lets it settle, then reads its CPU time from /proc/<pid>/stat over a window with nothing to do, and its
-// memory from /proc/<pid>/status and its own /metrics. Linux only. Prints a table and the command. With --wakeups it
-// also counts what wakes the process in the window: timer callbacks per second, by the code that armed them (the
-// counting costs CPU itself, so compare CPU figures measured without it).
-//   npm run bench:idle [-- --settle-ms 20000 --window-ms 30000 --wakeups]
+// memory from /proc/<pid>/status and its own /metrics. Linux only. Prints a table, the command and the load average.
+// --client picks the toolkit's Kafka client (KAFKA_CLIENT): sluice (the default), kafkajs, or both one after the other.
+// With --wakeups it also counts what wakes the process in the window: timer callbacks per second, by the code that
+// armed them (the counting costs CPU itself, so compare CPU figures measured without it).
+//   npm run bench:idle [-- --client sluice|kafkajs|both --settle-ms 20000 --window-ms 30000 --wakeups]
 
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,9 +22,11 @@ const { values } = parseArgs({
   options: {
     "settle-ms": { type: "string", default: "20000" },
     "window-ms": { type: "string", default: "30000" },
+    client: { type: "string", default: "sluice" },
     wakeups: { type: "boolean", default: false },
   },
 });
+const loadBefore = readFileSync("/proc/loadavg", "utf8").split(" ", 3).join(" ");
 /** Sources of wake-ups printed with --wakeups, the most frequent first. */
 const WAKEUP_SOURCES_SHOWN = 15;
 const settleMs = Number(values["settle-ms"]);
@@ -44,55 +47,89 @@ function metric(text: string, name: string): number {
   return Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
 }
 
-const dataDir = mkdtempSync(join(tmpdir(), "sluice-bench-idle-"));
-// The same start-up as the crash tests use: a child process on free ports, with its URLs read from its output.
-const wakeupsFile = join(dataDir, "wakeups.json");
+const clients = values.client === "both" ? ["kafkajs", "sluice"] : [values.client];
+if (clients.some((client) => client !== "kafkajs" && client !== "sluice")) {
+  throw new Error("--client takes kafkajs, sluice or both");
+}
 const counter = fileURLToPath(new URL("./idle-wakeups.ts", import.meta.url));
-const up = await startUp(freePortUpFlags(dataDir), {
-  SLUICE_LOG_LEVEL: "warn",
-  ...(values.wakeups
-    ? { NODE_OPTIONS: `--import tsx --import ${counter}`, SLUICE_BENCH_WAKEUPS_FILE: wakeupsFile }
-    : {}),
-});
-const { child } = up;
-const http = up.url;
-try {
-  const pid = child.pid!;
-  await sleep(settleMs);
-  if (values.wakeups) child.kill("SIGUSR2");
-  const before = cpuTicks(pid);
-  await sleep(windowMs);
-  const used = (cpuTicks(pid) - before) / CLOCK_TICKS_PER_SECOND;
-  if (values.wakeups) child.kill("SIGUSR2");
-  const metrics = await (await fetch(`${http}/metrics`)).text();
-  const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
-  const rows: [string, string][] = [
-    [
-      "CPU while idle",
-      `${((used / (windowMs / 1000)) * 100).toFixed(2)}% of a core (${used.toFixed(2)} s in ${windowMs / 1000} s)`,
-    ],
-    ["resident memory (RSS)", mib(statusKiB(pid, "VmRSS") * 1024)],
-    ["  JavaScript heap in use", mib(metric(metrics, "nodejs_heap_size_used_bytes"))],
-    ["  external (PGlite's WebAssembly memory, buffers)", mib(metric(metrics, "nodejs_external_memory_bytes"))],
-    ["  mapped files (node, libraries)", mib(statusKiB(pid, "RssFile") * 1024)],
-  ];
-  const flags = `--settle-ms ${settleMs} --window-ms ${windowMs}${values.wakeups ? " --wakeups" : ""}`;
-  console.log(`npm run bench:idle -- ${flags}\n`);
-  console.log("| measure | result |\n|---|---|");
-  for (const [name, value] of rows) console.log(`| ${name} | ${value} |`);
-  if (values.wakeups) await printWakeups();
-} finally {
-  child.kill("SIGTERM");
-  await up.exited;
-  rmSync(dataDir, { recursive: true, force: true });
+
+interface Measured {
+  cells: string[];
+  wakeups: Array<{ source: string; perSecond: number }> | null;
 }
 
-async function printWakeups(): Promise<void> {
-  for (let waitedMs = 0; !existsSync(wakeupsFile) && waitedMs < 5_000; waitedMs += 100) await sleep(100);
-  const sources = JSON.parse(readFileSync(wakeupsFile, "utf8")) as Array<{ source: string; perSecond: number }>;
-  const total = sources.reduce((sum, entry) => sum + entry.perSecond, 0);
-  console.log(`\n| timer wake-ups per second (${total.toFixed(1)} in all) | armed at |\n|---|---|`);
-  for (const { source, perSecond } of sources.slice(0, WAKEUP_SOURCES_SHOWN)) {
+/** Starts `sluice up` with its toolkit on the given Kafka client library and measures it idle. */
+async function measure(client: string): Promise<Measured> {
+  const dataDir = mkdtempSync(join(tmpdir(), "sluice-bench-idle-"));
+  const wakeupsFile = join(dataDir, "wakeups.json");
+  // The same start-up as the crash tests use: a child process on free ports, with its URLs read from its output.
+  const up = await startUp(freePortUpFlags(dataDir), {
+    SLUICE_LOG_LEVEL: "warn",
+    KAFKA_CLIENT: client,
+    ...(values.wakeups
+      ? { NODE_OPTIONS: `--import tsx --import ${counter}`, SLUICE_BENCH_WAKEUPS_FILE: wakeupsFile }
+      : {}),
+  });
+  const { child } = up;
+  try {
+    const pid = child.pid!;
+    await sleep(settleMs);
+    if (values.wakeups) child.kill("SIGUSR2");
+    const before = cpuTicks(pid);
+    await sleep(windowMs);
+    const used = (cpuTicks(pid) - before) / CLOCK_TICKS_PER_SECOND;
+    if (values.wakeups) child.kill("SIGUSR2");
+    const metrics = await (await fetch(`${up.url}/metrics`)).text();
+    const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+    return {
+      cells: [
+        `${((used / (windowMs / 1000)) * 100).toFixed(2)}% of a core (${used.toFixed(2)} s in ${windowMs / 1000} s)`,
+        mib(statusKiB(pid, "VmRSS") * 1024),
+        mib(metric(metrics, "nodejs_heap_size_used_bytes")),
+        mib(metric(metrics, "nodejs_external_memory_bytes")),
+        mib(statusKiB(pid, "RssFile") * 1024),
+      ],
+      wakeups: values.wakeups ? await readWakeups(wakeupsFile) : null,
+    };
+  } finally {
+    child.kill("SIGTERM");
+    await up.exited;
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function readWakeups(file: string): Promise<Array<{ source: string; perSecond: number }>> {
+  for (let waitedMs = 0; !existsSync(file) && waitedMs < 5_000; waitedMs += 100) await sleep(100);
+  return JSON.parse(readFileSync(file, "utf8")) as Array<{ source: string; perSecond: number }>;
+}
+
+const results: Measured[] = [];
+for (const client of clients) results.push(await measure(client));
+const names = [
+  "CPU while idle",
+  "resident memory (RSS)",
+  "  JavaScript heap in use",
+  "  external (PGlite's WebAssembly memory, buffers)",
+  "  mapped files (node, libraries)",
+];
+const flags = `--client ${values.client} --settle-ms ${settleMs} --window-ms ${windowMs}${values.wakeups ? " --wakeups" : ""}`;
+console.log(`npm run bench:idle -- ${flags}`);
+console.log(
+  `load average before and after: ${loadBefore} / ${readFileSync("/proc/loadavg", "utf8").split(" ", 3).join(" ")}\n`,
+);
+console.log(`| measure | ${clients.map((client) => `KAFKA_CLIENT=${client}`).join(" | ")} |`);
+console.log(`|---|${clients.map(() => "---").join("|")}|`);
+names.forEach((name, index) =>
+  console.log(`| ${name} | ${results.map((result) => result.cells[index]).join(" | ")} |`),
+);
+for (const [index, result] of results.entries()) {
+  if (result.wakeups === null) continue;
+  const total = result.wakeups.reduce((sum, entry) => sum + entry.perSecond, 0);
+  console.log(
+    `\n| KAFKA_CLIENT=${clients[index]}: timer wake-ups per second (${total.toFixed(1)} in all) | armed at |`,
+  );
+  console.log("|---|---|");
+  for (const { source, perSecond } of result.wakeups.slice(0, WAKEUP_SOURCES_SHOWN)) {
     console.log(`| ${perSecond.toFixed(2)} | ${source} |`);
   }
 }

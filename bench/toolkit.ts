@@ -20,7 +20,6 @@ import { spawnSync } from "node:child_process";
 import { Type } from "@sinclair/typebox";
 import pg from "pg";
 import pino from "pino";
-import amqp from "amqplib";
 
 import { startBroker } from "../src/broker/index.js";
 import { startRegistry, type RunningRegistry } from "../src/registry/index.js";
@@ -43,6 +42,8 @@ import {
   type TransportClient,
   type TopicDefinition,
 } from "../src/toolkit/index.js";
+import { AMQP_RAW_PREFETCH, deleteAmqpNames, rawAmqp } from "./toolkit-amqp.js";
+import { startCpuMeter, type CpuMeter } from "./toolkit-cpu.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -64,8 +65,6 @@ if (transportArg !== "kafka" && transportArg !== "amqp") {
 const AMQP_URL = process.env.AMQP_URL || "amqp://guest:guest@127.0.0.1:5672";
 /** Names on the shared RabbitMQ server carry this, so that runs never meet and everything can be deleted after. */
 const AMQP_PREFIX = `sluice-bench-${process.pid}-`;
-const AMQP_RAW_WINDOW = 500;
-const AMQP_RAW_PREFETCH = 256;
 const SERVER_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const RELAY_EVENTS = quick ? 5_000 : 20_000;
 const CONSUMER_EVENTS = quick ? 5_000 : 20_000;
@@ -117,6 +116,8 @@ interface Row {
   events: number;
   seconds: number;
   result: string;
+  /** CPU µs per event: this process + RabbitMQ + PostgreSQL (see toolkit-cpu.ts). */
+  cpu?: string;
 }
 
 function log(line: string): void {
@@ -143,6 +144,10 @@ async function countRows(db: Database, table: string): Promise<number> {
   const { rows } = await db.query<{ total: number }>(`SELECT count(*)::int AS total FROM ${table}`);
   return rows[0]?.total ?? 0;
 }
+
+/** This run's connections to the PostgreSQL server, by application_name, when it is the database measured. */
+let serverConnections: { url: string; applicationName: string } | null = null;
+const cpuMeter = (): CpuMeter => startCpuMeter(serverConnections);
 
 /** Names on a shared RabbitMQ server get AMQP_PREFIX; the Kafka broker is this run's own. */
 let namePrefix = "";
@@ -176,6 +181,7 @@ function consumerOf(
   groupId: string,
   onCommit?: (eventId: string) => void,
   grouped = false,
+  onHandlerStart?: (eventId: string) => void,
 ): InboxConsumer {
   return createConsumer({
     client,
@@ -212,10 +218,12 @@ function consumerOf(
         }
       : {}),
     // after-commit runs right after the handler's transaction commits, before the offset commit.
-    hooks:
-      onCommit === undefined
-        ? {}
-        : { at: (context) => (context.point === "after-commit" ? onCommit(context.eventId) : undefined) },
+    hooks: {
+      at: (context) => {
+        if (context.point === "after-commit") onCommit?.(context.eventId);
+        else if (context.point === "before-handler") onHandlerStart?.(context.eventId);
+      },
+    },
   });
 }
 
@@ -230,12 +238,15 @@ async function relayThroughput(db: Database, client: TransportClient, kind: stri
   log(`${kind}: relay draining…`);
   const relay = new OutboxRelay({ db, client, batchSize: RELAY_BATCH_SIZE, lagIntervalMs: 0, cleanupIntervalMs: 0 });
   // The clock runs from start (connecting to the broker included) to the last mark; stopping is not counted.
+  const meter = cpuMeter();
   const started = performance.now();
   let seconds: number;
+  let cpu: string;
   await relay.start();
   try {
     await until("the relay to drain the outbox", () => relay.status().published >= RELAY_EVENTS, DRAIN_TIMEOUT_MS);
     seconds = (performance.now() - started) / 1000;
+    cpu = await meter.perEvent(RELAY_EVENTS);
   } finally {
     await relay.stop();
   }
@@ -245,6 +256,7 @@ async function relayThroughput(db: Database, client: TransportClient, kind: stri
     events: RELAY_EVENTS,
     seconds,
     result: `${Math.round(RELAY_EVENTS / seconds).toLocaleString("en-US")} events/s`,
+    cpu,
   };
 }
 
@@ -283,9 +295,12 @@ async function consumerThroughput(db: Database, client: TransportClient, kind: s
     },
     grouped,
   );
+  const meter = cpuMeter();
+  let cpu: string;
   await consumer.start();
   try {
     await until("the consumer to handle every event", () => committed >= CONSUMER_EVENTS, DRAIN_TIMEOUT_MS);
+    cpu = await meter.perEvent(CONSUMER_EVENTS);
   } finally {
     await consumer.stop();
   }
@@ -300,19 +315,49 @@ async function consumerThroughput(db: Database, client: TransportClient, kind: s
     events: CONSUMER_EVENTS,
     seconds,
     result: `${Math.round(CONSUMER_EVENTS / seconds).toLocaleString("en-US")} events/s`,
+    cpu,
   };
 }
 
-async function commitToHandlerLatency(db: Database, client: TransportClient, kind: string): Promise<Row> {
+/** The stages an event passes between its outbox commit and its handler's commit, in order. */
+const LATENCY_STAGES = ["relay claim", "broker ack", "handler start", "handler commit"];
+
+async function commitToHandlerLatency(db: Database, client: TransportClient, kind: string): Promise<Row[]> {
   const topic = benchEvent(`${namePrefix}bench-latency-${kind}`);
   await ensureTopic(client, topic, topic.name);
   const committedAt = new Map<string, number>();
+  /** When each event reached each stage (LATENCY_STAGES), by event id, to show where the time goes. */
+  const stagesAt = new Map<string, number[]>();
+  const stageReached = (eventId: string, stage: number): void => {
+    let times = stagesAt.get(eventId);
+    if (times === undefined) stagesAt.set(eventId, (times = []));
+    times[stage] = performance.now();
+  };
   const samples: number[] = [];
-  const relay = new OutboxRelay({ db, client, idlePollIntervalMs: 1_000, lagIntervalMs: 0, cleanupIntervalMs: 0 });
-  const consumer = consumerOf(client, db, topic, topic.name, (eventId) => {
-    const start = committedAt.get(eventId);
-    if (start !== undefined) samples.push(performance.now() - start);
+  const relay = new OutboxRelay({
+    db,
+    client,
+    idlePollIntervalMs: 1_000,
+    lagIntervalMs: 0,
+    cleanupIntervalMs: 0,
+    hooks: {
+      afterClaim: (records) => records.forEach((record) => stageReached(record.eventId, 0)),
+      afterSend: (records) => records.forEach((record) => stageReached(record.eventId, 1)),
+    },
   });
+  const consumer = consumerOf(
+    client,
+    db,
+    topic,
+    topic.name,
+    (eventId) => {
+      stageReached(eventId, 3);
+      const start = committedAt.get(eventId);
+      if (start !== undefined) samples.push(performance.now() - start);
+    },
+    false,
+    (eventId) => stageReached(eventId, 2),
+  );
   await relay.start();
   await consumer.start();
   await consumer.whenReady(30_000);
@@ -340,90 +385,34 @@ async function commitToHandlerLatency(db: Database, client: TransportClient, kin
     await consumer.stop();
     await relay.stop();
   }
+  const median = (values: number[]): number => [...values].sort((left, right) => left - right)[values.length >> 1]!;
+  const stageMedians = LATENCY_STAGES.map((_, stage) => {
+    const spans: number[] = [];
+    for (const [eventId, times] of stagesAt) {
+      const from = stage === 0 ? committedAt.get(eventId) : times[stage - 1];
+      const to = times[stage];
+      if (from !== undefined && to !== undefined) spans.push(to - from);
+    }
+    return spans.length === 0 ? Number.NaN : median(spans);
+  });
   const sorted = [...samples].sort((left, right) => left - right);
   const at = (quantile: number): number => sorted[Math.min(sorted.length - 1, Math.floor(quantile * sorted.length))]!;
-  return {
-    database: kind,
-    measure: `outbox commit → handler commit at ${LATENCY_RATE_PER_S} events/s`,
-    events: samples.length,
-    seconds: LATENCY_DURATION_MS / 1000,
-    result: `p50 ${at(0.5).toFixed(1)} ms, p99 ${at(0.99).toFixed(1)} ms, max ${sorted[sorted.length - 1]!.toFixed(1)} ms`,
-  };
-}
-
-/** RabbitMQ's own rate through amqplib: persistent publishes with confirms, then consuming them with acks. */
-async function rawAmqp(count: number): Promise<Row[]> {
-  const connection = await amqp.connect(AMQP_URL);
-  const queue = `${AMQP_PREFIX}raw`;
-  try {
-    const channel = await connection.createConfirmChannel();
-    await channel.assertQueue(queue, { durable: true, arguments: { "x-queue-type": "quorum" } });
-    const body = Buffer.from(JSON.stringify({ entryId: "raw-000000", accountId: "account-00", amountCents: 12345 }));
-    log(`amqplib: publishing ${count} persistent messages with confirms…`);
-    const publishStarted = performance.now();
-    for (let first = 0; first < count; first += AMQP_RAW_WINDOW) {
-      for (let index = first; index < Math.min(count, first + AMQP_RAW_WINDOW); index++) {
-        channel.publish("", queue, body, { persistent: true });
-      }
-      await channel.waitForConfirms();
-    }
-    const publishSeconds = (performance.now() - publishStarted) / 1000;
-    log(`amqplib: consuming ${count} messages with acks…`);
-    const consumer = await connection.createChannel();
-    await consumer.prefetch(AMQP_RAW_PREFETCH);
-    let received = 0;
-    const consumeStarted = performance.now();
-    await new Promise<void>((resolve) => {
-      void consumer.consume(queue, (message) => {
-        if (message === null) return;
-        consumer.ack(message);
-        received += 1;
-        if (received === count) resolve();
-      });
-    });
-    const consumeSeconds = (performance.now() - consumeStarted) / 1000;
-    await channel.deleteQueue(queue);
-    const rate = (seconds: number): string => `${Math.round(count / seconds).toLocaleString("en-US")} events/s`;
-    return [
-      {
-        transport: "amqplib",
-        database: "-",
-        measure: `raw publish, persistent, confirms per ${AMQP_RAW_WINDOW} (quorum queue)`,
-        events: count,
-        seconds: publishSeconds,
-        result: rate(publishSeconds),
-      },
-      {
-        transport: "amqplib",
-        database: "-",
-        measure: `raw consume, ack per message, prefetch ${AMQP_RAW_PREFETCH}`,
-        events: count,
-        seconds: consumeSeconds,
-        result: rate(consumeSeconds),
-      },
-    ];
-  } finally {
-    await connection.close().catch(() => undefined);
-  }
-}
-
-/** Deletes what the run declared on the shared RabbitMQ server. */
-async function deleteAmqpNames(client: AmqpClient): Promise<void> {
-  const connection = await amqp.connect(AMQP_URL);
-  try {
-    for (const queue of client.topology.declaredQueues) {
-      const channel = await connection.createChannel();
-      await channel.deleteQueue(queue).catch(() => undefined);
-      await channel.close().catch(() => undefined);
-    }
-    for (const exchange of client.topology.declaredExchanges) {
-      const channel = await connection.createChannel();
-      await channel.deleteExchange(exchange).catch(() => undefined);
-      await channel.close().catch(() => undefined);
-    }
-  } finally {
-    await connection.close().catch(() => undefined);
-  }
+  return [
+    {
+      database: kind,
+      measure: `outbox commit → handler commit at ${LATENCY_RATE_PER_S} events/s`,
+      events: samples.length,
+      seconds: LATENCY_DURATION_MS / 1000,
+      result: `p50 ${at(0.5).toFixed(1)} ms, p99 ${at(0.99).toFixed(1)} ms, max ${sorted[sorted.length - 1]!.toFixed(1)} ms`,
+    },
+    {
+      database: kind,
+      measure: `  its stages (p50 each): → ${LATENCY_STAGES.join(" → ")}`,
+      events: samples.length,
+      seconds: LATENCY_DURATION_MS / 1000,
+      result: `${stageMedians.map((value) => value.toFixed(1)).join(" + ")} ms`,
+    },
+  ];
 }
 
 async function serverUnreachableReason(): Promise<string | null> {
@@ -444,7 +433,11 @@ async function benchDatabase(kind: DatabaseKind, client: TransportClient, rows: 
   namePrefix = client.kind === "amqp" ? AMQP_PREFIX : "";
   const schema = `sluice_bench_${process.pid}_${client.kind}`;
   const first = rows.length;
-  const db = await openDatabase(kind === "postgres" ? { url: SERVER_URL, schema, poolSize: 10 } : { url: null });
+  const applicationName = `sluice-bench-${process.pid}`;
+  serverConnections = kind === "postgres" ? { url: SERVER_URL, applicationName } : null;
+  const db = await openDatabase(
+    kind === "postgres" ? { url: SERVER_URL, schema, poolSize: 10, applicationName } : { url: null },
+  );
   try {
     await db.exec(
       "CREATE TABLE bench_ledger (id bigserial PRIMARY KEY, entry_id text NOT NULL, account_id text NOT NULL, amount_cents integer NOT NULL)",
@@ -452,11 +445,13 @@ async function benchDatabase(kind: DatabaseKind, client: TransportClient, rows: 
     rows.push(await relayThroughput(db, client, kind));
     rows.push(await consumerThroughput(db, client, kind, false));
     rows.push(await consumerThroughput(db, client, kind, true));
-    rows.push(await commitToHandlerLatency(db, client, kind));
+    rows.push(...(await commitToHandlerLatency(db, client, kind)));
     for (const row of rows.slice(first)) {
       row.transport = client.kind;
       // A RabbitMQ group reads one queue, however many partitions the topic declares.
-      if (client.kind === "amqp") row.measure = row.measure.replace(`(${PARTITIONS} partitions)`, "(one queue)");
+      if (client.kind === "amqp") {
+        row.measure = row.measure.replace(`(${PARTITIONS} partitions)`, `(one queue, ${PARTITIONS} lanes)`);
+      }
     }
   } finally {
     if (kind === "postgres") await db.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
@@ -465,7 +460,7 @@ async function benchDatabase(kind: DatabaseKind, client: TransportClient, rows: 
 }
 
 function printTable(rows: Row[]): void {
-  const header = ["transport", "database", "measure", "events", "seconds", "result"];
+  const header = ["transport", "database", "measure", "events", "seconds", "result", "CPU µs/event"];
   const lines = rows.map((row) => [
     row.transport ?? "kafka",
     row.database,
@@ -473,6 +468,7 @@ function printTable(rows: Row[]): void {
     String(row.events),
     row.seconds.toFixed(2),
     row.result,
+    row.cpu ?? "",
   ]);
   const widths = header.map((title, index) => Math.max(title.length, ...lines.map((line) => line[index]!.length)));
   const format = (cells: string[]): string =>
@@ -495,7 +491,10 @@ async function main(): Promise<void> {
     transportArg === "amqp" ? createAmqpClient({ url: AMQP_URL, env: {}, prefetch: AMQP_RAW_PREFETCH }) : null;
   const transports: TransportClient[] = amqpClient === null ? [client] : [client, amqpClient];
   try {
-    if (amqpClient !== null) rows.push(...(await rawAmqp(RELAY_EVENTS)));
+    if (amqpClient !== null) {
+      const raw = await rawAmqp(AMQP_URL, `${AMQP_PREFIX}raw`, RELAY_EVENTS, log);
+      rows.push(...raw.map((row) => ({ ...row, transport: "amqplib", database: "-" })));
+    }
     for (const transport of transports) {
       if (databaseArg !== "postgres") await benchDatabase("pglite", transport, rows);
       if (databaseArg !== "pglite") {
@@ -507,7 +506,7 @@ async function main(): Promise<void> {
   } finally {
     if (amqpClient !== null) {
       await amqpClient.close();
-      await deleteAmqpNames(amqpClient);
+      await deleteAmqpNames(AMQP_URL, amqpClient);
     }
     await registry?.close();
     await registryDatabase?.close();
@@ -522,6 +521,10 @@ async function main(): Promise<void> {
       `)\n`,
   );
   printTable(rows);
+  console.log(
+    "\nCPU µs/event: this process (the toolkit, and PGlite or the embedded Kafka broker) + the RabbitMQ server + " +
+      'this run\'s PostgreSQL server backends ("-" where not measured).',
+  );
   for (const note of notes) console.log(`\n${note}`);
 }
 

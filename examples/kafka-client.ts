@@ -48,6 +48,23 @@ export async function tourOfTheClient(bootstrap: string): Promise<FetchedRecord[
     const committed = await client.admin.fetchGroupOffsets("payment-auditors");
     console.log(`payment-auditors starts partition 0 at offset ${committed[0]!.offset}`);
 
+    // 7. Or read as a member of the group: its members share the partitions, each starts at the committed offset,
+    //    and what a batch commits is where the group goes on after a restart or a rebalance.
+    const auditor = client.groupConsumer({ groupId: "payment-auditors", topics: ["payments"], resetTo: "earliest" });
+    let audited = 0;
+    let caughtUp: () => void = () => undefined;
+    const allAudited = new Promise<void>((resolve) => (caughtUp = resolve));
+    await auditor.start({
+      eachBatch: async (batch) => {
+        for (const record of batch.records) batch.markDone(record.offset);
+        await batch.commit(batch.records.at(-1)!.offset + 1);
+        audited += batch.records.length;
+        if (audited >= 2) caughtUp();
+      },
+    });
+    await allAudited;
+    await auditor.stop();
+
     return [...partition!.records, ...followed];
   } finally {
     await client.close();

@@ -13,6 +13,7 @@ import type { Database } from "../store/database.js";
 import type { Component } from "../toolkit/service.js";
 import type { KafkaClient } from "../toolkit/kafka/connection.js";
 import type { TopicSpec } from "../toolkit/kafka/admin.js";
+import type { OutboxRelayOptions } from "../toolkit/outbox-relay-options.js";
 import type { TransportClient } from "../toolkit/transports/transport.js";
 
 /** App, service and role names: lower-case words joined by hyphens. */
@@ -113,9 +114,17 @@ export interface RoleContext {
   /** The process environment, for an app's own settings (documented in its guide). */
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly logger: Logger;
-  /** A relay that publishes the outbox of the role's service, to add to the role's components. */
-  outboxRelay(): Component;
+  /**
+   * A relay that publishes the outbox of the role's service, to add to the role's components. Its wake() makes it
+   * look for rows at once, as a database notification would: a service whose every outbox write is followed by a
+   * wake() may turn LISTEN off (options.listen false, with a slow safety-net poll), so that the notification of a
+   * commit the relay has already handled does not send it looking again.
+   */
+  outboxRelay(options?: AppRelayOptions): Component & { wake(): void };
 }
+
+/** What a role may choose of its outbox relay's options. */
+export type AppRelayOptions = Pick<OutboxRelayOptions, "listen" | "pollIntervalMs">;
 
 /** The settings of `sluice up` that apps read. */
 export interface AppSettings {

@@ -3,6 +3,7 @@
 // own (or, for consumer groups, the toolkit's settings).
 
 import { readFileSync } from "node:fs";
+import type { Writable } from "node:stream";
 import {
   ArgumentError,
   choiceOption,
@@ -22,7 +23,7 @@ import {
   type CliSaslOptions,
   type CliTlsOptions,
 } from "./kafka-client.js";
-import { LOG_LEVELS } from "./logger.js";
+import { createCliLogger, LOG_LEVELS } from "./logger.js";
 
 export const DEFAULT_BROKERS = "127.0.0.1:9092";
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
@@ -148,17 +149,19 @@ export function sluiceClientSecurity(values: SecurityValues): {
 }
 
 /**
- * Builds Sluice's own client from the options, runs `work` with it, always closes it, and explains any Kafka failure
+ * Builds Sluice's own client from the options (its logs on `stderr` at --log-level), runs `work` with it, always closes it, and explains any Kafka failure
  * in the user's terms (with the broker's own message when it sent one).
  */
 export async function withSluiceClient<T>(
   values: ConnectionValues,
   clientId: string,
+  stderr: Writable,
   work: (client: SluiceKafkaClient) => Promise<T>,
 ): Promise<T> {
   const client = new SluiceKafkaClient({
     bootstrapBrokers: values.brokers,
     clientId,
+    logger: createCliLogger(values.logLevel, stderr),
     ...sluiceClientSecurity(values),
     requestTimeoutMs: values.timeoutMs,
     connectTimeoutMs: Math.min(CONNECTION_TIMEOUT_MS, values.timeoutMs),

@@ -9,7 +9,7 @@ import { invalidArgument } from "./errors.js";
 import * as outboxSql from "./sql/outbox.js";
 import { execute } from "./sql/statement.js";
 
-export { OUTBOX_NOTIFY_CHANNEL } from "./sql/outbox.js";
+export { OUTBOX_NOTIFY_CHANNEL, type KnownRowsSource } from "./sql/outbox.js";
 
 /** Key, value and headers together; Kafka's default message.max.bytes is about the same. */
 export const OUTBOX_RECORD_BYTES_MAX = 1024 * 1024;
@@ -150,6 +150,55 @@ export async function addOutboxEvents(
   return added.sort((left, right) => left.id - right.id);
 }
 
+/** What addUnknownOutboxEvents found and added. */
+export interface UnknownOutboxEventsResult {
+  /** The looked-up ids found in the outbox, by event id (lower case): their topic and value. */
+  inOutbox: Map<string, { topic: string; value: Buffer | null }>;
+  /** The looked-up ids found among the caller's rows (knownIn), with the columns asked for. */
+  elsewhere: Map<string, Record<string, unknown>>;
+  /** The events added, in input order. */
+  added: AddedOutboxEvent[];
+}
+
+/**
+ * Adds the events whose ids are neither in the outbox nor among the caller's rows (knownIn), and says which of
+ * lookupIds were found where, in one statement (see outboxSql.insertUnknownOutboxEvents). For a producer that lets
+ * clients choose event ids: a retried request adds nothing, and the caller compares what was found with what the
+ * client sent. One statement per OUTBOX_INSERT_ROWS_MAX events; at least one event.
+ */
+export async function addUnknownOutboxEvents(
+  tx: Queryable,
+  events: readonly OutboxEventInput[],
+  options: { lookupIds: readonly string[]; knownIn?: outboxSql.KnownRowsSource | null },
+  limits: { recordBytesMax?: number } = {},
+): Promise<UnknownOutboxEventsResult> {
+  if (!Array.isArray(events)) throw invalidArgument("events", "must be an array");
+  const recordBytesMax = limits.recordBytesMax ?? OUTBOX_RECORD_BYTES_MAX;
+  const rows = events.map((event, index) => toInsertRow(event, index, recordBytesMax));
+  const lookupIds = [...new Set(options.lookupIds.filter((id) => typeof id === "string" && UUID_PATTERN.test(id)))].map(
+    (id) => id.toLowerCase(),
+  );
+  const result: UnknownOutboxEventsResult = { inOutbox: new Map(), elsewhere: new Map(), added: [] };
+  if (rows.length === 0) throw invalidArgument("events", "must hold at least one event");
+  // One statement per OUTBOX_INSERT_ROWS_MAX events, each looking up the ids of its own events (the first also those
+  // of no event).
+  const eventIds = new Set(rows.map((row) => row.eventId));
+  const unmatched = lookupIds.filter((id) => !eventIds.has(id));
+  const wanted = new Set(lookupIds);
+  for (const [index, chunk] of [...chunksOf(rows, outboxSql.OUTBOX_INSERT_ROWS_MAX)].entries()) {
+    const chunkIds = chunk.flatMap((row) => (wanted.has(row.eventId) ? [row.eventId] : []));
+    const ids = index === 0 ? [...new Set([...chunkIds, ...unmatched])] : [...new Set(chunkIds)];
+    const statement = outboxSql.insertUnknownOutboxEvents(chunk, ids, options.knownIn ?? null);
+    for (const row of (await execute(tx, statement)).rows) {
+      if (row.source === "outbox") result.inOutbox.set(row.event_id, { topic: row.topic, value: row.value });
+      else if (row.source === "added") result.added.push({ id: Number(row.id), eventId: row.event_id });
+      else result.elsewhere.set(row.event_id, row.row);
+    }
+  }
+  result.added.sort((left, right) => left.id - right.id);
+  return result;
+}
+
 /**
  * The event with this id while it is in the outbox (waiting, or published and not yet cleaned up), else null. Lets a
  * producer tell a retried request from a different one that reuses an id.
@@ -194,7 +243,7 @@ function checkRelayId(relayId: string): void {
   }
 }
 
-function toRecord(row: outboxSql.OutboxRow): OutboxRecord {
+function toRecord(row: outboxSql.ClaimedOutboxRow): OutboxRecord {
   return {
     id: row.id,
     eventId: row.event_id,
@@ -203,9 +252,9 @@ function toRecord(row: outboxSql.OutboxRow): OutboxRecord {
     key: row.key,
     value: row.value,
     headers: row.headers,
-    createdAt: row.created_at,
+    createdAt: new Date(row.created_at_ms),
     claimCount: row.claim_count,
-    claimExpiresAt: row.claim_expires_at,
+    claimExpiresAt: row.claim_expires_at_ms === null ? null : new Date(row.claim_expires_at_ms),
     lastError: row.last_error,
   };
 }

@@ -1,18 +1,12 @@
 // The inbox consumer's batch pipeline, for the records of one partition: each record is read (consumer-records.ts);
-// consecutive events share one group transaction, run at once and, when a handler fails, again with a savepoint per
-// event (so that only the failed event's work is lost); after the commit each entry is finished (metrics, and for a
+// consecutive events share one group transaction (consumer-group-transaction.ts), run at once and, when a handler
+// fails, again with a savepoint per event (so that only the failed event's work is lost); after the commit each entry is finished (metrics, and for a
 // failed event its retry or dead letter through the failure router); then the offset is committed. When the
 // database or the broker fail (not the handler), the partition is paused for a backoff and the same record is tried
 // again: nothing is skipped.
 
-import { performance } from "node:perf_hooks";
-
-import type { Queryable } from "../store/database.js";
-import { StoreError, StoreErrorCode } from "../store/errors.js";
-import { forgetInboxEvents, recordInboxEvent, recordInboxEvents } from "../store/inbox.js";
-import { execute, statementTimeoutForTransaction } from "../store/sql/statement.js";
-import { AttemptQueryable } from "./attempt-queryable.js";
 import type { FailureRouter } from "./consumer-failures.js";
+import { GroupTransaction, type GroupHost } from "./consumer-group-transaction.js";
 import {
   COMMIT_RECORDS_MAX,
   DEFAULT_FAILURE_BACKOFF_BASE_MS,
@@ -21,28 +15,13 @@ import {
   SimulatedCrash,
   type ResolvedConsumer,
 } from "./consumer-options.js";
-import {
-  prepareRecord,
-  prepareToDecode,
-  type BlockingRecord,
-  type EventResult,
-  type GroupEntry,
-  type Origin,
-} from "./consumer-records.js";
+import { prepareRecord, prepareToDecode, type BlockingRecord, type GroupEntry } from "./consumer-records.js";
+import { publishConsumerStage } from "./diagnostics.js";
 import { describeError } from "./errors.js";
-import type { ConsumedEvent } from "./event.js";
 import type { ConsumerRecord, KafkaConsumer, PartitionBatch } from "./kafka/consumer.js";
-import { HandlerTimeoutError, toError } from "./retry.js";
-import { childTraceparent, runWithTraceparent } from "./tracing.js";
-
-/** The savepoint each event of a group transaction runs in; reused, since one is open at a time. */
-const EVENT_SAVEPOINT = "sluice_event";
 
 /** What the pipeline needs of the consumer running it: its state, and its Kafka consumer to pause partitions. */
-export interface PipelineHost {
-  /** True once the consumer is no longer running: no new work starts. */
-  halted(): boolean;
-  crashed(): boolean;
+export interface PipelineHost extends GroupHost {
   /** Stops the consumer where it is, as if its process died. */
   crash(error: SimulatedCrash): void;
   kafkaConsumer(): KafkaConsumer | null;
@@ -52,29 +31,19 @@ function partitionKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
 }
 
-/** Rolls back a group run at once, so that it runs again event by event (see handleGroupAtOnce). */
-class GroupRolledBack extends Error {
-  /** The entry whose handler failed, when known; its attempt is over and is not run again. */
-  readonly failed: { index: number; result: EventResult } | null;
-
-  constructor(failed: { index: number; result: EventResult } | null) {
-    super("a handler failed; the group runs again event by event");
-    this.name = "GroupRolledBack";
-    this.failed = failed;
-  }
-}
-
 export class BatchPipeline {
   readonly #consumer: ResolvedConsumer;
   readonly #failures: FailureRouter;
   readonly #host: PipelineHost;
   readonly #resumeTimers = new Map<string, NodeJS.Timeout>();
   readonly #failureCounts = new Map<string, number>();
+  readonly #groups: GroupTransaction;
 
   constructor(consumer: ResolvedConsumer, failures: FailureRouter, host: PipelineHost) {
     this.#consumer = consumer;
     this.#failures = failures;
     this.#host = host;
+    this.#groups = new GroupTransaction(consumer, host);
   }
 
   /** Cancels the resumptions of paused partitions, when the consumer stops. */
@@ -100,272 +69,6 @@ export class BatchPipeline {
         );
       });
     }, HEARTBEAT_WHILE_HANDLING_MS);
-  }
-
-  /**
-   * Runs an event's handler inside tx between its hooks. Resolves to what happened, or rejects when the consumer
-   * crashed (a hook threw, or kill() was called), which rolls back the whole transaction.
-   */
-  async #runHandler(
-    tx: Queryable,
-    event: ConsumedEvent<unknown>,
-    origin: Origin,
-    startedMs: number,
-    settle: (() => Promise<void>) | null,
-  ): Promise<EventResult> {
-    const { settings, groupId, metrics, runHook, handler, asyncTraceContext } = this.#consumer;
-    const context = { eventId: event.id, topic: origin.topic, partition: origin.partition, offset: origin.offset };
-    if (runHook !== null) await runHook({ point: "before-handler", ...context });
-    let failure: Error | null = null;
-    let timer: NodeJS.Timeout | undefined;
-    const span = childTraceparent(event.traceparent);
-    const attemptTx = new AttemptQueryable(tx, span);
-    try {
-      const timeout = new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => reject(new HandlerTimeoutError(settings.handlerTimeoutMs)), settings.handlerTimeoutMs);
-      });
-      // An async wrapper, so that a handler that throws at once or returns no promise is handled the same way.
-      const handled = (async () =>
-        asyncTraceContext ? runWithTraceparent(span, () => handler(event, attemptTx)) : handler(event, attemptTx))();
-      // A handler still running after its timeout may reject later; that rejection is no longer anyone's concern.
-      handled.catch(() => undefined);
-      await Promise.race([handled, timeout]);
-    } catch (thrown) {
-      failure = toError(thrown);
-    } finally {
-      attemptTx.end();
-      clearTimeout(timer);
-    }
-    // After the attempt's handle ended, so that nothing the handler left running lands after the settling statement.
-    if (failure === null && settle !== null) await settle().catch((thrown: unknown) => (failure = toError(thrown)));
-    // kill() during the handler: a dead process would never commit.
-    if (this.#host.crashed()) throw new SimulatedCrash("by kill() during the handler", failure ?? new Error("killed"));
-    if (failure !== null) {
-      metrics.handlerDuration.observe(
-        { topic: origin.topic, group: groupId, outcome: "error" },
-        (performance.now() - startedMs) / 1000,
-      );
-      return { kind: "failed", error: failure };
-    }
-    if (runHook !== null) await runHook({ point: "after-handler", ...context });
-    return { kind: "processed", durationMs: performance.now() - startedMs };
-  }
-
-  /** Runs one attempt of an event whose inbox record the group transaction has already written. */
-  #attemptInGroup(tx: Queryable, event: ConsumedEvent<unknown>, origin: Origin): Promise<EventResult> {
-    return this.#runHandler(tx, event, origin, performance.now(), null);
-  }
-
-  /**
-   * Runs one attempt of an event inside the group's transaction, in its own savepoint, so that a failing handler
-   * rolls back only its own writes and inbox record. The savepoint is open on entry and again on return, fresh, for
-   * the next event: establishing it together with releasing the last one saves a round trip per event. Resolves to
-   * what happened, or rejects when the database failed (not the handler) or the consumer crashed; either rolls back
-   * the whole transaction.
-   */
-  async #attemptInSavepoint(tx: Queryable, event: ConsumedEvent<unknown>, origin: Origin): Promise<EventResult> {
-    const { groupId } = this.#consumer;
-    const startedMs = performance.now();
-    const first = await recordInboxEvent(tx, {
-      consumerGroup: groupId,
-      eventId: event.id,
-      topic: origin.topic,
-      partition: origin.partition,
-      offset: Number(origin.offset),
-    });
-    // The savepoint holds no change then, so it serves the next event as it is.
-    if (!first) return { kind: "duplicate" };
-    // A handler that caught a failed statement leaves the transaction aborted, and COMMIT would quietly roll it
-    // back; releasing the savepoint fails in that case, so the event counts as failed instead of processed.
-    const result = await this.#runHandler(tx, event, origin, startedMs, () =>
-      tx.exec(`RELEASE SAVEPOINT ${EVENT_SAVEPOINT}; SAVEPOINT ${EVENT_SAVEPOINT}`),
-    );
-    // Rolling back to a savepoint keeps it established, ready for the next event.
-    if (result.kind === "failed") await tx.query(`ROLLBACK TO SAVEPOINT ${EVENT_SAVEPOINT}`);
-    return result;
-  }
-
-  /**
-   * Handles a group's events in one transaction and returns how many entries it got through: fewer than all when
-   * the consumer began stopping or lost the partition, in which case what it finished still commits. The group is
-   * first run at once, without savepoints; only when a handler fails is it rolled back and run again event by
-   * event, each in its own savepoint, so that the failure is pinned on its event alone.
-   */
-  async #handleGroup(batch: PartitionBatch, entries: GroupEntry[]): Promise<number> {
-    const outcome = await this.#handleGroupAtOnce(batch, entries);
-    if (typeof outcome === "number") return outcome;
-    for (const entry of entries) entry.result = null;
-    return this.#handleGroupEventByEvent(batch, entries, outcome.failed);
-  }
-
-  /**
-   * The fast way through a group: one statement records every event in the inbox, then the handlers run one after
-   * another in the same transaction. A savepoint per event costs a database round trip per event, which was most
-   * of the consumer's time. Resolves to how many entries it got through; or, when a handler failed or left the
-   * transaction unusable, rolls everything back and resolves to that rollback, and the caller runs the group
-   * again event by event. A handler that failed on its own is not run again for this attempt, but the handlers
-   * before it, whose work was rolled back, are: only a handler's writes through tx are effectively once, as after
-   * a crash.
-   */
-  async #handleGroupAtOnce(batch: PartitionBatch, entries: GroupEntry[]): Promise<number | GroupRolledBack> {
-    const { db, settings, groupId } = this.#consumer;
-    const events = entries.flatMap((entry) => (entry.prepared.kind === "event" ? [entry.prepared] : []));
-    try {
-      return await db.transaction(async (tx) => {
-        await execute(tx, statementTimeoutForTransaction(settings.handlerTimeoutMs));
-        const recorded =
-          events.length === 0
-            ? new Set<string>()
-            : await recordInboxEvents(
-                tx,
-                groupId,
-                events.map(({ event, origin }) => ({
-                  eventId: event.id,
-                  topic: origin.topic,
-                  partition: origin.partition,
-                  offset: Number(origin.offset),
-                })),
-              );
-        const started = new Set<string>();
-        if (this.#consumer.groupHandler !== null) {
-          await this.#runGroupHandler(tx, entries, recorded, started);
-          return entries.length;
-        }
-        let handled = 0;
-        for (const [index, entry] of entries.entries()) {
-          if (!batch.active() || this.#host.halted()) break;
-          if (entry.prepared.kind === "event") {
-            const { event, origin } = entry.prepared;
-            if (!recorded.has(event.id) || started.has(event.id)) {
-              entry.result = { kind: "duplicate" };
-            } else {
-              started.add(event.id);
-              const result = await this.#attemptInGroup(tx, event, origin);
-              entry.result = result;
-              if (result.kind === "failed") {
-                // The failure is this event's own, and its attempt is over, when the handler threw with the
-                // transaction still answering (or timed out). A transaction that no longer answers was broken by a
-                // failed statement, perhaps an earlier handler's, or by the connection: the event-by-event run
-                // then finds out which event failed, or that the database did.
-                const own =
-                  result.error instanceof HandlerTimeoutError ||
-                  (await tx.query("SELECT 1").then(
-                    () => true,
-                    () => false,
-                  ));
-                throw new GroupRolledBack(own ? { index, result } : null);
-              }
-            }
-          }
-          handled += 1;
-        }
-        // Events left for later (the consumer is stopping) must not keep the inbox records that would skip them.
-        const notStarted = [...recorded].filter((eventId) => !started.has(eventId));
-        if (notStarted.length > 0) await forgetInboxEvents(tx, groupId, notStarted);
-        return handled;
-      });
-    } catch (error) {
-      if (error instanceof GroupRolledBack) return error;
-      // A handler that caught a failed statement left the transaction aborted, so nothing committed: the group
-      // runs again event by event, where releasing that handler's savepoint fails and pins the failure on it.
-      if (error instanceof StoreError && error.code === StoreErrorCode.TRANSACTION_ROLLED_BACK) {
-        return new GroupRolledBack(null);
-      }
-      throw error;
-    }
-  }
-
-  /**
-   * Runs the group handler once for every event of the group that is new (recorded now, and not earlier in the
-   * group), inside tx. Throws GroupRolledBack when it fails, so that the group runs again event by event through the
-   * handler, which pins the failure on its event.
-   */
-  async #runGroupHandler(
-    tx: Queryable,
-    entries: GroupEntry[],
-    recorded: ReadonlySet<string>,
-    started: Set<string>,
-  ): Promise<void> {
-    const { settings, groupHandler, runHook } = this.#consumer;
-    if (groupHandler === null) return;
-    const running: GroupEntry[] = [];
-    for (const entry of entries) {
-      if (entry.prepared.kind !== "event") continue;
-      const { event } = entry.prepared;
-      if (!recorded.has(event.id) || started.has(event.id)) {
-        entry.result = { kind: "duplicate" };
-      } else {
-        started.add(event.id);
-        running.push(entry);
-      }
-    }
-    if (running.length === 0) return;
-    const events = running.flatMap((entry) => (entry.prepared.kind === "event" ? [entry.prepared] : []));
-    // Crash hooks run for each event before and after the group handler, inside the transaction; one that throws
-    // crashes the consumer (a SimulatedCrash passes through), as with the one-event handler.
-    const hook = async (point: "before-handler" | "after-handler"): Promise<void> => {
-      if (runHook === null) return;
-      for (const { event, origin } of events) {
-        await runHook({
-          point,
-          eventId: event.id,
-          topic: origin.topic,
-          partition: origin.partition,
-          offset: origin.offset,
-        });
-      }
-    };
-    await hook("before-handler");
-    const startedMs = performance.now();
-    const attemptTx = new AttemptQueryable(tx, null);
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const timeout = new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => reject(new HandlerTimeoutError(settings.handlerTimeoutMs)), settings.handlerTimeoutMs);
-      });
-      const handled = (async () =>
-        groupHandler(
-          events.map(({ event }) => event),
-          attemptTx,
-        ))();
-      handled.catch(() => undefined);
-      await Promise.race([handled, timeout]);
-    } catch {
-      throw new GroupRolledBack(null);
-    } finally {
-      attemptTx.end();
-      clearTimeout(timer);
-    }
-    // A stop or a lost partition while the group handler ran does not split its work: the group commits whole.
-    const durationMs = (performance.now() - startedMs) / running.length;
-    if (this.#host.crashed()) throw new SimulatedCrash("by kill() during the group handler", new Error("killed"));
-    await hook("after-handler");
-    for (const entry of running) entry.result = { kind: "processed", durationMs };
-  }
-
-  async #handleGroupEventByEvent(
-    batch: PartitionBatch,
-    entries: GroupEntry[],
-    alreadyFailed: GroupRolledBack["failed"],
-  ): Promise<number> {
-    const { db, settings } = this.#consumer;
-    return db.transaction(async (tx) => {
-      await execute(tx, statementTimeoutForTransaction(settings.handlerTimeoutMs));
-      let handled = 0;
-      let savepointOpen = false;
-      for (const [index, entry] of entries.entries()) {
-        if (!batch.active() || this.#host.halted()) break;
-        if (index === alreadyFailed?.index) {
-          entry.result = alreadyFailed.result;
-        } else if (entry.prepared.kind === "event") {
-          if (!savepointOpen) await tx.query(`SAVEPOINT ${EVENT_SAVEPOINT}`);
-          savepointOpen = true;
-          entry.result = await this.#attemptInSavepoint(tx, entry.prepared.event, entry.prepared.origin);
-        }
-        handled += 1;
-      }
-      return handled;
-    });
   }
 
   /**
@@ -479,6 +182,8 @@ export class BatchPipeline {
       }
     };
     const records = batch.records;
+    publishConsumerStage("received", this.#consumer.groupId, () => records);
+    if (this.#consumer.lowPriority) await new Promise((resolve) => setImmediate(resolve));
     let next = 0;
     while (next < records.length) {
       // A stopping consumer finishes the events in progress (and commits them) but starts no others.
@@ -521,13 +226,16 @@ export class BatchPipeline {
       let handled: number;
       const heartbeats = this.#heartbeatWhileHandling(batch);
       try {
-        handled = await this.#handleGroup(batch, entries);
+        handled = await this.#groups.handle(batch, entries);
       } catch (error) {
         await fail(error);
         return;
       } finally {
         clearInterval(heartbeats);
       }
+      publishConsumerStage("committed", this.#consumer.groupId, () =>
+        entries.slice(0, handled).map((entry) => entry.record),
+      );
       // A heartbeat after the group's last entry, and after each failed one, which waited for the broker to take its
       // retry or dead letter; the others finish in moments.
       for (const [index, entry] of entries.slice(0, handled).entries()) {

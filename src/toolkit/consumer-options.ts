@@ -108,6 +108,14 @@ export interface ConsumerOptions<D extends readonly TopicDefinition<unknown>[]> 
    * Events added to the outbox through tx continue the trace either way.
    */
   asyncTraceContext?: boolean;
+  /**
+   * Lets other work of the process go first: each batch starts its transaction on a later turn of the event loop
+   * (setImmediate), after the I/O already waiting, such as a latency-sensitive consumer's records that arrived at
+   * the same moment. For consumers sharing one embedded database (PGlite), which runs one transaction at a time and
+   * blocks the event loop while it does, so that the first consumer handed a record would otherwise delay every
+   * other. Default false.
+   */
+  lowPriority?: boolean;
   /** Create missing topics (the declared ones, their retry topics and dead-letter topic) at start. Default true. */
   createTopics?: boolean;
   sessionTimeoutMs?: number;
@@ -157,6 +165,7 @@ export interface ResolvedConsumer {
   handler: EventHandler<unknown>;
   groupHandler: GroupHandler<unknown> | null;
   asyncTraceContext: boolean;
+  lowPriority: boolean;
   db: DatabaseSession;
   client: TransportClient;
   metrics: ConsumerMetrics;
@@ -217,6 +226,7 @@ export function resolveConsumerOptions<const D extends readonly TopicDefinition<
   const handler = options.handler as EventHandler<unknown>;
   const groupHandler = (options.groupHandler ?? null) as GroupHandler<unknown> | null;
   const asyncTraceContext = options.asyncTraceContext === true;
+  const lowPriority = options.lowPriority === true;
   const db = options.db;
   const client = options.client;
   const metrics: ConsumerMetrics = consumerMetrics();
@@ -248,6 +258,7 @@ export function resolveConsumerOptions<const D extends readonly TopicDefinition<
     handler,
     groupHandler,
     asyncTraceContext,
+    lowPriority,
     db,
     client,
     metrics,

@@ -50,6 +50,13 @@ export interface GroupCommitOptions<I, R> {
   queueMax?: number;
   /** Called after each group commits, with its size; for metrics. */
   onGroup?: (size: number) => void;
+  /**
+   * True when write runs exactly one statement, which commits on its own: the group then runs without BEGIN and
+   * COMMIT around it (two round trips on a server, two more statements on PGlite), and write gets the database
+   * rather than a transaction. A failed statement wrote nothing, so the group is written again one item per savepoint
+   * (in a transaction) as usual. Default false.
+   */
+  oneStatement?: boolean;
 }
 
 export interface GroupCommitStatus {
@@ -105,6 +112,7 @@ export class GroupCommit<I, R> {
   readonly batchMax: number;
   readonly waitMs: number;
   readonly queueMax: number;
+  readonly oneStatement: boolean;
   readonly #db: Database;
   readonly #write: GroupWrite<I, R>;
   readonly #onGroup: ((size: number) => void) | null;
@@ -130,6 +138,7 @@ export class GroupCommit<I, R> {
     this.batchMax = resolved.batchMax;
     this.waitMs = resolved.waitMs;
     this.queueMax = resolved.queueMax;
+    this.oneStatement = options.oneStatement === true;
   }
 
   /** Queues item for the next group; resolves with its result once the transaction holding it has committed. */
@@ -190,13 +199,7 @@ export class GroupCommit<I, R> {
     const items = group.map((entry) => entry.item);
     let outcomes: ReadonlyArray<GroupOutcome<R>>;
     try {
-      outcomes = await this.#db.transaction(async (tx) => {
-        try {
-          return this.#checked(await this.#write(tx, items), items.length);
-        } catch (error) {
-          throw new GroupWriteFailed(error);
-        }
-      });
+      outcomes = await this.#writeGroup(items);
     } catch (error) {
       if (!(error instanceof GroupWriteFailed)) {
         // The commit itself failed (or the database could not start a transaction): nothing of the group is known
@@ -223,6 +226,18 @@ export class GroupCommit<I, R> {
       }
     }
     this.#settle(group, outcomes);
+  }
+
+  /** Writes the group in one transaction, or with oneStatement as the one statement that commits on its own. */
+  async #writeGroup(items: readonly I[]): Promise<ReadonlyArray<GroupOutcome<R>>> {
+    const attempt = async (target: Queryable) => {
+      try {
+        return this.#checked(await this.#write(target, items), items.length);
+      } catch (error) {
+        throw new GroupWriteFailed(error);
+      }
+    };
+    return this.oneStatement ? attempt(this.#db) : this.#db.transaction(attempt);
   }
 
   /** The group again, each item in a savepoint of its own, so that an item that fails rolls back only itself. */

@@ -1,5 +1,5 @@
 // The outbox relay's options: what a caller may set, their defaults and limits, and their resolution into the values
-// the relay runs with.
+// the relay runs with; and its test hooks, with the error a hook's throw becomes.
 
 import {
   DEFAULT_OUTBOX_CLAIM_BATCH_SIZE,
@@ -10,7 +10,7 @@ import {
   type OutboxRecord,
 } from "../store/index.js";
 import { integerOption, resolveInteger, resolveIntegers } from "../platform/options.js";
-import { InvalidArgumentError } from "./errors.js";
+import { describeError, InvalidArgumentError, ToolkitError, ToolkitErrorCode } from "./errors.js";
 import type { KafkaProducerOptions } from "./kafka/producer.js";
 import type { ToolkitLogger } from "./logger.js";
 import type { TransportClient } from "./transports/transport.js";
@@ -46,6 +46,22 @@ export interface OutboxRelayHooks {
   afterClaim?(records: readonly OutboxRecord[]): void | Promise<void>;
   /** Runs after the broker acknowledged records, before they are marked. A throw crashes the relay here. */
   afterSend?(records: readonly OutboxRecord[]): void | Promise<void>;
+}
+
+/** The error a hook's throw becomes: the relay stops where it was, as if its process had died. */
+export class RelayCrashedError extends ToolkitError {
+  readonly point: "afterClaim" | "afterSend";
+
+  constructor(point: "afterClaim" | "afterSend", cause: unknown) {
+    super(
+      ToolkitErrorCode.RELAY_CRASHED,
+      `the outbox relay stopped in its ${point} hook: ${describeError(cause)}; its claimed rows are taken over ` +
+        "by another relay when their lease expires",
+      { cause },
+    );
+    this.name = "RelayCrashedError";
+    this.point = point;
+  }
 }
 
 export interface OutboxRelayOptions {

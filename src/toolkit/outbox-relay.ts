@@ -2,10 +2,9 @@
 //
 // Each round claims a batch of rows under a lease (the store keeps one key in flight at one relay at a time, in id
 // order, so several relays may run at once), publishes them with the idempotent producer (acks=-1), then marks or
-// deletes them; while a full batch is being sent, the next one is claimed. A topic's rows are sent in id order, in
-// requests of at most PRODUCE_REQUEST_RECORD_BYTES_MAX, one after another, so rows with the same key reach their
-// partition in id order; topics are sent side by side, and a failing topic does not hold back the others. Rows that
-// could not be sent are released, with any claimed ahead, and retried after an exponential backoff with jitter.
+// deletes them; while a full batch is being sent, the next one is claimed. How a batch is sent, in per-key order, is
+// in outbox-relay-publish.ts. Rows that could not be sent are released, with any claimed ahead, and retried after an
+// exponential backoff with jitter.
 // Delivery is at least once: a crash between send and mark, or a lease that ran out while the broker was slow,
 // publishes a row again, with the same event id.
 //
@@ -21,24 +20,25 @@ import { performance } from "node:perf_hooks";
 
 import {
   claimOutboxBatch,
-  deleteOutboxEvents,
-  markOutboxPublished,
   OUTBOX_NOTIFY_CHANNEL,
   type Database,
   type OutboxLag,
   type OutboxRecord,
 } from "../store/index.js";
+import { publishRelayStage } from "./diagnostics.js";
 import { describeError, InvalidArgumentError, ToolkitError, ToolkitErrorCode } from "./errors.js";
-import { chunkRecords, type KafkaProducer, type KafkaProducerOptions, type ProducerRecord } from "./kafka/producer.js";
+import type { KafkaProducer, KafkaProducerOptions } from "./kafka/producer.js";
 import { silentLogger, type ToolkitLogger } from "./logger.js";
 import { publishingMetrics, type PublishingMetrics } from "./metrics.js";
 import {
+  RelayCrashedError,
   RELAY_STUCK_CLAIM_COUNT,
   resolveRelayOptions,
   type OutboxRelayHooks,
   type OutboxRelayOptions,
   type ResolvedRelayOptions,
 } from "./outbox-relay-options.js";
+import { finishPublished, sendOutboxRecords, type SendOutcome } from "./outbox-relay-publish.js";
 import { OutboxUpkeep } from "./outbox-upkeep.js";
 import { RelayLeases, renewEvery } from "./relay-leases.js";
 import type { Component } from "./service.js";
@@ -57,22 +57,6 @@ export interface OutboxRelayStatus {
   listening: boolean;
   /** How long the relay, idle, waits before it looks for rows again unless woken (see idlePollIntervalMaxMs). */
   idlePollMs: number;
-}
-
-/** The error a hook's throw becomes: the relay stops where it was, as if its process had died. */
-export class RelayCrashedError extends ToolkitError {
-  readonly point: "afterClaim" | "afterSend";
-
-  constructor(point: "afterClaim" | "afterSend", cause: unknown) {
-    super(
-      ToolkitErrorCode.RELAY_CRASHED,
-      `the outbox relay stopped in its ${point} hook: ${describeError(cause)}; its claimed rows are taken over ` +
-        "by another relay when their lease expires",
-      { cause },
-    );
-    this.name = "RelayCrashedError";
-    this.point = point;
-  }
 }
 
 type BatchOutcome = "published" | "failed" | "crashed";
@@ -337,7 +321,13 @@ export class OutboxRelay implements Component {
       bytesMax: this.#options.batchBytesMax,
       leaseMs: this.#options.leaseMs,
       publishingIds,
-    }).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
+    }).then(
+      (records) => {
+        publishRelayStage("claimed", this.#db.schema, records);
+        return records;
+      },
+      (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+    );
   }
 
   async #waitForWork(): Promise<void> {
@@ -467,52 +457,15 @@ export class OutboxRelay implements Component {
     return marked;
   }
 
-  /** Sends each topic's rows in id order, topics side by side; returns what the broker acknowledged and what not. */
-  async #send(
-    records: readonly OutboxRecord[],
-  ): Promise<{ sent: OutboxRecord[]; failed: Array<{ record: OutboxRecord; reason: string }> }> {
-    const byTopic = new Map<string, Array<ProducerRecord & { row: OutboxRecord }>>();
-    for (const record of records) {
-      let list = byTopic.get(record.topic);
-      if (list === undefined) {
-        list = [];
-        byTopic.set(record.topic, list);
-      }
-      list.push({ topic: record.topic, key: record.key, value: record.value, headers: record.headers, row: record });
-    }
-    const producer = this.#producerNow();
-    const sent: OutboxRecord[] = [];
-    const failed: Array<{ record: OutboxRecord; reason: string }> = [];
-    await Promise.all(
-      [...byTopic].map(async ([topic, list]) => {
-        const chunks = chunkRecords(list);
-        for (const [index, chunk] of chunks.entries()) {
-          try {
-            await producer.send(chunk.map(({ row: _row, ...record }) => record));
-            sent.push(...chunk.map((entry) => entry.row));
-            this.#metrics.eventsProduced.inc({ topic, source: "outbox" }, chunk.length);
-          } catch (error) {
-            const reason = describeError(error);
-            // The rest of this topic's rows wait too, so that no row overtakes an earlier one of its key.
-            for (const rest of chunks.slice(index)) {
-              for (const entry of rest) failed.push({ record: entry.row, reason });
-            }
-            this.#logger.warn(
-              {
-                relayId: this.relayId,
-                topic,
-                attempt: this.#consecutiveFailures + 1,
-                rows: chunks.slice(index).reduce((sum, rest) => sum + rest.length, 0),
-                err: error,
-              },
-              `publishing outbox rows to "${topic}" failed; they are retried with backoff: ${reason}`,
-            );
-            return;
-          }
-        }
-      }),
-    );
-    return { sent, failed };
+  #send(records: readonly OutboxRecord[]): Promise<SendOutcome> {
+    return sendOutboxRecords(records, {
+      producer: this.#producerNow(),
+      metrics: this.#metrics,
+      logger: this.#logger,
+      relayId: this.relayId,
+      schema: this.#db.schema,
+      attempt: this.#consecutiveFailures + 1,
+    });
   }
 
   #producerNow(): KafkaProducer {
@@ -522,22 +475,17 @@ export class OutboxRelay implements Component {
 
   /** Marks or deletes published rows; false when the database refused. */
   async #finish(sent: readonly OutboxRecord[]): Promise<boolean> {
-    const ids = sent.map((record) => record.id);
-    try {
-      if (this.#options.afterPublish === "delete") await deleteOutboxEvents(this.#db, ids);
-      else await markOutboxPublished(this.#db, ids);
-      this.#published += ids.length;
+    const finished = await finishPublished(this.#db, sent, {
+      afterPublish: this.#options.afterPublish,
+      logger: this.#logger,
+      relayId: this.relayId,
+      quiet: this.#abandoned,
+    });
+    if (finished) {
+      this.#published += sent.length;
       if (this.#options.afterPublish === "mark") this.#upkeep.notePublished();
-      return true;
-    } catch (error) {
-      // The rows stay claimed until their lease ends and are then published again: a duplicate, never a loss.
-      const level = this.#abandoned ? "debug" : "error";
-      this.#logger[level](
-        { relayId: this.relayId, err: error, rows: ids.length },
-        `marking published outbox rows failed; they will be published again: ${describeError(error)}`,
-      );
-      return false;
     }
+    return finished;
   }
 
   #release(ids: readonly number[], reason: string | null, attempted = true): Promise<void> {

@@ -1,7 +1,15 @@
 // The transactional outbox, producing side: an event is added inside the caller's database transaction, so it
 // exists exactly when the business write commits. The outbox relay (outbox-relay.ts) publishes it afterwards.
 
-import { addOutboxEvents, findOutboxEvent, findOutboxEvents, type Queryable } from "../store/index.js";
+import {
+  addOutboxEvents,
+  addUnknownOutboxEvents,
+  findOutboxEvent,
+  findOutboxEvents,
+  outboxSql,
+  type KnownRowsSource,
+  type Queryable,
+} from "../store/index.js";
 import { encodeEvent, type EncodedEvent, type EventOptions } from "./event.js";
 import { InvalidArgumentError } from "./errors.js";
 import { serializerFor } from "./serializer.js";
@@ -10,6 +18,8 @@ import { traceparentOf } from "./tracing.js";
 
 /** Events per addManyToOutbox call. */
 export const OUTBOX_ADD_EVENTS_MAX = 10_000;
+/** Events addUnknownToOutbox adds in one statement; more take a statement per this many. */
+export const OUTBOX_EVENTS_PER_STATEMENT_MAX = outboxSql.OUTBOX_INSERT_ROWS_MAX;
 
 function toOutboxInput(event: EncodedEvent) {
   return { topic: event.topic, key: event.key, value: event.value, headers: event.headers, eventId: event.id };
@@ -105,4 +115,41 @@ export async function addEncodedToOutbox(tx: Queryable, events: readonly Encoded
   }
   if (events.length === 0) return 0;
   return (await addOutboxEvents(tx, events.map(toOutboxInput))).length;
+}
+
+/** What addUnknownToOutbox found of the looked-up ids, and how many events it added. */
+export interface UnknownToOutboxResult<T> {
+  /** Values of the ids still in the outbox as events of the topic, by event id in lower case. */
+  inOutbox: Map<string, T>;
+  /** The caller's rows (knownIn) for the ids found there, by event id in lower case. */
+  elsewhere: Map<string, Record<string, unknown>>;
+  added: number;
+}
+
+/**
+ * addEncodedToOutbox and findManyInOutbox in one statement, for a group commit whose requests may be retries: adds
+ * the events whose ids are neither in the outbox nor among the caller's own rows (knownIn: the table that keeps
+ * what the outbox forgets after a while), and returns what was found of lookupIds in each, so that the caller can
+ * tell a retry (the same value: nothing more to do) from a different request that reuses an id. One statement for
+ * up to 500 events; at least one event, and at most OUTBOX_ADD_EVENTS_MAX.
+ */
+export async function addUnknownToOutbox<T>(
+  tx: Queryable,
+  topic: TopicDefinition<T>,
+  events: readonly EncodedEvent[],
+  options: { lookupIds: readonly string[]; knownIn?: KnownRowsSource | null },
+): Promise<UnknownToOutboxResult<T>> {
+  if (!Array.isArray(events)) throw new InvalidArgumentError("events", "must be an array");
+  if (events.length > OUTBOX_ADD_EVENTS_MAX) {
+    throw new InvalidArgumentError("events", `at most ${OUTBOX_ADD_EVENTS_MAX} per call, got ${events.length}`);
+  }
+  const found = await addUnknownOutboxEvents(tx, events.map(toOutboxInput), options);
+  const untyped = topic as TopicDefinition<unknown>;
+  const serializer = serializerFor(untyped);
+  const inOutbox = new Map<string, T>();
+  for (const [eventId, row] of found.inOutbox) {
+    if (row.topic !== topic.name || row.value === null) continue;
+    inOutbox.set(eventId, serializer.decode(untyped, row.value) as T);
+  }
+  return { inOutbox, elsewhere: found.elsewhere, added: found.added.length };
 }

@@ -29,3 +29,13 @@ test("only src/toolkit/kafka/ imports a Kafka client library", () => {
   const inside = sourceFiles(join(ROOT, SEAM)).filter((file) => KAFKA_CLIENT_PACKAGE.test(readFileSync(file, "utf8")));
   assert.ok(inside.length > 0, "the pattern still finds the seam's own imports");
 });
+
+test("outside the seam, consumers and admins come from the client the seam made, not a library's own factory", () => {
+  // createKafkaConsumer and createKafkaAdmin are kafkajs's side of the seam; callers ask KafkaClient.consumer() and
+  // .admin(), which honour the chosen library (KAFKA_CLIENT).
+  const direct = sourceFiles(join(ROOT, "src"))
+    .map((file) => relative(ROOT, file))
+    .filter((file) => !file.startsWith(SEAM))
+    .filter((file) => /\bcreateKafka(?:Consumer|Admin)\b/.test(readFileSync(join(ROOT, file), "utf8")));
+  assert.deepEqual(direct, []);
+});

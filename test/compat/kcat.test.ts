@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { brokerForTest, kafkaFor } from "../helpers/broker.js";
+import { brokerForTest, eventually, kafkaFor } from "../helpers/broker.js";
 import { hasCommand, requireTool } from "../helpers/environment.js";
 import { runCommand, type CommandResult } from "../helpers/process.js";
 
@@ -158,4 +158,41 @@ test("kcat (librdkafka) commits a transaction and reads read_committed around ka
     "committed-2",
     "open-1",
   ]);
+});
+
+test("a read_committed kcat consumer waits (require_stable) for offsets an open transaction will commit", async (t) => {
+  if (!requireTool(t, KCAT, "kcat (apt-get install kcat)")) return;
+  const broker = await brokerForTest(t);
+  const lines = Array.from({ length: 10 }, (_, i) => `m${i}`);
+  const produced = await kcat(["-b", broker.address, "-P", "-t", "stable", "-p", "0"], lines.join("\n") + "\n");
+  assert.equal(produced.code, 0, produced.stderr);
+  const producer = kafkaFor(broker).producer({ transactionalId: "offsets-writer", maxInFlightRequests: 1 });
+  await producer.connect();
+  t.after(() => producer.disconnect());
+  const transaction = await producer.transaction();
+  await transaction.sendOffsets({
+    consumerGroupId: "stable-group",
+    topics: [{ topic: "stable", partitions: [{ partition: 0, offset: "6" }] }],
+  });
+  // librdkafka (isolation.level=read_committed, its default) asks with require_stable and retries while the
+  // broker answers UNSTABLE_OFFSET_COMMIT; the fault rule only watches, it never matches.
+  let stableFetches = 0;
+  broker.broker.faults.add({
+    apiKey: 9,
+    action: { kind: "delay", delayMs: 0 },
+    match: (request) => {
+      if ((request as { requireStable?: boolean }).requireStable === true) stableFetches++;
+      return false;
+    },
+  });
+  const consuming = kcat(
+    ["-b", broker.address, "-G", "stable-group", "-e", "-f", "%s\\n", "-X", "auto.offset.reset=earliest", "stable"],
+    undefined,
+    60_000,
+  );
+  assert.ok(await eventually(() => stableFetches >= 2, 30_000), `${stableFetches} OffsetFetch with require_stable`);
+  await transaction.commit();
+  const consumed = await consuming;
+  assert.equal(consumed.code, 0, consumed.stderr);
+  assert.deepEqual(consumed.stdout.trim().split("\n"), ["m6", "m7", "m8", "m9"]);
 });

@@ -18,6 +18,7 @@ import {
   GROUP_COMMIT_BATCH_LIMIT,
 } from "../../src/toolkit/group-commit.js";
 import * as kafkaClientOptions from "../../src/kafka/client/options.js";
+import * as groupOptions from "../../src/kafka/client/group/options.js";
 import { temporaryDir } from "../helpers/environment.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -124,6 +125,10 @@ test("docs/kafka-client.md's options table states the client's defaults", () => 
     sendBufferBytesMax: kafkaClientOptions.SEND_BUFFER_BYTES_MAX,
     retriesMax: kafkaClientOptions.RETRIES_MAX,
     metadataMaxAgeMs: kafkaClientOptions.METADATA_MAX_AGE_MS,
+    sessionTimeoutMs: groupOptions.GROUP_SESSION_TIMEOUT_MS,
+    heartbeatIntervalMs: groupOptions.GROUP_HEARTBEAT_INTERVAL_MS,
+    rebalanceTimeoutMs: groupOptions.GROUP_REBALANCE_TIMEOUT_MS,
+    maxWaitMs: groupOptions.GROUP_FETCH_MAX_WAIT_MS,
   };
   const stated = new Map(
     tableRows(read("docs/kafka-client.md")).map(([name, value]) => [literal(name), literal(value)]),

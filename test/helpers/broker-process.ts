@@ -1,11 +1,15 @@
 // A broker in a child process on a data dir (test/fixtures/broker-process.ts), for tests that kill it with SIGKILL:
-// resolves with the process and its address once it listens.
+// resolves with the process and its address once it listens. Another fixture may stand in for it (one that injects a
+// crash at a chosen point).
 
 import { spawn, type ChildProcess } from "node:child_process";
 
-export function startBrokerProcess(dataDir: string): Promise<{ child: ChildProcess; address: string }> {
+export function startBrokerProcess(
+  dataDir: string,
+  fixture = "test/fixtures/broker-process.ts",
+): Promise<{ child: ChildProcess; address: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "test/fixtures/broker-process.ts", dataDir], {
+    const child = spawn(process.execPath, ["--import", "tsx", fixture, dataDir], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";

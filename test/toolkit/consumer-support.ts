@@ -29,7 +29,8 @@ export function toolkitClientFor(broker: RunningBroker): KafkaClient {
   return createKafkaClient({
     brokers: [broker.address],
     clientId: "sluice-toolkit-test",
-    env: {},
+    // KAFKA_CLIENT=kafkajs runs the consumer tests on kafkajs; by default they run on Sluice's client.
+    env: { KAFKA_CLIENT: process.env.KAFKA_CLIENT },
     retry: { retries: 5, initialRetryTimeMs: 50, maxRetryTimeMs: 500 },
   });
 }

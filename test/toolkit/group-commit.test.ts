@@ -111,33 +111,49 @@ storeTest("an item is not answered while its group's transaction is still open",
   await group.close();
 });
 
-storeTest("one bad write in a group fails alone, whether refused first or by a constraint", async (_t, target) => {
-  const db = await target.open();
-  await createNotes(db);
-  const group = new GroupCommit<Note, number>({ db, write: writeNotes });
-  const notes: Note[] = Array.from({ length: 30 }, (_, id) => ({
-    id,
-    body: id === 7 ? "" : id === 19 ? "bad" : `note ${id}`,
-  }));
-  const results = await Promise.allSettled(notes.map((note) => group.submit(note)));
-  for (const [id, result] of results.entries()) {
-    if (id === 7 || id === 19) {
-      assert.equal(result.status, "rejected", `note ${id}`);
-    } else {
-      assert.deepEqual(result, { status: "fulfilled", value: id });
-    }
-  }
-  const rejected = results[19] as PromiseRejectedResult;
-  assert.match(String((rejected.reason as Error).message), /check constraint/);
-  assert.deepEqual(
-    await noteIds(db),
-    notes.filter((note) => note.id !== 7 && note.id !== 19).map((note) => note.id),
+for (const oneStatement of [false, true]) {
+  const how = oneStatement ? ", its one statement without a transaction" : "";
+  storeTest(
+    `one bad write in a group fails alone, whether refused first or by a constraint${how}`,
+    async (_t, target) => {
+      const db = await target.open();
+      await createNotes(db);
+      const targets = new Set<boolean>();
+      const group = new GroupCommit<Note, number>({
+        db,
+        oneStatement,
+        write: (tx, notes) => {
+          targets.add(tx === db);
+          return writeNotes(tx, notes);
+        },
+      });
+      const notes: Note[] = Array.from({ length: 30 }, (_, id) => ({
+        id,
+        body: id === 7 ? "" : id === 19 ? "bad" : `note ${id}`,
+      }));
+      const results = await Promise.allSettled(notes.map((note) => group.submit(note)));
+      for (const [id, result] of results.entries()) {
+        if (id === 7 || id === 19) {
+          assert.equal(result.status, "rejected", `note ${id}`);
+        } else {
+          assert.deepEqual(result, { status: "fulfilled", value: id });
+        }
+      }
+      const rejected = results[19] as PromiseRejectedResult;
+      assert.match(String((rejected.reason as Error).message), /check constraint/);
+      assert.deepEqual(
+        await noteIds(db),
+        notes.filter((note) => note.id !== 7 && note.id !== 19).map((note) => note.id),
+      );
+      assert.ok(group.status().isolatedGroups >= 1, "the constraint failure was isolated by savepoints");
+      // With oneStatement a group's write gets the database itself, and the isolating retry a transaction.
+      assert.deepEqual([...targets].sort(), oneStatement ? [false, true] : [false]);
+      // The committer goes on working after a failed group.
+      assert.equal(await group.submit({ id: 100, body: "after" }), 100);
+      await group.close();
+    },
   );
-  assert.ok(group.status().isolatedGroups >= 1, "the constraint failure was isolated by savepoints");
-  // The committer goes on working after a failed group.
-  assert.equal(await group.submit({ id: 100, body: "after" }), 100);
-  await group.close();
-});
+}
 
 storeTest("events added through the outbox group commit keep their order per key", async (_t, target) => {
   const db = await target.open();

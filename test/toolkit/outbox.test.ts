@@ -3,9 +3,9 @@ import assert from "node:assert/strict";
 import { Type } from "@sinclair/typebox";
 
 import type { Database, Queryable } from "../../src/store/index.js";
-import { EVENT_HEADERS } from "../../src/toolkit/event.js";
 import { EventTooLargeError, EventValidationError, InvalidArgumentError } from "../../src/toolkit/errors.js";
-import { addManyToOutbox, addToOutbox } from "../../src/toolkit/outbox.js";
+import { encodeEvent, EVENT_HEADERS } from "../../src/toolkit/event.js";
+import { addManyToOutbox, addToOutbox, addUnknownToOutbox } from "../../src/toolkit/outbox.js";
 import { defineTopic } from "../../src/toolkit/topic.js";
 import { parseTraceparent, runWithTraceparent } from "../../src/toolkit/tracing.js";
 import { storeTest } from "../store/harness.js";
@@ -171,3 +171,46 @@ storeTest("a batch is validated whole, added in order, and a repeated event id a
   assert.equal((await outboxRows(db)).length, 700, "the retried command added nothing");
   assert.deepEqual(await db.transaction((tx) => addManyToOutbox(tx, accountOpened, [])), []);
 });
+
+storeTest(
+  "addUnknownToOutbox adds only ids known nowhere, in order, and says where the others were found",
+  async (_t, target) => {
+    const db = await target.open();
+    await db.exec("CREATE TABLE kept_accounts (id uuid PRIMARY KEY, owner text NOT NULL)");
+    const inOutbox = await db.transaction((tx) => addToOutbox(tx, accountOpened, { accountId: "acc-1", owner: "Ada" }));
+    const kept = "5d0c2a52-8f4e-4d35-9b1a-0c7e3f6a1b2c";
+    await db.query("INSERT INTO kept_accounts (id, owner) VALUES ($1, $2)", [kept, "Bob"]);
+    const encode = (accountId: string, eventId: string) =>
+      encodeEvent(accountOpened, { accountId, owner: "New" }, { eventId });
+    const fresh = ["0b6f4c1e-2f64-4b0a-a0a8-0d2d8f1e9a01", "0b6f4c1e-2f64-4b0a-a0a8-0d2d8f1e9a02"];
+    const events = [
+      await encode("acc-2", fresh[0]!),
+      await encode("acc-1", inOutbox),
+      await encode("acc-3", kept),
+      await encode("acc-4", fresh[1]!),
+    ];
+    const found = await db.transaction((tx) =>
+      addUnknownToOutbox(tx, accountOpened, events, {
+        lookupIds: [inOutbox, kept, fresh[0]!],
+        knownIn: { table: "kept_accounts", idColumn: "id", columns: ["owner"] },
+      }),
+    );
+    assert.equal(found.added, 2);
+    assert.deepEqual([...found.inOutbox], [[inOutbox, { accountId: "acc-1", owner: "Ada" }]]);
+    assert.deepEqual([...found.elsewhere], [[kept, { owner: "Bob" }]]);
+    // The two unknown events were added after the first, in the order given; the known ones added nothing.
+    assert.deepEqual(
+      (await outboxRows(db)).map((row) => row.event_id),
+      [inOutbox, fresh[0], fresh[1]],
+    );
+    await assert.rejects(
+      db.transaction((tx) =>
+        addUnknownToOutbox(tx, accountOpened, [events[0]!], {
+          lookupIds: [],
+          knownIn: { table: "kept accounts", idColumn: "id", columns: ["owner"] },
+        }),
+      ),
+      /knownIn.table/,
+    );
+  },
+);

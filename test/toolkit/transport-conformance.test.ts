@@ -148,6 +148,8 @@ async function assertEachOnce(db: Queryable, ids: readonly string[]): Promise<vo
 
 interface CaseScene extends TransportScene {
   db: Database;
+  /** PGlite runs one transaction at a time, so handlers (each in its transaction) never overlap on it. */
+  oneTransactionAtATime: boolean;
   topic: ConformanceTopic;
   groupId: string;
   started: Array<{ stop(): Promise<void> }>;
@@ -157,7 +159,11 @@ interface CaseScene extends TransportScene {
   relay(): Promise<OutboxRelay>;
 }
 
-function conformance(name: string, body: (t: TestContext, scene: CaseScene) => Promise<void>): void {
+function conformance(
+  name: string,
+  body: (t: TestContext, scene: CaseScene) => Promise<void>,
+  { partitions = 1 }: { partitions?: number } = {},
+): void {
   for (const fixture of FIXTURES) {
     storeTest(
       `${fixture.name}: ${name}`,
@@ -166,11 +172,12 @@ function conformance(name: string, body: (t: TestContext, scene: CaseScene) => P
         if (transport === null) return;
         const db = await target.open();
         await createSeenTable(db);
-        const topic = conformanceTopic();
+        const topic = conformanceTopic(partitions);
         const started: Array<{ stop(): Promise<void> }> = [];
         const scene: CaseScene = {
           ...transport,
           db,
+          oneTransactionAtATime: target.kind === "pglite",
           topic,
           groupId: `conformance-${randomBytes(4).toString("hex")}`,
           started,
@@ -265,6 +272,59 @@ conformance("order across members: a key's events stay in order with two members
     );
   }
 });
+
+conformance(
+  "concurrency: handlers of different keys run at once, each key's events still in commit order",
+  async (t, scene) => {
+    if (scene.oneTransactionAtATime) {
+      t.skip("PGlite runs one transaction at a time, so handlers cannot overlap on it");
+      return;
+    }
+    // Kafka runs partitions side by side, AMQP the lanes its queue's deliveries are split into by key.
+    let inFlight = 0;
+    let mostAtOnce = 0;
+    let secondArrived: () => void = () => undefined;
+    const overlap = new Promise<void>((resolve) => (secondArrived = resolve));
+    const consumer = scene.consumer({
+      concurrency: 4,
+      async handler(event, tx) {
+        inFlight += 1;
+        mostAtOnce = Math.max(mostAtOnce, inFlight);
+        if (inFlight >= 2) secondArrived();
+        try {
+          // Each handler lingers until another runs beside it (or a while passes), so that overlap is seen even on
+          // a loaded machine; without concurrency none ever does and the assertion below fails.
+          await Promise.race([overlap, new Promise((resolve) => setTimeout(resolve, 200))]);
+          await tx.query("INSERT INTO seen (event_id, item, sequence) VALUES ($1, $2, $3)", [
+            event.id,
+            event.value.item,
+            event.value.sequence,
+          ]);
+        } finally {
+          inFlight -= 1;
+        }
+      },
+    });
+    await consumer.start();
+    await consumer.whenReady(30_000);
+    await scene.relay();
+    const ids = await commitEvents(scene.db, scene.topic, itemsFor(80, 8));
+    await waitFor("80 events handled", async () => (await seenCount(scene.db)) >= 80, DRAIN_TIMEOUT_MS, 50);
+    await assertEachOnce(scene.db, ids);
+    assert.ok(mostAtOnce >= 2, `handlers ran side by side (at most ${mostAtOnce} at once)`);
+    assert.ok(mostAtOnce <= 4, `no more than concurrency handlers at once (${mostAtOnce})`);
+    const byItem = new Map<string, number[]>();
+    for (const row of await seenRows(scene.db)) byItem.set(row.item, [...(byItem.get(row.item) ?? []), row.sequence]);
+    for (const [item, sequences] of byItem) {
+      assert.deepEqual(
+        sequences,
+        [...sequences].sort((left, right) => left - right),
+        `${item} in order`,
+      );
+    }
+  },
+  { partitions: 4 },
+);
 
 conformance(
   "redelivery after a crash: work committed but not acknowledged is skipped by the inbox",

@@ -7,7 +7,12 @@ import type { FastifyPluginAsync } from "fastify";
 
 import { webDirectory, webPage } from "../../gateway/static-files.js";
 import type { Database } from "../../store/database.js";
-import { createConsumer, type Component, type TopicDefinition } from "../../toolkit/index.js";
+import {
+  createConsumer,
+  DEFAULT_RELAY_IDLE_POLL_INTERVAL_MS,
+  type Component,
+  type TopicDefinition,
+} from "../../toolkit/index.js";
 import type { AppImplementation, RoleContext, RoleParts } from "../app.js";
 import { analyticsRoutes, recordEvent } from "./analytics.js";
 import { applicationsRoutes, jobEventForApplications } from "./applications.js";
@@ -35,11 +40,19 @@ const migrationsOf = (service: JobsServiceName) => [
 
 type Handler = Parameters<typeof createConsumer>[0]["handler"];
 
+/**
+ * Whether a consumer's batches let other work go first (the toolkit's lowPriority). Only search has a latency aim
+ * (a new job searchable within 50 ms), and every service of the process shares one embedded database that runs one
+ * transaction at a time, so the others wait for search's transaction rather than search for theirs.
+ */
+type Urgency = "urgent" | "background";
+
 function consumer(
   context: RoleContext,
   db: Database,
   groupId: string,
   topics: readonly TopicDefinition<unknown>[],
+  urgency: Urgency,
   handler: Handler,
 ) {
   const sessionTimeoutMs = context.settings.workerSessionTimeoutMs;
@@ -52,6 +65,7 @@ function consumer(
     sessionTimeoutMs,
     heartbeatIntervalMs: Math.max(HEARTBEAT_INTERVAL_MS_MIN, Math.floor(sessionTimeoutMs / HEARTBEATS_PER_SESSION)),
     logger: context.logger,
+    lowPriority: urgency === "background",
     handler,
   });
 }
@@ -83,17 +97,22 @@ function serviceParts(service: JobsServiceName, context: RoleContext, db: Databa
     case "jobs": {
       const store = keyValueStoreFor(context.env, context.logger);
       const cache = listingCache(store, context.logger);
+      // Every route that adds a job event wakes the relay after its commit, so it needs no notification; the slow
+      // poll finds what a crashed process left behind.
+      const relay = context.outboxRelay({ listen: false, pollIntervalMs: DEFAULT_RELAY_IDLE_POLL_INTERVAL_MS });
       // Invalidated by the job events too, so that every instance of the service drops its stale listings.
-      const invalidator = consumer(context, db, "jobs-listing-cache", [jobEvents], () => cache.invalidate());
+      const invalidator = consumer(context, db, "jobs-listing-cache", [jobEvents], "background", () =>
+        cache.invalidate(),
+      );
       return {
-        routes: jobsRoutes({ db, auth, cache }),
-        components: [context.outboxRelay(), invalidator, storeComponent("jobs-listing-store", store)],
+        routes: jobsRoutes({ db, auth, cache, eventsCommitted: () => relay.wake() }),
+        components: [relay, invalidator, storeComponent("jobs-listing-store", store)],
         consumers: [invalidator],
         store,
       };
     }
     case "applications": {
-      const jobs = consumer(context, db, "jobs-applications-jobs", [jobEvents], (event, tx) =>
+      const jobs = consumer(context, db, "jobs-applications-jobs", [jobEvents], "background", (event, tx) =>
         jobEventForApplications(tx, event.value as never),
       );
       return {
@@ -104,7 +123,7 @@ function serviceParts(service: JobsServiceName, context: RoleContext, db: Databa
       };
     }
     case "search": {
-      const indexer = consumer(context, db, "jobs-search", [jobEvents, userEvents], (event, tx) =>
+      const indexer = consumer(context, db, "jobs-search", [jobEvents, userEvents], "urgent", (event, tx) =>
         event.topic === jobEvents.name
           ? indexJobEvent(tx, event.value as never)
           : indexUserEvent(tx, event.value as never),
@@ -112,8 +131,13 @@ function serviceParts(service: JobsServiceName, context: RoleContext, db: Databa
       return { routes: searchRoutes({ db }), components: [indexer], consumers: [indexer], store: null };
     }
     case "notifications": {
-      const notifier = consumer(context, db, "jobs-notifications", [userEvents, applicationEvents], (event, tx) =>
-        notifyOf(tx, event as never),
+      const notifier = consumer(
+        context,
+        db,
+        "jobs-notifications",
+        [userEvents, applicationEvents],
+        "background",
+        (event, tx) => notifyOf(tx, event as never),
       );
       return {
         routes: notificationsRoutes({ db, auth }),
@@ -128,6 +152,7 @@ function serviceParts(service: JobsServiceName, context: RoleContext, db: Databa
         db,
         "jobs-analytics",
         [userEvents, jobEvents, applicationEvents],
+        "background",
         (event, tx) => recordEvent(tx, event as never),
       );
       return { routes: analyticsRoutes({ db }), components: [recorder], consumers: [recorder], store: null };

@@ -72,10 +72,15 @@ export interface JobsServiceOptions {
   db: Database;
   auth: Auth;
   cache: ListingCache;
+  /**
+   * Called after each commit that added a job event to the outbox: wakes the service's relay at once, in the process,
+   * rather than when the database's notification arrives (PGlite's is handed over on a later turn of the event loop).
+   */
+  eventsCommitted: () => void;
 }
 
 export function jobsRoutes(options: JobsServiceOptions): FastifyPluginAsync {
-  const { db, auth, cache } = options;
+  const { db, auth, cache, eventsCommitted } = options;
 
   /** The job, when the caller owns it: 404 for no such job, 403 for someone else's. */
   const ownedJob = async (q: Queryable, id: string, userId: string): Promise<JobRow> => {
@@ -107,6 +112,7 @@ export function jobsRoutes(options: JobsServiceOptions): FastifyPluginAsync {
         await addToOutbox(tx, jobEvents, { event_type: "job_created", data });
         return data;
       });
+      eventsCommitted();
       await cache.invalidate();
       return created(reply, job);
     });
@@ -196,6 +202,7 @@ export function jobsRoutes(options: JobsServiceOptions): FastifyPluginAsync {
         await addToOutbox(tx, jobEvents, { event_type: "job_updated", data });
         return data;
       });
+      eventsCommitted();
       await cache.invalidate();
       return job;
     });
@@ -209,6 +216,7 @@ export function jobsRoutes(options: JobsServiceOptions): FastifyPluginAsync {
         const data = { id, version: job.version + 1, employer_id: job.employer_id };
         await addToOutbox(tx, jobEvents, { event_type: "job_deleted", data });
       });
+      eventsCommitted();
       await cache.invalidate();
       return reply.status(204).send();
     });

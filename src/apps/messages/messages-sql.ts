@@ -106,12 +106,3 @@ export async function selectMessage(db: Queryable, id: string): Promise<StoredMe
   const row = rows[0];
   return row === undefined ? null : toMessage(row);
 }
-
-/** The stored messages among ids, by id; one statement for a whole group of requests. */
-export async function selectMessagesByIds(db: Queryable, ids: readonly string[]): Promise<Map<string, StoredMessage>> {
-  const found = new Map<string, StoredMessage>();
-  if (ids.length === 0) return found;
-  const { rows } = await db.query<MessageRow>(`SELECT ${COLUMNS} FROM messages WHERE id = ANY($1::uuid[])`, [ids]);
-  for (const row of rows) found.set(row.id, toMessage(row));
-  return found;
-}

@@ -2,7 +2,7 @@
 // /save and /view, and the web page. Accepting a message only adds it to the outbox; the relay publishes it and the
 // worker stores it, so an accepted message survives a broker that is down. Messages accepted at about the same time
 // share one transaction and one outbox INSERT (a group commit, see toolkit/group-commit.ts), and each request is
-// answered once that transaction has committed.
+// answered once that transaction (for a group of up to 500, its one statement) has committed.
 
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from "fastify";
 
@@ -10,10 +10,11 @@ import { GatewayError, GatewayErrorCode, notFound, validationFailed } from "../.
 import { webDirectory, webPage } from "../../gateway/static-files.js";
 import { integerOption, resolveIntegers } from "../../platform/options.js";
 import {
-  addEncodedToOutbox,
+  addUnknownToOutbox,
+  DEFAULT_GROUP_COMMIT_BATCH_MAX,
   encodeEvent,
-  findManyInOutbox,
   GroupCommit,
+  OUTBOX_EVENTS_PER_STATEMENT_MAX,
   newEventId,
   toolkitCounter,
   type Database,
@@ -32,7 +33,7 @@ import {
   singleQueryValue,
   type MessageInput,
 } from "./message.js";
-import { selectMessage, selectMessages, selectMessagesByIds, type MessagePage } from "./messages-sql.js";
+import { selectMessage, selectMessages, type MessagePage } from "./messages-sql.js";
 import { messageSavedTopic } from "./topics.js";
 import { renderSignInRequiredPage, renderViewPage } from "./view-page.js";
 
@@ -101,40 +102,44 @@ function changedRepost(id: string): GatewayError {
   );
 }
 
+/** Where the worker keeps stored messages: the outbox forgets published events after a while, this table does not. */
+const STORED_MESSAGES = { table: "messages", idColumn: "id", columns: ["body", "template"] } as const;
+
 /**
  * Adds a group of accepted messages to the outbox in one statement. A client-chosen id makes a retry safe: the same
  * message again is accepted once. The same id with other text or another template is a different message, which
- * would otherwise vanish silently behind the first: that request alone is refused with 409. Earlier messages are
- * looked up for the whole group at once, in the outbox and among the stored messages (the outbox forgets published
- * events after a while), and a message earlier in the same group counts as accepted before.
+ * would otherwise vanish silently behind the first: that request alone is refused with 409. The one statement looks
+ * the chosen ids up, in the outbox and among the stored messages, and adds only the messages found in neither; a
+ * message earlier in the same group counts as accepted before.
  */
 async function writeMessages(tx: Queryable, pending: readonly PendingMessage[]): Promise<Array<GroupOutcome<void>>> {
-  const chosenIds = pending.filter((message) => message.input.id !== null).map((message) => message.event.id);
-  const earlier = new Map<string, { text: string; template: string }>();
-  if (chosenIds.length > 0) {
-    for (const [id, value] of await findManyInOutbox(tx, messageSavedTopic, chosenIds)) earlier.set(id, value);
-    const unknownIds = chosenIds.filter((id) => !earlier.has(id));
-    for (const [id, message] of await selectMessagesByIds(tx, unknownIds)) earlier.set(id, message);
-  }
   const events: EncodedEvent[] = [];
-  const adding = new Set<string>();
-  const outcomes = pending.map(({ input, event }): GroupOutcome<void> => {
-    if (input.id !== null) {
-      const before = earlier.get(event.id);
-      if (before !== undefined && (before.text !== input.text || before.template !== input.template)) {
-        return { ok: false, error: changedRepost(event.id) };
-      }
-      if (before === undefined) earlier.set(event.id, input);
-    }
-    // A retried request adds its event again; the outbox keeps the first and adds nothing.
-    if (!adding.has(event.id)) {
-      adding.add(event.id);
-      events.push(event);
+  const first = new Map<string, MessageInput>();
+  for (const { input, event } of pending) {
+    if (first.has(event.id)) continue;
+    first.set(event.id, input);
+    events.push(event);
+  }
+  const chosenIds = [...first].flatMap(([id, input]) => (input.id === null ? [] : [id]));
+  const found = await addUnknownToOutbox(tx, messageSavedTopic, events, {
+    lookupIds: chosenIds,
+    knownIn: STORED_MESSAGES,
+  });
+  const earlier = (id: string): { text: string; template: string } | undefined => {
+    const inOutbox = found.inOutbox.get(id);
+    if (inOutbox !== undefined) return inOutbox;
+    const stored = found.elsewhere.get(id);
+    return stored === undefined ? undefined : { text: String(stored.body), template: String(stored.template) };
+  };
+  return pending.map(({ input, event }): GroupOutcome<void> => {
+    if (input.id === null) return { ok: true, value: undefined };
+    // Compared with what was known before this group, else with the group's first request of the id.
+    const before = earlier(event.id) ?? first.get(event.id);
+    if (before !== undefined && (before.text !== input.text || before.template !== input.template)) {
+      return { ok: false, error: changedRepost(event.id) };
     }
     return { ok: true, value: undefined };
   });
-  await addEncodedToOutbox(tx, events);
-  return outcomes;
 }
 
 export function messageBoardRoutes(options: MessageBoardRoutesOptions): FastifyPluginAsync {
@@ -153,6 +158,8 @@ export function messageBoardRoutes(options: MessageBoardRoutesOptions): FastifyP
     write: writeMessages,
     ...(options.groupCommitBatchMax === undefined ? {} : { batchMax: options.groupCommitBatchMax }),
     ...(options.groupCommitWaitMs === undefined ? {} : { waitMs: options.groupCommitWaitMs }),
+    // A group that fits one statement needs no transaction around it: one round trip per group on a server.
+    oneStatement: (options.groupCommitBatchMax ?? DEFAULT_GROUP_COMMIT_BATCH_MAX) <= OUTBOX_EVENTS_PER_STATEMENT_MAX,
   });
   const guard = options.requireAuth ?? null;
   const preHandler = guard === null ? [] : [guard];

@@ -1,8 +1,9 @@
 // The durable, append-only file behind committed offsets and group existence (and, with its own codec, behind the
-// transaction coordinator's state). Appends are synchronous and only buffer; sync() writes everything buffered and
-// fsyncs it, and concurrent callers share one write and one fsync (group commit). When the file has grown well past its live content it is rewritten from a snapshot of the
-// current state: a new file is written and fsynced beside it, then renamed over it, so a crash leaves one or the
-// other whole.
+// transaction coordinator's state). Appends are synchronous and only buffer; written() hands everything buffered to
+// the file (it then survives the process being killed, not a power failure), sync() also fsyncs it, and concurrent
+// callers share one write and one fsync (group commit). When the file has grown well past its live content it is
+// rewritten from a snapshot of the current state: a new file is written and fsynced beside it, then renamed over it,
+// so a crash leaves one or the other whole.
 
 import { open, readFile, rename, rm, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
@@ -29,8 +30,13 @@ export class GroupLogFile<R> {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private appendedSequence = 0;
+  private writtenSequence = 0;
   private durableSequence = 0;
-  private flushing: Promise<void> | null = null;
+  private writing: Promise<void> | null = null;
+  private fsyncing: Promise<void> | null = null;
+  /** Every operation on the file handle runs in turn: a rewrite replaces the handle. */
+  private fileQueue: Promise<unknown> = Promise.resolve();
+  private fileSyncs = 0;
   private fileBytes = 0;
   private snapshotBytes = 0;
   private rewriteNeeded = false;
@@ -88,7 +94,8 @@ export class GroupLogFile<R> {
       this.pending = [];
       this.pendingBytes = 0;
       const sequence = this.appendedSequence;
-      await this.rewrite(snapshot);
+      await this.exclusive(() => this.rewrite(snapshot));
+      this.writtenSequence = Math.max(this.writtenSequence, sequence);
       this.durableSequence = Math.max(this.durableSequence, sequence);
     }
   }
@@ -101,16 +108,36 @@ export class GroupLogFile<R> {
     this.appendedSequence++;
   }
 
+  /** fsyncs made so far (rewrites included); group commit keeps this below the number of sync() calls. */
+  get syncCount(): number {
+    return this.fileSyncs;
+  }
+
+  /** Resolves once every record appended before the call has been written to the file (not necessarily fsynced). */
+  async written(): Promise<void> {
+    const target = this.appendedSequence;
+    while (this.writtenSequence < target) {
+      if (this.writing === null) {
+        this.writing = this.writeOnce().finally(() => {
+          this.writing = null;
+        });
+      }
+      await this.writing;
+    }
+  }
+
   /** Resolves once every record appended before the call is on disk. */
   async sync(): Promise<void> {
     const target = this.appendedSequence;
     while (this.durableSequence < target) {
-      if (this.flushing === null) {
-        this.flushing = this.flushOnce().finally(() => {
-          this.flushing = null;
+      await this.written();
+      if (this.durableSequence >= target) return;
+      if (this.fsyncing === null) {
+        this.fsyncing = this.fsyncOnce().finally(() => {
+          this.fsyncing = null;
         });
       }
-      await this.flushing;
+      await this.fsyncing;
     }
   }
 
@@ -120,11 +147,17 @@ export class GroupLogFile<R> {
       await this.sync();
     } finally {
       this.closed = true;
-      await this.handle.close();
+      await this.exclusive(() => this.handle.close());
     }
   }
 
-  private async flushOnce(): Promise<void> {
+  private exclusive<T>(operation: () => Promise<T>): Promise<T> {
+    const result = this.fileQueue.then(operation);
+    this.fileQueue = result.catch(() => undefined);
+    return result;
+  }
+
+  private writeOnce(): Promise<void> {
     const sequence = this.appendedSequence;
     const chunks = this.pending;
     const chunkBytes = this.pendingBytes;
@@ -133,19 +166,33 @@ export class GroupLogFile<R> {
     if (this.rewriteNeeded || this.shouldCompact(chunkBytes)) {
       // The snapshot is taken now, synchronously, so it already holds everything appended so far.
       const snapshot = this.encodeSnapshot();
-      await this.rewrite(snapshot);
-    } else {
+      return this.exclusive(async () => {
+        await this.rewrite(snapshot);
+        this.writtenSequence = Math.max(this.writtenSequence, sequence);
+        this.durableSequence = Math.max(this.durableSequence, sequence);
+      });
+    }
+    return this.exclusive(async () => {
       try {
         await this.handle.write(Buffer.concat(chunks, chunkBytes));
-        await this.handle.datasync();
         this.fileBytes += chunkBytes;
       } catch (error) {
         // A failed write may have left part of a frame behind; the next flush rewrites the whole file instead.
         this.rewriteNeeded = true;
         throw error;
       }
-    }
-    this.durableSequence = Math.max(this.durableSequence, sequence);
+      this.writtenSequence = Math.max(this.writtenSequence, sequence);
+    });
+  }
+
+  private fsyncOnce(): Promise<void> {
+    return this.exclusive(async () => {
+      const sequence = this.writtenSequence;
+      if (this.durableSequence >= sequence) return;
+      this.fileSyncs++;
+      await this.handle.datasync();
+      this.durableSequence = Math.max(this.durableSequence, sequence);
+    });
   }
 
   private shouldCompact(extraBytes = 0): boolean {
@@ -164,6 +211,7 @@ export class GroupLogFile<R> {
     const temporary = await open(temporaryPath, "w");
     try {
       await temporary.write(snapshot);
+      this.fileSyncs++;
       await temporary.sync();
     } finally {
       await temporary.close();

@@ -1,6 +1,7 @@
 // Produce (key 0), versions 3–9: one magic-2 record batch per partition, stored exactly as received with its base
 // offset assigned. acks=-1 is answered after the batch is fsynced (group commit) when the broker flushes "always";
-// acks=1 after the write; acks=0 gets no response. Idempotent producers are checked per partition: an exact
+// acks=1 after the write; acks=0 gets no response. A transactional produce with acks=-1 also waits for the transaction
+// log's fsync, which makes the AddPartitionsToTxn before it durable. Idempotent producers are checked per partition: an exact
 // duplicate of one of the last five batches is answered with its original offset and not appended again. A
 // transactional batch must come from the current epoch of a producer whose open transaction holds the partition
 // (INVALID_PRODUCER_EPOCH for a fenced one, INVALID_TXN_STATE otherwise); its first offset holds back the partition's
@@ -152,6 +153,7 @@ export default defineHandler<ProduceRequest, ProduceResponse>({
   handle(ctx, request) {
     const { broker } = ctx;
     const touched: Partition[] = [];
+    let transactional = false;
     const refuseAll = (errorCode: number, message: string): ProduceResponse => ({
       throttleTimeMs: 0,
       responses: request.topicData.map((topic) => ({
@@ -191,6 +193,7 @@ export default defineHandler<ProduceRequest, ProduceResponse>({
                 }
                 const result = appendOne(broker, partition, data.index, data.records);
                 if (result.errorCode === ErrorCode.NONE) touched.push(partition);
+                if (result.errorCode === ErrorCode.NONE && request.transactionalId !== null) transactional = true;
                 return result;
               }),
             };
@@ -198,7 +201,11 @@ export default defineHandler<ProduceRequest, ProduceResponse>({
         };
     if (request.acks === 0) return NO_RESPONSE;
     if (request.acks === -1 && broker.config.flush.kind === "always" && touched.length > 0) {
-      return Promise.all(touched.map((partition) => partition.log.sync())).then(() => response);
+      // A transaction's steps reach the transaction log's file unsynced (see txn/coordinator.ts): its acks=all
+      // produce makes them durable, alongside (not after) the partitions, with the same group commit.
+      const syncs = touched.map((partition) => partition.log.sync());
+      if (transactional) syncs.push(broker.txns.sync());
+      return Promise.all(syncs).then(() => response);
     }
     return response;
   },

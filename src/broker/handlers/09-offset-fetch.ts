@@ -2,7 +2,9 @@
 // metadata, or offset -1 when nothing is committed; a null topic list (v2+) means every partition the group has
 // committed. v8 asks for several groups at once (the `groups` array). Group-level errors go in the top-level error
 // code from v2, and on every partition for v0–1, which have no top-level code.
-// Leaves out: requireStable (v7) has nothing to wait for, as transactional commits are not supported; v9 (KIP-848).
+// With require_stable (v7+), a partition whose offset an open transaction is about to commit (TxnOffsetCommit before
+// EndTxn) is answered UNSTABLE_OFFSET_COMMIT, which clients retry, as Kafka does; without it, the last committed
+// offset. Leaves out: v9 (KIP-848).
 
 import { ErrorCode } from "../../kafka/protocol/error-codes.js";
 import {
@@ -12,7 +14,7 @@ import {
   type OffsetFetchResponse,
 } from "../../kafka/protocol/messages/index.js";
 import type { OffsetFetchResponseTopic } from "../../kafka/protocol/messages/offset-fetch-response.js";
-import type { GroupCoordinator } from "../group/coordinator.js";
+import type { Broker } from "../broker.js";
 import type { FetchOffsetsResult, TopicPartitions } from "../group/types.js";
 import { authorized } from "../acl/authorize.js";
 import { AclOperation, AclResourceType } from "../acl/acls.js";
@@ -51,8 +53,22 @@ function failedTopics(topics: RequestedTopics, errorCode: number): OffsetFetchRe
   }));
 }
 
-function fetchGroup(groups: GroupCoordinator, groupId: string, topics: RequestedTopics): FetchOffsetsResult {
-  return groups.fetchOffsets(groupId, toTopicPartitions(topics));
+function fetchGroup(broker: Broker, groupId: string, topics: RequestedTopics, requireStable: boolean) {
+  const result = broker.groups.fetchOffsets(groupId, toTopicPartitions(topics));
+  if (!requireStable || result.errorCode !== ErrorCode.NONE) return result;
+  const unstable = broker.txns.unstableOffsets(groupId);
+  if (unstable.size === 0) return result;
+  return {
+    ...result,
+    topics: result.topics.map(({ topic, partitions }) => ({
+      topic,
+      partitions: partitions.map((partition) =>
+        unstable.has(`${topic}:${partition.partition}`)
+          ? { ...partition, offset: -1, leaderEpoch: -1, metadata: "", errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT }
+          : partition,
+      ),
+    })),
+  };
 }
 
 export default defineHandler<OffsetFetchRequest, OffsetFetchResponse>({
@@ -62,24 +78,24 @@ export default defineHandler<OffsetFetchRequest, OffsetFetchResponse>({
   requestSchema: OffsetFetchRequestSchema,
   responseSchema: OffsetFetchResponseSchema,
   handle(ctx, request) {
-    const { groups } = ctx.broker;
+    const { broker } = ctx;
     const refusal = (groupId: string): FetchOffsetsResult | null =>
       authorized(ctx, AclOperation.DESCRIBE, AclResourceType.GROUP, groupId)
         ? null
         : { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, topics: [] };
-    const fetchOne = (groupsOf: GroupCoordinator, groupId: string, topics: RequestedTopics) =>
-      refusal(groupId) ?? fetchGroup(groupsOf, groupId, topics);
+    const fetchOne = (groupId: string, topics: RequestedTopics): FetchOffsetsResult =>
+      refusal(groupId) ?? fetchGroup(broker, groupId, topics, request.requireStable);
     if (ctx.apiVersion >= 8) {
       return {
         throttleTimeMs: 0,
         topics: [],
         groups: request.groups.map((group) => {
-          const result = fetchOne(groups, group.groupId, group.topics);
+          const result = fetchOne(group.groupId, group.topics);
           return { groupId: group.groupId, errorCode: result.errorCode, topics: toResponseTopics(result) };
         }),
       };
     }
-    const result = fetchOne(groups, request.groupId, request.topics);
+    const result = fetchOne(request.groupId, request.topics);
     if (result.errorCode !== ErrorCode.NONE && ctx.apiVersion < 2) {
       return { throttleTimeMs: 0, errorCode: result.errorCode, topics: failedTopics(request.topics, result.errorCode) };
     }

@@ -5,33 +5,25 @@
 // durable before any marker is written, so that a crash never leaves a transaction half visible: on restart a
 // transaction in a Prepare state is completed the way it was decided, and one still Ongoing is aborted (its
 // producer's epoch bumped, so the producer learns it was fenced rather than committing into nothing).
+// What is fsynced when: InitProducerId and Prepare before they are answered; the steps of an open transaction
+// (AddPartitionsToTxn, AddOffsetsToTxn, TxnOffsetCommit) are written to the file before they are answered, so that a
+// killed process keeps them, and reach the disk with the transaction's first acks=all produce (which waits for the
+// transaction log too) or its Prepare; the markers' fsync runs behind the EndTxn answer (see completion.ts), and the
+// transactional id's next request waits for it.
 
-import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
 import type { Logger } from "pino";
 import { ErrorCode } from "../../kafka/protocol/error-codes.js";
 import type { BrokerConfig } from "../config.js";
 import type { GroupCoordinator } from "../group/coordinator.js";
-import { GroupLogFile } from "../group/log-file.js";
-import { LogStorageError } from "../log/partition-log.js";
 import type { Partition, TopicRegistry } from "../topics.js";
-import {
-  decodeTxnLog,
-  encodeTxnLogRecord,
-  type PendingOffsetRecord,
-  type TxnLogRecord,
-  type TxnMetadataRecord,
-  type TxnPartitionRecord,
-  type TxnState,
-} from "./log-records.js";
-import { buildTxnMarker } from "./markers.js";
+import { markersDurable, writeTxnMarkers, type MarkerWriterDeps } from "./completion.js";
+import type { PendingOffsetRecord, TxnState } from "./log-records.js";
+import { isComplete, isPrepared, partitionKey, type TxnMetadata } from "./metadata.js";
+import { TxnStore } from "./store.js";
 
 export type { TxnState } from "./log-records.js";
+export type { TxnMetadata } from "./metadata.js";
 
-export const TXN_LOG_DIRECTORY = "txn";
-export const TXN_LOG_FILE = "transactions.log";
-/** The transaction log is rewritten from a snapshot once it is at least this large and twice the snapshot. */
-export const TXN_LOG_COMPACT_BYTES_MIN = 4 * 1024 * 1024;
 /** Transactional ids remembered at once; past it the longest-idle finished one is forgotten to make room. */
 export const TRANSACTIONAL_IDS_MAX = 100_000;
 /** Partitions one transaction may hold. */
@@ -40,22 +32,6 @@ export const TXN_PARTITIONS_MAX = 10_000;
 export const TXN_PENDING_OFFSETS_MAX = 10_000;
 /** Consumer groups one transaction may add with AddOffsetsToTxn; its state is persisted whole on every change. */
 export const TXN_GROUPS_MAX = 1_000;
-const EPOCH_MAX = 32767;
-
-export interface TxnMetadata {
-  readonly transactionalId: string;
-  producerId: number;
-  producerEpoch: number;
-  timeoutMs: number;
-  state: TxnState;
-  /** By "topic:partition". */
-  partitions: Map<string, TxnPartitionRecord>;
-  groups: Set<string>;
-  /** By "group:topic:partition". */
-  pendingOffsets: Map<string, PendingOffsetRecord>;
-  startTimeMs: number;
-  updateTimeMs: number;
-}
 
 /** What a transactional request is answered with: NONE, or the error and why. */
 export interface TxnResult {
@@ -82,22 +58,24 @@ export interface TxnIdentity {
 
 const OK: TxnResult = { errorCode: ErrorCode.NONE };
 
-function partitionKey(topic: string, partition: number): string {
-  return `${topic}:${partition}`;
-}
-
 export class TransactionCoordinator {
-  private readonly txns = new Map<string, TxnMetadata>();
-  private readonly byProducerId = new Map<number, TxnMetadata>();
+  private readonly store: TxnStore;
   /** Transactions whose markers are being written; the sweep leaves them alone. */
   private readonly completing = new Set<TxnMetadata>();
+  /** Completed transactions whose markers are not yet known durable; the id's next request waits for them. */
+  private readonly confirming = new Map<TxnMetadata, { done: Promise<TxnResult>; failed: boolean }>();
   private readonly now: () => number;
-  private log: GroupLogFile<TxnLogRecord> | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private closed = false;
 
   constructor(private readonly options: TxnCoordinatorOptions) {
     this.now = options.now ?? Date.now;
+    this.store = new TxnStore({
+      dataDir: options.config.dataDir,
+      logger: options.logger,
+      topics: options.topics,
+      allocateProducerId: options.allocateProducerId,
+    });
   }
 
   /**
@@ -105,23 +83,8 @@ export class TransactionCoordinator {
    * aborts what was open at the crash, and starts the timeout sweep.
    */
   async load(): Promise<void> {
-    const { dataDir } = this.options.config;
-    if (dataDir !== null) {
-      const directory = join(dataDir, TXN_LOG_DIRECTORY);
-      await mkdir(directory, { recursive: true });
-      const log = await GroupLogFile.open<TxnLogRecord>({
-        path: join(directory, TXN_LOG_FILE),
-        codec: { encode: encodeTxnLogRecord, decode: decodeTxnLog },
-        compactBytesMin: TXN_LOG_COMPACT_BYTES_MIN,
-        logger: this.options.logger,
-        snapshot: () => this.snapshot(),
-      });
-      for (const record of log.recovered) this.replay(record);
-      this.log = log;
-      await log.compactIfGrown();
-      this.options.logger.info({ transactionalIds: this.txns.size }, "transaction state loaded");
-    }
-    const unfinished = [...this.txns.values()].filter((txn) => txn.state !== "Empty" && !isComplete(txn.state));
+    await this.store.open();
+    const unfinished = [...this.store.all()].filter((txn) => txn.state !== "Empty" && !isComplete(txn.state));
     for (const txn of unfinished) {
       // What the log knows of the open transaction's partitions stands in for where its batches start.
       for (const { topic, partition, firstOffsetBound } of txn.partitions.values()) {
@@ -132,13 +95,14 @@ export class TransactionCoordinator {
           { transactionalId: txn.transactionalId, producerId: txn.producerId },
           "aborting a transaction left open by a crash",
         );
-        this.bumpEpoch(txn);
+        this.store.bumpEpoch(txn);
         txn.state = "PrepareAbort";
-        this.persist(txn);
+        this.store.persist(txn);
       }
       this.writeMarkers(txn);
     }
-    await this.persistCompleted(unfinished);
+    await markersDurable(unfinished, this.markerDeps);
+    for (const txn of unfinished) this.store.persist(txn);
     await this.sync();
     const intervalMs = this.options.config.transactionAbortCheckIntervalMs;
     this.sweepTimer = setInterval(() => this.sweep(), intervalMs);
@@ -148,26 +112,46 @@ export class TransactionCoordinator {
   async close(): Promise<void> {
     this.closed = true;
     if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
-    const log = this.log;
-    this.log = null;
-    if (log !== null) await log.close();
+    await Promise.all([...this.confirming.values()].map(({ done }) => done));
+    await this.store.close();
   }
 
   /** Resolves once every change made so far is durable (a no-op in memory). */
   async sync(): Promise<void> {
-    if (this.log !== null) await this.log.sync();
+    await this.store.sync();
   }
 
   get(transactionalId: string): TxnMetadata | undefined {
-    return this.txns.get(transactionalId);
+    return this.store.get(transactionalId);
   }
 
   all(): IterableIterator<TxnMetadata> {
-    return this.txns.values();
+    return this.store.all();
   }
 
   byProducer(producerId: number): TxnMetadata | undefined {
-    return this.byProducerId.get(producerId);
+    return this.store.byProducer(producerId);
+  }
+
+  /**
+   * The partitions ("topic:partition") of a group that hold offsets of a transaction not yet completed: what an
+   * OffsetFetch with require_stable is answered UNSTABLE_OFFSET_COMMIT for.
+   */
+  unstableOffsets(groupId: string): Set<string> {
+    const unstable = new Set<string>();
+    for (const txn of this.store.all()) {
+      if (txn.state !== "Ongoing" && !isPrepared(txn.state)) continue;
+      if (!txn.groups.has(groupId)) continue;
+      for (const offset of txn.pendingOffsets.values()) {
+        if (offset.groupId === groupId) unstable.add(partitionKey(offset.topic, offset.partition));
+      }
+    }
+    return unstable;
+  }
+
+  /** fsyncs of the transaction log so far. */
+  get logSyncCount(): number {
+    return this.store.syncCount;
   }
 
   /**
@@ -189,9 +173,14 @@ export class TransactionCoordinator {
         `transaction timeout ${timeoutMs} ms must be between 1 and transaction.max.timeout.ms (${timeoutMax})`,
       );
     }
-    let txn = this.txns.get(transactionalId);
+    const known = this.store.get(transactionalId);
+    if (known !== undefined) {
+      const confirmed = await this.confirmed(known);
+      if (confirmed.errorCode !== ErrorCode.NONE) return { ...confirmed, producerId: -1, producerEpoch: -1 };
+    }
+    let txn = this.store.get(transactionalId);
     if (txn === undefined) {
-      if (this.txns.size >= TRANSACTIONAL_IDS_MAX && !this.evictIdle()) {
+      if (this.store.size >= TRANSACTIONAL_IDS_MAX && !this.store.evictIdle()) {
         return refuse(
           ErrorCode.COORDINATOR_NOT_AVAILABLE,
           `the broker holds ${TRANSACTIONAL_IDS_MAX} transactional ids`,
@@ -210,10 +199,9 @@ export class TransactionCoordinator {
         startTimeMs: -1,
         updateTimeMs: nowMs,
       };
-      this.txns.set(transactionalId, txn);
-      this.byProducerId.set(txn.producerId, txn);
+      this.store.add(txn);
     } else {
-      if (txn.state === "PrepareAbort" || txn.state === "PrepareCommit") {
+      if (isPrepared(txn.state)) {
         return refuse(ErrorCode.CONCURRENT_TRANSACTIONS, `transaction ${transactionalId} is being completed`);
       }
       // A producer that names the id and epoch it holds (KIP-360) must still hold them.
@@ -226,7 +214,7 @@ export class TransactionCoordinator {
           `producer ${expected.producerId} epoch ${expected.producerEpoch} is fenced`,
         );
       }
-      this.bumpEpoch(txn);
+      this.store.bumpEpoch(txn);
       txn.timeoutMs = timeoutMs;
       if (txn.state === "Ongoing") {
         const bumpedEpoch = txn.producerEpoch;
@@ -242,7 +230,7 @@ export class TransactionCoordinator {
     }
     // Taken now: another instance may bump the epoch again while this answer waits for the disk.
     const { producerId, producerEpoch } = txn;
-    this.persist(txn);
+    this.store.persist(txn);
     const stored = await this.durable();
     if (stored.errorCode !== ErrorCode.NONE) return { ...stored, producerId: -1, producerEpoch: -1 };
     return { errorCode: ErrorCode.NONE, producerId, producerEpoch };
@@ -253,7 +241,7 @@ export class TransactionCoordinator {
     identity: TxnIdentity,
     partitions: Array<{ topic: string; partition: number }>,
   ): Promise<TxnResult> {
-    const txn = this.current(identity);
+    const txn = await this.currentConfirmed(identity);
     if ("errorCode" in txn) return txn;
     if (txn.partitions.size + partitions.length > TXN_PARTITIONS_MAX) {
       return {
@@ -268,19 +256,19 @@ export class TransactionCoordinator {
       const log = this.options.topics.partition(topic, partition)?.log;
       txn.partitions.set(key, { topic, partition, firstOffsetBound: log?.logEndOffset ?? 0 });
     }
-    return this.persisted(txn);
+    return this.recorded(txn);
   }
 
   /** Adds a consumer group to the transaction, so that its TxnOffsetCommits commit or abort with it. */
   async addOffsets(identity: TxnIdentity, groupId: string): Promise<TxnResult> {
-    const txn = this.current(identity);
+    const txn = await this.currentConfirmed(identity);
     if ("errorCode" in txn) return txn;
     if (!txn.groups.has(groupId) && txn.groups.size >= TXN_GROUPS_MAX) {
       return { errorCode: ErrorCode.INVALID_REQUEST, message: `a transaction may hold ${TXN_GROUPS_MAX} groups` };
     }
     this.beginIfIdle(txn);
     txn.groups.add(groupId);
-    return this.persisted(txn);
+    return this.recorded(txn);
   }
 
   /** Holds offsets for the group until the transaction ends; they are committed only if it commits. */
@@ -307,10 +295,10 @@ export class TransactionCoordinator {
     for (const offset of offsets) {
       txn.pendingOffsets.set(`${groupId}:${partitionKey(offset.topic, offset.partition)}`, { groupId, ...offset });
     }
-    return this.persisted(txn);
+    return this.recorded(txn);
   }
 
-  /** EndTxn: commits or aborts the open transaction; resolves once its markers are written and synced. */
+  /** EndTxn: commits or aborts the open transaction; resolves once its Prepare state is durable and its markers written. */
   async endTxn(identity: TxnIdentity, committed: boolean): Promise<TxnResult> {
     const txn = this.current(identity);
     if ("errorCode" in txn) {
@@ -332,7 +320,7 @@ export class TransactionCoordinator {
    * transaction holds the partition. Returns null when it may be appended.
    */
   checkBatch(producerId: number, producerEpoch: number, partition: Partition): TxnResult | null {
-    const txn = this.byProducerId.get(producerId);
+    const txn = this.store.byProducer(producerId);
     if (txn === undefined) {
       return {
         errorCode: ErrorCode.INVALID_PRODUCER_ID_MAPPING,
@@ -359,18 +347,20 @@ export class TransactionCoordinator {
     if (this.closed) return;
     const nowMs = this.now();
     const expirationMs = this.options.config.transactionalIdExpirationMs;
-    for (const txn of [...this.txns.values()]) {
+    for (const txn of [...this.store.all()]) {
       if (txn.state === "Ongoing" && nowMs - txn.startTimeMs > txn.timeoutMs) {
         this.options.logger.info(
           { transactionalId: txn.transactionalId, producerId: txn.producerId, timeoutMs: txn.timeoutMs },
           "aborting a transaction past its timeout",
         );
-        this.bumpEpoch(txn);
+        this.store.bumpEpoch(txn);
         void this.complete(txn, false);
-      } else if ((txn.state === "PrepareCommit" || txn.state === "PrepareAbort") && !this.completing.has(txn)) {
+      } else if (isPrepared(txn.state) && !this.completing.has(txn)) {
         void this.finish(txn);
+      } else if (this.confirming.get(txn)?.failed === true) {
+        this.confirm(txn);
       } else if ((txn.state === "Empty" || isComplete(txn.state)) && nowMs - txn.updateTimeMs > expirationMs) {
-        this.forget(txn);
+        this.store.forget(txn);
       }
     }
   }
@@ -382,7 +372,7 @@ export class TransactionCoordinator {
   private async complete(txn: TxnMetadata, committed: boolean): Promise<TxnResult> {
     txn.state = committed ? "PrepareCommit" : "PrepareAbort";
     txn.updateTimeMs = this.now();
-    this.persist(txn);
+    this.store.persist(txn);
     return this.finish(txn);
   }
 
@@ -392,14 +382,47 @@ export class TransactionCoordinator {
       const prepared = await this.durable();
       if (prepared.errorCode !== ErrorCode.NONE) return prepared;
       this.writeMarkers(txn);
-      await this.persistCompleted([txn]);
+      this.confirm(txn);
       return OK;
     } catch (error) {
-      this.options.logger.error({ err: error, transactionalId: txn.transactionalId }, "transaction markers not synced");
+      this.options.logger.error(
+        { err: error, transactionalId: txn.transactionalId },
+        "transaction markers not written",
+      );
       return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, message: "the broker could not write to its disk" };
     } finally {
       this.completing.delete(txn);
     }
+  }
+
+  /**
+   * Waits, behind the EndTxn answer, for the markers and offsets of a completed transaction to reach the disk, then
+   * records it as complete. A failure is retried by the sweep; until then the id's requests are refused.
+   */
+  private confirm(txn: TxnMetadata): void {
+    const entry = { done: Promise.resolve(OK), failed: false };
+    entry.done = markersDurable([txn], this.markerDeps).then(
+      () => {
+        this.store.persist(txn);
+        if (this.confirming.get(txn) === entry) this.confirming.delete(txn);
+        return OK;
+      },
+      (error: unknown) => {
+        this.options.logger.error(
+          { err: error, transactionalId: txn.transactionalId },
+          "transaction markers not synced",
+        );
+        entry.failed = true;
+        return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, message: "the broker could not write to its disk" };
+      },
+    );
+    this.confirming.set(txn, entry);
+  }
+
+  /** Waits until the transaction's last completion is durable; NONE, or why it is not. */
+  private async confirmed(txn: TxnMetadata): Promise<TxnResult> {
+    const pending = this.confirming.get(txn);
+    return pending === undefined ? OK : pending.done;
   }
 
   /** Syncs the transaction log; a failure is answered with a retriable error, as Kafka does when its log is down. */
@@ -413,82 +436,17 @@ export class TransactionCoordinator {
     }
   }
 
-  /**
-   * Writes the commit or abort marker to every partition of a transaction in a Prepare state, applies or drops its
-   * offsets and moves it to Complete. Synchronous: one step on the serial path.
-   */
+  private get markerDeps(): MarkerWriterDeps {
+    return { topics: this.options.topics, groups: this.options.groups, logger: this.options.logger };
+  }
+
   private writeMarkers(txn: TxnMetadata): void {
-    const committed = txn.state === "PrepareCommit";
-    const nowMs = this.now();
-    for (const { topic, partition: index } of txn.partitions.values()) {
-      const partition = this.options.topics.partition(topic, index);
-      if (partition === undefined) continue;
-      const { batch, header } = buildTxnMarker(txn.producerId, txn.producerEpoch, committed, nowMs);
-      let markerOffset: number;
-      try {
-        markerOffset = partition.log.append(batch, header).baseOffset;
-      } catch (error) {
-        if (!(error instanceof LogStorageError)) throw error;
-        // The partition cannot be written; its open transaction stays open there (holding back its last stable
-        // offset) rather than exposing aborted records.
-        this.options.logger.error({ err: error, topic, partition: index }, "transaction marker could not be written");
-        continue;
-      }
-      const aborted = partition.txns.end(txn.producerId, committed, markerOffset);
-      if (aborted !== null) {
-        this.log?.append({
-          kind: "aborted",
-          topicId: partition.topic.id.toString("hex"),
-          partition: index,
-          ...aborted,
-        });
-      }
-      partition.wakeWaiters();
-    }
-    if (committed) {
-      const byGroup = new Map<string, PendingOffsetRecord[]>();
-      for (const offset of txn.pendingOffsets.values()) {
-        byGroup.set(offset.groupId, [...(byGroup.get(offset.groupId) ?? []), offset]);
-      }
-      for (const [groupId, offsets] of byGroup) {
-        this.options.groups.commitTransactionalOffsets(
-          groupId,
-          offsets.map(({ topic, partition, offset, leaderEpoch, metadata }) => ({
-            topic,
-            partition,
-            offset,
-            leaderEpoch,
-            metadata,
-          })),
-        );
-      }
-    }
-    // Complete reaches the transaction log only once the markers and offsets are on disk (see persistCompleted), so
-    // that a recovery that finds it never needs them written again.
-    txn.state = committed ? "CompleteCommit" : "CompleteAbort";
-    txn.updateTimeMs = nowMs;
-  }
-
-  /** Waits for the markers and committed offsets of these transactions, then records them as complete. */
-  private async persistCompleted(txns: TxnMetadata[]): Promise<void> {
-    await Promise.all([this.options.groups.sync(), ...this.touchedLogsSync(txns)]);
-    for (const txn of txns) this.persist(txn);
-  }
-
-  private touchedLogsSync(txns: TxnMetadata[]): Array<Promise<void>> {
-    const syncs: Array<Promise<void>> = [];
-    for (const txn of txns) {
-      for (const { topic, partition } of txn.partitions.values()) {
-        const log = this.options.topics.partition(topic, partition)?.log;
-        if (log !== undefined) syncs.push(log.sync());
-      }
-    }
-    return syncs;
+    for (const aborted of writeTxnMarkers(txn, this.markerDeps, this.now())) this.store.persistAborted(aborted);
   }
 
   /** The transaction the request's id, producer id and epoch name, or the error Kafka answers. */
   private current(identity: TxnIdentity): TxnMetadata | (TxnResult & { errorCode: number }) {
-    const txn = this.txns.get(identity.transactionalId);
+    const txn = this.store.get(identity.transactionalId);
     if (txn === undefined || txn.producerId !== identity.producerId) {
       return {
         errorCode: ErrorCode.INVALID_PRODUCER_ID_MAPPING,
@@ -502,13 +460,22 @@ export class TransactionCoordinator {
         message: `producer ${identity.producerId} epoch ${identity.producerEpoch} is not the current epoch ${txn.producerEpoch}`,
       };
     }
-    if (txn.state === "PrepareCommit" || txn.state === "PrepareAbort") {
+    if (isPrepared(txn.state)) {
       return {
         errorCode: ErrorCode.CONCURRENT_TRANSACTIONS,
         message: `transaction ${identity.transactionalId} is being completed`,
       };
     }
     return txn;
+  }
+
+  /** As current(), after the transaction's last completion is durable (a new one must not overtake it on disk). */
+  private async currentConfirmed(identity: TxnIdentity): Promise<TxnMetadata | (TxnResult & { errorCode: number })> {
+    const txn = this.current(identity);
+    if ("errorCode" in txn || !this.confirming.has(txn)) return txn;
+    const confirmed = await this.confirmed(txn);
+    if (confirmed.errorCode !== ErrorCode.NONE) return confirmed;
+    return this.current(identity);
   }
 
   private beginIfIdle(txn: TxnMetadata): void {
@@ -520,130 +487,19 @@ export class TransactionCoordinator {
     txn.pendingOffsets.clear();
   }
 
-  private async persisted(txn: TxnMetadata): Promise<TxnResult> {
+  /**
+   * Records a step of an open transaction in the transaction log's file without waiting for its fsync: the
+   * transaction's acks=all produces and its Prepare make it durable before anything depends on it.
+   */
+  private async recorded(txn: TxnMetadata): Promise<TxnResult> {
     txn.updateTimeMs = this.now();
-    this.persist(txn);
-    return this.durable();
-  }
-
-  /** A new epoch fences every older instance; at the last epoch the id moves to a new producer id instead. */
-  private bumpEpoch(txn: TxnMetadata): void {
-    if (txn.producerEpoch >= EPOCH_MAX - 1) {
-      this.byProducerId.delete(txn.producerId);
-      txn.producerId = this.options.allocateProducerId();
-      txn.producerEpoch = 0;
-      this.byProducerId.set(txn.producerId, txn);
-    } else {
-      txn.producerEpoch++;
+    this.store.persist(txn);
+    try {
+      await this.store.written();
+      return OK;
+    } catch (error) {
+      this.options.logger.error({ err: error }, "the transaction log could not be written");
+      return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, message: "the broker could not write to its disk" };
     }
   }
-
-  private evictIdle(): boolean {
-    let oldest: TxnMetadata | undefined;
-    for (const txn of this.txns.values()) {
-      if (
-        (txn.state === "Empty" || isComplete(txn.state)) &&
-        (oldest === undefined || txn.updateTimeMs < oldest.updateTimeMs)
-      ) {
-        oldest = txn;
-      }
-    }
-    if (oldest === undefined) return false;
-    this.forget(oldest);
-    return true;
-  }
-
-  private forget(txn: TxnMetadata): void {
-    this.txns.delete(txn.transactionalId);
-    if (this.byProducerId.get(txn.producerId) === txn) this.byProducerId.delete(txn.producerId);
-    this.log?.append({ kind: "txn-deleted", transactionalId: txn.transactionalId });
-  }
-
-  private persist(txn: TxnMetadata): void {
-    this.log?.append(toRecord(txn));
-  }
-
-  private replay(record: TxnLogRecord): void {
-    switch (record.kind) {
-      case "txn": {
-        const previous = this.txns.get(record.transactionalId);
-        if (previous !== undefined && this.byProducerId.get(previous.producerId) === previous) {
-          this.byProducerId.delete(previous.producerId);
-        }
-        const txn = fromRecord(record);
-        this.txns.set(txn.transactionalId, txn);
-        this.byProducerId.set(txn.producerId, txn);
-        return;
-      }
-      case "txn-deleted": {
-        const txn = this.txns.get(record.transactionalId);
-        if (txn !== undefined) this.forget(txn);
-        return;
-      }
-      case "aborted": {
-        const partition = this.partitionByTopicId(record.topicId, record.partition);
-        const { producerId, firstOffset, lastOffset } = record;
-        partition?.txns.restoreAborted({ producerId, firstOffset, lastOffset });
-        return;
-      }
-    }
-  }
-
-  private partitionByTopicId(topicId: string, index: number): Partition | undefined {
-    for (const topic of this.options.topics.all()) {
-      if (topic.id.toString("hex") === topicId) return topic.partitions[index];
-    }
-    return undefined;
-  }
-
-  /** The records that rebuild the current state: every transactional id and the aborted ranges still in the logs. */
-  private snapshot(): TxnLogRecord[] {
-    const records: TxnLogRecord[] = [...this.txns.values()].map(toRecord);
-    for (const topic of this.options.topics.all()) {
-      const topicId = topic.id.toString("hex");
-      for (const partition of topic.partitions) {
-        for (const entry of partition.txns.pruneBefore(partition.log.logStartOffset)) {
-          records.push({ kind: "aborted", topicId, partition: partition.index, ...entry });
-        }
-      }
-    }
-    return records;
-  }
-}
-
-function isComplete(state: TxnState): boolean {
-  return state === "CompleteCommit" || state === "CompleteAbort";
-}
-
-function toRecord(txn: TxnMetadata): TxnMetadataRecord {
-  return {
-    kind: "txn",
-    transactionalId: txn.transactionalId,
-    producerId: txn.producerId,
-    producerEpoch: txn.producerEpoch,
-    timeoutMs: txn.timeoutMs,
-    state: txn.state,
-    partitions: [...txn.partitions.values()],
-    groups: [...txn.groups],
-    pendingOffsets: [...txn.pendingOffsets.values()],
-    startTimeMs: txn.startTimeMs,
-    updateTimeMs: txn.updateTimeMs,
-  };
-}
-
-function fromRecord(record: TxnMetadataRecord): TxnMetadata {
-  return {
-    transactionalId: record.transactionalId,
-    producerId: record.producerId,
-    producerEpoch: record.producerEpoch,
-    timeoutMs: record.timeoutMs,
-    state: record.state,
-    partitions: new Map(record.partitions.map((p) => [partitionKey(p.topic, p.partition), p])),
-    groups: new Set(record.groups),
-    pendingOffsets: new Map(
-      record.pendingOffsets.map((o) => [`${o.groupId}:${partitionKey(o.topic, o.partition)}`, o]),
-    ),
-    startTimeMs: record.startTimeMs,
-    updateTimeMs: record.updateTimeMs,
-  };
 }

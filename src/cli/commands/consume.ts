@@ -1,11 +1,11 @@
 // `sluice consume <topic>`: prints one line per message until SIGINT or --max-messages. Without --group it reads every
 // partition by manual assignment with Sluice's own client (no group, nothing committed); with --group it is a member
-// of that group through the toolkit's consumer and commits what it printed.
+// of that group through the toolkit's consumer (on Sluice's client) and commits what it printed. A group the broker
+// refuses is reported with the broker's own reason.
 
 import { once } from "node:events";
 import type { SluiceKafkaClient } from "../../kafka/client/index.js";
 import { createKafkaClient } from "../../toolkit/kafka/connection.js";
-import { createKafkaConsumer } from "../../toolkit/kafka/consumer.js";
 import { choiceOption, customOption, flagOption, integerOption, stringOption } from "../args.js";
 import { CliError, defineCommand, EXIT_FAILURE, EXIT_OK, type CommandIo } from "../command.js";
 import {
@@ -138,7 +138,7 @@ export const consumeCommand = defineCommand({
     stopped.catch(() => undefined);
     try {
       if (options.group === undefined) {
-        await withSluiceClient(options, CLIENT_ID, (client) =>
+        await withSluiceClient(options, CLIENT_ID, io.stderr, (client) =>
           readWithoutGroup(client, topic, options.fromBeginning, {
             print,
             finished,
@@ -224,11 +224,12 @@ async function consumeAsMember(
     ssl: tls,
     requestTimeoutMs: values.timeoutMs,
     logger: createCliLogger(values.logLevel, io.stderr),
+    library: "sluice",
     env: {},
   });
   // The group consumer would wait for a topic that does not exist; say so instead.
-  await withSluiceClient(values, CLIENT_ID, (native) => native.cluster.topic(topic, { refresh: true }));
-  const consumer = createKafkaConsumer(client, { groupId, fetchWaitMs: CONSUME_FETCH_WAIT_MS });
+  await withSluiceClient(values, CLIENT_ID, io.stderr, (native) => native.cluster.topic(topic, { refresh: true }));
+  const consumer = client.consumer({ groupId, fetchWaitMs: CONSUME_FETCH_WAIT_MS });
   consumer.onCrash((error, restarting) => {
     if (!restarting) printing.crash(error);
   });

@@ -142,7 +142,7 @@ export const produceCommand = defineCommand({
       for (const result of results) totals.partitions.add(result.partition);
     };
     try {
-      await withSluiceClient(options, CLIENT_ID, async (client) => {
+      await withSluiceClient(options, CLIENT_ID, io.stderr, async (client) => {
         if (options.partition !== undefined) await requirePartition(client, topic, options.partition);
         const acks = ACKS[options.acks];
         const producer = client.producer({

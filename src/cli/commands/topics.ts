@@ -171,8 +171,8 @@ function formatDescription(description: TopicDescription): string {
   return lines.join("\n");
 }
 
-function run<T>(values: ConnectionValues, work: (admin: KafkaAdmin) => Promise<T>): Promise<T> {
-  return withSluiceClient(values, CLIENT_ID, (client) => work(client.admin));
+function run<T>(values: ConnectionValues, io: CommandIo, work: (admin: KafkaAdmin) => Promise<T>): Promise<T> {
+  return withSluiceClient(values, CLIENT_ID, io.stderr, (client) => work(client.admin));
 }
 
 const listCommand = defineCommand({
@@ -180,7 +180,7 @@ const listCommand = defineCommand({
   summary: "List topics with their partition and message counts",
   arguments: { options: { json: jsonOption, ...connectionOptions }, positionals: [] },
   async run({ options }, io) {
-    const topics = await run(options, listTopics);
+    const topics = await run(options, io, listTopics);
     if (options.json) {
       printJson(io, topics);
     } else {
@@ -204,7 +204,7 @@ const describeCommand = defineCommand({
   },
   async run({ options, positionals }, io) {
     const name = positionals[0]!;
-    const description = await run(options, (admin) => describeTopic(admin, name, io));
+    const description = await run(options, io, (admin) => describeTopic(admin, name, io));
     if (options.json) printJson(io, description);
     else io.stdout.write(formatDescription(description));
     return EXIT_OK;
@@ -238,7 +238,7 @@ const createCommand = defineCommand({
   },
   async run({ options, positionals }, io) {
     const name = positionals[0]!;
-    const created = await withSluiceClient(options, CLIENT_ID, async (client) => {
+    const created = await withSluiceClient(options, CLIENT_ID, io.stderr, async (client) => {
       const configs = Object.fromEntries(options.config.map((entry) => [entry.name, entry.value]));
       const [result] = await client.admin.createTopics(
         [{ name, partitions: options.partitions, replicationFactor: options.replicationFactor, configs }],
@@ -270,7 +270,7 @@ const deleteCommand = defineCommand({
   },
   async run({ options, positionals }, io) {
     const name = positionals[0]!;
-    await withSluiceClient(options, CLIENT_ID, async (client) => {
+    await withSluiceClient(options, CLIENT_ID, io.stderr, async (client) => {
       const listed = await client.admin.listTopics({ includeInternal: true });
       if (!listed.some((topic) => topic.name === name)) throw noSuchTopic(name);
       const [result] = await client.admin.deleteTopics([name], { timeoutMs: options.timeoutMs });

@@ -10,7 +10,7 @@ import { createCliLogger } from "../logger.js";
 import { explainDataDirInUse } from "./broker.js";
 import { listenForShutdown } from "../signals.js";
 import { resolveUpConfig, upOptions, type UpConfig, type UpOptionValues } from "../up/config.js";
-import type { SystemAddresses } from "../up/system.js";
+import type { SystemAddresses } from "../up/system-state.js";
 
 export const UP_ENV_PREFIX = "SLUICE_";
 /** Width of the labels in the start-up summary. */

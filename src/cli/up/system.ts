@@ -4,34 +4,17 @@
 // toolkit service, which stops them in reverse order, so nothing still running depends on something already stopped.
 
 import { mkdirSync } from "node:fs";
-import { hostname } from "node:os";
-import { dirname } from "node:path";
 
-import type { FastifyPluginAsync } from "fastify";
 import type { Logger } from "pino";
 
-import {
-  liveTopicsOf,
-  serviceSchemaName,
-  type AppImplementation,
-  type AppManifest,
-  type AppRoleManifest,
-  type AppServiceManifest,
-  type RoleParts,
-} from "../../apps/app.js";
+import { liveTopicsOf, type AppServiceManifest } from "../../apps/app.js";
 import { APPS } from "../../apps/catalogue.js";
-import { createAuth, type Auth } from "../../gateway/auth/auth.js";
-import {
-  componentReadinessCheck,
-  databaseReadinessCheck,
-  migrationsReadinessCheck,
-  probeReadinessCheck,
-  type ReadinessCheck,
-} from "../../gateway/readiness.js";
+import { createAuth } from "../../gateway/auth/auth.js";
+import { probeReadinessCheck } from "../../gateway/readiness.js";
 import { createGateway } from "../../gateway/server.js";
-import { startConsoleRole, type ConsoleRole } from "../../console/role.js";
+import { startConsoleRole } from "../../console/role.js";
 import { attachWebSocketGateway, topicAccessCheck } from "../../gateway/websocket/index.js";
-import { openDatabase, runMigrations, type Database } from "../../store/index.js";
+import type { Database } from "../../store/index.js";
 import {
   createAmqpClient,
   createKafkaClient,
@@ -39,82 +22,23 @@ import {
   createService,
   defineComponent,
   ensureTopics,
-  OutboxRelay,
   ToolkitError,
   ToolkitErrorCode,
   type Component,
   type AmqpClient,
   type KafkaClient,
-  type Service,
   type TransportClient,
 } from "../../toolkit/index.js";
 import type { Environment } from "../args.js";
 import { dataPaths, type UpConfig } from "./config.js";
-import { lockDataDir } from "../../platform/data-dir-lock.js";
-
-export interface AppAddress {
-  readonly name: string;
-  readonly title: string;
-  /** The app's page, e.g. "http://127.0.0.1:8080/orders/". */
-  readonly url: string;
-}
-
-export interface SystemAddresses {
-  /** The HTTP server, e.g. "http://127.0.0.1:8080": the apps of HTTP roles, and in every process the health
-   * endpoints and metrics; null until it listens. */
-  http: string | null;
-  /** The pages of the apps with an HTTP role here, in catalogue order. */
-  apps: AppAddress[];
-  /** The bootstrap address of the Kafka endpoint in use. */
-  kafka: string;
-  /** True when the broker runs in this process. */
-  embeddedBroker: boolean;
-  /** "PGlite in <dir>" or the server URL without its password; null when no role here uses the database. */
-  database: string | null;
-  /** The schema registry's URL: this process's own, or --registry-url; null when there is none. */
-  registry: string | null;
-  /** True when the registry runs in this process. */
-  embeddedRegistry: boolean;
-  /** With --transport: RabbitMQ's URL without its password, and the work queues on it; null otherwise. */
-  amqp: { address: string; queues: string[] } | null;
-}
+import { addBaseDatabase, addServiceDatabase } from "./system-databases.js";
+import { addRole } from "./system-roles.js";
+import type { AddPart, RunningRole, SystemAddresses, SystemState } from "./system-state.js";
 
 export interface RunningSystem {
   readonly addresses: SystemAddresses;
   /** Stops every part in reverse order; resolves false when a part failed to stop cleanly. */
   stop(): Promise<boolean>;
-}
-
-/** The server URL with any password hidden, fit for printing. */
-export function redactDatabaseUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== "") parsed.password = "*****";
-    return parsed.toString();
-  } catch {
-    return "postgres://…";
-  }
-}
-
-interface RunningRole {
-  readonly app: AppManifest;
-  readonly implementation: AppImplementation;
-  readonly role: AppRoleManifest;
-}
-
-/** What the parts started so far hand to the parts after them. */
-interface SystemState {
-  kafka: KafkaClient | null;
-  /** The Kafka client, or with --transport a client that sends the apps' work queues to RabbitMQ. */
-  transport: TransportClient | null;
-  /** The database of the data directory or DATABASE_URL, whose own schema keeps the auth tables. */
-  database: Database | null;
-  /** Each service's database (a view of `database` in its schema, or one of its own), by service name. */
-  services: Map<string, Database>;
-  auth: Auth | null;
-  console: ConsoleRole | null;
-  routes: Array<{ app: AppManifest; plugin: FastifyPluginAsync }>;
-  readinessChecks: ReadinessCheck[];
 }
 
 /**
@@ -129,7 +53,7 @@ function addAmqpTransport(
   state: SystemState,
   addresses: SystemAddresses,
   logger: Logger,
-  part: (name: string, start: () => Promise<void>, stop?: () => Promise<void>) => void,
+  part: AddPart,
 ): void {
   let amqp: AmqpClient | null = null;
   part(
@@ -220,7 +144,7 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
     readinessChecks: [],
   };
   const components: Component[] = [];
-  const part = (name: string, start: () => Promise<void>, stop?: () => Promise<void>): void => {
+  const part: AddPart = (name, start, stop) => {
     components.push(
       defineComponent({
         name,
@@ -285,8 +209,9 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
         brokers: addresses.kafka.split(","),
         clientId: "sluice-up",
         logger: logger.child({ part: "kafka" }),
-        // SASL and TLS settings in the environment are meant for an external cluster, never the embedded broker.
-        env: config.kafkaBrokers === null ? {} : env,
+        // SASL and TLS settings in the environment are meant for an external cluster, never the embedded broker;
+        // the choice of client library (KAFKA_CLIENT) holds for both.
+        env: config.kafkaBrokers === null ? { KAFKA_CLIENT: env.KAFKA_CLIENT } : env,
       });
       const topics = [...new Set(runningRoles.map((running) => running.implementation))].flatMap(
         (implementation) => implementation.topics,
@@ -409,171 +334,4 @@ export async function startSystem(config: UpConfig, env: Environment, logger: Lo
     throw startFailure(error);
   }
   return { addresses, stop: () => system.stop() };
-}
-
-type AddPart = (name: string, start: () => Promise<void>, stop?: () => Promise<void>) => void;
-
-function addBaseDatabase(
-  config: UpConfig,
-  paths: ReturnType<typeof dataPaths>,
-  addresses: SystemAddresses,
-  state: SystemState,
-  logger: Logger,
-  part: AddPart,
-): void {
-  if (config.databaseUrl === null) {
-    let unlock: () => void = () => {};
-    part(
-      "database lock",
-      async () => {
-        mkdirSync(dirname(paths.databaseLock), { recursive: true });
-        unlock = lockDataDir(paths.database, paths.databaseLock).release;
-      },
-      async () => unlock(),
-    );
-  }
-  part(
-    "database",
-    async () => {
-      const databaseLogger = logger.child({ part: "database" });
-      if (config.databaseUrl === null) {
-        state.database = await openDatabase({
-          dataDir: paths.database,
-          schema: config.databaseSchema,
-          logger: databaseLogger,
-        });
-        addresses.database = `PGlite in ${paths.database}`;
-      } else {
-        state.database = await openDatabase({
-          url: config.databaseUrl,
-          schema: config.databaseSchema,
-          poolSize: config.databasePoolSize,
-          connectTimeoutMs: config.databaseConnectTimeoutMs,
-          logger: databaseLogger,
-        });
-        addresses.database = redactDatabaseUrl(config.databaseUrl);
-      }
-      state.readinessChecks.push(databaseReadinessCheck(state.database));
-    },
-    () => state.database?.close() ?? Promise.resolve(),
-  );
-}
-
-function addServiceDatabase(
-  config: UpConfig,
-  service: AppServiceManifest,
-  runningRoles: readonly RunningRole[],
-  state: SystemState,
-  logger: Logger,
-  part: AddPart,
-): void {
-  const ownUrl = config.serviceDatabaseUrls[service.name];
-  const running = runningRoles.find((candidate) => candidate.role.service === service.name) as RunningRole;
-  const migrations = running.implementation.migrations[service.name] ?? [];
-  let own: Database | null = null;
-  part(
-    `${service.name} database`,
-    async () => {
-      const databaseLogger = logger.child({ part: "database", service: service.name });
-      const schema = service.usesDatabaseSchema === true ? config.databaseSchema : serviceSchemaName(service.name);
-      let database: Database;
-      if (ownUrl !== undefined) {
-        own = await openDatabase({
-          url: ownUrl,
-          schema,
-          poolSize: config.databasePoolSize,
-          connectTimeoutMs: config.databaseConnectTimeoutMs,
-          logger: databaseLogger,
-        });
-        database = own;
-        state.readinessChecks.push(databaseReadinessCheck(database, `database.${service.name}`));
-      } else {
-        const base = state.database as Database;
-        database = schema === base.schema ? base : base.withSchema(schema);
-        if (database !== base) await runMigrations(database, { logger: databaseLogger });
-      }
-      for (const source of migrations) {
-        await runMigrations(database, { ...source, logger: databaseLogger });
-      }
-      state.services.set(service.name, database);
-      const checkName = service.usesDatabaseSchema === true ? "migrations" : `migrations.${service.name}`;
-      state.readinessChecks.push(migrationsReadinessCheck(database, [{}, ...migrations], checkName));
-    },
-    async () => {
-      await own?.close();
-    },
-  );
-}
-
-/**
- * One role: its parts are built once the database is open, and its components run as a toolkit service of their
- * own (started in order, stopped in reverse, the half-started ones stopped again on a failure), which is one part of
- * the system's service.
- */
-function addRole(
-  config: UpConfig,
-  running: RunningRole,
-  env: Environment,
-  state: SystemState,
-  addresses: SystemAddresses,
-  logger: Logger,
-  components: Component[],
-): void {
-  const { app, implementation, role } = running;
-  const roleLogger = logger.child({ part: role.name });
-  let roleService: Service | null = null;
-  components.push({
-    name: `role ${role.name}`,
-    get ready() {
-      return roleService?.ready ?? false;
-    },
-    async start() {
-      const database = role.service === null ? null : (state.services.get(role.service) as Database);
-      const kafka = state.kafka as KafkaClient;
-      const transport = state.transport ?? kafka;
-      const parts: RoleParts = await implementation.startRole(role.name, {
-        app: app.name,
-        role: role.name,
-        database,
-        kafka,
-        transport,
-        registryUrl: addresses.registry,
-        auth: state.auth,
-        settings: config,
-        env,
-        logger: roleLogger,
-        outboxRelay: () => {
-          if (database === null) throw new Error(`role ${role.name} has no service, so no outbox to relay`);
-          // An identity that a restart keeps (a container's host name and process id usually stay the same), so that
-          // a relay restarting after a crash takes back its own rows at once rather than when their leases end.
-          return new OutboxRelay({
-            db: database,
-            client: transport,
-            name: `${role.service}-relay`,
-            relayId: `${hostname()}-${process.pid}-${role.service}`,
-            logger: roleLogger,
-          });
-        },
-      });
-      if (parts.routes !== undefined) state.routes.push({ app, plugin: parts.routes });
-      const roleComponents = parts.components ?? [];
-      for (const component of roleComponents) {
-        const checkName = roleComponents.length === 1 ? role.name : `${role.name}.${component.name}`;
-        state.readinessChecks.push(componentReadinessCheck(component, checkName));
-      }
-      roleService = createService({
-        name: `role ${role.name}`,
-        components: roleComponents,
-        signals: [],
-        exitProcess: false,
-        shutdownTimeoutMs: config.shutdownTimeoutMs,
-        logger: roleLogger,
-      });
-      await roleService.start();
-    },
-    async stop() {
-      if ((await roleService?.stop()) === false) throw new Error(`role ${role.name} did not stop cleanly; see the log`);
-      logger.info({ part: role.name }, `${role.name} stopped`);
-    },
-  });
 }

@@ -13,6 +13,8 @@ import {
   type PartitionPosition,
 } from "./fetch/fetch.js";
 import { PartitionReader, type PartitionReaderOptions } from "./fetch/partition-reader.js";
+import { GroupConsumer } from "./group/group-consumer.js";
+import type { GroupConsumerOptions } from "./group/options.js";
 import type { KafkaClientOptions } from "./options.js";
 import { produce, type ProduceRequest, type ProduceResult } from "./produce/produce.js";
 import { Producer, type ProducerOptions } from "./produce/producer.js";
@@ -53,6 +55,11 @@ export class SluiceKafkaClient {
   /** A reader that follows partitions from where each starts (no consumer group). */
   reader(options?: PartitionReaderOptions): PartitionReader {
     return new PartitionReader(this.cluster, options);
+  }
+
+  /** A member of a consumer group, on connections of its own; see group/group-consumer.ts. */
+  groupConsumer(options: GroupConsumerOptions): GroupConsumer {
+    return new GroupConsumer(this.cluster, options);
   }
 
   /** Closes every connection; pending requests fail with SLUICE_KAFKA_CLIENT_CLOSED. */

@@ -15,6 +15,10 @@ export * from "./errors.js";
 export * from "./fetch/fetch.js";
 export * from "./fetch/partition-reader.js";
 export type { FetchedRecord } from "./fetch/records.js";
+export * from "./group/assignors.js";
+export { GENERATION_ENDED_CODES, isGenerationEnded } from "./group/commit.js";
+export { GroupConsumer, type GroupAssignment, type GroupBatch, type GroupConsumerRun } from "./group/group-consumer.js";
+export * from "./group/options.js";
 export { SASL_MECHANISMS, type SaslMechanism, type SaslOptions } from "./network/sasl.js";
 export * from "./options.js";
 export * from "./produce/produce.js";
@@ -23,6 +27,7 @@ export {
   Producer,
   PRODUCER_BATCH_BYTES_MAX,
   PRODUCER_BATCH_RECORDS_MAX,
+  PRODUCER_PARTITION_BATCHES_IN_FLIGHT_MAX,
   PRODUCER_QUEUED_RECORDS_MAX,
   type OutgoingRecord,
   type PartitionAck,

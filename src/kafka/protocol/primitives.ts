@@ -287,6 +287,21 @@ export class Reader {
   }
 
   varlong(): number {
+    // Most varlongs (timestamp deltas) are short: up to 7 bytes (49 bits) add up exactly in a double, no bigint.
+    const start = this.offset;
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < 7 && this.offset < this.end; i++) {
+      const byte = this.buffer[this.offset++]!;
+      value += (byte & 0x7f) * scale;
+      if ((byte & 0x80) === 0) return value % 2 === 0 ? value / 2 : -(value + 1) / 2;
+      scale *= 0x80;
+    }
+    this.offset = start;
+    return this.longVarlong();
+  }
+
+  private longVarlong(): number {
     let result = 0n;
     let shift = 0n;
     for (let i = 0; i < 10; i++) {

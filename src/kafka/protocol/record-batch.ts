@@ -4,7 +4,8 @@
 
 import { crc32c } from "./crc32c.js";
 import { ErrorCode } from "./error-codes.js";
-import { ProtocolDecodeError, Reader, Writer } from "./primitives.js";
+import { ProtocolDecodeError, Reader } from "./primitives.js";
+import { recordsBytes, writeRecords } from "./record-encoding.js";
 import {
   CompressionCodec,
   CompressionError,
@@ -241,7 +242,7 @@ export interface RecordHeaderInput {
 export interface RecordInput {
   key?: Uint8Array | string | null;
   value: Uint8Array | string | null;
-  headers?: RecordHeaderInput[];
+  headers?: readonly RecordHeaderInput[];
   /** Milliseconds since the epoch; defaults to the batch's `timestamp`. */
   timestamp?: number;
 }
@@ -252,7 +253,7 @@ function readVarintBytes(reader: Reader): Buffer | null {
 }
 
 export interface BuildRecordBatchOptions {
-  records: RecordInput[];
+  records: readonly RecordInput[];
   baseOffset?: number;
   compression?: CompressionCodec;
   producerId?: number;
@@ -268,56 +269,37 @@ export interface BuildRecordBatchOptions {
   logAppendTime?: number;
 }
 
-function toBytes(value: Uint8Array | string | null | undefined): Uint8Array | null {
-  if (value === null || value === undefined) return null;
-  return typeof value === "string" ? Buffer.from(value, "utf8") : value;
-}
-
-function writeVarintBytes(writer: Writer, value: Uint8Array | null): void {
-  if (value === null) {
-    writer.varint(-1);
-  } else {
-    writer.varint(value.length);
-    writer.raw(value);
-  }
-}
-
 /** Builds one complete magic-2 batch, compressed as asked, with a correct CRC. */
 export function buildRecordBatch(options: BuildRecordBatchOptions): Buffer {
   const { records } = options;
   if (records.length === 0) throw new RangeError("a record batch needs at least one record");
   const defaultTimestamp = options.timestamp ?? Date.now();
-  const timestamps = records.map((record) => record.timestamp ?? defaultTimestamp);
-  const baseTimestamp = timestamps[0]!;
-  const maxTimestamp = timestamps.reduce((max, timestamp) => Math.max(max, timestamp), -1);
-
-  const body = new Writer(64 * records.length);
-  const scratch = new Writer(256);
-  records.forEach((record, index) => {
-    scratch.offset = 0;
-    scratch.int8(0);
-    scratch.varlong(timestamps[index]! - baseTimestamp);
-    scratch.varint(index);
-    writeVarintBytes(scratch, toBytes(record.key));
-    writeVarintBytes(scratch, toBytes(record.value));
-    const headers = record.headers ?? [];
-    scratch.varint(headers.length);
-    for (const header of headers) {
-      writeVarintBytes(scratch, Buffer.from(header.key, "utf8"));
-      writeVarintBytes(scratch, toBytes(header.value));
-    }
-    const encoded = scratch.finish();
-    body.varint(encoded.length);
-    body.raw(encoded);
-  });
+  const baseTimestamp = records[0]!.timestamp ?? defaultTimestamp;
+  let maxTimestamp = -1;
+  const timestampDeltas = new Array<number>(records.length);
+  for (let index = 0; index < records.length; index++) {
+    const timestamp = records[index]!.timestamp ?? defaultTimestamp;
+    if (timestamp > maxTimestamp) maxTimestamp = timestamp;
+    timestampDeltas[index] = timestamp - baseTimestamp;
+  }
   const codec = options.compression ?? CompressionCodec.None;
-  const payload = codec === CompressionCodec.None ? body.finish() : compress(codec, body.finish());
+  const bodyBytes = recordsBytes(records, timestampDeltas);
+  let batch: Buffer;
+  if (codec === CompressionCodec.None) {
+    batch = Buffer.allocUnsafe(RECORD_BATCH_HEADER_BYTES + bodyBytes);
+    writeRecords(batch, RECORD_BATCH_HEADER_BYTES, records, timestampDeltas);
+  } else {
+    const body = Buffer.allocUnsafe(bodyBytes);
+    writeRecords(body, 0, records, timestampDeltas);
+    const payload = compress(codec, body);
+    batch = Buffer.allocUnsafe(RECORD_BATCH_HEADER_BYTES + payload.length);
+    batch.set(payload, RECORD_BATCH_HEADER_BYTES);
+  }
 
   let attributes = codec;
   if (options.transactional === true) attributes |= ATTRIBUTE_TRANSACTIONAL;
   if (options.control === true) attributes |= ATTRIBUTE_CONTROL;
   if (options.logAppendTime !== undefined) attributes |= ATTRIBUTE_LOG_APPEND_TIME;
-  const batch = Buffer.alloc(RECORD_BATCH_HEADER_BYTES + payload.length);
   writeInt64(batch, BatchField.baseOffset, options.baseOffset ?? 0);
   batch.writeInt32BE(batch.length - BATCH_LENGTH_PREFIX_BYTES, BatchField.batchLength);
   batch.writeInt32BE(options.partitionLeaderEpoch ?? -1, BatchField.partitionLeaderEpoch);
@@ -330,7 +312,6 @@ export function buildRecordBatch(options: BuildRecordBatchOptions): Buffer {
   batch.writeInt16BE(options.producerEpoch ?? NO_PRODUCER_EPOCH, BatchField.producerEpoch);
   batch.writeInt32BE(options.baseSequence ?? NO_SEQUENCE, BatchField.baseSequence);
   batch.writeInt32BE(records.length, BatchField.recordCount);
-  batch.set(payload, RECORD_BATCH_HEADER_BYTES);
   batch.writeUInt32BE(crc32c(batch, CRC_START), BatchField.crc);
   return batch;
 }
@@ -345,8 +326,12 @@ export interface DecodedRecord {
   timestamp: number;
   key: Buffer | null;
   value: Buffer | null;
-  headers: DecodedRecordHeader[];
+  /** Read-only: records without headers share one empty array. */
+  headers: readonly DecodedRecordHeader[];
 }
+
+/** Shared by every decoded record without headers; callers must not add to it. */
+const NO_HEADERS: readonly DecodedRecordHeader[] = [];
 
 export interface DecodedRecordBatch {
   header: RecordBatchHeader;
@@ -365,6 +350,30 @@ export interface DecodeRecordBatchOptions {
  * and UnsupportedCompressionError for a codec this runtime cannot decompress.
  */
 export function decodeRecordBatch(buf: Uint8Array, options: DecodeRecordBatchOptions = {}): DecodedRecordBatch {
+  return decodeRecordBatchAs(buf, options, (offset, timestamp, key, value, headers) => ({
+    offset,
+    timestamp,
+    key,
+    value,
+    headers,
+  }));
+}
+
+/** Makes one decoded record of the caller's shape, so that callers with their own record type build one object each. */
+export type RecordMaker<T> = (
+  offset: number,
+  timestamp: number,
+  key: Buffer | null,
+  value: Buffer | null,
+  headers: readonly DecodedRecordHeader[],
+) => T;
+
+/** decodeRecordBatch, with each record made by `make`. */
+export function decodeRecordBatchAs<T>(
+  buf: Uint8Array,
+  options: DecodeRecordBatchOptions,
+  make: RecordMaker<T>,
+): { header: RecordBatchHeader; records: T[] } {
   const header = readBatchHeader(buf);
   if (header.magic !== RECORD_BATCH_MAGIC) throw new ProtocolDecodeError(`record batch magic ${header.magic}`);
   const batchBytes = batchBytesOf(header);
@@ -391,7 +400,7 @@ export function decodeRecordBatch(buf: Uint8Array, options: DecodeRecordBatchOpt
   }
   const reader = new Reader(body);
   const logAppendTime = hasLogAppendTime(header);
-  const records: DecodedRecord[] = [];
+  const records: T[] = [];
   for (let index = 0; index < header.recordCount; index++) {
     const length = reader.varint();
     if (length < 0 || length > reader.remaining) {
@@ -407,22 +416,24 @@ export function decodeRecordBatch(buf: Uint8Array, options: DecodeRecordBatchOpt
     if (headerCount < 0 || headerCount > end - reader.offset) {
       throw new ProtocolDecodeError(`record ${index} claims ${headerCount} headers`);
     }
-    const headers: DecodedRecordHeader[] = [];
+    const headers: DecodedRecordHeader[] | null = headerCount === 0 ? null : [];
     for (let h = 0; h < headerCount; h++) {
       const headerKey = readVarintBytes(reader);
       if (headerKey === null) throw new ProtocolDecodeError(`record ${index} has a header with a null key`);
-      headers.push({ key: headerKey.toString("utf8"), value: readVarintBytes(reader) });
+      headers!.push({ key: headerKey.toString("utf8"), value: readVarintBytes(reader) });
     }
     if (reader.offset !== end) {
       throw new ProtocolDecodeError(`record ${index} length ${length} disagrees with its contents`);
     }
-    records.push({
-      offset: header.baseOffset + offsetDelta,
-      timestamp: logAppendTime ? header.maxTimestamp : header.baseTimestamp + timestampDelta,
-      key,
-      value,
-      headers,
-    });
+    records.push(
+      make(
+        header.baseOffset + offsetDelta,
+        logAppendTime ? header.maxTimestamp : header.baseTimestamp + timestampDelta,
+        key,
+        value,
+        headers ?? NO_HEADERS,
+      ),
+    );
   }
   if (reader.remaining !== 0) {
     throw new ProtocolDecodeError(`${reader.remaining} bytes follow the ${header.recordCount} records`);

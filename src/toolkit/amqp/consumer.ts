@@ -1,12 +1,16 @@
 // The AMQP consumer: a group member reading one queue per topic (see topology.ts), each on its own channel with a
-// prefetch limit, and handing the consumer pipeline batches as the Kafka consumer does. A queue is "partition 0" and
-// a delivery tag its "offset": commit(next) acknowledges every message up to next - 1 at once (a cumulative ack, which
-// is why each queue has a channel of its own: tags count per channel). The pipeline commits only after the inbox
-// transaction committed, so a crash before the ack makes RabbitMQ redeliver the message, and the inbox skips it.
+// prefetch limit, and handing the consumer pipeline batches as the Kafka consumer does. A delivery tag stands in for
+// an offset, and commit(next) acknowledges the batch's messages before next; the pipeline commits only after the
+// inbox transaction committed, so a crash before the ack makes RabbitMQ redeliver the message, and the inbox skips it.
 //
-// Messages not yet done when a batch ends (the pipeline paused the queue for a backoff, or a retry that is not due)
+// concurrency, which on Kafka is how many partitions are handled at once, is here how many batches are: each queue's
+// deliveries are split over `concurrency` lanes by key (lanes.ts), each lane handed over as a partition of its own,
+// and at most `concurrency` batches run at once over all the member's queues. A key's events stay in delivery order
+// within the member; across the members of a group, competing consumers on one queue, no order holds.
+//
+// Messages not yet done when a batch ends (the pipeline paused the lane for a backoff, or a retry that is not due)
 // stay buffered and are handed over again; they are never requeued, which would count against a quorum queue's
-// delivery limit. A lost channel or connection drops the buffer (RabbitMQ redelivers those messages) and the member
+// delivery limit. A lost channel or connection drops the buffers (RabbitMQ redelivers those messages) and the member
 // subscribes again with backoff, up to reconnectAttemptsMax attempts, before it reports itself crashed.
 
 import type { Channel, ConsumeMessage } from "amqplib";
@@ -21,9 +25,18 @@ import type {
   PartitionBatch,
 } from "../kafka/consumer.js";
 import type { AmqpConnection } from "./connection.js";
+import { DeliveryAcks, laneOf } from "./lanes.js";
 import { toConsumerRecordFromAmqp } from "./message.js";
 import { reconnectDelayMs, type ResolvedAmqpOptions } from "./options.js";
 import type { AmqpTopology } from "./topology.js";
+
+/** One lane of a queue: its buffered messages, in delivery order, and whether a batch of them is being handled. */
+interface Lane {
+  readonly index: number;
+  buffer: ConsumerRecord[];
+  paused: boolean;
+  running: boolean;
+}
 
 interface QueueState {
   readonly topic: string;
@@ -32,10 +45,12 @@ interface QueueState {
   consumerTag: string | null;
   /** Counts channels: a batch from an earlier channel is no longer active, and its acks go nowhere. */
   generation: number;
-  buffer: ConsumerRecord[];
-  paused: boolean;
-  running: Promise<void> | null;
-  scheduled: boolean;
+  lanes: Lane[];
+  acks: DeliveryAcks;
+}
+
+function ackMessage(deliveryTag: number): ConsumeMessage {
+  return { fields: { deliveryTag } } as ConsumeMessage;
 }
 
 export function createAmqpConsumer(
@@ -49,59 +64,98 @@ export function createAmqpConsumer(
   const queues = new Map<string, QueueState>();
   const joinListeners: Array<(assignment: GroupAssignment) => void> = [];
   const crashListeners: Array<(error: Error, restarting: boolean) => void> = [];
+  const batches = new Set<Promise<void>>();
   let eachBatch: ((batch: PartitionBatch) => Promise<void>) | null = null;
+  let concurrency = 1;
   let started = false;
   let stopping = false;
+  let scheduled = false;
+  /** Where the next look for work starts, so that no lane waits behind busier ones. */
+  let cursor = 0;
   let resubscribing: Promise<void> | null = null;
 
-  const schedule = (state: QueueState): void => {
-    if (state.scheduled || state.running !== null || state.paused || stopping || state.buffer.length === 0) return;
-    state.scheduled = true;
+  const schedule = (): void => {
+    if (scheduled || stopping) return;
+    scheduled = true;
     // A turn later, so that the messages of a burst arrive first and travel as one batch.
     setImmediate(() => {
-      state.scheduled = false;
-      drain(state);
+      scheduled = false;
+      pump();
     });
   };
 
-  const drain = (state: QueueState): void => {
-    if (state.running !== null || state.paused || stopping || state.buffer.length === 0 || eachBatch === null) return;
+  /** Starts batches on lanes with work, up to concurrency at once. */
+  const pump = (): void => {
+    if (stopping || eachBatch === null) return;
+    const lanes = [...queues.values()].flatMap((state) => state.lanes.map((lane) => ({ state, lane })));
+    for (let step = 0; step < lanes.length && batches.size < concurrency; step++) {
+      const { state, lane } = lanes[(cursor + step) % lanes.length]!;
+      if (!lane.running && !lane.paused && lane.buffer.length > 0 && state.channel !== null) run(state, lane);
+    }
+    cursor = lanes.length === 0 ? 0 : (cursor + 1) % lanes.length;
+  };
+
+  const run = (state: QueueState, lane: Lane): void => {
+    const handler = eachBatch;
     const channel = state.channel;
-    if (channel === null) return;
+    if (handler === null || channel === null) return;
     const generation = state.generation;
-    const records = state.buffer.slice();
+    const current = (): boolean => state.generation === generation && state.channel === channel;
     const batch: PartitionBatch = {
       topic: state.topic,
-      partition: 0,
-      records,
-      active: () => !stopping && state.generation === generation,
+      partition: lane.index,
+      records: lane.buffer.slice(),
+      active: () => !stopping && current(),
       markDone: (offset) => {
-        if (state.generation !== generation) return;
+        if (!current()) return;
         const done = Number(offset);
         let kept = 0;
-        while (kept < state.buffer.length && Number(state.buffer[kept]?.offset) <= done) kept += 1;
-        state.buffer.splice(0, kept);
+        while (kept < lane.buffer.length && Number(lane.buffer[kept]?.offset) <= done) kept += 1;
+        lane.buffer.splice(0, kept);
       },
       commit: async (nextOffset) => {
-        if (state.generation !== generation || state.channel !== channel) {
-          throw new Error("the channel these messages came on has closed; RabbitMQ delivers them again");
+        if (!current()) throw new Error("the channel these messages came on has closed; RabbitMQ delivers them again");
+        const before = Number(nextOffset);
+        const finished: number[] = [];
+        for (const record of lane.buffer) {
+          const tag = Number(record.offset);
+          if (tag >= before) break;
+          finished.push(tag);
         }
         // An ack has no reply in AMQP 0-9-1: RabbitMQ forgets the messages once it reads the frame.
-        channel.ack({ fields: { deliveryTag: Number(nextOffset) - 1 } } as ConsumeMessage, true);
+        const plan = state.acks.finish(finished);
+        if (plan.through !== null) channel.ack(ackMessage(plan.through), true);
+        for (const tag of plan.singles) channel.ack(ackMessage(tag), false);
       },
       heartbeat: async () => undefined,
     };
-    state.running = eachBatch(batch)
+    lane.running = true;
+    const running: Promise<void> = handler(batch)
       .catch((error: unknown) => {
         logger.error(
-          { err: error, queue: state.queue },
+          { err: error, queue: state.queue, lane: lane.index },
           `a batch of queue ${state.queue} failed: ${describeError(error)}`,
         );
       })
       .finally(() => {
-        state.running = null;
-        schedule(state);
+        lane.running = false;
+        batches.delete(running);
+        schedule();
       });
+    batches.add(running);
+  };
+
+  // Up to half the prefetch may wait finished behind a slower lane; the other half keeps the deliveries coming.
+  const newAcks = (): DeliveryAcks => new DeliveryAcks(Math.floor(options.prefetch / 2));
+
+  const newLanes = (): Lane[] =>
+    Array.from({ length: concurrency }, (_, index) => ({ index, buffer: [], paused: false, running: false }));
+
+  /** Forgets what the channel delivered (RabbitMQ delivers it again); lanes keep their pause. */
+  const dropDeliveries = (state: QueueState): void => {
+    state.generation += 1;
+    state.acks = newAcks();
+    for (const lane of state.lanes) lane.buffer = [];
   };
 
   const subscribe = async (state: QueueState): Promise<void> => {
@@ -113,15 +167,13 @@ export function createAmqpConsumer(
       await channel.close().catch(() => undefined);
       throw error;
     }
-    state.generation += 1;
-    state.buffer = [];
+    dropDeliveries(state);
     state.channel = channel;
     channel.on("close", () => {
       if (state.channel !== channel) return;
       state.channel = null;
       state.consumerTag = null;
-      state.generation += 1;
-      state.buffer = [];
+      dropDeliveries(state);
       if (!stopping) void resubscribeAll();
     });
     const reply = await channel.consume(
@@ -133,8 +185,11 @@ export function createAmqpConsumer(
           return;
         }
         if (state.channel !== channel) return;
-        state.buffer.push(toConsumerRecordFromAmqp(state.topic, message));
-        schedule(state);
+        const record = toConsumerRecordFromAmqp(state.topic, message);
+        const deliveryTag = message.fields.deliveryTag;
+        state.acks.delivered(deliveryTag);
+        state.lanes[laneOf(record.key, deliveryTag, state.lanes.length)]?.buffer.push(record);
+        schedule();
       },
       { noAck: false },
     );
@@ -190,11 +245,12 @@ export function createAmqpConsumer(
   return {
     groupId,
 
-    async start({ topics, eachBatch: handler }) {
+    async start({ topics, concurrency: batchesAtOnce, eachBatch: handler }) {
       if (started)
         throw new ToolkitError(ToolkitErrorCode.CONSUMER_ALREADY_STARTED, "this consumer was started already");
       started = true;
       eachBatch = handler;
+      concurrency = Math.max(1, Math.floor(batchesAtOnce));
       for (const topic of topics) {
         queues.set(topic, {
           topic,
@@ -202,26 +258,24 @@ export function createAmqpConsumer(
           channel: null,
           consumerTag: null,
           generation: 0,
-          buffer: [],
-          paused: false,
-          running: null,
-          scheduled: false,
+          lanes: newLanes(),
+          acks: newAcks(),
         });
       }
       for (const state of queues.values()) await subscribe(state);
       for (const listener of joinListeners) listener(assignment());
     },
 
-    pause(topic) {
-      const state = queues.get(topic);
-      if (state !== undefined) state.paused = true;
+    // A partition is a lane; another number stands for the whole queue.
+    pause(topic, partition) {
+      const lanes = queues.get(topic)?.lanes ?? [];
+      for (const lane of lanes[partition] !== undefined ? [lanes[partition]] : lanes) lane.paused = true;
     },
 
-    resume(topic) {
-      const state = queues.get(topic);
-      if (state === undefined) return;
-      state.paused = false;
-      schedule(state);
+    resume(topic, partition) {
+      const lanes = queues.get(topic)?.lanes ?? [];
+      for (const lane of lanes[partition] !== undefined ? [lanes[partition]] : lanes) lane.paused = false;
+      schedule();
     },
 
     onJoin(listener) {
@@ -243,12 +297,12 @@ export function createAmqpConsumer(
           }
         }),
       );
-      await Promise.all([...queues.values()].map((state) => state.running));
+      await Promise.all([...batches]);
       await Promise.all(
         [...queues.values()].map(async (state) => {
           const channel = state.channel;
           state.channel = null;
-          state.buffer = [];
+          dropDeliveries(state);
           await channel?.close().catch(() => undefined);
         }),
       );

@@ -1,5 +1,6 @@
-// Our admin interface over kafkajs's: the few cluster operations services need (making sure their topics exist,
-// reading partition counts and offsets), connecting on first use.
+// Our admin interface: the few cluster operations services need (making sure their topics exist, reading partition
+// counts and offsets), connecting on first use. This file has the kafkajs implementation (KAFKA_CLIENT=kafkajs);
+// native-admin.ts has the one on Sluice's client.
 
 import type { Admin, Kafka } from "kafkajs";
 
@@ -61,7 +62,8 @@ export interface KafkaAdmin {
   disconnect(): Promise<void>;
 }
 
-function checkSpecs(topics: readonly TopicSpec[]): void {
+/** Checks ensureTopics' input, the same for every client library. */
+export function checkTopicSpecs(topics: readonly TopicSpec[]): void {
   if (!Array.isArray(topics) || topics.length > ENSURE_TOPICS_COUNT_MAX) {
     throw new InvalidArgumentError("topics", `must be an array of at most ${ENSURE_TOPICS_COUNT_MAX} topics`);
   }
@@ -115,7 +117,7 @@ export function createKafkaAdmin(kafka: Kafka, brokers: readonly string[]): Kafk
     },
 
     async ensureTopics(topics) {
-      checkSpecs(topics);
+      checkTopicSpecs(topics);
       const result: EnsureTopicsResult = { created: [], mismatched: [] };
       if (topics.length === 0) return result;
       const counts = await partitionCounts(topics.map((spec) => spec.name));

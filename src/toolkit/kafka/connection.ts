@@ -16,6 +16,8 @@ import { KAFKA_CAPABILITIES, type TransportClient } from "../transports/transpor
 import { createKafkaAdmin, type KafkaAdmin } from "./admin.js";
 import { createNativeProducer } from "./native-producer.js";
 import { createKafkaConsumer } from "./consumer.js";
+import { createNativeAdmin } from "./native-admin.js";
+import { createNativeConsumer } from "./native-consumer.js";
 import { createKafkaProducer, type KafkaProducer, type KafkaProducerOptions } from "./producer.js";
 import { installRequestQueueTimerFix } from "./request-queue-timer.js";
 
@@ -317,10 +319,13 @@ export function createKafkaClient(options: KafkaClientOptions = {}): KafkaClient
       library === "sluice"
         ? createNativeProducer(nativeClient, brokers, producerOptions)
         : createKafkaProducer(kafka, brokers, logger, producerOptions),
-    admin: () => createKafkaAdmin(kafka, brokers),
+    admin: () => (library === "sluice" ? createNativeAdmin(nativeClient, brokers) : createKafkaAdmin(kafka, brokers)),
     raw: () => kafka,
     native: nativeClient,
-    consumer: (consumerOptions) => createKafkaConsumer(client, consumerOptions),
+    consumer: (consumerOptions) =>
+      library === "sluice"
+        ? createNativeConsumer(client, consumerOptions)
+        : createKafkaConsumer(client, consumerOptions),
   };
   return client;
 }

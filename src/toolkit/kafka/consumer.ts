@@ -120,39 +120,67 @@ export function toConsumerRecord(topic: string, partition: number, message: Kafk
   };
 }
 
-export function createKafkaConsumer(client: KafkajsSource, options: KafkaConsumerOptions): KafkaConsumer {
-  let stopping = false;
-  let started = false;
+export interface ConsumerSettings {
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  rebalanceTimeoutMs: number;
+  fetchWaitMs: number;
+  partitionFetchBytesMax: number;
+  fetchBytesMax: number;
+}
+
+/** The consumer's options checked and defaulted, the same whichever client library runs the consumer. */
+export function resolveConsumerSettings(options: KafkaConsumerOptions): ConsumerSettings {
   const dayMs = 24 * 60 * 60 * 1000;
-  const sessionTimeout = positiveInteger(
+  const sessionTimeoutMs = positiveInteger(
     "sessionTimeoutMs",
     options.sessionTimeoutMs,
     DEFAULT_SESSION_TIMEOUT_MS,
     dayMs,
   );
-  const config: ConsumerConfig = {
-    groupId: options.groupId,
-    sessionTimeout,
-    heartbeatInterval: positiveInteger(
+  return {
+    sessionTimeoutMs,
+    heartbeatIntervalMs: positiveInteger(
       "heartbeatIntervalMs",
       options.heartbeatIntervalMs,
-      Math.min(DEFAULT_HEARTBEAT_INTERVAL_MS, Math.floor(sessionTimeout / 3)),
+      Math.min(DEFAULT_HEARTBEAT_INTERVAL_MS, Math.floor(sessionTimeoutMs / 3)),
       dayMs,
     ),
-    rebalanceTimeout: positiveInteger(
+    rebalanceTimeoutMs: positiveInteger(
       "rebalanceTimeoutMs",
       options.rebalanceTimeoutMs,
       DEFAULT_REBALANCE_TIMEOUT_MS,
       dayMs,
     ),
-    maxWaitTimeInMs: positiveInteger("fetchWaitMs", options.fetchWaitMs, DEFAULT_FETCH_WAIT_MS, 60_000),
-    maxBytesPerPartition: positiveInteger(
+    fetchWaitMs: positiveInteger("fetchWaitMs", options.fetchWaitMs, DEFAULT_FETCH_WAIT_MS, 60_000),
+    partitionFetchBytesMax: positiveInteger(
       "partitionFetchBytesMax",
       options.partitionFetchBytesMax,
       DEFAULT_PARTITION_FETCH_BYTES_MAX,
       1024 * 1024 * 1024,
     ),
-    maxBytes: positiveInteger("fetchBytesMax", options.fetchBytesMax, DEFAULT_FETCH_BYTES_MAX, 1024 * 1024 * 1024),
+    fetchBytesMax: positiveInteger("fetchBytesMax", options.fetchBytesMax, DEFAULT_FETCH_BYTES_MAX, 1024 * 1024 * 1024),
+  };
+}
+
+/** The partitions a member may work on at once, checked the same for every client library. */
+export function resolveConcurrency(concurrency: number): number {
+  return positiveInteger("concurrency", concurrency, 1, PARTITIONS_CONCURRENTLY_MAX);
+}
+
+/** The toolkit's consumer on kafkajs (KAFKA_CLIENT=kafkajs); native-consumer.ts has the one on Sluice's client. */
+export function createKafkaConsumer(client: KafkajsSource, options: KafkaConsumerOptions): KafkaConsumer {
+  let stopping = false;
+  let started = false;
+  const settings = resolveConsumerSettings(options);
+  const config: ConsumerConfig = {
+    groupId: options.groupId,
+    sessionTimeout: settings.sessionTimeoutMs,
+    heartbeatInterval: settings.heartbeatIntervalMs,
+    rebalanceTimeout: settings.rebalanceTimeoutMs,
+    maxWaitTimeInMs: settings.fetchWaitMs,
+    maxBytesPerPartition: settings.partitionFetchBytesMax,
+    maxBytes: settings.fetchBytesMax,
     allowAutoTopicCreation: false,
     // After a failure the client gives up on, it starts over (rejoining the group) unless the member is stopping.
     retry: { restartOnFailure: async () => !stopping },
@@ -178,12 +206,7 @@ export function createKafkaConsumer(client: KafkajsSource, options: KafkaConsume
       if (started)
         throw new ToolkitError(ToolkitErrorCode.CONSUMER_ALREADY_STARTED, "this consumer was started already");
       started = true;
-      const partitionsConsumedConcurrently = positiveInteger(
-        "concurrency",
-        concurrency,
-        1,
-        PARTITIONS_CONCURRENTLY_MAX,
-      );
+      const partitionsConsumedConcurrently = resolveConcurrency(concurrency);
       await consumer.connect();
       await consumer.subscribe({ topics: [...topics], fromBeginning });
       await consumer.run({

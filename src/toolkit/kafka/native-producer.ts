@@ -1,6 +1,7 @@
 // The toolkit's producer interface over Sluice's own client (src/kafka/client): the same contract as the kafkajs one
 // in producer.ts, with the client's errors turned into toolkit errors. The client's producer batches per partition
-// and keeps one request out per partition, so concurrent sends share requests instead of queueing behind each other.
+// and keeps a few batches out per partition, so concurrent sends share requests instead of queueing behind each
+// other, and a send does not wait for an earlier batch's fsync before it is written.
 
 import {
   KafkaAuthenticationError,
@@ -14,7 +15,13 @@ import {
   type SluiceKafkaClient,
 } from "../../kafka/client/index.js";
 import { describeError, PublishError, ToolkitError, ToolkitErrorCode, UnknownTopicError } from "../errors.js";
-import { chunkRecords, type KafkaProducer, type KafkaProducerOptions, type PartitionAck } from "./producer.js";
+import {
+  chunkRecords,
+  type KafkaProducer,
+  type KafkaProducerOptions,
+  type PartitionAck,
+  type ProducerRecord,
+} from "./producer.js";
 
 /** Turns a failure of Sluice's client into UnknownTopicError or PublishError, keeping the original as the cause. */
 export function toNativePublishError(
@@ -41,6 +48,17 @@ export function toNativePublishError(
   }
   if (error instanceof KafkaClientError) return new PublishError(topics, error.message, error.retriable, error);
   return new PublishError(topics, describeError(error), true, error);
+}
+
+const NO_HEADERS: OutgoingRecord["headers"] = [];
+
+function toOutgoingRecord(record: ProducerRecord): OutgoingRecord {
+  let headers: Array<{ key: string; value: string }> | null = null;
+  for (const key of Object.keys(record.headers)) (headers ??= []).push({ key, value: record.headers[key]! });
+  const { topic, key, value, partition } = record;
+  return partition === undefined
+    ? { topic, key, value, headers: headers ?? NO_HEADERS }
+    : { topic, key, value, headers: headers ?? NO_HEADERS, partition };
 }
 
 /** A producer with connections of its own, made on first use and closed by disconnect(). */
@@ -91,17 +109,7 @@ export function createNativeProducer(
       try {
         // Chunks go out together; the client keeps each partition's records in the order they were handed over.
         const answers = await Promise.all(
-          chunkRecords(records).map((chunk) =>
-            current.send(
-              chunk.map((record): OutgoingRecord => ({
-                topic: record.topic,
-                key: record.key,
-                value: record.value,
-                headers: Object.entries(record.headers).map(([key, value]) => ({ key, value })),
-                ...(record.partition === undefined ? {} : { partition: record.partition }),
-              })),
-            ),
-          ),
+          chunkRecords(records).map((chunk) => current.send(chunk.map(toOutgoingRecord))),
         );
         const acks = new Map<string, PartitionAck>();
         for (const answer of answers.flat()) {

@@ -12,7 +12,6 @@ import {
   type StartPosition,
 } from "../../kafka/client/index.js";
 import { integerOption, resolveInteger } from "../../platform/options.js";
-import { headersToStrings, type RawHeaderValue } from "../event.js";
 import { InvalidArgumentError, UnknownTopicError } from "../errors.js";
 import { RECORD_HEADERS_COUNT_MAX, type ConsumerRecord } from "./record.js";
 
@@ -76,11 +75,17 @@ function toStart(field: string, from: ReaderStart): StartPosition {
   return { offset };
 }
 
-/** A record of Sluice's client as the toolkit's consumers deliver it. */
+/**
+ * A record of Sluice's client as the toolkit's consumers deliver it: headers as strings, the last of a repeated name
+ * winning (a null value removes it). Runs once per consumed record, so it builds the headers in one pass.
+ */
 export function fromFetchedRecord(record: FetchedRecord): ConsumerRecord {
-  const raw: Record<string, RawHeaderValue> = {};
-  for (const header of record.headers.slice(0, RECORD_HEADERS_COUNT_MAX)) {
-    raw[header.key] = header.value ?? undefined;
+  const headers: Record<string, string> = {};
+  const count = Math.min(record.headers.length, RECORD_HEADERS_COUNT_MAX);
+  for (let index = 0; index < count; index++) {
+    const { key, value } = record.headers[index]!;
+    if (value === null) delete headers[key];
+    else headers[key] = value.toString("utf8");
   }
   return {
     topic: record.topic,
@@ -89,7 +94,7 @@ export function fromFetchedRecord(record: FetchedRecord): ConsumerRecord {
     timestamp: record.timestamp,
     key: record.key,
     value: record.value,
-    headers: headersToStrings(raw),
+    headers,
   };
 }
 

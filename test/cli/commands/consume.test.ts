@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { formatMessage, type ConsumedMessage } from "../../../src/cli/commands/consume.js";
-import { brokerForTest } from "../../helpers/broker.js";
+import kafkajs from "kafkajs";
+import { brokerForTest, kafkaFor } from "../../helpers/broker.js";
 import { exited, runCli, spawnCli, waitForLine } from "../run-cli.js";
 
 function message(key: string | null, value: string | null, headers: ConsumedMessage["headers"] = []): ConsumedMessage {
@@ -89,5 +90,39 @@ describe("sluice consume (child process against the embedded broker)", { concurr
     assert.match(result.stderr, /UNKNOWN_TOPIC_OR_PARTITION|does not exist/);
     const listed = await runCli(["topics", "list", "--json", "--brokers", broker.address]);
     assert.deepEqual(JSON.parse(listed.stdout), []);
+  });
+
+  test("--group shows the broker's own reason when it refuses the group", async (t) => {
+    const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
+    const users = { admin: "admin-secret", bob: "bob-secret" };
+    const broker = await brokerForTest(t, {
+      sasl: { mechanisms: ["PLAIN"], users },
+      authorizer: { superUsers: ["User:admin"], allowEveryoneIfNoAclFound: false },
+    });
+    const admin = kafkaFor(broker, { sasl: { mechanism: "plain", username: "admin", password: users.admin } }).admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: "audited" }] });
+    // Bob may read the topic, but no group.
+    await admin.createAcls({
+      acl: [AclOperationTypes.DESCRIBE, AclOperationTypes.READ].map((operation) => ({
+        resourceType: AclResourceTypes.TOPIC,
+        resourceName: "audited",
+        resourcePatternType: ResourcePatternTypes.LITERAL,
+        principal: "User:bob",
+        host: "*",
+        operation,
+        permissionType: AclPermissionTypes.ALLOW,
+      })),
+    });
+    const result = await runCli([
+      ...["consume", "audited", "--group", "auditors", "--max-messages", "1", "--brokers", broker.address],
+      ...["--sasl-mechanism", "plain", "--sasl-username", "bob", "--sasl-password", users.bob],
+    ]);
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr.split("\n")[0]!,
+      /^sluice consume: FindCoordinator for group "auditors": GROUP_AUTHORIZATION_FAILED \(30\): finding group auditors needs DESCRIBE on it$/,
+    );
+    assert.match(result.stderr, /Check that the SASL user may use this consumer group/);
   });
 });

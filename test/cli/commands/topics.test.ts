@@ -84,6 +84,34 @@ describe("sluice topics (child process against the embedded broker)", { concurre
     );
   });
 
+  test("--log-level shows the Kafka client's own logs on stderr (topics and produce), and silent shows none", async (t) => {
+    const broker = await brokerForTest(t);
+    const clientLogs = (stderr: string) =>
+      stderr
+        .split("\n")
+        .filter((line) => line.startsWith("{"))
+        .map((line) => JSON.parse(line) as { level: number; msg: string; broker?: string });
+    const listed = await runCli(["topics", "list", "--brokers", broker.address, "--log-level", "debug"]);
+    assert.equal(listed.code, 0, listed.stderr);
+    const opened = clientLogs(listed.stderr).filter((line) => line.msg === "kafka connection opened");
+    assert.ok(opened.length >= 1, listed.stderr);
+    assert.equal(opened[0]!.level, 20);
+    assert.equal((await runCli(["topics", "create", "logged", "--brokers", broker.address])).code, 0);
+    const produced = await runCli(["produce", "logged", "--brokers", broker.address, "--log-level", "debug"], {
+      input: "a\n",
+    });
+    assert.equal(produced.code, 0, produced.stderr);
+    assert.ok(
+      clientLogs(produced.stderr).some((line) => line.msg === "kafka connection opened"),
+      produced.stderr,
+    );
+    const quiet = await runCli(["topics", "list", "--brokers", broker.address]);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.deepEqual(clientLogs(quiet.stderr), []);
+    const warnOnly = await runCli(["topics", "list", "--brokers", broker.address, "--log-level", "warn"]);
+    assert.deepEqual(clientLogs(warnOnly.stderr), []);
+  });
+
   test("a missing topic is an error that is not papered over by auto-creation", async (t) => {
     const broker = await brokerForTest(t, { autoCreateTopics: true });
     const described = await runCli(["topics", "describe", "ghost", "--brokers", broker.address]);

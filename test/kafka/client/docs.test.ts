@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { tourOfTheClient } from "../../../examples/kafka-client.js";
+import { clientFor } from "./support.js";
 import { brokerForTest } from "../../helpers/broker.js";
 import { assertBlocksAreExcerpts } from "../../helpers/docs.js";
 
@@ -16,7 +17,7 @@ test("every TypeScript block in the guide is an excerpt of the example the tests
   );
 });
 
-test("the guide's tour produces, reads back by offset and by time, and resets a group", async (t) => {
+test("the guide's tour produces, reads back by offset and by time, resets a group and reads as its member", async (t) => {
   const broker = await brokerForTest(t);
   const log = t.mock.method(console, "log", () => undefined);
   const records = await tourOfTheClient(broker.address);
@@ -31,4 +32,6 @@ test("the guide's tour produces, reads back by offset and by time, and resets a 
   );
   assert.equal(records[0]!.headers[0]!.value?.toString(), "example");
   assert.deepEqual(log.mock.calls[0]!.arguments, ["payment-auditors starts partition 0 at offset 0"]);
+  const [committed] = await clientFor(t, broker).admin.fetchGroupOffsets("payment-auditors");
+  assert.equal(committed!.offset, 2, "the member committed what it read");
 });

@@ -5,7 +5,8 @@ import fc from "fast-check";
 import { CompressionCodec, compressionAvailable } from "../../../src/kafka/protocol/compression/index.js";
 import { crc32c } from "../../../src/kafka/protocol/crc32c.js";
 import { ErrorCode } from "../../../src/kafka/protocol/error-codes.js";
-import { ProtocolDecodeError } from "../../../src/kafka/protocol/primitives.js";
+import { ProtocolDecodeError, Reader, Writer } from "../../../src/kafka/protocol/primitives.js";
+import { signedVarBytes, writeSignedVar } from "../../../src/kafka/protocol/record-encoding.js";
 import {
   BatchField,
   RECORD_BATCH_HEADER_BYTES,
@@ -314,4 +315,28 @@ test("iterateBatches walks concatenated batches and stops at a truncated last on
   );
   assert.deepEqual(seen[1]!.bytes, batches[1]);
   assert.deepEqual([...iterateBatches(all.subarray(0, 30))], []);
+});
+
+test("records are written as the wire primitives write them: varlongs of any safe size, UTF-8 strings", () => {
+  const edges = [0, 1, -1, 63, -64, 64, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, 2 ** 48, -(2 ** 48) - 1, 2 ** 53 - 1];
+  for (const value of [...edges, -(2 ** 53) + 1]) {
+    const expected = new Writer(16).varlong(value).finish();
+    const written = Buffer.alloc(16);
+    const end = writeSignedVar(written, 0, value);
+    assert.deepEqual(written.subarray(0, end), expected, `varlong ${value}`);
+    assert.equal(signedVarBytes(value), expected.length, `size of ${value}`);
+    assert.equal(new Reader(expected).varlong(), value, `read back ${value}`);
+  }
+  const batch = buildRecordBatch({
+    records: [
+      { key: "ключ", value: "värde ✓", headers: [{ key: "ヘッダー", value: "ø" }], timestamp: 2 ** 50 },
+      { key: null, value: null, timestamp: 0 },
+    ],
+  });
+  const [first, second] = decodeRecordBatch(batch).records;
+  assert.equal(first!.key!.toString(), "ключ");
+  assert.equal(first!.value!.toString(), "värde ✓");
+  assert.deepEqual(first!.headers, [{ key: "ヘッダー", value: Buffer.from("ø") }]);
+  assert.equal(first!.timestamp, 2 ** 50);
+  assert.deepEqual([second!.key, second!.value, second!.timestamp], [null, null, 0]);
 });

@@ -26,8 +26,12 @@ import {
 } from "../options.js";
 import { ClusterMetadata, type PartitionMetadata, type TopicLookup, type TopicMetadata } from "./metadata.js";
 
-/** Which connection to a broker a request travels on; each lane has its own. */
-export type Lane = "admin" | "produce" | "fetch" | "group";
+/**
+ * Which connection to a broker a request travels on; each lane has its own. A group consumer has lanes of its own
+ * ("fetch:<n>", "group:<n>"), so that its long-polls and its JoinGroup, which the broker holds for a rebalance, never
+ * delay another consumer's heartbeats or fetches made from the same client.
+ */
+export type Lane = "admin" | "produce" | "fetch" | "group" | `fetch:${number}` | `group:${number}`;
 
 /** Broker error codes after which a partition's leader must be looked up again. */
 const STALE_LEADER_CODES: ReadonlySet<number> = new Set([
@@ -107,6 +111,7 @@ export class KafkaCluster {
       port: address.port,
     }).then(
       (connection) => {
+        this.options.logger.debug({ broker: key }, "kafka connection opened");
         connection.onClose((error) => {
           if (this.connections.get(key) === opening) this.connections.delete(key);
           if (!this.closedFlag) this.options.logger.debug({ broker: key, err: error }, "kafka connection closed");

@@ -5,7 +5,7 @@
 // at the earliest or latest offset, or fails, as asked. Transient failures are retried with backoff; the reader gives
 // up after retriesMax rounds in a row that made no progress.
 
-import { isStaleLeaderError, type KafkaCluster } from "../cluster/cluster.js";
+import { isStaleLeaderError, type KafkaCluster, type Lane } from "../cluster/cluster.js";
 import { partitionKey, type ItemOutcome } from "../cluster/routing.js";
 import { ErrorCode } from "../../protocol/error-codes.js";
 import { listOffsets, type OffsetSpec, type TopicPartition } from "../admin/offsets.js";
@@ -34,6 +34,8 @@ export interface PartitionReaderOptions extends FetchLimits {
   readonly partitions?: readonly ReaderPartition[];
   /** What to do when a partition's position is no longer in its log; default "earliest". */
   readonly outOfRange?: OutOfRangePolicy;
+  /** The connections the reader's fetches travel on; default "fetch", shared with the client's other readers. */
+  readonly lane?: Lane;
 }
 
 export interface PartitionState extends TopicPartition {
@@ -67,6 +69,7 @@ export class PartitionReader {
   private readonly assigned = new Map<string, Assigned>();
   private readonly limits: ResolvedFetchLimits;
   private readonly outOfRange: OutOfRangePolicy;
+  private readonly lane: Lane;
   private reading = false;
   private closed = false;
   private failedRounds = 0;
@@ -77,6 +80,7 @@ export class PartitionReader {
   ) {
     this.limits = resolveFetchLimits(options);
     this.outOfRange = options.outOfRange ?? "earliest";
+    this.lane = options.lane ?? "fetch";
     if (!["earliest", "latest", "error"].includes(this.outOfRange)) {
       throw new KafkaConfigError("outOfRange", 'must be "earliest", "latest" or "error"');
     }
@@ -172,7 +176,7 @@ export class PartitionReader {
       for (const entry of this.assigned.values()) {
         if (entry.position === null) continue;
         try {
-          const connection = await this.cluster.leaderConnection(entry.topic, entry.partition, "fetch");
+          const connection = await this.cluster.leaderConnection(entry.topic, entry.partition, this.lane);
           const group = byConnection.get(connection) ?? [];
           group.push({ topic: entry.topic, partition: entry.partition, offset: entry.position });
           fetchedAt.set(partitionKey(entry.topic, entry.partition), entry.position);

@@ -4,7 +4,7 @@
 // the end of the last whole batch, so a cut-off batch at the end is fetched again next time.
 
 import {
-  decodeRecordBatch,
+  decodeRecordBatchAs,
   isControlBatch,
   isTransactional,
   iterateBatches,
@@ -67,18 +67,16 @@ export function decodePartitionRecords(
       }
       if (lastOffsetOf(header) < fetchOffset) continue;
       if (options.readCommitted && isTransactional(header) && abortingProducers.has(header.producerId)) continue;
-      for (const record of decodeRecordBatch(batch.bytes).records) {
-        if (record.offset < fetchOffset) continue;
-        records.push({
-          topic,
-          partition,
-          offset: record.offset,
-          timestamp: record.timestamp,
-          key: record.key,
-          value: record.value,
-          headers: record.headers,
-        });
-      }
+      const decoded = decodeRecordBatchAs(batch.bytes, {}, (offset, timestamp, key, value, headers) => ({
+        topic,
+        partition,
+        offset,
+        timestamp,
+        key,
+        value,
+        headers,
+      }));
+      for (const record of decoded.records) if (record.offset >= fetchOffset) records.push(record);
     }
   } catch (error) {
     if (!(error instanceof ProtocolDecodeError || error instanceof UnsupportedCompressionError)) throw error;

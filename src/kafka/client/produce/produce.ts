@@ -8,7 +8,7 @@ import {
   compressionAvailable,
   type CompressionCodec as Codec,
 } from "../../protocol/compression/index.js";
-import { buildRecordBatch, type RecordInput } from "../../protocol/record-batch.js";
+import { buildRecordBatch, type RecordHeaderInput, type RecordInput } from "../../protocol/record-batch.js";
 import { Api } from "../apis/definitions.js";
 import type { KafkaCluster } from "../cluster/cluster.js";
 import { KafkaBrokerError, KafkaConfigError, KafkaProtocolViolationError } from "../errors.js";
@@ -75,13 +75,23 @@ export function checkAcks(acks: number | undefined, field = "acks"): Acks {
   return value;
 }
 
+const NO_HEADERS: readonly RecordHeaderInput[] = [];
+
+/** Copies what the batch is built from, so that a caller changing its records after send() changes nothing. */
 export function toRecordInputs(records: readonly ProduceRecord[]): RecordInput[] {
-  return records.map((record) => ({
-    key: record.key ?? null,
-    value: record.value,
-    headers: record.headers?.map((header) => ({ key: header.key, value: header.value })) ?? [],
-    ...(record.timestamp === undefined ? {} : { timestamp: record.timestamp }),
-  }));
+  const inputs = new Array<RecordInput>(records.length);
+  for (let index = 0; index < records.length; index++) {
+    const record = records[index]!;
+    const headers =
+      record.headers === undefined || record.headers.length === 0
+        ? NO_HEADERS
+        : record.headers.map((header) => ({ key: header.key, value: header.value }));
+    inputs[index] =
+      record.timestamp === undefined
+        ? { key: record.key ?? null, value: record.value, headers }
+        : { key: record.key ?? null, value: record.value, headers, timestamp: record.timestamp };
+  }
+  return inputs;
 }
 
 export async function produce(cluster: KafkaCluster, request: ProduceRequest): Promise<ProduceResult> {

@@ -1,14 +1,18 @@
-// The batching, idempotent producer. Each partition has a queue and at most one batch out at a time: while one is
-// out, later sends to that partition wait and then go together as one batch, so the batch grows with the load and a
-// lone record is sent at once (no linger timer adds latency). The batches ready at the same moment go to each leader
-// in one Produce request, so one send's records for several partitions of a broker are written or refused together. With idempotence (the default) the producer gets
-// a producer id from the broker (InitProducerId) and numbers each partition's records; a batch whose answer was lost
-// is sent again with the same numbers and the broker drops the copy, so retries neither duplicate nor reorder. When
-// a batch fails for good, the producer takes a new producer id for what follows, because the broker may or may not
+// The batching, idempotent producer. Each partition has a queue and a few batches out at a time (one without
+// idempotence): while they are out, later sends to that partition wait and then go together as one batch, so the
+// batch grows with the load and a lone record is sent at once (no linger timer adds latency). Several batches out
+// means a send does not wait for the previous batch's fsync before it is even written. The batches ready at the same
+// moment go to each leader in one Produce request, so one send's records for several partitions of a broker are
+// written or refused together. With idempotence (the default) the producer gets a producer id from the broker
+// (InitProducerId) and numbers each partition's records; a batch whose answer was lost is sent again with the same
+// numbers and the broker drops the copy, so retries neither duplicate nor reorder: a batch that reached the broker
+// before an earlier one was written is refused as out of order and sent again once the earlier one is in. When a
+// batch fails for good, the producer takes a new producer id for what follows, because the broker may or may not
 // have written the failed batch and the numbering after it is no longer known.
 
 import type { CompressionCodec } from "../../protocol/compression/index.js";
 import { buildRecordBatch, type RecordInput } from "../../protocol/record-batch.js";
+import { ErrorCode } from "../../protocol/error-codes.js";
 import { Api } from "../apis/definitions.js";
 import type { KafkaCluster } from "../cluster/cluster.js";
 import type { TopicMetadata } from "../cluster/metadata.js";
@@ -39,6 +43,11 @@ import {
 export const PRODUCER_BATCH_RECORDS_MAX = 10_000;
 /** The most record bytes one batch carries; brokers refuse batches above message.max.bytes (1 MiB by default). */
 export const PRODUCER_BATCH_BYTES_MAX = 1_000_000;
+/**
+ * Batches of one partition out at once with idempotence; the broker remembers the last five batches of a producer,
+ * so a resent one is still recognised as a copy (Kafka's max.in.flight.requests.per.connection limit, 5).
+ */
+export const PRODUCER_PARTITION_BATCHES_IN_FLIGHT_MAX = 5;
 /** The most records waiting in a producer's queues; a send beyond it is refused rather than buffered. */
 export const PRODUCER_QUEUED_RECORDS_MAX = 1_000_000;
 const INT32_MAX = 2 ** 31 - 1;
@@ -72,6 +81,12 @@ export interface PartitionAck {
   readonly baseOffset: number;
 }
 
+interface PartitionGroup {
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: OutgoingRecord[];
+}
+
 interface Identity {
   readonly producerId: number;
   readonly producerEpoch: number;
@@ -92,13 +107,22 @@ interface Batch {
   readonly records: RecordInput[];
   baseSequence: number;
   encoded: Buffer | null;
+  /** Resolves once the batch is answered for good (written or failed). */
+  readonly settled: Promise<void>;
+  readonly settle: () => void;
 }
 
 interface PartitionQueue {
   readonly topic: string;
   readonly partition: number;
   readonly pending: Pending[];
-  busy: boolean;
+  /** Batches sent and not yet answered for good, oldest first. */
+  readonly outstanding: Batch[];
+  /**
+   * Outstanding batches being sent again. No new batch goes out meanwhile (as in Kafka's producer), so that a resent
+   * batch is still among the last batches the broker remembers when it arrives, and is recognised as a copy.
+   */
+  readonly resending: Set<Batch>;
 }
 
 function recordBytes(record: ProduceRecord): number {
@@ -129,6 +153,7 @@ export class Producer {
   private readonly queuedRecordsMax: number;
   private readonly timeoutMs: number;
   private readonly allowAutoTopicCreation: boolean;
+  private readonly batchesInFlightMax: number;
   private readonly queues = new Map<string, PartitionQueue>();
   private identity: Promise<Identity> | null = null;
   /** The identity once InitProducerId answered; a failed batch compares against it. */
@@ -155,6 +180,8 @@ export class Producer {
       100_000_000,
     );
     this.allowAutoTopicCreation = options.allowAutoTopicCreation ?? false;
+    // Without sequence numbers a retried batch could land behind a later one, so one batch at a time keeps order.
+    this.batchesInFlightMax = this.idempotent ? PRODUCER_PARTITION_BATCHES_IN_FLIGHT_MAX : 1;
     this.timeoutMs = bounded("timeoutMs", options.timeoutMs, cluster.options.requestTimeoutMs, 24 * 60 * 60 * 1000);
   }
 
@@ -179,27 +206,16 @@ export class Producer {
         { retriable: true },
       );
     }
-    const byPartition = new Map<string, { topic: string; partition: number; records: ProduceRecord[] }>();
-    const stickyPartition = new Map<string, number>();
     const partitionCounts = new Map<string, number>();
     for (const record of records) {
       if (typeof record.topic !== "string" || record.topic === "") {
         throw new KafkaConfigError("topic", "must be a topic name");
       }
-      let count = partitionCounts.get(record.topic);
-      if (count === undefined) {
-        count = (await this.topicMetadata(record.topic)).partitions.length;
-        partitionCounts.set(record.topic, count);
+      if (!partitionCounts.has(record.topic)) {
+        partitionCounts.set(record.topic, (await this.topicMetadata(record.topic)).partitions.length);
       }
-      const partition = this.partitionFor(record, count, stickyPartition);
-      const key = partitionKey(record.topic, partition);
-      let group = byPartition.get(key);
-      if (group === undefined) {
-        group = { topic: record.topic, partition, records: [] };
-        byPartition.set(key, group);
-      }
-      group.records.push(record);
     }
+    const byPartition = this.groupByPartition(records, partitionCounts);
     return Promise.all(
       [...byPartition.values()].map(async ({ topic, partition, records: partitionRecords }) => {
         const inputs = toRecordInputs(partitionRecords);
@@ -222,6 +238,29 @@ export class Producer {
   /** Refuses further sends; those already queued still go out. */
   close(): void {
     this.closed = true;
+  }
+
+  /** The records of one send by partition, in order; runs of records for the same partition skip the lookup. */
+  private groupByPartition(
+    records: readonly OutgoingRecord[],
+    partitionCounts: ReadonlyMap<string, number>,
+  ): Map<string, PartitionGroup> {
+    const byPartition = new Map<string, PartitionGroup>();
+    const sticky = new Map<string, number>();
+    let last: PartitionGroup | null = null;
+    for (const record of records) {
+      const partition = this.partitionFor(record, partitionCounts.get(record.topic)!, sticky);
+      if (last === null || last.partition !== partition || last.topic !== record.topic) {
+        const key = partitionKey(record.topic, partition);
+        last = byPartition.get(key) ?? null;
+        if (last === null) {
+          last = { topic: record.topic, partition, records: [] };
+          byPartition.set(key, last);
+        }
+      }
+      last.records.push(record);
+    }
+    return byPartition;
   }
 
   private async topicMetadata(topic: string): Promise<TopicMetadata> {
@@ -254,29 +293,42 @@ export class Producer {
     const key = partitionKey(topic, partition);
     let queue = this.queues.get(key);
     if (queue === undefined) {
-      queue = { topic, partition, pending: [], busy: false };
+      queue = { topic, partition, pending: [], outstanding: [], resending: new Set() };
       this.queues.set(key, queue);
     }
     return queue;
   }
 
-  /** Drains the queues once the sends of this tick are queued, so that they share requests. */
+  /**
+   * Drains the queues once the sends of this tick are queued, so that they share requests: each round takes at most
+   * one batch per partition (a Produce request carries one batch per partition) and goes out as one flush. The
+   * flushes resume from their first await in the order they started, so a partition's batches are numbered and
+   * sent in the order they were taken.
+   */
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
     queueMicrotask(() => {
       this.scheduled = false;
-      const batches: Batch[] = [];
-      for (const queue of this.queues.values()) {
-        if (!queue.busy && queue.pending.length > 0) batches.push(this.take(queue));
+      for (;;) {
+        const batches: Batch[] = [];
+        for (const queue of this.queues.values()) {
+          if (
+            queue.outstanding.length < this.batchesInFlightMax &&
+            queue.resending.size === 0 &&
+            queue.pending.length > 0
+          ) {
+            batches.push(this.take(queue));
+          }
+        }
+        if (batches.length === 0) return;
+        void this.flush(batches);
       }
-      if (batches.length > 0) void this.flush(batches);
     });
   }
 
-  /** Takes what waits for the partition, up to the batch limits, and marks the partition busy until it is answered. */
+  /** Takes what waits for the partition, up to the batch limits, as a batch outstanding until it is answered. */
   private take(queue: PartitionQueue): Batch {
-    queue.busy = true;
     const taken: Pending[] = [queue.pending.shift()!];
     let records = taken[0]!.records.length;
     let bytes = taken[0]!.bytes;
@@ -287,24 +339,44 @@ export class Producer {
       records += next.records.length;
       bytes += next.bytes;
     }
-    return { queue, taken, records: taken.flatMap((entry) => entry.records), baseSequence: -1, encoded: null };
+    let settle: () => void = () => undefined;
+    const settled = new Promise<void>((resolve) => (settle = resolve));
+    const batch: Batch = {
+      queue,
+      taken,
+      records: taken.length === 1 ? taken[0]!.records : taken.flatMap((entry) => entry.records),
+      baseSequence: -1,
+      encoded: null,
+      settled,
+      settle,
+    };
+    queue.outstanding.push(batch);
+    return batch;
   }
 
   private release(batch: Batch): void {
     const { queue } = batch;
-    queue.busy = false;
-    if (queue.pending.length === 0) this.queues.delete(partitionKey(queue.topic, queue.partition));
-    else this.schedule();
+    queue.outstanding.splice(queue.outstanding.indexOf(batch), 1);
+    queue.resending.delete(batch);
+    batch.settle();
+    if (queue.pending.length === 0 && queue.outstanding.length === 0) {
+      this.queues.delete(partitionKey(queue.topic, queue.partition));
+    } else if (queue.pending.length > 0) {
+      this.schedule();
+    }
   }
 
-  private succeed(batch: Batch, identity: Identity | null, baseOffset: number): void {
-    if (identity !== null) {
-      const next = batch.baseSequence + batch.records.length;
-      identity.sequences.set(
-        partitionKey(batch.queue.topic, batch.queue.partition),
-        next > INT32_MAX ? next - INT32_MAX - 1 : next,
-      );
-    }
+  /**
+   * The earlier batches of its partition still being sent when the broker refused the batch as out of order: it was
+   * refused only because they are not written yet, and goes again once they are answered. Empty for any other error.
+   */
+  private unwrittenBefore(batch: Batch, error: unknown): Batch[] {
+    if (!(error instanceof KafkaBrokerError) || error.errorCode !== ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER) return [];
+    const { outstanding } = batch.queue;
+    return outstanding.slice(0, Math.max(0, outstanding.indexOf(batch)));
+  }
+
+  private succeed(batch: Batch, baseOffset: number): void {
     let offset = baseOffset;
     for (const entry of batch.taken) {
       entry.resolve(baseOffset < 0 ? -1 : offset);
@@ -333,7 +405,13 @@ export class Producer {
     }
     for (const batch of batches) {
       const { topic, partition } = batch.queue;
-      batch.baseSequence = identity === null ? -1 : (identity.sequences.get(partitionKey(topic, partition)) ?? 0);
+      if (identity !== null) {
+        // Numbered when built, so that the batches out at once for a partition carry consecutive sequences.
+        const key = partitionKey(topic, partition);
+        batch.baseSequence = identity.sequences.get(key) ?? 0;
+        const next = batch.baseSequence + batch.records.length;
+        identity.sequences.set(key, next > INT32_MAX ? next - INT32_MAX - 1 : next);
+      }
       batch.encoded = buildRecordBatch({
         records: batch.records,
         compression: this.codec,
@@ -343,7 +421,7 @@ export class Producer {
       });
     }
     let remaining: Batch[] = [...batches];
-    for (let attempt = 0; remaining.length > 0; attempt++) {
+    for (let attempt = 0; remaining.length > 0;) {
       const failures: Array<{ batch: Batch; error: unknown }> = [];
       const byConnection = new Map<BrokerConnection, Batch[]>();
       for (const batch of remaining) {
@@ -361,7 +439,7 @@ export class Producer {
             group.forEach((batch, index) => {
               const answer = answers[index]!;
               if (answer instanceof Error) failures.push({ batch, error: answer });
-              else this.succeed(batch, identity, answer);
+              else this.succeed(batch, answer);
             });
           } catch (error) {
             for (const batch of group) failures.push({ batch, error });
@@ -369,23 +447,37 @@ export class Producer {
         }),
       );
       remaining = [];
+      const waitingFor: Batch[] = [];
+      let retrying = false;
       for (const { batch, error } of failures) {
+        const earlier = this.cluster.closed ? [] : this.unwrittenBefore(batch, error);
+        if (earlier.length > 0) {
+          // Not a failure of this batch: it goes again, without using up an attempt, once those are in (or out).
+          waitingFor.push(...earlier);
+          batch.queue.resending.add(batch);
+          remaining.push(batch);
+          continue;
+        }
         // A resent batch carries the same sequence numbers, so the broker keeps one copy; without a producer id a
         // batch whose request was sent may have been written and is not sent again.
         if (!this.cluster.closed && this.cluster.mayRetry(error, attempt, identity !== null)) {
           this.cluster.forgetLeadersOn([batch.queue.topic])(error as KafkaClientError);
+          batch.queue.resending.add(batch);
           remaining.push(batch);
+          retrying = true;
         } else {
           this.fail(batch, identity, this.cluster.closed ? new KafkaClientClosedError() : error);
         }
       }
-      if (remaining.length > 0) {
+      if (retrying) {
         this.cluster.options.logger.debug(
           { attempt: attempt + 1, err: failures[0]?.error },
           "producing again after a retriable error",
         );
         await this.cluster.sleep(this.cluster.backoffMs(attempt));
+        attempt++;
       }
+      await Promise.all(waitingFor.map((batch) => batch.settled));
     }
   }
 

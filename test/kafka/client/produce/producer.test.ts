@@ -84,6 +84,77 @@ describe("producer", () => {
     assert.deepEqual(values, ["first", "second", "third"]);
   });
 
+  /**
+   * Sends `count` sends of 20 records each, one batch each, and checks that they are stored once, in order. One
+   * record goes first, so that the broker knows the producer's numbering before the batches go out together.
+   */
+  async function pipelined(client: SluiceKafkaClient, topic: string, count: number, beforeSends = () => {}) {
+    const producer = client.producer({ batchRecordsMax: 20 });
+    await producer.send([{ topic, partition: 0, value: "start" }]);
+    beforeSends();
+    const acks = await Promise.all(
+      Array.from({ length: count }, (_, send) =>
+        producer.send(Array.from({ length: 20 }, (_, index) => ({ topic, partition: 0, value: `${send}-${index}` }))),
+      ),
+    );
+    const firstOffset = 1;
+    acks.forEach((answer, send) => assert.equal(answer[0]!.baseOffset, firstOffset + send * 20));
+    const values = (await readAll(client, topic, 0)).slice(firstOffset).map((record) => record.value!.toString());
+    assert.deepEqual(
+      values,
+      Array.from({ length: count * 20 }, (_, index) => `${Math.floor(index / 20)}-${index % 20}`),
+    );
+  }
+
+  test("several batches of a partition go out at once, without waiting for the previous answer", async (t) => {
+    const broker = await brokerForTest(t);
+    const client = clientFor(t, broker);
+    await client.admin.createTopics([{ name: "pipelined", partitions: 1 }]);
+    const connection = await client.cluster.leaderConnection("pipelined", 0, "produce");
+    let mostPending = 0;
+    const watch = setInterval(() => (mostPending = Math.max(mostPending, connection.pendingRequests)), 1);
+    try {
+      // Each batch is held (all by the same time, so they are still handled in order); those behind the first
+      // must be out meanwhile.
+      await pipelined(client, "pipelined", 10, () =>
+        broker.injectFault({ apiKey: 0, action: { kind: "delay", delayMs: 300 }, times: 10 }),
+      );
+    } finally {
+      clearInterval(watch);
+    }
+    assert.ok(mostPending >= 2, `at most ${mostPending} produce requests were out at once`);
+  });
+
+  test("batches out at once survive a lost answer and a dropped connection: stored once each, in order", async (t) => {
+    const broker = await brokerForTest(t);
+    const client = clientFor(t, broker);
+    await client.admin.createTopics([{ name: "resent", partitions: 1 }]);
+    let produceRequests = 0;
+    // The second request is written, then its answer lost with the connection; the ones behind it go again.
+    await pipelined(client, "resent", 10, () =>
+      broker.injectFault({
+        apiKey: 0,
+        action: { kind: "dropResponse" },
+        times: 1,
+        match: () => ++produceRequests === 2,
+      }),
+    );
+  });
+
+  test("a batch refused behind an earlier one that was not written goes again after it", async (t) => {
+    const broker = await brokerForTest(t);
+    const client = clientFor(t, broker);
+    await client.admin.createTopics([{ name: "behind", partitions: 1 }]);
+    // The first batch is refused (retriable); those sent right behind it are out of order until it is in.
+    await pipelined(client, "behind", 10, () =>
+      broker.injectFault({
+        apiKey: 0,
+        action: { kind: "error", errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER },
+        times: 1,
+      }),
+    );
+  });
+
   test("a batch that fails for good is reported, and later sends go through under a new producer id", async (t) => {
     const broker = await brokerForTest(t);
     const client = clientFor(t, broker, { retriesMax: 0 });

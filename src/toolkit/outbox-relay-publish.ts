@@ -1,0 +1,97 @@
+// The outbox relay's publishing of one claimed batch, and the mark (or delete) of what the broker acknowledged.
+// The send: each topic's rows in id order, in requests of at most
+// PRODUCE_REQUEST_RECORD_BYTES_MAX one after another, so that rows with the same key reach their partition in id
+// order; topics side by side, so that a failing topic does not hold back the others. A topic whose request fails
+// keeps the rest of its rows back too, so that no row overtakes an earlier one of its key.
+
+import { deleteOutboxEvents, markOutboxPublished, type Database, type OutboxRecord } from "../store/index.js";
+import { publishRelayStage } from "./diagnostics.js";
+import { describeError } from "./errors.js";
+import { chunkRecords, type KafkaProducer, type ProducerRecord } from "./kafka/producer.js";
+import type { ToolkitLogger } from "./logger.js";
+import type { PublishingMetrics } from "./metrics.js";
+
+/** What the broker acknowledged, and what it did not, with why. */
+export interface SendOutcome {
+  sent: OutboxRecord[];
+  failed: Array<{ record: OutboxRecord; reason: string }>;
+}
+
+export interface SendContext {
+  producer: KafkaProducer;
+  metrics: PublishingMetrics;
+  logger: ToolkitLogger;
+  relayId: string;
+  /** The outbox's schema, which names the relay's stage events for diagnostics. */
+  schema: string;
+  /** The attempt a failure is logged as (the relay's consecutive failures so far, plus one). */
+  attempt: number;
+}
+
+/** Groups records by topic, keeping their order within each topic. */
+function byTopic(records: readonly OutboxRecord[]): Map<string, Array<ProducerRecord & { row: OutboxRecord }>> {
+  const topics = new Map<string, Array<ProducerRecord & { row: OutboxRecord }>>();
+  for (const record of records) {
+    let list = topics.get(record.topic);
+    if (list === undefined) {
+      list = [];
+      topics.set(record.topic, list);
+    }
+    list.push({ topic: record.topic, key: record.key, value: record.value, headers: record.headers, row: record });
+  }
+  return topics;
+}
+
+/** Sends each topic's rows in id order, topics side by side; resolves with what the broker acknowledged and what not. */
+export async function sendOutboxRecords(records: readonly OutboxRecord[], context: SendContext): Promise<SendOutcome> {
+  const { producer, metrics, logger } = context;
+  const sent: OutboxRecord[] = [];
+  const failed: SendOutcome["failed"] = [];
+  await Promise.all(
+    [...byTopic(records)].map(async ([topic, list]) => {
+      const chunks = chunkRecords(list);
+      for (const [index, chunk] of chunks.entries()) {
+        try {
+          await producer.send(chunk.map(({ row: _row, ...record }) => record));
+          const rows = chunk.map((entry) => entry.row);
+          publishRelayStage("acknowledged", context.schema, rows);
+          for (const row of rows) sent.push(row);
+          metrics.eventsProduced.inc({ topic, source: "outbox" }, chunk.length);
+        } catch (error) {
+          const reason = describeError(error);
+          const rest = chunks.slice(index).flat();
+          for (const entry of rest) failed.push({ record: entry.row, reason });
+          logger.warn(
+            { relayId: context.relayId, topic, attempt: context.attempt, rows: rest.length, err: error },
+            `publishing outbox rows to "${topic}" failed; they are retried with backoff: ${reason}`,
+          );
+          return;
+        }
+      }
+    }),
+  );
+  return { sent, failed };
+}
+
+/**
+ * Marks published rows (or deletes them, with afterPublish "delete"); false when the database refused, in which case
+ * the rows stay claimed until their lease ends and are then published again: a duplicate, never a loss.
+ */
+export async function finishPublished(
+  db: Database,
+  sent: readonly OutboxRecord[],
+  options: { afterPublish: "mark" | "delete"; logger: ToolkitLogger; relayId: string; quiet: boolean },
+): Promise<boolean> {
+  const ids = sent.map((record) => record.id);
+  try {
+    if (options.afterPublish === "delete") await deleteOutboxEvents(db, ids);
+    else await markOutboxPublished(db, ids);
+    return true;
+  } catch (error) {
+    options.logger[options.quiet ? "debug" : "error"](
+      { relayId: options.relayId, err: error, rows: ids.length },
+      `marking published outbox rows failed; they will be published again: ${describeError(error)}`,
+    );
+    return false;
+  }
+}

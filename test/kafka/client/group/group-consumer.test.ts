@@ -1,0 +1,207 @@
+// Sluice's group consumer against the embedded broker: members joining and leaving while records flow, a member that
+// dies without leaving, a native member sharing a group with a kafkajs one, committed offsets after a broker restart,
+// pausing, and refused input.
+
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, test, type TestContext } from "node:test";
+import {
+  KafkaBrokerError,
+  KafkaConfigError,
+  type GroupConsumer,
+  type GroupConsumerOptions,
+  type SluiceKafkaClient,
+} from "../../../../src/kafka/client/index.js";
+import { brokerForTest, eventually, kafkaFor } from "../../../helpers/broker.js";
+import { startBroker } from "../../../../src/broker/index.js";
+import { clientFor } from "../support.js";
+
+const FAST = { sessionTimeoutMs: 2_000, heartbeatIntervalMs: 200, rebalanceTimeoutMs: 5_000, maxWaitMs: 200 } as const;
+
+async function produceMany(client: SluiceKafkaClient, topic: string, partitions: number, count: number, tag: string) {
+  for (let index = 0; index < count; index++) {
+    await client.produce({ topic, partition: index % partitions, records: [{ value: `${tag}-${index}` }] });
+  }
+}
+
+interface Member {
+  readonly name: string;
+  readonly client: SluiceKafkaClient;
+  readonly consumer: GroupConsumer;
+  readonly seen: string[];
+}
+
+/** A member on a client of its own that records what it saw and commits after every batch. */
+async function member(
+  t: TestContext,
+  broker: { address: string },
+  name: string,
+  options: Partial<GroupConsumerOptions> & Pick<GroupConsumerOptions, "groupId" | "topics">,
+): Promise<Member> {
+  const client = clientFor(t, broker, { clientId: name });
+  const consumer = client.groupConsumer({ ...FAST, resetTo: "earliest", ...options });
+  const seen: string[] = [];
+  await consumer.start({
+    eachBatch: async (batch) => {
+      let next: number | null = null;
+      for (const record of batch.records) {
+        if (!batch.active()) break;
+        seen.push(record.value!.toString());
+        batch.markDone(record.offset);
+        next = record.offset + 1;
+      }
+      if (next !== null) await batch.commit(next);
+    },
+  });
+  return { name, client, consumer, seen };
+}
+
+describe("group consumer", () => {
+  test("members join and leave while records flow: every record is handled, the partitions spread", async (t) => {
+    const broker = await brokerForTest(t);
+    const admin = clientFor(t, broker);
+    await admin.admin.createTopics([{ name: "flow", partitions: 6 }]);
+    const options = { groupId: "flowing", topics: ["flow"] };
+    const a = await member(t, broker, "a", options);
+    await produceMany(admin, "flow", 6, 30, "first");
+    const b = await member(t, broker, "b", options);
+    const c = await member(t, broker, "c", options);
+    await produceMany(admin, "flow", 6, 30, "second");
+    assert.ok(
+      await eventually(() => a.consumer.assignment().length === 2 && c.consumer.assignment().length === 2, 20_000),
+      "three members hold two partitions each",
+    );
+    await b.consumer.stop();
+    assert.ok(await eventually(() => a.consumer.assignment().length === 3, 20_000), "b's partitions moved at once");
+    await produceMany(admin, "flow", 6, 30, "third");
+    const everyone = (): Set<string> => new Set([...a.seen, ...b.seen, ...c.seen]);
+    assert.ok(await eventually(() => everyone().size === 90, 30_000), `handled ${everyone().size} of 90`);
+    for (const tag of ["first", "second", "third"]) {
+      for (let index = 0; index < 30; index++) assert.ok(everyone().has(`${tag}-${index}`), `${tag}-${index}`);
+    }
+    assert.ok(b.seen.length > 0 || a.seen.length > 0);
+    await a.consumer.stop();
+    await c.consumer.stop();
+    const committed = await admin.admin.fetchGroupOffsets("flowing");
+    assert.deepEqual(
+      committed.map((entry) => entry.offset),
+      [15, 15, 15, 15, 15, 15],
+      "every record's offset is committed",
+    );
+    const [described] = await admin.admin.describeGroups(["flowing"]);
+    assert.equal(described!.state, "Empty", "stopped members left the group");
+  });
+
+  test("a member that dies without leaving loses its partitions after the session timeout", async (t) => {
+    const broker = await brokerForTest(t);
+    const admin = clientFor(t, broker);
+    await admin.admin.createTopics([{ name: "orphaned", partitions: 2 }]);
+    const options = { groupId: "survivors", topics: ["orphaned"] };
+    const a = await member(t, broker, "a", options);
+    const b = await member(t, broker, "b", options);
+    assert.ok(await eventually(() => a.consumer.assignment().length === 1 && b.consumer.assignment().length === 1));
+    // Closing b's connections stops its heartbeats without a LeaveGroup, as a killed process would.
+    await b.client.close();
+    assert.ok(
+      await eventually(() => a.consumer.assignment().length === 2, 20_000),
+      "a took over b's partition after the session timeout",
+    );
+    await produceMany(admin, "orphaned", 2, 10, "after");
+    assert.ok(await eventually(() => new Set(a.seen).size === 10, 20_000), `a handled ${a.seen.length} of 10`);
+  });
+
+  test("a Sluice member and a kafkajs member share a group, on kafkajs's default assignor", async (t) => {
+    const broker = await brokerForTest(t);
+    const admin = clientFor(t, broker);
+    await admin.admin.createTopics([{ name: "mixed", partitions: 4 }]);
+    const native = await member(t, broker, "native", { groupId: "mixed-group", topics: ["mixed"] });
+    const kafkajsSeen: string[] = [];
+    const kafkajs = kafkaFor(broker).consumer({
+      groupId: "mixed-group",
+      sessionTimeout: 6_000,
+      heartbeatInterval: 200,
+      maxWaitTimeInMs: 100,
+    });
+    await kafkajs.connect();
+    await kafkajs.subscribe({ topic: "mixed", fromBeginning: true });
+    await kafkajs.run({ eachMessage: async ({ message }) => void kafkajsSeen.push(message.value!.toString()) });
+    assert.ok(await eventually(() => native.consumer.assignment().length === 2, 20_000), "the partitions are shared");
+    const [described] = await admin.admin.describeGroups(["mixed-group"]);
+    assert.equal(described!.protocol, "RoundRobinAssigner");
+    assert.equal(described!.members.length, 2);
+    await produceMany(admin, "mixed", 4, 40, "m");
+    const all = (): Set<string> => new Set([...native.seen, ...kafkajsSeen]);
+    assert.ok(await eventually(() => all().size === 40, 20_000), `handled ${all().size} of 40`);
+    assert.ok(native.seen.length > 0 && kafkajsSeen.length > 0, "both members handled records");
+    await native.consumer.stop();
+  });
+
+  test("committed offsets survive a broker restart; a paused partition is not fetched until resumed", async (t) => {
+    const dataDir = mkdtempSync(join(tmpdir(), "sluice-group-test-"));
+    const first = await startBroker({ port: 0, dataDir, groupMinSessionTimeoutMs: 1000 });
+    const firstClient = clientFor(t, first);
+    await firstClient.admin.createTopics([{ name: "kept", partitions: 2 }]);
+    await produceMany(firstClient, "kept", 2, 10, "before");
+    const before = await member(t, first, "before", { groupId: "keepers", topics: ["kept"] });
+    assert.ok(await eventually(() => before.seen.length === 10, 20_000));
+    await before.consumer.stop();
+    await firstClient.close();
+    await before.client.close();
+    await first.close();
+
+    const second = await brokerForTest(t, { dataDir });
+    // After-hooks run in the order they were added: the directory goes after the broker that uses it has closed.
+    t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+    const client = clientFor(t, second);
+    assert.deepEqual(
+      (await client.admin.fetchGroupOffsets("keepers")).map((entry) => entry.offset),
+      [5, 5],
+    );
+    await produceMany(client, "kept", 2, 4, "after");
+    const after = await member(t, second, "after", { groupId: "keepers", topics: ["kept"] });
+    after.consumer.pause("kept", 1);
+    assert.ok(await eventually(() => after.seen.length === 2, 20_000));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.deepEqual(after.seen.sort(), ["after-0", "after-2"], "only the committed-after records of partition 0");
+    after.consumer.resume("kept", 1);
+    assert.ok(await eventually(() => after.seen.length === 4, 20_000));
+    assert.deepEqual(after.seen.sort(), ["after-0", "after-1", "after-2", "after-3"]);
+    await after.consumer.stop();
+  });
+
+  test("refused input: bad options name the option; a refused group carries the broker's reason", async (t) => {
+    const users = { admin: "admin-secret", bob: "bob-secret" };
+    const broker = await brokerForTest(t, {
+      sasl: { mechanisms: ["PLAIN"], users },
+      authorizer: { superUsers: ["User:admin"], allowEveryoneIfNoAclFound: false },
+    });
+    const client = clientFor(t, broker, { sasl: { mechanism: "PLAIN", username: "bob", password: users.bob } });
+    assert.throws(
+      () => client.groupConsumer({ groupId: "", topics: ["t"] }),
+      (error: unknown) => error instanceof KafkaConfigError && error.field === "groupId",
+    );
+    assert.throws(
+      () => client.groupConsumer({ groupId: "g", topics: [] }),
+      (error: unknown) => error instanceof KafkaConfigError && error.field === "topics",
+    );
+    assert.throws(
+      () => client.groupConsumer({ groupId: "g", topics: ["t"], sessionTimeoutMs: 1000, heartbeatIntervalMs: 1000 }),
+      (error: unknown) => error instanceof KafkaConfigError && error.field === "heartbeatIntervalMs",
+    );
+    assert.throws(
+      () => client.groupConsumer({ groupId: "g", topics: ["t"], assignors: ["sticky" as "range"] }),
+      (error: unknown) => error instanceof KafkaConfigError && error.field === "assignors",
+    );
+    const consumer = client.groupConsumer({ groupId: "forbidden", topics: ["t"] });
+    await assert.rejects(
+      consumer.start({ eachBatch: async () => undefined }),
+      (error: unknown) =>
+        error instanceof KafkaBrokerError &&
+        error.errorName === "GROUP_AUTHORIZATION_FAILED" &&
+        /finding group forbidden needs DESCRIBE on it/.test(error.message),
+    );
+    assert.throws(() => consumer.start({ eachBatch: async () => undefined }), /started already/);
+  });
+});
