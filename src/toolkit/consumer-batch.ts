@@ -1,9 +1,9 @@
 // The inbox consumer's batch pipeline, for the records of one partition: each record is read (consumer-records.ts);
 // consecutive events share one group transaction (consumer-group-transaction.ts), run at once and, when a handler
-// fails, again with a savepoint per event (so that only the failed event's work is lost); after the commit each entry is finished (metrics, and for a
-// failed event its retry or dead letter through the failure router); then the offset is committed. When the
-// database or the broker fail (not the handler), the partition is paused for a backoff and the same record is tried
-// again: nothing is skipped.
+// fails, again with a savepoint per event (so that only the failed event's work is lost); after the commit each entry
+// is finished (metrics, and for a failed event its retry or dead letter through the failure router); then the offset
+// is committed (in the background where the client queues commits). When the database or the broker fail (not the
+// handler), the partition is paused for a backoff and the same record is tried again: nothing is skipped.
 
 import type { FailureRouter } from "./consumer-failures.js";
 import { GroupTransaction, type GroupHost } from "./consumer-group-transaction.js";
@@ -148,6 +148,22 @@ export class BatchPipeline {
     const commitProcessed = async (): Promise<boolean> => {
       if (lastProcessed === null) return true;
       const nextOffset = (BigInt(lastProcessed) + 1n).toString();
+      const key = partitionKey(batch.topic, batch.partition);
+      if (batch.commitsQueued === true) {
+        // The client keeps the partition's commits in order and waits for them on stop and rebalance, so the batch
+        // (and the next fetch) need not wait for the broker to store this one. A crash before it is stored
+        // redelivers the records, and their inbox records skip them.
+        batch.markDone(lastProcessed);
+        lastProcessed = null;
+        uncommitted = 0;
+        batch.commit(nextOffset).then(
+          () => this.#failureCounts.delete(key),
+          (error: unknown) => {
+            if (batch.active() && !this.#host.halted()) this.backOff(batch.topic, batch.partition, error);
+          },
+        );
+        return true;
+      }
       try {
         await batch.commit(nextOffset);
       } catch (error) {
@@ -160,7 +176,7 @@ export class BatchPipeline {
       batch.markDone(lastProcessed);
       lastProcessed = null;
       uncommitted = 0;
-      this.#failureCounts.delete(partitionKey(batch.topic, batch.partition));
+      this.#failureCounts.delete(key);
       return true;
     };
     /** Counts a finished record; false when the partition's work must end here. */

@@ -62,6 +62,11 @@ export interface PartitionBatch {
    * consumer.commitOffsets, which does nothing once a stop has begun.
    */
   commit(nextOffset: string): Promise<void>;
+  /**
+   * True when the client sends this partition's commits in order in the background and the member's stop and
+   * rebalances wait for them, so that the batch may end (and the next fetch go out) before its commit is answered.
+   */
+  readonly commitsQueued?: boolean;
   /** Tells the group the member is alive during long batches. */
   heartbeat(): Promise<void>;
 }

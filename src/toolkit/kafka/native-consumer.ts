@@ -49,6 +49,7 @@ export function createNativeConsumer(source: NativeSource, options: KafkaConsume
             active: () => stopping === null && batch.active(),
             markDone: (offset) => batch.markDone(Number(offset)),
             commit: (nextOffset) => batch.commit(Number(nextOffset)),
+            commitsQueued: true,
             heartbeat: () => batch.heartbeat(),
           }),
         onAssigned: (assignment) => {

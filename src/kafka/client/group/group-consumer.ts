@@ -2,9 +2,10 @@
 // generation (the partitions one join gave it) reads through one PartitionReader from the group's committed offsets,
 // so every assigned partition on a broker shares one long-poll Fetch, on lanes of this consumer's own. Rounds
 // alternate: one fetch, then that fetch's batches (up to `concurrency` partitions at once); records a batch did not
-// mark done are fetched again. Nothing is committed unless a batch commits it. A rejoin waits for the batches in
-// progress (which may still commit under their generation) but not for a fetch in flight; stop() waits for the batches
-// in progress and then leaves the group, so its partitions move to the other members at once.
+// mark done are fetched again. Nothing is committed unless a batch commits it; commits go out in the background
+// (commit-queue.ts), so the next fetch does not wait for the broker to store an offset. A rejoin waits for the batches
+// in progress and their commits (which may still succeed under their generation) but not for a fetch in flight; stop()
+// waits for the batches in progress and their commits, then leaves the group, so its partitions move on at once.
 
 import type { TopicPartition } from "../admin/offsets.js";
 import type { KafkaCluster, Lane } from "../cluster/cluster.js";
@@ -20,6 +21,7 @@ import {
 import { PartitionReader, type StartPosition } from "../fetch/partition-reader.js";
 import type { FetchedRecord } from "../fetch/records.js";
 import { commitMemberOffsets, committedOffsets } from "./commit.js";
+import { CommitQueue } from "./commit-queue.js";
 import { GroupMember } from "./member.js";
 import { resolveGroupOptions, type GroupConsumerOptions, type ResolvedGroupOptions } from "./options.js";
 import { Signal } from "./signal.js";
@@ -33,7 +35,11 @@ export interface GroupBatch {
   active(): boolean;
   /** The record is done: the next fetch of the partition starts after it. Unmarked records are fetched again. */
   markDone(offset: number): void;
-  /** Commits nextOffset (the offset after the last record done) under the batch's generation. */
+  /**
+   * Queues a commit of nextOffset (the offset after the last record done) under the batch's generation; resolves once
+   * it, or a newer offset of the partition queued behind it, is committed. Fetching goes on without waiting for it;
+   * a rejoin and stop() wait for it.
+   */
   commit(nextOffset: number): Promise<void>;
   /** Rejects once the batch's generation is over; heartbeats themselves go out in the background. */
   heartbeat(): Promise<void>;
@@ -64,6 +70,7 @@ export class GroupConsumer {
   /** Paused partitions, with where each resumes (null while it is not part of this member's assignment). */
   private readonly paused = new Map<string, StartPosition | null>();
   private readonly inBatch = new Set<string>();
+  private readonly commits = new CommitQueue();
   private starts = new Map<string, StartPosition>();
   private assigned: TopicPartition[] = [];
   private reader: PartitionReader | null = null;
@@ -138,6 +145,7 @@ export class GroupConsumer {
     this.stopping ??= (async () => {
       this.changed.notify();
       await this.processing;
+      await this.commits.flush();
       try {
         await this.member.leave();
       } finally {
@@ -174,6 +182,8 @@ export class GroupConsumer {
           joined();
         }
         await this.consumeGeneration();
+        // What was handled is committed before the partitions are given up.
+        await this.commits.flush();
       }
     } catch (error) {
       if (!(this.cluster.closed || this.stopping !== null)) {
@@ -295,7 +305,9 @@ export class GroupConsumer {
           if (done === null || offset > done) done = offset;
         },
         commit: (nextOffset) =>
-          commitMemberOffsets(this.cluster, identity, this.groupLane, [{ topic, partition, offset: nextOffset }]),
+          this.commits.commit({ topic, partition, offset: nextOffset }, (entry) =>
+            commitMemberOffsets(this.cluster, identity, this.groupLane, [entry]),
+          ),
         heartbeat: async () => {
           if (!current()) {
             throw new KafkaBrokerError(
