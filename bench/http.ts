@@ -1,6 +1,7 @@
 // The message board under load, against `sluice up` running in its own process on a fresh data directory:
-//   1. POST /api/messages: requests per second from concurrent clients, with the answer's latency, on PGlite and, when
-//      the PostgreSQL server at DATABASE_URL (or --database-url) answers, on the server in a schema of its own;
+//   1. POST /api/messages: requests per second from concurrent clients, with the answer's latency (p50, p99) and the
+//      CPU each request cost `sluice up` and the PostgreSQL server's backends, on PGlite and, when the PostgreSQL
+//      server at DATABASE_URL (or --database-url) answers, on the server in a schema of its own;
 //   2. POST → WebSocket: from sending a POST until its event arrives on a WebSocket subscribed to messages.saved
 //      (published) and until the worker's messages.stored event arrives (stored), p50 and p99;
 //   3. WebSocket fan-out: 1,000 clients on one topic, events delivered per second (bench/websocket-fanout.ts).
@@ -23,6 +24,7 @@ import { WebSocket } from "ws";
 
 import { startUp, type UpProcess } from "../test/apps/messages/up-process.js";
 import { encodeRequest, runLoad } from "./http-load.js";
+import { startPostgresCpu } from "./postgres-cpu.js";
 import { DEFAULT_FANOUT_CLIENTS, formatFanoutResult, runWebSocketFanout } from "./websocket-fanout.js";
 import { log, nowMs, numberArgument, percentile, table } from "./common.js";
 
@@ -125,6 +127,8 @@ interface PostRun {
   latencies: number[];
   /** CPU time `sluice up` used during the run, in seconds: what the requests cost, whatever else loads the machine. */
   serverCpuSeconds: number;
+  /** CPU time of the PostgreSQL server's backends serving `sluice up` during the run, in seconds; null on PGlite. */
+  databaseCpuSeconds: number | null;
 }
 
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ, 100 on Linux). */
@@ -145,9 +149,10 @@ function cpuSeconds(pid: number): number {
  * Posts through the lean load client (http-load.ts): fetch would cost this process about half a millisecond of CPU
  * per request, on the same two cores as the server it measures.
  */
-async function benchPosts(url: string, pid: number): Promise<PostRun> {
+async function benchPosts(url: string, pid: number, databaseUrl: string | null): Promise<PostRun> {
   log(`POST: ${POSTS} messages from ${CONCURRENCY} concurrent clients…`);
   const host = new URL(url).host;
+  const databaseCpu = databaseUrl === null ? null : await startPostgresCpu(databaseUrl, pid);
   const cpuBefore = cpuSeconds(pid);
   const startedMs = nowMs();
   const run = await runLoad({
@@ -163,13 +168,16 @@ async function benchPosts(url: string, pid: number): Promise<PostRun> {
       }),
     check: (answer) => answer.status === 202,
   });
+  const serverCpuSeconds = cpuSeconds(pid) - cpuBefore;
+  const databaseCpuMs = databaseCpu === null ? null : await databaseCpu();
   return {
     posts: POSTS,
     accepted: run.ok,
     startedMs,
     seconds: run.seconds,
     latencies: run.latenciesMs,
-    serverCpuSeconds: cpuSeconds(pid) - cpuBefore,
+    serverCpuSeconds,
+    databaseCpuSeconds: databaseCpuMs === null ? null : databaseCpuMs / 1000,
   };
 }
 
@@ -256,7 +264,7 @@ async function runOn(
   const up = await startSystem(dataDir, server);
   log(`sluice up on ${database}: ${up.url}, Kafka ${up.kafka}`);
   try {
-    const posts = await benchPosts(up.url, up.child.pid ?? 0);
+    const posts = await benchPosts(up.url, up.child.pid ?? 0, server?.url ?? null);
     const storedSeconds = postsOnly ? null : await waitForStored(up.url, posts.accepted, posts.startedMs);
     if (more !== null) await more(up);
     return { database, posts, storedSeconds };
@@ -278,6 +286,7 @@ function postRow(run: DatabaseRun): string[] {
     percentile(posts.latencies, 0.5).toFixed(1),
     percentile(posts.latencies, 0.99).toFixed(1),
     ((posts.serverCpuSeconds * 1000) / posts.posts).toFixed(2),
+    posts.databaseCpuSeconds === null ? "-" : ((posts.databaseCpuSeconds * 1000) / posts.posts).toFixed(2),
     run.storedSeconds === null ? "-" : Math.round(posts.accepted / run.storedSeconds).toLocaleString("en-US"),
   ];
 }
@@ -334,6 +343,7 @@ async function main(): Promise<void> {
         "p50 ms",
         "p99 ms",
         "server CPU ms/request",
+        "PostgreSQL CPU ms/request",
         "stored/s end to end",
       ],
       runs.map(postRow),
@@ -341,8 +351,9 @@ async function main(): Promise<void> {
   );
   if (serverNote !== "") console.log(serverNote);
   console.log(
-    "(server CPU: what `sluice up` used per request during the run, its relay, worker and broker included; it does " +
-      "not depend on what else loads the machine.)",
+    "(server CPU: what `sluice up` used per request during the run, its relay, worker and broker included; " +
+      "PostgreSQL CPU: the server's backends serving it, read from /proc. Neither depends much on what else loads " +
+      "the machine.)",
   );
   const measured = arrivals as Arrivals | null;
   if (measured !== null) {

@@ -8,10 +8,10 @@ import {
   BATCH_LENGTH_PREFIX_BYTES,
   BatchField,
   RECORD_BATCH_HEADER_BYTES,
-  findRecordAtTime,
   readBatchHeader,
   type RecordBatchHeader,
 } from "../../kafka/protocol/record-batch.js";
+import { findRecordAtTime } from "../../kafka/protocol/record-time-lookup.js";
 import { HEADER_WALK_READ_BYTES, SCAN_READ_BYTES } from "./log-config.js";
 import { OffsetIndex } from "./offset-index.js";
 import { FileWindow, scanSegment } from "./segment-scan.js";
