@@ -166,7 +166,11 @@ function between(
 export function latencyTables(result: LatencyResult): string {
   const { samples, notes } = result;
   const relay = stagesByKey(notes, JOBS_SCHEMA);
-  const groups = [...new Set(notes.filter((entry) => entry.stage === "committed").map((entry) => entry.where))];
+  const groups = [
+    ...new Set(
+      notes.filter((entry) => entry.stage === "committed" && entry.topic === JOB_TOPIC).map((entry) => entry.where),
+    ),
+  ];
   const consumers = new Map(groups.map((group) => [group, stagesByKey(notes, group)]));
   const search = consumers.get(SEARCH_GROUP) ?? new Map();
   const header = ["", "jobs", "p50 ms", "p99 ms", "max ms"];

@@ -218,7 +218,7 @@ async function main(): Promise<void> {
     );
     if (rates !== null) console.log(`${rates}\n`);
     console.log(latencyTables(latency));
-    console.log(`\nCommand: npm run bench:jobs -- ${args.join(" ")}`.trimEnd());
+    console.log(`\nCommand: npm run bench:jobs${args.length === 0 ? "" : ` -- ${args.join(" ")}`}`);
   } finally {
     up.child.kill("SIGTERM");
     await new Promise((resolve) => up.child.once("exit", resolve));

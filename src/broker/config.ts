@@ -12,6 +12,11 @@ export const RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 export const RETENTION_CHECK_INTERVAL_MS = 60_000;
 /** Kafka's log.cleaner.dedupe.buffer.size: the most memory one cleaning's offset map may take. */
 export const LOG_CLEANER_DEDUPE_BUFFER_BYTES = 134_217_728;
+/**
+ * The old-generation heap the log cleaner's worker thread may use, beyond its key map (the dedupe buffer, held
+ * outside the heap): past it the worker stops with an out-of-memory error, the cleaning fails and is retried.
+ */
+export const LOG_CLEANER_WORKER_HEAP_MB = 64;
 /** Kafka's log.cleaner.backoff.ms: how long the cleaner sleeps when no log needs cleaning. */
 export const LOG_CLEANER_BACKOFF_MS = 15_000;
 export const GROUP_MIN_SESSION_TIMEOUT_MS = 6_000;

@@ -3,7 +3,9 @@
 // group, keeping a record only if no later record has its key, and swap each cleaned group in. Offsets never change;
 // whole batches may disappear, leaving gaps. Tombstones are kept until delete.retention.ms after the cleaner first
 // reached them (their batch then carries the delete horizon), so consumers that catch up in time still see them.
-// The work is sliced: after every few milliseconds it gives the event loop back, so produce and fetch keep flowing.
+// The cleaning itself (cleanSegments) knows nothing of the log it cleans: a file-backed log is cleaned in a worker
+// thread (cleaner-thread.ts), which hands each cleaned group back to the broker to swap in; a log in memory is cleaned
+// on the broker's thread (cleanLog), in slices of a few milliseconds between which produce and fetch keep flowing.
 
 import { performance } from "node:perf_hooks";
 import { UnsupportedCompressionError } from "../../kafka/protocol/compression/index.js";
@@ -24,6 +26,8 @@ import {
 } from "../../kafka/protocol/record-batch-rewrite.js";
 import { OffsetMap } from "./offset-map.js";
 import type { CleanableLog, PartitionLog } from "./partition-log.js";
+import type { ResolvedLogConfig } from "./log-config.js";
+import type { SegmentStorage } from "./storage.js";
 import { LogSegment } from "./segment.js";
 import { LogStorageError } from "./storage.js";
 import { cleanedFileName, swapFileName } from "./segment-swap.js";
@@ -42,6 +46,46 @@ export interface CleanerLimits {
 
 /** Thrown out of a cleaning when the log closed or the cleaner stopped; the log is left as it was. */
 class CleaningAbandoned extends Error {}
+
+/** A sealed segment as the cleaning reads it: a LogSegment, or in the worker a read-only file of one. */
+export interface SourceSegment {
+  readonly baseOffset: number;
+  readonly sizeBytes: number;
+  readonly name: string;
+  readonly createdAtMs: number;
+  readonly lastAppendMs: number;
+  readonly file: { readInto(target: Buffer, position: number): number };
+}
+
+/** What one cleaning works on: the cleanable part of a log (see PartitionLog.cleanable) and the limits. */
+export interface CleaningJob {
+  segments: readonly SourceSegment[];
+  nextBaseOffsets: readonly number[];
+  firstDirtyOffset: number;
+  config: Pick<ResolvedLogConfig, "segmentBytesMax" | "deleteRetentionMs" | "indexIntervalBytes">;
+  nowMs: number;
+  dedupeBufferBytes: number;
+  sliceMs: number;
+}
+
+/** Where a cleaning writes and how it swaps its output in. */
+export interface CleaningIo {
+  /** The log's directory (or memory), where cleaned segments are written and renamed. */
+  storage: SegmentStorage;
+  /** Checked between slices: true ends the cleaning, leaving the log as it is. */
+  abandoned(): boolean;
+  /**
+   * Swaps `cleaned` (synced, renamed to `swapName`) in for segments [first, first + count) of the job, on the
+   * broker's serial path; false when they are no longer in the log.
+   */
+  install(first: number, count: number, cleaned: LogSegment, swapName: string): boolean | Promise<boolean>;
+}
+
+/** A cleaning's end: what it did, or why it did nothing. */
+export type CleaningOutcome =
+  | ({ kind: "cleaned"; tombstoneHorizonMs: number } & CleaningResult)
+  | { kind: "abandoned" }
+  | { kind: "dedupe-buffer-too-small"; keys: number };
 
 export interface CleaningResult {
   bytesRead: number;
@@ -63,7 +107,7 @@ interface StoredBatch {
  * is asked for. Reading hundreds of megabytes into fresh buffers would make the garbage collector stop the broker
  * for tens of milliseconds at a time.
  */
-function* batchesOf(segment: LogSegment, buffer: { bytes: Buffer }): Generator<StoredBatch> {
+function* batchesOf(segment: SourceSegment, buffer: { bytes: Buffer }): Generator<StoredBatch> {
   const sizeBytes = segment.sizeBytes;
   let windowStart = 0;
   let windowBytes = 0;
@@ -145,7 +189,7 @@ export function needsCleaning(view: CleanableLog, nowMs: number): boolean {
  * map covers whole segments (the end of the part that can be cleaned this time).
  */
 async function buildOffsetMap(
-  view: CleanableLog,
+  view: CleaningJob,
   map: OffsetMap,
   slicer: Slicer,
   result: CleaningResult,
@@ -176,8 +220,11 @@ async function buildOffsetMap(
 }
 
 /** Consecutive segments below `endOffset` whose cleaned copy fits in one segment, as Kafka groups them. */
-function groupSegments(view: CleanableLog, endOffset: number): Array<{ segments: LogSegment[]; endOffset: number }> {
-  const groups: Array<{ segments: LogSegment[]; endOffset: number; sizeBytes: number }> = [];
+function groupSegments(
+  view: CleaningJob,
+  endOffset: number,
+): Array<{ first: number; segments: SourceSegment[]; endOffset: number }> {
+  const groups: Array<{ first: number; segments: SourceSegment[]; endOffset: number; sizeBytes: number }> = [];
   view.segments.forEach((segment, i) => {
     if (segment.baseOffset >= endOffset) return;
     const next = view.nextBaseOffsets[i]!;
@@ -191,15 +238,16 @@ function groupSegments(view: CleanableLog, endOffset: number): Array<{ segments:
       last.sizeBytes += segment.sizeBytes;
       last.endOffset = next;
     } else {
-      groups.push({ segments: [segment], endOffset: next, sizeBytes: segment.sizeBytes });
+      groups.push({ first: i, segments: [segment], endOffset: next, sizeBytes: segment.sizeBytes });
     }
   });
   return groups;
 }
 
 /**
- * Cleans the log once. Returns null when the log changed underneath (a group was deleted by DeleteRecords or the log
- * closed), in which case what was cleaned so far stays cleaned and the rest waits for the next run.
+ * Cleans the log on the broker's thread, in slices (a log in memory, which a worker cannot reach). Returns null when
+ * the log changed underneath (a group was deleted by DeleteRecords or the log closed), in which case what was cleaned
+ * so far stays cleaned and the rest waits for the next run.
  */
 export async function cleanLog(
   log: PartitionLog,
@@ -208,51 +256,83 @@ export async function cleanLog(
   now: () => number,
   stopping: () => boolean,
 ): Promise<CleaningResult | null> {
+  // A segment removed while the cleaner waits has its file closed, and its descriptor may already belong to another
+  // file: the cleaner must not read on, so any removal ends the cleaning at its next slice.
+  const removedAtStart = log.segmentsRemoved;
+  const outcome = await cleanSegments(
+    { ...view, nowMs: now(), dedupeBufferBytes: limits.dedupeBufferBytes, sliceMs: limits.sliceMs },
+    {
+      storage: view.storage,
+      abandoned: () => log.isClosed || stopping() || log.segmentsRemoved !== removedAtStart,
+      install: (first, count, cleaned, swapName) =>
+        log.replaceSegments(view.segments.slice(first, first + count), cleaned, swapName),
+    },
+  );
+  return finishCleaning(log, view, limits, outcome);
+}
+
+/** Records where a cleaning got to and returns its result (null when it did nothing). */
+export function finishCleaning(
+  log: PartitionLog,
+  view: CleanableLog,
+  limits: CleanerLimits,
+  outcome: CleaningOutcome,
+): CleaningResult | null {
+  if (outcome.kind === "dedupe-buffer-too-small") {
+    view.logger.warn(
+      { dedupeBufferBytes: limits.dedupeBufferBytes, keys: outcome.keys },
+      "log cleaner: the dedupe buffer cannot hold the keys of one segment; raise log.cleaner.dedupe.buffer.size",
+    );
+    return null;
+  }
+  if (outcome.kind === "abandoned") return null;
+  const { kind: _kind, tombstoneHorizonMs, ...result } = outcome;
+  log.recordCleaning(result.cleanedUpTo, tombstoneHorizonMs);
+  return result;
+}
+
+/** One cleaning of the job's segments: map the dirty keys, then recopy and swap in group by group. */
+export async function cleanSegments(job: CleaningJob, io: CleaningIo): Promise<CleaningOutcome> {
   const result: CleaningResult = {
     bytesRead: 0,
     bytesWritten: 0,
     recordsRead: 0,
     recordsKept: 0,
     segmentsCleaned: 0,
-    cleanedUpTo: view.firstDirtyOffset,
+    cleanedUpTo: job.firstDirtyOffset,
   };
-  // A segment removed while the cleaner waits has its file closed, and its descriptor may already belong to another
-  // file: the cleaner must not read on, so any removal ends the cleaning at its next slice.
-  const removedAtStart = log.segmentsRemoved;
-  const slicer = new Slicer(limits.sliceMs, () => log.isClosed || stopping() || log.segmentsRemoved !== removedAtStart);
+  const slicer = new Slicer(job.sliceMs, () => io.abandoned());
   // The map is sized for the dirty part's offsets (an upper bound of its keys) within the byte budget.
   let dirtyOffsets = 0;
-  view.segments.forEach((segment, i) => {
-    if (segment.baseOffset >= view.firstDirtyOffset) dirtyOffsets += view.nextBaseOffsets[i]! - segment.baseOffset;
+  job.segments.forEach((segment, i) => {
+    if (segment.baseOffset >= job.firstDirtyOffset) dirtyOffsets += job.nextBaseOffsets[i]! - segment.baseOffset;
   });
-  const map = new OffsetMap(dirtyOffsets, limits.dedupeBufferBytes);
+  const map = new OffsetMap(dirtyOffsets, job.dedupeBufferBytes);
   const readBuffer = { bytes: Buffer.allocUnsafe(CLEANER_READ_BYTES) };
   let endOffset: number;
   try {
-    endOffset = await buildOffsetMap(view, map, slicer, result, readBuffer);
+    endOffset = await buildOffsetMap(job, map, slicer, result, readBuffer);
   } catch (error) {
-    if (error instanceof CleaningAbandoned) return null;
+    if (error instanceof CleaningAbandoned) return { kind: "abandoned" };
     throw error;
   }
-  const dirtySegments = view.segments.filter((segment) => segment.baseOffset >= view.firstDirtyOffset).length;
-  if (endOffset === view.firstDirtyOffset && dirtySegments > 0) {
-    view.logger.warn(
-      { dedupeBufferBytes: limits.dedupeBufferBytes, keys: map.capacity },
-      "log cleaner: the dedupe buffer cannot hold the keys of one segment; raise log.cleaner.dedupe.buffer.size",
-    );
-    return null;
+  const dirtySegments = job.segments.filter((segment) => segment.baseOffset >= job.firstDirtyOffset).length;
+  if (endOffset === job.firstDirtyOffset && dirtySegments > 0) {
+    return { kind: "dedupe-buffer-too-small", keys: map.capacity };
   }
-  const nowMs = now();
+  const { nowMs, config } = job;
+  const { storage } = io;
   let tombstoneHorizonMs = -1;
-  for (const group of groupSegments(view, endOffset)) {
+  for (const group of groupSegments(job, endOffset)) {
     const first = group.segments[0]!;
     const cleanedName = cleanedFileName(first.baseOffset);
     const lastAppendMs = Math.max(...group.segments.map((segment) => segment.lastAppendMs));
-    const cleaned = LogSegment.createCleaned(view.storage, first.baseOffset, cleanedName, first.createdAtMs);
+    const cleaned = LogSegment.createCleaned(storage, first.baseOffset, cleanedName, first.createdAtMs);
+    let swapName: string | null = null;
     try {
       for (const segment of group.segments) {
         for (const batch of batchesOf(segment, readBuffer)) {
-          const kept = cleanBatch(batch, map, nowMs, view.config.deleteRetentionMs, result);
+          const kept = cleanBatch(batch, map, nowMs, config.deleteRetentionMs, result);
           if (kept !== null) {
             const { header } = kept;
             cleaned.append(
@@ -260,7 +340,7 @@ export async function cleanLog(
               header.baseOffset,
               header.baseOffset + header.lastOffsetDelta,
               header.maxTimestamp,
-              view.config.indexIntervalBytes,
+              config.indexIntervalBytes,
               nowMs,
             );
             result.bytesWritten += kept.bytes.length;
@@ -273,26 +353,25 @@ export async function cleanLog(
       }
       cleaned.lastAppendMs = lastAppendMs;
       await cleaned.file.sync();
-      if (log.isClosed) throw new CleaningAbandoned();
-      const swapName = swapFileName(first.baseOffset, group.endOffset);
-      view.storage.rename(cleanedName, swapName);
-      await view.storage.syncDirectory();
-      if (!log.replaceSegments(group.segments, cleaned, swapName)) {
+      if (io.abandoned()) throw new CleaningAbandoned();
+      swapName = swapFileName(first.baseOffset, group.endOffset);
+      storage.rename(cleanedName, swapName);
+      await storage.syncDirectory();
+      if (!(await io.install(group.first, group.segments.length, cleaned, swapName))) {
         cleaned.close();
-        view.storage.remove(swapName);
-        return null;
+        storage.remove(swapName);
+        return { kind: "abandoned" };
       }
     } catch (error) {
       cleaned.close();
-      if (!log.isClosed) view.storage.remove(cleanedName);
-      if (error instanceof CleaningAbandoned) return null;
+      storage.remove(swapName ?? cleanedName);
+      if (error instanceof CleaningAbandoned) return { kind: "abandoned" };
       throw error;
     }
     result.segmentsCleaned += group.segments.length;
   }
   result.cleanedUpTo = endOffset;
-  log.recordCleaning(endOffset, tombstoneHorizonMs);
-  return result;
+  return { kind: "cleaned", tombstoneHorizonMs, ...result };
 }
 
 interface KeptBatch extends StoredBatch {

@@ -1,12 +1,14 @@
 // The background log cleaner: one cleaner (Kafka's log.cleaner.threads=1) that, every backoff interval, cleans the
-// compacted logs that need it, filthiest first, one at a time. Cleaning runs in slices between the broker's other
-// work (see cleaner.ts), so it never holds up produce or fetch for more than a slice.
+// compacted logs that need it, filthiest first, one at a time. A log on disk is cleaned in a worker thread
+// (cleaner-thread.ts), only the swap of each cleaned group into the log runs on the broker's thread; a log in memory
+// is cleaned in slices between the broker's other work (see cleaner.ts).
 
 import type { Logger } from "pino";
 import { performance } from "node:perf_hooks";
-import { cleanLog, dirtyRatio, needsCleaning, type CleanerLimits } from "./cleaner.js";
+import { cleanLog, dirtyRatio, finishCleaning, needsCleaning, type CleanerLimits } from "./cleaner.js";
+import { cleanableInWorker, CleanerThread } from "./cleaner-thread.js";
 import type { PartitionLog } from "./partition-log.js";
-import { LOG_CLEANER_BACKOFF_MS, LOG_CLEANER_DEDUPE_BUFFER_BYTES } from "../config.js";
+import { LOG_CLEANER_BACKOFF_MS, LOG_CLEANER_DEDUPE_BUFFER_BYTES, LOG_CLEANER_WORKER_HEAP_MB } from "../config.js";
 /** How long the cleaner works before letting requests run. */
 export const LOG_CLEANER_SLICE_MS = 1;
 
@@ -20,6 +22,8 @@ export interface LogCleanerOptions extends Partial<CleanerLimits> {
   /** The logs to consider; asked afresh at every pass. */
   logs: () => Iterable<CleanerLogEntry>;
   backoffMs?: number;
+  /** The worker thread's old-generation heap limit. */
+  workerHeapMb?: number;
   logger: Logger;
   now?: () => number;
 }
@@ -49,8 +53,10 @@ export class LogCleaner {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<number> | null = null;
   private stopped = false;
+  private readonly thread: CleanerThread;
 
   constructor(private readonly options: LogCleanerOptions) {
+    this.thread = new CleanerThread(options.logger, options.workerHeapMb ?? LOG_CLEANER_WORKER_HEAP_MB);
     this.limits = {
       dedupeBufferBytes: options.dedupeBufferBytes ?? LOG_CLEANER_DEDUPE_BUFFER_BYTES,
       sliceMs: options.sliceMs ?? LOG_CLEANER_SLICE_MS,
@@ -112,7 +118,9 @@ export class LogCleaner {
     const started = performance.now();
     log.cleaning = true;
     try {
-      const result = await cleanLog(log, view, this.limits, this.now, () => this.stopped);
+      const result = cleanableInWorker(view)
+        ? finishCleaning(log, view, this.limits, await this.thread.clean(log, view, this.limits, this.now()))
+        : await cleanLog(log, view, this.limits, this.now, () => this.stopped);
       if (result === null) return false;
       const elapsedMs = performance.now() - started;
       this.stats.runs++;
@@ -140,6 +148,7 @@ export class LogCleaner {
     this.stopped = true;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+    await this.thread.stop();
     await this.running?.catch(() => undefined);
   }
 }

@@ -1,6 +1,6 @@
 // A partition's append-only log: batches stored exactly as produced (base offset assigned) in a run of segments,
 // on disk or in memory. Every state change is synchronous so the broker can make it on its one serial path; only
-// sync() waits, and concurrent callers share one fdatasync (group commit).
+// sync() waits, and concurrent callers share one fdatasync (group commit, log-sync.ts).
 
 import type { Logger } from "pino";
 import { ErrorCode } from "../../kafka/protocol/error-codes.js";
@@ -13,14 +13,11 @@ import {
 import { FileSegmentStorage } from "./file-storage.js";
 import { resolveLogConfig, type LogConfig, type ResolvedLogConfig } from "./log-config.js";
 import { MemorySegmentStorage } from "./memory-storage.js";
-import {
-  parseProducerSnapshotFileName,
-  ProducerBatches,
-  producerSnapshotFileName,
-  type RecoveredBatch,
-} from "./producer-snapshot.js";
-import { LogSegment, parseSegmentFileName, type TimestampMatch } from "./segment.js";
-import { installSwap, recoverSwaps } from "./segment-swap.js";
+import { ProducerBatches, producerSnapshotFileName, type RecoveredBatch } from "./producer-snapshot.js";
+import { LogSegment, type TimestampMatch } from "./segment.js";
+import { installSwap } from "./segment-swap.js";
+import { CLEANER_CHECKPOINT_FILE, LOG_START_OFFSET_FILE, recoverLog } from "./log-recovery.js";
+import { LogSync } from "./log-sync.js";
 import { LogStorageError, type SegmentStorage } from "./storage.js";
 
 export type { LogConfig, MessageTimestampType } from "./log-config.js";
@@ -28,9 +25,6 @@ export { LogStorageError } from "./storage.js";
 
 const NO_ERROR = 0;
 const EMPTY = Buffer.alloc(0);
-const LOG_START_OFFSET_FILE = "log-start-offset";
-/** Where the cleaner got to ("<first dirty offset> <earliest tombstone delete horizon or -1>"); losing it costs work. */
-const CLEANER_CHECKPOINT_FILE = "cleaner-offset-checkpoint";
 /** Relative offsets are int32 in the indexes, so a segment may span at most this many offsets. */
 const SEGMENT_OFFSET_SPAN_MAX = 0x7fffffff;
 
@@ -88,14 +82,7 @@ export class PartitionLog {
   /** Every idempotent producer's last batches, kept current so that a roll can snapshot them. */
   private readonly producerBatches = new ProducerBatches();
 
-  private appendedBytes = 0;
-  private syncedBytes = 0;
-  private syncedOffset = 0;
-  private unsyncedSegments = new Set<LogSegment>();
-  private directoryChanged = false;
-  private syncRunning: Promise<void> | null = null;
-  private syncQueued: Promise<void> | null = null;
-  private fileSyncCount = 0;
+  private durability!: LogSync;
   private cleanerCheckpoint = { firstDirtyOffset: 0, tombstoneHorizonMs: -1 };
   /** Set while the log cleaner works on this log; retention waits for it, so the segments it reads stay. */
   cleaning = false;
@@ -132,16 +119,16 @@ export class PartitionLog {
 
   /** Everything below this offset is durable. */
   get lastSyncedOffset(): number {
-    return this.storage.persistent ? this.syncedOffset : this.logEndOffset;
+    return this.durability.lastSyncedOffset;
   }
 
   get unsyncedBytes(): number {
-    return this.storage.persistent ? this.appendedBytes - this.syncedBytes : 0;
+    return this.durability.unsyncedBytes;
   }
 
   /** fdatasync calls made so far; group commit keeps this well below the number of sync() calls. */
   get syncCount(): number {
-    return this.fileSyncCount;
+    return this.durability.syncCount;
   }
 
   get sizeBytes(): number {
@@ -174,80 +161,15 @@ export class PartitionLog {
   }
 
   private recover(): void {
-    recoverSwaps(this.storage, this.logger);
-    const names = this.storage.list();
-    for (const name of names) {
-      if (name.endsWith(".tmp")) this.storage.remove(name);
-    }
-    const baseOffsets = names
-      .map((name) => parseSegmentFileName(name))
-      .filter((offset): offset is number => offset !== null)
-      .sort((a, b) => a - b);
-    const nowMs = this.now();
-    const { indexIntervalBytes } = this.config;
-    this.loadProducerSnapshot(names, baseOffsets.at(-1) ?? null);
-    baseOffsets.forEach((baseOffset, i) => {
-      const last = i === baseOffsets.length - 1;
-      const segment = last
-        ? LogSegment.openActive(this.storage, baseOffset, indexIntervalBytes, this.logger, nowMs, (header) =>
-            this.producerBatches.remember(header),
-          )
-        : LogSegment.openSealed(this.storage, baseOffset, indexIntervalBytes, this.logger, nowMs);
-      // A cleaned first segment may be left empty on purpose: it keeps the log start where Kafka keeps it.
-      if (!last && segment.isEmpty && i > 0) {
-        this.logger.warn({ segment: segment.name, location: this.storage.location }, "removing empty sealed segment");
-        segment.remove();
-        return;
-      }
-      this.segments.push(segment);
-    });
-    if (this.segments.length === 0) this.segments.push(LogSegment.create(this.storage, 0, nowMs));
-
-    this.startOffset = this.segments[0]!.baseOffset;
-    const checkpoint = this.storage.readWhole(LOG_START_OFFSET_FILE);
-    const saved = checkpoint === null ? NaN : Number(checkpoint.toString("utf8").trim());
-    if (Number.isSafeInteger(saved) && saved > this.startOffset) {
-      this.startOffset = Math.min(saved, this.logEndOffset);
-    }
-    this.syncedOffset = this.logEndOffset;
-    const cleaner = this.storage.readWhole(CLEANER_CHECKPOINT_FILE)?.toString("utf8").trim().split(" ").map(Number);
-    if (cleaner !== undefined && cleaner.length === 2 && cleaner.every((value) => Number.isSafeInteger(value))) {
-      this.cleanerCheckpoint = { firstDirtyOffset: cleaner[0]!, tombstoneHorizonMs: cleaner[1]! };
-    }
-    if (baseOffsets.length > 0) {
-      this.logger.debug(
-        {
-          location: this.storage.location,
-          segments: this.segments.length,
-          logStartOffset: this.startOffset,
-          logEndOffset: this.logEndOffset,
-        },
-        "partition log recovered",
-      );
-    }
-  }
-
-  /**
-   * Starts the producers' batches from the snapshot taken when the active segment was rolled, and removes snapshots
-   * of other segments (left by a crash between writing a new snapshot and removing the old one).
-   */
-  private loadProducerSnapshot(names: readonly string[], activeBaseOffset: number | null): void {
-    for (const name of names) {
-      const baseOffset = parseProducerSnapshotFileName(name);
-      if (baseOffset === null) continue;
-      if (baseOffset !== activeBaseOffset) {
-        this.storage.remove(name);
-        continue;
-      }
-      const data = this.storage.readWhole(name);
-      if (data !== null && !this.producerBatches.load(data)) {
-        this.logger.warn(
-          { location: this.storage.location, snapshot: name },
-          "unreadable producer snapshot ignored; idempotent producers that last wrote before the active segment " +
-            "are treated as new",
-        );
-      }
-    }
+    const recovered = recoverLog(this.storage, this.config, this.logger, this.now(), this.producerBatches);
+    this.segments = recovered.segments;
+    this.startOffset = recovered.startOffset;
+    if (recovered.cleanerCheckpoint !== null) this.cleanerCheckpoint = recovered.cleanerCheckpoint;
+    this.durability = new LogSync(
+      this.storage,
+      { logEndOffset: () => this.logEndOffset, holds: (segment) => this.segments.includes(segment) },
+      this.logEndOffset,
+    );
   }
 
   private ensureOpen(): void {
@@ -287,8 +209,7 @@ export class PartitionLog {
         `append to ${this.storage.location}/${segment.name} failed: ${(error as Error).message}`,
       );
     }
-    this.appendedBytes += batchBytes;
-    if (this.storage.persistent) this.unsyncedSegments.add(segment);
+    this.durability.appended(segment, batchBytes);
     // Only a log that outlives the process needs the producers' batches, for its next snapshot and recovery.
     if (this.storage.persistent) this.producerBatches.remember(header, baseOffset);
     return { baseOffset, logAppendTime };
@@ -325,7 +246,7 @@ export class PartitionLog {
     }
     this.segments.push(LogSegment.create(this.storage, sealed.nextOffset, nowMs));
     if (this.storage.persistent) this.storage.remove(producerSnapshotFileName(sealed.baseOffset));
-    this.directoryChanged = true;
+    this.durability.directoryModified();
     this.logger.debug({ segment: this.active.name, sealed: sealed.name }, "rolled log segment");
   }
 
@@ -488,7 +409,7 @@ export class PartitionLog {
     }
     installSwap(this.storage, swapName, cleaned.baseOffset, after.baseOffset);
     for (const segment of group) {
-      this.unsyncedSegments.delete(segment);
+      this.durability.forget(segment);
       segment.close();
     }
     if (cleaned.isEmpty && first > 0) {
@@ -498,7 +419,7 @@ export class PartitionLog {
       cleaned.persistIndexes();
       this.segments.splice(first, group.length, cleaned);
     }
-    this.directoryChanged = true;
+    this.durability.directoryModified();
     return true;
   }
 
@@ -512,55 +433,16 @@ export class PartitionLog {
   private removeOldestSegment(reason: string): void {
     const segment = this.segments.shift()!;
     this.segmentsRemoved++;
-    this.unsyncedSegments.delete(segment);
+    this.durability.forget(segment);
     segment.remove();
-    this.directoryChanged = true;
+    this.durability.directoryModified();
     if (this.segments[0]!.baseOffset > this.startOffset) this.startOffset = this.segments[0]!.baseOffset;
     this.logger.debug({ segment: segment.name, reason }, "deleted log segment");
   }
 
-  /**
-   * Resolves once everything appended before the call is durable. Callers that arrive while an fdatasync runs all
-   * wait for the single next one, which covers everything appended up to its start.
-   */
+  /** Resolves once everything appended before the call is durable (group commit, see log-sync.ts). */
   sync(): Promise<void> {
-    if (!this.storage.persistent) return Promise.resolve();
-    if (this.syncRunning === null) {
-      if (this.appendedBytes === this.syncedBytes && !this.directoryChanged) return Promise.resolve();
-      this.syncRunning = this.runSync().finally(() => {
-        this.syncRunning = null;
-      });
-      return this.syncRunning;
-    }
-    this.syncQueued ??= this.syncRunning
-      .catch(() => undefined)
-      .then(() => {
-        this.syncQueued = null;
-        return this.sync();
-      });
-    return this.syncQueued;
-  }
-
-  private async runSync(): Promise<void> {
-    const targetBytes = this.appendedBytes;
-    const targetOffset = this.logEndOffset;
-    const segments = [...this.unsyncedSegments];
-    const directoryChanged = this.directoryChanged;
-    this.unsyncedSegments.clear();
-    this.directoryChanged = false;
-    try {
-      this.fileSyncCount += segments.length;
-      await Promise.all([
-        ...segments.map((segment) => segment.file.sync()),
-        directoryChanged ? this.storage.syncDirectory() : Promise.resolve(),
-      ]);
-    } catch (error) {
-      for (const segment of segments) if (this.segments.includes(segment)) this.unsyncedSegments.add(segment);
-      this.directoryChanged ||= directoryChanged;
-      throw new LogStorageError(`fdatasync in ${this.storage.location} failed: ${(error as Error).message}`);
-    }
-    this.syncedBytes = Math.max(this.syncedBytes, targetBytes);
-    this.syncedOffset = Math.max(this.syncedOffset, targetOffset);
+    return this.durability.sync();
   }
 
   /** Syncs, writes the active segment's indexes and releases the files. Further appends throw. */
@@ -575,7 +457,7 @@ export class PartitionLog {
   /** Closes the log without syncing and removes all of its files. */
   async delete(): Promise<void> {
     this.closed = true;
-    await this.syncRunning?.catch(() => undefined);
+    await this.durability.settled();
     for (const segment of this.segments) segment.close();
     this.storage.destroy();
   }

@@ -8,10 +8,10 @@ import {
   BATCH_LENGTH_PREFIX_BYTES,
   BatchField,
   RECORD_BATCH_HEADER_BYTES,
-  findRecordAtTime,
   readBatchHeader,
   type RecordBatchHeader,
 } from "../../kafka/protocol/record-batch.js";
+import { findRecordAtTime } from "../../kafka/protocol/record-time-lookup.js";
 import { HEADER_WALK_READ_BYTES, SCAN_READ_BYTES } from "./log-config.js";
 import { OffsetIndex } from "./offset-index.js";
 import { FileWindow, scanSegment } from "./segment-scan.js";
@@ -46,6 +46,17 @@ function readInt64(buffer: Buffer, at: number): number {
 export interface TimestampMatch {
   offset: number;
   timestamp: number;
+}
+
+/** A cleaned segment's file-independent state, as it crosses from the cleaner's worker to the broker's thread. */
+export interface CleanedSegmentState {
+  baseOffset: number;
+  nextOffset: number;
+  maxTimestamp: number;
+  createdAtMs: number;
+  lastAppendMs: number;
+  offsetIndex: Uint8Array;
+  timeIndex: Uint8Array;
 }
 
 export class LogSegment {
@@ -217,6 +228,41 @@ export class LogSegment {
     const segment = new LogSegment(storage, baseOffset, storage.open(fileName), createdAtMs);
     if (segment.sizeBytes !== 0) segment.file.truncate(0);
     return segment;
+  }
+
+  /**
+   * Takes over a cleaned segment another thread wrote (see cleaner-thread.ts): its file, under `fileName`, and the
+   * indexes that thread built while writing it. Throws LogStorageError when they do not fit the file.
+   */
+  static adoptCleaned(storage: SegmentStorage, fileName: string, state: CleanedSegmentState): LogSegment {
+    const segment = new LogSegment(storage, state.baseOffset, storage.open(fileName), state.createdAtMs);
+    segment.lastAppendMs = state.lastAppendMs;
+    if (segment.isEmpty) return segment;
+    const offsetIndex = OffsetIndex.parse(Buffer.from(state.offsetIndex), segment.sizeBytes);
+    const timeIndex = TimeIndex.parse(Buffer.from(state.timeIndex), state.nextOffset - state.baseOffset);
+    if (offsetIndex === null || timeIndex === null) {
+      segment.file.close();
+      throw new LogStorageError(`the indexes of cleaned segment ${fileName} do not fit its data`);
+    }
+    segment.offsetIndex = offsetIndex;
+    segment.timeIndex = timeIndex;
+    segment.nextOffset = state.nextOffset;
+    segment.maxTimestamp = state.maxTimestamp;
+    return segment;
+  }
+
+  /** What another thread needs to adopt this cleaned segment (see adoptCleaned); seals its time index. */
+  cleanedState(): CleanedSegmentState {
+    this.timeIndex.seal(this.maxTimestamp, this.nextOffset - 1 - this.baseOffset);
+    return {
+      baseOffset: this.baseOffset,
+      nextOffset: this.nextOffset,
+      maxTimestamp: this.maxTimestamp,
+      createdAtMs: this.createdAtMs,
+      lastAppendMs: this.lastAppendMs,
+      offsetIndex: this.offsetIndex.serialize(),
+      timeIndex: this.timeIndex.serialize(),
+    };
   }
 
   /** Appends one batch (already carrying its final base offset) with a single write. */

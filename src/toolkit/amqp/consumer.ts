@@ -17,12 +17,13 @@ import type { Channel, ConsumeMessage } from "amqplib";
 
 import { describeError, ToolkitError, ToolkitErrorCode } from "../errors.js";
 import type { ToolkitLogger } from "../logger.js";
-import type {
-  ConsumerRecord,
-  GroupAssignment,
-  KafkaConsumer,
-  KafkaConsumerOptions,
-  PartitionBatch,
+import {
+  resolveConcurrency,
+  type ConsumerRecord,
+  type GroupAssignment,
+  type KafkaConsumer,
+  type KafkaConsumerOptions,
+  type PartitionBatch,
 } from "../kafka/consumer.js";
 import type { AmqpConnection } from "./connection.js";
 import { DeliveryAcks, laneOf } from "./lanes.js";
@@ -250,7 +251,7 @@ export function createAmqpConsumer(
         throw new ToolkitError(ToolkitErrorCode.CONSUMER_ALREADY_STARTED, "this consumer was started already");
       started = true;
       eachBatch = handler;
-      concurrency = Math.max(1, Math.floor(batchesAtOnce));
+      concurrency = resolveConcurrency(batchesAtOnce);
       for (const topic of topics) {
         queues.set(topic, {
           topic,

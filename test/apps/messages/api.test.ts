@@ -387,6 +387,30 @@ test("the message board API, end to end", { timeout: 120_000 }, async (t) => {
     assert.match(metrics, /sluice_messages_accepted_total\{endpoint="api"\} [1-9]/);
     assert.match(metrics, /sluice_messages_accepted_total\{endpoint="save"\} [1-9]/);
   });
+
+  await t.test("a scrape of /metrics reads the relay's and the worker's lag, with everything stored: 0", async () => {
+    // Read when scraped, not on a timer; a scrape waits at most 2 s for the readings, so the first ones (which open
+    // an admin connection) may show the last values: the scrape is repeated until both gauges are there.
+    const outboxLag = /^sluice_outbox_waiting_events\{schema="[^"]+"\} (\d+)$/m;
+    const consumerLag = /^sluice_consumer_lag\{[^}]*group="[^"]+"[^}]*\} (\d+)$/m;
+    const lagsIn = (text: string): number[] =>
+      [...text.matchAll(new RegExp(consumerLag.source, "gm"))].map((match) => Number(match[1]));
+    // The worker commits its offsets just after it stores, and a reading is reused for 5 s: wait for the lag to drain.
+    let metrics = "";
+    for (let attempt = 0; attempt < 60; attempt++) {
+      metrics = await (await fetch(`${url}/metrics`)).text();
+      const lags = lagsIn(metrics);
+      if (outboxLag.test(metrics) && lags.length > 0 && lags.every((lag) => lag === 0)) break;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    assert.equal(outboxLag.exec(metrics)?.[1], "0", "no outbox row waits");
+    const lags = lagsIn(metrics);
+    assert.ok(lags.length > 0, "the worker's lag is on /metrics");
+    assert.ok(
+      lags.every((lag) => lag === 0),
+      `every stored message was consumed: ${lags.join(", ")}`,
+    );
+  });
 });
 
 function json(): Record<string, string> {

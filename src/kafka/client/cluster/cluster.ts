@@ -341,6 +341,24 @@ export class KafkaCluster {
     });
   }
 
+  /** Closes the connections of one lane (a stopped group consumer's own); later requests on it open new ones. */
+  async closeLane(lane: Lane): Promise<void> {
+    const closing: Array<Promise<BrokerConnection>> = [];
+    for (const [key, opening] of this.connections) {
+      if (!key.endsWith(`/${lane}`)) continue;
+      this.connections.delete(key);
+      closing.push(opening);
+    }
+    await Promise.all(
+      closing.map((promise) =>
+        promise.then(
+          (connection) => connection.close(new KafkaClientClosedError(`the ${lane} connections`)),
+          () => undefined,
+        ),
+      ),
+    );
+  }
+
   /** Closes every connection; requests still pending fail with KafkaClientClosedError. */
   async close(): Promise<void> {
     if (this.closedFlag) return;

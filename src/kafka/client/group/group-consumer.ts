@@ -142,6 +142,8 @@ export class GroupConsumer {
         await this.member.leave();
       } finally {
         this.reader?.close();
+        // The consumer's own connections go with it; the client's other work keeps its connections.
+        await Promise.all([this.cluster.closeLane(this.fetchLane), this.cluster.closeLane(this.groupLane)]);
       }
     })();
     return this.stopping;

@@ -11,6 +11,7 @@ import {
 import { buildRecordBatch, type RecordHeaderInput, type RecordInput } from "../../protocol/record-batch.js";
 import { Api } from "../apis/definitions.js";
 import type { KafkaCluster } from "../cluster/cluster.js";
+import type { BrokerConnection } from "../network/connection.js";
 import { KafkaBrokerError, KafkaConfigError, KafkaProtocolViolationError } from "../errors.js";
 
 export type Acks = -1 | 0 | 1;
@@ -92,6 +93,67 @@ export function toRecordInputs(records: readonly ProduceRecord[]): RecordInput[]
         : { key: record.key ?? null, value: record.value, headers, timestamp: record.timestamp };
   }
   return inputs;
+}
+
+/** The bytes a record counts for against a batch's byte limit: key, value and headers, plus a little framing. */
+export function recordBytes(record: ProduceRecord): number {
+  let bytes = 16;
+  if (record.key !== null && record.key !== undefined) bytes += Buffer.byteLength(record.key);
+  if (record.value !== null) bytes += Buffer.byteLength(record.value);
+  for (const header of record.headers ?? []) {
+    bytes += Buffer.byteLength(header.key) + (header.value === null ? 0 : Buffer.byteLength(header.value));
+  }
+  return bytes;
+}
+
+/** One partition's batch in a Produce request. */
+export interface PartitionBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: Buffer;
+}
+
+/**
+ * One Produce request with one batch per partition (the protocol allows no more); per batch its base offset (-1 with
+ * acks 0) or its partition's error. A failure of the request as a whole is thrown.
+ */
+export async function produceBatches(
+  connection: BrokerConnection,
+  batches: readonly PartitionBatch[],
+  options: { readonly acks: Acks; readonly timeoutMs: number },
+): Promise<Array<number | Error>> {
+  const byTopic = new Map<string, Array<{ index: number; records: Buffer }>>();
+  for (const batch of batches) {
+    const list = byTopic.get(batch.topic) ?? [];
+    list.push({ index: batch.partition, records: batch.records });
+    byTopic.set(batch.topic, list);
+  }
+  const response = await connection.request(
+    Api.Produce,
+    {
+      transactionalId: null,
+      acks: options.acks,
+      timeoutMs: options.timeoutMs,
+      topicData: [...byTopic].map(([name, partitionData]) => ({ name, partitionData })),
+    },
+    // As Kafka's producers do, the client waits as long as it lets the broker wait (request.timeout.ms), so that
+    // a broker that never answers costs one timeout per attempt, not two.
+    { expectResponse: options.acks !== 0, timeoutMs: options.timeoutMs },
+  );
+  if (options.acks === 0) return batches.map(() => -1);
+  return batches.map(({ topic, partition }) => {
+    const answer = response.responses
+      .find((entry) => entry.name === topic)
+      ?.partitionResponses.find((entry) => entry.index === partition);
+    if (answer === undefined) {
+      return new KafkaProtocolViolationError(`its Produce answer leaves out ${topic}-${partition}`, connection.address);
+    }
+    if (answer.errorCode !== 0) {
+      const detail = answer.errorMessage ?? answer.recordErrors?.[0]?.batchIndexErrorMessage ?? null;
+      return new KafkaBrokerError(answer.errorCode, `producing to ${topic}-${partition}`, detail);
+    }
+    return answer.baseOffset;
+  });
 }
 
 export async function produce(cluster: KafkaCluster, request: ProduceRequest): Promise<ProduceResult> {

@@ -25,7 +25,6 @@ import {
   KafkaClientErrorCode,
   KafkaConfigError,
   KafkaPartitionUnknownError,
-  KafkaProtocolViolationError,
   checkErrorCode,
 } from "../errors.js";
 import { integerOption, resolveInteger } from "../../../platform/options.js";
@@ -33,6 +32,8 @@ import { partitionForKey } from "./partitioner.js";
 import {
   checkAcks,
   compressionCodec,
+  produceBatches,
+  recordBytes,
   toRecordInputs,
   type Acks,
   type CompressionName,
@@ -123,16 +124,6 @@ interface PartitionQueue {
    * batch is still among the last batches the broker remembers when it arrives, and is recognised as a copy.
    */
   readonly resending: Set<Batch>;
-}
-
-function recordBytes(record: ProduceRecord): number {
-  let bytes = 16;
-  if (record.key !== null && record.key !== undefined) bytes += Buffer.byteLength(record.key);
-  if (record.value !== null) bytes += Buffer.byteLength(record.value);
-  for (const header of record.headers ?? []) {
-    bytes += Buffer.byteLength(header.key) + (header.value === null ? 0 : Buffer.byteLength(header.value));
-  }
-  return bytes;
 }
 
 function bounded(field: string, value: number | undefined, fallback: number, max: number): number {
@@ -435,7 +426,15 @@ export class Producer {
       await Promise.all(
         [...byConnection].map(async ([connection, group]) => {
           try {
-            const answers = await this.request(connection, group);
+            const answers = await produceBatches(
+              connection,
+              group.map(({ queue, encoded }) => ({
+                topic: queue.topic,
+                partition: queue.partition,
+                records: encoded!,
+              })),
+              { acks: this.acks, timeoutMs: this.timeoutMs },
+            );
             group.forEach((batch, index) => {
               const answer = answers[index]!;
               if (answer instanceof Error) failures.push({ batch, error: answer });
@@ -479,45 +478,6 @@ export class Producer {
       }
       await Promise.all(waitingFor.map((batch) => batch.settled));
     }
-  }
-
-  /** One Produce request with the batches of one broker; per batch its base offset or its partition's error. */
-  private async request(connection: BrokerConnection, batches: readonly Batch[]): Promise<Array<number | Error>> {
-    const byTopic = new Map<string, Array<{ index: number; records: Buffer }>>();
-    for (const batch of batches) {
-      const list = byTopic.get(batch.queue.topic) ?? [];
-      list.push({ index: batch.queue.partition, records: batch.encoded! });
-      byTopic.set(batch.queue.topic, list);
-    }
-    const response = await connection.request(
-      Api.Produce,
-      {
-        transactionalId: null,
-        acks: this.acks,
-        timeoutMs: this.timeoutMs,
-        topicData: [...byTopic].map(([name, partitionData]) => ({ name, partitionData })),
-      },
-      // As Kafka's producers do, the client waits as long as it lets the broker wait (request.timeout.ms), so that
-      // a broker that never answers costs one timeout per attempt, not two.
-      { expectResponse: this.acks !== 0, timeoutMs: this.timeoutMs },
-    );
-    if (this.acks === 0) return batches.map(() => -1);
-    return batches.map(({ queue: { topic, partition } }) => {
-      const answer = response.responses
-        .find((entry) => entry.name === topic)
-        ?.partitionResponses.find((entry) => entry.index === partition);
-      if (answer === undefined) {
-        return new KafkaProtocolViolationError(
-          `its Produce answer leaves out ${topic}-${partition}`,
-          connection.address,
-        );
-      }
-      if (answer.errorCode !== 0) {
-        const detail = answer.errorMessage ?? answer.recordErrors?.[0]?.batchIndexErrorMessage ?? null;
-        return new KafkaBrokerError(answer.errorCode, `producing to ${topic}-${partition}`, detail);
-      }
-      return answer.baseOffset;
-    });
   }
 
   private currentIdentity(): Promise<Identity> {

@@ -18,6 +18,20 @@ async function deadAddress(): Promise<string> {
 }
 
 describe("KafkaCluster", () => {
+  test("closing one lane closes its connections and leaves the others open", async (t) => {
+    const broker = await brokerForTest(t);
+    const client = clientFor(t, broker);
+    const address = { host: "127.0.0.1", port: broker.port };
+    const own = await client.cluster.connection(address, "fetch:7");
+    const shared = await client.cluster.connection(address, "admin");
+    let closed = false;
+    own.onClose(() => (closed = true));
+    await client.cluster.closeLane("fetch:7");
+    assert.ok(closed, "the lane's connection closed");
+    assert.equal(await client.cluster.connection(address, "admin"), shared, "the admin lane kept its connection");
+    assert.notEqual(await client.cluster.connection(address, "fetch:7"), own, "the lane opens a new one when used");
+  });
+
   test("bootstrap moves on past an address nobody listens on", async (t) => {
     const broker = await brokerForTest(t);
     const client = new SluiceKafkaClient({
