@@ -171,6 +171,31 @@ describe("group consumer", () => {
     await after.consumer.stop();
   });
 
+  test("an idle member's long fetch wait: a resumed partition cuts it short, records end it at once", async (t) => {
+    const broker = await brokerForTest(t);
+    const admin = clientFor(t, broker);
+    await admin.admin.createTopics([{ name: "quiet", partitions: 2 }]);
+    const quiet = await member(t, broker, "quiet", {
+      groupId: "quiet-group",
+      topics: ["quiet"],
+      idleMaxWaitMs: 30_000,
+    });
+    assert.ok(await eventually(() => quiet.consumer.assignment().length === 2, 20_000));
+    quiet.consumer.pause("quiet", 1);
+    await produceMany(admin, "quiet", 2, 2, "early");
+    assert.ok(await eventually(() => quiet.seen.length === 1, 20_000), "partition 0's record while 1 is paused");
+    // The wait doubles from 200 ms while fetches come back empty: the fetch out after 16 s idle waits 12.8 s (from
+    // about 12.6 s), so without the cut the resumed partition would wait at least 9 s more.
+    const idleMs = 16_000;
+    await new Promise((resolve) => setTimeout(resolve, idleMs));
+    quiet.consumer.resume("quiet", 1);
+    assert.ok(await eventually(() => quiet.seen.includes("early-1"), 6_000), "the resumed partition is read at once");
+    await new Promise((resolve) => setTimeout(resolve, idleMs));
+    await admin.produce({ topic: "quiet", partition: 0, records: [{ value: "busy" }] });
+    assert.ok(await eventually(() => quiet.seen.includes("busy"), 6_000), "a record ends the long wait at once");
+    await quiet.consumer.stop();
+  });
+
   test("refused input: bad options name the option; a refused group carries the broker's reason", async (t) => {
     const users = { admin: "admin-secret", bob: "bob-secret" };
     const broker = await brokerForTest(t, {
