@@ -84,6 +84,7 @@ export class Broker {
             log: partition.log,
             topic: topic.name,
             partition: partition.index,
+            abortedTxns: () => partition.txns.abortedBetween(partition.log.logStartOffset, partition.log.logEndOffset),
           })),
         ),
       dedupeBufferBytes: config.logCleanerDedupeBufferBytes,

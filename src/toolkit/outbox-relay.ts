@@ -25,6 +25,7 @@ import {
   type OutboxLag,
   type OutboxRecord,
 } from "../store/index.js";
+import { Waiter } from "../platform/waiter.js";
 import { publishRelayStage } from "./diagnostics.js";
 import { describeError, InvalidArgumentError, ToolkitError, ToolkitErrorCode } from "./errors.js";
 import type { KafkaProducer, KafkaProducerOptions } from "./kafka/producer.js";
@@ -60,32 +61,6 @@ export interface OutboxRelayStatus {
 }
 
 type BatchOutcome = "published" | "failed" | "crashed";
-
-/** A sleep that stop() (and, when wakeable, a notification) can cut short. */
-class Waiter {
-  #resolve: ((woken: boolean) => void) | null = null;
-  #timer: NodeJS.Timeout | null = null;
-
-  /** Resolves to true when wake() cut it short, false when the time ran out. */
-  wait(ms: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      this.#resolve = resolve;
-      this.#timer = setTimeout(() => this.#end(false), ms);
-    });
-  }
-
-  wake(): void {
-    this.#end(true);
-  }
-
-  #end(woken: boolean): void {
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
-    const resolve = this.#resolve;
-    this.#resolve = null;
-    resolve?.(woken);
-  }
-}
 
 /**
  * Publishes outbox rows as a service Component. Hooks let tests stop it at chosen points: when a hook throws, the

@@ -4,7 +4,7 @@
 
 import { Worker } from "node:worker_threads";
 import type { Logger } from "pino";
-import type { CleanerLimits, CleaningOutcome } from "./cleaner.js";
+import type { AbortedRange, CleanerLimits, CleaningOutcome } from "./cleaner.js";
 import type { CleanerWorkerReply, CleanerWorkerRequest } from "./cleaner-worker.js";
 import { FileSegmentStorage } from "./file-storage.js";
 import type { CleanableLog, PartitionLog } from "./partition-log.js";
@@ -41,7 +41,13 @@ export class CleanerThread {
   ) {}
 
   /** Cleans the log in the worker; resolves once the last group is swapped in (or the cleaning ends early). */
-  clean(log: PartitionLog, view: CleanableLog, limits: CleanerLimits, nowMs: number): Promise<CleaningOutcome> {
+  clean(
+    log: PartitionLog,
+    view: CleanableLog,
+    limits: CleanerLimits,
+    nowMs: number,
+    abortedTxns: readonly AbortedRange[],
+  ): Promise<CleaningOutcome> {
     if (Atomics.load(this.flags, STOP_FLAG) === 1) return Promise.resolve({ kind: "abandoned" });
     if (this.job !== null) return Promise.reject(new Error("the cleaner's worker is busy"));
     const worker = this.started();
@@ -67,6 +73,7 @@ export class CleanerThread {
         nowMs,
         dedupeBufferBytes: limits.dedupeBufferBytes,
         sliceMs: limits.sliceMs,
+        abortedTxns,
       },
     };
     return new Promise<CleaningOutcome>((resolve, reject) => {

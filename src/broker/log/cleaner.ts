@@ -1,7 +1,8 @@
 // One cleaning of one compacted partition log, as Kafka's log cleaner does it: summarize the dirty part (the latest
 // offset of every key, in a map of bounded size), then recopy the cleanable segments from the log start, group by
 // group, keeping a record only if no later record has its key, and swap each cleaned group in. Offsets never change;
-// whole batches may disappear, leaving gaps. Tombstones are kept until delete.retention.ms after the cleaner first
+// whole batches may disappear, leaving gaps. The batches of aborted transactions go too, as Kafka's cleaner removes
+// them; transaction markers stay. Tombstones are kept until delete.retention.ms after the cleaner first
 // reached them (their batch then carries the delete horizon), so consumers that catch up in time still see them.
 // The cleaning itself (cleanSegments) knows nothing of the log it cleans: a file-backed log is cleaned in a worker
 // thread (cleaner-thread.ts), which hands each cleaned group back to the broker to swap in; a log in memory is cleaned
@@ -66,6 +67,24 @@ export interface CleaningJob {
   nowMs: number;
   dedupeBufferBytes: number;
   sliceMs: number;
+  /** The partition's aborted transactions: their batches are removed (their markers stay). */
+  abortedTxns: readonly AbortedRange[];
+}
+
+export interface AbortedRange {
+  producerId: number;
+  firstOffset: number;
+  /** The offset of the abort marker. */
+  lastOffset: number;
+}
+
+/** Whether a transactional data batch belongs to an aborted transaction. */
+function abortedBatch(header: RecordBatchHeader, aborted: ReadonlyMap<number, readonly AbortedRange[]>): boolean {
+  if (!isTransactional(header) || isControlBatch(header)) return false;
+  const ranges = aborted.get(header.producerId);
+  return (
+    ranges !== undefined && ranges.some((r) => r.firstOffset <= header.baseOffset && header.baseOffset < r.lastOffset)
+  );
 }
 
 /** Where a cleaning writes and how it swaps its output in. */
@@ -255,12 +274,13 @@ export async function cleanLog(
   limits: CleanerLimits,
   now: () => number,
   stopping: () => boolean,
+  abortedTxns: readonly AbortedRange[] = [],
 ): Promise<CleaningResult | null> {
   // A segment removed while the cleaner waits has its file closed, and its descriptor may already belong to another
   // file: the cleaner must not read on, so any removal ends the cleaning at its next slice.
   const removedAtStart = log.segmentsRemoved;
   const outcome = await cleanSegments(
-    { ...view, nowMs: now(), dedupeBufferBytes: limits.dedupeBufferBytes, sliceMs: limits.sliceMs },
+    { ...view, nowMs: now(), dedupeBufferBytes: limits.dedupeBufferBytes, sliceMs: limits.sliceMs, abortedTxns },
     {
       storage: view.storage,
       abandoned: () => log.isClosed || stopping() || log.segmentsRemoved !== removedAtStart,
@@ -321,6 +341,8 @@ export async function cleanSegments(job: CleaningJob, io: CleaningIo): Promise<C
     return { kind: "dedupe-buffer-too-small", keys: map.capacity };
   }
   const { nowMs, config } = job;
+  const aborted = new Map<number, AbortedRange[]>();
+  for (const range of job.abortedTxns) aborted.set(range.producerId, [...(aborted.get(range.producerId) ?? []), range]);
   const { storage } = io;
   let tombstoneHorizonMs = -1;
   for (const group of groupSegments(job, endOffset)) {
@@ -332,7 +354,9 @@ export async function cleanSegments(job: CleaningJob, io: CleaningIo): Promise<C
     try {
       for (const segment of group.segments) {
         for (const batch of batchesOf(segment, readBuffer)) {
-          const kept = cleanBatch(batch, map, nowMs, config.deleteRetentionMs, result);
+          const kept = abortedBatch(batch.header, aborted)
+            ? null
+            : cleanBatch(batch, map, nowMs, config.deleteRetentionMs, result);
           if (kept !== null) {
             const { header } = kept;
             cleaned.append(

@@ -5,7 +5,14 @@
 
 import type { Logger } from "pino";
 import { performance } from "node:perf_hooks";
-import { cleanLog, dirtyRatio, finishCleaning, needsCleaning, type CleanerLimits } from "./cleaner.js";
+import {
+  cleanLog,
+  dirtyRatio,
+  finishCleaning,
+  needsCleaning,
+  type AbortedRange,
+  type CleanerLimits,
+} from "./cleaner.js";
 import { cleanableInWorker, CleanerThread } from "./cleaner-thread.js";
 import type { PartitionLog } from "./partition-log.js";
 import { LOG_CLEANER_BACKOFF_MS, LOG_CLEANER_DEDUPE_BUFFER_BYTES, LOG_CLEANER_WORKER_HEAP_MB } from "../config.js";
@@ -16,6 +23,8 @@ export interface CleanerLogEntry {
   log: PartitionLog;
   topic: string;
   partition: number;
+  /** The partition's aborted transactions, whose batches the cleaning removes. */
+  abortedTxns?: () => readonly AbortedRange[];
 }
 
 export interface LogCleanerOptions extends Partial<CleanerLimits> {
@@ -118,9 +127,10 @@ export class LogCleaner {
     const started = performance.now();
     log.cleaning = true;
     try {
+      const aborted = entry.abortedTxns?.() ?? [];
       const result = cleanableInWorker(view)
-        ? finishCleaning(log, view, this.limits, await this.thread.clean(log, view, this.limits, this.now()))
-        : await cleanLog(log, view, this.limits, this.now, () => this.stopped);
+        ? finishCleaning(log, view, this.limits, await this.thread.clean(log, view, this.limits, this.now(), aborted))
+        : await cleanLog(log, view, this.limits, this.now, () => this.stopped, aborted);
       if (result === null) return false;
       const elapsedMs = performance.now() - started;
       this.stats.runs++;
