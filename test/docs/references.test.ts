@@ -129,6 +129,7 @@ test("docs/kafka-client.md's options table states the client's defaults", () => 
     heartbeatIntervalMs: groupOptions.GROUP_HEARTBEAT_INTERVAL_MS,
     rebalanceTimeoutMs: groupOptions.GROUP_REBALANCE_TIMEOUT_MS,
     maxWaitMs: groupOptions.GROUP_FETCH_MAX_WAIT_MS,
+    idleMaxWaitMs: groupOptions.GROUP_FETCH_IDLE_MAX_WAIT_MS,
   };
   const stated = new Map(
     tableRows(read("docs/kafka-client.md")).map(([name, value]) => [literal(name), literal(value)]),

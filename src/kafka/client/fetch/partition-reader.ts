@@ -72,6 +72,9 @@ export class PartitionReader {
   private readonly lane: Lane;
   private reading = false;
   private closed = false;
+  /** Set by interrupt() while a round runs: the round sends nothing more and drops the answers of what it sent. */
+  private interrupted = false;
+  private cutRound: (() => void) | null = null;
   private failedRounds = 0;
 
   constructor(
@@ -137,17 +140,35 @@ export class PartitionReader {
 
   /**
    * One round: fetches every assigned partition from its position and returns the records that arrived (ordered by
-   * partition, then offset), or an empty array after maxWaitMs without any.
+   * partition, then offset), or an empty array after maxWaitMs (the reader's, or this round's) without any.
    */
-  async read(): Promise<FetchedRecord[]> {
+  async read(round: { readonly maxWaitMs?: number } = {}): Promise<FetchedRecord[]> {
     if (this.reading) throw new Error("PartitionReader.read() is already running; await it before calling again");
     if (this.closed || this.assigned.size === 0) return [];
+    const limits =
+      round.maxWaitMs === undefined ? this.limits : resolveFetchLimits({ ...this.limits, maxWaitMs: round.maxWaitMs });
     this.reading = true;
+    this.interrupted = false;
     try {
-      return await this.round();
+      return await this.round(limits);
+    } catch (error) {
+      // Closing the lane after an interrupt may fail what the round was still sending or connecting.
+      if (this.interrupted) return [];
+      throw error;
     } finally {
       this.reading = false;
     }
+  }
+
+  /**
+   * Ends the round in progress at once with no records; its fetches' answers, when they come, are dropped, so every
+   * position stays where it was. Their requests are still out on the lane's connections: close the lane to drop them
+   * there too, or the next round's fetches queue behind them.
+   */
+  interrupt(): void {
+    if (!this.reading) return;
+    this.interrupted = true;
+    this.cutRound?.();
   }
 
   /** Stops the reader: a read in progress returns what it has, later reads return nothing. */
@@ -162,7 +183,7 @@ export class PartitionReader {
     }
   }
 
-  private async round(): Promise<FetchedRecord[]> {
+  private async round(limits: ResolvedFetchLimits): Promise<FetchedRecord[]> {
     let failure: KafkaClientError | null = null;
     try {
       await this.resolveStarts();
@@ -188,10 +209,11 @@ export class PartitionReader {
         }
       }
     }
-    const answers = await Promise.all(
+    if (this.interrupted) return [];
+    const fetching = Promise.all(
       [...byConnection].map(async ([connection, positions]) => {
         try {
-          return await fetchFrom(connection, positions, this.limits, this.cluster.options.requestTimeoutMs);
+          return await fetchFrom(connection, positions, limits, this.cluster.options.requestTimeoutMs);
         } catch (error) {
           if (!(error instanceof KafkaClientError) || !isRetriable(error)) throw error;
           return new Map<string, ItemOutcome<FetchedPartition>>(
@@ -200,6 +222,11 @@ export class PartitionReader {
         }
       }),
     );
+    // An interrupted round's fetches fail or answer later, unheard.
+    fetching.catch(() => undefined);
+    const cut = new Promise<null>((resolve) => (this.cutRound = () => resolve(null)));
+    const answers = await Promise.race([fetching, cut]).finally(() => (this.cutRound = null));
+    if (answers === null) return [];
     const records: FetchedRecord[] = [];
     let progressed = false;
     for (const outcomes of answers) {

@@ -74,6 +74,10 @@ export class GroupConsumer {
   private starts = new Map<string, StartPosition>();
   private assigned: TopicPartition[] = [];
   private reader: PartitionReader | null = null;
+  /** The read in flight while it waits longer than the base fetch wait (an idle member's), else null. */
+  private longPoll: Promise<FetchedRecord[]> | null = null;
+  /** Whether cutLongPoll() ended the last long wait. */
+  private longPollCut = false;
   private run: GroupConsumerRun | null = null;
   private processing: Promise<void> = Promise.resolve();
   private stopping: Promise<void> | null = null;
@@ -136,6 +140,7 @@ export class GroupConsumer {
     this.paused.delete(key);
     if (from !== null && !this.inBatch.has(key) && this.reader !== null) {
       this.reader.assign([{ topic, partition, from }]);
+      this.cutLongPoll();
       this.changed.notify();
     }
   }
@@ -211,6 +216,7 @@ export class GroupConsumer {
         if (this.member.rejoinReason !== null || this.stopping !== null) return false;
       }
     }
+    this.cutLongPoll();
     this.reader?.close();
     this.assigned = partitions;
     this.starts = new Map();
@@ -239,14 +245,24 @@ export class GroupConsumer {
 
   private async consumeGeneration(): Promise<void> {
     const reader = this.reader!;
+    const baseWaitMs = this.options.fetch.maxWaitMs;
+    let waitMs = baseWaitMs;
     while (this.generationGoesOn()) {
       if (reader.partitions().length === 0) {
         await this.changed.next();
         continue;
       }
-      const reading = reader.read();
+      const reading = reader.read({ maxWaitMs: waitMs });
       // A fetch left behind by a rejoin or a stop is not awaited; its answer is dropped with its reader.
       reading.catch(() => undefined);
+      this.longPollCut = false;
+      if (waitMs > baseWaitMs) {
+        const poll = (this.longPoll = reading);
+        const settled = (): void => {
+          if (this.longPoll === poll) this.longPoll = null;
+        };
+        reading.then(settled, settled);
+      }
       let records: FetchedRecord[];
       try {
         const first = await Promise.race([reading, this.changed.next().then(() => null)]);
@@ -258,7 +274,12 @@ export class GroupConsumer {
         await this.wait(this.cluster.options.retryBackoffMaxMs);
         continue;
       }
-      if (records.length === 0) continue;
+      if (records.length === 0) {
+        // An idle member waits longer each time; a wait cut short starts over at the base.
+        waitMs = this.longPollCut ? baseWaitMs : Math.min(waitMs * 2, this.options.idleMaxWaitMs);
+        continue;
+      }
+      waitMs = baseWaitMs;
       this.processing = this.handleBatches(reader, records);
       await this.processing;
     }
@@ -336,6 +357,20 @@ export class GroupConsumer {
       reader.seek(topic, partition, { offset: next });
     }
     return ok;
+  }
+
+  /**
+   * Ends an idle member's long wait at once (a partition resumed, a new assignment), so that what changed is read now
+   * rather than when the wait runs out: the reader drops the fetch's answer and the fetch lane's connection closes,
+   * taking the request with it, so the next fetch goes out at once on a new one. A wait no longer than the base one
+   * runs out as before.
+   */
+  private cutLongPoll(): void {
+    if (this.longPoll === null) return;
+    this.longPoll = null;
+    this.longPollCut = true;
+    this.reader?.interrupt();
+    void this.cluster.closeLane(this.fetchLane);
   }
 
   /** Takes a paused partition out of the reader, remembering where it resumes. */

@@ -3,7 +3,12 @@
 // is made, with an error that names it; every limit has a named default.
 
 import { KafkaConfigError } from "../errors.js";
-import { resolveFetchLimits, type FetchLimits, type ResolvedFetchLimits } from "../fetch/fetch.js";
+import {
+  FETCH_MAX_WAIT_MS_MAX,
+  resolveFetchLimits,
+  type FetchLimits,
+  type ResolvedFetchLimits,
+} from "../fetch/fetch.js";
 import { integerOption as declaredInteger, resolveInteger } from "../../../platform/options.js";
 import { ASSIGNOR_NAMES, type AssignorName } from "./assignors.js";
 
@@ -18,6 +23,12 @@ export const GROUP_REBALANCE_TIMEOUT_MS = 60_000;
  * costs no latency; it is what an idle member wakes up for, beside its heartbeats.
  */
 export const GROUP_FETCH_MAX_WAIT_MS = 5_000;
+/**
+ * How long an idle member's fetch may wait at most: while fetches come back empty, each waits twice as long as the
+ * one before, from maxWaitMs up to this (records bring it back to maxWaitMs). A partition resumed during such a long
+ * wait ends it at once, so the longer wait only saves an idle member's wake-ups.
+ */
+export const GROUP_FETCH_IDLE_MAX_WAIT_MS = 10_000;
 /** Partitions whose batches are handled at the same time, at most. */
 export const GROUP_CONCURRENCY_MAX = 64;
 /** Topics one member subscribes to, at most. */
@@ -40,6 +51,8 @@ export interface GroupConsumerOptions extends FetchLimits {
   readonly assignors?: readonly AssignorName[];
   /** Partitions whose batches are handled at the same time; default 1. */
   readonly concurrency?: number;
+  /** The longest an idle member's fetch waits (at least maxWaitMs); default GROUP_FETCH_IDLE_MAX_WAIT_MS. */
+  readonly idleMaxWaitMs?: number;
 }
 
 export interface ResolvedGroupOptions {
@@ -52,6 +65,7 @@ export interface ResolvedGroupOptions {
   readonly assignors: readonly AssignorName[];
   readonly concurrency: number;
   readonly fetch: ResolvedFetchLimits;
+  readonly idleMaxWaitMs: number;
 }
 
 function integer(field: string, value: number | undefined, fallback: number, min: number, max: number): number {
@@ -97,6 +111,7 @@ export function resolveGroupOptions(options: GroupConsumerOptions): ResolvedGrou
   if (!Array.isArray(assignors) || assignors.length === 0 || assignors.some((name) => !ASSIGNOR_NAMES.includes(name))) {
     throw new KafkaConfigError("assignors", `give one or more of ${ASSIGNOR_NAMES.join(", ")}`);
   }
+  const fetch = resolveFetchLimits({ ...options, maxWaitMs: options.maxWaitMs ?? GROUP_FETCH_MAX_WAIT_MS });
   return {
     groupId: options.groupId,
     topics: [...new Set(topics)],
@@ -112,6 +127,10 @@ export function resolveGroupOptions(options: GroupConsumerOptions): ResolvedGrou
     resetTo,
     assignors: [...new Set(assignors)],
     concurrency: integer("concurrency", options.concurrency, 1, 1, GROUP_CONCURRENCY_MAX),
-    fetch: resolveFetchLimits({ ...options, maxWaitMs: options.maxWaitMs ?? GROUP_FETCH_MAX_WAIT_MS }),
+    fetch,
+    idleMaxWaitMs: Math.max(
+      fetch.maxWaitMs,
+      integer("idleMaxWaitMs", options.idleMaxWaitMs, GROUP_FETCH_IDLE_MAX_WAIT_MS, 0, FETCH_MAX_WAIT_MS_MAX),
+    ),
   };
 }

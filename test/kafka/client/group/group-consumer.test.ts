@@ -1,6 +1,6 @@
 // Sluice's group consumer against the embedded broker: members joining and leaving while records flow, a member that
 // dies without leaving, a native member sharing a group with a kafkajs one, committed offsets after a broker restart,
-// pausing, and refused input.
+// pausing, an idle member's long fetch wait cut short, and refused input.
 
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -169,6 +169,54 @@ describe("group consumer", () => {
     assert.ok(await eventually(() => after.seen.length === 4, 20_000));
     assert.deepEqual(after.seen.sort(), ["after-0", "after-1", "after-2", "after-3"]);
     await after.consumer.stop();
+  });
+
+  test("an idle member's long fetch wait: a resumed partition cuts it short, records end it at once", async (t) => {
+    const broker = await brokerForTest(t);
+    const admin = clientFor(t, broker);
+    await admin.admin.createTopics([{ name: "quiet", partitions: 2 }]);
+    const quiet = await member(t, broker, "quiet", {
+      groupId: "quiet-group",
+      topics: ["quiet"],
+      idleMaxWaitMs: 30_000,
+    });
+    assert.ok(await eventually(() => quiet.consumer.assignment().length === 2, 20_000));
+    quiet.consumer.pause("quiet", 1);
+    await produceMany(admin, "quiet", 2, 2, "early");
+    assert.ok(await eventually(() => quiet.seen.length === 1, 20_000), "partition 0's record while 1 is paused");
+    // The wait doubles from 200 ms while fetches come back empty: the fetch out after 16 s idle waits 12.8 s (from
+    // about 12.6 s), so without the cut the resumed partition would wait at least 9 s more.
+    const idleMs = 16_000;
+    await new Promise((resolve) => setTimeout(resolve, idleMs));
+    quiet.consumer.resume("quiet", 1);
+    assert.ok(await eventually(() => quiet.seen.includes("early-1"), 6_000), "the resumed partition is read at once");
+    await new Promise((resolve) => setTimeout(resolve, idleMs));
+    await admin.produce({ topic: "quiet", partition: 0, records: [{ value: "busy" }] });
+    assert.ok(await eventually(() => quiet.seen.includes("busy"), 6_000), "a record ends the long wait at once");
+    await quiet.consumer.stop();
+  });
+
+  test("a member joining during an idle member's long fetch wait: the rebalance completes and both read at once", async (t) => {
+    const broker = await brokerForTest(t);
+    const admin = clientFor(t, broker);
+    await admin.admin.createTopics([{ name: "joined", partitions: 2 }]);
+    const options = { groupId: "joined-group", topics: ["joined"], idleMaxWaitMs: 30_000 };
+    const a = await member(t, broker, "a", options);
+    assert.ok(await eventually(() => a.consumer.assignment().length === 2, 20_000));
+    // As in the test above: after 16 s idle, a's fetch in flight waits 12.8 s, from about 12.6 s.
+    await new Promise((resolve) => setTimeout(resolve, 16_000));
+    const b = await member(t, broker, "b", options);
+    assert.ok(
+      await eventually(() => a.consumer.assignment().length === 1 && b.consumer.assignment().length === 1, 10_000),
+      "the rebalance completed",
+    );
+    await produceMany(admin, "joined", 2, 2, "after");
+    // a's new generation reads at once, whatever its old generation's long fetch still waits for.
+    const everyone = (): Set<string> => new Set([...a.seen, ...b.seen]);
+    assert.ok(await eventually(() => everyone().size === 2, 6_000), `read ${[...everyone()].join(", ")} of 2`);
+    assert.ok(a.seen.length === 1 && b.seen.length === 1, "each member read its partition");
+    await a.consumer.stop();
+    await b.consumer.stop();
   });
 
   test("refused input: bad options name the option; a refused group carries the broker's reason", async (t) => {
