@@ -312,6 +312,29 @@ export async function fetchGroupOffsets(
   });
 }
 
+/** Refuses an offset to commit that is not an offset of at least 0, naming its place in the list. */
+export function checkOffsetsToCommit(offsets: readonly OffsetToCommit[]): void {
+  offsets.forEach((entry, index) => {
+    if (!Number.isSafeInteger(entry.offset) || entry.offset < 0) {
+      throw new KafkaConfigError(`offsets[${index}].offset`, "must be an offset of at least 0");
+    }
+  });
+}
+
+/** The topics of an OffsetCommit request: the offsets grouped by topic, each with its epoch and metadata. */
+export function offsetCommitTopics(offsets: readonly OffsetToCommit[]) {
+  return [...byTopic(offsets)].map(([name, partitions]) => ({
+    name,
+    partitions: partitions.map((entry) => ({
+      partitionIndex: entry.partition,
+      committedOffset: entry.offset,
+      committedLeaderEpoch: entry.leaderEpoch ?? -1,
+      commitTimestamp: -1,
+      committedMetadata: entry.metadata ?? null,
+    })),
+  }));
+}
+
 /**
  * Sets a group's committed offsets from outside the group (generation -1), as reset tools do. The broker refuses
  * while the group has members; throws the first partition's error.
@@ -321,11 +344,7 @@ export async function commitGroupOffsets(
   groupId: string,
   offsets: readonly OffsetToCommit[],
 ): Promise<void> {
-  offsets.forEach((entry, index) => {
-    if (!Number.isSafeInteger(entry.offset) || entry.offset < 0) {
-      throw new KafkaConfigError(`offsets[${index}].offset`, "must be an offset of at least 0");
-    }
-  });
+  checkOffsetsToCommit(offsets);
   return onCoordinator(cluster, groupId, async (connection) => {
     const response = await connection.request(Api.OffsetCommit, {
       groupId,
@@ -333,16 +352,7 @@ export async function commitGroupOffsets(
       memberId: "",
       groupInstanceId: null,
       retentionTimeMs: -1,
-      topics: [...byTopic(offsets)].map(([name, partitions]) => ({
-        name,
-        partitions: partitions.map((entry) => ({
-          partitionIndex: entry.partition,
-          committedOffset: entry.offset,
-          committedLeaderEpoch: entry.leaderEpoch ?? -1,
-          commitTimestamp: -1,
-          committedMetadata: entry.metadata ?? null,
-        })),
-      })),
+      topics: offsetCommitTopics(offsets),
     });
     for (const topic of response.topics) {
       for (const partition of topic.partitions) {

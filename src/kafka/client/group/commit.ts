@@ -4,12 +4,12 @@
 // retried, since only a rejoin can make it valid, and the records are delivered again to whoever holds them next.
 
 import { ErrorCode } from "../../protocol/error-codes.js";
-import { fetchGroupOffsets, type OffsetToCommit } from "../admin/groups.js";
+import { checkOffsetsToCommit, fetchGroupOffsets, offsetCommitTopics, type OffsetToCommit } from "../admin/groups.js";
 import { byTopic, type TopicPartition } from "../admin/offsets.js";
 import { Api } from "../apis/definitions.js";
 import { isStaleCoordinatorError, type KafkaCluster, type Lane } from "../cluster/cluster.js";
 import { partitionKey } from "../cluster/routing.js";
-import { KafkaBrokerError, KafkaConfigError } from "../errors.js";
+import { KafkaBrokerError } from "../errors.js";
 import type { MemberIdentity } from "./membership.js";
 
 /** Error codes that mean the member's generation is over: committing again cannot succeed before a rejoin. */
@@ -31,11 +31,7 @@ export async function commitMemberOffsets(
   lane: Lane,
   offsets: readonly OffsetToCommit[],
 ): Promise<void> {
-  offsets.forEach((entry, index) => {
-    if (!Number.isSafeInteger(entry.offset) || entry.offset < 0) {
-      throw new KafkaConfigError(`offsets[${index}].offset`, "must be an offset of at least 0");
-    }
-  });
+  checkOffsetsToCommit(offsets);
   if (offsets.length === 0) return;
   for (let attempt = 0; ; attempt++) {
     try {
@@ -46,16 +42,7 @@ export async function commitMemberOffsets(
         memberId: member.memberId,
         groupInstanceId: null,
         retentionTimeMs: -1,
-        topics: [...byTopic(offsets)].map(([name, partitions]) => ({
-          name,
-          partitions: partitions.map((entry) => ({
-            partitionIndex: entry.partition,
-            committedOffset: entry.offset,
-            committedLeaderEpoch: entry.leaderEpoch ?? -1,
-            commitTimestamp: -1,
-            committedMetadata: entry.metadata ?? null,
-          })),
-        })),
+        topics: offsetCommitTopics(offsets),
       });
       for (const topic of response.topics) {
         for (const partition of topic.partitions) {
