@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { formatMessage, type ConsumedMessage } from "../../../src/cli/commands/consume.js";
 import kafkajs from "kafkajs";
-import { brokerForTest, kafkaFor } from "../../helpers/broker.js";
+import { brokerForTest } from "../../helpers/broker.js";
+import { aclBrokerForTest } from "../acl-broker.js";
 import { exited, runCli, spawnCli, waitForLine } from "../run-cli.js";
 
 function message(key: string | null, value: string | null, headers: ConsumedMessage["headers"] = []): ConsumedMessage {
@@ -93,30 +94,13 @@ describe("sluice consume (child process against the embedded broker)", { concurr
   });
 
   test("--group shows the broker's own reason when it refuses the group", async (t) => {
-    const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
-    const users = { admin: "admin-secret", bob: "bob-secret" };
-    const broker = await brokerForTest(t, {
-      sasl: { mechanisms: ["PLAIN"], users },
-      authorizer: { superUsers: ["User:admin"], allowEveryoneIfNoAclFound: false },
-    });
-    const admin = kafkaFor(broker, { sasl: { mechanism: "plain", username: "admin", password: users.admin } }).admin();
-    await admin.connect();
+    const { broker, admin, bobFlags, allowBob } = await aclBrokerForTest(t);
     await admin.createTopics({ topics: [{ topic: "audited" }] });
     // Bob may read the topic, but no group.
-    await admin.createAcls({
-      acl: [AclOperationTypes.DESCRIBE, AclOperationTypes.READ].map((operation) => ({
-        resourceType: AclResourceTypes.TOPIC,
-        resourceName: "audited",
-        resourcePatternType: ResourcePatternTypes.LITERAL,
-        principal: "User:bob",
-        host: "*",
-        operation,
-        permissionType: AclPermissionTypes.ALLOW,
-      })),
-    });
+    await allowBob("audited", [kafkajs.AclOperationTypes.DESCRIBE, kafkajs.AclOperationTypes.READ]);
     const result = await runCli([
       ...["consume", "audited", "--group", "auditors", "--max-messages", "1", "--brokers", broker.address],
-      ...["--sasl-mechanism", "plain", "--sasl-username", "bob", "--sasl-password", users.bob],
+      ...bobFlags,
     ]);
     assert.equal(result.code, 1);
     assert.match(

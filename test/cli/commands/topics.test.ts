@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { parseConfigEntry } from "../../../src/cli/commands/topics.js";
 import kafkajs from "kafkajs";
-import { brokerForTest, kafkaFor } from "../../helpers/broker.js";
+import { brokerForTest } from "../../helpers/broker.js";
+import { aclBrokerForTest } from "../acl-broker.js";
 import { runCli } from "../run-cli.js";
 
 describe("topics helpers", () => {
@@ -154,33 +155,11 @@ describe("sluice topics (child process against the embedded broker)", { concurre
   });
 
   test("the broker's own reason for refusing to delete a topic is shown", async (t) => {
-    const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
-    const users = { admin: "admin-secret", bob: "bob-secret" };
-    const broker = await brokerForTest(t, {
-      sasl: { mechanisms: ["PLAIN"], users },
-      authorizer: { superUsers: ["User:admin"], allowEveryoneIfNoAclFound: false },
-    });
-    const admin = kafkaFor(broker, { sasl: { mechanism: "plain", username: "admin", password: users.admin } }).admin();
-    await admin.connect();
+    const { broker, admin, bobFlags, allowBob } = await aclBrokerForTest(t);
     await admin.createTopics({ topics: [{ topic: "kept" }] });
     // Bob may see the topic but not delete it.
-    await admin.createAcls({
-      acl: [
-        {
-          resourceType: AclResourceTypes.TOPIC,
-          resourceName: "kept",
-          resourcePatternType: ResourcePatternTypes.LITERAL,
-          principal: "User:bob",
-          host: "*",
-          operation: AclOperationTypes.DESCRIBE,
-          permissionType: AclPermissionTypes.ALLOW,
-        },
-      ],
-    });
-    const result = await runCli([
-      ...["topics", "delete", "kept", "--brokers", broker.address],
-      ...["--sasl-mechanism", "plain", "--sasl-username", "bob", "--sasl-password", users.bob],
-    ]);
+    await allowBob("kept", [kafkajs.AclOperationTypes.DESCRIBE]);
+    const result = await runCli([...["topics", "delete", "kept", "--brokers", broker.address], ...bobFlags]);
     assert.equal(result.code, 1);
     assert.match(
       result.stderr.split("\n")[0]!,
