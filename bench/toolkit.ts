@@ -9,7 +9,7 @@
 // rows beside Kafka's, together with RabbitMQ's own publish (with confirms) and consume (with acks) rate through
 // amqplib on this machine, the floor the toolkit's guarantees are measured against. Queues and exchanges are named
 // per run and deleted after it, since the server is shared.
-// Run: npm run bench:toolkit [-- --quick] [--database pglite|postgres] [--format json|avro] [--transport amqp]
+// Run: npm run bench:toolkit [-- --quick] [--relay-only] [--database pglite|postgres] [--format json|avro] [--transport amqp]
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -47,6 +47,8 @@ import { startCpuMeter, type CpuMeter } from "./toolkit-cpu.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
+/** Only the relay's drain, for working on the relay (the consumer and latency measures are skipped). */
+const relayOnly = args.includes("--relay-only");
 const databaseArg = args.includes("--database") ? (args[args.indexOf("--database") + 1] ?? "") : undefined;
 if (databaseArg !== undefined && databaseArg !== "pglite" && databaseArg !== "postgres") {
   process.stderr.write("usage: npm run bench:toolkit [-- --quick] [--database pglite|postgres] [--format json|avro]\n");
@@ -478,10 +480,12 @@ async function benchDatabase(kind: DatabaseKind, client: TransportClient, rows: 
       "CREATE TABLE bench_ledger (id bigserial PRIMARY KEY, entry_id text NOT NULL, account_id text NOT NULL, amount_cents integer NOT NULL)",
     );
     rows.push(await relayThroughput(db, client, kind));
-    for (const mode of ["one", "at-once", "grouped"] as const) {
-      rows.push(await consumerThroughput(db, client, kind, mode));
+    if (!relayOnly) {
+      for (const mode of ["one", "at-once", "grouped"] as const) {
+        rows.push(await consumerThroughput(db, client, kind, mode));
+      }
+      rows.push(...(await commitToHandlerLatency(db, client, kind)));
     }
-    rows.push(...(await commitToHandlerLatency(db, client, kind)));
     for (const row of rows.slice(first)) {
       row.transport = client.kind;
       // A RabbitMQ group reads one queue, however many partitions the topic declares.
