@@ -1,11 +1,11 @@
 // The producer's queues: what each partition waits to send, taken as batches within the batch limits and the
-// partition's limit of batches out at once. A lone record is taken at once. While batches are out, the next one is
-// paced, unless a full batch waits: it goes once the smoothed answer time has passed since the last one, and not
-// before the oldest batch out had been out as long as that when the last one was taken, so the spacing doubles
-// while an answer is overdue. Without pacing, a slow fsync let the first sends take the partition's five slots within
-// a few milliseconds, and every record sent after them waited for the rest of that fsync and the next (the
-// end-to-end tail of `npm run bench:e2e`); paced, the slots last through a slow fsync and a record waits a fraction
-// of it, for a fraction of a millisecond more at the median (docs/kafka-client.md).
+// partition's limit of batches out at once. A lone record is taken at once, and so is the next batch while one is
+// out. With two or more out, the next one is paced, unless a full batch waits: it goes once the smoothed answer time
+// has passed since the last one, and not before the oldest batch out had been out as long as that when the last one
+// was taken, so the spacing doubles while an answer is overdue. Without pacing, a slow fsync let the first sends take
+// the partition's five slots within a few milliseconds, and every record sent after them waited for the rest of that
+// fsync and the next (the end-to-end tail of `npm run bench:e2e`); paced, the slots last through a slow fsync and a
+// record waits a fraction of it (docs/kafka-client.md).
 
 import { channel } from "node:diagnostics_channel";
 import { performance } from "node:perf_hooks";
@@ -15,6 +15,13 @@ import { partitionKey } from "../cluster/routing.js";
 
 /** The longest pacing holds a partition's next batch back after the last, however slow the answers are. */
 export const PRODUCER_PACING_MS_MAX = 100;
+/**
+ * Batches a partition may have out before pacing starts. Two, so that a record sent while one batch waits for its
+ * fsync still goes at once, and so that the sends of several callers resumed by one answer, which may reach the queue
+ * on either side of the moment batches are taken, do not wait: holding them would cut throughput, since such callers
+ * send again only when answered.
+ */
+const PACING_FREE_BATCHES = 2;
 /** The weight of the newest answer time in the smoothed one. */
 const ANSWER_SMOOTHING = 0.25;
 
@@ -194,7 +201,9 @@ export class RecordAccumulator {
       return Number.POSITIVE_INFINITY;
     }
     const full = queue.pendingRecords >= this.limits.batchRecordsMax || queue.pendingBytes >= this.limits.batchBytesMax;
-    if (outstanding.length === 0 || full || this.limits.paced === false) return Number.NEGATIVE_INFINITY;
+    if (outstanding.length < PACING_FREE_BATCHES || full || this.limits.paced === false) {
+      return Number.NEGATIVE_INFINITY;
+    }
     const overdueMs = queue.lastTakenAtMs - outstanding[0]!.takenAtMs;
     return queue.lastTakenAtMs + Math.min(PRODUCER_PACING_MS_MAX, Math.max(this.pacingMs, overdueMs));
   }

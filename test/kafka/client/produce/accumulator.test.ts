@@ -1,5 +1,5 @@
 // The producer's accumulator on a clock the test moves: a lone record is taken at once, the next batch of a partition
-// with batches out waits the smoothed answer time, longer while an answer is overdue (so that a slow fsync does not
+// with two batches out waits the smoothed answer time, longer while an answer is overdue (so that a slow fsync does not
 // use up the partition's slots in its first milliseconds), a full batch is never held, and without idempotence (one
 // batch out) the next batch goes when the slot is free. The producer around it is tested against the real broker in producer.test.ts.
 
@@ -48,38 +48,41 @@ function harness(limits: AccumulatorLimits) {
 }
 
 describe("producer accumulator", () => {
-  test("while batches are out, the next waits the answer time, twice as long while one is overdue; a full batch goes at once", async () => {
+  test("from the second batch out, the next waits the answer time, longer while one is overdue; a full batch goes at once", async () => {
     const run = harness({ batchRecordsMax: 10, batchBytesMax: 1_000_000, batchesInFlightMax: 5 });
     run.accumulator.answered(10);
     assert.equal(run.accumulator.pacingMs, 10);
     await run.add();
     assert.equal(run.sent.length, 1, "a lone record goes at once");
+    await run.add();
+    assert.equal(run.sent.length, 2, "and so does the next while one batch is out");
     await run.advanceTo(1);
     await run.add();
     await run.advanceTo(5);
     await run.add();
-    assert.equal(run.sent.length, 1, "the second batch is held while the first is out");
+    assert.equal(run.sent.length, 2, "the third batch is held while two are out");
     await run.advanceTo(10);
-    assert.equal(run.sent.length, 2);
-    assert.deepEqual(run.takenValues(run.sent[1]!), ["1", "2"], "what waited goes together");
+    assert.equal(run.sent.length, 3);
+    assert.deepEqual(run.takenValues(run.sent[2]!), ["2", "3"], "what waited goes together");
     await run.advanceTo(11);
     await run.add();
     await run.advanceTo(20);
-    assert.equal(run.sent.length, 3, "the answer time after the last batch");
+    assert.equal(run.sent.length, 4, "the answer time after the last batch");
     // The first batch has now been out for 20 ms: the next one waits 20 ms, not 10.
     await run.advanceTo(21);
     await run.add();
     await run.advanceTo(30);
-    assert.equal(run.sent.length, 3, "an overdue answer stretches the spacing");
+    assert.equal(run.sent.length, 4, "an overdue answer stretches the spacing");
     await run.advanceTo(40);
-    assert.equal(run.sent.length, 4);
+    assert.equal(run.sent.length, 5);
+    for (const batch of run.sent.slice(0, 2)) run.accumulator.release(batch);
     await run.advanceTo(41);
     await run.add(10);
-    assert.equal(run.sent.length, 5, "a full batch goes at once");
+    assert.equal(run.sent.length, 6, "a full batch goes at once");
     // Once every batch is answered, the next lone record goes at once again.
-    for (const batch of [...run.sent]) run.accumulator.release(batch);
+    for (const batch of run.sent.slice(2)) run.accumulator.release(batch);
     await run.add();
-    assert.equal(run.sent.length, 6);
+    assert.equal(run.sent.length, 7);
   });
 
   test("answers are smoothed, and pacing never holds a batch longer than its limit", async () => {
@@ -92,8 +95,10 @@ describe("producer accumulator", () => {
     assert.equal(run.accumulator.pacingMs, PRODUCER_PACING_MS_MAX);
     await run.add();
     await run.add();
-    await run.advanceTo(PRODUCER_PACING_MS_MAX);
+    await run.add();
     assert.equal(run.sent.length, 2);
+    await run.advanceTo(PRODUCER_PACING_MS_MAX);
+    assert.equal(run.sent.length, 3);
   });
 
   test("with one batch out at a time (no idempotence) the next goes as soon as the slot is free", async () => {
