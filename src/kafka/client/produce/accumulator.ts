@@ -116,7 +116,7 @@ export class RecordAccumulator {
     private readonly clock: AccumulatorClock = SYSTEM_CLOCK,
   ) {}
 
-  /** The least time between a partition's batches while batches are out: the smoothed answer time. */
+  /** The least time between a partition's batches once two are out: the smoothed answer time. */
   get pacingMs(): number {
     return Math.min(PRODUCER_PACING_MS_MAX, this.answerMs);
   }
