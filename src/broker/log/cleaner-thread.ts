@@ -17,6 +17,7 @@ interface RunningJob {
   log: PartitionLog;
   view: CleanableLog;
   removedAtStart: number;
+  forgetAborted: (ranges: readonly AbortedRange[]) => Promise<void>;
   resolve: (outcome: CleaningOutcome) => void;
   reject: (error: Error) => void;
 }
@@ -47,6 +48,7 @@ export class CleanerThread {
     limits: CleanerLimits,
     nowMs: number,
     abortedTxns: readonly AbortedRange[],
+    forgetAborted: (ranges: readonly AbortedRange[]) => Promise<void>,
   ): Promise<CleaningOutcome> {
     if (Atomics.load(this.flags, STOP_FLAG) === 1) return Promise.resolve({ kind: "abandoned" });
     if (this.job !== null) return Promise.reject(new Error("the cleaner's worker is busy"));
@@ -77,7 +79,7 @@ export class CleanerThread {
       },
     };
     return new Promise<CleaningOutcome>((resolve, reject) => {
-      this.job = { jobId, log, view, removedAtStart: log.segmentsRemoved, resolve, reject };
+      this.job = { jobId, log, view, removedAtStart: log.segmentsRemoved, forgetAborted, resolve, reject };
       // A cleaning in progress keeps the process alive, as one on the broker's thread would; an idle worker does not.
       worker.ref();
       worker.postMessage(request);
@@ -127,8 +129,9 @@ export class CleanerThread {
     if (job === null || job.jobId !== reply.jobId) return;
     switch (reply.kind) {
       case "install": {
-        const ok = this.install(job, reply);
-        worker.postMessage({ kind: "installed", jobId: job.jobId, ok } satisfies CleanerWorkerRequest);
+        void this.install(job, reply).then((ok) =>
+          worker.postMessage({ kind: "installed", jobId: job.jobId, ok } satisfies CleanerWorkerRequest),
+        );
         return;
       }
       case "done":
@@ -145,10 +148,19 @@ export class CleanerThread {
   }
 
   /** Swaps a cleaned group in; false (the worker then removes it) when the log changed or closed meanwhile. */
-  private install(job: RunningJob, reply: Extract<CleanerWorkerReply, { kind: "install" }>): boolean {
+  private async install(job: RunningJob, reply: Extract<CleanerWorkerReply, { kind: "install" }>): Promise<boolean> {
     const { log, view } = job;
+    const group = view.segments.slice(reply.first, reply.first + reply.count);
     // Like a cleaning on the broker's thread, any removal of segments (DeleteRecords) ends this one.
-    if (log.isClosed || log.segmentsRemoved !== job.removedAtStart) return false;
+    const unchanged = (): boolean => !log.isClosed && log.segmentsRemoved === job.removedAtStart;
+    if (!unchanged() || !log.hasSegments(group)) return false;
+    try {
+      await job.forgetAborted(reply.forgotten);
+    } catch (error) {
+      this.logger.error({ err: error, location: view.storage.location }, "aborted transactions could not be forgotten");
+      return false;
+    }
+    if (!unchanged()) return false;
     let cleaned: LogSegment;
     try {
       cleaned = LogSegment.adoptCleaned(view.storage, reply.swapName, reply.state);
@@ -156,11 +168,7 @@ export class CleanerThread {
       this.logger.error({ err: error, location: view.storage.location }, "cleaned segment could not be adopted");
       return false;
     }
-    const replaced = log.replaceSegments(
-      view.segments.slice(reply.first, reply.first + reply.count),
-      cleaned,
-      reply.swapName,
-    );
+    const replaced = log.replaceSegments(group, cleaned, reply.swapName);
     if (!replaced) cleaned.close();
     return replaced;
   }

@@ -7,7 +7,13 @@
 import { closeSync, constants, openSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
-import { cleanSegments, type CleaningJob, type CleaningOutcome, type SourceSegment } from "./cleaner.js";
+import {
+  cleanSegments,
+  type AbortedRange,
+  type CleaningJob,
+  type CleaningOutcome,
+  type SourceSegment,
+} from "./cleaner.js";
 import { FileSegmentStorage } from "./file-storage.js";
 import { segmentFileName, type CleanedSegmentState } from "./segment.js";
 
@@ -18,7 +24,15 @@ export type CleanerWorkerRequest =
 
 /** What the worker sends: a cleaned group to swap in, or the end of a job. */
 export type CleanerWorkerReply =
-  | { kind: "install"; jobId: number; first: number; count: number; swapName: string; state: CleanedSegmentState }
+  | {
+      kind: "install";
+      jobId: number;
+      first: number;
+      count: number;
+      swapName: string;
+      state: CleanedSegmentState;
+      forgotten: AbortedRange[];
+    }
   | { kind: "done"; jobId: number; outcome: CleaningOutcome }
   | { kind: "failed"; jobId: number; message: string };
 
@@ -70,7 +84,7 @@ async function clean(request: Extract<CleanerWorkerRequest, { kind: "clean" }>):
       {
         storage: new FileSegmentStorage(dir),
         abandoned: () => Atomics.load(flags, STOP_FLAG) === 1,
-        install: async (first, count, cleaned, swapName) => {
+        install: async (first, count, cleaned, swapName, forgotten) => {
           const answered = new Promise<boolean>((resolve) => (installed = resolve));
           const reply: CleanerWorkerReply = {
             kind: "install",
@@ -79,6 +93,7 @@ async function clean(request: Extract<CleanerWorkerRequest, { kind: "clean" }>):
             count,
             swapName,
             state: cleaned.cleanedState(),
+            forgotten,
           };
           port.postMessage(reply);
           const ok = await answered;
