@@ -91,6 +91,7 @@ export class Broker {
         ),
       dedupeBufferBytes: config.logCleanerDedupeBufferBytes,
       backoffMs: config.logCleanerBackoffMs,
+      threadNice: config.logCleanerThreadNice,
       logger: logger.child({ component: "log-cleaner" }),
     });
     this.groups = new GroupCoordinator({

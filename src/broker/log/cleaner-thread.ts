@@ -5,7 +5,7 @@
 import { Worker } from "node:worker_threads";
 import type { Logger } from "pino";
 import type { AbortedRange, CleanerLimits, CleaningOutcome } from "./cleaner.js";
-import type { CleanerWorkerReply, CleanerWorkerRequest } from "./cleaner-worker.js";
+import type { CleanerWorkerData, CleanerWorkerReply, CleanerWorkerRequest } from "./cleaner-worker.js";
 import { FileSegmentStorage } from "./file-storage.js";
 import type { CleanableLog, PartitionLog } from "./partition-log.js";
 import { LogSegment } from "./segment.js";
@@ -39,6 +39,7 @@ export class CleanerThread {
   constructor(
     private readonly logger: Logger,
     private readonly heapMb: number,
+    private readonly nice: number,
   ) {}
 
   /** Cleans the log in the worker; resolves once the last group is swapped in (or the cleaning ends early). */
@@ -113,7 +114,7 @@ export class CleanerThread {
   private started(): Worker {
     if (this.worker !== null) return this.worker;
     const worker = new Worker(new URL("./cleaner-worker.js", import.meta.url), {
-      workerData: { flags: this.flags },
+      workerData: { flags: this.flags, nice: this.nice } satisfies CleanerWorkerData,
       resourceLimits: { maxOldGenerationSizeMb: this.heapMb },
     });
     worker.unref();

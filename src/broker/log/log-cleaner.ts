@@ -15,7 +15,12 @@ import {
 } from "./cleaner.js";
 import { cleanableInWorker, CleanerThread } from "./cleaner-thread.js";
 import type { PartitionLog } from "./partition-log.js";
-import { LOG_CLEANER_BACKOFF_MS, LOG_CLEANER_DEDUPE_BUFFER_BYTES, LOG_CLEANER_WORKER_HEAP_MB } from "../config.js";
+import {
+  LOG_CLEANER_BACKOFF_MS,
+  LOG_CLEANER_DEDUPE_BUFFER_BYTES,
+  LOG_CLEANER_THREAD_NICE,
+  LOG_CLEANER_WORKER_HEAP_MB,
+} from "../config.js";
 /** How long the cleaner works before letting requests run. */
 export const LOG_CLEANER_SLICE_MS = 1;
 
@@ -40,6 +45,8 @@ export interface LogCleanerOptions extends Partial<CleanerLimits> {
   backoffMs?: number;
   /** The worker thread's old-generation heap limit. */
   workerHeapMb?: number;
+  /** The worker thread's nice value (Linux). */
+  threadNice?: number;
   logger: Logger;
   now?: () => number;
 }
@@ -72,7 +79,11 @@ export class LogCleaner {
   private readonly thread: CleanerThread;
 
   constructor(private readonly options: LogCleanerOptions) {
-    this.thread = new CleanerThread(options.logger, options.workerHeapMb ?? LOG_CLEANER_WORKER_HEAP_MB);
+    this.thread = new CleanerThread(
+      options.logger,
+      options.workerHeapMb ?? LOG_CLEANER_WORKER_HEAP_MB,
+      options.threadNice ?? LOG_CLEANER_THREAD_NICE,
+    );
     this.limits = {
       dedupeBufferBytes: options.dedupeBufferBytes ?? LOG_CLEANER_DEDUPE_BUFFER_BYTES,
       sliceMs: options.sliceMs ?? LOG_CLEANER_SLICE_MS,
