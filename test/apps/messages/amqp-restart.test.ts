@@ -6,69 +6,24 @@
 // as soon as it accepts connections. Every accepted (202) message must then be stored exactly once.
 
 import assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
-import { test, type TestContext } from "node:test";
+import { test } from "node:test";
 
 import pg from "pg";
 
 import { temporaryDir } from "../../helpers/environment.js";
 import { rabbitmqNodeForTest } from "../../helpers/rabbitmq-node.js";
 import { adminQuery, SERVER_URL, serverUnreachableReason, uniqueSchemaName } from "../../store/harness.js";
+import { killedAfter, posting, until } from "./posting.js";
 import { startUp, type UpProcess } from "./up-process.js";
 
-const POSTERS = 4;
-const POST_TIMEOUT_MS = 5_000;
 const POST_PAUSE_MS = 20;
 const STEP_TIMEOUT_MS = 30_000;
+const STEP_POLL_MS = 50;
 const STORED_TIMEOUT_MS = 40_000;
 
-/** Posts from several clients until stopped; collects the ids of the accepted (202) posts. */
-function posting(url: string): { accepted: Set<string>; stop(): Promise<void> } {
-  const accepted = new Set<string>();
-  let running = true;
-  const poster = async (poster: number): Promise<void> => {
-    for (let sequence = 0; running; sequence++) {
-      const id = randomUUID();
-      try {
-        const response = await fetch(`${url}/api/messages`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ id, text: `poster ${poster} #${sequence}` }),
-          signal: AbortSignal.timeout(POST_TIMEOUT_MS),
-        });
-        await response.arrayBuffer();
-        if (response.status === 202) accepted.add(id);
-      } catch {
-        // A post that got no answer was not accepted; the poster goes on.
-      }
-      await new Promise((resolve) => setTimeout(resolve, POST_PAUSE_MS));
-    }
-  };
-  const posters = Promise.all(Array.from({ length: POSTERS }, (_, index) => poster(index)));
-  return {
-    accepted,
-    async stop() {
-      running = false;
-      await posters;
-    },
-  };
-}
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = STEP_TIMEOUT_MS) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-function killedAfter(t: TestContext, up: () => UpProcess | null): void {
-  t.after(async () => {
-    const process = up();
-    if (process === null || process.child.exitCode !== null || process.child.signalCode !== null) return;
-    process.child.kill("SIGKILL");
-    await process.exited;
-  });
+/** Waits for a step of the test, polling every 50 ms. */
+function step(what: string, check: () => boolean | Promise<boolean>, timeoutMs = STEP_TIMEOUT_MS): Promise<void> {
+  return until(what, check, timeoutMs, STEP_POLL_MS);
 }
 
 async function storedCounts(schema: string): Promise<Map<string, number>> {
@@ -137,9 +92,9 @@ test(
         { cause: error },
       );
 
-    const posts = posting(front.url);
+    const posts = posting(front.url, POST_PAUSE_MS);
     try {
-      await until("20 accepted posts, some of them stored", async () => {
+      await step("20 accepted posts, some of them stored", async () => {
         return posts.accepted.size >= 20 && (await storedCounts(schema)).size > 0;
       });
       // The test's transaction locks the messages table, so that the worker's next batch stops at its INSERT with
@@ -149,7 +104,7 @@ test(
       try {
         await lock.query("BEGIN");
         await lock.query(`LOCK TABLE ${schema}.messages IN EXCLUSIVE MODE`);
-        await until("the worker blocked in a batch", () => workerBlocked(schema));
+        await step("the worker blocked in a batch", () => workerBlocked(schema));
         worker.child.kill("SIGKILL");
         await worker.exited;
         worker = null;
@@ -160,12 +115,12 @@ test(
       // RabbitMQ crashes while the API goes on accepting: the relay keeps the accepted messages in the outbox.
       const acceptedBeforeRestart = posts.accepted.size;
       await rabbitmq.kill();
-      await until("10 posts accepted while RabbitMQ is down", () => posts.accepted.size >= acceptedBeforeRestart + 10);
+      await step("10 posts accepted while RabbitMQ is down", () => posts.accepted.size >= acceptedBeforeRestart + 10);
       // The new worker starts as soon as the node accepts connections again, while it may still recover its queues.
       await rabbitmq.start();
       worker = await startUp([...workerFlags, "--data-dir", temporaryDir(t)], env);
       const acceptedAfterRestart = posts.accepted.size;
-      await until("10 posts accepted after the restart", () => posts.accepted.size >= acceptedAfterRestart + 10);
+      await step("10 posts accepted after the restart", () => posts.accepted.size >= acceptedAfterRestart + 10);
     } catch (error) {
       throw diagnose(error);
     } finally {
@@ -175,7 +130,7 @@ test(
     const accepted = [...posts.accepted];
     let counts = new Map<string, number>();
     try {
-      await until(
+      await step(
         `all ${accepted.length} accepted messages stored`,
         async () => {
           counts = await storedCounts(schema);

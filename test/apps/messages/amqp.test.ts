@@ -6,8 +6,7 @@
 // again; every accepted message must be stored exactly once.
 
 import assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
-import { test, type TestContext } from "node:test";
+import { test } from "node:test";
 
 import amqp from "amqplib";
 
@@ -15,10 +14,10 @@ import { temporaryDir } from "../../helpers/environment.js";
 import { closeVhostConnections, vhostForTest, vhostUrl } from "../../helpers/rabbitmq.js";
 import { adminQuery, SERVER_URL, serverUnreachableReason, uniqueSchemaName } from "../../store/harness.js";
 import { allMessages, boardForTest, request, waitUntilStored } from "./harness.js";
+import { killedAfter, posting, until } from "./posting.js";
 import { startUp, type UpProcess } from "./up-process.js";
 
-const POSTERS = 4;
-const POST_TIMEOUT_MS = 5_000;
+const POST_PAUSE_MS = 10;
 const STORED_TIMEOUT_MS = 90_000;
 
 async function taskQueue(vhost: string): Promise<{ messageCount: number; consumerCount: number }> {
@@ -68,55 +67,6 @@ test(
   },
 );
 
-/** Posts from several clients until stopped; collects the ids of the accepted (202) posts. */
-function posting(url: string): { accepted: Set<string>; stop(): Promise<void> } {
-  const accepted = new Set<string>();
-  let running = true;
-  const poster = async (poster: number): Promise<void> => {
-    for (let sequence = 0; running; sequence++) {
-      const id = randomUUID();
-      try {
-        const response = await fetch(`${url}/api/messages`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ id, text: `poster ${poster} #${sequence}` }),
-          signal: AbortSignal.timeout(POST_TIMEOUT_MS),
-        });
-        await response.arrayBuffer();
-        if (response.status === 202) accepted.add(id);
-      } catch {
-        // A post that got no answer was not accepted; the poster goes on.
-      }
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  };
-  const posters = Promise.all(Array.from({ length: POSTERS }, (_, index) => poster(index)));
-  return {
-    accepted,
-    async stop() {
-      running = false;
-      await posters;
-    },
-  };
-}
-
-async function until(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-function killedAfter(t: TestContext, up: () => UpProcess | null): void {
-  t.after(async () => {
-    const process = up();
-    if (process === null || process.child.exitCode !== null || process.child.signalCode !== null) return;
-    process.child.kill("SIGTERM");
-    await process.exited;
-  });
-}
-
 test(
   "RabbitMQ dropping every connection and the worker killed mid-batch lose and duplicate no accepted message",
   { timeout: 300_000 },
@@ -138,12 +88,12 @@ test(
       ["--only", "broker,api,relay", "--port", "0", "--broker-port", "0", "--data-dir", temporaryDir(t), ...common],
       env,
     );
-    killedAfter(t, () => front);
+    killedAfter(t, () => front, "SIGTERM");
     const workerFlags = ["--only", "worker", "--port", "0", "--kafka-brokers", front.kafka, ...common];
     let worker: UpProcess | null = await startUp([...workerFlags, "--data-dir", temporaryDir(t)], env);
-    killedAfter(t, () => worker);
+    killedAfter(t, () => worker, "SIGTERM");
 
-    const posts = posting(front.url);
+    const posts = posting(front.url, POST_PAUSE_MS);
     try {
       await until("15 accepted posts", () => posts.accepted.size >= 15);
       // RabbitMQ closes the relay's and the worker's connections while the posts go on.
