@@ -9,9 +9,8 @@ import { test, type TestContext } from "node:test";
 import { fileURLToPath } from "node:url";
 
 import { brokerForTest } from "../helpers/broker.js";
-import { requireTool } from "../helpers/environment.js";
 import { cleanEnv } from "../cli/run-cli.js";
-import { adminQuery, SERVER_URL, serverUnreachableReason } from "../store/harness.js";
+import { adminQuery, SERVER_URL, requirePostgresServer } from "../store/harness.js";
 
 const RUN_TIMEOUT_MS = 90_000;
 
@@ -46,8 +45,7 @@ async function runExample(t: TestContext, name: keyof typeof EXAMPLES, env: Reco
 
 /** A database of the test's own on the server, dropped afterwards, or null (after a loud skip) without a server. */
 async function databaseOfItsOwn(t: TestContext): Promise<string | null> {
-  const unreachable = await serverUnreachableReason();
-  if (!requireTool(t, unreachable === null, `the PostgreSQL server (${unreachable})`)) return null;
+  if (!(await requirePostgresServer(t))) return null;
   const name = `sluice_examples_${randomBytes(4).toString("hex")}`;
   await adminQuery(`CREATE DATABASE ${name}`);
   t.after(() => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));

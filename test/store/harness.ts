@@ -93,6 +93,18 @@ export interface StoreTarget {
   tempDir(): Promise<string>;
 }
 
+/** True when the PostgreSQL server answers; otherwise skips the test loudly (or fails it in CI). */
+export async function requirePostgresServer(t: TestContext): Promise<boolean> {
+  const reason = await serverUnreachableReason();
+  if (reason === null) return true;
+  const message = `PostgreSQL server not reachable at ${SERVER_URL}: ${reason}`;
+  // CI installs and starts every tool the tests use, so there a missing server fails instead of skipping.
+  if (process.env.SLUICE_REQUIRE_ALL_TOOLS === "1") throw new Error(`${message}, and CI requires it`);
+  process.stderr.write(`\n*** SKIPPED: ${message} ***\n`);
+  t.skip(message);
+  return false;
+}
+
 export interface StoreTestOptions {
   /** Give PGlite a data directory, so that the test can close and reopen the database. */
   persistent?: boolean;
@@ -109,15 +121,7 @@ export function storeTest(
   for (const kind of options.kinds ?? KINDS) {
     test(`${name} [${kind}]`, { timeout: options.timeoutMs ?? TEST_TIMEOUT_MS }, async (t) => {
       if (kind === "postgres") {
-        const reason = await serverUnreachableReason();
-        if (reason !== null) {
-          const message = `PostgreSQL server not reachable at ${SERVER_URL}: ${reason}`;
-          // CI installs and starts every tool the tests use, so there a missing server fails instead of skipping.
-          if (process.env.SLUICE_REQUIRE_ALL_TOOLS === "1") throw new Error(`${message}, and CI requires it`);
-          process.stderr.write(`\n*** SKIPPED: ${message} ***\n`);
-          t.skip(message);
-          return;
-        }
+        if (!(await requirePostgresServer(t))) return;
       }
       const opened: Database[] = [];
       const tempDirs: string[] = [];

@@ -13,7 +13,7 @@ import { promisify } from "node:util";
 import pg from "pg";
 
 import { hasCommand, requireTool, temporaryDir } from "../../helpers/environment.js";
-import { adminQuery, SERVER_URL, serverUnreachableReason } from "../../store/harness.js";
+import { adminQuery, SERVER_URL, requirePostgresServer } from "../../store/harness.js";
 import { startUp, type UpProcess } from "../messages/up-process.js";
 
 const SECRET = "the jobs board team's shared secret, long enough for HS256";
@@ -51,13 +51,7 @@ function jobsUrlOf(up: UpProcess): string {
 }
 
 test("the team's commands against the user and job services as separate processes", { timeout: 180_000 }, async (t) => {
-  const unreachable = await serverUnreachableReason();
-  if (unreachable !== null) {
-    const message = `PostgreSQL server not reachable at ${SERVER_URL}: ${unreachable}`;
-    console.error(`\n*** SKIPPED: ${message} ***\n`);
-    t.skip(message);
-    return;
-  }
+  if (!(await requirePostgresServer(t))) return;
   if (!requireTool(t, hasCommand("curl"), "curl")) return;
   const free = await Promise.all([8001, 8002].map(portIsFree));
   if (!requireTool(t, free.every(Boolean), "ports 8001 and 8002 (something else listens there)")) return;

@@ -12,7 +12,7 @@ import pg from "pg";
 
 import { temporaryDir } from "../../helpers/environment.js";
 import { rabbitmqNodeForTest } from "../../helpers/rabbitmq-node.js";
-import { adminQuery, SERVER_URL, serverUnreachableReason, uniqueSchemaName } from "../../store/harness.js";
+import { adminQuery, SERVER_URL, requirePostgresServer, uniqueSchemaName } from "../../store/harness.js";
 import { killedAfter, posting, until } from "./posting.js";
 import { startUp, type UpProcess } from "./up-process.js";
 
@@ -46,14 +46,7 @@ test(
   "the worker killed mid-batch and RabbitMQ killed and restarted while clients post lose and duplicate nothing",
   { timeout: 120_000 },
   async (t) => {
-    const unreachable = await serverUnreachableReason();
-    if (unreachable !== null) {
-      const message = `PostgreSQL server not reachable at ${SERVER_URL}: ${unreachable}`;
-      if (process.env.SLUICE_REQUIRE_ALL_TOOLS === "1") throw new Error(`${message}, and CI requires it`);
-      process.stderr.write(`\n*** SKIPPED: ${message} ***\n`);
-      t.skip(message);
-      return;
-    }
+    if (!(await requirePostgresServer(t))) return;
     const rabbitmq = await rabbitmqNodeForTest(t);
     if (rabbitmq === null) return;
     const schema = uniqueSchemaName();

@@ -12,7 +12,7 @@ import amqp from "amqplib";
 
 import { temporaryDir } from "../../helpers/environment.js";
 import { closeVhostConnections, vhostForTest, vhostUrl } from "../../helpers/rabbitmq.js";
-import { adminQuery, SERVER_URL, serverUnreachableReason, uniqueSchemaName } from "../../store/harness.js";
+import { adminQuery, SERVER_URL, requirePostgresServer, uniqueSchemaName } from "../../store/harness.js";
 import { allMessages, boardForTest, request, waitUntilStored } from "./harness.js";
 import { killedAfter, posting, until } from "./posting.js";
 import { startUp, type UpProcess } from "./up-process.js";
@@ -73,13 +73,7 @@ test(
   async (t) => {
     const vhost = await vhostForTest(t);
     if (vhost === null) return;
-    const unreachable = await serverUnreachableReason();
-    if (unreachable !== null) {
-      const message = `PostgreSQL server not reachable at ${SERVER_URL}: ${unreachable}`;
-      if (process.env.SLUICE_REQUIRE_ALL_TOOLS === "1") throw new Error(`${message}, and CI requires it`);
-      t.skip(message);
-      return;
-    }
+    if (!(await requirePostgresServer(t))) return;
     const schema = uniqueSchemaName();
     t.after(() => adminQuery(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
     const env = { DATABASE_URL: SERVER_URL };

@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { test, type TestContext } from "node:test";
 
 import { temporaryDir } from "../../helpers/environment.js";
-import { adminQuery, SERVER_URL, serverUnreachableReason, uniqueSchemaName } from "../../store/harness.js";
+import { adminQuery, SERVER_URL, requirePostgresServer, uniqueSchemaName } from "../../store/harness.js";
 import { freePortUpFlags, startUp, type UpProcess } from "./up-process.js";
 
 const POSTERS = 16;
@@ -42,14 +42,7 @@ async function setup(
   const dataDir = temporaryDir(t, "sluice-group-crash-");
   const flags = [...freePortUpFlags(dataDir), ...["--apps", "messages", "--group-commit-wait-ms", String(WAIT_MS)]];
   if (kind === "pglite") return { flags, env: {} };
-  const reason = await serverUnreachableReason();
-  if (reason !== null) {
-    const message = `PostgreSQL server not reachable at ${SERVER_URL}: ${reason}`;
-    if (process.env.SLUICE_REQUIRE_ALL_TOOLS === "1") throw new Error(`${message}, and CI requires it`);
-    process.stderr.write(`\n*** SKIPPED: ${message} ***\n`);
-    t.skip(message);
-    return null;
-  }
+  if (!(await requirePostgresServer(t))) return null;
   const schema = uniqueSchemaName();
   t.after(() => adminQuery(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
   return { flags: [...flags, "--database-schema", schema], env: { DATABASE_URL: SERVER_URL } };

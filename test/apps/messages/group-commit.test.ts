@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { test, type TestContext } from "node:test";
 
-import { adminQuery, SERVER_URL, serverUnreachableReason, uniqueSchemaName } from "../../store/harness.js";
+import { adminQuery, SERVER_URL, requirePostgresServer, uniqueSchemaName } from "../../store/harness.js";
 import { boardForTest, request, waitUntilStored, type MessageBody } from "./harness.js";
 
 /** Long enough that posts sent together land in one group even on a loaded machine. */
@@ -17,14 +17,7 @@ const POSTS = 40;
 async function databaseFlags(t: TestContext, kind: "pglite" | "postgres"): Promise<string[] | null> {
   const common = ["--apps", "messages", "--group-commit-wait-ms", String(WAIT_MS), "--log-level", "warn"];
   if (kind === "pglite") return common;
-  const reason = await serverUnreachableReason();
-  if (reason !== null) {
-    const message = `PostgreSQL server not reachable at ${SERVER_URL}: ${reason}`;
-    if (process.env.SLUICE_REQUIRE_ALL_TOOLS === "1") throw new Error(`${message}, and CI requires it`);
-    process.stderr.write(`\n*** SKIPPED: ${message} ***\n`);
-    t.skip(message);
-    return null;
-  }
+  if (!(await requirePostgresServer(t))) return null;
   const schema = uniqueSchemaName();
   t.after(() => adminQuery(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
   return [...common, "--database-url", SERVER_URL, "--database-schema", schema];

@@ -15,8 +15,7 @@ import { messageBoardRoutes } from "../../../src/apps/messages/routes.js";
 import { startBroker, type RunningBroker } from "../../../src/broker/index.js";
 import { createGateway } from "../../../src/gateway/server.js";
 import { openDatabase } from "../../../src/store/index.js";
-import { requireTool } from "../../helpers/environment.js";
-import { adminQuery, SERVER_URL, serverUnreachableReason, uniqueSchemaName } from "../../store/harness.js";
+import { adminQuery, SERVER_URL, requirePostgresServer, uniqueSchemaName } from "../../store/harness.js";
 import { allMessages, boardForTest, request, waitUntilStored } from "./harness.js";
 
 const quiet = () => pino({ level: process.env.SLUICE_TEST_LOG_LEVEL ?? "silent" }, pino.destination(2));
@@ -101,8 +100,7 @@ test("with the database down the API answers 503 at once", { timeout: 60_000 }, 
 });
 
 test("with a PostgreSQL server that stops answering, the API answers 503 within the connect timeout", async (t) => {
-  const unreachable = await serverUnreachableReason();
-  if (!requireTool(t, unreachable === null, `the PostgreSQL server at ${SERVER_URL} (${unreachable})`)) return;
+  if (!(await requirePostgresServer(t))) return;
   // A TCP relay to the server that can turn into a black hole: connections are accepted and never answered, as when
   // the network to the database drops packets.
   const server = new URL(SERVER_URL);

@@ -12,7 +12,7 @@ import { startSystem, type RunningSystem } from "../../../src/cli/up/system.js";
 import { encodeEvent, type TopicDefinition } from "../../../src/toolkit/index.js";
 import { eventually, kafkaFor } from "../../helpers/broker.js";
 import { configFor, silent } from "../../cli/up/harness.js";
-import { adminQuery, SERVER_URL, serverUnreachableReason } from "../../store/harness.js";
+import { adminQuery, SERVER_URL, requirePostgresServer } from "../../store/harness.js";
 import { request, type JsonResponse } from "../messages/harness.js";
 
 export { request };
@@ -155,13 +155,7 @@ export async function caughtUp(kafka: string, groupId: string, topic: string, ti
  * null (after a loud skip) when the server is unreachable.
  */
 export async function serverDatabaseFlags(t: TestContext): Promise<string[] | null> {
-  const unreachable = await serverUnreachableReason();
-  if (unreachable !== null) {
-    const message = `PostgreSQL server not reachable at ${SERVER_URL}: ${unreachable}`;
-    console.error(`\n*** SKIPPED: ${message} ***\n`);
-    t.skip(message);
-    return null;
-  }
+  if (!(await requirePostgresServer(t))) return null;
   databaseCounter += 1;
   const database = `sluice_wordium_${process.pid}_${databaseCounter}`;
   await adminQuery(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);

@@ -7,7 +7,7 @@ import { test } from "node:test";
 import { freePortUpFlags, startUp, type UpProcess } from "../../apps/messages/up-process.js";
 import { request, waitUntilStored } from "../../apps/messages/harness.js";
 import { temporaryDir } from "../../helpers/environment.js";
-import { adminQuery, SERVER_URL, serverUnreachableReason } from "../../store/harness.js";
+import { adminQuery, SERVER_URL, requirePostgresServer } from "../../store/harness.js";
 import { APP_NAMES, UP_ROLES } from "../../../src/cli/up/roles.js";
 import { runCli } from "../run-cli.js";
 
@@ -69,13 +69,7 @@ test(
 );
 
 test("each role runs as its own process against a PostgreSQL server", { timeout: 120_000 }, async (t) => {
-  const unreachable = await serverUnreachableReason();
-  if (unreachable !== null) {
-    const message = `PostgreSQL server not reachable at ${SERVER_URL}: ${unreachable}`;
-    console.error(`\n*** SKIPPED: ${message} ***\n`);
-    t.skip(message);
-    return;
-  }
+  if (!(await requirePostgresServer(t))) return;
   const schema = `sluice_up_roles_${process.pid}`;
   const processes: UpProcess[] = [];
   t.after(async () => {
