@@ -32,6 +32,7 @@ import { FAST_GROUP, counterValue, toolkitClientFor } from "./consumer-support.j
 
 const CASE_TIMEOUT_MS = 120_000;
 const DRAIN_TIMEOUT_MS = 60_000;
+const OVERLAP_LINGER_MS = 200;
 
 /** What a case needs of a transport: a client, and a way to take the broker away and bring it back. */
 interface TransportScene {
@@ -146,6 +147,56 @@ async function assertEachOnce(db: Queryable, ids: readonly string[]): Promise<vo
   assert.equal(rows.length, ids.length, "no other rows");
 }
 
+async function insertSeen(
+  tx: Queryable,
+  event: { id: string; value: { item: string; sequence: number } },
+): Promise<void> {
+  await tx.query("INSERT INTO seen (event_id, item, sequence) VALUES ($1, $2, $3)", [
+    event.id,
+    event.value.item,
+    event.value.sequence,
+  ]);
+}
+
+/**
+ * Counts the handlers running at once. Each handler run through `around` lingers until another runs beside it (or
+ * OVERLAP_LINGER_MS passes) before its work, so that overlap is seen even on a loaded machine.
+ */
+function overlapWatch(): { around(work: () => Promise<void>): Promise<void>; mostAtOnce(): number } {
+  let inFlight = 0;
+  let mostAtOnce = 0;
+  let secondArrived: () => void = () => undefined;
+  const overlap = new Promise<void>((resolve) => (secondArrived = resolve));
+  return {
+    async around(work) {
+      inFlight += 1;
+      mostAtOnce = Math.max(mostAtOnce, inFlight);
+      if (inFlight >= 2) secondArrived();
+      try {
+        await Promise.race([overlap, new Promise((resolve) => setTimeout(resolve, OVERLAP_LINGER_MS))]);
+        await work();
+      } finally {
+        inFlight -= 1;
+      }
+    },
+    mostAtOnce: () => mostAtOnce,
+  };
+}
+
+/** Asserts that each item's events were handled in commit order (sequence order), but for `exceptItem`'s. */
+async function assertEachItemInOrder(db: Queryable, exceptItem?: string): Promise<void> {
+  const byItem = new Map<string, number[]>();
+  for (const row of await seenRows(db)) byItem.set(row.item, [...(byItem.get(row.item) ?? []), row.sequence]);
+  for (const [item, sequences] of byItem) {
+    if (item === exceptItem) continue;
+    assert.deepEqual(
+      sequences,
+      [...sequences].sort((left, right) => left - right),
+      `${item} in order`,
+    );
+  }
+}
+
 interface CaseScene extends TransportScene {
   db: Database;
   /** PGlite runs one transaction at a time, so handlers (each in its transaction) never overlap on it. */
@@ -190,11 +241,7 @@ function conformance(
               groupId: scene.groupId,
               topics: [topic] as const,
               async handler(event, tx) {
-                await tx.query("INSERT INTO seen (event_id, item, sequence) VALUES ($1, $2, $3)", [
-                  event.id,
-                  event.value.item,
-                  event.value.sequence,
-                ]);
+                await insertSeen(tx, event);
               },
               ...options,
             });
@@ -238,15 +285,7 @@ conformance("order: one member gets each key's events in commit order", async (_
   const ids = await commitEvents(scene.db, scene.topic, values);
   await waitFor("80 events handled", async () => (await seenCount(scene.db)) >= 80, DRAIN_TIMEOUT_MS, 50);
   await assertEachOnce(scene.db, ids);
-  const byItem = new Map<string, number[]>();
-  for (const row of await seenRows(scene.db)) byItem.set(row.item, [...(byItem.get(row.item) ?? []), row.sequence]);
-  for (const [item, sequences] of byItem) {
-    assert.deepEqual(
-      sequences,
-      [...sequences].sort((left, right) => left - right),
-      `${item} in order`,
-    );
-  }
+  await assertEachItemInOrder(scene.db);
 });
 
 conformance("order across members: a key's events stay in order with two members", async (t, scene) => {
@@ -262,15 +301,7 @@ conformance("order across members: a key's events stay in order with two members
   const ids = await commitEvents(scene.db, scene.topic, itemsFor(60, 3));
   await waitFor("60 events handled", async () => (await seenCount(scene.db)) >= 60, DRAIN_TIMEOUT_MS, 50);
   await assertEachOnce(scene.db, ids);
-  const byItem = new Map<string, number[]>();
-  for (const row of await seenRows(scene.db)) byItem.set(row.item, [...(byItem.get(row.item) ?? []), row.sequence]);
-  for (const [item, sequences] of byItem) {
-    assert.deepEqual(
-      sequences,
-      [...sequences].sort((left, right) => left - right),
-      `${item} in order`,
-    );
-  }
+  await assertEachItemInOrder(scene.db);
 });
 
 conformance(
@@ -281,29 +312,11 @@ conformance(
       return;
     }
     // Kafka runs partitions side by side, AMQP the lanes its queue's deliveries are split into by key.
-    let inFlight = 0;
-    let mostAtOnce = 0;
-    let secondArrived: () => void = () => undefined;
-    const overlap = new Promise<void>((resolve) => (secondArrived = resolve));
+    // Without concurrency no handler ever runs beside another and the assertion below fails.
+    const handlers = overlapWatch();
     const consumer = scene.consumer({
       concurrency: 4,
-      async handler(event, tx) {
-        inFlight += 1;
-        mostAtOnce = Math.max(mostAtOnce, inFlight);
-        if (inFlight >= 2) secondArrived();
-        try {
-          // Each handler lingers until another runs beside it (or a while passes), so that overlap is seen even on
-          // a loaded machine; without concurrency none ever does and the assertion below fails.
-          await Promise.race([overlap, new Promise((resolve) => setTimeout(resolve, 200))]);
-          await tx.query("INSERT INTO seen (event_id, item, sequence) VALUES ($1, $2, $3)", [
-            event.id,
-            event.value.item,
-            event.value.sequence,
-          ]);
-        } finally {
-          inFlight -= 1;
-        }
-      },
+      handler: (event, tx) => handlers.around(() => insertSeen(tx, event)),
     });
     await consumer.start();
     await consumer.whenReady(30_000);
@@ -311,17 +324,10 @@ conformance(
     const ids = await commitEvents(scene.db, scene.topic, itemsFor(80, 8));
     await waitFor("80 events handled", async () => (await seenCount(scene.db)) >= 80, DRAIN_TIMEOUT_MS, 50);
     await assertEachOnce(scene.db, ids);
+    const mostAtOnce = handlers.mostAtOnce();
     assert.ok(mostAtOnce >= 2, `handlers ran side by side (at most ${mostAtOnce} at once)`);
     assert.ok(mostAtOnce <= 4, `no more than concurrency handlers at once (${mostAtOnce})`);
-    const byItem = new Map<string, number[]>();
-    for (const row of await seenRows(scene.db)) byItem.set(row.item, [...(byItem.get(row.item) ?? []), row.sequence]);
-    for (const [item, sequences] of byItem) {
-      assert.deepEqual(
-        sequences,
-        [...sequences].sort((left, right) => left - right),
-        `${item} in order`,
-      );
-    }
+    await assertEachItemInOrder(scene.db);
   },
   { partitions: 4 },
 );
@@ -329,13 +335,10 @@ conformance(
 conformance(
   "handlersAtOnce: a transaction's handlers of different keys overlap, a key's never; a failed one retries alone",
   async (_t, scene) => {
-    let inFlight = 0;
-    let mostAtOnce = 0;
+    const handlers = overlapWatch();
     const keysInFlight = new Set<string>();
     let sameKeyOverlaps = 0;
     const calls = new Map<string, number>();
-    let secondArrived: () => void = () => undefined;
-    const overlap = new Promise<void>((resolve) => (secondArrived = resolve));
     const flakySequence = 13;
     const consumer = scene.consumer({
       handlersAtOnce: 8,
@@ -345,20 +348,12 @@ conformance(
         calls.set(event.id, call);
         if (keysInFlight.has(event.value.item)) sameKeyOverlaps += 1;
         keysInFlight.add(event.value.item);
-        inFlight += 1;
-        mostAtOnce = Math.max(mostAtOnce, inFlight);
-        if (inFlight >= 2) secondArrived();
         try {
-          // As in the concurrency case: a handler lingers until another runs beside it, or a while passes.
-          await Promise.race([overlap, new Promise((resolve) => setTimeout(resolve, 200))]);
-          await tx.query("INSERT INTO seen (event_id, item, sequence) VALUES ($1, $2, $3)", [
-            event.id,
-            event.value.item,
-            event.value.sequence,
-          ]);
-          if (event.value.sequence === flakySequence && call === 1) throw new Error("flaky on its first call");
+          await handlers.around(async () => {
+            await insertSeen(tx, event);
+            if (event.value.sequence === flakySequence && call === 1) throw new Error("flaky on its first call");
+          });
         } finally {
-          inFlight -= 1;
           keysInFlight.delete(event.value.item);
         }
       },
@@ -371,6 +366,7 @@ conformance(
     await waitFor("60 events handled", async () => (await seenCount(scene.db)) >= 60, DRAIN_TIMEOUT_MS, 50);
     // The flaky event's first insert was rolled back with its transaction, and its retry committed once.
     await assertEachOnce(scene.db, ids);
+    const mostAtOnce = handlers.mostAtOnce();
     assert.ok(mostAtOnce >= 2, `handlers of one transaction ran side by side (at most ${mostAtOnce} at once)`);
     assert.ok(mostAtOnce <= 8, `no more than handlersAtOnce handlers at once (${mostAtOnce})`);
     assert.equal(sameKeyOverlaps, 0, "a key's handlers never overlapped");
@@ -379,16 +375,7 @@ conformance(
     assert.equal(await counterValue("sluice_events_consumed_total", labels), 60);
     // A key's events keep their order, except the flaky event's key, whose retry came after the events behind it.
     const flakyItem = values.find((value) => value.sequence === flakySequence)?.item;
-    const byItem = new Map<string, number[]>();
-    for (const row of await seenRows(scene.db)) byItem.set(row.item, [...(byItem.get(row.item) ?? []), row.sequence]);
-    for (const [item, sequences] of byItem) {
-      if (item === flakyItem) continue;
-      assert.deepEqual(
-        sequences,
-        [...sequences].sort((left, right) => left - right),
-        `${item} in order`,
-      );
-    }
+    await assertEachItemInOrder(scene.db, flakyItem);
   },
 );
 
@@ -433,11 +420,7 @@ conformance("retries: a failing handler runs again after a backoff, then succeed
       const call = (calls.get(event.id) ?? 0) + 1;
       calls.set(event.id, call);
       if (event.value.sequence % 3 === 0 && call < 3) throw new Error(`flaky on call ${call}`);
-      await tx.query("INSERT INTO seen (event_id, item, sequence) VALUES ($1, $2, $3)", [
-        event.id,
-        event.value.item,
-        event.value.sequence,
-      ]);
+      await insertSeen(tx, event);
     },
   });
   await consumer.start();
@@ -464,11 +447,7 @@ conformance(
       async handler(event, tx) {
         if (event.value.item === "poison" && !healed) throw new Error("cannot handle poison");
         if (event.value.item === "broken") throw new NonRetriableError("broken for good");
-        await tx.query("INSERT INTO seen (event_id, item, sequence) VALUES ($1, $2, $3)", [
-          event.id,
-          event.value.item,
-          event.value.sequence,
-        ]);
+        await insertSeen(tx, event);
       },
     });
     await consumer.start();
@@ -543,11 +522,7 @@ conformance(
       tx: Queryable,
     ): Promise<void> => {
       await new Promise((resolve) => setTimeout(resolve, 5));
-      await tx.query("INSERT INTO seen (event_id, item, sequence) VALUES ($1, $2, $3)", [
-        event.id,
-        event.value.item,
-        event.value.sequence,
-      ]);
+      await insertSeen(tx, event);
     };
     const first = scene.consumer({ handler: slowHandler });
     await first.start();
