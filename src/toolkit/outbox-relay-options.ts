@@ -17,6 +17,12 @@ import type { TransportClient } from "./transports/transport.js";
 
 export const DEFAULT_RELAY_POLL_INTERVAL_MS = 500;
 export const DEFAULT_RELAY_IDLE_POLL_INTERVAL_MS = 10_000;
+/**
+ * The safety-net poll on a database no other process uses (PGlite): there a commit's notification cannot be lost and
+ * no other process leaves leases behind, so the poll is only a last resort, and an idle process need not wake for it
+ * more than once a minute.
+ */
+export const DEFAULT_RELAY_EXCLUSIVE_IDLE_POLL_INTERVAL_MS = 60_000;
 /** The longest safety-net poll on a database no other process uses (see idlePollIntervalMaxMs). */
 export const DEFAULT_RELAY_EXCLUSIVE_IDLE_POLL_INTERVAL_MAX_MS = 60_000;
 export const DEFAULT_RELAY_BACKOFF_BASE_MS = 100;
@@ -84,7 +90,10 @@ export interface OutboxRelayOptions {
   exclusiveDatabase?: boolean;
   /** Time between polls when the database cannot LISTEN (or listen is false). */
   pollIntervalMs?: number;
-  /** Time between safety-net polls while LISTEN wakes the relay. */
+  /**
+   * Time between safety-net polls while LISTEN wakes the relay. Default: 10 s, or 60 s on an exclusive database
+   * (see DEFAULT_RELAY_EXCLUSIVE_IDLE_POLL_INTERVAL_MS).
+   */
   idlePollIntervalMs?: number;
   /**
    * The safety-net poll doubles after each poll that found nothing, up to this, and is back to idlePollIntervalMs
@@ -165,8 +174,16 @@ export function resolveRelayOptions(options: OutboxRelayOptions): ResolvedRelayO
   if (afterPublish !== "mark" && afterPublish !== "delete") {
     throw new InvalidArgumentError("afterPublish", 'must be "mark" or "delete"');
   }
-  const integers = resolveIntegers(RELAY_INTEGER_OPTIONS, options, invalidOption);
   const exclusiveDatabase = options.exclusiveDatabase ?? options.db.kind === "pglite";
+  const integers = resolveIntegers(
+    RELAY_INTEGER_OPTIONS,
+    {
+      ...options,
+      idlePollIntervalMs:
+        options.idlePollIntervalMs ?? (exclusiveDatabase ? DEFAULT_RELAY_EXCLUSIVE_IDLE_POLL_INTERVAL_MS : undefined),
+    },
+    invalidOption,
+  );
   return {
     ...integers,
     exclusiveDatabase,

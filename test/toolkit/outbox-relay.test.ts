@@ -9,6 +9,10 @@ import { readOutboxLag, type Database } from "../../src/store/index.js";
 import { EVENT_HEADERS } from "../../src/toolkit/event.js";
 import { addManyToOutbox, addToOutbox } from "../../src/toolkit/outbox.js";
 import { OutboxRelay } from "../../src/toolkit/outbox-relay.js";
+import {
+  DEFAULT_RELAY_EXCLUSIVE_IDLE_POLL_INTERVAL_MS,
+  DEFAULT_RELAY_IDLE_POLL_INTERVAL_MS,
+} from "../../src/toolkit/outbox-relay-options.js";
 import { defineTopic } from "../../src/toolkit/topic.js";
 import { seededRandom, storeTest, waitFor } from "../store/harness.js";
 import {
@@ -226,6 +230,18 @@ storeTest(
       await shared.start();
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       assert.equal(shared.status().idlePollMs, 200);
+      await shared.stop();
+
+      // By default the safety net polls once a minute from the start on an exclusive database, every 10 s elsewhere.
+      for (const [exclusiveDatabase, expectedMs] of [
+        [true, DEFAULT_RELAY_EXCLUSIVE_IDLE_POLL_INTERVAL_MS],
+        [false, DEFAULT_RELAY_IDLE_POLL_INTERVAL_MS],
+      ] as const) {
+        const relay = track(new OutboxRelay({ db, client, lagIntervalMs: 0, exclusiveDatabase }));
+        await relay.start();
+        assert.equal(relay.status().idlePollMs, expectedMs, `exclusiveDatabase: ${exclusiveDatabase}`);
+        await relay.stop();
+      }
     });
   },
 );
