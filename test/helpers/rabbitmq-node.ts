@@ -70,7 +70,9 @@ async function accepts(url: string): Promise<boolean> {
  * rabbitmq-server is not installed. The test's hooks kill it at the end.
  */
 export async function rabbitmqNodeForTest(t: TestContext): Promise<RabbitmqNode | null> {
-  if (!requireTool(t, hasCommand("rabbitmq-server"), "rabbitmq-server (to run a private RabbitMQ node)")) return null;
+  // /usr/sbin, where Debian puts the wrapper, is not on every user's PATH; the scripts themselves may be there.
+  const installed = existsSync(join(DIRECT_SCRIPTS_DIR, "rabbitmq-server")) || hasCommand("rabbitmq-server");
+  if (!requireTool(t, installed, "rabbitmq-server (to run a private RabbitMQ node)")) return null;
   const dir = mkdtempSync(join(tmpdir(), "sluice-rabbitmq-"));
   const [port, distPort] = [await freePort(), await freePort()];
   const name = `sluice-test-${process.pid}-${randomBytes(3).toString("hex")}@localhost`;
