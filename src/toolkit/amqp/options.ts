@@ -5,8 +5,13 @@ import { ToolkitError, ToolkitErrorCode } from "../errors.js";
 import type { ToolkitLogger } from "../logger.js";
 
 export const DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672";
-/** Unacknowledged messages RabbitMQ hands one consumer channel (one queue of a group) before it waits for acks. */
-export const DEFAULT_AMQP_PREFETCH = 256;
+/**
+ * Unacknowledged messages RabbitMQ hands one consumer channel (one queue of a group) before it waits for acks. The
+ * consumer acknowledges only after a batch's transaction commits, so the window must cover the batches in progress
+ * too; at 256 its lanes' batches were small, and each event cost a third more CPU (RabbitMQ, PostgreSQL and the
+ * process together) than at 1,024. Larger windows gained nothing more.
+ */
+export const DEFAULT_AMQP_PREFETCH = 1_024;
 export const AMQP_PREFETCH_MAX = 65_535;
 /** Quorum queues are replicated and survive a node's loss; classic queues are faster on a single node. */
 export const DEFAULT_AMQP_QUEUE_TYPE = "quorum";
