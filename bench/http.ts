@@ -11,6 +11,7 @@
 //   --only ROLES          runs only these roles of `sluice up` (its --only), e.g. `broker,api` to measure what the
 //                         API alone costs per request, without the relay and the worker behind it; on the server only,
 //                         since PGlite cannot be shared between the roles of separate processes
+//   --up-flags "FLAGS"    more flags for each `sluice up`, e.g. "--group-commit-wait-ms 2", to compare settings
 //   --cpu-prof-dir DIR    writes a CPU profile of each `sluice up` into DIR (node --cpu-prof), for finding where
 //                         the time goes on a loaded machine, where wall-clock figures alone mislead
 
@@ -53,6 +54,10 @@ const SERVER_URL =
   textArgument("--database-url") ?? process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const CPU_PROF_DIR = textArgument("--cpu-prof-dir");
 const ONLY_ROLES = textArgument("--only");
+/** The flags are one argument, which starts with "--" itself, so it is read as it is. */
+const UP_FLAGS = args.includes("--up-flags")
+  ? (args[args.indexOf("--up-flags") + 1] ?? "").split(" ").filter((flag) => flag !== "")
+  : [];
 if (ONLY_ROLES !== null && !postsOnly)
   throw new Error("--only needs --posts-only: without the worker nothing is stored");
 const SERVER_CONNECT_TIMEOUT_MS = 3_000;
@@ -70,6 +75,7 @@ async function startSystem(dataDir: string, server: { url: string; schema: strin
     "--data-dir",
     dataDir,
     ...(ONLY_ROLES === null ? ["--apps", "messages"] : ["--only", ONLY_ROLES]),
+    ...UP_FLAGS,
   ];
   const env: Record<string, string> = { SLUICE_LOG_LEVEL: "warn" };
   if (server !== null) {
@@ -127,6 +133,8 @@ interface PostRun {
   latencies: number[];
   /** CPU time `sluice up` used during the run, in seconds: what the requests cost, whatever else loads the machine. */
   serverCpuSeconds: number;
+  /** `sluice up`'s CPU time when the run started, for the CPU a post cost until the worker had stored it. */
+  serverCpuAtStart: number;
   /** CPU time of the PostgreSQL server's backends serving `sluice up` during the run, in seconds; null on PGlite. */
   databaseCpuSeconds: number | null;
 }
@@ -177,6 +185,7 @@ async function benchPosts(url: string, pid: number, databaseUrl: string | null):
     seconds: run.seconds,
     latencies: run.latenciesMs,
     serverCpuSeconds,
+    serverCpuAtStart: cpuBefore,
     databaseCpuSeconds: databaseCpuMs === null ? null : databaseCpuMs / 1000,
   };
 }
@@ -192,6 +201,18 @@ async function waitForStored(url: string, count: number, postsStartedMs: number)
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`the worker did not store ${count} messages in time`);
+}
+
+/** Posts per group commit of the API so far, from its metrics: how well requests that arrive together share a statement. */
+async function postsPerGroup(url: string): Promise<number | null> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const read = (name: string): number | null => {
+    const line = text.split("\n").find((entry) => entry.startsWith(`${name}{name="messages"}`));
+    return line === undefined ? null : Number(line.split(" ").pop());
+  };
+  const groups = read("sluice_group_commit_groups_total");
+  const items = read("sluice_group_commit_items_total");
+  return groups === null || items === null || groups === 0 ? null : items / groups;
 }
 
 interface Arrivals {
@@ -252,6 +273,14 @@ interface DatabaseRun {
   posts: PostRun;
   /** Seconds from the first POST until the worker had stored every accepted message; null with --posts-only. */
   storedSeconds: number | null;
+  /**
+   * CPU time `sluice up` used from the first POST until the worker had stored every message, in seconds: the whole
+   * path's cost (but the relay of the last messages.stored events), which the POST run alone understates when the
+   * relay and the worker fall behind during it. Null with --only, where nothing is stored.
+   */
+  cpuUntilStoredSeconds: number | null;
+  /** Posts per API group commit over the run. */
+  postsPerGroup: number | null;
 }
 
 /** Runs the POST load (and, unless --posts-only, waits for the worker) against a fresh system on one database. */
@@ -265,9 +294,13 @@ async function runOn(
   log(`sluice up on ${database}: ${up.url}, Kafka ${up.kafka}`);
   try {
     const posts = await benchPosts(up.url, up.child.pid ?? 0, server?.url ?? null);
-    const storedSeconds = postsOnly ? null : await waitForStored(up.url, posts.accepted, posts.startedMs);
+    // Without the worker (--only) nothing is stored; otherwise the run waits for it, also with --posts-only.
+    const storedSeconds = ONLY_ROLES !== null ? null : await waitForStored(up.url, posts.accepted, posts.startedMs);
+    const cpuUntilStoredSeconds =
+      storedSeconds === null ? null : cpuSeconds(up.child.pid ?? 0) - posts.serverCpuAtStart;
+    const perGroup = await postsPerGroup(up.url);
     if (more !== null) await more(up);
-    return { database, posts, storedSeconds };
+    return { database, posts, storedSeconds, cpuUntilStoredSeconds, postsPerGroup: perGroup };
   } finally {
     await stopSystem(up);
     rmSync(dataDir, { recursive: true, force: true });
@@ -286,8 +319,10 @@ function postRow(run: DatabaseRun): string[] {
     percentile(posts.latencies, 0.5).toFixed(1),
     percentile(posts.latencies, 0.99).toFixed(1),
     ((posts.serverCpuSeconds * 1000) / posts.posts).toFixed(2),
+    run.cpuUntilStoredSeconds === null ? "-" : ((run.cpuUntilStoredSeconds * 1000) / posts.posts).toFixed(2),
     posts.databaseCpuSeconds === null ? "-" : ((posts.databaseCpuSeconds * 1000) / posts.posts).toFixed(2),
     run.storedSeconds === null ? "-" : Math.round(posts.accepted / run.storedSeconds).toLocaleString("en-US"),
+    run.postsPerGroup === null ? "-" : run.postsPerGroup.toFixed(1),
   ];
 }
 
@@ -343,15 +378,18 @@ async function main(): Promise<void> {
         "p50 ms",
         "p99 ms",
         "server CPU ms/request",
+        "… until stored",
         "PostgreSQL CPU ms/request",
         "stored/s end to end",
+        "posts per group",
       ],
       runs.map(postRow),
     ),
   );
   if (serverNote !== "") console.log(serverNote);
   console.log(
-    "(server CPU: what `sluice up` used per request during the run, its relay, worker and broker included; " +
+    "(server CPU: what `sluice up` used per request during the run, its relay, worker and broker included, and " +
+      "until the worker had stored every message; " +
       "PostgreSQL CPU: the server's backends serving it, read from /proc. Neither depends much on what else loads " +
       "the machine.)",
   );

@@ -85,10 +85,13 @@ export class Broker {
             topic: topic.name,
             partition: partition.index,
             abortedTxns: () => partition.txns.abortedBetween(partition.log.logStartOffset, partition.log.logEndOffset),
+            lastStableOffset: () => partition.txns.lastStableOffset(partition.log.logEndOffset),
+            forgetAborted: (ranges) => this.txns.forgetAborted(topic.id, partition, ranges),
           })),
         ),
       dedupeBufferBytes: config.logCleanerDedupeBufferBytes,
       backoffMs: config.logCleanerBackoffMs,
+      threadNice: config.logCleanerThreadNice,
       logger: logger.child({ component: "log-cleaner" }),
     });
     this.groups = new GroupCoordinator({

@@ -1,5 +1,6 @@
 // Result parsers that make both drivers return the same JavaScript values for the same column types: bigint
-// columns as numbers (like the rest of Sluice, which keeps int64 as a JS number) and bytea columns as Buffers.
+// columns as numbers (like the rest of Sluice, which keeps int64 as a JS number) and bytea columns as Buffers; and
+// PGlite's serializer of bytea parameters.
 
 export const BYTEA_OID = 17;
 export const INT8_OID = 20;
@@ -17,6 +18,16 @@ export function parseByteaHex(text: string): Buffer {
     throw new Error(`bytea value is not in hex format (bytea_output must be "hex"): ${text.slice(0, 20)}`);
   }
   return Buffer.from(text.slice(2), "hex");
+}
+
+/**
+ * Writes a bytea parameter in PostgreSQL's hex input format. PGlite's own serializer builds the hex one byte at a time
+ * in JavaScript (an array and a string per byte), which cost the outbox's writers about a tenth of their CPU time;
+ * Buffer's hex encoding does the same in one native call.
+ */
+export function serializeByteaHex(value: unknown): string {
+  if (!(value instanceof Uint8Array)) throw new TypeError("a bytea parameter must be a Buffer or a Uint8Array");
+  return `\\x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("hex")}`;
 }
 
 /** Parses a one-dimensional int8[] literal such as {1,2,NULL}. */
