@@ -3,12 +3,13 @@
 // memory from /proc/<pid>/status and its own /metrics. Linux only. Prints a table, the command and the load average.
 // --client picks the toolkit's Kafka client (KAFKA_CLIENT): sluice (the default), kafkajs, or both one after the other.
 // With --wakeups it also counts what wakes the process in the window: timer callbacks per second, by the code that
-// armed them (the counting costs CPU itself, so compare CPU figures measured without it).
-//   npm run bench:idle [-- --client sluice|kafkajs|both --settle-ms 20000 --window-ms 30000 --wakeups]
+// armed them (the counting costs CPU itself, so compare CPU figures measured without it). With --cpu-prof <file> it
+// writes a CPU profile of the window's main thread to the file (one client only; it costs CPU too).
+//   npm run bench:idle [-- --client sluice|kafkajs|both --settle-ms 20000 --window-ms 30000 --wakeups --cpu-prof f]
 
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     "window-ms": { type: "string", default: "30000" },
     client: { type: "string", default: "sluice" },
     wakeups: { type: "boolean", default: false },
+    "cpu-prof": { type: "string" },
   },
 });
 const loadBefore = readFileSync("/proc/loadavg", "utf8").split(" ", 3).join(" ");
@@ -51,7 +53,12 @@ const clients = values.client === "both" ? ["kafkajs", "sluice"] : [values.clien
 if (clients.some((client) => client !== "kafkajs" && client !== "sluice")) {
   throw new Error("--client takes kafkajs, sluice or both");
 }
+if (values["cpu-prof"] !== undefined && clients.length > 1) throw new Error("--cpu-prof takes one client");
 const counter = fileURLToPath(new URL("./idle-wakeups.ts", import.meta.url));
+const profiler = fileURLToPath(new URL("./idle-profile.ts", import.meta.url));
+const profileFile = values["cpu-prof"] === undefined ? null : resolve(values["cpu-prof"]);
+/** The modules `sluice up` loads first: the wake-up counter and the profiler, as asked. */
+const preloads = [...(values.wakeups ? [counter] : []), ...(profileFile === null ? [] : [profiler])];
 
 interface Measured {
   cells: string[];
@@ -61,24 +68,29 @@ interface Measured {
 /** Starts `sluice up` with its toolkit on the given Kafka client library and measures it idle. */
 async function measure(client: string): Promise<Measured> {
   const dataDir = mkdtempSync(join(tmpdir(), "sluice-bench-idle-"));
+  if (profileFile !== null) rmSync(profileFile, { force: true });
   const wakeupsFile = join(dataDir, "wakeups.json");
   // The same start-up as the crash tests use: a child process on free ports, with its URLs read from its output.
   const up = await startUp(freePortUpFlags(dataDir), {
     SLUICE_LOG_LEVEL: "warn",
     KAFKA_CLIENT: client,
-    ...(values.wakeups
-      ? { NODE_OPTIONS: `--import tsx --import ${counter}`, SLUICE_BENCH_WAKEUPS_FILE: wakeupsFile }
+    ...(preloads.length > 0
+      ? { NODE_OPTIONS: ["--import tsx", ...preloads.map((file) => `--import ${file}`)].join(" ") }
       : {}),
+    ...(values.wakeups ? { SLUICE_BENCH_WAKEUPS_FILE: wakeupsFile } : {}),
+    ...(profileFile === null ? {} : { SLUICE_BENCH_PROFILE_FILE: profileFile }),
   });
   const { child } = up;
   try {
     const pid = child.pid!;
     await sleep(settleMs);
-    if (values.wakeups) child.kill("SIGUSR2");
+    const signalled = preloads.length > 0;
+    if (signalled) child.kill("SIGUSR2");
     const before = cpuTicks(pid);
     await sleep(windowMs);
     const used = (cpuTicks(pid) - before) / CLOCK_TICKS_PER_SECOND;
-    if (values.wakeups) child.kill("SIGUSR2");
+    if (signalled) child.kill("SIGUSR2");
+    if (profileFile !== null) await readWritten(profileFile);
     const metrics = await (await fetch(`${up.url}/metrics`)).text();
     const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
     return {
@@ -89,7 +101,7 @@ async function measure(client: string): Promise<Measured> {
         mib(metric(metrics, "nodejs_external_memory_bytes")),
         mib(statusKiB(pid, "RssFile") * 1024),
       ],
-      wakeups: values.wakeups ? await readWakeups(wakeupsFile) : null,
+      wakeups: values.wakeups ? JSON.parse(await readWritten(wakeupsFile)) : null,
     };
   } finally {
     child.kill("SIGTERM");
@@ -98,9 +110,10 @@ async function measure(client: string): Promise<Measured> {
   }
 }
 
-async function readWakeups(file: string): Promise<Array<{ source: string; perSecond: number }>> {
+/** The text of a file the process writes when the window ends, once it is there (at most 5 s later). */
+async function readWritten(file: string): Promise<string> {
   for (let waitedMs = 0; !existsSync(file) && waitedMs < 5_000; waitedMs += 100) await sleep(100);
-  return JSON.parse(readFileSync(file, "utf8")) as Array<{ source: string; perSecond: number }>;
+  return readFileSync(file, "utf8");
 }
 
 const results: Measured[] = [];
@@ -122,6 +135,7 @@ console.log(`|---|${clients.map(() => "---").join("|")}|`);
 names.forEach((name, index) =>
   console.log(`| ${name} | ${results.map((result) => result.cells[index]).join(" | ")} |`),
 );
+if (profileFile !== null) console.log(`\nCPU profile of the window's main thread: ${profileFile}`);
 for (const [index, result] of results.entries()) {
   if (result.wakeups === null) continue;
   const total = result.wakeups.reduce((sum, entry) => sum + entry.perSecond, 0);

@@ -114,6 +114,8 @@ export class OutboxRelay implements Component {
   #published = 0;
   /** Whether this relay holds the cursor; the lease renewal clears it when another relay has taken it. */
   #holdsCursor = false;
+  /** Stops the renewal of the cursor's lease; null while none runs. */
+  #stopRenewal: (() => void) | null = null;
   /** Rows sent since the cursor's last successful move: they count as published once a move covers them. */
   #sentNotAdvanced = 0;
   /** The last wait for rows held back by an older transaction (see waitForHorizon); 0 when none are. */
@@ -270,16 +272,26 @@ export class OutboxRelay implements Component {
         continue;
       }
       this.#holdsCursor = true;
-      const renewEveryMs = Math.max(5, Math.floor(this.#options.leaseMs / 3));
-      const stopRenewing = renewEvery(renewEveryMs, async () => {
-        if ((await this.#leases.renew()) === false && this.#holdsCursor) this.#loseCursor();
-      });
+      this.#startRenewing();
       try {
         await this.#publishFrom(take.position);
       } finally {
-        stopRenewing();
+        this.#stopRenewing();
       }
     }
+  }
+
+  #startRenewing(): void {
+    this.#stopRenewing();
+    const renewEveryMs = Math.max(5, Math.floor(this.#options.leaseMs / 3));
+    this.#stopRenewal = renewEvery(renewEveryMs, async () => {
+      if ((await this.#leases.renew()) === false && this.#holdsCursor) this.#loseCursor();
+    });
+  }
+
+  #stopRenewing(): void {
+    this.#stopRenewal?.();
+    this.#stopRenewal = null;
   }
 
   #loseCursor(): void {
@@ -390,12 +402,20 @@ export class OutboxRelay implements Component {
       this.#wakePending = false;
       return;
     }
-    if (this.#unlisten === null) {
-      await this.#workWaiter.wait(this.#options.pollIntervalMs);
-    } else {
-      const woken = await this.#workWaiter.wait(this.#safetyNetPollMs);
-      const { idlePollIntervalMs, idlePollIntervalMaxMs } = this.#options;
-      this.#safetyNetPollMs = woken ? idlePollIntervalMs : Math.min(this.#safetyNetPollMs * 2, idlePollIntervalMaxMs);
+    // On a database no other process uses, with no other relay of this outbox in this process, nobody can take the
+    // cursor: an idle relay does not wake to renew its lease (each a query), and its next read renews it.
+    const renewalPaused = this.#options.exclusiveDatabase && this.#leases.alone();
+    if (renewalPaused) this.#stopRenewing();
+    try {
+      if (this.#unlisten === null) {
+        await this.#workWaiter.wait(this.#options.pollIntervalMs);
+      } else {
+        const woken = await this.#workWaiter.wait(this.#safetyNetPollMs);
+        const { idlePollIntervalMs, idlePollIntervalMaxMs } = this.#options;
+        this.#safetyNetPollMs = woken ? idlePollIntervalMs : Math.min(this.#safetyNetPollMs * 2, idlePollIntervalMaxMs);
+      }
+    } finally {
+      if (renewalPaused && this.#holdsCursor && this.#state === "running") this.#startRenewing();
     }
     this.#wakePending = false;
   }

@@ -77,6 +77,11 @@ export class RelayLeases {
     return take;
   }
 
+  /** Whether no other relay of this outbox runs in this process. */
+  alone(): boolean {
+    return (runningRelays.get(this.#db.schema)?.size ?? 0) <= 1;
+  }
+
   /** Extends the lease; false when another relay has taken the cursor, null when the database failed. */
   async renew(): Promise<boolean | null> {
     try {

@@ -260,3 +260,36 @@ storeTest("without LISTEN the relay polls, and a relay may delete rows instead o
     assertDeliveredOnceInKeyOrder(await readTopic(broker, "stock.moved", 30), expected);
   });
 });
+
+storeTest(
+  "an idle relay alone on an exclusive database does not wake to renew its lease, and still publishes at once",
+  async (t, target) => {
+    const { client, db } = await publishingScene(t, target, [stockMoved]);
+    let renewals = 0;
+    // The database as the relay sees it, counting the statements that only renew the cursor's lease.
+    const counting = new Proxy(db, {
+      get(inner, property) {
+        if (property === "query") {
+          return (sql: string, params?: readonly unknown[]) => {
+            if (sql.startsWith("UPDATE sluice_outbox_cursor SET lease_expires_at")) renewals++;
+            return inner.query(sql, params);
+          };
+        }
+        const value: unknown = Reflect.get(inner, property);
+        return typeof value === "function" ? value.bind(inner) : value;
+      },
+    });
+    await withStoppables(async (track) => {
+      // A lease renewed every 100 ms while the relay holds the cursor: 15 renewals in 1.5 s, were it renewed idle.
+      const relay = track(
+        new OutboxRelay({ db: counting, client, exclusiveDatabase: true, leaseMs: 300, lagIntervalMs: 0 }),
+      );
+      await relay.start();
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      assert.equal(renewals, 0, "renewals while idle");
+      await db.transaction((tx) => addToOutbox(tx, stockMoved, { sku: "after-idle", sequence: 1 }));
+      await waitFor("the row relayed after the idle lease ran out", () => relay.status().published === 1, 20_000, 5);
+      assert.equal(relay.status().consecutiveFailures, 0);
+    });
+  },
+);

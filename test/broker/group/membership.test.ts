@@ -18,6 +18,8 @@ interface Setup {
   membership: GroupMembership;
   groups: Map<string, ConsumerGroup>;
   persisted: Array<{ groupId: string; generationId: number }>;
+  /** The topics of each rebalance the context heard of (the broker answers the fetches waiting on them). */
+  rebalancesStarted: Array<string[] | null>;
   advance(ms: number): void;
   setRefusal(errorCode: number | null): void;
   setCreatable(creatable: boolean): void;
@@ -29,6 +31,7 @@ function setup(): Setup {
   let creatable = true;
   const groups = new Map<string, ConsumerGroup>();
   const persisted: Array<{ groupId: string; generationId: number }> = [];
+  const rebalancesStarted: Array<string[] | null> = [];
   const deadlines = new DeadlineQueue(
     () => nowMs,
     (error) => assert.fail(String(error)),
@@ -42,7 +45,7 @@ function setup(): Setup {
     now: () => nowMs,
     refusal: () => refusal,
     isCurrent: (group) => groups.get(group.groupId) === group,
-    rebalanceStarted: () => undefined,
+    rebalanceStarted: (topics) => rebalancesStarted.push(topics === null ? null : [...topics]),
     createGroup: (groupId) => {
       if (!creatable) return null;
       const group = new ConsumerGroup(groupId);
@@ -55,6 +58,7 @@ function setup(): Setup {
     membership: new GroupMembership(context),
     groups,
     persisted,
+    rebalancesStarted,
     advance(ms) {
       nowMs += ms;
       deadlines.runDue();
@@ -96,4 +100,24 @@ test("a lone member joins, syncs, and is removed when its session runs out, each
     { groupId: "g", generationId: 1 },
     { groupId: "g", generationId: 2 },
   ]);
+});
+
+test("a rebalance of a group with members is reported with their topics, so that their waiting fetches end", async () => {
+  const { membership, groups, rebalancesStarted } = setup();
+  const first = await membership.joinGroup(joinInput("g"));
+  await membership.syncGroup({
+    groupId: "g",
+    generationId: first.generationId,
+    memberId: first.memberId,
+    groupInstanceId: null,
+    protocolType: null,
+    protocolName: null,
+    assignments: [{ memberId: first.memberId, assignment: Buffer.alloc(0) }],
+  });
+  assert.equal(groups.get("g")?.state, "Stable");
+  assert.deepEqual(rebalancesStarted, [], "the first join found nobody to tell");
+  void membership.joinGroup(joinInput("g"));
+  assert.equal(groups.get("g")?.state, "PreparingRebalance");
+  assert.equal(rebalancesStarted.length, 1, "the second member's join began a rebalance the first must hear of");
+  assert.deepEqual(rebalancesStarted[0], [...(groups.get("g")!.subscribedTopics ?? [])]);
 });
