@@ -61,13 +61,29 @@ export function cpuMicrosPer(beforeMs: number | null, afterMs: number | null, un
   return micros >= 10 ? micros.toFixed(0) : micros.toFixed(1);
 }
 
-/** Starts `sluice broker` in a process of its own on a free port and resolves with its address once it listens. */
-export function startBrokerProcess(dataDir: string): Promise<{ child: ChildProcess; address: string }> {
+/**
+ * Starts `sluice broker` in a process of its own on a free port and resolves with its address once it listens.
+ * With probeFile, bench/broker-probe.ts runs inside it and writes its report there on SIGUSR2.
+ */
+export function startBrokerProcess(
+  dataDir: string,
+  options: { probeFile?: string } = {},
+): Promise<{ child: ChildProcess; address: string }> {
   return new Promise((resolve, reject) => {
+    const probe = options.probeFile === undefined ? [] : ["--import", "./bench/broker-probe.ts"];
     const child = spawn(
       process.execPath,
-      ["--import", "tsx", "src/cli/main.ts", "broker", "--port", "0", "--data-dir", dataDir, "--log-level", "warn"],
-      { stdio: ["ignore", "pipe", "inherit"] },
+      [
+        ...["--import", "tsx", ...probe],
+        ...["src/cli/main.ts", "broker", "--port", "0", "--data-dir", dataDir, "--log-level", "warn"],
+      ],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+        env:
+          options.probeFile === undefined
+            ? process.env
+            : { ...process.env, SLUICE_BENCH_PROBE_FILE: options.probeFile },
+      },
     );
     let output = "";
     child.stdout!.on("data", (chunk: Buffer) => {

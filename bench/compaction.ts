@@ -1,7 +1,7 @@
 // The log cleaner's throughput and its effect on produce latency: fills a compacted topic with keyed records, then
 // measures kafkajs produce latency (acks=-1, one message at a time at a fixed rate) first with the cleaner idle and
 // then while it compacts the topic, in the same broker process. Prints a table.
-// Run: npm run bench:broker -- --compaction [--records 2000000 --keys 10000 --quick]
+// Run: npm run bench:broker -- --compaction [--records 2000000 --keys 10000 --cleaner-nice 10 --quick]
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,6 +10,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Kafka, logLevel } from "kafkajs";
 import pino from "pino";
 import { startBroker } from "../src/broker/index.js";
+import { LOG_CLEANER_THREAD_NICE } from "../src/broker/config.js";
 import { buildRecordBatch, validateProducedBatch } from "../src/kafka/protocol/record-batch.js";
 import { log, numberArgument, percentile, table } from "./common.js";
 
@@ -17,6 +18,16 @@ const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const RECORDS = numberArgument(args, "--records", quick ? 500_000 : 2_000_000);
 const KEYS = numberArgument(args, "--keys", 10_000);
+/** The cleaner thread's nice value; 0 runs it at the broker's priority, to compare. */
+const CLEANER_NICE = niceArgument();
+
+function niceArgument(): number {
+  const index = args.indexOf("--cleaner-nice");
+  if (index < 0) return LOG_CLEANER_THREAD_NICE;
+  const value = Number(args[index + 1]);
+  if (!Number.isInteger(value) || value < 0 || value > 19) throw new Error("--cleaner-nice takes 0 to 19");
+  return value;
+}
 const VALUE_BYTES = 100;
 const BATCH_RECORDS = 1000;
 const PROBE_RATE_PER_S = 200;
@@ -67,6 +78,7 @@ async function main(): Promise<void> {
     logger: pino({ level: "warn" }),
     // The cleaner is started by hand below, so that the idle measurement has it idle.
     logCleanerBackoffMs: 3_600_000,
+    logCleanerThreadNice: CLEANER_NICE,
   });
   const kafka = new Kafka({ brokers: [running.address], logLevel: logLevel.NOTHING });
   const producer = kafka.producer();

@@ -5,10 +5,13 @@
 // --client picks the Kafka client under the toolkit (kafkajs, sluice, or both side by side); --consumer how records
 // are read: through the toolkit's group consumer (the default, as services consume), or, with Sluice's client,
 // through the toolkit's partition reader (manual assignment, no group).
-// Run: npm run bench:e2e [-- --client both|kafkajs|sluice --consumer group|reader --messages 200000 --seconds 10 --quick --json]
+// --broker-probe loads bench/broker-probe.ts into the broker and adds its file-call timings, event-loop delay and
+// garbage collections during the latency run to the table of where the latency goes.
+// Run: npm run bench:e2e [-- --client both|kafkajs|sluice --consumer group|reader --messages 200000 --seconds 10 --quick --json --broker-probe]
 
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -19,15 +22,18 @@ import {
   type RecordableHistogram,
 } from "node:perf_hooks";
 
+import { PRODUCER_BATCH_TAKEN_CHANNEL, type BatchTakenMessage } from "../src/kafka/client/index.js";
 import { createKafkaClient, KAFKA_CLIENT_LIBRARIES, type KafkaClientLibrary } from "../src/toolkit/kafka/connection.js";
 import type { ConsumerRecord } from "../src/toolkit/kafka/consumer.js";
 import type { ProducerRecord } from "../src/toolkit/kafka/producer.js";
 import { createPartitionReader } from "../src/toolkit/kafka/reader.js";
+import type { BrokerProbeReport, ProbeSpread } from "./broker-probe.js";
 import { cpuMicrosPer, log, nowMs, numberArgument, processCpuMs, startBrokerProcess, table } from "./common.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const json = args.includes("--json");
+const brokerProbe = args.includes("--broker-probe");
 const MESSAGES = numberArgument(args, "--messages", quick ? 50_000 : 200_000);
 const LATENCY_SECONDS = numberArgument(args, "--seconds", quick ? 3 : 10);
 const LATENCY_RATE_PER_S = numberArgument(args, "--rate", 5_000);
@@ -73,6 +79,10 @@ interface LatencyResult {
 }
 
 interface LatencyStages {
+  /** Sluice's producer only: from a send to its batch being taken to go out (a free slot, pacing). */
+  queued: RecordableHistogram;
+  /** With --broker-probe: what the broker's process saw during the run. */
+  broker: BrokerProbeReport | null;
   /** Messages the consumer's handler saw before their producer had the acknowledgement. */
   handledBeforeAck: number;
   /** The acknowledgement minus the handler time, for messages handled before their ack: the fsync the consumer did not wait for. */
@@ -237,6 +247,7 @@ async function latencyRun(
   address: string,
   topic: string,
   brokerPid: number | undefined,
+  probeFile: string | undefined,
 ): Promise<LatencyResult> {
   const client = clientFor(library, address);
   const histogram = createHistogram();
@@ -270,19 +281,31 @@ async function latencyRun(
     }
   });
   gcObserver.observe({ entryTypes: ["gc"] });
+  const queued = createHistogram();
+  const onBatchTaken = (message: unknown): void => {
+    const taken = message as BatchTakenMessage;
+    if (taken.topic !== topic) return;
+    for (const waitedMs of taken.queuedMs) queued.record(Math.max(1, Math.round(waitedMs * 1000)));
+  };
+  subscribe(PRODUCER_BATCH_TAKEN_CHANNEL, onBatchTaken);
+  // The probe's report covers what happened between these two signals.
+  if (probeFile !== undefined && brokerPid !== undefined) process.kill(brokerPid, "SIGUSR2");
   const cpuBefore = { client: processCpuMs(process.pid), broker: processCpuMs(brokerPid) };
-  const brokerProbe = createHistogram();
+  const noDiskProbe = createHistogram();
   const probeClient = clientFor("sluice", address).native();
   let probing = true;
   const probes = (async () => {
     while (probing) {
       const startedMs = nowMs();
       await probeClient.admin.describeTopics([topic]);
-      brokerProbe.record(Math.max(1, Math.round((nowMs() - startedMs) * 1000)));
+      noDiskProbe.record(Math.max(1, Math.round((nowMs() - startedMs) * 1000)));
       await new Promise((resolve) => setTimeout(resolve, PROBE_INTERVAL_MS));
     }
   })();
-  const sends: Promise<unknown>[] = [];
+  // Counted rather than kept in a list, so that the bench does not hold every send's promise on the client's heap.
+  let sendsOpen = 0;
+  let allAnswered: () => void = () => undefined;
+  const answered = new Promise<void>((resolve) => (allAnswered = resolve));
   const acked = createHistogram();
   let failedSends = 0;
   const started = nowMs();
@@ -295,23 +318,30 @@ async function latencyRun(
       value.writeUInt32BE(sent, 8);
       const sentAtMs = nowMs();
       const sequence = sent;
-      sends.push(
-        producer.send([{ topic, key: null, value, headers: {} }]).then(
+      sendsOpen++;
+      producer
+        .send([{ topic, key: null, value, headers: {} }])
+        .then(
           () => {
             ackedAtMs[sequence] = nowMs();
             acked.record(Math.max(1, Math.round((ackedAtMs[sequence]! - sentAtMs) * 1000)));
           },
           // kafkajs queues every send behind a lock and gives up on some when it falls behind.
           () => failedSends++,
-        ),
-      );
+        )
+        .finally(() => {
+          sendsOpen--;
+          if (sendsOpen === 0 && sent === total) allAnswered();
+        });
     }
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
-  await Promise.all(sends);
+  if (sendsOpen > 0) await answered;
   const deadline = nowMs() + LATENCY_DRAIN_MS;
   while (received < total - failedSends && nowMs() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
   loopDelay.disable();
+  unsubscribe(PRODUCER_BATCH_TAKEN_CHANNEL, onBatchTaken);
+  const broker = probeFile === undefined ? null : await probeReport(brokerPid, probeFile);
   gcObserver.disconnect();
   probing = false;
   await probes;
@@ -339,16 +369,36 @@ async function latencyRun(
     failedSends,
     eventLoopDelayP99Ms: loopDelay.percentile(99) / 1e6,
     stages: {
+      queued,
+      broker,
       handledBeforeAck,
       ackAfterHandler,
       loopDelay,
-      brokerProbe,
+      brokerProbe: noDiskProbe,
       gcCount: gc.count,
       gcTotalMs: gc.totalMs,
       gcMaxMs: gc.maxMs,
       cpu,
     },
   };
+}
+
+/** Asks the broker's probe for its report of the time since the last ask, and reads it. */
+async function probeReport(brokerPid: number | undefined, probeFile: string): Promise<BrokerProbeReport | null> {
+  if (brokerPid === undefined) return null;
+  rmSync(probeFile, { force: true });
+  process.kill(brokerPid, "SIGUSR2");
+  const deadline = nowMs() + 5_000;
+  while (nowMs() < deadline) {
+    try {
+      return JSON.parse(readFileSync(probeFile, "utf8")) as BrokerProbeReport;
+    } catch {
+      // Not written (or not completely written) yet.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+  log("the broker's probe did not report");
+  return null;
 }
 
 async function createTopics(address: string, names: readonly string[]): Promise<void> {
@@ -370,7 +420,8 @@ async function main(): Promise<void> {
   const clients = chosenClients();
   const sizes = json ? [100] : [100, 1024];
   const work = mkdtempSync(join(tmpdir(), "sluice-bench-e2e-"));
-  const { child, address } = await startBrokerProcess(join(work, "data"));
+  const probeFile = brokerProbe ? join(work, "probe.json") : undefined;
+  const { child, address } = await startBrokerProcess(join(work, "data"), { probeFile });
   log(`broker ${address}, pid ${child.pid}, data in ${work}`);
   const runs: Run[] = [];
   try {
@@ -383,7 +434,7 @@ async function main(): Promise<void> {
     for (const library of clients) {
       // Latency first, on a quiet broker, so that writeback of the throughput runs' data does not colour it.
       log(`${library}: latency at ${LATENCY_RATE_PER_S} msgs/s for ${LATENCY_SECONDS} s…`);
-      const latency = await latencyRun(library, address, `latency-${library}`, child.pid);
+      const latency = await latencyRun(library, address, `latency-${library}`, child.pid, probeFile);
       for (const sizeBytes of sizes) {
         const topic = `throughput-${library}-${sizeBytes}`;
         log(`${library}: producing ${MESSAGES} × ${sizeBytes} B…`);
@@ -477,8 +528,30 @@ async function main(): Promise<void> {
         const latency = run.latency!;
         const { stages } = latency;
         const total = LATENCY_RATE_PER_S * LATENCY_SECONDS;
+        const probed = (spreadOf: ProbeSpread): string =>
+          [spreadOf.p50Ms, spreadOf.p99Ms, spreadOf.p999Ms, spreadOf.maxMs].map(formatMs).join(" / ");
+        const broker = stages.broker;
+        const brokerRows =
+          broker === null
+            ? []
+            : [
+                [run.library, "broker event-loop delay", probed(broker.loopDelay)],
+                ...Object.entries(broker.calls).map(([name, calls]) => [
+                  run.library,
+                  `broker ${name} (${calls.count} calls)`,
+                  probed(calls),
+                ]),
+                [
+                  run.library,
+                  "broker garbage collection",
+                  `${broker.gc.count} pauses, ${broker.gc.totalMs.toFixed(1)} ms in all, longest ${broker.gc.maxMs.toFixed(1)} ms`,
+                ],
+              ];
         return [
           [run.library, "send → consumer's handler (end to end)", spread(latency.histogram, 1000)],
+          ...(stages.queued.count === 0
+            ? []
+            : [[run.library, "send → batch taken (a free slot, pacing)", spread(stages.queued, 1000)]]),
           [run.library, "send → acknowledgement (acks=-1: write + fsync)", spread(latency.acked, 1000)],
           [
             run.library,
@@ -494,6 +567,7 @@ async function main(): Promise<void> {
             `${stages.gcCount} pauses, ${stages.gcTotalMs.toFixed(1)} ms in all, longest ${stages.gcMaxMs.toFixed(1)} ms`,
           ],
           [run.library, "CPU µs per message, client / broker", `${stages.cpu.client} / ${stages.cpu.broker}`],
+          ...brokerRows,
         ];
       }),
     ),

@@ -6,11 +6,13 @@ import { performance } from "node:perf_hooks";
 
 import amqp from "amqplib";
 
+import { DEFAULT_AMQP_PREFETCH } from "../src/toolkit/amqp/options.js";
 import type { AmqpClient } from "../src/toolkit/index.js";
 import { startCpuMeter } from "./toolkit-cpu.js";
 
 export const AMQP_RAW_WINDOW = 500;
-export const AMQP_RAW_PREFETCH = 256;
+/** The toolkit's default prefetch, so that the raw consume and the toolkit's get the same window. */
+export const AMQP_RAW_PREFETCH = DEFAULT_AMQP_PREFETCH;
 
 export interface RawAmqpRow {
   measure: string;

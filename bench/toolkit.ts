@@ -1,7 +1,7 @@
 // Toolkit throughput and latency, for PGlite and the PostgreSQL server (DATABASE_URL, by default the local test
 // database; skipped with a note when unreachable): the outbox relay draining a filled outbox to the broker, the
-// inbox consumer writing one row per event (with a one-event handler, then with a groupHandler that writes a group's
-// rows in one INSERT), and the time from an outbox commit to the handler's commit at a fixed
+// inbox consumer writing one row per event (with a one-event handler, then the same with handlersAtOnce, whose
+// statements are pipelined, then with a groupHandler that writes a group's rows in one INSERT), and the time from an outbox commit to the handler's commit at a fixed
 // offered rate with relay and consumer running. The broker is the embedded one, in this process, on a temporary
 // data directory. With --format avro the events are Avro records in the wire format, through a schema registry in
 // this process (bench:registry compares the two formats). Prints a table.
@@ -9,7 +9,7 @@
 // rows beside Kafka's, together with RabbitMQ's own publish (with confirms) and consume (with acks) rate through
 // amqplib on this machine, the floor the toolkit's guarantees are measured against. Queues and exchanges are named
 // per run and deleted after it, since the server is shared.
-// Run: npm run bench:toolkit [-- --quick] [--database pglite|postgres] [--format json|avro] [--transport amqp]
+// Run: npm run bench:toolkit [-- --quick] [--relay-only] [--database pglite|postgres] [--format json|avro] [--transport amqp]
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -47,6 +47,8 @@ import { startCpuMeter, type CpuMeter } from "./toolkit-cpu.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
+/** Only the relay's drain, for working on the relay (the consumer and latency measures are skipped). */
+const relayOnly = args.includes("--relay-only");
 const databaseArg = args.includes("--database") ? (args[args.indexOf("--database") + 1] ?? "") : undefined;
 if (databaseArg !== undefined && databaseArg !== "pglite" && databaseArg !== "postgres") {
   process.stderr.write("usage: npm run bench:toolkit [-- --quick] [--database pglite|postgres] [--format json|avro]\n");
@@ -72,6 +74,8 @@ const OUTBOX_INSERT_BATCH = 500;
 const RELAY_BATCH_SIZE = 500;
 const PARTITIONS = 4;
 const LATENCY_RATE_PER_S = 100;
+/** handlersAtOnce of the consumer row that lets a transaction's handlers of different keys run at once. */
+const HANDLERS_AT_ONCE = 16;
 const LATENCY_DURATION_MS = quick ? 3_000 : 10_000;
 const DRAIN_TIMEOUT_MS = 120_000;
 const REACHABILITY_TIMEOUT_MS = 3_000;
@@ -187,15 +191,17 @@ function consumerOf(
   topic: TopicDefinition<BenchValue>,
   groupId: string,
   onCommit?: (eventId: string) => void,
-  grouped = false,
+  mode: ConsumerMode = "one",
   onHandlerStart?: (eventId: string) => void,
 ): InboxConsumer {
+  const grouped = mode === "grouped";
   return createConsumer({
     client,
     db,
     groupId,
     topics: [topic],
     concurrency: PARTITIONS,
+    handlersAtOnce: mode === "at-once" ? HANDLERS_AT_ONCE : 1,
     fetchWaitMs: 50,
     sessionTimeoutMs: 10_000,
     heartbeatIntervalMs: 1_000,
@@ -267,8 +273,22 @@ async function relayThroughput(db: Database, client: TransportClient, kind: stri
   };
 }
 
-async function consumerThroughput(db: Database, client: TransportClient, kind: string, grouped: boolean): Promise<Row> {
-  const name = `${namePrefix}${grouped ? `bench-consume-grouped-${kind}` : `bench-consume-${kind}`}`;
+/** How the consumer handles events: one at a time, with handlersAtOnce, or with a groupHandler. */
+type ConsumerMode = "one" | "at-once" | "grouped";
+
+const CONSUMER_MEASURES: Record<ConsumerMode, string> = {
+  one: `inbox consumer → one row per event (${PARTITIONS} partitions)`,
+  "at-once": `inbox consumer → one row per event, handlersAtOnce ${HANDLERS_AT_ONCE} (${PARTITIONS} partitions)`,
+  grouped: `inbox consumer, groupHandler → one INSERT per group (${PARTITIONS} partitions)`,
+};
+
+async function consumerThroughput(
+  db: Database,
+  client: TransportClient,
+  kind: string,
+  mode: ConsumerMode,
+): Promise<Row> {
+  const name = `${namePrefix}bench-consume-${mode}-${kind}`;
   const topic = benchEvent(name);
   await ensureTopic(client, topic, topic.name);
   log(`${kind}: producing ${CONSUMER_EVENTS} events through the outbox for the consumer…`);
@@ -283,7 +303,7 @@ async function consumerThroughput(db: Database, client: TransportClient, kind: s
   } finally {
     await relay.stop();
   }
-  log(`${kind}: inbox consumer${grouped ? " (groupHandler)" : ""} handling ${CONSUMER_EVENTS} events…`);
+  log(`${kind}: inbox consumer (${mode}) handling ${CONSUMER_EVENTS} events…`);
   const before = await countRows(db, "bench_ledger");
   let firstCommitAt: number | null = null;
   let lastCommitAt = 0;
@@ -300,7 +320,7 @@ async function consumerThroughput(db: Database, client: TransportClient, kind: s
       lastCommitAt = performance.now();
       committed += 1;
     },
-    grouped,
+    mode,
   );
   const meter = cpuMeter();
   let cpu: string;
@@ -316,9 +336,7 @@ async function consumerThroughput(db: Database, client: TransportClient, kind: s
   const seconds = (lastCommitAt - (firstCommitAt ?? lastCommitAt)) / 1000;
   return {
     database: kind,
-    measure: grouped
-      ? `inbox consumer, groupHandler → one INSERT per group (${PARTITIONS} partitions)`
-      : `inbox consumer → one row per event (${PARTITIONS} partitions)`,
+    measure: CONSUMER_MEASURES[mode],
     events: CONSUMER_EVENTS,
     seconds,
     result: `${Math.round(CONSUMER_EVENTS / seconds).toLocaleString("en-US")} events/s`,
@@ -366,7 +384,7 @@ async function commitToHandlerLatency(db: Database, client: TransportClient, kin
       if (start === undefined) handledEarly.set(eventId, performance.now());
       else samples.push(performance.now() - start);
     },
-    false,
+    "one",
     (eventId) => stageReached(eventId, 2),
   );
   await relay.start();
@@ -462,9 +480,12 @@ async function benchDatabase(kind: DatabaseKind, client: TransportClient, rows: 
       "CREATE TABLE bench_ledger (id bigserial PRIMARY KEY, entry_id text NOT NULL, account_id text NOT NULL, amount_cents integer NOT NULL)",
     );
     rows.push(await relayThroughput(db, client, kind));
-    rows.push(await consumerThroughput(db, client, kind, false));
-    rows.push(await consumerThroughput(db, client, kind, true));
-    rows.push(...(await commitToHandlerLatency(db, client, kind)));
+    if (!relayOnly) {
+      for (const mode of ["one", "at-once", "grouped"] as const) {
+        rows.push(await consumerThroughput(db, client, kind, mode));
+      }
+      rows.push(...(await commitToHandlerLatency(db, client, kind)));
+    }
     for (const row of rows.slice(first)) {
       row.transport = client.kind;
       // A RabbitMQ group reads one queue, however many partitions the topic declares.

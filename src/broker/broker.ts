@@ -85,10 +85,13 @@ export class Broker {
             topic: topic.name,
             partition: partition.index,
             abortedTxns: () => partition.txns.abortedBetween(partition.log.logStartOffset, partition.log.logEndOffset),
+            lastStableOffset: () => partition.txns.lastStableOffset(partition.log.logEndOffset),
+            forgetAborted: (ranges) => this.txns.forgetAborted(topic.id, partition, ranges),
           })),
         ),
       dedupeBufferBytes: config.logCleanerDedupeBufferBytes,
       backoffMs: config.logCleanerBackoffMs,
+      threadNice: config.logCleanerThreadNice,
       logger: logger.child({ component: "log-cleaner" }),
     });
     this.groups = new GroupCoordinator({
@@ -97,6 +100,7 @@ export class Broker {
       logger: logger.child({ component: "groups" }),
       topicExists: (name) => this.topics.get(name) !== undefined,
       partitionCount: (name) => this.topics.get(name)?.partitions.length,
+      rebalanceStarted: (topics) => this.releaseFetches(topics),
     });
     this.txns = new TransactionCoordinator({
       config,
@@ -186,6 +190,12 @@ export class Broker {
     for (const topic of this.topics.all()) {
       for (const partition of topic.partitions) partition.log.enforceRetention(nowMs);
     }
+  }
+
+  /** Answers the fetches waiting on these topics (every topic when null) now, with what they hold. */
+  releaseFetches(topics: ReadonlySet<string> | null): void {
+    const released = topics === null ? this.topics.all() : [...topics].map((name) => this.topics.get(name));
+    for (const topic of released) for (const partition of topic?.partitions ?? []) partition.releaseWaiters();
   }
 
   async syncAll(): Promise<void> {

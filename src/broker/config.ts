@@ -17,6 +17,11 @@ export const LOG_CLEANER_DEDUPE_BUFFER_BYTES = 134_217_728;
  * outside the heap): past it the worker stops with an out-of-memory error, the cleaning fails and is retried.
  */
 export const LOG_CLEANER_WORKER_HEAP_MB = 64;
+/**
+ * The nice value of the log cleaner's worker thread (Linux; 0 leaves it as the broker's): a cleaner that would take
+ * the core a request is about to run on gives it up at once, so that compaction slows down rather than produce.
+ */
+export const LOG_CLEANER_THREAD_NICE = 10;
 /** Kafka's log.cleaner.backoff.ms: how long the cleaner sleeps when no log needs cleaning. */
 export const LOG_CLEANER_BACKOFF_MS = 15_000;
 export const GROUP_MIN_SESSION_TIMEOUT_MS = 6_000;
@@ -67,6 +72,8 @@ export interface BrokerConfig {
   logCleanerDedupeBufferBytes: number;
   /** How often the log cleaner looks for compacted logs to clean (log.cleaner.backoff.ms). */
   logCleanerBackoffMs: number;
+  /** The nice value of the log cleaner's worker thread on Linux; 0 runs it at the broker's priority. */
+  logCleanerThreadNice: number;
   groupMinSessionTimeoutMs: number;
   groupMaxSessionTimeoutMs: number;
   groupInitialRebalanceDelayMs: number;
@@ -113,6 +120,7 @@ export function defaultBrokerConfig(): BrokerConfig {
     retentionCheckIntervalMs: RETENTION_CHECK_INTERVAL_MS,
     logCleanerDedupeBufferBytes: LOG_CLEANER_DEDUPE_BUFFER_BYTES,
     logCleanerBackoffMs: LOG_CLEANER_BACKOFF_MS,
+    logCleanerThreadNice: LOG_CLEANER_THREAD_NICE,
     groupMinSessionTimeoutMs: GROUP_MIN_SESSION_TIMEOUT_MS,
     groupMaxSessionTimeoutMs: GROUP_MAX_SESSION_TIMEOUT_MS,
     groupInitialRebalanceDelayMs: GROUP_INITIAL_REBALANCE_DELAY_MS,

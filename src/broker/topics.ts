@@ -22,8 +22,11 @@ export class Partition {
   readonly producers = new PartitionProducerState();
   /** Open and aborted transactions here: the last stable offset and what read_committed fetches skip. */
   readonly txns = new PartitionTxns();
-  /** Fetches waiting for data on this partition; each is called once on the next append or deletion. */
-  private readonly waiters = new Set<() => void>();
+  /**
+   * Fetches waiting for data on this partition; each is called once on the next append or deletion (with false), or
+   * when the broker ends their wait early (with true: answer now, with what there is).
+   */
+  private readonly waiters = new Set<(released: boolean) => void>();
 
   constructor(
     readonly topic: Topic,
@@ -31,16 +34,26 @@ export class Partition {
     readonly log: PartitionLog,
   ) {}
 
-  wait(wake: () => void): () => void {
+  wait(wake: (released: boolean) => void): () => void {
     this.waiters.add(wake);
     return () => this.waiters.delete(wake);
   }
 
+  /** Something changed: the waiting fetches look again. */
   wakeWaiters(): void {
+    this.#callWaiters(false);
+  }
+
+  /** The waiting fetches are answered now, with what there is. */
+  releaseWaiters(): void {
+    this.#callWaiters(true);
+  }
+
+  #callWaiters(released: boolean): void {
     if (this.waiters.size === 0) return;
     const waiting = [...this.waiters];
     this.waiters.clear();
-    for (const wake of waiting) wake();
+    for (const wake of waiting) wake(released);
   }
 }
 

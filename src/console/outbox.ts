@@ -1,6 +1,7 @@
 // The outbox and inbox API over the toolkit's tables, in every schema of the database that has them (each service
-// keeps its own): pending outbox rows per topic with the oldest one's age, relay leases, inbox records per consumer
-// group; and the path of one event: its outbox row, where it was published, and each group's inbox record.
+// keeps its own): pending outbox rows (beyond the relay's cursor) per topic with the oldest one's age, the relay
+// holding the cursor, inbox records per consumer group; and the path of one event: its outbox row, where it was
+// published, and each group's inbox record.
 
 import type { FastifyInstance } from "fastify";
 
@@ -47,13 +48,17 @@ export async function outboxSummary(database: Database) {
   const outboxes = [];
   for (const schema of await schemasWith(database, "sluice_outbox")) {
     const table = `${quoted(schema)}.sluice_outbox`;
+    const cursor = `${quoted(schema)}.sluice_outbox_cursor`;
     const pending = await database.query<{ topic: string; pending: string; oldest: Date }>(
-      `SELECT topic, count(*)::text AS pending, min(created_at) AS oldest FROM ${table}
-       WHERE published_at IS NULL GROUP BY topic ORDER BY topic`,
+      `SELECT o.topic, count(*)::text AS pending, min(o.created_at) AS oldest FROM ${table} o, ${cursor} c
+       WHERE (o.xid, o.id) > (c.position_xid, c.position_id) GROUP BY o.topic ORDER BY o.topic`,
     );
+    // The rows the relay holding the cursor has read and is publishing now.
     const leases = await database.query<{ claimed_by: string; rows: string; expires: Date }>(
-      `SELECT claimed_by, count(*)::text AS rows, max(claim_expires_at) AS expires FROM ${table}
-       WHERE published_at IS NULL AND claimed_by IS NOT NULL GROUP BY claimed_by ORDER BY claimed_by`,
+      `SELECT c.relay_id AS claimed_by, c.lease_expires_at AS expires,
+         (SELECT count(*) FROM ${table} o
+          WHERE (o.xid, o.id) > (c.position_xid, c.position_id) AND (o.xid, o.id) <= (c.read_xid, c.read_id))::text AS rows
+       FROM ${cursor} c WHERE c.relay_id IS NOT NULL`,
     );
     outboxes.push({
       schema,
@@ -93,8 +98,9 @@ export async function eventPath(database: Database, eventId: string, locate: Eve
   if (UUID_PATTERN.test(eventId)) {
     for (const schema of await schemasWith(database, "sluice_outbox")) {
       const rows = await database.query<Record<string, unknown>>(
-        `SELECT id::text, topic, partition_key, created_at, published_at, claim_count, last_error
-         FROM ${quoted(schema)}.sluice_outbox WHERE event_id = $1::uuid`,
+        `SELECT o.id::text, o.topic, o.partition_key, o.created_at, o.failed_attempts, o.last_error,
+           (o.xid, o.id) <= (c.position_xid, c.position_id) AS published
+         FROM ${quoted(schema)}.sluice_outbox o, ${quoted(schema)}.sluice_outbox_cursor c WHERE o.event_id = $1::uuid`,
         [eventId],
       );
       for (const row of rows.rows) {
@@ -104,13 +110,14 @@ export async function eventPath(database: Database, eventId: string, locate: Eve
           topic: row.topic,
           partitionKey: row.partition_key,
           createdAt: iso(row.created_at),
-          publishedAt: iso(row.published_at),
-          attempts: row.claim_count,
+          // The relay's cursor has passed the row; when is not recorded, since publishing writes nothing to it.
+          published: row.published === true,
+          failedAttempts: row.failed_attempts,
           lastError: row.last_error,
         });
         const createdAt = row.created_at instanceof Date ? row.created_at.getTime() : null;
         const found =
-          locate === null || row.published_at === null || createdAt === null
+          locate === null || row.published !== true || createdAt === null
             ? null
             : await locate(String(row.topic), eventId, Math.max(0, createdAt - EVENT_LOCATE_SLACK_MS));
         if (found !== null) {

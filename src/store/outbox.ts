@@ -1,10 +1,10 @@
-// The outbox operations the toolkit calls: adding events inside a caller's transaction, and the relay's claim,
-// publish bookkeeping, lag and cleanup. The SQL and the reasoning behind the claim are in sql/outbox.ts.
+// The outbox operations the toolkit calls: adding events inside a caller's transaction, and the relay's cursor (take,
+// read, advance, give up), lag and cleanup. The SQL and the reasoning behind the cursor are in sql/outbox.ts.
 
 import { randomUUID } from "node:crypto";
 
 import { chunksOf } from "./chunks.js";
-import type { Database, Queryable } from "./database.js";
+import type { Queryable } from "./database.js";
 import { invalidArgument } from "./errors.js";
 import * as outboxSql from "./sql/outbox.js";
 import { execute } from "./sql/statement.js";
@@ -14,9 +14,9 @@ export { OUTBOX_NOTIFY_CHANNEL, type KnownRowsSource } from "./sql/outbox.js";
 /** Key, value and headers together; Kafka's default message.max.bytes is about the same. */
 export const OUTBOX_RECORD_BYTES_MAX = 1024 * 1024;
 export const DEFAULT_OUTBOX_CLAIM_BATCH_SIZE = 500;
-/** Keys and values per claim: a relay holds two claims at most, so large events cannot exhaust its memory. */
+/** Keys and values per read: a relay holds two batches at most, so large events cannot exhaust its memory. */
 export const DEFAULT_OUTBOX_CLAIM_BYTES_MAX = 16 * 1024 * 1024;
-/** Short, because a relay renews its leases every third of this while it publishes, and a dead relay's rows wait this long. */
+/** Short, because a relay renews its lease every third of this, and a dead relay's rows wait this long. */
 export const DEFAULT_OUTBOX_LEASE_MS = 10_000;
 export const OUTBOX_RELAY_ID_CHARS_MAX = 200;
 export const OUTBOX_ERROR_CHARS_MAX = 2_000;
@@ -46,6 +46,8 @@ export interface AddedOutboxEvent {
 
 export interface OutboxRecord {
   id: number;
+  /** The adding transaction's id, as decimal text: with id, the row's place in the cursor's order. */
+  xid: string;
   eventId: string;
   topic: string;
   partitionKey: string | null;
@@ -53,20 +55,42 @@ export interface OutboxRecord {
   value: Buffer | null;
   headers: Record<string, string>;
   createdAt: Date;
-  /** 1 on the first claim; higher when earlier attempts failed or their relay died. */
-  claimCount: number;
-  claimExpiresAt: Date | null;
+  /** How many sends of the row failed so far, and why the last one did. */
+  failedAttempts: number;
   lastError: string | null;
 }
 
 export interface OutboxLag {
   /** Rows not yet published, including those a relay is publishing now. */
   waiting: number;
-  /** Rows under a live lease, being published now. */
+  /** Rows the cursor's relay has read and is publishing now. */
   inFlight: number;
   oldestCreatedAt: Date | null;
   /** How long the oldest waiting row has waited; null when nothing waits. */
   oldestAgeMs: number | null;
+}
+
+export type OutboxPosition = outboxSql.OutboxPosition;
+
+/** What takeOutboxCursor found: the cursor's position, and whether relayId holds it now. */
+export interface OutboxCursorTake {
+  taken: boolean;
+  position: OutboxPosition;
+  /** The relay holding the cursor, when not taken (null: none). */
+  holder: string | null;
+  /** How long the holder's lease has left; 0 when it has run out. */
+  leaseMsLeft: number;
+}
+
+/** A read's rows, in cursor order; held is false when relayId no longer holds the cursor (the rows are then empty). */
+export interface OutboxRead {
+  held: boolean;
+  records: OutboxRecord[];
+  /**
+   * Committed rows wait beyond those read, until an older transaction still running ends (see outboxSql's head): the
+   * relay should look again soon rather than wait for a notification.
+   */
+  heldBack: boolean;
 }
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -243,108 +267,118 @@ function checkRelayId(relayId: string): void {
   }
 }
 
-function toRecord(row: outboxSql.ClaimedOutboxRow): OutboxRecord {
+/**
+ * Takes the outbox's cursor for relayId, with a lease of leaseMs, when it is free, its lease ran out, or it is held by
+ * a relay known to be dead: relayId itself (an earlier life of the caller) or, with keepOnly, any relay not in it
+ * (for a caller that holds the database alone).
+ */
+export async function takeOutboxCursor(
+  target: Queryable,
+  relayId: string,
+  options: { leaseMs?: number; keepOnly?: readonly string[] | null } = {},
+): Promise<OutboxCursorTake> {
+  checkRelayId(relayId);
+  const statement = outboxSql.takeOutboxCursor(
+    relayId,
+    options.leaseMs ?? DEFAULT_OUTBOX_LEASE_MS,
+    options.keepOnly ?? null,
+  );
+  const [row] = (await execute(target, statement)).rows;
+  if (row === undefined) throw new Error("the outbox has no cursor row (migration 0004)");
   return {
-    id: row.id,
-    eventId: row.event_id,
-    topic: row.topic,
-    partitionKey: row.partition_key,
-    key: row.key,
-    value: row.value,
-    headers: row.headers,
-    createdAt: new Date(row.created_at_ms),
-    claimCount: row.claim_count,
-    claimExpiresAt: row.claim_expires_at_ms === null ? null : new Date(row.claim_expires_at_ms),
-    lastError: row.last_error,
+    taken: row.taken,
+    position: { xid: row.position_xid, id: Number(row.position_id) },
+    holder: row.relay_id,
+    leaseMsLeft: Math.max(0, row.lease_ms_left ?? 0),
   };
 }
 
 /**
- * Leases the next unpublished rows to relayId for leaseMs, in id order, never a row another relay holds and never
- * a row whose key another relay (or an earlier life of this one) is still publishing. Several relays may call this
- * at once.
+ * Reads the next rows after position (the cursor's, or the last row the relay already read) for relayId, which must
+ * hold the cursor; renews its lease. See outboxSql.readOutboxRows.
  */
-export async function claimOutboxBatch(
-  db: Database,
+export async function readOutboxBatch(
+  target: Queryable,
   options: {
     relayId: string;
+    after: OutboxPosition;
     batchSize?: number;
-    /** Keys and values of the claimed rows together, at most; the first row is claimed whatever its size. */
+    /** Keys and values of the rows together, at most; the first row is read whatever its size. */
     bytesMax?: number;
     leaseMs?: number;
-    /** Rows relayId is publishing now and sends before anything this claim returns (see claimOutboxRows). */
-    publishingIds?: readonly number[];
   },
-): Promise<OutboxRecord[]> {
+): Promise<OutboxRead> {
   checkRelayId(options.relayId);
-  const claim = outboxSql.claimOutboxRows({
+  const statement = outboxSql.readOutboxRows({
     relayId: options.relayId,
+    after: options.after,
     batchSize: options.batchSize ?? DEFAULT_OUTBOX_CLAIM_BATCH_SIZE,
     bytesMax: options.bytesMax ?? DEFAULT_OUTBOX_CLAIM_BYTES_MAX,
     leaseMs: options.leaseMs ?? DEFAULT_OUTBOX_LEASE_MS,
-    publishingIds: options.publishingIds ?? [],
   });
-  const rows = await db.transaction(async (tx) => {
-    await tx.exec(outboxSql.claimTransactionSetup(db.schema));
-    return (await execute(tx, claim)).rows;
-  });
-  return rows.map(toRecord);
+  const rows = (await execute(target, statement)).rows;
+  const held = rows[0]?.held === true;
+  const heldBack = rows[0]?.held_back === true;
+  const records: OutboxRecord[] = [];
+  for (const row of rows) {
+    if (row.id === null || row.xid === null) continue;
+    records.push({
+      id: Number(row.id),
+      xid: row.xid,
+      eventId: row.event_id,
+      topic: row.topic,
+      partitionKey: row.partition_key,
+      key: row.key,
+      value: row.value,
+      headers: row.headers,
+      createdAt: new Date(row.created_at_ms),
+      failedAttempts: row.failed_attempts,
+      lastError: row.last_error,
+    });
+  }
+  return { held, records, heldBack };
 }
 
-/** Extends relayId's leases on rows it is still publishing; returns how many it still holds. */
-export async function renewOutboxClaims(
+/**
+ * Moves the cursor past position (rows up to it are published) and renews relayId's lease; with deleteIds, deletes
+ * those rows in the same statement. Returns false, changing nothing, when another relay has taken the cursor.
+ */
+export async function advanceOutboxCursor(
   target: Queryable,
   relayId: string,
-  ids: readonly number[],
+  position: OutboxPosition,
+  options: { leaseMs?: number; deleteIds?: readonly number[] } = {},
+): Promise<boolean> {
+  checkRelayId(relayId);
+  const statement = outboxSql.advanceOutboxCursor(
+    relayId,
+    position,
+    options.leaseMs ?? DEFAULT_OUTBOX_LEASE_MS,
+    options.deleteIds ?? [],
+  );
+  return (await execute(target, statement)).rows.length > 0;
+}
+
+/** Extends relayId's lease on the cursor; false when it no longer holds it. */
+export async function renewOutboxCursor(
+  target: Queryable,
+  relayId: string,
   leaseMs: number = DEFAULT_OUTBOX_LEASE_MS,
-): Promise<number> {
+): Promise<boolean> {
   checkRelayId(relayId);
-  if (ids.length === 0) return 0;
-  return (await execute(target, outboxSql.renewOutboxClaims(relayId, ids, leaseMs))).rowCount;
+  return (await execute(target, outboxSql.renewOutboxCursor(relayId, leaseMs))).rows.length > 0;
 }
 
-/** Marks rows published once the broker has acknowledged them; returns how many changed. */
-export async function markOutboxPublished(target: Queryable, ids: readonly number[]): Promise<number> {
-  if (ids.length === 0) return 0;
-  return (await execute(target, outboxSql.markOutboxPublished(ids))).rowCount;
-}
-
-/** Deletes rows once the broker has acknowledged them, instead of marking them; returns how many went. */
-export async function deleteOutboxEvents(target: Queryable, ids: readonly number[]): Promise<number> {
-  if (ids.length === 0) return 0;
-  return (await execute(target, outboxSql.deleteOutboxRows(ids))).rowCount;
-}
-
-/**
- * Hands rows back after a failed publish so they can be claimed again; returns how many relayId still held. A null
- * reason keeps the last recorded error. Rows never attempted (claimed ahead, then given back unsent) are released
- * with attempted false, so that their claim does not count towards a stuck row's claim count.
- */
-export async function releaseOutboxClaims(
-  target: Queryable,
-  relayId: string,
-  ids: readonly number[],
-  reason: string | null,
-  options: { attempted?: boolean } = {},
-): Promise<number> {
+/** Gives the cursor up (when relayId holds it), so that a stand-by relay takes it at once. */
+export async function releaseOutboxCursor(target: Queryable, relayId: string): Promise<void> {
   checkRelayId(relayId);
-  if (ids.length === 0) return 0;
-  const trimmed = reason === null ? null : reason.slice(0, OUTBOX_ERROR_CHARS_MAX);
-  const statement = outboxSql.releaseOutboxClaims(relayId, ids, trimmed, options.attempted ?? true);
-  return (await execute(target, statement)).rowCount;
+  await execute(target, outboxSql.releaseOutboxCursor(relayId));
 }
 
-/**
- * Ends the leases of dead relays at once: relayId's (held by an earlier life of the caller) and, with keepOnly, every
- * lease not held by a relay in keepOnly (for a caller that holds the database alone). Returns how many rows it freed.
- */
-export async function releaseDeadRelayLeases(
-  target: Queryable,
-  relayId: string,
-  keepOnly: readonly string[] | null = null,
-): Promise<number> {
-  checkRelayId(relayId);
-  return (await execute(target, outboxSql.releaseDeadRelayLeases(relayId, keepOnly))).rowCount;
+/** Counts a failed send against rows, recording why; returns how many rows were found. */
+export async function recordOutboxFailures(target: Queryable, ids: readonly number[], reason: string): Promise<number> {
+  if (ids.length === 0) return 0;
+  return (await execute(target, outboxSql.recordOutboxFailures(ids, reason.slice(0, OUTBOX_ERROR_CHARS_MAX)))).rowCount;
 }
 
 export async function readOutboxLag(target: Queryable): Promise<OutboxLag> {

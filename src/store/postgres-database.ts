@@ -1,5 +1,7 @@
 // The Database interface over a PostgreSQL server, through a `pg` connection pool.
 
+import type { Writable } from "node:stream";
+
 import pg from "pg";
 
 import type { Database, DatabaseSession, Queryable, QueryResult, ResolvedDatabaseOptions } from "./database-types.js";
@@ -66,6 +68,28 @@ async function runStatement<Row>(
   return toQueryResult(result);
 }
 
+/** The connections whose socket is corked until the statements issued at this moment have all been written. */
+const corkedClients = new WeakSet<pg.PoolClient>();
+
+/**
+ * Holds the connection's writes back until this turn's promise reactions have run, so that statements issued
+ * together (pipelined, see openPostgresDatabase) leave in one socket write instead of one each: on a local server
+ * a write was a third of a busy consumer's CPU. A statement issued alone leaves at the end of the same turn.
+ */
+function coalesceWrites(client: pg.PoolClient): void {
+  if (corkedClients.has(client)) return;
+  const stream = (client as unknown as { connection?: { stream?: Partial<Pick<Writable, "cork" | "uncork">> } })
+    .connection?.stream;
+  if (typeof stream?.cork !== "function" || typeof stream.uncork !== "function") return;
+  const socket = stream as Pick<Writable, "cork" | "uncork">;
+  corkedClients.add(client);
+  socket.cork();
+  process.nextTick(() => {
+    corkedClients.delete(client);
+    socket.uncork();
+  });
+}
+
 class ClientQueryable implements Queryable {
   #finished = false;
 
@@ -76,6 +100,7 @@ class ClientQueryable implements Queryable {
 
   async query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
     if (this.#finished) throw transactionFinishedError();
+    coalesceWrites(this.client);
     return runStatement<Row>(this.client, this.prepared, sql, params);
   }
 
@@ -323,6 +348,10 @@ export async function openPostgresDatabase(options: ResolvedDatabaseOptions): Pr
     max: options.poolSize,
     idleTimeoutMillis: options.idleTimeoutMs,
     application_name: options.applicationName,
+    // A connection sends each statement at once rather than after the answer to the one before, so statements
+    // issued together (the handlers a consumer runs at once in one transaction) share round trips. Statements
+    // awaited one by one behave as without it; pg answers each in order and fails those after an error alone.
+    pipeline: true,
     // Every pooled session starts with the schema as its search_path, so queries need no schema prefix.
     options: `-c search_path=${options.schema}`,
     ...(options.statementTimeoutMs > 0 ? { statement_timeout: options.statementTimeoutMs } : {}),

@@ -30,10 +30,10 @@ export interface GroupHost {
 
 /** Rolls back a group run at once, so that it runs again event by event (see handleGroupAtOnce). */
 class GroupRolledBack extends Error {
-  /** The entry whose handler failed, when known; its attempt is over and is not run again. */
-  readonly failed: { index: number; result: EventResult } | null;
+  /** The entries whose handlers failed, by index, when known; their attempts are over and are not run again. */
+  readonly failed: ReadonlyMap<number, EventResult>;
 
-  constructor(failed: { index: number; result: EventResult } | null) {
+  constructor(failed: ReadonlyMap<number, EventResult> = new Map()) {
     super("a handler failed; the group runs again event by event");
     this.name = "GroupRolledBack";
     this.failed = failed;
@@ -179,34 +179,10 @@ export class GroupTransaction {
           await this.#runGroupHandler(tx, entries, recorded, started);
           return entries.length;
         }
-        let handled = 0;
-        for (const [index, entry] of entries.entries()) {
-          if (!batch.active() || this.#host.halted()) break;
-          if (entry.prepared.kind === "event") {
-            const { event, origin } = entry.prepared;
-            if (!recorded.has(event.id) || started.has(event.id)) {
-              entry.result = { kind: "duplicate" };
-            } else {
-              started.add(event.id);
-              const result = await this.#attemptInGroup(tx, event, origin);
-              entry.result = result;
-              if (result.kind === "failed") {
-                // The failure is this event's own, and its attempt is over, when the handler threw with the
-                // transaction still answering (or timed out). A transaction that no longer answers was broken by a
-                // failed statement, perhaps an earlier handler's, or by the connection: the event-by-event run
-                // then finds out which event failed, or that the database did.
-                const own =
-                  result.error instanceof HandlerTimeoutError ||
-                  (await tx.query("SELECT 1").then(
-                    () => true,
-                    () => false,
-                  ));
-                throw new GroupRolledBack(own ? { index, result } : null);
-              }
-            }
-          }
-          handled += 1;
-        }
+        const handled =
+          settings.handlersAtOnce > 1
+            ? await this.#runHandlersAtOnce(tx, batch, entries, recorded, started)
+            : await this.#runHandlersInTurn(tx, batch, entries, recorded, started);
         // Events left for later (the consumer is stopping) must not keep the inbox records that would skip them.
         const notStarted = [...recorded].filter((eventId) => !started.has(eventId));
         if (notStarted.length > 0) await forgetInboxEvents(tx, groupId, notStarted);
@@ -217,10 +193,118 @@ export class GroupTransaction {
       // A handler that caught a failed statement left the transaction aborted, so nothing committed: the group
       // runs again event by event, where releasing that handler's savepoint fails and pins the failure on it.
       if (error instanceof StoreError && error.code === StoreErrorCode.TRANSACTION_ROLLED_BACK) {
-        return new GroupRolledBack(null);
+        return new GroupRolledBack();
       }
       throw error;
     }
+  }
+
+  /**
+   * Runs the handlers of the group's new events one after another; resolves to how many entries it got through, or
+   * throws GroupRolledBack when a handler failed.
+   */
+  async #runHandlersInTurn(
+    tx: Queryable,
+    batch: PartitionBatch,
+    entries: GroupEntry[],
+    recorded: ReadonlySet<string>,
+    started: Set<string>,
+  ): Promise<number> {
+    let handled = 0;
+    for (const [index, entry] of entries.entries()) {
+      if (!batch.active() || this.#host.halted()) break;
+      if (entry.prepared.kind === "event") {
+        const { event, origin } = entry.prepared;
+        if (!recorded.has(event.id) || started.has(event.id)) {
+          entry.result = { kind: "duplicate" };
+        } else {
+          started.add(event.id);
+          const result = await this.#attemptInGroup(tx, event, origin);
+          entry.result = result;
+          if (result.kind === "failed") throw await this.#rolledBackBy(tx, new Map([[index, result]]));
+        }
+      }
+      handled += 1;
+    }
+    return handled;
+  }
+
+  /**
+   * Runs the handlers of the group's new events up to handlersAtOnce at a time, so that their statements travel to
+   * the database together (pg pipelines a connection's statements) rather than a round trip each; the events of one
+   * key still run one after another, each waiting for the one before it. Resolves to how many entries it started,
+   * every one of them finished; or, once every handler started has settled, throws GroupRolledBack when one failed,
+   * or what crashed the consumer.
+   */
+  async #runHandlersAtOnce(
+    tx: Queryable,
+    batch: PartitionBatch,
+    entries: GroupEntry[],
+    recorded: ReadonlySet<string>,
+    started: Set<string>,
+  ): Promise<number> {
+    const limit = this.#consumer.settings.handlersAtOnce;
+    const running = new Set<Promise<void>>();
+    const lastOfKey = new Map<string, Promise<void>>();
+    const failures = new Map<number, EventResult>();
+    let crash: { error: unknown } | null = null;
+    let handled = 0;
+    for (const [index, entry] of entries.entries()) {
+      if (failures.size > 0 || crash !== null || !batch.active() || this.#host.halted()) break;
+      if (entry.prepared.kind === "event") {
+        const { event, origin } = entry.prepared;
+        if (!recorded.has(event.id) || started.has(event.id)) {
+          entry.result = { kind: "duplicate" };
+        } else {
+          started.add(event.id);
+          while (running.size >= limit) await Promise.race(running);
+          const before = event.key === null ? undefined : lastOfKey.get(event.key);
+          const attempt = async (): Promise<void> => {
+            if (before !== undefined) await before;
+            // A failure rolls the group back, so an event waiting for its key need not run any more.
+            if (failures.size > 0 || crash !== null) return;
+            const result = await this.#attemptInGroup(tx, event, origin);
+            entry.result = result;
+            if (result.kind === "failed") failures.set(index, result);
+          };
+          const task: Promise<void> = attempt()
+            .catch((error: unknown) => {
+              crash ??= { error };
+            })
+            .then(() => {
+              running.delete(task);
+            });
+          running.add(task);
+          if (event.key !== null) lastOfKey.set(event.key, task);
+        }
+      }
+      handled += 1;
+    }
+    await Promise.all(running);
+    // TypeScript cannot see that the tasks set crash meanwhile.
+    const crashed = crash as { error: unknown } | null;
+    if (crashed !== null) throw crashed.error;
+    if (failures.size > 0) throw await this.#rolledBackBy(tx, failures);
+    return handled;
+  }
+
+  /**
+   * The rollback after handlers failed, saying which failures are the events' own, whose attempts are over: those
+   * that timed out, and all of them when the transaction still answers (the handlers threw on their own). A
+   * transaction that no longer answers was broken by a failed statement, perhaps another handler's, or by the
+   * connection: the event-by-event run then finds out which event failed, or that the database did.
+   */
+  async #rolledBackBy(tx: Queryable, failures: ReadonlyMap<number, EventResult>): Promise<GroupRolledBack> {
+    const timedOut = (result: EventResult): boolean =>
+      result.kind === "failed" && result.error instanceof HandlerTimeoutError;
+    const answers =
+      [...failures.values()].every(timedOut) ||
+      (await tx.query("SELECT 1").then(
+        () => true,
+        () => false,
+      ));
+    const own = [...failures].filter(([, result]) => answers || timedOut(result));
+    return new GroupRolledBack(new Map(own));
   }
 
   /**
@@ -279,7 +363,7 @@ export class GroupTransaction {
       handled.catch(() => undefined);
       await Promise.race([handled, timeout]);
     } catch {
-      throw new GroupRolledBack(null);
+      throw new GroupRolledBack();
     } finally {
       attemptTx.end();
       clearTimeout(timer);
@@ -303,8 +387,9 @@ export class GroupTransaction {
       let savepointOpen = false;
       for (const [index, entry] of entries.entries()) {
         if (!batch.active() || this.#host.halted()) break;
-        if (index === alreadyFailed?.index) {
-          entry.result = alreadyFailed.result;
+        const failed = alreadyFailed.get(index);
+        if (failed !== undefined) {
+          entry.result = failed;
         } else if (entry.prepared.kind === "event") {
           if (!savepointOpen) await tx.query(`SAVEPOINT ${EVENT_SAVEPOINT}`);
           savepointOpen = true;

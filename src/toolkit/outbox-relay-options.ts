@@ -17,6 +17,12 @@ import type { TransportClient } from "./transports/transport.js";
 
 export const DEFAULT_RELAY_POLL_INTERVAL_MS = 500;
 export const DEFAULT_RELAY_IDLE_POLL_INTERVAL_MS = 10_000;
+/**
+ * The safety-net poll on a database no other process uses (PGlite): there a commit's notification cannot be lost and
+ * no other process leaves leases behind, so the poll is only a last resort, and an idle process need not wake for it
+ * more than once a minute.
+ */
+export const DEFAULT_RELAY_EXCLUSIVE_IDLE_POLL_INTERVAL_MS = 60_000;
 /** The longest safety-net poll on a database no other process uses (see idlePollIntervalMaxMs). */
 export const DEFAULT_RELAY_EXCLUSIVE_IDLE_POLL_INTERVAL_MAX_MS = 60_000;
 export const DEFAULT_RELAY_BACKOFF_BASE_MS = 100;
@@ -28,23 +34,19 @@ export const DEFAULT_OUTBOX_CLEANUP_INTERVAL_MS = 60_000;
 export const DEFAULT_OUTBOX_CLEANUP_BATCH_SIZE = 1_000;
 export const DEFAULT_RELAY_STOP_TIMEOUT_MS = 10_000;
 /**
- * Rows per claim. A relay holds up to three batches (one being marked, one being sent, one claimed ahead) but names
- * at most two in one statement (a renewal or release, which takes OUTBOX_IDS_MAX ids at most, or a claim's
- * publishing ids).
+ * Rows per read. A relay holds up to three batches (one whose cursor move runs, one being sent, one read ahead); a
+ * move that deletes its rows (afterPublish "delete") names one batch, at most OUTBOX_IDS_MAX ids, in one statement.
  */
-export const RELAY_BATCH_SIZE_MAX = Math.min(
-  outboxSql.OUTBOX_CLAIM_BATCH_MAX,
-  Math.floor(outboxSql.OUTBOX_IDS_MAX / 2),
-);
-/** A row claimed this often without being published is reported at error level on every further failure. */
+export const RELAY_BATCH_SIZE_MAX = Math.min(outboxSql.OUTBOX_CLAIM_BATCH_MAX, outboxSql.OUTBOX_IDS_MAX);
+/** A row whose send failed this often is reported at error level on every further failure. */
 export const RELAY_STUCK_CLAIM_COUNT = 10;
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export interface OutboxRelayHooks {
-  /** Runs after a batch is claimed, before any of it is sent. A throw crashes the relay here (see OutboxRelay). */
+  /** Runs after a batch is read, before any of it is sent. A throw crashes the relay here (see OutboxRelay). */
   afterClaim?(records: readonly OutboxRecord[]): void | Promise<void>;
-  /** Runs after the broker acknowledged records, before they are marked. A throw crashes the relay here. */
+  /** Runs after the broker acknowledged records, before the cursor moves past them. A throw crashes the relay here. */
   afterSend?(records: readonly OutboxRecord[]): void | Promise<void>;
 }
 
@@ -55,8 +57,8 @@ export class RelayCrashedError extends ToolkitError {
   constructor(point: "afterClaim" | "afterSend", cause: unknown) {
     super(
       ToolkitErrorCode.RELAY_CRASHED,
-      `the outbox relay stopped in its ${point} hook: ${describeError(cause)}; its claimed rows are taken over ` +
-        "by another relay when their lease expires",
+      `the outbox relay stopped in its ${point} hook: ${describeError(cause)}; another relay takes the cursor over ` +
+        "when its lease runs out, and sends its rows again",
       { cause },
     );
     this.name = "RelayCrashedError";
@@ -70,22 +72,28 @@ export interface OutboxRelayOptions {
   client: TransportClient;
   /** The component name in a service; default "outbox-relay". */
   name?: string;
-  /** Identifies this relay's leases; unique per instance by default (host, process id, random suffix). */
+  /** Identifies this relay's lease on the cursor; unique per instance by default (host, process id, random suffix). */
   relayId?: string;
-  /** Rows claimed and published per round. */
+  /** Rows read and published per round. */
   batchSize?: number;
-  /** Keys and values claimed per round, at most (default 16 MiB); a round always takes at least one row. */
+  /** Keys and values read per round, at most (default 16 MiB); a round always takes at least one row. */
   batchBytesMax?: number;
-  /** How long a claim holds rows; the relay renews it while publishing, and another relay takes over after it. */
+  /**
+   * How long a relay's lease on the outbox's cursor lasts; it renews it every third of this, and a stand-by relay
+   * takes the cursor over once it runs out.
+   */
   leaseMs?: number;
   /**
-   * True when no other process uses the database, so that every lease not held by a relay of this process belongs
-   * to a dead one and is taken over at start. Default: true for PGlite (one process holds its data directory).
+   * True when no other process uses the database, so that a cursor lease not held by a relay of this process belongs
+   * to a dead one and is taken over at once. Default: true for PGlite (one process holds its data directory).
    */
   exclusiveDatabase?: boolean;
   /** Time between polls when the database cannot LISTEN (or listen is false). */
   pollIntervalMs?: number;
-  /** Time between safety-net polls while LISTEN wakes the relay. */
+  /**
+   * Time between safety-net polls while LISTEN wakes the relay. Default: 10 s, or 60 s on an exclusive database
+   * (see DEFAULT_RELAY_EXCLUSIVE_IDLE_POLL_INTERVAL_MS).
+   */
   idlePollIntervalMs?: number;
   /**
    * The safety-net poll doubles after each poll that found nothing, up to this, and is back to idlePollIntervalMs
@@ -95,9 +103,12 @@ export interface OutboxRelayOptions {
   idlePollIntervalMaxMs?: number;
   /** Use LISTEN/NOTIFY when the database supports it; default true. */
   listen?: boolean;
-  /** What happens to a published row: "mark" keeps it for retentionMs, "delete" removes it at once. */
+  /**
+   * What happens to a published row: "mark" keeps it (behind the cursor, unchanged) for retentionMs after it was
+   * added, "delete" removes it with the cursor's move.
+   */
   afterPublish?: "mark" | "delete";
-  /** How long marked rows are kept before cleanup deletes them. */
+  /** How long published rows are kept, from when they were added, before cleanup deletes them. */
   retentionMs?: number;
   /**
    * Time between cleanup runs; a run that deleted nothing doubles the wait, up to 10 minutes, until rows are
@@ -113,7 +124,7 @@ export interface OutboxRelayOptions {
    * 0 leaves them unread (refreshLag() still works).
    */
   lagIntervalMs?: number;
-  /** How long stop() waits for the batch in flight before releasing its rows and returning. */
+  /** How long stop() waits for the batch in flight before giving the cursor up and returning. */
   stopTimeoutMs?: number;
   producer?: KafkaProducerOptions;
   logger?: ToolkitLogger;
@@ -163,8 +174,16 @@ export function resolveRelayOptions(options: OutboxRelayOptions): ResolvedRelayO
   if (afterPublish !== "mark" && afterPublish !== "delete") {
     throw new InvalidArgumentError("afterPublish", 'must be "mark" or "delete"');
   }
-  const integers = resolveIntegers(RELAY_INTEGER_OPTIONS, options, invalidOption);
   const exclusiveDatabase = options.exclusiveDatabase ?? options.db.kind === "pglite";
+  const integers = resolveIntegers(
+    RELAY_INTEGER_OPTIONS,
+    {
+      ...options,
+      idlePollIntervalMs:
+        options.idlePollIntervalMs ?? (exclusiveDatabase ? DEFAULT_RELAY_EXCLUSIVE_IDLE_POLL_INTERVAL_MS : undefined),
+    },
+    invalidOption,
+  );
   return {
     ...integers,
     exclusiveDatabase,

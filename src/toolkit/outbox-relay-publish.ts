@@ -1,10 +1,10 @@
-// The outbox relay's publishing of one claimed batch, and the mark (or delete) of what the broker acknowledged.
-// The send: each topic's rows in id order, in requests of at most
-// PRODUCE_REQUEST_RECORD_BYTES_MAX one after another, so that rows with the same key reach their partition in id
-// order; topics side by side, so that a failing topic does not hold back the others. A topic whose request fails
-// keeps the rest of its rows back too, so that no row overtakes an earlier one of its key.
+// The outbox relay's publishing of one batch read from the outbox: each topic's rows in cursor order, in requests of
+// at most PRODUCE_REQUEST_RECORD_BYTES_MAX one after another, so that rows with the same key reach their partition in
+// that order; topics side by side. A topic whose request fails keeps the rest of its rows back too, so that no row
+// overtakes an earlier one of its key; the cursor then stops before the first row not acknowledged, and what follows
+// it is sent again (at least once).
 
-import { deleteOutboxEvents, markOutboxPublished, type Database, type OutboxRecord } from "../store/index.js";
+import type { OutboxRecord } from "../store/index.js";
 import { publishRelayStage } from "./diagnostics.js";
 import { describeError } from "./errors.js";
 import { chunkRecords, type KafkaProducer, type ProducerRecord } from "./kafka/producer.js";
@@ -73,25 +73,9 @@ export async function sendOutboxRecords(records: readonly OutboxRecord[], contex
   return { sent, failed };
 }
 
-/**
- * Marks published rows (or deletes them, with afterPublish "delete"); false when the database refused, in which case
- * the rows stay claimed until their lease ends and are then published again: a duplicate, never a loss.
- */
-export async function finishPublished(
-  db: Database,
-  sent: readonly OutboxRecord[],
-  options: { afterPublish: "mark" | "delete"; logger: ToolkitLogger; relayId: string; quiet: boolean },
-): Promise<boolean> {
-  const ids = sent.map((record) => record.id);
-  try {
-    if (options.afterPublish === "delete") await deleteOutboxEvents(db, ids);
-    else await markOutboxPublished(db, ids);
-    return true;
-  } catch (error) {
-    options.logger[options.quiet ? "debug" : "error"](
-      { relayId: options.relayId, err: error, rows: ids.length },
-      `marking published outbox rows failed; they will be published again: ${describeError(error)}`,
-    );
-    return false;
-  }
+/** The longest run of records, from the first, that the broker acknowledged: the cursor may move past these. */
+export function acknowledgedPrefix(records: readonly OutboxRecord[], sent: readonly OutboxRecord[]): OutboxRecord[] {
+  const acknowledged = new Set(sent);
+  const end = records.findIndex((record) => !acknowledged.has(record));
+  return end === -1 ? [...records] : records.slice(0, end);
 }

@@ -1,28 +1,34 @@
-// The outbox relay: publishes committed outbox rows to Kafka and marks them published.
+// The outbox relay: publishes committed outbox rows to the transport and moves the outbox's cursor past them.
 //
-// Each round claims a batch of rows under a lease (the store keeps one key in flight at one relay at a time, in id
-// order, so several relays may run at once), publishes them with the idempotent producer (acks=-1), then marks or
-// deletes them; while a full batch is being sent, the next one is claimed. How a batch is sent, in per-key order, is
-// in outbox-relay-publish.ts. Rows that could not be sent are released, with any claimed ahead, and retried after an
-// exponential backoff with jitter.
-// Delivery is at least once: a crash between send and mark, or a lease that ran out while the broker was slow,
-// publishes a row again, with the same event id.
+// A relay holds the outbox's cursor under a lease (one relay at a time; others wait as stand-bys and take over when
+// the lease runs out, see relay-leases.ts). Each round reads the next batch beyond the cursor in commit-safe order
+// (see store/sql/outbox.ts), publishes it (acks=-1, or publisher confirms), then moves the cursor past it with one
+// single-row UPDATE: a row is never written after it was added. While a full batch is sent, the next is read, and the
+// cursor's move is left running while that one is sent. How a batch is sent, in per-key order, is in
+// outbox-relay-publish.ts. When a send fails the cursor moves only past the rows acknowledged before the first that
+// was not, the failure is counted on the rows, and the relay reads again from there after an exponential backoff.
+// Delivery is at least once: a crash between send and the cursor's move, or a lease lost while the broker was slow,
+// publishes rows again, with the same event id.
 //
 // The relay wakes on LISTEN/NOTIFY when the database offers it (a trigger notifies on every commit of outbox rows) and
-// also polls on a slow timer, because notifications sent while the listening connection is down are lost and leases
-// of dead relays run out without one; without LISTEN it polls often. On a database no other process uses (PGlite),
-// where notifications arrive in-process and dead leases are taken over at start, the safety-net poll slows down,
-// doubling after each poll that found nothing up to idlePollIntervalMaxMs, so that an idle process sleeps.
+// also polls on a slow timer, because notifications sent while the listening connection is down are lost; without
+// LISTEN it polls often. On a database no other process uses (PGlite), where notifications arrive in-process and dead
+// leases are taken over at start, the safety-net poll slows down, doubling after each poll that found nothing up to
+// idlePollIntervalMaxMs, so that an idle process sleeps.
 
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 
 import {
-  claimOutboxBatch,
+  advanceOutboxCursor,
   OUTBOX_NOTIFY_CHANNEL,
+  readOutboxBatch,
+  recordOutboxFailures,
   type Database,
   type OutboxLag,
+  type OutboxPosition,
+  type OutboxRead,
   type OutboxRecord,
 } from "../store/index.js";
 import { Waiter } from "../platform/waiter.js";
@@ -39,7 +45,7 @@ import {
   type OutboxRelayOptions,
   type ResolvedRelayOptions,
 } from "./outbox-relay-options.js";
-import { finishPublished, sendOutboxRecords, type SendOutcome } from "./outbox-relay-publish.js";
+import { acknowledgedPrefix, sendOutboxRecords, type SendOutcome } from "./outbox-relay-publish.js";
 import { OutboxUpkeep } from "./outbox-upkeep.js";
 import { RelayLeases, renewEvery } from "./relay-leases.js";
 import type { Component } from "./service.js";
@@ -50,7 +56,7 @@ export type OutboxRelayState = "created" | "running" | "stopping" | "stopped" | 
 export interface OutboxRelayStatus {
   state: OutboxRelayState;
   relayId: string;
-  /** Rows this relay has published and marked since it started. */
+  /** Rows this relay has published, and moved the cursor past, since it started. */
   published: number;
   consecutiveFailures: number;
   lastError: string | null;
@@ -58,9 +64,23 @@ export interface OutboxRelayStatus {
   listening: boolean;
   /** How long the relay, idle, waits before it looks for rows again unless woken (see idlePollIntervalMaxMs). */
   idlePollMs: number;
+  /** True while this relay holds the outbox's cursor; false while it waits as a stand-by. */
+  holdsCursor: boolean;
 }
 
+/** How a batch ended: all sent, some not (the cursor moved past the acknowledged prefix), or a hook crashed the relay. */
 type BatchOutcome = "published" | "failed" | "crashed";
+
+/** The first and the longest wait for rows held back by an older transaction that is still running. */
+const RELAY_HELD_BACK_WAIT_MS_MIN = 2;
+const RELAY_HELD_BACK_WAIT_MS_MAX = 200;
+
+/** The cursor's move after a batch: done, refused because another relay took the cursor, or failed. */
+type AdvanceOutcome = "advanced" | "lost" | Error;
+
+function positionOf(record: OutboxRecord): OutboxPosition {
+  return { xid: record.xid, id: record.id };
+}
 
 /**
  * Publishes outbox rows as a service Component. Hooks let tests stop it at chosen points: when a hook throws, the
@@ -92,11 +112,16 @@ export class OutboxRelay implements Component {
   #consecutiveFailures = 0;
   #lastError: string | null = null;
   #published = 0;
-  #inFlight: OutboxRecord[] = [];
-  /** Rows claimed while the batch in flight is sent; they are sent next. */
-  #claimedAhead: OutboxRecord[] = [];
-  /** The mark of the last batch sent, left running while the next one is sent (see publishBatch). */
-  #marking: { ids: number[]; done: Promise<boolean> } | null = null;
+  /** Whether this relay holds the cursor; the lease renewal clears it when another relay has taken it. */
+  #holdsCursor = false;
+  /** Rows sent since the cursor's last successful move: they count as published once a move covers them. */
+  #sentNotAdvanced = 0;
+  /** The last wait for rows held back by an older transaction (see waitForHorizon); 0 when none are. */
+  #heldBackWaitMs = 0;
+  /** Where this relay last moved the cursor to (or found it, when it took it): reading resumes here after a failure. */
+  #cursorAt: OutboxPosition | null = null;
+  /** The cursor's move after the last batch, left running while the next batch is sent. */
+  #advancing: Promise<AdvanceOutcome> | null = null;
   #abandoned = false;
   #crash: RelayCrashedError | null = null;
   #stopping: Promise<void> | null = null;
@@ -138,6 +163,7 @@ export class OutboxRelay implements Component {
       lastError: this.#lastError,
       listening: this.#unlisten !== null,
       idlePollMs: this.#unlisten === null ? this.#options.pollIntervalMs : this.#safetyNetPollMs,
+      holdsCursor: this.#holdsCursor,
     };
   }
 
@@ -176,8 +202,8 @@ export class OutboxRelay implements Component {
   }
 
   /**
-   * Finishes the batch in flight (up to stopTimeoutMs; after that its rows are released for other relays), then
-   * stops. Rows not yet claimed stay in the outbox for the next relay.
+   * Finishes the batch in flight (up to stopTimeoutMs; after that the cursor is given up with the batch unsent, for
+   * another relay to send), then gives the cursor up and stops.
    */
   stop(): Promise<void> {
     this.#stopping ??= this.#stop();
@@ -203,13 +229,13 @@ export class OutboxRelay implements Component {
     clearTimeout(timer);
     if (!finished) {
       this.#abandoned = true;
-      const ids = [...this.#inFlight, ...this.#claimedAhead].map((record) => record.id);
       this.#logger.warn(
-        { relayId: this.relayId, rows: ids.length, stopTimeoutMs: this.#options.stopTimeoutMs },
-        "the outbox relay's batch did not finish in time; releasing its rows to other relays",
+        { relayId: this.relayId, stopTimeoutMs: this.#options.stopTimeoutMs },
+        "the outbox relay's batch did not finish in time; giving the cursor up to other relays",
       );
-      await this.#release(ids, "the relay stopped before the broker acknowledged these rows");
     }
+    if (this.#state !== "crashed") await this.#leases.release(this.#abandoned);
+    this.#holdsCursor = false;
     await this.#shutDown();
     if (this.#state !== "crashed") this.#state = "stopped";
     this.#logger.info({ relayId: this.relayId, published: this.#published }, "outbox relay stopped");
@@ -226,83 +252,135 @@ export class OutboxRelay implements Component {
   }
 
   async #run(): Promise<void> {
-    // The claim of the next batch, started while the current one is sent and marked. A round of claim, send (an
-    // fsync at the broker with acks=-1) and mark is mostly waiting, so overlapping the claim with the rest hides it.
-    let ahead: Promise<OutboxRecord[] | Error> | null = null;
-    await this.#leases.takeOverDeadLeases(this.#options.exclusiveDatabase);
-    try {
-      while (this.#state === "running") {
-        const claimed: OutboxRecord[] | Error = await (ahead ?? this.#claim([]));
-        ahead = null;
-        this.#claimedAhead = [];
-        if (claimed instanceof Error) {
-          await this.#settleMarking();
-          this.#noteFailure(claimed, "claiming outbox rows failed");
-          await this.#backoff();
-          continue;
-        }
-        if (claimed.length > 0) this.#safetyNetPollMs = this.#options.idlePollIntervalMs;
-        if (claimed.length === 0) {
-          await this.#settleMarking();
-          if (this.#consecutiveFailures === 0) await this.#waitForWork();
-          else await this.#backoff();
-          continue;
-        }
-        // Only a full batch suggests that more rows wait; after a partial one, a claim ahead would find nothing.
-        // The rows whose mark is still running are named as publishing too: they were sent before this batch.
-        const claimAhead = claimed.length === this.#options.batchSize && this.#state === "running";
-        if (claimAhead) {
-          const publishingIds: number[] = [...(this.#marking?.ids ?? []), ...claimed.map((record) => record.id)];
-          ahead = this.#claim(publishingIds).then((next) => {
-            if (!(next instanceof Error)) this.#claimedAhead = next;
-            return next;
-          });
-        }
-        let outcome: BatchOutcome;
-        try {
-          outcome = await this.#publishBatch(claimed, claimAhead);
-        } catch (error) {
-          // Not expected (publishBatch handles Kafka and database failures itself), but never fatal to the loop.
-          this.#noteFailure(error, "publishing an outbox batch failed unexpectedly");
-          outcome = "failed";
-        }
-        // A crash leaves the rows claimed ahead leased, as a dead process would; their leases run out.
-        if (outcome === "crashed") return;
-        if (ahead !== null && (outcome === "failed" || this.#state !== "running")) {
-          // Rows claimed ahead may follow rows of their keys that were not sent: they go back unsent, so that the
-          // next claim takes both again in id order.
-          const next = await ahead;
-          ahead = null;
-          this.#claimedAhead = [];
-          if (!(next instanceof Error)) {
-            await this.#release(
-              next.map((record) => record.id),
-              null,
-              false,
-            );
-          }
-        }
-        if (outcome === "failed") await this.#backoff();
+    this.#leases.register();
+    while (this.#state === "running") {
+      let take;
+      try {
+        take = await this.#leases.take(this.#options.exclusiveDatabase);
+      } catch (error) {
+        this.#noteFailure(error, "taking the outbox cursor failed");
+        await this.#backoff();
+        continue;
       }
-    } finally {
-      await this.#settleMarking();
+      if (!take.taken) {
+        // A stand-by: another relay publishes. Its lease is renewed every third of leaseMs, so look again when it
+        // would run out, not on every notification.
+        const waitMs = Math.min(Math.max(take.leaseMsLeft, 10), this.#options.leaseMs);
+        await this.#backoffWaiter.wait(waitMs);
+        continue;
+      }
+      this.#holdsCursor = true;
+      const renewEveryMs = Math.max(5, Math.floor(this.#options.leaseMs / 3));
+      const stopRenewing = renewEvery(renewEveryMs, async () => {
+        if ((await this.#leases.renew()) === false && this.#holdsCursor) this.#loseCursor();
+      });
+      try {
+        await this.#publishFrom(take.position);
+      } finally {
+        stopRenewing();
+      }
     }
   }
 
-  #claim(publishingIds: number[]): Promise<OutboxRecord[] | Error> {
-    return claimOutboxBatch(this.#db, {
+  #loseCursor(): void {
+    this.#holdsCursor = false;
+    this.#workWaiter.wake();
+    this.#backoffWaiter.wake();
+    this.#logger.warn(
+      { relayId: this.relayId },
+      "the outbox relay lost the cursor to another relay; rows it was sending may be published twice",
+    );
+  }
+
+  /** Publishes from position while this relay holds the cursor and runs. */
+  async #publishFrom(position: OutboxPosition): Promise<void> {
+    // The read of the next batch, started while the current one is sent. A round of read, send (an fsync at the
+    // broker with acks=-1) and the cursor's move is mostly waiting, so overlapping them hides the database's part.
+    this.#cursorAt = position;
+    let readFrom = position;
+    let ahead: Promise<OutboxRead | Error> | null = null;
+    try {
+      while (this.#state === "running" && this.#holdsCursor) {
+        const read: OutboxRead | Error = await (ahead ?? this.#read(readFrom));
+        ahead = null;
+        if (read instanceof Error) {
+          await this.#settleAdvance();
+          this.#noteFailure(read, "reading outbox rows failed");
+          readFrom = this.#rewind(readFrom);
+          await this.#backoff();
+          continue;
+        }
+        if (!read.held) {
+          if (this.#holdsCursor) this.#loseCursor();
+          return;
+        }
+        const records = read.records;
+        if (records.length === 0) {
+          if ((await this.#settleAdvance()) !== "advanced") {
+            readFrom = this.#rewind(readFrom);
+            continue;
+          }
+          if (read.heldBack) await this.#waitForHorizon();
+          else if (this.#consecutiveFailures === 0) await this.#waitForWork();
+          else await this.#backoff();
+          continue;
+        }
+        this.#heldBackWaitMs = 0;
+        this.#safetyNetPollMs = this.#options.idlePollIntervalMs;
+        const end = positionOf(records[records.length - 1]!);
+        // Only a full batch suggests that more rows wait; after a partial one, a read ahead would find nothing.
+        if (records.length === this.#options.batchSize && this.#state === "running") ahead = this.#read(end);
+        const outcome = await this.#publishBatch(records, ahead !== null);
+        if (outcome === "crashed") return;
+        if (outcome === "published") {
+          readFrom = end;
+          continue;
+        }
+        // The rows read ahead follow rows that were not sent: they are read again, from the cursor, after the backoff.
+        if (ahead !== null) await ahead;
+        ahead = null;
+        await this.#settleAdvance();
+        readFrom = this.#rewind(readFrom);
+        await this.#backoff();
+      }
+    } finally {
+      if (ahead !== null) await ahead;
+      await this.#settleAdvance();
+    }
+  }
+
+  /** Where to read from after a failure: the cursor as this relay last moved it; what was sent past it goes again. */
+  #rewind(readFrom: OutboxPosition): OutboxPosition {
+    this.#sentNotAdvanced = 0;
+    return this.#cursorAt ?? readFrom;
+  }
+
+  #read(after: OutboxPosition): Promise<OutboxRead | Error> {
+    return readOutboxBatch(this.#db, {
       relayId: this.relayId,
+      after,
       batchSize: this.#options.batchSize,
       bytesMax: this.#options.batchBytesMax,
       leaseMs: this.#options.leaseMs,
-      publishingIds,
     }).then(
-      (records) => {
-        publishRelayStage("claimed", this.#db.schema, records);
-        return records;
+      (read) => {
+        publishRelayStage("claimed", this.#db.schema, read.records);
+        return read;
       },
       (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
     );
+  }
+
+  /**
+   * Waits while committed rows are held back by an older transaction still running (see store/sql/outbox.ts): no
+   * notification comes when it ends, so the relay looks again after a wait that doubles while they stay held back.
+   */
+  async #waitForHorizon(): Promise<void> {
+    this.#heldBackWaitMs = Math.min(
+      Math.max(this.#heldBackWaitMs * 2, RELAY_HELD_BACK_WAIT_MS_MIN),
+      RELAY_HELD_BACK_WAIT_MS_MAX,
+    );
+    await this.#backoffWaiter.wait(this.#heldBackWaitMs);
   }
 
   async #waitForWork(): Promise<void> {
@@ -338,98 +416,112 @@ export class OutboxRelay implements Component {
   }
 
   /**
-   * Sends a claimed batch and marks it. With markInBackground (a batch claimed ahead follows), the mark is left
-   * running while the next batch is sent, which takes the mark off the path from one batch to the next; the next
-   * batch waits for it before its own mark, so at most one mark is outstanding.
+   * Sends a batch and moves the cursor past it. With advanceInBackground (a batch read ahead follows), the move is
+   * left running while the next batch is sent, which takes it off the path from one batch to the next; the next
+   * batch waits for it before its own, so at most one move is outstanding and they land in order.
    */
-  async #publishBatch(records: OutboxRecord[], markInBackground: boolean): Promise<BatchOutcome> {
+  async #publishBatch(records: OutboxRecord[], advanceInBackground: boolean): Promise<BatchOutcome> {
     const startedAt = performance.now();
-    this.#inFlight = records;
-    const renewEveryMs = Math.max(5, Math.floor(this.#options.leaseMs / 3));
-    const stopRenewing = renewEvery(renewEveryMs, () => this.#renew(records));
     try {
-      try {
-        await this.#hooks.afterClaim?.(records);
-      } catch (error) {
-        await this.#settleMarking();
-        return await this.#crashAt("afterClaim", error);
-      }
-      // stop() gave up waiting and released these rows; another relay publishes them.
-      if (this.#abandoned) return "failed";
-      // Settled rather than all: a failing send must not leave the last mark's settling running on its own.
-      const [sending, marking] = await Promise.allSettled([this.#send(records), this.#settleMarking()]);
-      if (sending.status === "rejected") throw sending.reason;
-      const { sent, failed } = sending.value;
-      const previousMarked = marking.status === "fulfilled" && marking.value;
-      let finished = true;
-      if (sent.length > 0) {
-        try {
-          await this.#hooks.afterSend?.(sent);
-        } catch (error) {
-          return await this.#crashAt("afterSend", error);
-        }
-        if (markInBackground && failed.length === 0 && previousMarked && !this.#abandoned) {
-          const ids = sent.map((record) => record.id);
-          // The rows keep their lease until the mark lands, or a slow mark would let another relay send them again.
-          // Fewer rows held says nothing here: rows leave their lease as the mark lands.
-          const stopRenewingMarked = renewEvery(renewEveryMs, async () => void (await this.#leases.renew(ids)));
-          const done = this.#finish(sent).then((marked) => {
-            stopRenewingMarked();
-            if (marked) this.#countPublished(startedAt, true);
-            return marked;
-          });
-          this.#marking = { ids, done };
-          return "published";
-        }
-        finished = await this.#finish(sent);
-      }
-      if (failed.length > 0 || !finished) {
-        const reason = failed[0]?.reason ?? "marking published rows failed";
-        await this.#release(
-          failed.map((entry) => entry.record.id),
-          reason,
-        );
-        const stuck = failed.filter((entry) => entry.record.claimCount >= RELAY_STUCK_CLAIM_COUNT);
-        if (stuck.length > 0) {
-          this.#logger.error(
-            { relayId: this.relayId, ids: stuck.slice(0, 20).map((entry) => entry.record.id) },
-            `outbox rows have failed to publish ${RELAY_STUCK_CLAIM_COUNT} times or more: ${reason}`,
-          );
-        }
-        this.#consecutiveFailures += 1;
-        this.#lastError = reason;
-        this.#metrics.relayBatches.inc({ schema: this.#db.schema, result: "failed" });
-        return "failed";
-      }
-      // After the last batch's mark failed, this round failed too: its failure stays counted for the backoff, and
-      // the batch claimed ahead goes back, as after any failure.
-      this.#countPublished(startedAt, previousMarked);
-      return previousMarked ? "published" : "failed";
-    } finally {
-      stopRenewing();
-      this.#inFlight = [];
+      await this.#hooks.afterClaim?.(records);
+    } catch (error) {
+      await this.#settleAdvance();
+      return await this.#crashAt("afterClaim", error);
     }
+    // stop() gave up waiting and gave the cursor up; another relay sends these rows.
+    if (this.#abandoned) return "failed";
+    // Settled rather than all: a failing send must not leave the last move's settling running on its own.
+    const [sending, advancing] = await Promise.allSettled([this.#send(records), this.#settleAdvance()]);
+    if (sending.status === "rejected") throw sending.reason;
+    const { sent, failed } = sending.value;
+    // After the last batch's move failed, this batch's move covers both; only a lost cursor ends the round here.
+    const cursorLost = advancing.status === "fulfilled" && advancing.value === "lost";
+    if (sent.length > 0) {
+      try {
+        await this.#hooks.afterSend?.(sent);
+      } catch (error) {
+        return await this.#crashAt("afterSend", error);
+      }
+    }
+    if (cursorLost || !this.#holdsCursor) return "failed";
+    if (failed.length === 0) {
+      const done = this.#advance(records, startedAt);
+      if (advanceInBackground) {
+        this.#advancing = done;
+        return "published";
+      }
+      return (await done) === "advanced" ? "published" : "failed";
+    }
+    const prefix = acknowledgedPrefix(records, sent);
+    if (prefix.length > 0) await this.#advance(prefix, startedAt);
+    const reason = failed[0]?.reason ?? "the broker did not acknowledge these rows";
+    await this.#recordFailures(
+      failed.map((entry) => entry.record.id),
+      reason,
+    );
+    const stuck = failed.filter((entry) => entry.record.failedAttempts + 1 >= RELAY_STUCK_CLAIM_COUNT);
+    if (stuck.length > 0) {
+      this.#logger.error(
+        { relayId: this.relayId, ids: stuck.slice(0, 20).map((entry) => entry.record.id) },
+        `outbox rows have failed to publish ${RELAY_STUCK_CLAIM_COUNT} times or more: ${reason}`,
+      );
+    }
+    this.#consecutiveFailures += 1;
+    this.#lastError = reason;
+    this.#metrics.relayBatches.inc({ schema: this.#db.schema, result: "failed" });
+    return "failed";
   }
 
-  #countPublished(startedAt: number, resetFailures: boolean): void {
-    if (resetFailures) this.#consecutiveFailures = 0;
+  /** Moves the cursor past records (sent, in cursor order) and counts them published. */
+  async #advance(records: readonly OutboxRecord[], startedAt: number): Promise<AdvanceOutcome> {
+    const end = positionOf(records[records.length - 1]!);
+    this.#sentNotAdvanced += records.length;
+    const deleteIds = this.#options.afterPublish === "delete" ? records.map((record) => record.id) : [];
+    let held: boolean;
+    try {
+      held = await advanceOutboxCursor(this.#db, this.relayId, end, { leaseMs: this.#options.leaseMs, deleteIds });
+    } catch (error) {
+      this.#logger[this.#abandoned ? "debug" : "error"](
+        { relayId: this.relayId, err: error, rows: records.length },
+        `moving the outbox cursor failed; the rows will be published again: ${describeError(error)}`,
+      );
+      return error instanceof Error ? error : new Error(String(error));
+    }
+    if (!held) {
+      if (this.#holdsCursor) this.#loseCursor();
+      return "lost";
+    }
+    this.#cursorAt = end;
+    this.#published += this.#sentNotAdvanced;
+    this.#sentNotAdvanced = 0;
+    if (this.#options.afterPublish === "mark") this.#upkeep.notePublished();
+    this.#consecutiveFailures = 0;
     this.#metrics.relayBatches.inc({ schema: this.#db.schema, result: "published" });
     this.#metrics.relayBatchDuration.observe({ schema: this.#db.schema }, (performance.now() - startedAt) / 1000);
+    return "advanced";
   }
 
-  /** Waits for the mark left running by the last batch, and counts it as a failed batch when it failed. */
-  async #settleMarking(): Promise<boolean> {
-    const marking = this.#marking;
-    if (marking === null) return true;
+  /** Waits for the cursor's move left running by the last batch; a failed one counts as a failed batch. */
+  async #settleAdvance(): Promise<AdvanceOutcome> {
+    const advancing = this.#advancing;
+    if (advancing === null) return "advanced";
     // Taken at once, so that a second caller cannot count the same failure again.
-    this.#marking = null;
-    const marked = await marking.done;
-    if (!marked) {
+    this.#advancing = null;
+    const outcome = await advancing;
+    if (outcome instanceof Error) {
       this.#consecutiveFailures += 1;
-      this.#lastError = "marking published rows failed";
+      this.#lastError = "moving the outbox cursor failed";
       this.#metrics.relayBatches.inc({ schema: this.#db.schema, result: "failed" });
     }
-    return marked;
+    return outcome;
+  }
+
+  async #recordFailures(ids: readonly number[], reason: string): Promise<void> {
+    try {
+      await recordOutboxFailures(this.#db, ids, reason);
+    } catch (error) {
+      this.#logger.debug({ relayId: this.relayId, err: error }, "recording failed outbox sends failed");
+    }
   }
 
   #send(records: readonly OutboxRecord[]): Promise<SendOutcome> {
@@ -448,37 +540,6 @@ export class OutboxRelay implements Component {
     return this.#producer;
   }
 
-  /** Marks or deletes published rows; false when the database refused. */
-  async #finish(sent: readonly OutboxRecord[]): Promise<boolean> {
-    const finished = await finishPublished(this.#db, sent, {
-      afterPublish: this.#options.afterPublish,
-      logger: this.#logger,
-      relayId: this.relayId,
-      quiet: this.#abandoned,
-    });
-    if (finished) {
-      this.#published += sent.length;
-      if (this.#options.afterPublish === "mark") this.#upkeep.notePublished();
-    }
-    return finished;
-  }
-
-  #release(ids: readonly number[], reason: string | null, attempted = true): Promise<void> {
-    return this.#leases.release(ids, reason, attempted, () => this.#abandoned);
-  }
-
-  async #renew(records: readonly OutboxRecord[]): Promise<void> {
-    if (this.#inFlight !== records || this.#abandoned) return;
-    const ids = [...records, ...this.#claimedAhead].map((record) => record.id);
-    const held = await this.#leases.renew(ids);
-    if (held !== null && held < ids.length && this.#inFlight === records) {
-      this.#logger.warn(
-        { relayId: this.relayId, held, claimed: ids.length },
-        "the outbox relay lost leases it was publishing under; another relay may publish those rows too",
-      );
-    }
-  }
-
   async #crashAt(point: "afterClaim" | "afterSend", cause: unknown): Promise<BatchOutcome> {
     this.#crash = new RelayCrashedError(point, cause);
     this.#state = "crashed";
@@ -489,6 +550,7 @@ export class OutboxRelay implements Component {
   }
 
   async #shutDown(): Promise<void> {
+    this.#holdsCursor = false;
     this.#leases.forget();
     const unlisten = this.#unlisten;
     this.#unlisten = null;

@@ -1,12 +1,19 @@
-// The outbox relay's leases: renewing them while rows are published, giving them back, and, when a relay starts,
-// ending the leases of relays that are known to be dead so that their rows do not wait for the leases to run out.
+// The outbox relay's lease on the outbox's cursor: taking it, renewing it while the relay publishes, and giving it up.
+// One relay holds the cursor at a time; the others wait as stand-bys and take it when its lease runs out, or at once
+// when its holder is known to be dead.
 //
-// A relay knows another is dead in two cases. It holds the database alone (PGlite, whose data directory one process
-// locks): every lease not held by a relay running in this process belongs to a process that died. Or a lease carries
+// A relay knows the holder is dead in two cases. It holds the database alone (PGlite, whose data directory one process
+// locks): a holder that is not a relay running in this process belongs to a process that died. Or the holder carries
 // the relay's own identity: an earlier life of it (a container restarted under the same host name and process id)
 // took it, and nothing of that life is running any more.
 
-import { releaseDeadRelayLeases, releaseOutboxClaims, renewOutboxClaims, type Database } from "../store/index.js";
+import {
+  releaseOutboxCursor,
+  renewOutboxCursor,
+  takeOutboxCursor,
+  type Database,
+  type OutboxCursorTake,
+} from "../store/index.js";
 import type { ToolkitLogger } from "./logger.js";
 
 /** The relays running in this process, by the schema whose outbox they publish. */
@@ -14,7 +21,7 @@ const runningRelays = new Map<string, Set<string>>();
 
 /**
  * Runs renew every intervalMs until the returned function is called, never two at once: when the database is slow,
- * renewals would otherwise queue up and compete for connections with the work whose leases they keep.
+ * renewals would otherwise queue up and compete for connections with the work whose lease they keep.
  */
 export function renewEvery(intervalMs: number, renew: () => Promise<void>): () => void {
   let running = false;
@@ -43,68 +50,56 @@ export class RelayLeases {
     this.#logger = logger;
   }
 
-  /**
-   * Ends the leases of dead relays (see the head of this file) and counts this relay as running. exclusive says the
-   * database is this process's alone. A failure is logged: the leases then run out as they would have.
-   */
-  async takeOverDeadLeases(exclusive: boolean): Promise<void> {
+  /** Counts this relay as running in this process: relays started after it leave its cursor lease alone. */
+  register(): void {
+    if (this.#registered) return;
     const schema = this.#db.schema;
     let running = runningRelays.get(schema);
     if (running === undefined) {
       running = new Set();
       runningRelays.set(schema, running);
     }
-    const keepOnly = exclusive ? [...running].filter((id) => id !== this.#relayId) : null;
     running.add(this.#relayId);
     this.#registered = true;
-    try {
-      const freed = await releaseDeadRelayLeases(this.#db, this.#relayId, keepOnly);
-      if (freed > 0) {
-        this.#logger.info(
-          { relayId: this.#relayId, rows: freed, exclusive },
-          "the outbox relay took over the rows leased by relays that are no longer running",
-        );
-      }
-    } catch (error) {
-      this.#logger.warn(
-        { relayId: this.#relayId, err: error },
-        "ending the leases of dead relays failed; their rows are published when the leases run out",
-      );
-    }
   }
 
-  /** Extends the leases of rows still being published; returns how many the relay still holds, or null on failure. */
-  async renew(ids: readonly number[]): Promise<number | null> {
+  /**
+   * Takes the cursor when it is free, its lease ran out, or its holder is dead (see the head of this file); exclusive
+   * says the database is this process's alone.
+   */
+  async take(exclusive: boolean): Promise<OutboxCursorTake> {
+    const running = runningRelays.get(this.#db.schema) ?? new Set<string>();
+    const keepOnly = exclusive ? [...running].filter((id) => id !== this.#relayId) : null;
+    const take = await takeOutboxCursor(this.#db, this.#relayId, { leaseMs: this.#leaseMs, keepOnly });
+    if (take.taken && take.holder !== null && take.holder !== this.#relayId) {
+      this.#logger.info({ relayId: this.#relayId, from: take.holder }, "the outbox relay took the cursor over");
+    }
+    return take;
+  }
+
+  /** Extends the lease; false when another relay has taken the cursor, null when the database failed. */
+  async renew(): Promise<boolean | null> {
     try {
-      return await renewOutboxClaims(this.#db, this.#relayId, ids, this.#leaseMs);
+      return await renewOutboxCursor(this.#db, this.#relayId, this.#leaseMs);
     } catch (error) {
-      this.#logger.debug({ relayId: this.#relayId, err: error }, "renewing outbox leases failed");
+      this.#logger.debug({ relayId: this.#relayId, err: error }, "renewing the outbox cursor's lease failed");
       return null;
     }
   }
 
-  /**
-   * Hands rows back; attempted false for rows claimed ahead and never sent, whose claim then does not count. quiet()
-   * true logs a failure at debug level, for a relay that has given up on its rows anyway.
-   */
-  async release(
-    ids: readonly number[],
-    reason: string | null,
-    attempted: boolean,
-    quiet: () => boolean,
-  ): Promise<void> {
-    if (ids.length === 0) return;
+  /** Gives the cursor up so that a stand-by takes it at once; a failure is logged, and the lease then runs out. */
+  async release(quiet: boolean): Promise<void> {
     try {
-      await releaseOutboxClaims(this.#db, this.#relayId, ids, reason, { attempted });
+      await releaseOutboxCursor(this.#db, this.#relayId);
     } catch (error) {
-      this.#logger[quiet() ? "debug" : "warn"](
-        { relayId: this.#relayId, err: error, rows: ids.length },
-        "releasing outbox rows failed; other relays take them over when their lease ends",
+      this.#logger[quiet ? "debug" : "warn"](
+        { relayId: this.#relayId, err: error },
+        "giving up the outbox cursor failed; another relay takes it over when its lease runs out",
       );
     }
   }
 
-  /** Counts this relay as no longer running: relays started after it may take its leases. */
+  /** Counts this relay as no longer running: relays started after it may take its lease. */
   forget(): void {
     if (!this.#registered) return;
     this.#registered = false;

@@ -92,15 +92,24 @@ test("dead letters and the outbox and inbox, seen and operated through the conso
 
   await t.test("outbox and inbox: pending rows per topic, relay leases, inbox sizes, and an event's path", async () => {
     const eventId = "7d1f0a52-5a9b-4a55-9c1e-2f1f7d7e0001";
+    // Row x is published (the relay's cursor has passed it), relay-1 is sending row y, and row z waits.
     await service.query(
-      `INSERT INTO sluice_outbox (event_id, topic, value, created_at, published_at)
-       VALUES ($1, 'invoices', 'x', now() - interval '2 minutes', now() - interval '1 minute')`,
+      `INSERT INTO sluice_outbox (event_id, topic, value, created_at)
+       VALUES ($1, 'invoices', 'x', now() - interval '2 minutes')`,
       [eventId],
     );
     await service.query(
-      `INSERT INTO sluice_outbox (event_id, topic, value, created_at, claimed_by, claim_expires_at)
-       VALUES (gen_random_uuid(), 'invoices', 'y', now() - interval '30 seconds', 'relay-1', now() + interval '10 seconds'),
-              (gen_random_uuid(), 'payments', 'z', now(), NULL, NULL)`,
+      `INSERT INTO sluice_outbox (event_id, topic, value, created_at) VALUES
+         ('7d1f0a52-5a9b-4a55-9c1e-2f1f7d7e0002', 'invoices', 'y', now() - interval '30 seconds')`,
+    );
+    await service.query(
+      "INSERT INTO sluice_outbox (event_id, topic, value, created_at) VALUES (gen_random_uuid(), 'payments', 'z', now())",
+    );
+    await service.query(
+      `UPDATE sluice_outbox_cursor c
+       SET (position_xid, position_id) = (SELECT xid, id FROM sluice_outbox WHERE value = 'x'),
+         (read_xid, read_id) = (SELECT xid, id FROM sluice_outbox WHERE value = 'y'),
+         relay_id = 'relay-1', lease_expires_at = now() + interval '10 seconds'`,
     );
     await database.query(
       `INSERT INTO sluice_inbox (consumer_group, event_id, topic, partition, record_offset) VALUES ('mailer', $1, 'invoices', 0, 7)`,

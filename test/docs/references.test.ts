@@ -127,6 +127,7 @@ test("docs/kafka-client.md's options table states the client's defaults", () => 
     metadataMaxAgeMs: kafkaClientOptions.METADATA_MAX_AGE_MS,
     sessionTimeoutMs: groupOptions.GROUP_SESSION_TIMEOUT_MS,
     heartbeatIntervalMs: groupOptions.GROUP_HEARTBEAT_INTERVAL_MS,
+    idleHeartbeatIntervalMs: groupOptions.GROUP_SESSION_TIMEOUT_MS / groupOptions.GROUP_IDLE_HEARTBEAT_SESSION_FRACTION,
     rebalanceTimeoutMs: groupOptions.GROUP_REBALANCE_TIMEOUT_MS,
     maxWaitMs: groupOptions.GROUP_FETCH_MAX_WAIT_MS,
     idleMaxWaitMs: groupOptions.GROUP_FETCH_IDLE_MAX_WAIT_MS,

@@ -1,5 +1,7 @@
 // A TCP proxy a test can cut: every connection through it is dropped at once and new ones are refused until it is
 // restored. It stands in for a broker outage (or a dropped connection) without touching a server other tests share.
+// It can also stall: connections stay open (and new ones are accepted) but nothing goes through, as with a stuck
+// server or a path that lost its packets.
 
 import { createServer, connect, type Server, type Socket } from "node:net";
 
@@ -9,6 +11,10 @@ export interface TcpProxy {
   cut(): void;
   /** Accepts and forwards connections again. */
   restore(): void;
+  /** Forwards nothing from now on, on the open connections and on new ones, which are still accepted. */
+  stall(): void;
+  /** Ends a stall: the stalled connections (which lost what was sent meanwhile) are dropped, new ones forward. */
+  unstall(): void;
   /** Drops every connection and stops listening. */
   close(): Promise<void>;
 }
@@ -20,6 +26,7 @@ export interface TcpProxy {
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let refusing = false;
+  let stalled = false;
   const server: Server = createServer((client) => {
     if (refusing) {
       client.destroy();
@@ -36,8 +43,13 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     };
     client.on("error", close).on("close", close);
     upstream.on("error", close).on("close", close);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    // Written by hand rather than piped, so that a stall can swallow what arrives.
+    client.on("data", (chunk: Buffer) => {
+      if (!stalled) upstream.write(chunk);
+    });
+    upstream.on("data", (chunk: Buffer) => {
+      if (!stalled) client.write(chunk);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();
@@ -59,6 +71,13 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     restore() {
       refusing = false;
+    },
+    stall() {
+      stalled = true;
+    },
+    unstall() {
+      dropConnections();
+      stalled = false;
     },
     close,
   };

@@ -3,34 +3,29 @@ import assert from "node:assert/strict";
 import {
   addOutboxEvent,
   addOutboxEvents,
-  claimOutboxBatch,
-  deleteOutboxEvents,
+  advanceOutboxCursor,
   deletePublishedOutboxEvents,
-  markOutboxPublished,
   outboxSql,
   partitionKeyForKey,
+  readOutboxBatch,
   readOutboxLag,
-  releaseOutboxClaims,
-  renewOutboxClaims,
+  recordOutboxFailures,
+  releaseOutboxCursor,
+  renewOutboxCursor,
   sqlStateOf,
   StoreError,
   StoreErrorCode,
+  takeOutboxCursor,
   type Database,
+  type OutboxPosition,
+  type OutboxRead,
   type OutboxRecord,
 } from "../../src/store/index.js";
-import { advisoryLockKey, advisoryTransactionLockScript } from "../../src/store/sql/locks.js";
-import { adminQuery, seededRandom, storeTest, waitFor } from "./harness.js";
+import { seededRandom, storeTest } from "./harness.js";
 
 function invalid(field: string) {
   return (error: unknown) =>
     error instanceof StoreError && error.code === StoreErrorCode.INVALID_ARGUMENT && error.field === field;
-}
-
-async function waitingIds(db: Database): Promise<number[]> {
-  const { rows } = await db.query<{ id: number }>(
-    "SELECT id FROM sluice_outbox WHERE published_at IS NULL ORDER BY id",
-  );
-  return rows.map((row) => row.id);
 }
 
 storeTest("adding events stores them as given, with defaults, and skips a repeated event id", async (_t, target) => {
@@ -69,7 +64,7 @@ storeTest("adding events stores them as given, with defaults, and skips a repeat
   );
   assert.deepEqual(rows[0]?.headers, { traceparent: "00-abc-def-01" });
   assert.deepEqual(rows[1]?.headers, {});
-  assert.ok(rows.every((row) => row.published_at === null && row.claimed_by === null && row.claim_count === 0));
+  assert.ok(rows.every((row) => row.failed_attempts === 0 && row.last_error === null && /^[0-9]+$/.test(row.xid)));
 
   // Retrying the same event adds nothing.
   assert.equal(await addOutboxEvent(db, { topic: "orders", key: "order-1", value: "again", eventId }), null);
@@ -135,92 +130,96 @@ storeTest("a large batch of events is added in several statements, in order", as
   );
 });
 
-/** Claims for a relay and returns the ids it got, in order. */
-async function claimedIds(db: Database, options: Parameters<typeof claimOutboxBatch>[1]): Promise<number[]> {
-  return (await claimOutboxBatch(db, options)).map((row) => row.id);
+/**
+ * Reads for a relay as the relay does: again while rows are held back by an older transaction still running (on a
+ * shared server, other tests' transactions in the same database hold rows back for a moment).
+ */
+async function readSettled(db: Database, options: Parameters<typeof readOutboxBatch>[1]): Promise<OutboxRead> {
+  for (let attempt = 0; ; attempt += 1) {
+    const read = await readOutboxBatch(db, options);
+    if (!read.heldBack || attempt === 1_000) return read;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
-storeTest("a claim leases rows in id order, and another relay gets none of them", async (_t, target) => {
-  const db = await target.open();
-  await addOutboxEvents(
-    db,
-    Array.from({ length: 5 }, (_, index) => ({ topic: "t", key: `k${index}`, value: `v${index}` })),
-  );
-  const first = await claimOutboxBatch(db, { relayId: "relay-a", batchSize: 3 });
-  assert.deepEqual(
-    first.map((row) => row.id),
-    [1, 2, 3],
-  );
-  assert.deepEqual(
-    first.map((row) => row.value?.toString()),
-    ["v0", "v1", "v2"],
-  );
-  assert.ok(first.every((row) => row.claimCount === 1 && row.claimExpiresAt !== null));
-  assert.deepEqual(await claimedIds(db, { relayId: "relay-b", batchSize: 10 }), [4, 5]);
-  assert.deepEqual(await claimOutboxBatch(db, { relayId: "relay-c" }), []);
-  const { rows } = await db.query<{ claimed_by: string }>("SELECT claimed_by FROM sluice_outbox ORDER BY id");
-  assert.deepEqual(
-    rows.map((row) => row.claimed_by),
-    ["relay-a", "relay-a", "relay-a", "relay-b", "relay-b"],
-  );
-});
+/** Reads for a relay and returns the ids it got, in order. */
+async function readIds(db: Database, options: Parameters<typeof readOutboxBatch>[1]): Promise<number[]> {
+  const read = await readSettled(db, options);
+  assert.ok(read.held, `${options.relayId} holds the cursor`);
+  return read.records.map((row) => row.id);
+}
 
-storeTest("a key being published by one relay waits for it; other keys go to the other relay", async (_t, target) => {
-  const db = await target.open();
-  await addOutboxEvents(db, [
-    { topic: "t", key: "k1", value: "1" },
-    { topic: "t", key: "k1", value: "2" },
-    { topic: "t", key: "k1", value: "3" },
-    { topic: "t", key: "k2", value: "4" },
-    { topic: "other", key: "k1", value: "5" },
-    { topic: "t", value: "6", partitionKey: null },
-  ]);
-  assert.deepEqual(await claimedIds(db, { relayId: "relay-a", batchSize: 2 }), [1, 2]);
-  // Row 3 shares topic and key with rows relay-a holds; the same key on another topic, and unordered rows, do not wait.
-  assert.deepEqual(await claimedIds(db, { relayId: "relay-b", batchSize: 10 }), [4, 5, 6]);
-  assert.equal(await markOutboxPublished(db, [1, 2]), 2);
-  assert.deepEqual(await claimedIds(db, { relayId: "relay-b", batchSize: 10 }), [3]);
-});
+/** The cursor's position, as the relay that takes it sees it. */
+async function cursorPosition(db: Database): Promise<OutboxPosition> {
+  const { rows } = await db.query<{ xid: string; id: string }>(
+    "SELECT position_xid::text AS xid, position_id::text AS id FROM sluice_outbox_cursor",
+  );
+  return { xid: rows[0]?.xid ?? "", id: Number(rows[0]?.id) };
+}
 
 storeTest(
-  "a key in flight holds back even its earlier rows, such as one whose transaction committed late",
+  "one relay holds the cursor; a stand-by sees the holder, and takes it when the lease runs out",
   async (_t, target) => {
     const db = await target.open();
-    await addOutboxEvents(db, [
-      { topic: "t", key: "k1", value: "1" },
-      { topic: "t", key: "k1", value: "2" },
-      { topic: "t", key: "k2", value: "3" },
-    ]);
-    // Ids come from a sequence, so a transaction that took id 1 may commit after row 2 was claimed.
-    await db.query(
-      "UPDATE sluice_outbox SET claimed_by = 'relay-a', claim_expires_at = now() + interval '1 minute' WHERE id = 2",
-    );
-    assert.deepEqual(await claimedIds(db, { relayId: "relay-b", batchSize: 10 }), [3]);
-    assert.equal(await markOutboxPublished(db, [2]), 1);
-    assert.deepEqual(await claimedIds(db, { relayId: "relay-b", batchSize: 10 }), [1]);
+    const first = await takeOutboxCursor(db, "relay-a", { leaseMs: 150 });
+    assert.equal(first.taken, true);
+    const standBy = await takeOutboxCursor(db, "relay-b", { leaseMs: 150 });
+    assert.equal(standBy.taken, false);
+    assert.equal(standBy.holder, "relay-a");
+    assert.ok(standBy.leaseMsLeft > 0 && standBy.leaseMsLeft <= 150, `lease left ${standBy.leaseMsLeft} ms`);
+    assert.deepEqual(standBy.position, first.position);
+    // The holder's own identity takes it again at once (an earlier life of the same relay), as does a caller that
+    // holds the database alone and knows relay-a is not among the relays it runs.
+    assert.equal((await takeOutboxCursor(db, "relay-a")).taken, true);
+    assert.equal((await takeOutboxCursor(db, "relay-c", { keepOnly: ["relay-a"] })).taken, false);
+    assert.equal((await takeOutboxCursor(db, "relay-c", { keepOnly: [], leaseMs: 100 })).taken, true);
+    assert.equal(await renewOutboxCursor(db, "relay-a"), false, "relay-a lost it");
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    assert.equal((await takeOutboxCursor(db, "relay-b")).taken, true, "relay-c's lease ran out");
+    await releaseOutboxCursor(db, "relay-b");
+    assert.equal((await takeOutboxCursor(db, "relay-d")).taken, true, "a cursor given up is taken at once");
   },
 );
 
-storeTest("a relay claims ahead behind the batch it names as publishing; nobody else does", async (_t, target) => {
-  const db = await target.open();
-  await addOutboxEvents(db, [
-    { topic: "t", key: "k1", value: "1" },
-    { topic: "t", key: "k1", value: "2" },
-    { topic: "t", key: "k1", value: "3" },
-    { topic: "t", key: "k2", value: "4" },
-  ]);
-  assert.deepEqual(await claimedIds(db, { relayId: "relay-a", batchSize: 2 }), [1, 2]);
-  // Another relay, and relay-a itself without naming the batch (say, after a restart), must wait for key k1.
-  assert.deepEqual(await claimedIds(db, { relayId: "relay-b", batchSize: 1 }), [4]);
-  assert.deepEqual(await claimOutboxBatch(db, { relayId: "relay-a", batchSize: 10 }), []);
-  assert.deepEqual(await claimedIds(db, { relayId: "relay-a", batchSize: 10, publishingIds: [1, 2] }), [3]);
-  await assert.rejects(
-    claimOutboxBatch(db, { relayId: "relay-a", publishingIds: Array.from({ length: 10_001 }, (_, id) => id) }),
-    /publishingIds/,
-  );
-});
+storeTest(
+  "a read returns rows after a position in order, and nothing to a relay without the cursor",
+  async (_t, target) => {
+    const db = await target.open();
+    await addOutboxEvents(
+      db,
+      Array.from({ length: 5 }, (_, index) => ({ topic: "t", key: `k${index}`, value: `v${index}` })),
+    );
+    await addOutboxEvents(db, [{ topic: "t", key: "k0", value: "v5" }]);
+    const { position } = await takeOutboxCursor(db, "relay-a");
+    const first = await readSettled(db, { relayId: "relay-a", after: position, batchSize: 3 });
+    assert.deepEqual(
+      first.records.map((row) => [row.id, row.value?.toString(), row.failedAttempts]),
+      [
+        [1, "v0", 0],
+        [2, "v1", 0],
+        [3, "v2", 0],
+      ],
+    );
+    const last = first.records[2]!;
+    assert.deepEqual(await readIds(db, { relayId: "relay-a", after: last, batchSize: 10 }), [4, 5, 6]);
+    const refused = await readOutboxBatch(db, { relayId: "relay-b", after: position });
+    assert.deepEqual([refused.held, refused.records], [false, []]);
+    assert.deepEqual(await readIds(db, { relayId: "relay-a", after: { xid: "18446744073709551615", id: 0 } }), []);
+    assert.throws(
+      () =>
+        outboxSql.readOutboxRows({
+          relayId: "r",
+          after: { xid: "1; --", id: 0 },
+          batchSize: 1,
+          bytesMax: 1,
+          leaseMs: 1,
+        }),
+      invalid("position.xid"),
+    );
+  },
+);
 
-storeTest("a claim stops at its byte budget, in id order, but always takes its first row", async (_t, target) => {
+storeTest("a read stops at its byte budget, in order, but always takes its first row", async (_t, target) => {
   const db = await target.open();
   // Keys and values of 4 + 100, 4 + 100, 4 + 300 and 4 + 10 bytes.
   await addOutboxEvents(db, [
@@ -229,171 +228,146 @@ storeTest("a claim stops at its byte budget, in id order, but always takes its f
     { topic: "t", key: "key3", value: "c".repeat(300) },
     { topic: "t", key: "key4", value: "d".repeat(10) },
   ]);
-  assert.deepEqual(await claimedIds(db, { relayId: "relay-a", bytesMax: 300 }), [1, 2], "row 3 would pass 300 bytes");
-  assert.deepEqual(await claimedIds(db, { relayId: "relay-b", bytesMax: 1 }), [3], "a row larger than the budget");
-  assert.deepEqual(await claimedIds(db, { relayId: "relay-c", bytesMax: 14 }), [4], "exactly at the budget");
-  await assert.rejects(claimOutboxBatch(db, { relayId: "relay-d", bytesMax: 0 }), /bytesMax/);
+  const { position } = await takeOutboxCursor(db, "relay-a");
+  const row = async (id: number) =>
+    (await readSettled(db, { relayId: "relay-a", after: position, batchSize: 10 })).records[id - 1]!;
+  assert.deepEqual(
+    await readIds(db, { relayId: "relay-a", after: position, bytesMax: 300 }),
+    [1, 2],
+    "row 3 would pass 300 bytes",
+  );
+  assert.deepEqual(
+    await readIds(db, { relayId: "relay-a", after: await row(2), bytesMax: 1 }),
+    [3],
+    "a row larger than the budget",
+  );
+  assert.deepEqual(
+    await readIds(db, { relayId: "relay-a", after: await row(3), bytesMax: 14 }),
+    [4],
+    "exactly at the budget",
+  );
+  await assert.rejects(readOutboxBatch(db, { relayId: "relay-a", after: position, bytesMax: 0 }), /bytesMax/);
 });
 
 storeTest(
-  "a claim waits while another claim on the same schema runs, and then sees its leases",
+  "moving the cursor publishes rows: they are not read again, and the lag counts what is left",
+  async (_t, target) => {
+    const db = await target.open();
+    await addOutboxEvents(db, [{ topic: "t", key: "a", value: "1" }]);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await addOutboxEvents(db, [
+      { topic: "t", key: "b", value: "2" },
+      { topic: "t", key: "c", value: "3" },
+    ]);
+    const before = await readOutboxLag(db);
+    assert.equal(before.waiting, 3);
+    assert.equal(before.inFlight, 0);
+    assert.ok(before.oldestCreatedAt instanceof Date);
+    assert.ok((before.oldestAgeMs ?? 0) >= 25, `oldest age ${before.oldestAgeMs} ms`);
+
+    const { position } = await takeOutboxCursor(db, "r");
+    const read = await readSettled(db, { relayId: "r", after: position, batchSize: 2 });
+    const during = await readOutboxLag(db);
+    assert.equal(during.waiting, 3);
+    assert.equal(during.inFlight, 2);
+
+    const end = read.records[1]!;
+    assert.equal(await advanceOutboxCursor(db, "r", end), true);
+    assert.equal(await advanceOutboxCursor(db, "r", read.records[0]!), true, "a move back is a move to where it is");
+    assert.deepEqual(await cursorPosition(db), { xid: end.xid, id: end.id });
+    const after = await readOutboxLag(db);
+    assert.equal(after.waiting, 1);
+    assert.equal(after.inFlight, 0);
+    assert.deepEqual(await readIds(db, { relayId: "r", after: await cursorPosition(db) }), [3]);
+    assert.equal(await advanceOutboxCursor(db, "someone-else", { xid: "18446744073709551615", id: 1 }), false);
+    assert.equal((await readOutboxLag(db)).waiting, 1, "a relay without the cursor moves nothing");
+  },
+);
+
+storeTest(
+  "a transaction that added rows first but commits last is still read, and before the rows added after it",
   async (_t, target) => {
     const db = await target.open();
     const peer = await target.peer(db);
-    await addOutboxEvents(db, [
-      { topic: "t", key: "k", value: "first" },
-      { topic: "t", key: "k", value: "second" },
-    ]);
-    let claimed: OutboxRecord[] | null = null;
-    let waiting: Promise<OutboxRecord[]> | null = null;
-    // The peer plays a claim in progress: it holds the claim lock and leases the first row of key k.
-    await peer.transaction(async (tx) => {
-      await tx.exec(outboxSql.claimTransactionSetup(target.schema));
-      await tx.query(
-        "UPDATE sluice_outbox SET claimed_by = 'relay-a', claim_expires_at = now() + interval '1 minute' WHERE id = 1",
-      );
-      waiting = claimOutboxBatch(db, { relayId: "relay-b" }).then((rows) => (claimed = rows));
-      await waitFor("the second claim to wait for the claim lock", async () => {
-        // A bigint advisory key shows in pg_locks as its high and low 32 bits, with objsubid 1.
-        const key = BigInt.asUintN(64, BigInt(advisoryLockKey("outbox-claims", target.schema)));
-        const rows = await adminQuery<{ waiting: number }>(
-          `SELECT count(*)::int AS waiting FROM pg_locks
-           WHERE locktype = 'advisory' AND NOT granted AND classid = $1::oid AND objid = $2::oid AND objsubid = 1
-             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
-          [String(key >> 32n), String(key & 0xffffffffn)],
-        );
-        return (rows[0]?.waiting ?? 0) > 0;
-      });
-      assert.equal(claimed, null, "the second claim waited");
+    const { position } = await takeOutboxCursor(db, "relay-a");
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let added!: () => void;
+    const addedEarly = new Promise<void>((resolve) => (added = resolve));
+    // The peer's transaction takes its transaction id (and row id 1) first, then stays open while others commit.
+    const slow = peer.transaction(async (tx) => {
+      await addOutboxEvents(tx, [{ topic: "t", key: "k", value: "early" }]);
+      added();
+      await released;
     });
-    // Had its snapshot been taken before the lock was granted, it would not see row 1 leased and would take row 2.
-    assert.deepEqual(await waiting, []);
-    assert.throws(() => advisoryTransactionLockScript("1; DROP TABLE sluice_outbox"), invalid("key"));
-    // The lowest key must not be read as the negation of a number past the bigint range.
-    await db.transaction((tx) => tx.exec(advisoryTransactionLockScript("-9223372036854775808")));
+    await addedEarly;
+    await addOutboxEvents(db, [{ topic: "t", key: "k", value: "late" }]);
+    const early = await readOutboxBatch(db, { relayId: "relay-a", after: position });
+    assert.deepEqual(
+      [early.records, early.heldBack],
+      [[], true],
+      "nothing is read while an older transaction may still commit behind the row that committed",
+    );
+    release();
+    await slow;
+    const read = await readSettled(db, { relayId: "relay-a", after: position });
+    assert.deepEqual(
+      read.records.map((row) => row.value?.toString()),
+      ["early", "late"],
+    );
   },
   { kinds: ["postgres"] },
 );
 
-storeTest("rows given back unsent keep their last error and do not count the claim", async (_t, target) => {
-  const db = await target.open();
-  await addOutboxEvents(db, [{ topic: "t", key: "k", value: "1" }]);
-  await claimOutboxBatch(db, { relayId: "relay-a" });
-  assert.equal(await releaseOutboxClaims(db, "relay-a", [1], "broker unavailable"), 1);
-  await claimOutboxBatch(db, { relayId: "relay-a" });
-  assert.equal(await releaseOutboxClaims(db, "relay-a", [1], null, { attempted: false }), 1);
-  const [row] = await claimOutboxBatch(db, { relayId: "relay-a" });
-  assert.equal(row?.claimCount, 2, "two attempts counted: the failed one and this one");
-  assert.equal(row?.lastError, "broker unavailable");
-});
-
-storeTest("expired leases are taken over; releasing records why; renewing keeps a lease", async (_t, target) => {
+storeTest("a failed send is counted on its rows, with why", async (_t, target) => {
   const db = await target.open();
   await addOutboxEvents(db, [
     { topic: "t", key: "k", value: "1" },
-    { topic: "t", key: "k", value: "2" },
-    { topic: "t", key: "j", value: "3" },
+    { topic: "t", key: "j", value: "2" },
   ]);
-  const dead = await claimOutboxBatch(db, { relayId: "relay-dead", batchSize: 1, leaseMs: 100 });
+  assert.equal(await recordOutboxFailures(db, [1], "broker unavailable"), 1);
+  assert.equal(await recordOutboxFailures(db, [1], "x".repeat(5_000)), 1);
+  const { position } = await takeOutboxCursor(db, "r");
+  const read = await readSettled(db, { relayId: "r", after: position });
   assert.deepEqual(
-    dead.map((row) => row.id),
-    [1],
-  );
-  assert.deepEqual(await claimedIds(db, { relayId: "relay-slow", batchSize: 10, leaseMs: 100 }), [3]);
-  await new Promise((resolve) => setTimeout(resolve, 60));
-  assert.equal(await renewOutboxClaims(db, "relay-slow", [3], 10_000), 1);
-  assert.equal(await renewOutboxClaims(db, "relay-other", [3], 10_000), 0);
-  await new Promise((resolve) => setTimeout(resolve, 80));
-
-  // relay-dead's lease on row 1 has run out: the next relay takes row 1 and, in order behind it, row 2.
-  const takeover = await claimOutboxBatch(db, { relayId: "relay-new", batchSize: 10 });
-  assert.deepEqual(
-    takeover.map((row) => [row.id, row.claimCount]),
+    read.records.map((row) => [row.id, row.failedAttempts, row.lastError?.length ?? null]),
     [
-      [1, 2],
-      [2, 1],
+      [1, 2, 2_000],
+      [2, 0, null],
     ],
-  );
-
-  assert.equal(await releaseOutboxClaims(db, "relay-dead", [1], "too late"), 0);
-  assert.equal(await releaseOutboxClaims(db, "relay-new", [1, 2], "broker unavailable"), 2);
-  const again = await claimOutboxBatch(db, { relayId: "relay-new", batchSize: 10 });
-  assert.deepEqual(
-    again.map((row) => [row.id, row.claimCount, row.lastError]),
-    [
-      [1, 3, "broker unavailable"],
-      [2, 2, "broker unavailable"],
-    ],
-  );
-});
-
-storeTest("lag counts waiting and in-flight rows and ages the oldest", async (_t, target) => {
-  const db = await target.open();
-  await addOutboxEvents(db, [{ topic: "t", key: "a", value: "1" }]);
-  await new Promise((resolve) => setTimeout(resolve, 30));
-  await addOutboxEvents(db, [
-    { topic: "t", key: "b", value: "2" },
-    { topic: "t", key: "c", value: "3" },
-  ]);
-  const before = await readOutboxLag(db);
-  assert.equal(before.waiting, 3);
-  assert.equal(before.inFlight, 0);
-  assert.ok(before.oldestCreatedAt instanceof Date);
-  assert.ok((before.oldestAgeMs ?? 0) >= 25, `oldest age ${before.oldestAgeMs} ms`);
-
-  const claimed = await claimOutboxBatch(db, { relayId: "r", batchSize: 2 });
-  const during = await readOutboxLag(db);
-  assert.equal(during.waiting, 3);
-  assert.equal(during.inFlight, 2);
-
-  await markOutboxPublished(
-    db,
-    claimed.map((row) => row.id),
-  );
-  const after = await readOutboxLag(db);
-  assert.equal(after.waiting, 1);
-  assert.equal(after.inFlight, 0);
-});
-
-storeTest("sent rows can be deleted at once, or kept and cleaned up after a retention", async (_t, target) => {
-  const db = await target.open();
-  await addOutboxEvents(
-    db,
-    Array.from({ length: 6 }, (_, index) => ({ topic: "t", key: `k${index}`, value: String(index) })),
-  );
-  const claimed = await claimOutboxBatch(db, { relayId: "r", batchSize: 6 });
-  assert.equal(await deleteOutboxEvents(db, [claimed[0]?.id ?? 0]), 1);
-  assert.equal(
-    await markOutboxPublished(
-      db,
-      claimed.slice(1).map((row) => row.id),
-    ),
-    5,
-  );
-  assert.equal(
-    await markOutboxPublished(
-      db,
-      claimed.slice(1).map((row) => row.id),
-    ),
-    0,
-    "marking twice changes nothing",
-  );
-  assert.deepEqual(await waitingIds(db), []);
-
-  assert.equal(await deletePublishedOutboxEvents(db, { olderThanMs: 60_000 }), 0, "nothing is old enough yet");
-  await db.query("UPDATE sluice_outbox SET published_at = published_at - interval '2 hours' WHERE id IN (2, 3, 4)");
-  assert.equal(await deletePublishedOutboxEvents(db, { olderThanMs: 3_600_000, limit: 2 }), 2);
-  assert.equal(await deletePublishedOutboxEvents(db, { olderThanMs: 3_600_000, limit: 2 }), 1);
-  assert.equal(await deletePublishedOutboxEvents(db, { olderThanMs: 3_600_000, limit: 2 }), 0);
-  const { rows } = await db.query<{ id: number }>("SELECT id FROM sluice_outbox ORDER BY id");
-  assert.deepEqual(
-    rows.map((row) => row.id),
-    [5, 6],
   );
 });
 
 storeTest(
-  "two relays running at once never claim a row twice and publish every key in order",
+  "published rows can be deleted with the cursor's move, or kept and cleaned up after a retention",
+  async (_t, target) => {
+    const db = await target.open();
+    await addOutboxEvents(
+      db,
+      Array.from({ length: 6 }, (_, index) => ({ topic: "t", key: `k${index}`, value: String(index) })),
+    );
+    const { position } = await takeOutboxCursor(db, "r");
+    const read = await readSettled(db, { relayId: "r", after: position });
+    assert.equal(await advanceOutboxCursor(db, "r", read.records[0]!, { deleteIds: [1] }), true);
+    assert.equal(await advanceOutboxCursor(db, "r", read.records[4]!), true);
+    assert.equal((await readOutboxLag(db)).waiting, 1);
+
+    assert.equal(await deletePublishedOutboxEvents(db, { olderThanMs: 60_000 }), 0, "nothing is old enough yet");
+    await db.query("UPDATE sluice_outbox SET created_at = created_at - interval '2 hours' WHERE id IN (2, 3, 4, 6)");
+    assert.equal(await deletePublishedOutboxEvents(db, { olderThanMs: 3_600_000, limit: 2 }), 2);
+    assert.equal(await deletePublishedOutboxEvents(db, { olderThanMs: 3_600_000, limit: 2 }), 1);
+    assert.equal(await deletePublishedOutboxEvents(db, { olderThanMs: 3_600_000, limit: 2 }), 0);
+    const { rows } = await db.query<{ id: number }>("SELECT id FROM sluice_outbox ORDER BY id");
+    assert.deepEqual(
+      rows.map((row) => row.id),
+      [5, 6],
+      "row 6 is old but not yet published",
+    );
+  },
+);
+
+storeTest(
+  "two relays taking turns with the cursor publish every row once and every key in order",
   async (_t, target) => {
     const random = seededRandom(20_240_611);
     const db = await target.open();
@@ -412,7 +386,7 @@ storeTest(
       Array.from({ length: total / 2 }, (_, index) => eventFor(index)),
     );
 
-    const claimsById = new Map<number, string[]>();
+    const sentById = new Map<number, string[]>();
     const published: OutboxRecord[] = [];
     const delays = Array.from({ length: 1_000 }, () => Math.floor(random() * 4));
     let delayIndex = 0;
@@ -432,31 +406,41 @@ storeTest(
       producing = false;
     })();
 
+    // Each relay publishes a few batches while it holds the cursor, then gives it up for the other to take.
     const relay = async (relayId: string, handle: Database) => {
       while (true) {
-        const batch = await claimOutboxBatch(handle, { relayId, batchSize: 1 + Math.floor(random() * 9) });
-        if (batch.length === 0) {
-          if (!producing && (await readOutboxLag(handle)).waiting === 0) return;
+        const take = await takeOutboxCursor(handle, relayId);
+        if (!take.taken) {
           await pause();
           continue;
         }
-        for (const row of batch) {
-          claimsById.set(row.id, [...(claimsById.get(row.id) ?? []), relayId]);
-          published.push(row);
-          await pause();
+        let after = take.position;
+        for (let round = 0; round < 3; round += 1) {
+          const { records } = await readSettled(handle, {
+            relayId,
+            after,
+            batchSize: 1 + Math.floor(random() * 9),
+          });
+          if (records.length === 0) break;
+          for (const row of records) {
+            sentById.set(row.id, [...(sentById.get(row.id) ?? []), relayId]);
+            published.push(row);
+            await pause();
+          }
+          after = records[records.length - 1]!;
+          assert.equal(await advanceOutboxCursor(handle, relayId, after), true);
         }
-        await markOutboxPublished(
-          handle,
-          batch.map((row) => row.id),
-        );
+        await releaseOutboxCursor(handle, relayId);
+        if (!producing && (await readOutboxLag(handle)).waiting === 0) return;
+        await pause();
       }
     };
     await Promise.all([producer, relay("relay-a", db), relay("relay-b", peer)]);
 
-    assert.equal(claimsById.size, total, "every row was claimed");
-    const doubles = [...claimsById].filter(([, relays]) => relays.length > 1);
-    assert.deepEqual(doubles, [], "no row was claimed twice");
-    const relaysUsed = new Set([...claimsById.values()].flat());
+    assert.equal(sentById.size, total, "every row was published");
+    const doubles = [...sentById].filter(([, relays]) => relays.length > 1);
+    assert.deepEqual(doubles, [], "no row was published twice");
+    const relaysUsed = new Set([...sentById.values()].flat());
     assert.equal(relaysUsed.size, 2, "both relays did work");
     for (const key of keys) {
       const ids = published.filter((row) => row.partitionKey === key).map((row) => row.id);
@@ -466,7 +450,7 @@ storeTest(
         `key ${key} was published in id order`,
       );
     }
-    assert.deepEqual(await waitingIds(db), []);
+    assert.equal((await readOutboxLag(db)).waiting, 0);
   },
   { timeoutMs: 120_000 },
 );

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 
 import { Type } from "@sinclair/typebox";
 
-import type { Database } from "../../src/store/index.js";
+import { readOutboxLag, type Database } from "../../src/store/index.js";
 import type { ConsumerCrashPoint, InboxConsumer } from "../../src/toolkit/consumer.js";
 import { EVENT_HEADERS } from "../../src/toolkit/event.js";
 import type { KafkaClient } from "../../src/toolkit/kafka/connection.js";
@@ -353,7 +353,7 @@ storeTest(
     };
 
     const drained = async (): Promise<boolean> => {
-      const waiting = await count(db, "SELECT count(*)::int AS total FROM sluice_outbox WHERE published_at IS NULL");
+      const { waiting } = await readOutboxLag(db);
       const ledgerEntries = await count(db, "SELECT count(DISTINCT entry_id)::int AS total FROM ledger");
       return waiting === 0 && ledgerEntries === produced.committed.size;
     };
@@ -383,10 +383,7 @@ storeTest(
         while (producing || !(await drained())) {
           if (produceError !== null) throw produceError;
           if (Date.now() > deadline) {
-            const waiting = await count(
-              db,
-              "SELECT count(*)::int AS total FROM sluice_outbox WHERE published_at IS NULL",
-            );
+            const { waiting } = await readOutboxLag(db);
             const ledgerEntries = await count(db, "SELECT count(DISTINCT entry_id)::int AS total FROM ledger");
             throw new Error(
               `round ${round} did not drain within ${ROUND_DRAIN_TIMEOUT_MS} ms: ${waiting} outbox rows unpublished, ` +

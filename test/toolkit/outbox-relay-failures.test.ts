@@ -6,7 +6,7 @@ import type { TestContext } from "node:test";
 
 import { Type } from "@sinclair/typebox";
 
-import type { Database } from "../../src/store/index.js";
+import { readOutboxLag, type Database } from "../../src/store/index.js";
 import { EVENT_HEADERS } from "../../src/toolkit/event.js";
 import { ensureTopics } from "../../src/toolkit/kafka/admin.js";
 import { addManyToOutbox } from "../../src/toolkit/outbox.js";
@@ -42,19 +42,30 @@ async function addCartEvents(db: Database, carts: number, perCart: number): Prom
   return db.transaction((tx) => addManyToOutbox(tx, cartUpdated, values));
 }
 
-interface LeaseView {
+interface FailureView {
   id: number;
-  claimed_by: string | null;
-  published_at: Date | null;
   last_error: string | null;
-  claim_count: number;
+  failed_attempts: number;
 }
 
-async function leases(db: Database): Promise<LeaseView[]> {
-  const { rows } = await db.query<LeaseView>(
-    "SELECT id, claimed_by, published_at, last_error, claim_count FROM sluice_outbox ORDER BY id",
-  );
+async function failures(db: Database): Promise<FailureView[]> {
+  const { rows } = await db.query<FailureView>("SELECT id, last_error, failed_attempts FROM sluice_outbox ORDER BY id");
   return rows;
+}
+
+async function waiting(db: Database): Promise<number> {
+  return (await readOutboxLag(db)).waiting;
+}
+
+/** The relay holding the outbox's cursor, or null. */
+async function cursorHolder(db: Database): Promise<string | null> {
+  const { rows } = await db.query<{ relay_id: string | null }>("SELECT relay_id FROM sluice_outbox_cursor");
+  return rows[0]?.relay_id ?? null;
+}
+
+/** Whether a statement is the relay's move of the cursor. */
+function movesCursor(sql: string): boolean {
+  return sql.includes("SET position_xid");
 }
 
 /** Each key's events in first-delivery order, without the duplicates. */
@@ -89,15 +100,11 @@ storeTest("while the broker refuses produce requests rows wait, then flow once i
     await waitFor("two failed rounds", () => relay.status().consecutiveFailures >= 2, 20_000);
     assert.equal(relay.status().published, 0);
     assert.equal(relay.ready, true, "a relay waiting for the broker is still running");
-    const waiting = await leases(db);
-    assert.ok(
-      waiting.every((row) => row.published_at === null),
-      "nothing is marked while the broker refuses",
-    );
+    assert.equal(await waiting(db), 40, "the cursor does not move while the broker refuses");
     assert.match(relay.status().lastError ?? "", /carts\.updated/);
     assert.ok(
-      waiting.some((row) => row.last_error !== null && row.claim_count >= 1),
-      "the failure is recorded",
+      (await failures(db)).some((row) => /carts\.updated/.test(row.last_error ?? "") && row.failed_attempts >= 1),
+      "the failure is recorded on the rows",
     );
 
     removeFault();
@@ -143,7 +150,7 @@ storeTest("the relay survives a broker restart: rows wait while it is down, then
 });
 
 storeTest(
-  "a relay crashing between claim and send publishes nothing; another takes over after the lease",
+  "a relay crashing between read and send publishes nothing; another takes the cursor over after the lease",
   async (t, target) => {
     const { broker, client, db } = await publishingScene(t, target, [cartUpdated]);
     await withStoppables(async (track) => {
@@ -166,11 +173,8 @@ storeTest(
       assert.ok(crashing.crashError instanceof RelayCrashedError);
       assert.equal(crashing.crashError.point, "afterClaim");
       assert.equal(crashing.ready, false);
-      const held = await leases(db);
-      assert.ok(
-        held.every((row) => row.claimed_by === "doomed" && row.published_at === null),
-        "rows stay leased",
-      );
+      assert.equal(await cursorHolder(db), "doomed", "the cursor stays leased");
+      assert.equal(await waiting(db), 15);
 
       const successor = track(new OutboxRelay({ db, client, relayId: "successor", idlePollIntervalMs: 100 }));
       await successor.start();
@@ -178,16 +182,17 @@ storeTest(
       const records = await readTopic(broker, "carts.updated", 15);
       assert.equal(records.length, 15, "nothing was sent before the crash, so nothing is duplicated");
       assertKeysComplete(records, 3, 5);
+      assert.equal(await cursorHolder(db), "successor");
       assert.ok(
-        (await leases(db)).every((row) => row.claim_count === 2),
-        "each row was claimed by both relays",
+        (await failures(db)).every((row) => row.failed_attempts === 0),
+        "a crash is not a failed send",
       );
     });
   },
 );
 
 storeTest(
-  "a relay crashing between send and mark leads to duplicates with the same event id, never a loss",
+  "a relay crashing between send and the cursor's move leads to duplicates with the same event id, never a loss",
   async (t, target) => {
     const { broker, client, db } = await publishingScene(t, target, [cartUpdated]);
     await withStoppables(async (track) => {
@@ -210,10 +215,7 @@ storeTest(
       await waitFor("the crash", () => crashing.status().state === "crashed", 20_000);
       assert.equal(crashing.crashError?.point, "afterSend");
       assert.equal(sentBeforeCrash, 6);
-      assert.ok(
-        (await leases(db)).every((row) => row.published_at === null),
-        "the crash came before the mark",
-      );
+      assert.equal(await waiting(db), 6, "the crash came before the cursor's move");
 
       const successor = track(new OutboxRelay({ db, client, idlePollIntervalMs: 100 }));
       await successor.start();
@@ -233,7 +235,7 @@ storeTest(
 );
 
 storeTest(
-  "a batch's mark runs while the next batch is sent; when it fails, its rows go out again after their lease",
+  "a batch's cursor move runs while the next batch is sent; when it fails, the next batch's move covers both",
   async (t, target) => {
     const { broker, client, db } = await publishingScene(t, target, [cartUpdated]);
     const produced = () => metricValue("sluice_events_produced_total", { topic: cartUpdated.name, source: "outbox" });
@@ -241,7 +243,7 @@ storeTest(
     let marks = 0;
     let sentDuringFirstMark = 0;
     const faulty = databaseWithFault(db, async (sql) => {
-      if (!sql.includes("SET published_at")) return;
+      if (!movesCursor(sql)) return;
       marks += 1;
       if (marks !== 1) return;
       // The first batch's mark fails, but only once the second batch reached the broker (or after a while, if the
@@ -250,7 +252,7 @@ storeTest(
         () => undefined,
       );
       sentDuringFirstMark = (await produced()) - producedBefore;
-      throw new Error("the database refused the mark");
+      throw new Error("the database refused the cursor's move");
     });
     await withStoppables(async (track) => {
       const ids = await addCartEvents(db, 2, 8);
@@ -258,14 +260,11 @@ storeTest(
         new OutboxRelay({ db: faulty, client, batchSize: 4, leaseMs: 1_000, idlePollIntervalMs: 100 }),
       );
       await relay.start();
-      await waitFor(
-        "every row to be marked",
-        async () => (await leases(db)).every((row) => row.published_at !== null),
-        20_000,
-      );
-      assert.equal(sentDuringFirstMark, 8, "the second batch was sent while the first one's mark ran");
+      await waitFor("every row to be published", async () => (await waiting(db)) === 0, 20_000);
+      assert.equal(sentDuringFirstMark, 8, "the second batch was sent while the first one's move ran");
+      assert.equal(relay.status().published, 16);
 
-      const records = await readTopic(broker, cartUpdated.name, 20);
+      const records = await readTopic(broker, cartUpdated.name, 16);
       const deliveries = new Map<string, number>();
       for (const record of records) {
         const id = record.headers[EVENT_HEADERS.id] ?? "";
@@ -273,9 +272,9 @@ storeTest(
       }
       assert.deepEqual([...deliveries.keys()].sort(), [...ids].sort(), "every event reached the topic");
       assert.deepEqual(
-        ids.filter((id) => deliveries.get(id) === 2),
-        ids.slice(0, 4),
-        "exactly the first batch, whose mark failed, went out twice",
+        ids.filter((id) => deliveries.get(id) !== 1),
+        [],
+        "nothing went out twice: the second batch's move took the cursor past the first batch too",
       );
       assertKeysComplete(records, 2, 8);
     });
@@ -283,8 +282,8 @@ storeTest(
 );
 
 /**
- * A relay (batches of 4) whose first mark takes three leases' time, and a rival relay started as that mark begins:
- * the rows being marked must keep their lease, so that the rival does not send them again.
+ * A relay (batches of 4) whose first cursor move takes three leases' time, and a rival relay started as that move
+ * begins: the relay must keep the cursor's lease meanwhile, so that the rival does not send the rows again.
  */
 async function slowFirstMark(t: TestContext, target: StoreTarget, carts: number): Promise<void> {
   const { broker, client, db } = await publishingScene(t, target, [cartUpdated]);
@@ -294,7 +293,7 @@ async function slowFirstMark(t: TestContext, target: StoreTarget, carts: number)
     let marks = 0;
     let rival: OutboxRelay | null = null;
     const slow = databaseWithFault(db, async (sql) => {
-      if (!sql.includes("SET published_at")) return;
+      if (!movesCursor(sql)) return;
       marks += 1;
       if (marks !== 1) return;
       rival = track(new OutboxRelay({ db, client, relayId: "rival", leaseMs: 500, idlePollIntervalMs: 50 }));
@@ -305,26 +304,22 @@ async function slowFirstMark(t: TestContext, target: StoreTarget, carts: number)
       new OutboxRelay({ db: slow, client, relayId: "slow", batchSize: 4, leaseMs: 500, idlePollIntervalMs: 50 }),
     );
     await relay.start();
-    await waitFor(
-      "every row to be marked",
-      async () => (await leases(db)).every((row) => row.published_at !== null),
-      20_000,
-    );
+    await waitFor("every row to be published", async () => (await waiting(db)) === 0, 20_000);
     assert.ok(rival !== null, "the rival relay ran");
     const records = await readTopic(broker, cartUpdated.name, ids.length);
     assert.equal(records.length, ids.length, "no event was sent twice");
   });
 }
 
-storeTest("a slow mark keeps its rows' lease while the next batch is sent", (t, target) =>
+storeTest("a slow cursor move keeps the lease while the next batch is sent", (t, target) =>
   slowFirstMark(t, target, 16),
 );
 
-storeTest("a slow mark of the last full batch keeps its rows' lease while the relay waits for it", (t, target) =>
+storeTest("a slow cursor move after the last full batch keeps the lease while the relay waits for it", (t, target) =>
   slowFirstMark(t, target, 4),
 );
 
-storeTest("stop finishes the batch in flight; past stopTimeoutMs it releases the rows instead", async (t, target) => {
+storeTest("stop finishes the batch in flight; past stopTimeoutMs it gives the cursor up instead", async (t, target) => {
   const { broker, client, db } = await publishingScene(t, target, [cartUpdated]);
   await withStoppables(async (track) => {
     await addCartEvents(db, 2, 2);
@@ -346,10 +341,12 @@ storeTest("stop finishes the batch in flight; past stopTimeoutMs it releases the
     await graceful.stop();
     assert.equal(graceful.status().state, "stopped");
     assert.equal(graceful.status().published, 4, "the batch in flight was finished");
-    assert.ok((await leases(db)).every((row) => row.published_at !== null && row.claimed_by === null));
+    assert.equal(await waiting(db), 0);
+    assert.equal(await cursorHolder(db), null, "a stopped relay gives the cursor up");
 
     await addCartEvents(db, 2, 2);
     let release: () => void = () => {};
+    let stuckRead = false;
     const stuck = track(
       new OutboxRelay({
         db,
@@ -357,24 +354,21 @@ storeTest("stop finishes the batch in flight; past stopTimeoutMs it releases the
         relayId: "stuck",
         stopTimeoutMs: 100,
         hooks: {
-          afterClaim: () => new Promise<void>((resolve) => (release = resolve)),
+          afterClaim: () => {
+            stuckRead = true;
+            return new Promise<void>((resolve) => (release = resolve));
+          },
         },
       }),
     );
     await stuck.start();
-    await waitFor(
-      "the stuck relay to claim",
-      async () => (await leases(db)).some((row) => row.claimed_by === "stuck"),
-      20_000,
-    );
+    await waitFor("the stuck relay to read", () => stuckRead, 20_000);
+    assert.equal(await cursorHolder(db), "stuck");
     const stopStartedAt = Date.now();
     await stuck.stop();
     assert.ok(Date.now() - stopStartedAt < 5_000, "stop did not wait for the stuck batch");
-    const after = await leases(db);
-    assert.ok(
-      after.filter((row) => row.published_at === null).every((row) => row.claimed_by === null),
-      "the stuck batch's rows were released for other relays",
-    );
+    assert.equal(await cursorHolder(db), null, "the cursor was given up for other relays");
+    assert.equal(await waiting(db), 4, "the stuck batch's rows wait for another relay");
     release();
     assert.equal((await readTopic(broker, "carts.updated", 4)).length, 4, "only the finished batch reached the broker");
   });

@@ -1,12 +1,12 @@
-// A relay that starts after another died does not wait for the dead relay's leases to run out when it knows that
-// relay is dead: on a database its process holds alone (PGlite), and, on a server, when the leases carry its own
-// identity (an earlier life of it). Leases of a relay that may still be alive are left alone.
+// A relay that starts after another died does not wait for the dead relay's lease on the cursor to run out when it
+// knows that relay is dead: on a database its process holds alone (PGlite), and, on a server, when the lease carries
+// its own identity (an earlier life of it). The lease of a relay that may still be alive is left alone.
 
 import assert from "node:assert/strict";
 
 import { Type } from "@sinclair/typebox";
 
-import type { Database } from "../../src/store/index.js";
+import { readOutboxLag, type Database } from "../../src/store/index.js";
 import type { KafkaClient } from "../../src/toolkit/kafka/connection.js";
 import { addManyToOutbox } from "../../src/toolkit/outbox.js";
 import { OutboxRelay } from "../../src/toolkit/outbox-relay.js";
@@ -31,7 +31,7 @@ async function addNotes(db: Database, count: number): Promise<void> {
 
 type Track = <T extends OutboxRelay>(relay: T) => T;
 
-/** Starts a relay that claims every row and dies there, as a killed process would, leaving the rows leased. */
+/** Starts a relay that reads every row and dies there, as a killed process would, leaving the cursor leased. */
 async function crashAfterClaim(db: Database, client: KafkaClient, relayId: string, track: Track): Promise<void> {
   const doomed = track(
     new OutboxRelay({
@@ -50,16 +50,14 @@ async function crashAfterClaim(db: Database, client: KafkaClient, relayId: strin
   await waitFor("the crash", () => doomed.status().state === "crashed", 20_000);
 }
 
+/** The rows waiting behind the cursor while relayId holds it; 0 when another relay (or none) holds it. */
 async function leasedBy(db: Database, relayId: string): Promise<number> {
-  const { rows } = await db.query<{ count: number }>(
-    "SELECT count(*)::integer AS count FROM sluice_outbox WHERE claimed_by = $1 AND published_at IS NULL",
-    [relayId],
-  );
-  return rows[0]?.count ?? 0;
+  const { rows } = await db.query<{ relay_id: string | null }>("SELECT relay_id FROM sluice_outbox_cursor");
+  return rows[0]?.relay_id === relayId ? (await readOutboxLag(db)).waiting : 0;
 }
 
 storeTest(
-  "on a database it holds alone, a starting relay takes over a dead relay's leases at once",
+  "on a database it holds alone, a starting relay takes over a dead relay's cursor at once",
   async (t, target) => {
     const { broker, client, db } = await publishingScene(t, target, [noteAdded]);
     await withStoppables(async (track) => {
@@ -80,18 +78,18 @@ storeTest(
 );
 
 storeTest(
-  "with a server, a relay restarting under its own identity takes back its leases at once; another relay waits",
+  "with a server, a relay restarting under its own identity takes back the cursor at once; another relay waits",
   async (t, target) => {
     const { broker, client, db } = await publishingScene(t, target, [noteAdded]);
     await withStoppables(async (track) => {
       await addNotes(db, 12);
       await crashAfterClaim(db, client, "pod-a", track);
-      // Another relay on a shared server cannot tell whether pod-a is dead: it leaves the leases alone.
+      // Another relay on a shared server cannot tell whether pod-a is dead: it leaves the lease alone.
       const other = track(new OutboxRelay({ db, client, relayId: "pod-b", idlePollIntervalMs: 50 }));
       await other.start();
       await new Promise((resolve) => setTimeout(resolve, 500));
       assert.equal(other.status().published, 0);
-      assert.equal(await leasedBy(db, "pod-a"), 12, "pod-a's leases still hold");
+      assert.equal(await leasedBy(db, "pod-a"), 12, "pod-a's lease still holds");
 
       const restarted = track(new OutboxRelay({ db, client, relayId: "pod-a", idlePollIntervalMs: 100 }));
       await restarted.start();

@@ -5,10 +5,14 @@ import assert from "node:assert/strict";
 
 import { Type } from "@sinclair/typebox";
 
-import type { Database } from "../../src/store/index.js";
+import { readOutboxLag, type Database } from "../../src/store/index.js";
 import { EVENT_HEADERS } from "../../src/toolkit/event.js";
 import { addManyToOutbox, addToOutbox } from "../../src/toolkit/outbox.js";
 import { OutboxRelay } from "../../src/toolkit/outbox-relay.js";
+import {
+  DEFAULT_RELAY_EXCLUSIVE_IDLE_POLL_INTERVAL_MS,
+  DEFAULT_RELAY_IDLE_POLL_INTERVAL_MS,
+} from "../../src/toolkit/outbox-relay-options.js";
 import { defineTopic } from "../../src/toolkit/topic.js";
 import { seededRandom, storeTest, waitFor } from "../store/harness.js";
 import {
@@ -78,10 +82,15 @@ function publishedBatches(db: Database): Promise<number> {
 }
 
 async function unpublishedCount(db: Database): Promise<number> {
-  const { rows } = await db.query<{ count: number }>(
-    "SELECT count(*)::int AS count FROM sluice_outbox WHERE published_at IS NULL",
+  return (await readOutboxLag(db)).waiting;
+}
+
+/** Each row's physical place and the transaction that wrote its version: both change when a row is updated. */
+async function rowVersions(db: Database): Promise<string[]> {
+  const { rows } = await db.query<{ version: string }>(
+    "SELECT id || ':' || ctid::text || ':' || xmin::text AS version FROM sluice_outbox ORDER BY id",
   );
-  return rows[0]?.count ?? -1;
+  return rows.map((row) => row.version);
 }
 
 storeTest("the relay delivers every committed event once, each key in order on one partition", async (t, target) => {
@@ -90,6 +99,7 @@ storeTest("the relay delivers every committed event once, each key in order on o
   const batchesBefore = await publishedBatches(db);
   await withStoppables(async (track) => {
     const expected = await addStockEvents(db, 240, 12, 7);
+    const versions = await rowVersions(db);
     const relay = track(new OutboxRelay({ db, client, batchSize: 25 }));
     await relay.start();
     assert.equal(relay.ready, true);
@@ -97,9 +107,8 @@ storeTest("the relay delivers every committed event once, each key in order on o
     const records = await readTopic(broker, "stock.moved", 240);
     assert.equal(records.length, 240);
     assertDeliveredOnceInKeyOrder(records, expected);
-    assert.equal(await unpublishedCount(db), 0, "every row is marked published");
-    const { rows } = await db.query<{ count: number }>("SELECT count(*)::int AS count FROM sluice_outbox");
-    assert.equal(rows[0]?.count, 240, "marked rows are kept until cleanup");
+    assert.equal(await unpublishedCount(db), 0, "every row is published");
+    assert.deepEqual(await rowVersions(db), versions, "publishing wrote no row: each has its first version still");
   });
   assert.equal(
     (await metricValue("sluice_events_produced_total", { topic: "stock.moved", source: "outbox" })) - before,
@@ -127,30 +136,44 @@ storeTest(
   },
 );
 
-storeTest("two relays at once deliver each event once and keep every key in order", async (t, target) => {
-  const { broker, client, db } = await publishingScene(t, target, [stockMoved]);
-  const peer = await target.peer(db);
-  await withStoppables(async (track) => {
-    const first = track(new OutboxRelay({ db, client, batchSize: 5, relayId: "relay-a" }));
-    const second = track(
-      new OutboxRelay({ db: peer, client: toolkitClientFor(broker), batchSize: 5, relayId: "relay-b" }),
-    );
-    await first.start();
-    await second.start();
-    // Events arrive while both relays run, as they would in production.
-    const expected = await addStockEvents(db, 300, 40, 11);
-    await waitFor(
-      "both relays to publish 300 events",
-      () => first.status().published + second.status().published === 300,
-      30_000,
-    );
-    const records = await readTopic(broker, "stock.moved", 300);
-    assert.equal(records.length, 300);
-    assertDeliveredOnceInKeyOrder(records, expected);
-    assert.ok(first.status().published > 0 && second.status().published > 0, "both relays took part");
-    assert.equal(await unpublishedCount(db), 0);
-  });
-});
+storeTest(
+  "two relays at once: one publishes, the other stands by and takes over when it stops; every key stays in order",
+  async (t, target) => {
+    const { broker, client, db } = await publishingScene(t, target, [stockMoved]);
+    const peer = await target.peer(db);
+    await withStoppables(async (track) => {
+      const first = track(new OutboxRelay({ db, client, batchSize: 5, relayId: "relay-a", leaseMs: 1_000 }));
+      const second = track(
+        new OutboxRelay({
+          db: peer,
+          client: toolkitClientFor(broker),
+          batchSize: 5,
+          relayId: "relay-b",
+          leaseMs: 1_000,
+        }),
+      );
+      await first.start();
+      await waitFor("relay-a to take the cursor", () => first.status().holdsCursor, 10_000);
+      await second.start();
+      // Events arrive while both relays run, as they would in production.
+      const expected = await addStockEvents(db, 300, 40, 11);
+      await waitFor("relay-a to publish some events", () => first.status().published >= 100, 30_000);
+      assert.equal(second.status().published, 0, "the stand-by published nothing");
+      assert.equal(second.status().holdsCursor, false);
+      await first.stop();
+      await waitFor(
+        "both relays to publish 300 events",
+        () => first.status().published + second.status().published === 300,
+        30_000,
+      );
+      assert.ok(second.status().published > 0, "the stand-by took over");
+      const records = await readTopic(broker, "stock.moved", 300);
+      assert.equal(records.length, 300);
+      assertDeliveredOnceInKeyOrder(records, expected);
+      assert.equal(await unpublishedCount(db), 0);
+    });
+  },
+);
 
 storeTest("a notification wakes an idle relay long before its poll interval", async (t, target) => {
   const { client, db } = await publishingScene(t, target, [stockMoved]);
@@ -207,6 +230,18 @@ storeTest(
       await shared.start();
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       assert.equal(shared.status().idlePollMs, 200);
+      await shared.stop();
+
+      // By default the safety net polls once a minute from the start on an exclusive database, every 10 s elsewhere.
+      for (const [exclusiveDatabase, expectedMs] of [
+        [true, DEFAULT_RELAY_EXCLUSIVE_IDLE_POLL_INTERVAL_MS],
+        [false, DEFAULT_RELAY_IDLE_POLL_INTERVAL_MS],
+      ] as const) {
+        const relay = track(new OutboxRelay({ db, client, lagIntervalMs: 0, exclusiveDatabase }));
+        await relay.start();
+        assert.equal(relay.status().idlePollMs, expectedMs, `exclusiveDatabase: ${exclusiveDatabase}`);
+        await relay.stop();
+      }
     });
   },
 );

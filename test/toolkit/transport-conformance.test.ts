@@ -327,6 +327,72 @@ conformance(
 );
 
 conformance(
+  "handlersAtOnce: a transaction's handlers of different keys overlap, a key's never; a failed one retries alone",
+  async (_t, scene) => {
+    let inFlight = 0;
+    let mostAtOnce = 0;
+    const keysInFlight = new Set<string>();
+    let sameKeyOverlaps = 0;
+    const calls = new Map<string, number>();
+    let secondArrived: () => void = () => undefined;
+    const overlap = new Promise<void>((resolve) => (secondArrived = resolve));
+    const flakySequence = 13;
+    const consumer = scene.consumer({
+      handlersAtOnce: 8,
+      retry: { attempts: 3, baseDelayMs: 100, maxDelayMs: 200, jitter: 0 },
+      async handler(event, tx) {
+        const call = (calls.get(event.id) ?? 0) + 1;
+        calls.set(event.id, call);
+        if (keysInFlight.has(event.value.item)) sameKeyOverlaps += 1;
+        keysInFlight.add(event.value.item);
+        inFlight += 1;
+        mostAtOnce = Math.max(mostAtOnce, inFlight);
+        if (inFlight >= 2) secondArrived();
+        try {
+          // As in the concurrency case: a handler lingers until another runs beside it, or a while passes.
+          await Promise.race([overlap, new Promise((resolve) => setTimeout(resolve, 200))]);
+          await tx.query("INSERT INTO seen (event_id, item, sequence) VALUES ($1, $2, $3)", [
+            event.id,
+            event.value.item,
+            event.value.sequence,
+          ]);
+          if (event.value.sequence === flakySequence && call === 1) throw new Error("flaky on its first call");
+        } finally {
+          inFlight -= 1;
+          keysInFlight.delete(event.value.item);
+        }
+      },
+    });
+    await consumer.start();
+    await consumer.whenReady(30_000);
+    await scene.relay();
+    const values = itemsFor(60, 6);
+    const ids = await commitEvents(scene.db, scene.topic, values);
+    await waitFor("60 events handled", async () => (await seenCount(scene.db)) >= 60, DRAIN_TIMEOUT_MS, 50);
+    // The flaky event's first insert was rolled back with its transaction, and its retry committed once.
+    await assertEachOnce(scene.db, ids);
+    assert.ok(mostAtOnce >= 2, `handlers of one transaction ran side by side (at most ${mostAtOnce} at once)`);
+    assert.ok(mostAtOnce <= 8, `no more than handlersAtOnce handlers at once (${mostAtOnce})`);
+    assert.equal(sameKeyOverlaps, 0, "a key's handlers never overlapped");
+    const labels = { group: scene.groupId, topic: scene.topic.name };
+    assert.equal(await counterValue("sluice_events_retried_total", labels), 1, "only the flaky event was retried");
+    assert.equal(await counterValue("sluice_events_consumed_total", labels), 60);
+    // A key's events keep their order, except the flaky event's key, whose retry came after the events behind it.
+    const flakyItem = values.find((value) => value.sequence === flakySequence)?.item;
+    const byItem = new Map<string, number[]>();
+    for (const row of await seenRows(scene.db)) byItem.set(row.item, [...(byItem.get(row.item) ?? []), row.sequence]);
+    for (const [item, sequences] of byItem) {
+      if (item === flakyItem) continue;
+      assert.deepEqual(
+        sequences,
+        [...sequences].sort((left, right) => left - right),
+        `${item} in order`,
+      );
+    }
+  },
+);
+
+conformance(
   "redelivery after a crash: work committed but not acknowledged is skipped by the inbox",
   async (_t, scene) => {
     let arrivals = 0;

@@ -350,7 +350,7 @@ export async function outboxView({ container, params, navigate }) {
                 ? h(
                     "li",
                     {},
-                    `Outbox (${step.schema}): created ${step.createdAt}, ${step.publishedAt ? `published ${step.publishedAt}` : "not yet published"} to ${step.topic}`,
+                    `Outbox (${step.schema}): created ${step.createdAt}, ${step.published ? "published" : "not yet published"} to ${step.topic}`,
                   )
                 : step.step === "topic"
                   ? h(

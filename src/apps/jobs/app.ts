@@ -9,6 +9,7 @@ import { webDirectory, webPage } from "../../gateway/static-files.js";
 import type { Database } from "../../store/database.js";
 import {
   createConsumer,
+  DEFAULT_RELAY_EXCLUSIVE_IDLE_POLL_INTERVAL_MS,
   DEFAULT_RELAY_IDLE_POLL_INTERVAL_MS,
   type Component,
   type TopicDefinition,
@@ -98,8 +99,13 @@ function serviceParts(service: JobsServiceName, context: RoleContext, db: Databa
       const store = keyValueStoreFor(context.env, context.logger);
       const cache = listingCache(store, context.logger);
       // Every route that adds a job event wakes the relay after its commit, so it needs no notification; the slow
-      // poll finds what a crashed process left behind.
-      const relay = context.outboxRelay({ listen: false, pollIntervalMs: DEFAULT_RELAY_IDLE_POLL_INTERVAL_MS });
+      // poll finds what a crashed process left behind. On PGlite no other process writes, and the relay takes over a
+      // crashed one's rows at start, so the poll is only a last resort there.
+      const relay = context.outboxRelay({
+        listen: false,
+        pollIntervalMs:
+          db.kind === "pglite" ? DEFAULT_RELAY_EXCLUSIVE_IDLE_POLL_INTERVAL_MS : DEFAULT_RELAY_IDLE_POLL_INTERVAL_MS,
+      });
       // Invalidated by the job events too, so that every instance of the service drops its stale listings.
       const invalidator = consumer(context, db, "jobs-listing-cache", [jobEvents], "background", () =>
         cache.invalidate(),

@@ -48,6 +48,11 @@ export interface GroupCoordinatorOptions {
   now?: () => number;
   topicExists(name: string): boolean;
   partitionCount(name: string): number | undefined;
+  /**
+   * A group began a rebalance; topics are what its members read (null when not known). The broker answers the fetches
+   * waiting on them, so that an idle member, whose next heartbeat may be seconds away, learns of it at once.
+   */
+  rebalanceStarted?(topics: ReadonlySet<string> | null): void;
   limits?: Partial<GroupLimits>;
 }
 
@@ -93,6 +98,7 @@ export class GroupCoordinator {
       isCurrent: (group) => this.isCurrent(group),
       createGroup: (groupId) => this.createGroup(groupId),
       persistGroup: (group) => this.persistGroup(group),
+      rebalanceStarted: (topics) => options.rebalanceStarted?.(topics),
     });
     // Without a data dir there is nothing to load, so the coordinator serves at once.
     this.phase = options.dataDir === null ? "running" : "loading";

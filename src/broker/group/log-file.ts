@@ -5,6 +5,7 @@
 // rewritten from a snapshot of the current state: a new file is written and fsynced beside it, then renamed over it,
 // so a crash leaves one or the other whole.
 
+import { writeSync } from "node:fs";
 import { open, readFile, rename, rm, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Logger } from "pino";
@@ -34,8 +35,14 @@ export class GroupLogFile<R> {
   private durableSequence = 0;
   private writing: Promise<void> | null = null;
   private fsyncing: Promise<void> | null = null;
-  /** Every operation on the file handle runs in turn: a rewrite replaces the handle. */
+  /**
+   * A rewrite (or close) replaces the handle, so it runs alone: after the writes and fsyncs already started, and
+   * before any started later. Writes and fsyncs need not wait for each other: a write made while an fsync runs is
+   * simply not counted as durable by it, and an fsync must not hold up the next write (a transactional step that
+   * only needs its record written would wait for another transaction's fsync).
+   */
   private fileQueue: Promise<unknown> = Promise.resolve();
+  private readonly sharedInFlight = new Set<Promise<unknown>>();
   private fileSyncs = 0;
   private fileBytes = 0;
   private snapshotBytes = 0;
@@ -152,8 +159,17 @@ export class GroupLogFile<R> {
   }
 
   private exclusive<T>(operation: () => Promise<T>): Promise<T> {
-    const result = this.fileQueue.then(operation);
+    const result = Promise.all([this.fileQueue, ...this.sharedInFlight]).then(operation);
     this.fileQueue = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Runs a write or an fsync once the rewrites queued before it are done, alongside other writes and fsyncs. */
+  private shared<T>(operation: () => Promise<T>): Promise<T> {
+    const result = this.fileQueue.then(operation);
+    const settled = result.catch(() => undefined);
+    this.sharedInFlight.add(settled);
+    void settled.then(() => this.sharedInFlight.delete(settled));
     return result;
   }
 
@@ -172,9 +188,11 @@ export class GroupLogFile<R> {
         this.durableSequence = Math.max(this.durableSequence, sequence);
       });
     }
-    return this.exclusive(async () => {
+    return this.shared(async () => {
       try {
-        await this.handle.write(Buffer.concat(chunks, chunkBytes));
+        // Written on the broker's thread, as the partition logs are: a few bytes into the page cache take less time
+        // than a trip to the thread pool, whose threads are often all busy with fsyncs of the logs.
+        writeAllSync(this.handle.fd, Buffer.concat(chunks, chunkBytes));
         this.fileBytes += chunkBytes;
       } catch (error) {
         // A failed write may have left part of a frame behind; the next flush rewrites the whole file instead.
@@ -186,7 +204,7 @@ export class GroupLogFile<R> {
   }
 
   private fsyncOnce(): Promise<void> {
-    return this.exclusive(async () => {
+    return this.shared(async () => {
       const sequence = this.writtenSequence;
       if (this.durableSequence >= sequence) return;
       this.fileSyncs++;
@@ -229,6 +247,11 @@ export class GroupLogFile<R> {
     this.rewriteNeeded = false;
     logger.info({ path, previousBytes, bytes: snapshot.length }, "log rewritten without superseded records");
   }
+}
+
+function writeAllSync(fd: number, data: Buffer): void {
+  let written = 0;
+  while (written < data.length) written += writeSync(fd, data, written, data.length - written);
 }
 
 function rewritePath(path: string): string {

@@ -29,6 +29,8 @@ export interface MembershipContext {
   createGroup(groupId: string): ConsumerGroup | null;
   /** Records the group's generation and protocol type in the group log. */
   persistGroup(group: ConsumerGroup): void;
+  /** A group with members began a rebalance; topics are what they read (null when not known). */
+  rebalanceStarted(topics: ReadonlySet<string> | null): void;
 }
 
 export function joinError(memberId: string, errorCode: number): JoinGroupResult {
@@ -131,6 +133,9 @@ export class GroupRebalance {
       { groupId: group.groupId, generationId: group.generationId, members: group.members.size, reason },
       "preparing rebalance",
     );
+    // The members' fetches waiting on their topics are answered now: a member hears of a rebalance from its next
+    // heartbeat, and Sluice's client sends one as soon as a fetch comes back early without records.
+    if (!wasEmpty && group.members.size > 0) this.context.rebalanceStarted(group.subscribedTopics);
     // A group whose last member just left has nobody to wait for.
     this.tryCompleteJoin(group);
   }

@@ -114,19 +114,20 @@ function gather(broker: Broker, request: FetchRequest): Gathered {
 }
 
 /**
- * Resolves to true when an append to one of the partitions wakes it, false when timeoutMs ran out. Nothing runs in
- * between: a waiting fetch costs one timer and a waiter on each partition.
+ * Resolves to "woken" when an append to one of the partitions wakes it, "released" when the broker ends the wait
+ * (a group reading them began a rebalance), "timeout" when timeoutMs ran out. Nothing runs in between: a waiting
+ * fetch costs one timer and a waiter on each partition.
  */
-function waitForData(partitions: Partition[], timeoutMs: number): Promise<boolean> {
+function waitForData(partitions: Partition[], timeoutMs: number): Promise<"woken" | "released" | "timeout"> {
   return new Promise((resolve) => {
     const cancels: Array<() => void> = [];
-    const end = (woken: boolean): void => {
+    const end = (outcome: "woken" | "released" | "timeout"): void => {
       clearTimeout(timer);
       for (const cancel of cancels) cancel();
-      resolve(woken);
+      resolve(outcome);
     };
-    const timer = setTimeout(() => end(false), timeoutMs);
-    const wake = (): void => end(true);
+    const timer = setTimeout(() => end("timeout"), timeoutMs);
+    const wake = (released: boolean): void => end(released ? "released" : "woken");
     for (const partition of partitions) cancels.push(partition.wait(wake));
   });
 }
@@ -143,7 +144,8 @@ async function longPoll(
     if (remainingMs <= 0) break;
     // The timer may fire a millisecond before Date.now() reaches the deadline; that is the deadline all the same,
     // and waiting again for the last millisecond would cost a second wake-up and read.
-    if (!(await waitForData(gathered.partitions, remainingMs))) break;
+    const outcome = await waitForData(gathered.partitions, remainingMs);
+    if (outcome !== "woken") break;
     gathered = gather(broker, request);
     if (gathered.hasError || gathered.bytes >= request.minBytes) return gathered.response;
   }

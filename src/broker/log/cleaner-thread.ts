@@ -5,7 +5,7 @@
 import { Worker } from "node:worker_threads";
 import type { Logger } from "pino";
 import type { AbortedRange, CleanerLimits, CleaningOutcome } from "./cleaner.js";
-import type { CleanerWorkerReply, CleanerWorkerRequest } from "./cleaner-worker.js";
+import type { CleanerWorkerData, CleanerWorkerReply, CleanerWorkerRequest } from "./cleaner-worker.js";
 import { FileSegmentStorage } from "./file-storage.js";
 import type { CleanableLog, PartitionLog } from "./partition-log.js";
 import { LogSegment } from "./segment.js";
@@ -17,6 +17,7 @@ interface RunningJob {
   log: PartitionLog;
   view: CleanableLog;
   removedAtStart: number;
+  forgetAborted: (ranges: readonly AbortedRange[]) => Promise<void>;
   resolve: (outcome: CleaningOutcome) => void;
   reject: (error: Error) => void;
 }
@@ -38,6 +39,7 @@ export class CleanerThread {
   constructor(
     private readonly logger: Logger,
     private readonly heapMb: number,
+    private readonly nice: number,
   ) {}
 
   /** Cleans the log in the worker; resolves once the last group is swapped in (or the cleaning ends early). */
@@ -47,6 +49,7 @@ export class CleanerThread {
     limits: CleanerLimits,
     nowMs: number,
     abortedTxns: readonly AbortedRange[],
+    forgetAborted: (ranges: readonly AbortedRange[]) => Promise<void>,
   ): Promise<CleaningOutcome> {
     if (Atomics.load(this.flags, STOP_FLAG) === 1) return Promise.resolve({ kind: "abandoned" });
     if (this.job !== null) return Promise.reject(new Error("the cleaner's worker is busy"));
@@ -77,7 +80,7 @@ export class CleanerThread {
       },
     };
     return new Promise<CleaningOutcome>((resolve, reject) => {
-      this.job = { jobId, log, view, removedAtStart: log.segmentsRemoved, resolve, reject };
+      this.job = { jobId, log, view, removedAtStart: log.segmentsRemoved, forgetAborted, resolve, reject };
       // A cleaning in progress keeps the process alive, as one on the broker's thread would; an idle worker does not.
       worker.ref();
       worker.postMessage(request);
@@ -111,7 +114,7 @@ export class CleanerThread {
   private started(): Worker {
     if (this.worker !== null) return this.worker;
     const worker = new Worker(new URL("./cleaner-worker.js", import.meta.url), {
-      workerData: { flags: this.flags },
+      workerData: { flags: this.flags, nice: this.nice } satisfies CleanerWorkerData,
       resourceLimits: { maxOldGenerationSizeMb: this.heapMb },
     });
     worker.unref();
@@ -127,8 +130,9 @@ export class CleanerThread {
     if (job === null || job.jobId !== reply.jobId) return;
     switch (reply.kind) {
       case "install": {
-        const ok = this.install(job, reply);
-        worker.postMessage({ kind: "installed", jobId: job.jobId, ok } satisfies CleanerWorkerRequest);
+        void this.install(job, reply).then((ok) =>
+          worker.postMessage({ kind: "installed", jobId: job.jobId, ok } satisfies CleanerWorkerRequest),
+        );
         return;
       }
       case "done":
@@ -145,10 +149,19 @@ export class CleanerThread {
   }
 
   /** Swaps a cleaned group in; false (the worker then removes it) when the log changed or closed meanwhile. */
-  private install(job: RunningJob, reply: Extract<CleanerWorkerReply, { kind: "install" }>): boolean {
+  private async install(job: RunningJob, reply: Extract<CleanerWorkerReply, { kind: "install" }>): Promise<boolean> {
     const { log, view } = job;
+    const group = view.segments.slice(reply.first, reply.first + reply.count);
     // Like a cleaning on the broker's thread, any removal of segments (DeleteRecords) ends this one.
-    if (log.isClosed || log.segmentsRemoved !== job.removedAtStart) return false;
+    const unchanged = (): boolean => !log.isClosed && log.segmentsRemoved === job.removedAtStart;
+    if (!unchanged() || !log.hasSegments(group)) return false;
+    try {
+      await job.forgetAborted(reply.forgotten);
+    } catch (error) {
+      this.logger.error({ err: error, location: view.storage.location }, "aborted transactions could not be forgotten");
+      return false;
+    }
+    if (!unchanged()) return false;
     let cleaned: LogSegment;
     try {
       cleaned = LogSegment.adoptCleaned(view.storage, reply.swapName, reply.state);
@@ -156,11 +169,7 @@ export class CleanerThread {
       this.logger.error({ err: error, location: view.storage.location }, "cleaned segment could not be adopted");
       return false;
     }
-    const replaced = log.replaceSegments(
-      view.segments.slice(reply.first, reply.first + reply.count),
-      cleaned,
-      reply.swapName,
-    );
+    const replaced = log.replaceSegments(group, cleaned, reply.swapName);
     if (!replaced) cleaned.close();
     return replaced;
   }

@@ -4,10 +4,17 @@
 // removes meanwhile stays readable and is refused at the swap), writes each cleaned group under its swap name and
 // asks the broker's thread to swap it in. A stop flag shared with the broker ends a cleaning at its next slice.
 
-import { closeSync, constants, openSync, readSync } from "node:fs";
+import { closeSync, constants, openSync, readlinkSync, readSync } from "node:fs";
+import { setPriority } from "node:os";
 import { join } from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
-import { cleanSegments, type CleaningJob, type CleaningOutcome, type SourceSegment } from "./cleaner.js";
+import {
+  cleanSegments,
+  type AbortedRange,
+  type CleaningJob,
+  type CleaningOutcome,
+  type SourceSegment,
+} from "./cleaner.js";
 import { FileSegmentStorage } from "./file-storage.js";
 import { segmentFileName, type CleanedSegmentState } from "./segment.js";
 
@@ -18,7 +25,15 @@ export type CleanerWorkerRequest =
 
 /** What the worker sends: a cleaned group to swap in, or the end of a job. */
 export type CleanerWorkerReply =
-  | { kind: "install"; jobId: number; first: number; count: number; swapName: string; state: CleanedSegmentState }
+  | {
+      kind: "install";
+      jobId: number;
+      first: number;
+      count: number;
+      swapName: string;
+      state: CleanedSegmentState;
+      forgotten: AbortedRange[];
+    }
   | { kind: "done"; jobId: number; outcome: CleaningOutcome }
   | { kind: "failed"; jobId: number; message: string };
 
@@ -27,8 +42,30 @@ export type SegmentInfo = Omit<SourceSegment, "file" | "name">;
 /** Index 0 of the shared flags: set to 1 when the broker shuts down. */
 export const STOP_FLAG = 0;
 
+export interface CleanerWorkerData {
+  flags: Int32Array;
+  /** This thread's nice value (LOG_CLEANER_THREAD_NICE). */
+  nice: number;
+}
+
+/**
+ * Lowers this thread's priority: on Linux a thread has a nice value of its own, set through its thread id. Only a
+ * higher value (a lower priority) is asked for, which needs no privilege; where it cannot be set the cleaner runs
+ * at the broker's priority.
+ */
+function lowerPriority(nice: number): void {
+  if (nice <= 0 || process.platform !== "linux") return;
+  try {
+    const threadId = Number(readlinkSync("/proc/thread-self").split("/").at(-1));
+    setPriority(threadId, nice);
+  } catch {
+    // Without /proc or the permission, the cleaner keeps the broker's priority.
+  }
+}
+
 const port = parentPort!;
-const flags = (workerData as { flags: Int32Array }).flags;
+const { flags, nice } = workerData as CleanerWorkerData;
+lowerPriority(nice);
 let installed: ((ok: boolean) => void) | null = null;
 
 function readOnlySegment(dir: string, info: SegmentInfo): SourceSegment & { fd: number } {
@@ -70,7 +107,7 @@ async function clean(request: Extract<CleanerWorkerRequest, { kind: "clean" }>):
       {
         storage: new FileSegmentStorage(dir),
         abandoned: () => Atomics.load(flags, STOP_FLAG) === 1,
-        install: async (first, count, cleaned, swapName) => {
+        install: async (first, count, cleaned, swapName, forgotten) => {
           const answered = new Promise<boolean>((resolve) => (installed = resolve));
           const reply: CleanerWorkerReply = {
             kind: "install",
@@ -79,6 +116,7 @@ async function clean(request: Extract<CleanerWorkerRequest, { kind: "clean" }>):
             count,
             swapName,
             state: cleaned.cleanedState(),
+            forgotten,
           };
           port.postMessage(reply);
           const ok = await answered;

@@ -1,8 +1,9 @@
 // One cleaning of one compacted partition log, as Kafka's log cleaner does it: summarize the dirty part (the latest
 // offset of every key, in a map of bounded size), then recopy the cleanable segments from the log start, group by
 // group, keeping a record only if no later record has its key, and swap each cleaned group in. Offsets never change;
-// whole batches may disappear, leaving gaps. The batches of aborted transactions go too, as Kafka's cleaner removes
-// them; transaction markers stay. Tombstones are kept until delete.retention.ms after the cleaner first
+// whole batches may disappear, leaving gaps. Committed transactions' records are compacted like any others, the
+// batches of aborted transactions go, and a transaction's marker goes once nothing of its transaction is left
+// (cleaner-txns.ts). Tombstones and removable markers are kept until delete.retention.ms after the cleaner first
 // reached them (their batch then carries the delete horizon), so consumers that catch up in time still see them.
 // The cleaning itself (cleanSegments) knows nothing of the log it cleans: a file-backed log is cleaned in a worker
 // thread (cleaner-thread.ts), which hands each cleaned group back to the broker to swap in; a log in memory is cleaned
@@ -15,7 +16,6 @@ import {
   RECORD_BATCH_HEADER_BYTES,
   batchBytesOf,
   isControlBatch,
-  isTransactional,
   readBatchHeader,
   type RecordBatchHeader,
 } from "../../kafka/protocol/record-batch.js";
@@ -32,6 +32,9 @@ import type { SegmentStorage } from "./storage.js";
 import { LogSegment } from "./segment.js";
 import { LogStorageError } from "./storage.js";
 import { cleanedFileName, swapFileName } from "./segment-swap.js";
+import { CleanerTxnWalk, markerType, type AbortedRange } from "./cleaner-txns.js";
+
+export type { AbortedRange } from "./cleaner-txns.js";
 
 /** Bytes the cleaner reads at a time: small enough that one read never holds up requests for long. */
 const CLEANER_READ_BYTES = 256 * 1024;
@@ -67,24 +70,8 @@ export interface CleaningJob {
   nowMs: number;
   dedupeBufferBytes: number;
   sliceMs: number;
-  /** The partition's aborted transactions: their batches are removed (their markers stay). */
+  /** The partition's aborted transactions: their batches are removed, then their markers. */
   abortedTxns: readonly AbortedRange[];
-}
-
-export interface AbortedRange {
-  producerId: number;
-  firstOffset: number;
-  /** The offset of the abort marker. */
-  lastOffset: number;
-}
-
-/** Whether a transactional data batch belongs to an aborted transaction. */
-function abortedBatch(header: RecordBatchHeader, aborted: ReadonlyMap<number, readonly AbortedRange[]>): boolean {
-  if (!isTransactional(header) || isControlBatch(header)) return false;
-  const ranges = aborted.get(header.producerId);
-  return (
-    ranges !== undefined && ranges.some((r) => r.firstOffset <= header.baseOffset && header.baseOffset < r.lastOffset)
-  );
 }
 
 /** Where a cleaning writes and how it swaps its output in. */
@@ -95,9 +82,16 @@ export interface CleaningIo {
   abandoned(): boolean;
   /**
    * Swaps `cleaned` (synced, renamed to `swapName`) in for segments [first, first + count) of the job, on the
-   * broker's serial path; false when they are no longer in the log.
+   * broker's serial path, after the partition forgets `forgotten` (the aborted transactions whose markers the cleaned
+   * group no longer has); false when the segments are no longer in the log.
    */
-  install(first: number, count: number, cleaned: LogSegment, swapName: string): boolean | Promise<boolean>;
+  install(
+    first: number,
+    count: number,
+    cleaned: LogSegment,
+    swapName: string,
+    forgotten: AbortedRange[],
+  ): boolean | Promise<boolean>;
 }
 
 /** A cleaning's end: what it did, or why it did nothing. */
@@ -148,11 +142,6 @@ function* batchesOf(segment: SourceSegment, buffer: { bytes: Buffer }): Generato
     yield { header, bytes: buffer.bytes.subarray(index, index + batchBytes) };
     position += batchBytes;
   }
-}
-
-/** Transactional and control batches are kept whole and left out of the key map. */
-function compactable(batch: StoredBatch): boolean {
-  return !isControlBatch(batch.header) && !isTransactional(batch.header);
 }
 
 /** Runs `read`; a batch whose records cannot be read (a codec this runtime lacks, bad bytes) gives null. */
@@ -213,6 +202,7 @@ async function buildOffsetMap(
   slicer: Slicer,
   result: CleaningResult,
   readBuffer: { bytes: Buffer },
+  txns: CleanerTxnWalk,
 ): Promise<number> {
   let mappedUpTo = view.firstDirtyOffset;
   for (let i = 0; i < view.segments.length; i++) {
@@ -222,7 +212,8 @@ async function buildOffsetMap(
       result.bytesRead += batch.bytes.length;
       let full = false;
       const { baseOffset } = batch.header;
-      if (compactable(batch)) {
+      // Markers and aborted transactions' records are not later records of their keys; committed ones are.
+      if (!isControlBatch(batch.header) && !txns.isAborted(batch.header)) {
         unlessUnreadable(() =>
           scanRecords(batch.bytes, batch.header, (record) => {
             if (full || record.keyStart < 0) return;
@@ -275,6 +266,7 @@ export async function cleanLog(
   now: () => number,
   stopping: () => boolean,
   abortedTxns: readonly AbortedRange[] = [],
+  forgetAborted: (ranges: readonly AbortedRange[]) => Promise<void> = () => Promise.resolve(),
 ): Promise<CleaningResult | null> {
   // A segment removed while the cleaner waits has its file closed, and its descriptor may already belong to another
   // file: the cleaner must not read on, so any removal ends the cleaning at its next slice.
@@ -284,8 +276,12 @@ export async function cleanLog(
     {
       storage: view.storage,
       abandoned: () => log.isClosed || stopping() || log.segmentsRemoved !== removedAtStart,
-      install: (first, count, cleaned, swapName) =>
-        log.replaceSegments(view.segments.slice(first, first + count), cleaned, swapName),
+      install: async (first, count, cleaned, swapName, forgotten) => {
+        const group = view.segments.slice(first, first + count);
+        if (!log.hasSegments(group)) return false;
+        await forgetAborted(forgotten);
+        return log.replaceSegments(group, cleaned, swapName);
+      },
     },
   );
   return finishCleaning(log, view, limits, outcome);
@@ -331,7 +327,7 @@ export async function cleanSegments(job: CleaningJob, io: CleaningIo): Promise<C
   const readBuffer = { bytes: Buffer.allocUnsafe(CLEANER_READ_BYTES) };
   let endOffset: number;
   try {
-    endOffset = await buildOffsetMap(job, map, slicer, result, readBuffer);
+    endOffset = await buildOffsetMap(job, map, slicer, result, readBuffer, new CleanerTxnWalk(job.abortedTxns));
   } catch (error) {
     if (error instanceof CleaningAbandoned) return { kind: "abandoned" };
     throw error;
@@ -341,8 +337,8 @@ export async function cleanSegments(job: CleaningJob, io: CleaningIo): Promise<C
     return { kind: "dedupe-buffer-too-small", keys: map.capacity };
   }
   const { nowMs, config } = job;
-  const aborted = new Map<number, AbortedRange[]>();
-  for (const range of job.abortedTxns) aborted.set(range.producerId, [...(aborted.get(range.producerId) ?? []), range]);
+  // One walk from the log start through every group, so that a marker is judged on all its transaction's batches.
+  const txns = new CleanerTxnWalk(job.abortedTxns);
   const { storage } = io;
   let tombstoneHorizonMs = -1;
   for (const group of groupSegments(job, endOffset)) {
@@ -351,12 +347,15 @@ export async function cleanSegments(job: CleaningJob, io: CleaningIo): Promise<C
     const lastAppendMs = Math.max(...group.segments.map((segment) => segment.lastAppendMs));
     const cleaned = LogSegment.createCleaned(storage, first.baseOffset, cleanedName, first.createdAtMs);
     let swapName: string | null = null;
+    const forgotten: AbortedRange[] = [];
     try {
       for (const segment of group.segments) {
         for (const batch of batchesOf(segment, readBuffer)) {
-          const kept = abortedBatch(batch.header, aborted)
-            ? null
-            : cleanBatch(batch, map, nowMs, config.deleteRetentionMs, result);
+          const kept = isControlBatch(batch.header)
+            ? cleanMarker(batch, txns, nowMs, config.deleteRetentionMs, forgotten)
+            : txns.onDataBatch(batch.header)
+              ? null
+              : cleanBatch(batch, map, nowMs, config.deleteRetentionMs, result);
           if (kept !== null) {
             const { header } = kept;
             cleaned.append(
@@ -381,7 +380,7 @@ export async function cleanSegments(job: CleaningJob, io: CleaningIo): Promise<C
       swapName = swapFileName(first.baseOffset, group.endOffset);
       storage.rename(cleanedName, swapName);
       await storage.syncDirectory();
-      if (!(await io.install(group.first, group.segments.length, cleaned, swapName))) {
+      if (!(await io.install(group.first, group.segments.length, cleaned, swapName, forgotten))) {
         cleaned.close();
         storage.remove(swapName);
         return { kind: "abandoned" };
@@ -412,7 +411,6 @@ function cleanBatch(
   result: CleaningResult,
 ): KeptBatch | null {
   const { header } = batch;
-  if (!compactable(batch)) return { ...batch, horizonMs: -1 };
   const horizonSet = hasDeleteHorizon(header);
   let recordCount = 0;
   let tombstones = 0;
@@ -437,5 +435,32 @@ function cleanBatch(
   const horizonMs = tombstones === 0 ? -1 : horizonSet ? header.baseTimestamp : nowMs + deleteRetentionMs;
   if (kept.length === recordCount && (tombstones === 0 || horizonSet)) return { ...batch, horizonMs };
   const bytes = rebuildBatch(batch.bytes, header, kept, horizonMs >= 0 ? horizonMs : null);
+  return { header: readBatchHeader(bytes), bytes, horizonMs };
+}
+
+/**
+ * A marker as it should be after cleaning: kept while its transaction has records in the log; once it has none,
+ * kept delete.retention.ms longer (its batch carrying the delete horizon, as a tombstone's does) and then removed,
+ * an abort marker's aborted range going into `forgotten`.
+ */
+function cleanMarker(
+  batch: StoredBatch,
+  txns: CleanerTxnWalk,
+  nowMs: number,
+  deleteRetentionMs: number,
+  forgotten: AbortedRange[],
+): KeptBatch | null {
+  const { header } = batch;
+  const records = unlessUnreadable(() => readRawRecords(batch.bytes, header));
+  if (records === null || records.length === 0) return { ...batch, horizonMs: -1 };
+  const { removable, range } = txns.onMarker(header, markerType(records[0]!.key));
+  if (!removable) return { ...batch, horizonMs: -1 };
+  if (hasDeleteHorizon(header)) {
+    if (nowMs < header.baseTimestamp) return { ...batch, horizonMs: header.baseTimestamp };
+    if (range !== undefined) forgotten.push(range);
+    return null;
+  }
+  const horizonMs = nowMs + deleteRetentionMs;
+  const bytes = rebuildBatch(batch.bytes, header, records, horizonMs);
   return { header: readBatchHeader(bytes), bytes, horizonMs };
 }

@@ -15,7 +15,12 @@ import {
 } from "./cleaner.js";
 import { cleanableInWorker, CleanerThread } from "./cleaner-thread.js";
 import type { PartitionLog } from "./partition-log.js";
-import { LOG_CLEANER_BACKOFF_MS, LOG_CLEANER_DEDUPE_BUFFER_BYTES, LOG_CLEANER_WORKER_HEAP_MB } from "../config.js";
+import {
+  LOG_CLEANER_BACKOFF_MS,
+  LOG_CLEANER_DEDUPE_BUFFER_BYTES,
+  LOG_CLEANER_THREAD_NICE,
+  LOG_CLEANER_WORKER_HEAP_MB,
+} from "../config.js";
 /** How long the cleaner works before letting requests run. */
 export const LOG_CLEANER_SLICE_MS = 1;
 
@@ -25,6 +30,13 @@ export interface CleanerLogEntry {
   partition: number;
   /** The partition's aborted transactions, whose batches the cleaning removes. */
   abortedTxns?: () => readonly AbortedRange[];
+  /** The partition's last stable offset: nothing from the segment holding it on is cleaned. */
+  lastStableOffset?: () => number;
+  /**
+   * Forgets aborted transactions whose markers a cleaning removes, before the cleaned group is swapped in (their
+   * batches are gone already, so forgetting them early, or for a swap that then fails, hides nothing).
+   */
+  forgetAborted?: (ranges: readonly AbortedRange[]) => Promise<void>;
 }
 
 export interface LogCleanerOptions extends Partial<CleanerLimits> {
@@ -33,6 +45,8 @@ export interface LogCleanerOptions extends Partial<CleanerLimits> {
   backoffMs?: number;
   /** The worker thread's old-generation heap limit. */
   workerHeapMb?: number;
+  /** The worker thread's nice value (Linux). */
+  threadNice?: number;
   logger: Logger;
   now?: () => number;
 }
@@ -65,7 +79,11 @@ export class LogCleaner {
   private readonly thread: CleanerThread;
 
   constructor(private readonly options: LogCleanerOptions) {
-    this.thread = new CleanerThread(options.logger, options.workerHeapMb ?? LOG_CLEANER_WORKER_HEAP_MB);
+    this.thread = new CleanerThread(
+      options.logger,
+      options.workerHeapMb ?? LOG_CLEANER_WORKER_HEAP_MB,
+      options.threadNice ?? LOG_CLEANER_THREAD_NICE,
+    );
     this.limits = {
       dedupeBufferBytes: options.dedupeBufferBytes ?? LOG_CLEANER_DEDUPE_BUFFER_BYTES,
       sliceMs: options.sliceMs ?? LOG_CLEANER_SLICE_MS,
@@ -108,7 +126,7 @@ export class LogCleaner {
       let filthiest: { entry: CleanerLogEntry; ratio: number } | null = null;
       for (const entry of this.options.logs()) {
         if (tried.has(entry.log)) continue;
-        const view = entry.log.cleanable(nowMs);
+        const view = entry.log.cleanable(nowMs, entry.lastStableOffset?.());
         if (view === null || !needsCleaning(view, nowMs)) continue;
         const { ratio } = dirtyRatio(view);
         if (filthiest === null || ratio > filthiest.ratio) filthiest = { entry, ratio };
@@ -122,15 +140,21 @@ export class LogCleaner {
 
   private async cleanOne(entry: CleanerLogEntry): Promise<boolean> {
     const { log, topic, partition } = entry;
-    const view = log.cleanable(this.now());
+    const view = log.cleanable(this.now(), entry.lastStableOffset?.());
     if (view === null) return false;
     const started = performance.now();
     log.cleaning = true;
     try {
       const aborted = entry.abortedTxns?.() ?? [];
+      const forget = entry.forgetAborted ?? (() => Promise.resolve());
       const result = cleanableInWorker(view)
-        ? finishCleaning(log, view, this.limits, await this.thread.clean(log, view, this.limits, this.now(), aborted))
-        : await cleanLog(log, view, this.limits, this.now, () => this.stopped, aborted);
+        ? finishCleaning(
+            log,
+            view,
+            this.limits,
+            await this.thread.clean(log, view, this.limits, this.now(), aborted, forget),
+          )
+        : await cleanLog(log, view, this.limits, this.now, () => this.stopped, aborted, forget);
       if (result === null) return false;
       const elapsedMs = performance.now() - started;
       this.stats.runs++;

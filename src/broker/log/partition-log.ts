@@ -364,10 +364,11 @@ export class PartitionLog {
 
   /**
    * What the log cleaner may rewrite now, or null when the log is not compacted or has no sealed segment old enough:
-   * the active segment and every segment from the first whose newest record is younger than min.compaction.lag.ms
-   * stay as they are.
+   * the active segment, every segment from the first whose newest record is younger than min.compaction.lag.ms, and
+   * every segment from the one holding `stableOffset` (the last stable offset: an open transaction's records are
+   * not decided yet) stay as they are.
    */
-  cleanable(nowMs: number): CleanableLog | null {
+  cleanable(nowMs: number, stableOffset = Number.POSITIVE_INFINITY): CleanableLog | null {
     if (!this.config.compact || this.closed) return null;
     const { minCompactionLagMs } = this.config;
     const segments: LogSegment[] = [];
@@ -376,8 +377,10 @@ export class PartitionLog {
       const segment = this.segments[i]!;
       const newestMs = segment.maxTimestamp >= 0 ? segment.maxTimestamp : segment.lastAppendMs;
       if (minCompactionLagMs > 0 && newestMs > nowMs - minCompactionLagMs) break;
+      const nextBaseOffset = this.segments[i + 1]!.baseOffset;
+      if (nextBaseOffset > stableOffset) break;
       segments.push(segment);
-      nextBaseOffsets.push(this.segments[i + 1]!.baseOffset);
+      nextBaseOffsets.push(nextBaseOffset);
     }
     if (segments.length === 0) return null;
     const firstDirtyOffset = Math.min(
@@ -401,12 +404,9 @@ export class PartitionLog {
    * changing nothing, when the group is no longer in the log (retention, DeleteRecords or deletion got there first).
    */
   replaceSegments(group: readonly LogSegment[], cleaned: LogSegment, swapName: string): boolean {
-    if (this.closed || group.length === 0) return false;
+    if (!this.hasSegments(group)) return false;
     const first = this.segments.indexOf(group[0]!);
-    const after = this.segments[first + group.length];
-    if (first === -1 || after === undefined || group.some((segment, i) => this.segments[first + i] !== segment)) {
-      return false;
-    }
+    const after = this.segments[first + group.length]!;
     installSwap(this.storage, swapName, cleaned.baseOffset, after.baseOffset);
     for (const segment of group) {
       this.durability.forget(segment);
@@ -421,6 +421,14 @@ export class PartitionLog {
     }
     this.durability.directoryModified();
     return true;
+  }
+
+  /** Whether `group` is still a run of consecutive sealed segments of this open log. */
+  hasSegments(group: readonly LogSegment[]): boolean {
+    if (this.closed || group.length === 0) return false;
+    const first = this.segments.indexOf(group[0]!);
+    const after = this.segments[first + group.length];
+    return first !== -1 && after !== undefined && group.every((segment, i) => this.segments[first + i] === segment);
   }
 
   /** Remembers where cleaning got to, so that the next run (also after a restart) starts there. */

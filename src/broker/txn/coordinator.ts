@@ -19,6 +19,7 @@ import type { Partition, TopicRegistry } from "../topics.js";
 import { markersDurable, writeTxnMarkers, type MarkerWriterDeps } from "./completion.js";
 import type { PendingOffsetRecord, TxnState } from "./log-records.js";
 import { isComplete, isPrepared, partitionKey, type TxnMetadata } from "./metadata.js";
+import type { AbortedTxn } from "./partition-txns.js";
 import { TxnStore } from "./store.js";
 
 export type { TxnState } from "./log-records.js";
@@ -119,6 +120,16 @@ export class TransactionCoordinator {
   /** Resolves once every change made so far is durable (a no-op in memory). */
   async sync(): Promise<void> {
     await this.store.sync();
+  }
+
+  /**
+   * Forgets aborted transactions of a partition whose markers the log cleaner removed; resolves once that is written
+   * to the transaction log, so that a killed broker does not name them again without their markers.
+   */
+  async forgetAborted(topicId: Buffer, partition: Partition, ranges: readonly AbortedTxn[]): Promise<void> {
+    if (ranges.length === 0) return;
+    this.store.forgetAborted(topicId, partition, ranges);
+    await this.store.written();
   }
 
   get(transactionalId: string): TxnMetadata | undefined {

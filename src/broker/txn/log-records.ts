@@ -1,6 +1,6 @@
 // The records of the transaction log, Sluice's __transaction_state: each transactional id's current metadata (its
 // producer id and epoch, state, partitions, groups and pending offsets), its removal when it expires, and each
-// aborted transaction a partition holds (Kafka's .txnindex). Framed as the group log is (length, CRC-32C, payload),
+// aborted transaction a partition holds (Kafka's .txnindex) and its removal when the cleaner removes its marker. Framed as the group log is (length, CRC-32C, payload),
 // with a JSON payload: these records are few and small, one per transaction step, not per produced record.
 
 import { crc32c } from "../../kafka/protocol/crc32c.js";
@@ -56,7 +56,18 @@ export interface AbortedTxnRecord {
   lastOffset: number;
 }
 
-export type TxnLogRecord = TxnMetadataRecord | { kind: "txn-deleted"; transactionalId: string } | AbortedTxnRecord;
+/** An aborted transaction whose abort marker the log cleaner removed: the partition no longer names it. */
+export interface AbortedForgottenRecord {
+  kind: "aborted-forgotten";
+  topicId: string;
+  partition: number;
+  producerId: number;
+  /** The offset the abort marker had. */
+  lastOffset: number;
+}
+
+export type TxnLogRecord =
+  TxnMetadataRecord | { kind: "txn-deleted"; transactionalId: string } | AbortedTxnRecord | AbortedForgottenRecord;
 
 export function encodeTxnLogRecord(record: TxnLogRecord): Buffer {
   const payload = Buffer.from(JSON.stringify({ v: RECORD_FORMAT_VERSION, ...record }), "utf8");

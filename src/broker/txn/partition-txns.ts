@@ -71,6 +71,17 @@ export class PartitionTxns {
     return found;
   }
 
+  /**
+   * Forgets aborted transactions whose abort markers the log cleaner removed (with every batch of theirs): a reader
+   * told of an aborted range whose marker it never meets would take the producer's later records for aborted too.
+   */
+  forgetAborted(ranges: readonly Pick<AbortedTxn, "producerId" | "lastOffset">[]): void {
+    if (ranges.length === 0) return;
+    this.aborted = this.aborted.filter(
+      (entry) => !ranges.some((r) => r.producerId === entry.producerId && r.lastOffset === entry.lastOffset),
+    );
+  }
+
   /** Forgets aborted transactions whose marker lies below the log start; returns the ones kept. */
   pruneBefore(logStartOffset: number): readonly AbortedTxn[] {
     const first = this.firstEndingAtOrAfter(logStartOffset);

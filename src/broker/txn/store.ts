@@ -100,6 +100,26 @@ export class TxnStore {
     this.log?.append(record);
   }
 
+  /**
+   * Forgets aborted transactions of a partition whose markers the log cleaner removed (their batches went before).
+   */
+  forgetAborted(
+    topicId: Buffer,
+    partition: Partition,
+    ranges: readonly { producerId: number; lastOffset: number }[],
+  ): void {
+    partition.txns.forgetAborted(ranges);
+    for (const { producerId, lastOffset } of ranges) {
+      this.log?.append({
+        kind: "aborted-forgotten",
+        topicId: topicId.toString("hex"),
+        partition: partition.index,
+        producerId,
+        lastOffset,
+      });
+    }
+  }
+
   /** A new epoch fences every older instance; at the last epoch the id moves to a new producer id instead. */
   bumpEpoch(txn: TxnMetadata): void {
     if (txn.producerEpoch >= EPOCH_MAX - 1) {
@@ -153,6 +173,11 @@ export class TxnStore {
         const partition = this.partitionByTopicId(record.topicId, record.partition);
         const { producerId, firstOffset, lastOffset } = record;
         partition?.txns.restoreAborted({ producerId, firstOffset, lastOffset });
+        return;
+      }
+      case "aborted-forgotten": {
+        const partition = this.partitionByTopicId(record.topicId, record.partition);
+        partition?.txns.forgetAborted([record]);
         return;
       }
     }

@@ -23,6 +23,7 @@ export { SASL_MECHANISMS, type SaslMechanism, type SaslOptions } from "./network
 export * from "./options.js";
 export * from "./produce/produce.js";
 export * from "./produce/partitioner.js";
+export { PRODUCER_BATCH_TAKEN_CHANNEL, PRODUCER_PACING_MS_MAX, type BatchTakenMessage } from "./produce/accumulator.js";
 export {
   Producer,
   PRODUCER_BATCH_BYTES_MAX,

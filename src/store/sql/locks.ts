@@ -3,10 +3,9 @@
 
 import { createHash } from "node:crypto";
 
-import { invalidArgument } from "../errors.js";
 import { sql, type SqlStatement } from "./statement.js";
 
-export type AdvisoryLockPurpose = "migrations" | "outbox-claims";
+export type AdvisoryLockPurpose = "migrations";
 
 /** A signed 64-bit lock key, as a decimal string (it does not fit a JS number). */
 export function advisoryLockKey(purpose: AdvisoryLockPurpose, schema: string): string {
@@ -20,14 +19,4 @@ export function tryAdvisoryLock(key: string): SqlStatement<{ locked: boolean }> 
 
 export function advisoryUnlock(key: string): SqlStatement<{ unlocked: boolean }> {
   return sql("SELECT pg_advisory_unlock($1::bigint) AS unlocked", [key]);
-}
-
-/**
- * Waits for a lock that is released when the current transaction ends. A statement for a script (exec), which takes
- * no parameters, so the key is written into the text; only a decimal integer is accepted.
- */
-export function advisoryTransactionLockScript(key: string): string {
-  if (!/^-?[0-9]{1,19}$/.test(key)) throw invalidArgument("key", `must be a signed 64-bit integer, got ${key}`);
-  // Quoted, because a cast binds tighter than unary minus: -9223372036854775808::bigint would be out of range.
-  return `SELECT pg_advisory_xact_lock('${key}'::bigint)`;
 }

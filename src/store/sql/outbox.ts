@@ -1,28 +1,26 @@
-// Statements for the transactional outbox (table sluice_outbox, migration 0001).
+// Statements for the transactional outbox (table sluice_outbox, migrations 0001 and 0004).
 //
-// How relays share the outbox. Each relay claims rows with a lease (claimed_by, claim_expires_at) in a short
-// transaction, publishes them, then marks them published. Claims never hold a transaction open while publishing,
-// which matters with PGlite, where an open transaction would stop every other statement in the process.
+// How the outbox is published. A relay reads rows in (xid, id) order beyond the outbox's cursor (table
+// sluice_outbox_cursor), publishes them, then moves the cursor past them with one single-row UPDATE: a row is written
+// once, when it is added, and deleted by the cleanup after the retention; publishing writes nothing to it.
 //
-// Per-key order across relays: a claim takes unpublished, unleased rows in id order, but skips any row whose topic
-// and partition key has an unpublished row under a live lease, since another relay is still publishing that key.
-// (Even an earlier row waits for a later one in flight: ids come from a sequence, so a transaction may commit its
-// row after a later id was claimed.) A key is therefore in flight at one relay at a time and leaves in id order,
-// while different keys spread over all relays. That check is only sound if claims see each other's leases, so claims run one at a time
-// per schema under a transaction-level advisory lock (claimTransactionSetup), in READ COMMITTED, with the claim as a
-// separate statement after the lock so that its snapshot includes the previous claim. A claim is one short
-// UPDATE, so this serialisation costs little. FOR UPDATE SKIP LOCKED alone would not do: it lets a second relay
-// take a later row of a key while the first still holds an earlier one. The one exception is the rows a relay names
-// as publishing (the batch it is sending, and the one it sent and is marking): it may claim later rows of those
-// keys, because it sends them only after that batch was acknowledged (and gives them back unsent if it was not).
+// Commit order. Ids come from a sequence, so a transaction may commit its row after a later id is already committed
+// and read; a cursor on ids alone would pass it by. So every row records its transaction's id (xid), and a read takes
+// only rows of transactions older than every transaction still running (the horizon, see OUTBOX_HORIZON): those have
+// all committed or rolled back, and none can add a row behind the cursor any more. A long-running writing transaction
+// in the same database therefore delays the relay until it ends (the lag gauges show it, and a read says when rows
+// are held back so that the relay looks again soon).
 //
-// When a relay dies, its leases expire and any relay takes the rows over; a relay that outlives its lease may
-// publish a row twice, which the consumers' inbox absorbs (delivery is at least once, and ordered by first
-// delivery).
+// Per-key order: one relay holds the cursor at a time (a lease on the cursor row), and it sends a key's rows in
+// cursor order, so rows with the same topic and partition key leave in the order their transactions got their ids,
+// and within a transaction in the order they were added. Other relays wait as stand-bys and take the cursor over when
+// the lease runs out (or at once when the holder is known to be dead, see releaseDeadCursorLease).
+//
+// Delivery is at least once: a relay that dies between a send and the cursor's move, or outlives its lease, leaves
+// rows that are sent again, with the same event id, which the consumers' inbox absorbs.
 
 import { invalidArgument } from "../errors.js";
 import { quoteIdentifier, validateIdentifier } from "../identifiers.js";
-import { advisoryLockKey, advisoryTransactionLockScript } from "./locks.js";
 import { sql, type SqlStatement } from "./statement.js";
 
 /** The channel that the outbox trigger notifies, with the schema name as payload. */
@@ -45,19 +43,23 @@ export interface OutboxRow {
   value: Buffer | null;
   headers: Record<string, string>;
   created_at: Date;
-  claimed_by: string | null;
-  claim_expires_at: Date | null;
-  claim_count: number;
+  /** The adding transaction's id (xid8), as text: it may pass 2^53. */
+  xid: string;
+  failed_attempts: number;
   last_error: string | null;
-  published_at: Date | null;
 }
 
 /**
- * A row as a claim returns it: what the relay sends and reports. Times come as epoch milliseconds, which cost far
- * less to read than timestamp text (parsing two dates per row was a twentieth of the relay's CPU).
+ * A row as a read returns it: what the relay sends and reports. created_at comes as epoch milliseconds, which costs
+ * far less to read than timestamp text. held is false (and the other columns null) when the relay no longer holds the
+ * cursor; a read that found nothing but holds it returns one row with a null id.
  */
-export interface ClaimedOutboxRow {
-  id: number;
+export interface ReadOutboxRow {
+  held: boolean;
+  /** Rows beyond the horizon are committed but wait for an older transaction to end. */
+  held_back: boolean;
+  id: number | null;
+  xid: string | null;
   event_id: string;
   topic: string;
   partition_key: string | null;
@@ -65,9 +67,15 @@ export interface ClaimedOutboxRow {
   value: Buffer | null;
   headers: Record<string, string>;
   created_at_ms: number;
-  claim_expires_at_ms: number | null;
-  claim_count: number;
+  failed_attempts: number;
   last_error: string | null;
+}
+
+/** A place in the outbox's (xid, id) order: the cursor, or a row. */
+export interface OutboxPosition {
+  /** xid8 as decimal text. */
+  xid: string;
+  id: number;
 }
 
 export interface OutboxInsertRow {
@@ -86,11 +94,28 @@ export interface OutboxLagRow {
   oldest_age_ms: number | null;
 }
 
-/** What a claim returns of each row it leased (see ClaimedOutboxRow). */
-const CLAIMED_COLUMNS =
-  "o.id, o.event_id, o.topic, o.partition_key, o.key, o.value, o.headers, o.claim_count, o.last_error, " +
-  "(extract(epoch FROM o.created_at) * 1000)::double precision AS created_at_ms, " +
-  "(extract(epoch FROM o.claim_expires_at) * 1000)::double precision AS claim_expires_at_ms";
+/** What a read returns of each row (see ReadOutboxRow). */
+const READ_COLUMNS =
+  "o.id, o.xid::text AS xid, o.event_id, o.topic, o.partition_key, o.key, o.value, o.headers, o.failed_attempts, " +
+  "o.last_error, (extract(epoch FROM o.created_at) * 1000)::double precision AS created_at_ms";
+
+/** The lease's end, leaseMs (parameter $n) from now. */
+function leaseEnd(parameter: number): string {
+  return `statement_timestamp() + $${parameter}::double precision * interval '1 millisecond'`;
+}
+
+function checkPosition(position: OutboxPosition): void {
+  if (typeof position !== "object" || position === null || !/^[0-9]{1,20}$/.test(position.xid)) {
+    throw invalidArgument("position.xid", "must be a transaction id as decimal text");
+  }
+  if (!Number.isSafeInteger(position.id) || position.id < 0) {
+    throw invalidArgument("position.id", `must be a row id, got ${String(position.id)}`);
+  }
+}
+
+function checkLeaseMs(leaseMs: number): void {
+  checkPositiveInteger("leaseMs", leaseMs, 24 * 60 * 60 * 1000);
+}
 
 function checkCount(field: string, count: number, max: number): void {
   if (count < 1 || count > max) throw invalidArgument(field, `must hold 1 to ${max} items, got ${count}`);
@@ -191,115 +216,170 @@ SELECT 'added', event_id::text, NULL, NULL, NULL, id FROM added`,
 }
 
 /**
- * The start of a claim transaction, one script so that it costs one round trip rather than three:
- * - READ COMMITTED, whatever the database's default, because claims rely on its fresh snapshot per statement.
- * - Its commit need not wait for the WAL flush: a claim lost in a database crash is a lease that never existed, and
- *   its rows are simply claimed again.
- * - No bitmap scans: the outbox churns faster than autovacuum analyses it, so the planner, believing few rows wait,
- *   would read every waiting row and sort them instead of walking the index in id order and stopping at the batch
- *   size; with a backlog of 20,000 rows that made a claim of 500 take 30 ms instead of 10.
- * - Then it waits until no other claim on this schema is running (the advisory lock ends with the transaction).
- * The claim itself (claimOutboxRows) must follow as a separate statement, so that its snapshot is taken after the
- * lock was granted and includes the previous claim's leases.
+ * Takes the cursor for relayId with a lease of leaseMs when it is free, already relayId's (an earlier life of the
+ * same relay), past its lease, or, when keepOnly is given, held by a relay not in it (the caller holds the database
+ * alone, so no other relay is alive). Returns the cursor's position, and when it was not taken, the holder and how
+ * long its lease has left, for a stand-by to wait until then.
  */
-export function claimTransactionSetup(schema: string): string {
-  return [
-    "SET TRANSACTION ISOLATION LEVEL READ COMMITTED",
-    "SELECT set_config('synchronous_commit', 'off', true), set_config('enable_bitmapscan', 'off', true)",
-    advisoryTransactionLockScript(advisoryLockKey("outbox-claims", schema)),
-  ].join(";\n");
+export function takeOutboxCursor(
+  relayId: string,
+  leaseMs: number,
+  keepOnly: readonly string[] | null,
+): SqlStatement<{
+  taken: boolean;
+  position_xid: string;
+  position_id: number;
+  relay_id: string | null;
+  lease_ms_left: number | null;
+}> {
+  checkLeaseMs(leaseMs);
+  return sql(
+    `WITH taken AS (
+  UPDATE sluice_outbox_cursor
+  SET relay_id = $1, lease_expires_at = ${leaseEnd(2)}, read_xid = NULL, read_id = NULL
+  WHERE relay_id IS NULL OR relay_id = $1 OR lease_expires_at <= statement_timestamp()
+    OR ($3::boolean AND NOT relay_id = ANY ($4::text[]))
+  RETURNING position_xid, position_id
+)
+SELECT true AS taken, position_xid::text, position_id, $1 AS relay_id, $2::double precision AS lease_ms_left FROM taken
+UNION ALL
+SELECT false, position_xid::text, position_id, relay_id,
+  (EXTRACT(EPOCH FROM lease_expires_at - statement_timestamp()) * 1000)::double precision
+FROM sluice_outbox_cursor WHERE NOT EXISTS (SELECT 1 FROM taken)`,
+    [relayId, leaseMs, keepOnly !== null, keepOnly ?? []],
+  );
 }
 
-/** The second statement of a claim transaction (after claimTransactionSetup): leases up to batchSize rows to relayId, returned in id order. */
-export function claimOutboxRows(options: {
+/**
+ * Reads up to batchSize rows after position (the cursor, or the last row already read ahead), in (xid, id) order,
+ * of transactions that no running transaction precedes, for relayId while it holds the cursor; renews its lease and
+ * records how far it has read. The first row is read whatever its size; then the read stops before the row that
+ * would pass bytesMax, so that a batch of large events cannot exhaust the relay's memory.
+ */
+/**
+ * The horizon: the oldest transaction that was running when the statement's snapshot was taken (pg_snapshot_xmin),
+ * leaving out those that pg_stat_activity shows in another database of the server, which cannot add rows here. A
+ * transaction it does not show (one that ended meanwhile, or a prepared one) is kept in, which can only hold rows back
+ * a little longer. pg_stat_activity's xids are 32 bits, so they are compared with the low 32 bits of the snapshot's.
+ */
+const OUTBOX_HORIZON = `(
+  SELECT coalesce(
+    (
+      SELECT running.xid FROM pg_snapshot_xip(snap.snapshot) AS running(xid)
+      WHERE NOT EXISTS (
+        SELECT 1 FROM pg_stat_activity a
+        WHERE a.backend_xid IS NOT NULL AND a.datname IS DISTINCT FROM current_database()
+          AND a.backend_xid::text::bigint = running.xid::text::bigint % 4294967296
+      )
+      ORDER BY running.xid
+      LIMIT 1
+    ),
+    pg_snapshot_xmax(snap.snapshot)
+  )
+  FROM (SELECT pg_current_snapshot() AS snapshot) snap
+)`;
+
+export function readOutboxRows(options: {
   relayId: string;
+  after: OutboxPosition;
   batchSize: number;
-  /**
-   * Keys and values of the claimed rows together, at most: a claim stops before the row that would pass it (but
-   * always takes its first row), so that a batch of large events cannot exhaust the relay's memory.
-   */
   bytesMax: number;
   leaseMs: number;
-  /**
-   * Rows the claiming relay is sending now, or has sent and is marking. They do not hold back rows of their keys,
-   * because the relay sends those first: this lets a relay claim its next batch while the broker acknowledges the
-   * last one.
-   */
-  publishingIds?: readonly number[];
-}): SqlStatement<ClaimedOutboxRow> {
+}): SqlStatement<ReadOutboxRow> {
+  checkPosition(options.after);
   checkPositiveInteger("batchSize", options.batchSize, OUTBOX_CLAIM_BATCH_MAX);
   checkPositiveInteger("bytesMax", options.bytesMax, OUTBOX_CLAIM_BYTES_MAX);
-  checkPositiveInteger("leaseMs", options.leaseMs, 24 * 60 * 60 * 1000);
-  const publishingIds = options.publishingIds ?? [];
-  if (publishingIds.length > OUTBOX_CLAIM_BATCH_MAX) {
-    throw invalidArgument("publishingIds", `must hold at most ${OUTBOX_CLAIM_BATCH_MAX} ids`);
-  }
-  // The lease condition is repeated in the UPDATE so that, even without the advisory lock, PostgreSQL's re-check of
-  // a row changed by a concurrent claim refuses to lease it twice.
-  // The keys in flight are gathered once, from leased rows only, through a partial index that holds nothing else
-  // (migration 0003), so a claim costs the same however large the backlog is; each candidate then costs one hash
-  // probe. Gathering them per candidate instead read every leased row of the key for each one, which was half of
-  // a claim's time with a batch of 500 in flight.
+  checkLeaseMs(options.leaseMs);
+  // Every part sees the statement's one snapshot, so the horizon, the rows and the lease agree.
   return sql(
-    `WITH blocked AS MATERIALIZED (
-  SELECT DISTINCT topic, partition_key
-  FROM sluice_outbox
-  WHERE published_at IS NULL
-    AND claimed_by IS NOT NULL
-    AND partition_key IS NOT NULL
-    AND claim_expires_at > statement_timestamp()
-    AND id <> ALL ($4::bigint[])
+    `WITH horizon AS MATERIALIZED (
+  SELECT ${OUTBOX_HORIZON} AS xid
 ), candidates AS (
-  SELECT o.id, coalesce(octet_length(o.key), 0) + coalesce(octet_length(o.value), 0) AS bytes
+  SELECT o.xid, o.id, coalesce(octet_length(o.key), 0) + coalesce(octet_length(o.value), 0) AS bytes
   FROM sluice_outbox o
-  WHERE o.published_at IS NULL
-    AND (o.claim_expires_at IS NULL OR o.claim_expires_at <= statement_timestamp())
-    AND (o.partition_key IS NULL OR (o.topic, o.partition_key) NOT IN (SELECT topic, partition_key FROM blocked))
-  ORDER BY o.id
-  LIMIT $2
+  WHERE (o.xid, o.id) > ($2::xid8, $3::bigint) AND o.xid < (SELECT xid FROM horizon)
+  ORDER BY o.xid, o.id
+  LIMIT $4
 ), within_budget AS (
-  SELECT id FROM (SELECT id, bytes, sum(bytes) OVER (ORDER BY id) AS through FROM candidates) sized
+  SELECT xid, id FROM (SELECT xid, id, bytes, sum(bytes) OVER (ORDER BY xid, id) AS through FROM candidates) sized
   WHERE through <= $5 OR through = bytes
-), claimed AS (
-  UPDATE sluice_outbox o
-  SET claimed_by = $1,
-      claim_expires_at = statement_timestamp() + $3::double precision * interval '1 millisecond',
-      claim_count = o.claim_count + 1
-  WHERE o.id = ANY (ARRAY(SELECT id FROM within_budget))
-    AND o.published_at IS NULL
-    AND (o.claim_expires_at IS NULL OR o.claim_expires_at <= statement_timestamp())
-  RETURNING ${CLAIMED_COLUMNS}
+), last_read AS (
+  SELECT xid, id FROM within_budget ORDER BY xid DESC, id DESC LIMIT 1
+), lease AS (
+  UPDATE sluice_outbox_cursor
+  SET lease_expires_at = ${leaseEnd(6)},
+    read_xid = coalesce((SELECT xid FROM last_read), read_xid),
+    read_id = coalesce((SELECT id FROM last_read), read_id)
+  WHERE relay_id = $1
+  RETURNING true AS held
 )
-SELECT * FROM claimed ORDER BY id`,
-    [options.relayId, options.batchSize, options.leaseMs, publishingIds, options.bytesMax],
+SELECT coalesce(l.held, false) AS held,
+  EXISTS (
+    SELECT 1 FROM sluice_outbox o WHERE (o.xid, o.id) > ($2::xid8, $3::bigint) AND o.xid >= (SELECT xid FROM horizon)
+  ) AS held_back,
+  r.*
+FROM (SELECT true AS one) x
+LEFT JOIN lease l ON true
+LEFT JOIN LATERAL (
+  SELECT ${READ_COLUMNS} FROM within_budget w JOIN sluice_outbox o ON o.id = w.id WHERE l.held
+) r ON true
+ORDER BY r.xid::xid8, r.id`,
+    [options.relayId, options.after.xid, options.after.id, options.batchSize, options.bytesMax, options.leaseMs],
   );
 }
 
-/** Extends relayId's leases on rows it is still publishing; returns the ids it still holds. */
-export function renewOutboxClaims(
+/**
+ * Moves the cursor forward to position (never back) and renews relayId's lease; with deleteIds, also deletes those
+ * rows (a relay that keeps no history). Changes nothing when another relay has taken the cursor: returns no row.
+ */
+export function advanceOutboxCursor(
   relayId: string,
-  ids: readonly number[],
+  position: OutboxPosition,
   leaseMs: number,
-): SqlStatement<{ id: number }> {
-  checkCount("ids", ids.length, OUTBOX_IDS_MAX);
-  checkPositiveInteger("leaseMs", leaseMs, 24 * 60 * 60 * 1000);
+  deleteIds: readonly number[] = [],
+): SqlStatement<{ held: boolean }> {
+  checkPosition(position);
+  checkLeaseMs(leaseMs);
+  if (deleteIds.length > OUTBOX_IDS_MAX) throw invalidArgument("deleteIds", `must hold at most ${OUTBOX_IDS_MAX} ids`);
   return sql(
-    `UPDATE sluice_outbox
-SET claim_expires_at = statement_timestamp() + $3::double precision * interval '1 millisecond'
-WHERE id = ANY($2::bigint[]) AND claimed_by = $1 AND published_at IS NULL
-RETURNING id`,
-    [relayId, ids, leaseMs],
+    `WITH advanced AS (
+  UPDATE sluice_outbox_cursor
+  SET position_xid = greatest(position_xid, $2::xid8),
+    position_id = CASE WHEN (position_xid, position_id) < ($2::xid8, $3::bigint) THEN $3::bigint ELSE position_id END,
+    lease_expires_at = ${leaseEnd(4)}
+  WHERE relay_id = $1
+  RETURNING true AS held
+), deleted AS (
+  DELETE FROM sluice_outbox WHERE id = ANY ($5::bigint[]) AND EXISTS (SELECT 1 FROM advanced)
+)
+SELECT held FROM advanced`,
+    [relayId, position.xid, position.id, leaseMs, deleteIds],
   );
 }
 
-/** Records that rows reached the broker. Whoever published a row may mark it, even after its lease passed on. */
-export function markOutboxPublished(ids: readonly number[]): SqlStatement<never> {
+/** Extends relayId's lease on the cursor; returns a row when it still holds it. */
+export function renewOutboxCursor(relayId: string, leaseMs: number): SqlStatement<{ held: boolean }> {
+  checkLeaseMs(leaseMs);
+  return sql(
+    `UPDATE sluice_outbox_cursor SET lease_expires_at = ${leaseEnd(2)} WHERE relay_id = $1 RETURNING true AS held`,
+    [relayId, leaseMs],
+  );
+}
+
+/** Gives the cursor up, so that a stand-by relay takes it at once rather than when the lease runs out. */
+export function releaseOutboxCursor(relayId: string): SqlStatement<never> {
+  return sql(
+    "UPDATE sluice_outbox_cursor SET relay_id = NULL, lease_expires_at = NULL, read_xid = NULL, read_id = NULL WHERE relay_id = $1",
+    [relayId],
+  );
+}
+
+/** Counts a failed send against rows and records why, so that a row that keeps failing shows up. */
+export function recordOutboxFailures(ids: readonly number[], reason: string): SqlStatement<never> {
   checkCount("ids", ids.length, OUTBOX_IDS_MAX);
   return sql(
-    `UPDATE sluice_outbox
-SET published_at = statement_timestamp(), claimed_by = NULL, claim_expires_at = NULL, last_error = NULL
-WHERE id = ANY($1::bigint[]) AND published_at IS NULL`,
-    [ids],
+    "UPDATE sluice_outbox SET failed_attempts = failed_attempts + 1, last_error = $2 WHERE id = ANY ($1::bigint[])",
+    [ids, reason],
   );
 }
 
@@ -316,60 +396,25 @@ export function selectOutboxEvents(
   return sql("SELECT event_id, topic, value FROM sluice_outbox WHERE event_id = ANY($1::uuid[])", [eventIds]);
 }
 
-/** Removes rows that reached the broker, for relays that keep no history. */
-export function deleteOutboxRows(ids: readonly number[]): SqlStatement<never> {
-  checkCount("ids", ids.length, OUTBOX_IDS_MAX);
-  return sql("DELETE FROM sluice_outbox WHERE id = ANY($1::bigint[])", [ids]);
-}
-
-/**
- * Gives up relayId's leases (after a failed publish) so the rows can be claimed again, recording why (a null reason
- * keeps the last error). Rows that were never attempted also take back the claim they were counted for.
- */
-export function releaseOutboxClaims(
-  relayId: string,
-  ids: readonly number[],
-  reason: string | null,
-  attempted = true,
-): SqlStatement<never> {
-  checkCount("ids", ids.length, OUTBOX_IDS_MAX);
-  return sql(
-    `UPDATE sluice_outbox
-SET claimed_by = NULL, claim_expires_at = NULL, last_error = COALESCE($3, last_error),
-    claim_count = greatest(claim_count - $4::integer, 0)
-WHERE id = ANY($2::bigint[]) AND claimed_by = $1 AND published_at IS NULL`,
-    [relayId, ids, reason, attempted ? 0 : 1],
-  );
-}
-
-/**
- * Ends the leases of relays known to be dead, so their rows can be claimed at once rather than when the leases run
- * out: those of relayId (an earlier life of a relay that restarted under the same identity) and, when keepOnly is
- * given, those of every relay not in it (the caller holds the database alone, so no other relay is alive).
- */
-export function releaseDeadRelayLeases(relayId: string, keepOnly: readonly string[] | null): SqlStatement<never> {
-  return sql(
-    `UPDATE sluice_outbox
-SET claimed_by = NULL, claim_expires_at = NULL
-WHERE claimed_by IS NOT NULL AND published_at IS NULL
-  AND (claimed_by = $1 OR ($2::boolean AND NOT claimed_by = ANY($3::text[])))`,
-    [relayId, keepOnly !== null, keepOnly ?? []],
-  );
-}
-
-/** Rows waiting to be published, how many of them a relay is publishing now, and the age of the oldest. */
+/** Rows waiting beyond the cursor, how many of them the cursor's relay has read and is sending, and the oldest's age. */
 export function selectOutboxLag(): SqlStatement<OutboxLagRow> {
   return sql(
-    `SELECT count(*) AS waiting,
-  count(*) FILTER (WHERE claim_expires_at > statement_timestamp()) AS in_flight,
-  min(created_at) AS oldest_created_at,
-  (EXTRACT(EPOCH FROM statement_timestamp() - min(created_at)) * 1000)::double precision AS oldest_age_ms
-FROM sluice_outbox
-WHERE published_at IS NULL`,
+    `SELECT count(o.id) AS waiting,
+  count(o.id) FILTER (
+    WHERE c.lease_expires_at > statement_timestamp() AND (o.xid, o.id) <= (c.read_xid, c.read_id)
+  ) AS in_flight,
+  min(o.created_at) AS oldest_created_at,
+  (EXTRACT(EPOCH FROM statement_timestamp() - min(o.created_at)) * 1000)::double precision AS oldest_age_ms
+FROM sluice_outbox_cursor c
+LEFT JOIN sluice_outbox o ON (o.xid, o.id) > (c.position_xid, c.position_id)`,
   );
 }
 
-/** Deletes up to limit rows published more than olderThanMs ago, oldest first; run it until it deletes nothing. */
+/**
+ * Deletes published rows (behind the cursor) added more than olderThanMs ago, among the limit oldest; run it until it
+ * deletes fewer than limit. Looking at the oldest rows only keeps each run bounded while every published row is
+ * younger than the retention.
+ */
 export function deletePublishedOutboxRows(olderThanMs: number, limit: number): SqlStatement<never> {
   if (!Number.isFinite(olderThanMs) || olderThanMs < 0) {
     throw invalidArgument("olderThanMs", `must be a number of milliseconds >= 0, got ${String(olderThanMs)}`);
@@ -378,10 +423,14 @@ export function deletePublishedOutboxRows(olderThanMs: number, limit: number): S
   return sql(
     `DELETE FROM sluice_outbox
 WHERE id IN (
-  SELECT id FROM sluice_outbox
-  WHERE published_at < statement_timestamp() - $1::double precision * interval '1 millisecond'
-  ORDER BY published_at
-  LIMIT $2
+  SELECT oldest.id FROM (
+    SELECT o.id, o.created_at
+    FROM sluice_outbox o, sluice_outbox_cursor c
+    WHERE (o.xid, o.id) <= (c.position_xid, c.position_id)
+    ORDER BY o.xid, o.id
+    LIMIT $2
+  ) oldest
+  WHERE oldest.created_at < statement_timestamp() - $1::double precision * interval '1 millisecond'
 )`,
     [olderThanMs, limit],
   );

@@ -33,12 +33,12 @@ export function createAmqpAdmin(connection: AmqpConnection, topology: AmqpTopolo
   const check = async <T>(task: (probe: Channel) => Promise<T>): Promise<T | null> => {
     const probe = await connection.channel();
     try {
-      return await task(probe);
+      return await connection.operation(probe, "a passive check", () => task(probe));
     } catch (error) {
       if (/NOT_FOUND/.test(String((error as Error)?.message))) return null;
       throw error;
     } finally {
-      await probe.close().catch(() => undefined);
+      await connection.closeChannel(probe);
     }
   };
 
@@ -59,7 +59,10 @@ export function createAmqpAdmin(connection: AmqpConnection, topology: AmqpTopolo
       const created: string[] = [];
       for (const spec of topics) {
         const existed = (await check((probe) => probe.checkExchange(spec.name))) !== null;
-        await topology.declareTopic(await open(), spec.name);
+        const channel = await open();
+        await connection.operation(channel, `declaring topic ${spec.name}`, () =>
+          topology.declareTopic(channel, spec.name),
+        );
         if (!existed) created.push(spec.name);
       }
       return { created, mismatched: [] };
@@ -86,7 +89,7 @@ export function createAmqpAdmin(connection: AmqpConnection, topology: AmqpTopolo
     async disconnect() {
       const open = channel;
       channel = null;
-      await open?.close().catch(() => undefined);
+      if (open !== null) await connection.closeChannel(open);
     },
   };
 }

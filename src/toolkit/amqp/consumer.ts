@@ -162,10 +162,13 @@ export function createAmqpConsumer(
   const subscribe = async (state: QueueState): Promise<void> => {
     const channel = await connection.channel();
     try {
-      state.queue = await topology.declareSubscription(channel, state.topic, groupId);
-      await channel.prefetch(options.prefetch);
+      state.queue = await connection.operation(channel, `declaring the queue of ${state.topic}`, async () => {
+        const queue = await topology.declareSubscription(channel, state.topic, groupId);
+        await channel.prefetch(options.prefetch);
+        return queue;
+      });
     } catch (error) {
-      await channel.close().catch(() => undefined);
+      await connection.closeChannel(channel);
       throw error;
     }
     dropDeliveries(state);
@@ -177,22 +180,24 @@ export function createAmqpConsumer(
       dropDeliveries(state);
       if (!stopping) void resubscribeAll();
     });
-    const reply = await channel.consume(
-      state.queue,
-      (message) => {
-        if (message === null) {
-          // RabbitMQ cancelled the consumer (its queue was deleted): subscribe again, which declares it anew.
-          if (!stopping) void channel.close().catch(() => undefined);
-          return;
-        }
-        if (state.channel !== channel) return;
-        const record = toConsumerRecordFromAmqp(state.topic, message);
-        const deliveryTag = message.fields.deliveryTag;
-        state.acks.delivered(deliveryTag);
-        state.lanes[laneOf(record.key, deliveryTag, state.lanes.length)]?.buffer.push(record);
-        schedule();
-      },
-      { noAck: false },
+    const reply = await connection.operation(channel, `consuming queue ${state.queue}`, () =>
+      channel.consume(
+        state.queue,
+        (message) => {
+          if (message === null) {
+            // RabbitMQ cancelled the consumer (its queue was deleted): subscribe again, which declares it anew.
+            if (!stopping) void connection.closeChannel(channel);
+            return;
+          }
+          if (state.channel !== channel) return;
+          const record = toConsumerRecordFromAmqp(state.topic, message);
+          const deliveryTag = message.fields.deliveryTag;
+          state.acks.delivered(deliveryTag);
+          state.lanes[laneOf(record.key, deliveryTag, state.lanes.length)]?.buffer.push(record);
+          schedule();
+        },
+        { noAck: false },
+      ),
     );
     state.consumerTag = reply.consumerTag;
   };
@@ -294,7 +299,10 @@ export function createAmqpConsumer(
       await Promise.all(
         [...queues.values()].map(async (state) => {
           if (state.channel !== null && state.consumerTag !== null) {
-            await state.channel.cancel(state.consumerTag).catch(() => undefined);
+            const { channel, consumerTag } = state;
+            await connection
+              .operation(channel, `cancelling the consumer of ${state.queue}`, () => channel.cancel(consumerTag))
+              .catch(() => undefined);
           }
         }),
       );
@@ -304,7 +312,7 @@ export function createAmqpConsumer(
           const channel = state.channel;
           state.channel = null;
           dropDeliveries(state);
-          await channel?.close().catch(() => undefined);
+          if (channel !== null) await connection.closeChannel(channel);
         }),
       );
       await resubscribing?.catch(() => undefined);

@@ -19,10 +19,13 @@ export async function withDeadLetterQueue<T>(
   originalTopic: string,
   use: (records: ConsumerRecord[], acknowledge: (records: readonly ConsumerRecord[]) => void) => Promise<T>,
 ): Promise<T> {
-  const channel: Channel = await client.connection.channel();
+  const connection = client.connection;
+  const channel: Channel = await connection.channel();
   try {
     try {
-      await channel.checkQueue(deadLetterTopic);
+      await connection.operation(channel, `checking queue ${deadLetterTopic}`, () =>
+        channel.checkQueue(deadLetterTopic),
+      );
     } catch (error) {
       throw new ToolkitError(
         ToolkitErrorCode.DEAD_LETTER_TOPIC_UNKNOWN,
@@ -34,7 +37,9 @@ export async function withDeadLetterQueue<T>(
     const messages = new Map<ConsumerRecord, GetMessage>();
     const records: ConsumerRecord[] = [];
     while (records.length < DEAD_LETTER_QUEUE_SCAN_MAX) {
-      const message = await channel.get(deadLetterTopic, { noAck: false });
+      const message = await connection.operation(channel, `reading queue ${deadLetterTopic}`, () =>
+        channel.get(deadLetterTopic, { noAck: false }),
+      );
       if (message === false) break;
       const record = toConsumerRecordFromAmqp(deadLetterTopic, message);
       // The position in this listing, since delivery tags change with every read.
@@ -50,6 +55,6 @@ export async function withDeadLetterQueue<T>(
     });
   } finally {
     // Closing hands back every message not acknowledged, in its place.
-    await channel.close().catch(() => undefined);
+    await connection.closeChannel(channel);
   }
 }

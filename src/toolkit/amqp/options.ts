@@ -5,8 +5,13 @@ import { ToolkitError, ToolkitErrorCode } from "../errors.js";
 import type { ToolkitLogger } from "../logger.js";
 
 export const DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672";
-/** Unacknowledged messages RabbitMQ hands one consumer channel (one queue of a group) before it waits for acks. */
-export const DEFAULT_AMQP_PREFETCH = 256;
+/**
+ * Unacknowledged messages RabbitMQ hands one consumer channel (one queue of a group) before it waits for acks. The
+ * consumer acknowledges only after a batch's transaction commits, so the window must cover the batches in progress
+ * too; at 256 its lanes' batches were small, and each event cost a third more CPU (RabbitMQ, PostgreSQL and the
+ * process together) than at 1,024. Larger windows gained nothing more.
+ */
+export const DEFAULT_AMQP_PREFETCH = 1_024;
 export const AMQP_PREFETCH_MAX = 65_535;
 /** Quorum queues are replicated and survive a node's loss; classic queues are faster on a single node. */
 export const DEFAULT_AMQP_QUEUE_TYPE = "quorum";
@@ -17,6 +22,13 @@ export const DEFAULT_AMQP_RECONNECT_ATTEMPTS_MAX = 120;
 /** How long a publish waits for RabbitMQ's confirm before the send fails (and the outbox row is retried). */
 export const DEFAULT_AMQP_CONFIRM_TIMEOUT_MS = 30_000;
 export const DEFAULT_AMQP_HEARTBEAT_S = 10;
+/** How long connecting may take, from the TCP connect to the end of the AMQP handshake, before it fails. */
+export const DEFAULT_AMQP_CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * How long RabbitMQ may take to answer one channel operation (opening a channel, declaring an exchange or a queue,
+ * binding, qos, consuming, cancelling, closing) before the connection is taken for stuck and dropped.
+ */
+export const DEFAULT_AMQP_CHANNEL_OPERATION_TIMEOUT_MS = 15_000;
 export const AMQP_QUEUE_NAMES_MAX = 1_000;
 
 export type AmqpQueueType = "quorum" | "classic";
@@ -37,6 +49,8 @@ export interface AmqpClientOptions {
   reconnectAttemptsMax?: number;
   confirmTimeoutMs?: number;
   heartbeatS?: number;
+  connectTimeoutMs?: number;
+  channelOperationTimeoutMs?: number;
   logger?: ToolkitLogger;
   /** Where the defaults are read from; process.env unless given (tests pass their own). */
   env?: Readonly<Record<string, string | undefined>>;
@@ -54,6 +68,8 @@ export interface ResolvedAmqpOptions {
   reconnectAttemptsMax: number;
   confirmTimeoutMs: number;
   heartbeatS: number;
+  connectTimeoutMs: number;
+  channelOperationTimeoutMs: number;
 }
 
 const AMQP_INTEGER_OPTIONS = {
@@ -63,6 +79,8 @@ const AMQP_INTEGER_OPTIONS = {
   reconnectAttemptsMax: integerOption(DEFAULT_AMQP_RECONNECT_ATTEMPTS_MAX, 1, 100_000),
   confirmTimeoutMs: integerOption(DEFAULT_AMQP_CONFIRM_TIMEOUT_MS, 1, 24 * 60 * 60 * 1000),
   heartbeatS: integerOption(DEFAULT_AMQP_HEARTBEAT_S, 0, 3_600),
+  connectTimeoutMs: integerOption(DEFAULT_AMQP_CONNECT_TIMEOUT_MS, 1, 600_000),
+  channelOperationTimeoutMs: integerOption(DEFAULT_AMQP_CHANNEL_OPERATION_TIMEOUT_MS, 1, 600_000),
 };
 
 /** AMQP names (exchanges, queues) are at most 255 bytes of printable characters. */

@@ -169,7 +169,7 @@ export function createAmqpProducer(
     async disconnect() {
       const channel = current;
       current = null;
-      if (channel !== null && !channel.closed) await channel.channel.close().catch(() => undefined);
+      if (channel !== null && !channel.closed) await connection.closeChannel(channel.channel);
     },
   };
 }

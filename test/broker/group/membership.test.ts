@@ -42,6 +42,7 @@ function setup(): Setup {
     now: () => nowMs,
     refusal: () => refusal,
     isCurrent: (group) => groups.get(group.groupId) === group,
+    rebalanceStarted: () => undefined,
     createGroup: (groupId) => {
       if (!creatable) return null;
       const group = new ConsumerGroup(groupId);

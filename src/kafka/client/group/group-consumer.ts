@@ -59,6 +59,12 @@ export interface GroupConsumerRun {
   onError?(error: Error, willRetry: boolean): void;
 }
 
+/**
+ * How much sooner than its wait an empty fetch answer must come for the member to heartbeat at once. A broker answers
+ * at its deadline, never before, so anything sooner was ended early; the margin only absorbs timer rounding.
+ */
+export const FETCH_EARLY_MARGIN_MS = 50;
+
 let consumerCount = 0;
 
 export class GroupConsumer {
@@ -252,6 +258,7 @@ export class GroupConsumer {
         await this.changed.next();
         continue;
       }
+      const sentAtMs = performance.now();
       const reading = reader.read({ maxWaitMs: waitMs });
       // A fetch left behind by a rejoin or a stop is not awaited; its answer is dropped with its reader.
       reading.catch(() => undefined);
@@ -275,10 +282,16 @@ export class GroupConsumer {
         continue;
       }
       if (records.length === 0) {
+        this.member.setIdle(true);
+        // Answered without records before its wait ran out, and not cut short here: the broker may have ended the
+        // wait because the group began a rebalance (Sluice's does), which the member hears of from a heartbeat.
+        const earlyMs = waitMs - (performance.now() - sentAtMs);
+        if (!this.longPollCut && earlyMs > FETCH_EARLY_MARGIN_MS) this.member.heartbeatNow();
         // An idle member waits longer each time; a wait cut short starts over at the base.
         waitMs = this.longPollCut ? baseWaitMs : Math.min(waitMs * 2, this.options.idleMaxWaitMs);
         continue;
       }
+      this.member.setIdle(false);
       waitMs = baseWaitMs;
       this.processing = this.handleBatches(reader, records);
       await this.processing;

@@ -2,7 +2,9 @@
 // while it holds its partitions, noticing when it must rejoin, and leaving. The coordinator ends a generation by
 // answering REBALANCE_IN_PROGRESS (rejoin, the generation may still commit), ILLEGAL_GENERATION or UNKNOWN_MEMBER_ID
 // (the member's partitions are gone; an unknown member joins again as a new one). A coordinator that moved is found
-// again; a member that could not heartbeat for a whole session timeout takes itself for removed. Retriable failures
+// again; a member that could not heartbeat for a whole session timeout takes itself for removed. An idle member (its
+// consumer's fetches come back empty) heartbeats less often, and at once when its consumer asks (a fetch that came back
+// early and empty: Sluice's broker answers those of a group that begins a rebalance). Retriable failures
 // are retried with backoff for as long as the member runs, and reported after retriesMax in a row.
 
 import { ErrorCode } from "../../protocol/error-codes.js";
@@ -42,6 +44,12 @@ export class GroupMember {
   /** True once the coordinator said the generation is over for this member: its partitions are someone else's. */
   generationLost = false;
   private heartbeatTimer: NodeJS.Timeout | null = null;
+  /** When the scheduled heartbeat goes out (performance.now()). */
+  private heartbeatDueMs = 0;
+  private heartbeatInFlight = false;
+  /** heartbeatNow() was called while a heartbeat was in flight: another goes out when it is answered. */
+  private heartbeatAgain = false;
+  private idle = false;
   private lastHeartbeatOkMs = 0;
   private leaving = false;
   private readonly stopped = new Signal();
@@ -60,6 +68,7 @@ export class GroupMember {
   /** Joins (or rejoins) the group and returns this member's partitions; retries until it succeeds or cannot. */
   async join(): Promise<TopicPartition[]> {
     this.stopHeartbeats();
+    this.idle = false;
     let failures = 0;
     let rejoins = 0;
     for (;;) {
@@ -136,15 +145,54 @@ export class GroupMember {
     return assignPartitions(assignor, joined.members, counts);
   }
 
+  /**
+   * Whether the member's fetches come back empty: an idle member heartbeats every idleHeartbeatIntervalMs instead of
+   * heartbeatIntervalMs. A member that has records again heartbeats at the shorter interval from now on.
+   */
+  setIdle(idle: boolean): void {
+    if (this.idle === idle) return;
+    this.idle = idle;
+    const intervalMs = this.options.heartbeatIntervalMs;
+    if (!idle && this.heartbeatTimer !== null && this.heartbeatDueMs - performance.now() > intervalMs) {
+      this.scheduleHeartbeat();
+    }
+  }
+
+  /** Heartbeats now (the consumer suspects a rebalance) instead of when the interval runs out. */
+  heartbeatNow(): void {
+    if (this.heartbeatInFlight) {
+      this.heartbeatAgain = true;
+      return;
+    }
+    // No heartbeat is scheduled while the member joins, rejoins or leaves.
+    if (this.heartbeatTimer === null) return;
+    this.stopHeartbeats();
+    void this.beat();
+  }
+
   private scheduleHeartbeat(): void {
     this.stopHeartbeats();
+    const intervalMs = this.idle ? this.options.idleHeartbeatIntervalMs : this.options.heartbeatIntervalMs;
+    this.heartbeatDueMs = performance.now() + intervalMs;
     this.heartbeatTimer = setTimeout(() => {
       this.heartbeatTimer = null;
       void this.beat();
-    }, this.options.heartbeatIntervalMs);
+    }, intervalMs);
   }
 
   private async beat(): Promise<void> {
+    this.heartbeatInFlight = true;
+    this.heartbeatAgain = false;
+    try {
+      await this.beatOnce();
+    } finally {
+      this.heartbeatInFlight = false;
+    }
+    // Asked for while this one was in flight: the coordinator may have begun a rebalance after answering it.
+    if (this.heartbeatAgain) this.heartbeatNow();
+  }
+
+  private async beatOnce(): Promise<void> {
     const generationId = this.generationId;
     try {
       await heartbeat(await this.cluster.groupCoordinator(this.options.groupId, this.lane), this.identity());

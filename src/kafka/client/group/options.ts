@@ -16,6 +16,15 @@ import { ASSIGNOR_NAMES, type AssignorName } from "./assignors.js";
 export const GROUP_SESSION_TIMEOUT_MS = 45_000;
 /** How often a member heartbeats while it holds its assignment (Kafka's heartbeat.interval.ms). */
 export const GROUP_HEARTBEAT_INTERVAL_MS = 3_000;
+/**
+ * How often a member heartbeats while its fetches come back empty, unless given: a third of the session timeout, as
+ * Kafka advises for heartbeat.interval.ms (15 s with the default session). A member hears of a rebalance from a
+ * heartbeat, so on its own this would delay a rebalance by up to that long; but a member also heartbeats at once when
+ * a fetch comes back empty before its wait ran out, which is what Sluice's broker does to the fetches waiting on a
+ * group's topics when the group begins a rebalance. Against another broker, a rebalance waits for the idle members'
+ * next heartbeat.
+ */
+export const GROUP_IDLE_HEARTBEAT_SESSION_FRACTION = 3;
 /** How long the coordinator waits for every member to rejoin in a rebalance; also how long a rejoin may wait. */
 export const GROUP_REBALANCE_TIMEOUT_MS = 60_000;
 /**
@@ -44,6 +53,11 @@ export interface GroupConsumerOptions extends FetchLimits {
   readonly topics: readonly string[];
   readonly sessionTimeoutMs?: number;
   readonly heartbeatIntervalMs?: number;
+  /**
+   * How often an idle member (its fetches come back empty) heartbeats; default a third of sessionTimeoutMs, at least
+   * heartbeatIntervalMs. See GROUP_IDLE_HEARTBEAT_SESSION_FRACTION.
+   */
+  readonly idleHeartbeatIntervalMs?: number;
   readonly rebalanceTimeoutMs?: number;
   /** Where a partition without a committed offset (or one no longer in the log) starts; default "latest". */
   readonly resetTo?: ResetPolicy;
@@ -60,6 +74,7 @@ export interface ResolvedGroupOptions {
   readonly topics: readonly string[];
   readonly sessionTimeoutMs: number;
   readonly heartbeatIntervalMs: number;
+  readonly idleHeartbeatIntervalMs: number;
   readonly rebalanceTimeoutMs: number;
   readonly resetTo: ResetPolicy;
   readonly assignors: readonly AssignorName[];
@@ -103,6 +118,19 @@ export function resolveGroupOptions(options: GroupConsumerOptions): ResolvedGrou
       `must be less than sessionTimeoutMs (${sessionTimeoutMs}), or the member is removed between heartbeats`,
     );
   }
+  const idleHeartbeatIntervalMs = integer(
+    "idleHeartbeatIntervalMs",
+    options.idleHeartbeatIntervalMs,
+    Math.max(heartbeatIntervalMs, Math.floor(sessionTimeoutMs / GROUP_IDLE_HEARTBEAT_SESSION_FRACTION)),
+    heartbeatIntervalMs,
+    DAY_MS,
+  );
+  if (idleHeartbeatIntervalMs >= sessionTimeoutMs) {
+    throw new KafkaConfigError(
+      "idleHeartbeatIntervalMs",
+      `must be less than sessionTimeoutMs (${sessionTimeoutMs}), or an idle member is removed between heartbeats`,
+    );
+  }
   const resetTo = options.resetTo ?? "latest";
   if (resetTo !== "earliest" && resetTo !== "latest") {
     throw new KafkaConfigError("resetTo", 'must be "earliest" or "latest"');
@@ -117,6 +145,7 @@ export function resolveGroupOptions(options: GroupConsumerOptions): ResolvedGrou
     topics: [...new Set(topics)],
     sessionTimeoutMs,
     heartbeatIntervalMs,
+    idleHeartbeatIntervalMs,
     rebalanceTimeoutMs: integer(
       "rebalanceTimeoutMs",
       options.rebalanceTimeoutMs,

@@ -1,17 +1,18 @@
-// The batching, idempotent producer. Each partition has a queue and a few batches out at a time (one without
-// idempotence): while they are out, later sends to that partition wait and then go together as one batch, so the
-// batch grows with the load and a lone record is sent at once (no linger timer adds latency). Several batches out
-// means a send does not wait for the previous batch's fsync before it is even written. The batches ready at the same
-// moment go to each leader in one Produce request, so one send's records for several partitions of a broker are
-// written or refused together. With idempotence (the default) the producer gets a producer id from the broker
-// (InitProducerId) and numbers each partition's records; a batch whose answer was lost is sent again with the same
-// numbers and the broker drops the copy, so retries neither duplicate nor reorder: a batch that reached the broker
-// before an earlier one was written is refused as out of order and sent again once the earlier one is in. When a
-// batch fails for good, the producer takes a new producer id for what follows, because the broker may or may not
-// have written the failed batch and the numbering after it is no longer known.
+// The batching, idempotent producer: it sends, retries and numbers the batches its accumulator (accumulator.ts) takes
+// from each partition's queue, a few out at a time per partition (one without idempotence), so that a send does not
+// wait for the previous batch's fsync before it is even written, and a lone record goes out at once. The batches
+// taken at the same moment go to each leader in one Produce request, so one send's records for several partitions of
+// a broker are written or refused together. With idempotence (the default) the producer gets a producer id from the
+// broker (InitProducerId) and numbers each partition's records; a batch whose answer was lost is sent again with the
+// same numbers and the broker drops the copy, so retries neither duplicate nor reorder: a batch that reached the
+// broker before an earlier one was written is refused as out of order and sent again once the earlier one is in.
+// When a batch fails for good, the producer takes a new producer id for what follows, because the broker may or may
+// not have written the failed batch and the numbering after it is no longer known.
+
+import { performance } from "node:perf_hooks";
 
 import type { CompressionCodec } from "../../protocol/compression/index.js";
-import { buildRecordBatch, type RecordInput } from "../../protocol/record-batch.js";
+import { buildRecordBatch } from "../../protocol/record-batch.js";
 import { ErrorCode } from "../../protocol/error-codes.js";
 import { Api } from "../apis/definitions.js";
 import type { KafkaCluster } from "../cluster/cluster.js";
@@ -28,6 +29,7 @@ import {
   checkErrorCode,
 } from "../errors.js";
 import { integerOption, resolveInteger } from "../../../platform/options.js";
+import { RecordAccumulator, type Batch } from "./accumulator.js";
 import { partitionForKey } from "./partitioner.js";
 import {
   checkAcks,
@@ -95,37 +97,6 @@ interface Identity {
   readonly sequences: Map<string, number>;
 }
 
-interface Pending {
-  readonly records: RecordInput[];
-  readonly bytes: number;
-  resolve(baseOffset: number): void;
-  reject(error: unknown): void;
-}
-
-interface Batch {
-  readonly queue: PartitionQueue;
-  readonly taken: readonly Pending[];
-  readonly records: RecordInput[];
-  baseSequence: number;
-  encoded: Buffer | null;
-  /** Resolves once the batch is answered for good (written or failed). */
-  readonly settled: Promise<void>;
-  readonly settle: () => void;
-}
-
-interface PartitionQueue {
-  readonly topic: string;
-  readonly partition: number;
-  readonly pending: Pending[];
-  /** Batches sent and not yet answered for good, oldest first. */
-  readonly outstanding: Batch[];
-  /**
-   * Outstanding batches being sent again. No new batch goes out meanwhile (as in Kafka's producer), so that a resent
-   * batch is still among the last batches the broker remembers when it arrives, and is recognised as a copy.
-   */
-  readonly resending: Set<Batch>;
-}
-
 function bounded(field: string, value: number | undefined, fallback: number, max: number): number {
   return resolveInteger(
     field,
@@ -139,19 +110,15 @@ export class Producer {
   private readonly idempotent: boolean;
   private readonly acks: Acks;
   private readonly codec: CompressionCodec;
-  private readonly batchRecordsMax: number;
-  private readonly batchBytesMax: number;
   private readonly queuedRecordsMax: number;
   private readonly timeoutMs: number;
   private readonly allowAutoTopicCreation: boolean;
-  private readonly batchesInFlightMax: number;
-  private readonly queues = new Map<string, PartitionQueue>();
+  private readonly accumulator: RecordAccumulator;
   private identity: Promise<Identity> | null = null;
   /** The identity once InitProducerId answered; a failed batch compares against it. */
   private resolvedIdentity: Identity | null = null;
   private queuedRecords = 0;
   private roundRobin = 0;
-  private scheduled = false;
   private closed = false;
 
   constructor(
@@ -162,8 +129,6 @@ export class Producer {
     this.acks = checkAcks(options.acks);
     if (this.idempotent && this.acks !== -1) throw new KafkaConfigError("acks", "an idempotent producer needs acks -1");
     this.codec = compressionCodec(options.compression);
-    this.batchRecordsMax = bounded("batchRecordsMax", options.batchRecordsMax, PRODUCER_BATCH_RECORDS_MAX, 1_000_000);
-    this.batchBytesMax = bounded("batchBytesMax", options.batchBytesMax, PRODUCER_BATCH_BYTES_MAX, 2 ** 30);
     this.queuedRecordsMax = bounded(
       "queuedRecordsMax",
       options.queuedRecordsMax,
@@ -171,8 +136,15 @@ export class Producer {
       100_000_000,
     );
     this.allowAutoTopicCreation = options.allowAutoTopicCreation ?? false;
-    // Without sequence numbers a retried batch could land behind a later one, so one batch at a time keeps order.
-    this.batchesInFlightMax = this.idempotent ? PRODUCER_PARTITION_BATCHES_IN_FLIGHT_MAX : 1;
+    this.accumulator = new RecordAccumulator(
+      {
+        batchRecordsMax: bounded("batchRecordsMax", options.batchRecordsMax, PRODUCER_BATCH_RECORDS_MAX, 1_000_000),
+        batchBytesMax: bounded("batchBytesMax", options.batchBytesMax, PRODUCER_BATCH_BYTES_MAX, 2 ** 30),
+        // Without sequence numbers a retried batch could land behind a later one, so one batch at a time keeps order.
+        batchesInFlightMax: this.idempotent ? PRODUCER_PARTITION_BATCHES_IN_FLIGHT_MAX : 1,
+      },
+      (batches) => void this.flush(batches),
+    );
     this.timeoutMs = bounded("timeoutMs", options.timeoutMs, cluster.options.requestTimeoutMs, 24 * 60 * 60 * 1000);
   }
 
@@ -214,9 +186,7 @@ export class Producer {
         this.queuedRecords += inputs.length;
         try {
           const baseOffset = await new Promise<number>((resolve, reject) => {
-            const queue = this.queueFor(topic, partition);
-            queue.pending.push({ records: inputs, bytes, resolve, reject });
-            this.schedule();
+            this.accumulator.add(topic, partition, { records: inputs, bytes, resolve, reject });
           });
           return { topic, partition, baseOffset };
         } finally {
@@ -280,83 +250,6 @@ export class Producer {
     return partition;
   }
 
-  private queueFor(topic: string, partition: number): PartitionQueue {
-    const key = partitionKey(topic, partition);
-    let queue = this.queues.get(key);
-    if (queue === undefined) {
-      queue = { topic, partition, pending: [], outstanding: [], resending: new Set() };
-      this.queues.set(key, queue);
-    }
-    return queue;
-  }
-
-  /**
-   * Drains the queues once the sends of this tick are queued, so that they share requests: each round takes at most
-   * one batch per partition (a Produce request carries one batch per partition) and goes out as one flush. The
-   * flushes resume from their first await in the order they started, so a partition's batches are numbered and
-   * sent in the order they were taken.
-   */
-  private schedule(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    queueMicrotask(() => {
-      this.scheduled = false;
-      for (;;) {
-        const batches: Batch[] = [];
-        for (const queue of this.queues.values()) {
-          if (
-            queue.outstanding.length < this.batchesInFlightMax &&
-            queue.resending.size === 0 &&
-            queue.pending.length > 0
-          ) {
-            batches.push(this.take(queue));
-          }
-        }
-        if (batches.length === 0) return;
-        void this.flush(batches);
-      }
-    });
-  }
-
-  /** Takes what waits for the partition, up to the batch limits, as a batch outstanding until it is answered. */
-  private take(queue: PartitionQueue): Batch {
-    const taken: Pending[] = [queue.pending.shift()!];
-    let records = taken[0]!.records.length;
-    let bytes = taken[0]!.bytes;
-    while (queue.pending.length > 0) {
-      const next = queue.pending[0]!;
-      if (records + next.records.length > this.batchRecordsMax || bytes + next.bytes > this.batchBytesMax) break;
-      taken.push(queue.pending.shift()!);
-      records += next.records.length;
-      bytes += next.bytes;
-    }
-    let settle: () => void = () => undefined;
-    const settled = new Promise<void>((resolve) => (settle = resolve));
-    const batch: Batch = {
-      queue,
-      taken,
-      records: taken.length === 1 ? taken[0]!.records : taken.flatMap((entry) => entry.records),
-      baseSequence: -1,
-      encoded: null,
-      settled,
-      settle,
-    };
-    queue.outstanding.push(batch);
-    return batch;
-  }
-
-  private release(batch: Batch): void {
-    const { queue } = batch;
-    queue.outstanding.splice(queue.outstanding.indexOf(batch), 1);
-    queue.resending.delete(batch);
-    batch.settle();
-    if (queue.pending.length === 0 && queue.outstanding.length === 0) {
-      this.queues.delete(partitionKey(queue.topic, queue.partition));
-    } else if (queue.pending.length > 0) {
-      this.schedule();
-    }
-  }
-
   /**
    * The earlier batches of its partition still being sent when the broker refused the batch as out of order: it was
    * refused only because they are not written yet, and goes again once they are answered. Empty for any other error.
@@ -373,13 +266,13 @@ export class Producer {
       entry.resolve(baseOffset < 0 ? -1 : offset);
       offset += entry.records.length;
     }
-    this.release(batch);
+    this.accumulator.release(batch);
   }
 
   private fail(batch: Batch, identity: Identity | null, error: unknown): void {
     if (identity !== null) this.forgetIdentity(identity);
     for (const entry of batch.taken) entry.reject(error);
-    this.release(batch);
+    this.accumulator.release(batch);
   }
 
   /**
@@ -426,6 +319,7 @@ export class Producer {
       await Promise.all(
         [...byConnection].map(async ([connection, group]) => {
           try {
+            const sentAtMs = performance.now();
             const answers = await produceBatches(
               connection,
               group.map(({ queue, encoded }) => ({
@@ -435,6 +329,7 @@ export class Producer {
               })),
               { acks: this.acks, timeoutMs: this.timeoutMs },
             );
+            this.accumulator.answered(performance.now() - sentAtMs);
             group.forEach((batch, index) => {
               const answer = answers[index]!;
               if (answer instanceof Error) failures.push({ batch, error: answer });

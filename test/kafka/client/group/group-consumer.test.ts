@@ -18,6 +18,7 @@ import { brokerForTest, eventually, kafkaFor } from "../../../helpers/broker.js"
 import { startBroker } from "../../../../src/broker/index.js";
 import { clientFor } from "../support.js";
 
+const HEARTBEAT = 12;
 const FAST = { sessionTimeoutMs: 2_000, heartbeatIntervalMs: 200, rebalanceTimeoutMs: 5_000, maxWaitMs: 200 } as const;
 
 async function produceMany(client: SluiceKafkaClient, topic: string, partitions: number, count: number, tag: string) {
@@ -215,6 +216,73 @@ describe("group consumer", () => {
     const everyone = (): Set<string> => new Set([...a.seen, ...b.seen]);
     assert.ok(await eventually(() => everyone().size === 2, 6_000), `read ${[...everyone()].join(", ")} of 2`);
     assert.ok(a.seen.length === 1 && b.seen.length === 1, "each member read its partition");
+    await a.consumer.stop();
+    await b.consumer.stop();
+  });
+
+  test("an idle member heartbeats every idleHeartbeatIntervalMs; records bring it back to heartbeatIntervalMs", async (t) => {
+    const broker = await brokerForTest(t);
+    const admin = clientFor(t, broker);
+    await admin.admin.createTopics([{ name: "sleepy", partitions: 1 }]);
+    let heartbeats = 0;
+    // A rule that matches nothing counts the group's heartbeats as the broker receives them.
+    broker.injectFault({
+      apiKey: HEARTBEAT,
+      action: { kind: "delay", delayMs: 0 },
+      match: (request) => {
+        if ((request as { groupId: string }).groupId === "sleepy-group") heartbeats++;
+        return false;
+      },
+    });
+    const sleepy = await member(t, broker, "sleepy", {
+      groupId: "sleepy-group",
+      topics: ["sleepy"],
+      sessionTimeoutMs: 10_000,
+      heartbeatIntervalMs: 100,
+      idleHeartbeatIntervalMs: 1_500,
+      idleMaxWaitMs: 400,
+    });
+    // Idle from the first empty fetch (after 200 ms): about 3 heartbeats in 4 s, against 40 at heartbeatIntervalMs.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    heartbeats = 0;
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    assert.ok(heartbeats >= 1 && heartbeats <= 5, `${heartbeats} heartbeats in 4 s idle`);
+    // A record makes the member busy again: the heartbeat due in up to 1.5 s goes out 100 ms after it instead.
+    heartbeats = 0;
+    await admin.produce({ topic: "sleepy", partition: 0, records: [{ value: "wake" }] });
+    assert.ok(await eventually(() => sleepy.seen.includes("wake"), 6_000));
+    assert.ok(await eventually(() => heartbeats >= 1, 1_000), "a heartbeat within 1 s of the record");
+    await sleepy.consumer.stop();
+  });
+
+  test("a member joining while the others idle with far-apart heartbeats: the broker ends their fetches, they rejoin at once", async (t) => {
+    const broker = await brokerForTest(t);
+    const admin = clientFor(t, broker);
+    await admin.admin.createTopics([{ name: "prompt", partitions: 2 }]);
+    // Without an early end to its fetch, a would hear of the rebalance only from a heartbeat 20 s after its join.
+    const options = {
+      groupId: "prompt-group",
+      topics: ["prompt"],
+      sessionTimeoutMs: 60_000,
+      heartbeatIntervalMs: 20_000,
+      idleHeartbeatIntervalMs: 20_000,
+      rebalanceTimeoutMs: 30_000,
+      idleMaxWaitMs: 25_000,
+    };
+    const a = await member(t, broker, "a", options);
+    assert.ok(await eventually(() => a.consumer.assignment().length === 2, 20_000));
+    // a's fetch waits grow 200, 400, 800, 1,600 ms: one is in flight now, with seconds to go.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    // b's start resolves once its first join completes, which waits for a to rejoin.
+    const joining = member(t, broker, "b", options);
+    // Awaited below; a failed assertion first must not leave its rejection unhandled.
+    joining.catch(() => undefined);
+    assert.ok(
+      await eventually(() => a.consumer.assignment().length === 1, 8_000),
+      "the rebalance completed long before a's next heartbeat was due",
+    );
+    const b = await joining;
+    assert.equal(b.consumer.assignment().length, 1);
     await a.consumer.stop();
     await b.consumer.stop();
   });

@@ -27,6 +27,13 @@ test("defaults", () => {
   assert.equal(resolved.fetch.maxWaitMs, GROUP_FETCH_MAX_WAIT_MS);
   // A short session gets a heartbeat a third of it, unless told otherwise.
   assert.equal(resolveGroupOptions({ groupId: "g", topics: ["a"], sessionTimeoutMs: 1500 }).heartbeatIntervalMs, 500);
+  // An idle member heartbeats every third of its session (15 s by default), never more often than a busy one.
+  assert.equal(resolved.idleHeartbeatIntervalMs, GROUP_SESSION_TIMEOUT_MS / 3);
+  assert.equal(
+    resolveGroupOptions({ groupId: "g", topics: ["a"], sessionTimeoutMs: 3000, heartbeatIntervalMs: 2000 })
+      .idleHeartbeatIntervalMs,
+    2000,
+  );
 });
 
 test("each bad option is named", () => {
@@ -38,6 +45,8 @@ test("each bad option is named", () => {
     ["topics[1]", { topics: ["a", ""] }],
     ["sessionTimeoutMs", { sessionTimeoutMs: 0 }],
     ["heartbeatIntervalMs", { sessionTimeoutMs: 1000, heartbeatIntervalMs: 1000 }],
+    ["idleHeartbeatIntervalMs", { sessionTimeoutMs: 1000, idleHeartbeatIntervalMs: 1000 }],
+    ["idleHeartbeatIntervalMs", { heartbeatIntervalMs: 2000, idleHeartbeatIntervalMs: 1000 }],
     ["rebalanceTimeoutMs", { rebalanceTimeoutMs: -1 }],
     ["resetTo", { resetTo: "middle" }],
     ["assignors", { assignors: [] }],
