@@ -1,7 +1,8 @@
 // The log cleaner's throughput and its effect on produce latency: fills a compacted topic with keyed records, then
 // measures kafkajs produce latency (acks=-1, one message at a time at a fixed rate) first with the cleaner idle and
 // then while it compacts the topic, in the same broker process. Prints a table.
-// Run: npm run bench:broker -- --compaction [--records 2000000 --keys 10000 --cleaner-nice 10 --quick]
+// Run: npm run bench:broker -- --compaction [--records 2000000 --keys 10000 --cleaner-nice 10 --cleaner-io-mbps 20
+//      --quick]
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,7 +11,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Kafka, logLevel } from "kafkajs";
 import pino from "pino";
 import { startBroker } from "../src/broker/index.js";
-import { LOG_CLEANER_THREAD_NICE } from "../src/broker/config.js";
+import { LOG_CLEANER_IO_BYTES_PER_SECOND_MAX, LOG_CLEANER_THREAD_NICE } from "../src/broker/config.js";
 import { buildRecordBatch, validateProducedBatch } from "../src/kafka/protocol/record-batch.js";
 import { log, numberArgument, percentile, table } from "./common.js";
 
@@ -20,6 +21,10 @@ const RECORDS = numberArgument(args, "--records", quick ? 500_000 : 2_000_000);
 const KEYS = numberArgument(args, "--keys", 10_000);
 /** The cleaner thread's nice value; 0 runs it at the broker's priority, to compare. */
 const CLEANER_NICE = niceArgument();
+/** log.cleaner.io.max.bytes.per.second, given in MiB a second (the unit of the table's cleaner rate); unthrottled. */
+const CLEANER_IO_BYTES_PER_SECOND = args.includes("--cleaner-io-mbps")
+  ? numberArgument(args, "--cleaner-io-mbps", 1) * 1024 * 1024
+  : LOG_CLEANER_IO_BYTES_PER_SECOND_MAX;
 
 function niceArgument(): number {
   const index = args.indexOf("--cleaner-nice");
@@ -79,6 +84,7 @@ async function main(): Promise<void> {
     // The cleaner is started by hand below, so that the idle measurement has it idle.
     logCleanerBackoffMs: 3_600_000,
     logCleanerThreadNice: CLEANER_NICE,
+    logCleanerIoBytesPerSecondMax: CLEANER_IO_BYTES_PER_SECOND,
   });
   const kafka = new Kafka({ brokers: [running.address], logLevel: logLevel.NOTHING });
   const producer = kafka.producer();

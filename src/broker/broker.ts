@@ -92,6 +92,7 @@ export class Broker {
       dedupeBufferBytes: config.logCleanerDedupeBufferBytes,
       backoffMs: config.logCleanerBackoffMs,
       threadNice: config.logCleanerThreadNice,
+      ioBytesPerSecondMax: config.logCleanerIoBytesPerSecondMax,
       logger: logger.child({ component: "log-cleaner" }),
     });
     this.groups = new GroupCoordinator({
@@ -141,6 +142,7 @@ export class Broker {
     const stored = dataDir === null ? null : readMetadataFile(dataDir);
     if (stored !== null) {
       this.settings.restore(stored.brokerConfigs);
+      this.applyCleanerConfigs();
       this.scram.restore(stored.scramCredentials);
       this.acls?.restore(stored.acls);
       this.quotas.restore(stored.clientQuotas);
@@ -226,7 +228,14 @@ export class Broker {
   /** Persists a change of broker configs and hands the new effective values to every topic's logs. */
   brokerConfigsChanged(): void {
     for (const topic of this.topics.all()) this.topics.applyConfigs(topic);
+    this.applyCleanerConfigs();
     this.persistMetadata();
+  }
+
+  /** Hands the log cleaner its dynamic broker configs' effective values (a cleaning in progress follows them). */
+  private applyCleanerConfigs(): void {
+    const { value } = this.settings.broker("log.cleaner.io.max.bytes.per.second");
+    this.cleaner.setIoBytesPerSecondMax(Number(value));
   }
 
   private persistMetadata(): void {

@@ -22,6 +22,11 @@ export const LOG_CLEANER_WORKER_HEAP_MB = 64;
  * the core a request is about to run on gives it up at once, so that compaction slows down rather than produce.
  */
 export const LOG_CLEANER_THREAD_NICE = 10;
+/**
+ * Kafka's log.cleaner.io.max.bytes.per.second, Double.MAX_VALUE: the cleaner's reads and writes are not throttled
+ * unless a lower limit is set (at start, or at run time through IncrementalAlterConfigs).
+ */
+export const LOG_CLEANER_IO_BYTES_PER_SECOND_MAX = Number.MAX_VALUE;
 /** Kafka's log.cleaner.backoff.ms: how long the cleaner sleeps when no log needs cleaning. */
 export const LOG_CLEANER_BACKOFF_MS = 15_000;
 export const GROUP_MIN_SESSION_TIMEOUT_MS = 6_000;
@@ -74,6 +79,8 @@ export interface BrokerConfig {
   logCleanerBackoffMs: number;
   /** The nice value of the log cleaner's worker thread on Linux; 0 runs it at the broker's priority. */
   logCleanerThreadNice: number;
+  /** The most bytes a second the log cleaner reads and writes (log.cleaner.io.max.bytes.per.second). */
+  logCleanerIoBytesPerSecondMax: number;
   groupMinSessionTimeoutMs: number;
   groupMaxSessionTimeoutMs: number;
   groupInitialRebalanceDelayMs: number;
@@ -121,6 +128,7 @@ export function defaultBrokerConfig(): BrokerConfig {
     logCleanerDedupeBufferBytes: LOG_CLEANER_DEDUPE_BUFFER_BYTES,
     logCleanerBackoffMs: LOG_CLEANER_BACKOFF_MS,
     logCleanerThreadNice: LOG_CLEANER_THREAD_NICE,
+    logCleanerIoBytesPerSecondMax: LOG_CLEANER_IO_BYTES_PER_SECOND_MAX,
     groupMinSessionTimeoutMs: GROUP_MIN_SESSION_TIMEOUT_MS,
     groupMaxSessionTimeoutMs: GROUP_MAX_SESSION_TIMEOUT_MS,
     groupInitialRebalanceDelayMs: GROUP_INITIAL_REBALANCE_DELAY_MS,

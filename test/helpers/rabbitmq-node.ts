@@ -6,7 +6,7 @@
 
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,6 +21,7 @@ export const RABBITMQ_NODE_START_TIMEOUT_MS = 60_000;
 const READY_POLL_INTERVAL_MS = 200;
 const READY_PROBE_TIMEOUT_MS = 2_000;
 const RABBITMQCTL_TIMEOUT_MS = 30_000;
+const LOG_TAIL_CHARS = 8_000;
 /** Debian's rabbitmq-server on the PATH is a wrapper that switches to the rabbitmq user and logs to /var/log. */
 const DIRECT_SCRIPTS_DIR = "/usr/lib/rabbitmq/bin";
 
@@ -37,7 +38,7 @@ export interface RabbitmqNode {
   start(): Promise<void>;
   /** rabbitmqctl against this node (list_queues, list_consumers, …): its output. */
   ctl(args: readonly string[]): string;
-  /** The node's own log, for failure messages. */
+  /** What the node printed and the end of its log file, for failure messages. */
   log(): string;
 }
 
@@ -65,11 +66,13 @@ async function accepts(url: string): Promise<boolean> {
 }
 
 /**
- * Starts a private node, or resolves to null after a loud skip (a failure in CI) when rabbitmq-server is not
- * installed. The test's hooks kill it at the end.
+ * A private node, not started yet (start() boots it), or null after a loud skip (a failure in CI) when
+ * rabbitmq-server is not installed. The test's hooks kill it at the end.
  */
 export async function rabbitmqNodeForTest(t: TestContext): Promise<RabbitmqNode | null> {
-  if (!requireTool(t, hasCommand("rabbitmq-server"), "rabbitmq-server (to run a private RabbitMQ node)")) return null;
+  // /usr/sbin, where Debian puts the wrapper, is not on every user's PATH; the scripts themselves may be there.
+  const installed = existsSync(join(DIRECT_SCRIPTS_DIR, "rabbitmq-server")) || hasCommand("rabbitmq-server");
+  if (!requireTool(t, installed, "rabbitmq-server (to run a private RabbitMQ node)")) return null;
   const dir = mkdtempSync(join(tmpdir(), "sluice-rabbitmq-"));
   const [port, distPort] = [await freePort(), await freePort()];
   const name = `sluice-test-${process.pid}-${randomBytes(3).toString("hex")}@localhost`;
@@ -137,8 +140,12 @@ export async function rabbitmqNodeForTest(t: TestContext): Promise<RabbitmqNode 
         stdio: "pipe",
       });
       child = started;
-      started.stdout?.setEncoding("utf8").on("data", (chunk: string) => (output = (output + chunk).slice(-8_000)));
-      started.stderr?.setEncoding("utf8").on("data", (chunk: string) => (output = (output + chunk).slice(-8_000)));
+      started.stdout
+        ?.setEncoding("utf8")
+        .on("data", (chunk: string) => (output = (output + chunk).slice(-LOG_TAIL_CHARS)));
+      started.stderr
+        ?.setEncoding("utf8")
+        .on("data", (chunk: string) => (output = (output + chunk).slice(-LOG_TAIL_CHARS)));
       exited = new Promise((resolve) => started.once("exit", () => resolve()));
       const deadline = Date.now() + RABBITMQ_NODE_START_TIMEOUT_MS;
       while (!(await accepts(url))) {
@@ -163,7 +170,9 @@ export async function rabbitmqNodeForTest(t: TestContext): Promise<RabbitmqNode 
       return result.stdout;
     },
     log() {
-      return output;
+      const file = join(dir, "log", `${name}.log`);
+      const tail = existsSync(file) ? readFileSync(file, "utf8").slice(-LOG_TAIL_CHARS) : "(no log file)";
+      return `${output}\n--- ${file}\n${tail}`;
     },
   };
   t.after(async () => {
@@ -171,6 +180,5 @@ export async function rabbitmqNodeForTest(t: TestContext): Promise<RabbitmqNode 
     // Only once the node is gone: it writes to its data directory until then.
     rmSync(dir, { recursive: true, force: true });
   });
-  await node.start();
   return node;
 }

@@ -40,6 +40,14 @@ function unlessWeek(ms: number): string | null {
   return ms === WEEK_MS ? null : String(ms);
 }
 
+/** Double.MAX_VALUE as Kafka prints it, the default of log.cleaner.io.max.bytes.per.second. */
+const KAFKA_DOUBLE_MAX = "1.7976931348623157E308";
+
+/** A double as Kafka's default would show it, so that the default set as a flag still reads as the default. */
+function kafkaDouble(value: number): string {
+  return value === Number.MAX_VALUE ? KAFKA_DOUBLE_MAX : String(value);
+}
+
 const RESTART = "Set by a flag of `sluice broker`; changing it needs a restart.";
 
 export const BROKER_CONFIG_DEFINITIONS: readonly SluiceBrokerConfigDefinition[] = [
@@ -157,6 +165,19 @@ export const BROKER_CONFIG_DEFINITIONS: readonly SluiceBrokerConfigDefinition[] 
     fromFlags: (c) => String(c.logCleanerDedupeBufferBytes),
   },
   topicDefault("log.cleaner.delete.retention.ms", "delete.retention.ms", "The default of delete.retention.ms."),
+  {
+    name: "log.cleaner.io.max.bytes.per.second",
+    type: "double",
+    defaultValue: KAFKA_DOUBLE_MAX,
+    validator: { kind: "none" },
+    updateMode: "cluster-wide",
+    documentation:
+      "The log cleaner's I/O limit: the sum of the bytes it reads and writes stays at or below this rate a second.",
+    sluiceNote:
+      "Enforced by pausing the cleaning after each batch it reads or writes, so that the rate over each 300 ms window " +
+      "stays at the limit; a change applies to a cleaning in progress, and 0 holds the cleaner until it is raised.",
+    fromFlags: (c) => kafkaDouble(c.logCleanerIoBytesPerSecondMax),
+  },
   topicDefault("log.cleaner.max.compaction.lag.ms", "max.compaction.lag.ms", "The default of max.compaction.lag.ms."),
   topicDefault(
     "log.cleaner.min.cleanable.ratio",

@@ -40,7 +40,14 @@ export class CleanerThread {
     private readonly logger: Logger,
     private readonly heapMb: number,
     private readonly nice: number,
+    private ioBytesPerSecondMax: number,
   ) {}
+
+  /** Changes the I/O limit, for a cleaning in progress too. */
+  setIoBytesPerSecondMax(bytesPerSecond: number): void {
+    this.ioBytesPerSecondMax = bytesPerSecond;
+    this.worker?.postMessage({ kind: "throttle", ioBytesPerSecondMax: bytesPerSecond } satisfies CleanerWorkerRequest);
+  }
 
   /** Cleans the log in the worker; resolves once the last group is swapped in (or the cleaning ends early). */
   clean(
@@ -114,7 +121,11 @@ export class CleanerThread {
   private started(): Worker {
     if (this.worker !== null) return this.worker;
     const worker = new Worker(new URL("./cleaner-worker.js", import.meta.url), {
-      workerData: { flags: this.flags, nice: this.nice } satisfies CleanerWorkerData,
+      workerData: {
+        flags: this.flags,
+        nice: this.nice,
+        ioBytesPerSecondMax: this.ioBytesPerSecondMax,
+      } satisfies CleanerWorkerData,
       resourceLimits: { maxOldGenerationSizeMb: this.heapMb },
     });
     worker.unref();

@@ -2,7 +2,8 @@
 // that reading segments, building the key map and writing cleaned segments never hold up produce or fetch. It reads
 // the sealed segments through descriptors of its own, opened read-only when a job starts (a segment the broker
 // removes meanwhile stays readable and is refused at the swap), writes each cleaned group under its swap name and
-// asks the broker's thread to swap it in. A stop flag shared with the broker ends a cleaning at its next slice.
+// asks the broker's thread to swap it in. A stop flag shared with the broker ends a cleaning at its next slice; a
+// changed I/O limit arrives as a message, taken between chunks (a throttle pause lets it through).
 
 import { closeSync, constants, openSync, readlinkSync, readSync } from "node:fs";
 import { setPriority } from "node:os";
@@ -18,10 +19,11 @@ import {
 import { FileSegmentStorage } from "./file-storage.js";
 import { segmentFileName, type CleanedSegmentState } from "./segment.js";
 
-/** What the broker sends: a job, or the answer to a swap the worker asked for. */
+/** What the broker sends: a job, the answer to a swap the worker asked for, or a new I/O limit. */
 export type CleanerWorkerRequest =
   | { kind: "clean"; jobId: number; dir: string; job: Omit<CleaningJob, "segments"> & { segments: SegmentInfo[] } }
-  | { kind: "installed"; jobId: number; ok: boolean };
+  | { kind: "installed"; jobId: number; ok: boolean }
+  | { kind: "throttle"; ioBytesPerSecondMax: number };
 
 /** What the worker sends: a cleaned group to swap in, or the end of a job. */
 export type CleanerWorkerReply =
@@ -46,6 +48,8 @@ export interface CleanerWorkerData {
   flags: Int32Array;
   /** This thread's nice value (LOG_CLEANER_THREAD_NICE). */
   nice: number;
+  /** The I/O limit at start, in bytes a second (log.cleaner.io.max.bytes.per.second). */
+  ioBytesPerSecondMax: number;
 }
 
 /**
@@ -65,6 +69,7 @@ function lowerPriority(nice: number): void {
 
 const port = parentPort!;
 const { flags, nice } = workerData as CleanerWorkerData;
+let { ioBytesPerSecondMax } = workerData as CleanerWorkerData;
 lowerPriority(nice);
 let installed: ((ok: boolean) => void) | null = null;
 
@@ -107,6 +112,7 @@ async function clean(request: Extract<CleanerWorkerRequest, { kind: "clean" }>):
       {
         storage: new FileSegmentStorage(dir),
         abandoned: () => Atomics.load(flags, STOP_FLAG) === 1,
+        ioBytesPerSecondMax: () => ioBytesPerSecondMax,
         install: async (first, count, cleaned, swapName, forgotten) => {
           const answered = new Promise<boolean>((resolve) => (installed = resolve));
           const reply: CleanerWorkerReply = {
@@ -132,6 +138,10 @@ async function clean(request: Extract<CleanerWorkerRequest, { kind: "clean" }>):
 }
 
 port.on("message", (request: CleanerWorkerRequest) => {
+  if (request.kind === "throttle") {
+    ioBytesPerSecondMax = request.ioBytesPerSecondMax;
+    return;
+  }
   if (request.kind === "installed") {
     const resolve = installed;
     installed = null;

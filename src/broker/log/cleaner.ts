@@ -33,6 +33,7 @@ import { LogSegment } from "./segment.js";
 import { LogStorageError } from "./storage.js";
 import { cleanedFileName, swapFileName } from "./segment-swap.js";
 import { CleanerTxnWalk, markerType, type AbortedRange } from "./cleaner-txns.js";
+import { CleanerThrottle } from "./cleaner-throttle.js";
 
 export type { AbortedRange } from "./cleaner-txns.js";
 
@@ -46,6 +47,8 @@ export interface CleanerLimits {
   dedupeBufferBytes: number;
   /** The longest the cleaner works before giving the event loop back. */
   sliceMs: number;
+  /** The most bytes a second the cleaner reads and writes (log.cleaner.io.max.bytes.per.second); changeable. */
+  ioBytesPerSecondMax: number;
 }
 
 /** Thrown out of a cleaning when the log closed or the cleaner stopped; the log is left as it was. */
@@ -80,6 +83,8 @@ export interface CleaningIo {
   storage: SegmentStorage;
   /** Checked between slices: true ends the cleaning, leaving the log as it is. */
   abandoned(): boolean;
+  /** The I/O limit now, in bytes a second: asked at every chunk, so a change applies to the cleaning in progress. */
+  ioBytesPerSecondMax(): number;
   /**
    * Swaps `cleaned` (synced, renamed to `swapName`) in for segments [first, first + count) of the job, on the
    * broker's serial path, after the partition forgets `forgotten` (the aborted transactions whose markers the cleaned
@@ -203,6 +208,7 @@ async function buildOffsetMap(
   result: CleaningResult,
   readBuffer: { bytes: Buffer },
   txns: CleanerTxnWalk,
+  throttle: CleanerThrottle,
 ): Promise<number> {
   let mappedUpTo = view.firstDirtyOffset;
   for (let i = 0; i < view.segments.length; i++) {
@@ -222,6 +228,7 @@ async function buildOffsetMap(
         );
       }
       if (full) return mappedUpTo;
+      await throttle.moved(batch.bytes.length);
       await slicer.maybeYield();
     }
     mappedUpTo = view.nextBaseOffsets[i]!;
@@ -276,6 +283,7 @@ export async function cleanLog(
     {
       storage: view.storage,
       abandoned: () => log.isClosed || stopping() || log.segmentsRemoved !== removedAtStart,
+      ioBytesPerSecondMax: () => limits.ioBytesPerSecondMax,
       install: async (first, count, cleaned, swapName, forgotten) => {
         const group = view.segments.slice(first, first + count);
         if (!log.hasSegments(group)) return false;
@@ -318,6 +326,10 @@ export async function cleanSegments(job: CleaningJob, io: CleaningIo): Promise<C
     cleanedUpTo: job.firstDirtyOffset,
   };
   const slicer = new Slicer(job.sliceMs, () => io.abandoned());
+  const throttle = new CleanerThrottle(
+    () => io.ioBytesPerSecondMax(),
+    () => io.abandoned(),
+  );
   // The map is sized for the dirty part's offsets (an upper bound of its keys) within the byte budget.
   let dirtyOffsets = 0;
   job.segments.forEach((segment, i) => {
@@ -327,7 +339,15 @@ export async function cleanSegments(job: CleaningJob, io: CleaningIo): Promise<C
   const readBuffer = { bytes: Buffer.allocUnsafe(CLEANER_READ_BYTES) };
   let endOffset: number;
   try {
-    endOffset = await buildOffsetMap(job, map, slicer, result, readBuffer, new CleanerTxnWalk(job.abortedTxns));
+    endOffset = await buildOffsetMap(
+      job,
+      map,
+      slicer,
+      result,
+      readBuffer,
+      new CleanerTxnWalk(job.abortedTxns),
+      throttle,
+    );
   } catch (error) {
     if (error instanceof CleaningAbandoned) return { kind: "abandoned" };
     throw error;
@@ -356,6 +376,7 @@ export async function cleanSegments(job: CleaningJob, io: CleaningIo): Promise<C
             : txns.onDataBatch(batch.header)
               ? null
               : cleanBatch(batch, map, nowMs, config.deleteRetentionMs, result);
+          let movedBytes = batch.bytes.length;
           if (kept !== null) {
             const { header } = kept;
             cleaned.append(
@@ -367,10 +388,12 @@ export async function cleanSegments(job: CleaningJob, io: CleaningIo): Promise<C
               nowMs,
             );
             result.bytesWritten += kept.bytes.length;
+            movedBytes += kept.bytes.length;
             if (kept.horizonMs >= 0 && (tombstoneHorizonMs < 0 || kept.horizonMs < tombstoneHorizonMs)) {
               tombstoneHorizonMs = kept.horizonMs;
             }
           }
+          await throttle.moved(movedBytes);
           await slicer.maybeYield();
         }
       }

@@ -18,6 +18,7 @@ import type { PartitionLog } from "./partition-log.js";
 import {
   LOG_CLEANER_BACKOFF_MS,
   LOG_CLEANER_DEDUPE_BUFFER_BYTES,
+  LOG_CLEANER_IO_BYTES_PER_SECOND_MAX,
   LOG_CLEANER_THREAD_NICE,
   LOG_CLEANER_WORKER_HEAP_MB,
 } from "../config.js";
@@ -83,10 +84,12 @@ export class LogCleaner {
       options.logger,
       options.workerHeapMb ?? LOG_CLEANER_WORKER_HEAP_MB,
       options.threadNice ?? LOG_CLEANER_THREAD_NICE,
+      options.ioBytesPerSecondMax ?? LOG_CLEANER_IO_BYTES_PER_SECOND_MAX,
     );
     this.limits = {
       dedupeBufferBytes: options.dedupeBufferBytes ?? LOG_CLEANER_DEDUPE_BUFFER_BYTES,
       sliceMs: options.sliceMs ?? LOG_CLEANER_SLICE_MS,
+      ioBytesPerSecondMax: options.ioBytesPerSecondMax ?? LOG_CLEANER_IO_BYTES_PER_SECOND_MAX,
     };
     this.backoffMs = options.backoffMs ?? LOG_CLEANER_BACKOFF_MS;
     this.now = options.now ?? Date.now;
@@ -94,6 +97,17 @@ export class LogCleaner {
 
   start(): void {
     this.schedule();
+  }
+
+  /** The I/O limit in bytes a second (log.cleaner.io.max.bytes.per.second). */
+  get ioBytesPerSecondMax(): number {
+    return this.limits.ioBytesPerSecondMax;
+  }
+
+  /** Changes the I/O limit at run time; a cleaning in progress follows it from its next chunk. */
+  setIoBytesPerSecondMax(bytesPerSecond: number): void {
+    this.limits.ioBytesPerSecondMax = bytesPerSecond;
+    this.thread.setIoBytesPerSecondMax(bytesPerSecond);
   }
 
   private schedule(): void {

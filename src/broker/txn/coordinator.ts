@@ -8,7 +8,7 @@
 // What is fsynced when: InitProducerId and Prepare before they are answered; the steps of an open transaction
 // (AddPartitionsToTxn, AddOffsetsToTxn, TxnOffsetCommit) are written to the file before they are answered, so that a
 // killed process keeps them, and reach the disk with the transaction's first acks=all produce (which waits for the
-// transaction log too) or its Prepare; the markers' fsync runs behind the EndTxn answer (see completion.ts), and the
+// transaction log too) or its Prepare; the markers' fsync runs behind the EndTxn answer (see completer.ts), and the
 // transactional id's next request waits for it.
 
 import type { Logger } from "pino";
@@ -16,7 +16,7 @@ import { ErrorCode } from "../../kafka/protocol/error-codes.js";
 import type { BrokerConfig } from "../config.js";
 import type { GroupCoordinator } from "../group/coordinator.js";
 import type { Partition, TopicRegistry } from "../topics.js";
-import { markersDurable, writeTxnMarkers, type MarkerWriterDeps } from "./completion.js";
+import { OK, TxnCompleter, type TxnResult } from "./completer.js";
 import type { PendingOffsetRecord, TxnState } from "./log-records.js";
 import { isComplete, isPrepared, partitionKey, type TxnMetadata } from "./metadata.js";
 import type { AbortedTxn } from "./partition-txns.js";
@@ -34,11 +34,7 @@ export const TXN_PENDING_OFFSETS_MAX = 10_000;
 /** Consumer groups one transaction may add with AddOffsetsToTxn; its state is persisted whole on every change. */
 export const TXN_GROUPS_MAX = 1_000;
 
-/** What a transactional request is answered with: NONE, or the error and why. */
-export interface TxnResult {
-  errorCode: number;
-  message?: string;
-}
+export type { TxnResult } from "./completer.js";
 
 export interface TxnCoordinatorOptions {
   config: BrokerConfig;
@@ -57,14 +53,9 @@ export interface TxnIdentity {
   fencedErrorCode: number;
 }
 
-const OK: TxnResult = { errorCode: ErrorCode.NONE };
-
 export class TransactionCoordinator {
   private readonly store: TxnStore;
-  /** Transactions whose markers are being written; the sweep leaves them alone. */
-  private readonly completing = new Set<TxnMetadata>();
-  /** Completed transactions whose markers are not yet known durable; the id's next request waits for them. */
-  private readonly confirming = new Map<TxnMetadata, { done: Promise<TxnResult>; failed: boolean }>();
+  private readonly completer: TxnCompleter;
   private readonly now: () => number;
   private sweepTimer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -77,6 +68,11 @@ export class TransactionCoordinator {
       topics: options.topics,
       allocateProducerId: options.allocateProducerId,
     });
+    this.completer = new TxnCompleter(
+      this.store,
+      { topics: options.topics, groups: options.groups, logger: options.logger },
+      this.now,
+    );
   }
 
   /**
@@ -100,10 +96,8 @@ export class TransactionCoordinator {
         txn.state = "PrepareAbort";
         this.store.persist(txn);
       }
-      this.writeMarkers(txn);
     }
-    await markersDurable(unfinished, this.markerDeps);
-    for (const txn of unfinished) this.store.persist(txn);
+    await this.completer.recover(unfinished);
     await this.sync();
     const intervalMs = this.options.config.transactionAbortCheckIntervalMs;
     this.sweepTimer = setInterval(() => this.sweep(), intervalMs);
@@ -113,7 +107,7 @@ export class TransactionCoordinator {
   async close(): Promise<void> {
     this.closed = true;
     if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
-    await Promise.all([...this.confirming.values()].map(({ done }) => done));
+    await this.completer.settled();
     await this.store.close();
   }
 
@@ -186,7 +180,7 @@ export class TransactionCoordinator {
     }
     const known = this.store.get(transactionalId);
     if (known !== undefined) {
-      const confirmed = await this.confirmed(known);
+      const confirmed = await this.completer.confirmed(known);
       if (confirmed.errorCode !== ErrorCode.NONE) return { ...confirmed, producerId: -1, producerEpoch: -1 };
     }
     let txn = this.store.get(transactionalId);
@@ -229,7 +223,7 @@ export class TransactionCoordinator {
       txn.timeoutMs = timeoutMs;
       if (txn.state === "Ongoing") {
         const bumpedEpoch = txn.producerEpoch;
-        const aborted = await this.complete(txn, false);
+        const aborted = await this.completer.complete(txn, false);
         if (aborted.errorCode !== ErrorCode.NONE) return { ...aborted, producerId: -1, producerEpoch: -1 };
         // Another instance started while the abort was being synced: it holds the id now.
         if (txn.producerEpoch !== bumpedEpoch) {
@@ -242,7 +236,7 @@ export class TransactionCoordinator {
     // Taken now: another instance may bump the epoch again while this answer waits for the disk.
     const { producerId, producerEpoch } = txn;
     this.store.persist(txn);
-    const stored = await this.durable();
+    const stored = await this.completer.durable();
     if (stored.errorCode !== ErrorCode.NONE) return { ...stored, producerId: -1, producerEpoch: -1 };
     return { errorCode: ErrorCode.NONE, producerId, producerEpoch };
   }
@@ -323,7 +317,7 @@ export class TransactionCoordinator {
         message: `cannot ${committed ? "commit" : "abort"} transaction ${identity.transactionalId} in state ${txn.state}`,
       };
     }
-    return this.complete(txn, committed);
+    return this.completer.complete(txn, committed);
   }
 
   /**
@@ -365,94 +359,15 @@ export class TransactionCoordinator {
           "aborting a transaction past its timeout",
         );
         this.store.bumpEpoch(txn);
-        void this.complete(txn, false);
-      } else if (isPrepared(txn.state) && !this.completing.has(txn)) {
-        void this.finish(txn);
-      } else if (this.confirming.get(txn)?.failed === true) {
-        this.confirm(txn);
+        void this.completer.complete(txn, false);
+      } else if (isPrepared(txn.state) && this.completer.stalled(txn)) {
+        void this.completer.finish(txn);
+      } else if (this.completer.confirmationFailed(txn)) {
+        this.completer.retryConfirmation(txn);
       } else if ((txn.state === "Empty" || isComplete(txn.state)) && nowMs - txn.updateTimeMs > expirationMs) {
         this.store.forget(txn);
       }
     }
-  }
-
-  /**
-   * Ongoing → Prepare (durable) → markers written → Complete. When the disk fails the transaction stays in its
-   * Prepare state (requests for it get CONCURRENT_TRANSACTIONS) and the sweep finishes it later.
-   */
-  private async complete(txn: TxnMetadata, committed: boolean): Promise<TxnResult> {
-    txn.state = committed ? "PrepareCommit" : "PrepareAbort";
-    txn.updateTimeMs = this.now();
-    this.store.persist(txn);
-    return this.finish(txn);
-  }
-
-  private async finish(txn: TxnMetadata): Promise<TxnResult> {
-    this.completing.add(txn);
-    try {
-      const prepared = await this.durable();
-      if (prepared.errorCode !== ErrorCode.NONE) return prepared;
-      this.writeMarkers(txn);
-      this.confirm(txn);
-      return OK;
-    } catch (error) {
-      this.options.logger.error(
-        { err: error, transactionalId: txn.transactionalId },
-        "transaction markers not written",
-      );
-      return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, message: "the broker could not write to its disk" };
-    } finally {
-      this.completing.delete(txn);
-    }
-  }
-
-  /**
-   * Waits, behind the EndTxn answer, for the markers and offsets of a completed transaction to reach the disk, then
-   * records it as complete. A failure is retried by the sweep; until then the id's requests are refused.
-   */
-  private confirm(txn: TxnMetadata): void {
-    const entry = { done: Promise.resolve(OK), failed: false };
-    entry.done = markersDurable([txn], this.markerDeps).then(
-      () => {
-        this.store.persist(txn);
-        if (this.confirming.get(txn) === entry) this.confirming.delete(txn);
-        return OK;
-      },
-      (error: unknown) => {
-        this.options.logger.error(
-          { err: error, transactionalId: txn.transactionalId },
-          "transaction markers not synced",
-        );
-        entry.failed = true;
-        return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, message: "the broker could not write to its disk" };
-      },
-    );
-    this.confirming.set(txn, entry);
-  }
-
-  /** Waits until the transaction's last completion is durable; NONE, or why it is not. */
-  private async confirmed(txn: TxnMetadata): Promise<TxnResult> {
-    const pending = this.confirming.get(txn);
-    return pending === undefined ? OK : pending.done;
-  }
-
-  /** Syncs the transaction log; a failure is answered with a retriable error, as Kafka does when its log is down. */
-  private async durable(): Promise<TxnResult> {
-    try {
-      await this.sync();
-      return OK;
-    } catch (error) {
-      this.options.logger.error({ err: error }, "the transaction log could not be synced");
-      return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, message: "the broker could not write to its disk" };
-    }
-  }
-
-  private get markerDeps(): MarkerWriterDeps {
-    return { topics: this.options.topics, groups: this.options.groups, logger: this.options.logger };
-  }
-
-  private writeMarkers(txn: TxnMetadata): void {
-    for (const aborted of writeTxnMarkers(txn, this.markerDeps, this.now())) this.store.persistAborted(aborted);
   }
 
   /** The transaction the request's id, producer id and epoch name, or the error Kafka answers. */
@@ -483,8 +398,8 @@ export class TransactionCoordinator {
   /** As current(), after the transaction's last completion is durable (a new one must not overtake it on disk). */
   private async currentConfirmed(identity: TxnIdentity): Promise<TxnMetadata | (TxnResult & { errorCode: number })> {
     const txn = this.current(identity);
-    if ("errorCode" in txn || !this.confirming.has(txn)) return txn;
-    const confirmed = await this.confirmed(txn);
+    if ("errorCode" in txn || !this.completer.confirmingNow(txn)) return txn;
+    const confirmed = await this.completer.confirmed(txn);
     if (confirmed.errorCode !== ErrorCode.NONE) return confirmed;
     return this.current(identity);
   }

@@ -11,7 +11,8 @@
 // Messages not yet done when a batch ends (the pipeline paused the lane for a backoff, or a retry that is not due)
 // stay buffered and are handed over again; they are never requeued, which would count against a quorum queue's
 // delivery limit. A lost channel or connection drops the buffers (RabbitMQ redelivers those messages) and the member
-// subscribes again with backoff, up to reconnectAttemptsMax attempts, before it reports itself crashed.
+// subscribes again with backoff, up to reconnectAttemptsMax attempts, before it reports itself crashed; so does a
+// start whose subscription timed out (a quorum queue answers nothing until it has a leader, after a restart).
 
 import type { Channel, ConsumeMessage } from "amqplib";
 
@@ -268,7 +269,20 @@ export function createAmqpConsumer(
           acks: newAcks(),
         });
       }
-      for (const state of queues.values()) await subscribe(state);
+      try {
+        for (const state of queues.values()) await subscribe(state);
+      } catch (error) {
+        if (!(error instanceof ToolkitError && error.code === ToolkitErrorCode.AMQP_TIMED_OUT)) throw error;
+        // RabbitMQ is there but did not answer: after a restart, a quorum queue refuses nothing but answers nothing
+        // until it has elected its leader. The queues not subscribed yet are tried again with backoff, as after a
+        // lost connection, and the group joins once every one is; an unreachable server still fails the start.
+        logger.warn(
+          { groupId, err: error },
+          `consumer group ${groupId}: ${describeError(error)}; subscribing again with backoff`,
+        );
+        void resubscribeAll();
+        return;
+      }
       for (const listener of joinListeners) listener(assignment());
     },
 

@@ -105,11 +105,18 @@ test(
     t.after(() => adminQuery(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
     const env = { DATABASE_URL: SERVER_URL };
     const common = ["--database-schema", schema, "--transport", rabbitmq.url, "--log-level", "warn"];
-    const front = await startUp(
-      ["--only", "broker,api,relay", "--port", "0", "--broker-port", "0", "--data-dir", temporaryDir(t), ...common],
-      env,
-    );
+    // The node boots while the API and relay start: they wait for RabbitMQ (the relay retries with backoff).
+    const [booted, started] = await Promise.allSettled([
+      rabbitmq.start(),
+      startUp(
+        ["--only", "broker,api,relay", "--port", "0", "--broker-port", "0", "--data-dir", temporaryDir(t), ...common],
+        env,
+      ),
+    ]);
+    if (started.status === "rejected") throw started.reason;
+    const front = started.value;
     killedAfter(t, () => front);
+    if (booted.status === "rejected") throw booted.reason;
     const workerFlags = ["--only", "worker", "--port", "0", "--kafka-brokers", front.kafka, ...common];
     let worker: UpProcess | null = await startUp([...workerFlags, "--data-dir", temporaryDir(t)], env);
     killedAfter(t, () => worker);

@@ -145,3 +145,46 @@ test(
     assert.deepEqual(crashes, [], "it never gave up");
   },
 );
+
+test(
+  "a consumer whose first subscription times out starts anyway, subscribes with backoff and joins once RabbitMQ answers",
+  { timeout: TEST_TIMEOUT_MS },
+  async (t) => {
+    if (!(await requireRabbitmq(t))) return;
+    const proxy = await startTcpProxy({ host: "127.0.0.1", port: Number(new URL(RABBITMQ_URL).port || 5672) });
+    const client = amqpClientForTest(t, {
+      url: proxiedUrl(proxy),
+      heartbeatS: 0,
+      connectTimeoutMs: SHORT_LIMIT_MS,
+      channelOperationTimeoutMs: SHORT_LIMIT_MS,
+    });
+    t.after(() => proxy.close());
+    const direct = amqpClientForTest(t);
+    const topic = uniqueAmqpName("timeouts");
+    // The connection is open; then RabbitMQ stops answering, as a quorum queue without a leader yet does.
+    await client.producer().connect();
+    proxy.stall();
+    const consumer = client.consumer({ groupId: uniqueAmqpName("timeouts-group") });
+    t.after(() => consumer.stop());
+    let joins = 0;
+    consumer.onJoin(() => (joins += 1));
+    const seen: string[] = [];
+    await consumer.start({
+      topics: [topic],
+      concurrency: 1,
+      fromBeginning: true,
+      async eachBatch(batch: PartitionBatch) {
+        for (const record of batch.records) seen.push(record.value?.toString() ?? "");
+        const last = batch.records.at(-1);
+        if (last !== undefined) await batch.commit(String(Number(last.offset) + 1));
+      },
+    });
+    assert.equal(joins, 0, "not joined while RabbitMQ does not answer");
+    proxy.unstall();
+    await waitFor("the group joined", () => joins === 1, 20_000);
+    const producer = direct.producer();
+    t.after(() => producer.disconnect());
+    await producer.send([{ topic, key: null, value: Buffer.from("after"), headers: {} }]);
+    await waitFor("the message", () => seen.includes("after"), 20_000);
+  },
+);
