@@ -45,25 +45,41 @@ function toMessage(row: MessageRow): StoredMessage {
   };
 }
 
+/** What storing a message adds to it: its place in the board's order and when it was stored. */
+export interface StoredMark {
+  id: string;
+  cursor: string;
+  storedAt: string;
+}
+
+/** The columns an INSERT returns: only what the stored event needs, not the text the worker already has. */
+const MARK_COLUMNS = "id, seq, stored_at";
+
+type MarkRow = Pick<MessageRow, "id" | "seq" | "stored_at">;
+
+function toMark(row: MarkRow): StoredMark {
+  return { id: row.id, cursor: String(row.seq), storedAt: row.stored_at.toISOString() };
+}
+
 /**
- * Stores a message unless one with its id is already stored; returns the stored message, or null when it was
- * there already (a redelivery the inbox no longer remembered).
+ * Stores a message unless one with its id is already stored; returns its id, cursor and stored time, or null when
+ * it was there already (a redelivery the inbox no longer remembered).
  */
-export async function insertMessage(tx: Queryable, message: NewMessage): Promise<StoredMessage | null> {
-  const { rows } = await tx.query<MessageRow>(
+export async function insertMessage(tx: Queryable, message: NewMessage): Promise<StoredMark | null> {
+  const { rows } = await tx.query<MarkRow>(
     `INSERT INTO messages (id, body, template, author, accepted_at) VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT (id) DO NOTHING RETURNING ${COLUMNS}`,
+     ON CONFLICT (id) DO NOTHING RETURNING ${MARK_COLUMNS}`,
     [message.id, message.text, message.template, message.author, message.acceptedAt],
   );
   const row = rows[0];
-  return row === undefined ? null : toMessage(row);
+  return row === undefined ? null : toMark(row);
 }
 
 /**
  * insertMessage for many messages in one statement; returns the messages stored now, in the order given (those
  * already stored are left out). The ids must differ.
  */
-export async function insertMessages(tx: Queryable, messages: readonly NewMessage[]): Promise<StoredMessage[]> {
+export async function insertMessages(tx: Queryable, messages: readonly NewMessage[]): Promise<StoredMark[]> {
   if (messages.length === 0) return [];
   const params: unknown[] = [];
   const tuples = messages.map((message) => {
@@ -72,12 +88,15 @@ export async function insertMessages(tx: Queryable, messages: readonly NewMessag
     return `($${at + 1}::uuid, $${at + 2}, $${at + 3}, $${at + 4}, $${at + 5}::timestamptz)`;
   });
   // The rows are inserted in the order given, so each one's seq follows the one before it.
-  const { rows } = await tx.query<MessageRow>(
+  const { rows } = await tx.query<MarkRow>(
     `INSERT INTO messages (id, body, template, author, accepted_at) VALUES ${tuples.join(", ")}
-     ON CONFLICT (id) DO NOTHING RETURNING ${COLUMNS}`,
+     ON CONFLICT (id) DO NOTHING RETURNING ${MARK_COLUMNS}`,
     params,
   );
-  return rows.map(toMessage).sort((left, right) => Number(BigInt(left.cursor) - BigInt(right.cursor)));
+  // seq is a number, or a BigInt past 2^53 (the store's int8 parser), and the two do not mix in a subtraction.
+  return rows
+    .sort((left, right) => (BigInt(left.seq) < BigInt(right.seq) ? -1 : BigInt(left.seq) > BigInt(right.seq) ? 1 : 0))
+    .map(toMark);
 }
 
 export interface MessagePage {
