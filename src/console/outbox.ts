@@ -1,6 +1,6 @@
 // The outbox and inbox API over the toolkit's tables, in every schema of the database that has them (each service
 // keeps its own): pending outbox rows (beyond the relay's cursor) per topic with the oldest one's age, the relay
-// holding the cursor, inbox records per consumer group; and the path of one event: its outbox row, where it was
+// holding the cursor, the rows it parked, inbox records per consumer group; and the path of one event: its outbox row, where it was
 // published, and each group's inbox record.
 
 import type { FastifyInstance } from "fastify";
@@ -41,6 +41,47 @@ async function schemasWith(database: Database, table: string): Promise<string[]>
   return result.rows.map((row) => row.table_schema);
 }
 
+/** Parked rows listed per schema at most; the rest are counted. */
+export const PARKED_ROWS_LISTED_MAX = 100;
+
+/** Whether a schema's outbox has parked rows (migration 0006); a service not upgraded yet has none. */
+async function hasParkedColumn(database: Database, schema: string): Promise<boolean> {
+  const result = await database.query(
+    "SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'sluice_outbox' AND column_name = 'parked_at'",
+    [schema],
+  );
+  return result.rows.length > 0;
+}
+
+/** The rows the relay parked (the broker refused them for good), oldest first, and how many there are. */
+async function parkedRows(database: Database, schema: string) {
+  if (!(await hasParkedColumn(database, schema))) return { count: 0, rows: [] };
+  const result = await database.query<{
+    id: string;
+    event_id: string;
+    topic: string;
+    parked_at: Date;
+    failed_attempts: number;
+    last_error: string | null;
+    total: string;
+  }>(
+    `SELECT id::text, event_id::text, topic, parked_at, failed_attempts, last_error, count(*) OVER ()::text AS total
+     FROM ${quoted(schema)}.sluice_outbox WHERE parked_at IS NOT NULL ORDER BY id LIMIT $1`,
+    [PARKED_ROWS_LISTED_MAX],
+  );
+  return {
+    count: Number(result.rows[0]?.total ?? 0),
+    rows: result.rows.map((row) => ({
+      id: Number(row.id),
+      eventId: row.event_id,
+      topic: row.topic,
+      parkedAt: iso(row.parked_at),
+      failedAttempts: row.failed_attempts,
+      lastError: row.last_error,
+    })),
+  };
+}
+
 const iso = (value: unknown): string | null =>
   value instanceof Date ? value.toISOString() : value === null ? null : String(value);
 
@@ -60,8 +101,11 @@ export async function outboxSummary(database: Database) {
           WHERE (o.xid, o.id) > (c.position_xid, c.position_id) AND (o.xid, o.id) <= (c.read_xid, c.read_id))::text AS rows
        FROM ${cursor} c WHERE c.relay_id IS NOT NULL`,
     );
+    const parked = await parkedRows(database, schema);
     outboxes.push({
       schema,
+      parkedCount: parked.count,
+      parked: parked.rows,
       pending: pending.rows.map((row) => ({
         topic: row.topic,
         pending: Number(row.pending),
@@ -98,8 +142,10 @@ export async function eventPath(database: Database, eventId: string, locate: Eve
   if (UUID_PATTERN.test(eventId)) {
     for (const schema of await schemasWith(database, "sluice_outbox")) {
       const rows = await database.query<Record<string, unknown>>(
+        // parked_at through to_jsonb: a schema not upgraded to migration 0006 has no such column.
         `SELECT o.id::text, o.topic, o.partition_key, o.created_at, o.failed_attempts, o.last_error,
-           (o.xid, o.id) <= (c.position_xid, c.position_id) AS published
+           to_jsonb(o) ->> 'parked_at' AS parked_at,
+           (o.xid, o.id) <= (c.position_xid, c.position_id) AND to_jsonb(o) ->> 'parked_at' IS NULL AS published
          FROM ${quoted(schema)}.sluice_outbox o, ${quoted(schema)}.sluice_outbox_cursor c WHERE o.event_id = $1::uuid`,
         [eventId],
       );
@@ -114,6 +160,8 @@ export async function eventPath(database: Database, eventId: string, locate: Eve
           published: row.published === true,
           failedAttempts: row.failed_attempts,
           lastError: row.last_error,
+          // The relay passed the row without publishing it: the broker refused it for good.
+          parkedAt: row.parked_at ?? null,
         });
         const createdAt = row.created_at instanceof Date ? row.created_at.getTime() : null;
         const found =

@@ -381,6 +381,64 @@ export async function recordOutboxFailures(target: Queryable, ids: readonly numb
   return (await execute(target, outboxSql.recordOutboxFailures(ids, reason.slice(0, OUTBOX_ERROR_CHARS_MAX)))).rowCount;
 }
 
+/**
+ * Parks the row at position, the first the cursor has not passed, after the broker refused it for good: records the
+ * reason and moves the cursor past it in one statement. Returns false when relayId no longer holds the cursor.
+ */
+export async function parkOutboxRow(
+  target: Queryable,
+  relayId: string,
+  position: OutboxPosition,
+  reason: string,
+  options: { leaseMs?: number } = {},
+): Promise<boolean> {
+  checkRelayId(relayId);
+  const statement = outboxSql.parkOutboxRow(
+    relayId,
+    position,
+    options.leaseMs ?? DEFAULT_OUTBOX_LEASE_MS,
+    reason.slice(0, OUTBOX_ERROR_CHARS_MAX),
+  );
+  return (await execute(target, statement)).rows.length > 0;
+}
+
+/** A row the relay parked: why, and when. */
+export interface ParkedOutboxRow {
+  id: number;
+  eventId: string;
+  topic: string;
+  parkedAt: Date;
+  failedAttempts: number;
+  lastError: string | null;
+}
+
+/** The parked rows, oldest first (at most limit, default and most OUTBOX_IDS_MAX). */
+export async function listParkedOutboxRows(
+  target: Queryable,
+  limit: number = outboxSql.OUTBOX_IDS_MAX,
+): Promise<ParkedOutboxRow[]> {
+  const { rows } = await execute(target, outboxSql.selectParkedOutboxRows(limit));
+  return rows.map((row) => ({
+    id: Number(row.id),
+    eventId: row.event_id,
+    topic: row.topic,
+    parkedAt: row.parked_at,
+    failedAttempts: Number(row.failed_attempts),
+    lastError: row.last_error,
+  }));
+}
+
+/**
+ * Sends parked rows again: adds each as a new row, after the cursor, and deletes the parked one, in one statement. The
+ * event keeps its id, so consumers deduplicate a copy they already saw. Ids of rows not parked are ignored. Returns
+ * the new rows' ids, in the order of the old ones.
+ */
+export async function requeueParkedOutboxRows(target: Queryable, ids: readonly number[]): Promise<number[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await execute(target, outboxSql.requeueParkedOutboxRows(ids));
+  return rows.map((row) => Number(row.id));
+}
+
 export async function readOutboxLag(target: Queryable): Promise<OutboxLag> {
   const [row] = (await execute(target, outboxSql.selectOutboxLag())).rows;
   if (row === undefined) throw new Error("the outbox lag query returned no row");

@@ -141,6 +141,11 @@ export function publishingMetrics() {
       labelNames: ["schema"] as const,
       buckets: LATENCY_BUCKETS_SECONDS,
     }),
+    outboxParked: toolkitCounter({
+      name: "sluice_outbox_parked_rows_total",
+      help: "Outbox rows the relay parked after the broker refused them for good (see requeueParkedOutboxRows)",
+      labelNames: ["schema", "topic"] as const,
+    }),
     outboxCleaned: toolkitCounter({
       name: "sluice_outbox_cleaned_events_total",
       help: "Published outbox events deleted after the retention window",

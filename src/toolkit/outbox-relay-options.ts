@@ -40,6 +40,8 @@ export const DEFAULT_RELAY_STOP_TIMEOUT_MS = 10_000;
 export const RELAY_BATCH_SIZE_MAX = Math.min(outboxSql.OUTBOX_CLAIM_BATCH_MAX, outboxSql.OUTBOX_IDS_MAX);
 /** A row whose send failed this often is reported at error level on every further failure. */
 export const RELAY_STUCK_CLAIM_COUNT = 10;
+/** Failed sends, each refused for good by the broker, after which the relay parks a row (parkAfterFailedAttempts). */
+export const DEFAULT_RELAY_PARK_AFTER_FAILED_ATTEMPTS = 5;
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -116,6 +118,13 @@ export interface OutboxRelayOptions {
    */
   cleanupIntervalMs?: number;
   cleanupBatchSize?: number;
+  /**
+   * A row the broker refused this many times with an error that trying again cannot cure (too large, invalid, a
+   * topic the relay may not write) is parked: marked, and passed by the cursor, so that later rows flow; see
+   * requeueParkedOutboxRows. 0 never parks: such a row holds every later row back until it is fixed by hand.
+   * Retriable failures (the broker unreachable, a leader moving) never park a row.
+   */
+  parkAfterFailedAttempts?: number;
   /** First delay after a failed round; doubles per consecutive failure up to backoffMaxMs, with jitter. */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
@@ -146,6 +155,7 @@ export interface ResolvedRelayOptions {
   retentionMs: number;
   cleanupIntervalMs: number;
   cleanupBatchSize: number;
+  parkAfterFailedAttempts: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
   lagIntervalMs: number;
@@ -162,6 +172,7 @@ const RELAY_INTEGER_OPTIONS = {
   retentionMs: integerOption(DEFAULT_OUTBOX_RETENTION_MS, 0, 365 * DAY_MS),
   cleanupIntervalMs: integerOption(DEFAULT_OUTBOX_CLEANUP_INTERVAL_MS, 0, DAY_MS),
   cleanupBatchSize: integerOption(DEFAULT_OUTBOX_CLEANUP_BATCH_SIZE, 1, outboxSql.OUTBOX_IDS_MAX),
+  parkAfterFailedAttempts: integerOption(DEFAULT_RELAY_PARK_AFTER_FAILED_ATTEMPTS, 0, 1000),
   backoffBaseMs: integerOption(DEFAULT_RELAY_BACKOFF_BASE_MS, 1, DAY_MS),
   lagIntervalMs: integerOption(DEFAULT_RELAY_LAG_INTERVAL_MS, 0, DAY_MS),
   stopTimeoutMs: integerOption(DEFAULT_RELAY_STOP_TIMEOUT_MS, 0, DAY_MS),

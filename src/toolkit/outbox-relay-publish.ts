@@ -6,7 +6,7 @@
 
 import type { OutboxRecord } from "../store/index.js";
 import { publishRelayStage } from "./diagnostics.js";
-import { describeError } from "./errors.js";
+import { describeError, PublishError } from "./errors.js";
 import { chunkRecords, type KafkaProducer, type ProducerRecord } from "./kafka/producer.js";
 import type { ToolkitLogger } from "./logger.js";
 import type { PublishingMetrics } from "./metrics.js";
@@ -14,7 +14,8 @@ import type { PublishingMetrics } from "./metrics.js";
 /** What the broker acknowledged, and what it did not, with why. */
 export interface SendOutcome {
   sent: OutboxRecord[];
-  failed: Array<{ record: OutboxRecord; reason: string }>;
+  /** retriable is false when the broker refused the request for good (see PublishError), which may lead to parking. */
+  failed: Array<{ record: OutboxRecord; reason: string; retriable: boolean }>;
 }
 
 export interface SendContext {
@@ -59,8 +60,10 @@ export async function sendOutboxRecords(records: readonly OutboxRecord[], contex
           metrics.eventsProduced.inc({ topic, source: "outbox" }, chunk.length);
         } catch (error) {
           const reason = describeError(error);
+          // Only an error that says so is final: anything else (a lost connection, a timeout) may pass.
+          const retriable = !(error instanceof PublishError) || error.retriable;
           const rest = chunks.slice(index).flat();
-          for (const entry of rest) failed.push({ record: entry.row, reason });
+          for (const entry of rest) failed.push({ record: entry.row, reason, retriable });
           logger.warn(
             { relayId: context.relayId, topic, attempt: context.attempt, rows: rest.length, err: error },
             `publishing outbox rows to "${topic}" failed; they are retried with backoff: ${reason}`,

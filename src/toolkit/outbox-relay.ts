@@ -23,6 +23,7 @@ import { performance } from "node:perf_hooks";
 import {
   advanceOutboxCursor,
   OUTBOX_NOTIFY_CHANNEL,
+  parkOutboxRow,
   readOutboxBatch,
   recordOutboxFailures,
   type Database,
@@ -68,8 +69,12 @@ export interface OutboxRelayStatus {
   holdsCursor: boolean;
 }
 
-/** How a batch ended: all sent, some not (the cursor moved past the acknowledged prefix), or a hook crashed the relay. */
-type BatchOutcome = "published" | "failed" | "crashed";
+/**
+ * How a batch ended: all sent; some not (the cursor moved past the acknowledged prefix); some not, but the cursor moved
+ * past the row that held the rest back (parked, or sent alone), so reading goes on without a backoff; or a hook
+ * crashed the relay.
+ */
+type BatchOutcome = "published" | "failed" | "passed" | "crashed";
 
 /** The first and the longest wait for rows held back by an older transaction that is still running. */
 const RELAY_HELD_BACK_WAIT_MS_MIN = 2;
@@ -353,7 +358,7 @@ export class OutboxRelay implements Component {
         ahead = null;
         await this.#settleAdvance();
         readFrom = this.#rewind(readFrom);
-        await this.#backoff();
+        if (outcome === "failed") await this.#backoff();
       }
     } finally {
       if (ahead !== null) await ahead;
@@ -489,7 +494,48 @@ export class OutboxRelay implements Component {
     this.#consecutiveFailures += 1;
     this.#lastError = reason;
     this.#metrics.relayBatches.inc({ schema: this.#db.schema, result: "failed" });
+    const blocker = records[prefix.length]!;
+    const refusal = failed.find((entry) => entry.record === blocker);
+    const parkAfter = this.#options.parkAfterFailedAttempts;
+    if (parkAfter > 0 && refusal?.retriable === false && blocker.failedAttempts + 1 >= parkAfter) {
+      return (await this.#sendAloneOrPark(blocker)) ? "passed" : "failed";
+    }
     return "failed";
+  }
+
+  /**
+   * Sends a row the broker keeps refusing for good on its own, since the refusal was of a whole request that may hold
+   * other rows: sent, the cursor moves past it; refused for good again, the row is parked and the cursor moves past it
+   * (one statement). Returns whether the cursor passed it. Later rows of its key are then published without it: the
+   * dead-letter trade-off of per-key order.
+   */
+  async #sendAloneOrPark(record: OutboxRecord): Promise<boolean> {
+    const { sent, failed } = await this.#send([record]);
+    if (sent.length === 1) return (await this.#advance([record], performance.now())) === "advanced";
+    const refusal = failed[0];
+    if (refusal === undefined || refusal.retriable) return false;
+    let held: boolean;
+    try {
+      held = await parkOutboxRow(this.#db, this.relayId, positionOf(record), refusal.reason, {
+        leaseMs: this.#options.leaseMs,
+      });
+    } catch (error) {
+      this.#logger.warn({ relayId: this.relayId, err: error }, `parking outbox row ${record.id} failed`);
+      return false;
+    }
+    if (!held) {
+      if (this.#holdsCursor) this.#loseCursor();
+      return false;
+    }
+    this.#cursorAt = positionOf(record);
+    this.#consecutiveFailures = 0;
+    this.#metrics.outboxParked.inc({ schema: this.#db.schema, topic: record.topic });
+    this.#logger.error(
+      { relayId: this.relayId, ids: [record.id], eventId: record.eventId, topic: record.topic },
+      `parked outbox row ${record.id} after ${record.failedAttempts + 2} refusals, later rows go on; send it again ` +
+        `with requeueParkedOutboxRows once the cause is fixed: ${refusal.reason}`,
+    );
+    return true;
   }
 
   /** Moves the cursor past records (sent, in cursor order) and counts them published. */

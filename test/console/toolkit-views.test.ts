@@ -157,6 +157,22 @@ test("dead letters and the outbox and inbox, seen and operated through the conso
     assert.deepEqual([path.body.steps[1].partition, path.body.steps[1].offset], [0, baseOffset + 1]);
     assert.equal(path.body.steps[2].offset, 7);
     assert.deepEqual((await api(scene, "GET", "/api/events/unknown-id")).body.steps, []);
+
+    // A row the relay parked (the broker refused it for good) is listed with why, and its path says it was not sent.
+    await service.query(
+      "UPDATE sluice_outbox SET parked_at = now(), failed_attempts = 5, last_error = 'MESSAGE_TOO_LARGE' WHERE value = 'x'",
+    );
+    const parked = (await api(scene, "GET", "/api/outbox")).body.outboxes.find(
+      (outbox: { schema: string }) => outbox.schema === "billing_service",
+    );
+    assert.equal(parked.parkedCount, 1);
+    assert.deepEqual(
+      parked.parked.map((row: { eventId: string; lastError: string }) => [row.eventId, row.lastError]),
+      [[eventId, "MESSAGE_TOO_LARGE"]],
+    );
+    const parkedPath = await api(scene, "GET", `/api/events/${eventId}`);
+    assert.equal(parkedPath.body.steps[0].published, false);
+    assert.ok(parkedPath.body.steps[0].parkedAt !== null);
   });
 });
 

@@ -62,7 +62,7 @@ storeTest("opening a fresh database creates the schema and applies the built-in 
   );
   assert.deepEqual(
     indexes.map((row) => row.indexname),
-    ["sluice_outbox_event_id_key", "sluice_outbox_pkey", "sluice_outbox_position_idx"],
+    ["sluice_outbox_event_id_key", "sluice_outbox_parked_idx", "sluice_outbox_pkey", "sluice_outbox_position_idx"],
   );
 });
 

@@ -5,13 +5,16 @@ import {
   addOutboxEvents,
   advanceOutboxCursor,
   deletePublishedOutboxEvents,
+  listParkedOutboxRows,
   outboxSql,
+  parkOutboxRow,
   partitionKeyForKey,
   readOutboxBatch,
   readOutboxLag,
   recordOutboxFailures,
   releaseOutboxCursor,
   renewOutboxCursor,
+  requeueParkedOutboxRows,
   sqlStateOf,
   StoreError,
   StoreErrorCode,
@@ -337,6 +340,49 @@ storeTest("a failed send is counted on its rows, with why", async (_t, target) =
     ],
   );
 });
+
+storeTest(
+  "a parked row is passed by the cursor in the same statement, kept by the cleanup, and requeued once",
+  async (_t, target) => {
+    const db = await target.open();
+    const added = await addOutboxEvents(db, [
+      { topic: "t", key: "k", value: "1" },
+      { topic: "t", key: "k", value: "2" },
+    ]);
+    const { position } = await takeOutboxCursor(db, "relay-a");
+    const read = await readSettled(db, { relayId: "relay-a", after: position });
+    const first = read.records[0]!;
+    const at = { xid: first.xid, id: first.id };
+    assert.equal(await parkOutboxRow(db, "relay-b", at, "MESSAGE_TOO_LARGE"), false, "only the cursor's relay parks");
+    assert.deepEqual(await listParkedOutboxRows(db), []);
+    assert.equal(await parkOutboxRow(db, "relay-a", at, "MESSAGE_TOO_LARGE"), true);
+    const parked = await listParkedOutboxRows(db);
+    assert.deepEqual(
+      parked.map((row) => [row.id, row.eventId, row.failedAttempts, row.lastError]),
+      [[first.id, added[0]!.eventId, 1, "MESSAGE_TOO_LARGE"]],
+    );
+    assert.equal((await readOutboxLag(db)).waiting, 1, "the cursor passed the parked row");
+
+    await db.query("UPDATE sluice_outbox SET created_at = created_at - interval '2 hours'");
+    assert.equal(await deletePublishedOutboxEvents(db, { olderThanMs: 60_000 }), 0, "the cleanup keeps parked rows");
+
+    assert.deepEqual(await requeueParkedOutboxRows(db, [read.records[1]!.id]), [], "a row not parked is left alone");
+    const requeued = await requeueParkedOutboxRows(db, [first.id]);
+    assert.equal(requeued.length, 1);
+    assert.ok(requeued[0]! > read.records[1]!.id);
+    assert.deepEqual(await requeueParkedOutboxRows(db, [first.id]), []);
+    assert.deepEqual(await listParkedOutboxRows(db), []);
+    const again = await readSettled(db, { relayId: "relay-a", after: at });
+    assert.deepEqual(
+      again.records.map((row) => [row.id, row.eventId]),
+      [
+        [read.records[1]!.id, added[1]!.eventId],
+        [requeued[0]!, added[0]!.eventId],
+      ],
+      "the requeued row comes after the cursor, with its event id",
+    );
+  },
+);
 
 storeTest(
   "published rows can be deleted with the cursor's move, or kept and cleaned up after a retention",

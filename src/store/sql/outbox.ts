@@ -357,6 +357,72 @@ SELECT held FROM advanced`,
   );
 }
 
+/**
+ * Parks the row at position (the first the cursor has not passed): records why and when, and moves the cursor past
+ * it, in one statement, so that a crash cannot leave the row parked behind an unmoved cursor or passed unparked.
+ * Changes nothing when another relay has taken the cursor: returns no row.
+ */
+export function parkOutboxRow(
+  relayId: string,
+  position: OutboxPosition,
+  leaseMs: number,
+  reason: string,
+): SqlStatement<{ held: boolean }> {
+  checkPosition(position);
+  checkLeaseMs(leaseMs);
+  return sql(
+    `WITH advanced AS (
+  UPDATE sluice_outbox_cursor
+  SET position_xid = greatest(position_xid, $2::xid8),
+    position_id = CASE WHEN (position_xid, position_id) < ($2::xid8, $3::bigint) THEN $3::bigint ELSE position_id END,
+    lease_expires_at = ${leaseEnd(4)}
+  WHERE relay_id = $1
+  RETURNING true AS held
+), parked AS (
+  UPDATE sluice_outbox SET parked_at = statement_timestamp(), failed_attempts = failed_attempts + 1, last_error = $5
+  WHERE id = $3 AND EXISTS (SELECT 1 FROM advanced)
+)
+SELECT held FROM advanced`,
+    [relayId, position.xid, position.id, leaseMs, reason],
+  );
+}
+
+/**
+ * Adds parked rows again as new rows (a new transaction id, so after the cursor, and a new row id) and deletes the
+ * parked ones, in one statement; the event ids stay, so consumers that saw an earlier copy skip this one. Rows of ids
+ * that are not parked are left alone. Returns the new rows' ids.
+ */
+export function requeueParkedOutboxRows(ids: readonly number[]): SqlStatement<{ id: number; event_id: string }> {
+  checkCount("ids", ids.length, OUTBOX_IDS_MAX);
+  return sql(
+    `WITH parked AS (
+  DELETE FROM sluice_outbox WHERE id = ANY ($1::bigint[]) AND parked_at IS NOT NULL
+  RETURNING id, event_id, topic, partition_key, key, value, headers
+)
+INSERT INTO sluice_outbox (event_id, topic, partition_key, key, value, headers)
+SELECT event_id, topic, partition_key, key, value, headers FROM parked ORDER BY id
+RETURNING id, event_id::text`,
+    [ids],
+  );
+}
+
+/** Parked rows, oldest first, at most limit. */
+export function selectParkedOutboxRows(limit: number): SqlStatement<{
+  id: number;
+  event_id: string;
+  topic: string;
+  parked_at: Date;
+  failed_attempts: number;
+  last_error: string | null;
+}> {
+  checkPositiveInteger("limit", limit, OUTBOX_IDS_MAX);
+  return sql(
+    `SELECT id, event_id::text, topic, parked_at, failed_attempts, last_error FROM sluice_outbox
+WHERE parked_at IS NOT NULL ORDER BY id LIMIT $1`,
+    [limit],
+  );
+}
+
 /** Extends relayId's lease on the cursor; returns a row when it still holds it. */
 export function renewOutboxCursor(relayId: string, leaseMs: number): SqlStatement<{ held: boolean }> {
   checkLeaseMs(leaseMs);
@@ -411,7 +477,7 @@ LEFT JOIN sluice_outbox o ON (o.xid, o.id) > (c.position_xid, c.position_id)`,
 }
 
 /**
- * Deletes published rows (behind the cursor) added more than olderThanMs ago, among the limit oldest; run it until it
+ * Deletes published rows (behind the cursor, not parked) added more than olderThanMs ago, among the limit oldest; run it until it
  * deletes fewer than limit. Looking at the oldest rows only keeps each run bounded while every published row is
  * younger than the retention.
  */
@@ -426,7 +492,7 @@ WHERE id IN (
   SELECT oldest.id FROM (
     SELECT o.id, o.created_at
     FROM sluice_outbox o, sluice_outbox_cursor c
-    WHERE (o.xid, o.id) <= (c.position_xid, c.position_id)
+    WHERE (o.xid, o.id) <= (c.position_xid, c.position_id) AND o.parked_at IS NULL
     ORDER BY o.xid, o.id
     LIMIT $2
   ) oldest
