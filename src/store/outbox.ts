@@ -87,8 +87,8 @@ export interface OutboxRead {
   held: boolean;
   records: OutboxRecord[];
   /**
-   * Committed rows wait beyond those read, until an older transaction still running ends (see outboxSql's head): the
-   * relay should look again soon rather than wait for a notification.
+   * Nothing was read, but rows wait after the position: the next one's transaction is preceded by an older one still
+   * running (see outboxSql's head). The relay should look again soon rather than wait for a notification.
    */
   heldBack: boolean;
 }

@@ -500,3 +500,42 @@ storeTest(
   },
   { timeoutMs: 120_000 },
 );
+
+storeTest(
+  "a relay's read finds its rows and whether more wait through the outbox's index, also in a generic plan",
+  async (_t, target) => {
+    const db = await target.open();
+    await db.transaction((tx) =>
+      addOutboxEvents(
+        tx,
+        Array.from({ length: 20_000 }, (_, index) => ({ topic: "plans", key: `k${index % 100}`, value: "x" })),
+      ),
+    );
+    await db.query("ANALYZE sluice_outbox");
+    const taken = await takeOutboxCursor(db, "relay-plan");
+    assert.equal(taken.taken, true);
+    const statement = outboxSql.readOutboxRows({
+      relayId: "relay-plan",
+      after: taken.position,
+      batchSize: 10,
+      bytesMax: 1_000_000,
+      leaseMs: 10_000,
+    });
+    const literals = statement.values.map((value) =>
+      typeof value === "number" ? String(value) : `'${String(value)}'`,
+    );
+    // A prepared statement's plan turns generic after five runs; a plan that scans the whole outbox there makes every
+    // read cost the outbox's size (15 ms a read with 80,000 rows kept, in bench:toolkit's latency run).
+    const plan = await db.transaction(async (tx) => {
+      await tx.query("SET LOCAL plan_cache_mode = force_generic_plan");
+      await tx.query(`PREPARE relay_read_plan AS ${statement.text}`);
+      const { rows } = await tx.query<{ "QUERY PLAN": string }>(
+        `EXPLAIN EXECUTE relay_read_plan(${literals.join(", ")})`,
+      );
+      await tx.query("DEALLOCATE relay_read_plan");
+      return rows.map((row) => row["QUERY PLAN"]).join("\n");
+    });
+    assert.doesNotMatch(plan, /Seq Scan on sluice_outbox\b/, plan);
+  },
+  { kinds: ["postgres"] },
+);

@@ -314,9 +314,11 @@ export function readOutboxRows(options: {
   RETURNING true AS held
 )
 SELECT coalesce(l.held, false) AS held,
-  EXISTS (
-    SELECT 1 FROM sluice_outbox o WHERE (o.xid, o.id) > ($2::xid8, $3::bigint) AND o.xid >= (SELECT xid FROM horizon)
-  ) AS held_back,
+  -- The next row's xid alone, found by the index in any plan: an EXISTS over every row past the position was planned
+  -- as a sequential scan of the whole outbox once the prepared statement's plan became generic.
+  coalesce((
+    SELECT o.xid FROM sluice_outbox o WHERE (o.xid, o.id) > ($2::xid8, $3::bigint) ORDER BY o.xid, o.id LIMIT 1
+  ) >= (SELECT xid FROM horizon), false) AS held_back,
   r.*
 FROM (SELECT true AS one) x
 LEFT JOIN lease l ON true
