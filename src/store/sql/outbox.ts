@@ -331,6 +331,19 @@ ORDER BY r.xid::xid8, r.id`,
 }
 
 /**
+ * The cursor's move forward to ($2 xid, $3 id), never back, renewing the lease ($4 ms) of relay $1: a statement's
+ * first CTE, "advanced", with one row when $1 holds the cursor and none when another relay has taken it.
+ */
+const CURSOR_ADVANCE = `advanced AS (
+  UPDATE sluice_outbox_cursor
+  SET position_xid = greatest(position_xid, $2::xid8),
+    position_id = CASE WHEN (position_xid, position_id) < ($2::xid8, $3::bigint) THEN $3::bigint ELSE position_id END,
+    lease_expires_at = ${leaseEnd(4)}
+  WHERE relay_id = $1
+  RETURNING true AS held
+)`;
+
+/**
  * Moves the cursor forward to position (never back) and renews relayId's lease; with deleteIds, also deletes those
  * rows (a relay that keeps no history). Changes nothing when another relay has taken the cursor: returns no row.
  */
@@ -344,14 +357,7 @@ export function advanceOutboxCursor(
   checkLeaseMs(leaseMs);
   if (deleteIds.length > OUTBOX_IDS_MAX) throw invalidArgument("deleteIds", `must hold at most ${OUTBOX_IDS_MAX} ids`);
   return sql(
-    `WITH advanced AS (
-  UPDATE sluice_outbox_cursor
-  SET position_xid = greatest(position_xid, $2::xid8),
-    position_id = CASE WHEN (position_xid, position_id) < ($2::xid8, $3::bigint) THEN $3::bigint ELSE position_id END,
-    lease_expires_at = ${leaseEnd(4)}
-  WHERE relay_id = $1
-  RETURNING true AS held
-), deleted AS (
+    `WITH ${CURSOR_ADVANCE}, deleted AS (
   DELETE FROM sluice_outbox WHERE id = ANY ($5::bigint[]) AND EXISTS (SELECT 1 FROM advanced)
 )
 SELECT held FROM advanced`,
@@ -373,14 +379,7 @@ export function parkOutboxRow(
   checkPosition(position);
   checkLeaseMs(leaseMs);
   return sql(
-    `WITH advanced AS (
-  UPDATE sluice_outbox_cursor
-  SET position_xid = greatest(position_xid, $2::xid8),
-    position_id = CASE WHEN (position_xid, position_id) < ($2::xid8, $3::bigint) THEN $3::bigint ELSE position_id END,
-    lease_expires_at = ${leaseEnd(4)}
-  WHERE relay_id = $1
-  RETURNING true AS held
-), parked AS (
+    `WITH ${CURSOR_ADVANCE}, parked AS (
   UPDATE sluice_outbox SET parked_at = statement_timestamp(), failed_attempts = failed_attempts + 1, last_error = $5
   WHERE id = $3 AND EXISTS (SELECT 1 FROM advanced)
 )
