@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { createServer, type Socket } from "node:net";
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 
 import { createAmqpClient } from "../../../src/toolkit/amqp/index.js";
 import { ToolkitError, ToolkitErrorCode } from "../../../src/toolkit/errors.js";
@@ -27,10 +27,35 @@ function timedOut(limit: string): (error: unknown) => boolean {
   };
 }
 
-function proxiedUrl(proxy: TcpProxy): string {
+/** A client whose every connection to RabbitMQ goes through a proxy the test can stall, with the given limits. */
+async function proxiedClient(
+  t: TestContext,
+  options: { heartbeatS: number; connectTimeoutMs?: number; channelOperationTimeoutMs: number },
+): Promise<{ proxy: TcpProxy; client: ReturnType<typeof amqpClientForTest> }> {
+  const proxy = await startTcpProxy({ host: "127.0.0.1", port: Number(new URL(RABBITMQ_URL).port || 5672) });
   const url = new URL(RABBITMQ_URL);
   url.host = `127.0.0.1:${proxy.port}`;
-  return url.toString();
+  const client = amqpClientForTest(t, { url: url.toString(), ...options });
+  t.after(() => proxy.close());
+  return { proxy, client };
+}
+
+/** Starts consumer on topic, collecting each record's value into seen and committing after each batch. */
+function consumeInto(
+  consumer: ReturnType<ReturnType<typeof amqpClientForTest>["consumer"]>,
+  topic: string,
+  seen: string[],
+) {
+  return consumer.start({
+    topics: [topic],
+    concurrency: 1,
+    fromBeginning: true,
+    async eachBatch(batch: PartitionBatch) {
+      for (const record of batch.records) seen.push(record.value?.toString() ?? "");
+      const last = batch.records.at(-1);
+      if (last !== undefined) await batch.commit(String(Number(last.offset) + 1));
+    },
+  });
 }
 
 test(
@@ -71,14 +96,8 @@ test(
   { timeout: TEST_TIMEOUT_MS },
   async (t) => {
     if (!(await requireRabbitmq(t))) return;
-    const proxy = await startTcpProxy({ host: "127.0.0.1", port: Number(new URL(RABBITMQ_URL).port || 5672) });
     // Heartbeats off: the operation's own limit, not a missed heartbeat, must end the wait.
-    const client = amqpClientForTest(t, {
-      url: proxiedUrl(proxy),
-      heartbeatS: 0,
-      channelOperationTimeoutMs: SHORT_LIMIT_MS,
-    });
-    t.after(() => proxy.close());
+    const { proxy, client } = await proxiedClient(t, { heartbeatS: 0, channelOperationTimeoutMs: SHORT_LIMIT_MS });
     const topic = uniqueAmqpName("timeouts");
     const admin = client.admin();
     t.after(() => admin.disconnect());
@@ -98,15 +117,12 @@ test(
   { timeout: TEST_TIMEOUT_MS },
   async (t) => {
     if (!(await requireRabbitmq(t))) return;
-    const proxy = await startTcpProxy({ host: "127.0.0.1", port: Number(new URL(RABBITMQ_URL).port || 5672) });
     // A heartbeat of 1 s notices the stall on the open connection; every new one then meets a silent server.
-    const client = amqpClientForTest(t, {
-      url: proxiedUrl(proxy),
+    const { proxy, client } = await proxiedClient(t, {
       heartbeatS: 1,
       connectTimeoutMs: SHORT_LIMIT_MS,
       channelOperationTimeoutMs: SHORT_LIMIT_MS,
     });
-    t.after(() => proxy.close());
     // The producer goes straight to RabbitMQ, so that only the consumer's path stalls.
     const direct = amqpClientForTest(t);
     const topic = uniqueAmqpName("timeouts");
@@ -117,16 +133,7 @@ test(
     const crashes: Error[] = [];
     consumer.onCrash((error) => crashes.push(error));
     const seen: string[] = [];
-    await consumer.start({
-      topics: [topic],
-      concurrency: 1,
-      fromBeginning: true,
-      async eachBatch(batch: PartitionBatch) {
-        for (const record of batch.records) seen.push(record.value?.toString() ?? "");
-        const last = batch.records.at(-1);
-        if (last !== undefined) await batch.commit(String(Number(last.offset) + 1));
-      },
-    });
+    await consumeInto(consumer, topic, seen);
     assert.equal(joins, 1);
     const producer = direct.producer();
     t.after(() => producer.disconnect());
@@ -151,14 +158,11 @@ test(
   { timeout: TEST_TIMEOUT_MS },
   async (t) => {
     if (!(await requireRabbitmq(t))) return;
-    const proxy = await startTcpProxy({ host: "127.0.0.1", port: Number(new URL(RABBITMQ_URL).port || 5672) });
-    const client = amqpClientForTest(t, {
-      url: proxiedUrl(proxy),
+    const { proxy, client } = await proxiedClient(t, {
       heartbeatS: 0,
       connectTimeoutMs: SHORT_LIMIT_MS,
       channelOperationTimeoutMs: SHORT_LIMIT_MS,
     });
-    t.after(() => proxy.close());
     const direct = amqpClientForTest(t);
     const topic = uniqueAmqpName("timeouts");
     // The connection is open; then RabbitMQ stops answering, as a quorum queue without a leader yet does.
@@ -169,16 +173,7 @@ test(
     let joins = 0;
     consumer.onJoin(() => (joins += 1));
     const seen: string[] = [];
-    await consumer.start({
-      topics: [topic],
-      concurrency: 1,
-      fromBeginning: true,
-      async eachBatch(batch: PartitionBatch) {
-        for (const record of batch.records) seen.push(record.value?.toString() ?? "");
-        const last = batch.records.at(-1);
-        if (last !== undefined) await batch.commit(String(Number(last.offset) + 1));
-      },
-    });
+    await consumeInto(consumer, topic, seen);
     assert.equal(joins, 0, "not joined while RabbitMQ does not answer");
     proxy.unstall();
     await waitFor("the group joined", () => joins === 1, 20_000);
