@@ -12,6 +12,14 @@ import { requireTool } from "../helpers/environment.js";
 import { consoleForTest, requiredAuthForTest, type ConsoleScene } from "../console/harness.js";
 import type { Auth } from "../../src/gateway/auth/auth.js";
 import { deadLetterHeaders, deadLetterTopicName } from "../../src/toolkit/dead-letter.js";
+import {
+  addOutboxEvents,
+  openDatabase,
+  parkOutboxRow,
+  runMigrations,
+  takeOutboxCursor,
+  type Database,
+} from "../../src/store/index.js";
 import { EVENT_HEADERS } from "../../src/toolkit/event.js";
 import { createKafkaClient } from "../../src/toolkit/index.js";
 
@@ -21,10 +29,11 @@ const STEP_TIMEOUT_MS = 15_000;
 async function consoleInBrowser(
   t: TestContext,
   auth: Auth | null = null,
+  database: Database | null = null,
 ): Promise<{ scene: ConsoleScene; url: string; browser: Browser } | null> {
   if (!requireTool(t, existsSync(CHROMIUM_PATH), `Chromium at ${CHROMIUM_PATH} (apt-get install chromium)`))
     return null;
-  const scene = await consoleForTest(t, { auth });
+  const scene = await consoleForTest(t, { auth, database });
   const url = await scene.gateway.listen();
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ["--no-sandbox"] });
   t.after(() => browser.close());
@@ -335,4 +344,29 @@ test("the console in a browser: redrive a selected dead letter after a dry run",
     back!.records.map((record) => record.key?.toString()),
     ["invoice-1"],
   );
+});
+
+test("the console in a browser: an outbox row the relay parked is listed with why", { timeout: 60_000 }, async (t) => {
+  const database = await openDatabase({});
+  t.after(() => database.close());
+  const service = database.withSchema("billing_service");
+  await runMigrations(service);
+  const [row] = await service.transaction((tx) =>
+    addOutboxEvents(tx, [{ topic: "invoices", key: "invoice-7", value: "x".repeat(64) }]),
+  );
+  const cursor = await takeOutboxCursor(service, "relay-1");
+  assert.equal(cursor.taken, true);
+  const { rows } = await service.query<{ xid: string }>("SELECT xid::text AS xid FROM sluice_outbox");
+  const parkedBy = await parkOutboxRow(service, "relay-1", { xid: rows[0]!.xid, id: row!.id }, "MESSAGE_TOO_LARGE");
+  assert.equal(parkedBy, true);
+  const started = await consoleInBrowser(t, null, database);
+  if (started === null) return;
+  const { url, browser } = started;
+
+  const page = await open(browser, `${url}/console/outbox`);
+  await page.locator("h3", { hasText: "Parked rows: 1" }).waitFor();
+  const parkedRow = page.locator("tr", { hasText: "MESSAGE_TOO_LARGE" });
+  assert.equal(await parkedRow.count(), 1);
+  assert.match(await parkedRow.innerText(), /invoices/);
+  assert.deepEqual((page as Page & { errors: string[] }).errors, []);
 });

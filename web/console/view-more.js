@@ -396,10 +396,36 @@ export async function outboxView({ container, params, navigate }) {
         : table(
             [
               { title: "Relay", value: (row) => row.relay },
-              { title: "Claimed rows", value: (row) => row.claimedRows, numeric: true },
+              { title: "Rows in flight", value: (row) => row.claimedRows, numeric: true },
               { title: "Lease expires", value: (row) => row.leaseExpires },
             ],
             outbox.relays,
+          ),
+      outbox.parkedCount === 0
+        ? null
+        : h(
+            "section",
+            {},
+            h(
+              "h3",
+              {},
+              `Parked rows: ${outbox.parkedCount} the broker refused for good (send again with requeueParkedOutboxRows)`,
+            ),
+            table(
+              [
+                { title: "Row", value: (row) => row.id, numeric: true },
+                {
+                  title: "Event",
+                  value: (row) =>
+                    link(`/console/outbox?event=${encodeURIComponent(row.eventId)}`, row.eventId.slice(0, 8)),
+                },
+                { title: "Topic", value: (row) => row.topic },
+                { title: "Parked at", value: (row) => row.parkedAt ?? "" },
+                { title: "Attempts", value: (row) => row.failedAttempts, numeric: true },
+                { title: "Last error", value: (row) => row.lastError ?? "" },
+              ],
+              outbox.parked,
+            ),
           ),
     );
   }
