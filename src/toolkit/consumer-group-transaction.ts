@@ -40,6 +40,16 @@ class GroupRolledBack extends Error {
   }
 }
 
+/**
+ * Marks eventId started and says whether to run its handler: not when the inbox already held it (recorded lacks it) or
+ * when an earlier entry of this group carried the same event.
+ */
+function startNewEvent(eventId: string, recorded: ReadonlySet<string>, started: Set<string>): boolean {
+  if (!recorded.has(eventId) || started.has(eventId)) return false;
+  started.add(eventId);
+  return true;
+}
+
 /** Runs a consumer's groups of events, one database transaction each. */
 export class GroupTransaction {
   readonly #consumer: ResolvedConsumer;
@@ -215,10 +225,9 @@ export class GroupTransaction {
       if (!batch.active() || this.#host.halted()) break;
       if (entry.prepared.kind === "event") {
         const { event, origin } = entry.prepared;
-        if (!recorded.has(event.id) || started.has(event.id)) {
+        if (!startNewEvent(event.id, recorded, started)) {
           entry.result = { kind: "duplicate" };
         } else {
-          started.add(event.id);
           const result = await this.#attemptInGroup(tx, event, origin);
           entry.result = result;
           if (result.kind === "failed") throw await this.#rolledBackBy(tx, new Map([[index, result]]));
@@ -253,10 +262,9 @@ export class GroupTransaction {
       if (failures.size > 0 || crash !== null || !batch.active() || this.#host.halted()) break;
       if (entry.prepared.kind === "event") {
         const { event, origin } = entry.prepared;
-        if (!recorded.has(event.id) || started.has(event.id)) {
+        if (!startNewEvent(event.id, recorded, started)) {
           entry.result = { kind: "duplicate" };
         } else {
-          started.add(event.id);
           while (running.size >= limit) await Promise.race(running);
           const before = event.key === null ? undefined : lastOfKey.get(event.key);
           const attempt = async (): Promise<void> => {
