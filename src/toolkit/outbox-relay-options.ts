@@ -39,7 +39,7 @@ export const DEFAULT_RELAY_STOP_TIMEOUT_MS = 10_000;
  */
 export const RELAY_BATCH_SIZE_MAX = Math.min(outboxSql.OUTBOX_CLAIM_BATCH_MAX, outboxSql.OUTBOX_IDS_MAX);
 /** A row whose send failed this often is reported at error level on every further failure. */
-export const RELAY_STUCK_CLAIM_COUNT = 10;
+export const RELAY_STUCK_FAILED_ATTEMPTS = 10;
 /** Failed sends, each refused for good by the broker, after which the relay parks a row (parkAfterFailedAttempts). */
 export const DEFAULT_RELAY_PARK_AFTER_FAILED_ATTEMPTS = 5;
 

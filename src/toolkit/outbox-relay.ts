@@ -40,7 +40,7 @@ import { silentLogger, type ToolkitLogger } from "./logger.js";
 import { publishingMetrics, type PublishingMetrics } from "./metrics.js";
 import {
   RelayCrashedError,
-  RELAY_STUCK_CLAIM_COUNT,
+  RELAY_STUCK_FAILED_ATTEMPTS,
   resolveRelayOptions,
   type OutboxRelayHooks,
   type OutboxRelayOptions,
@@ -484,11 +484,11 @@ export class OutboxRelay implements Component {
       failed.map((entry) => entry.record.id),
       reason,
     );
-    const stuck = failed.filter((entry) => entry.record.failedAttempts + 1 >= RELAY_STUCK_CLAIM_COUNT);
+    const stuck = failed.filter((entry) => entry.record.failedAttempts + 1 >= RELAY_STUCK_FAILED_ATTEMPTS);
     if (stuck.length > 0) {
       this.#logger.error(
         { relayId: this.relayId, ids: stuck.slice(0, 20).map((entry) => entry.record.id) },
-        `outbox rows have failed to publish ${RELAY_STUCK_CLAIM_COUNT} times or more: ${reason}`,
+        `outbox rows have failed to publish ${RELAY_STUCK_FAILED_ATTEMPTS} times or more: ${reason}`,
       );
     }
     this.#consecutiveFailures += 1;
