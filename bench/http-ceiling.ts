@@ -12,7 +12,7 @@ const START_TIMEOUT_MS = 30_000;
 /** The machine's cores, which the servers, PostgreSQL and (here) the load client share. */
 const MACHINE_CORES = 2;
 
-export type CeilingMode = "bare" | "insert";
+export type CeilingMode = "bare" | "gateway" | "insert";
 
 export interface CeilingServer {
   url: string;

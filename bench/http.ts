@@ -14,14 +14,16 @@
 //                         since PGlite cannot be shared between the roles of separate processes
 //   --up-flags "FLAGS"    more flags for each `sluice up`, e.g. "--group-commit-wait-ms 2", to compare settings
 //   --ceiling             on the server only, sets the board's API alone (--only broker,api) and its whole path beside
-//                         two bare Fastify servers under the same load (bench/http-ceiling.ts): one that checks the
-//                         same body and answers 202 without a database, one that also group-commits one INSERT per
-//                         group; prints their CPU per request and what two cores would carry at it
+//                         simpler servers under the same load (bench/http-ceiling.ts): bare Fastify checking the same
+//                         body and answering 202 without a database, the same on Sluice's gateway, and bare Fastify
+//                         group-committing one INSERT a group; prints their CPU per request and what two cores carry
+//   --warmup N            posts N messages first, not measured (and waits until the worker stored them), so that the
+//                         figures are a warm process's rather than V8 compiling the code of a fresh one
 //   --cpu-prof-dir DIR    writes a CPU profile of each `sluice up` into DIR (node --cpu-prof), for finding where
 //                         the time goes on a loaded machine, where wall-clock figures alone mislead
 
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -30,8 +32,7 @@ import { WebSocket } from "ws";
 
 import { startUp, type UpProcess } from "../test/apps/messages/up-process.js";
 import { formatCeilingTable, startCeilingServer, type CeilingRow } from "./http-ceiling.js";
-import { encodeRequest, runLoad } from "./http-load.js";
-import { startPostgresCpu } from "./postgres-cpu.js";
+import { benchPosts, cpuSeconds, type PostLoad, type PostRun } from "./http-posts.js";
 import { DEFAULT_FANOUT_CLIENTS, formatFanoutResult, runWebSocketFanout } from "./websocket-fanout.js";
 import { log, nowMs, numberArgument, percentile, table } from "./common.js";
 
@@ -52,6 +53,7 @@ function textArgument(name: string): string | null {
 
 const POSTS = numberArgument(args, "--posts", quick ? 1_000 : 5_000);
 const CONCURRENCY = numberArgument(args, "--concurrency", 32);
+const WARMUP_POSTS = numberArgument(args, "--warmup", 0);
 const LATENCY_POSTS = numberArgument(args, "--latency-posts", quick ? 100 : 500);
 /** Latency is measured at a steady pace, not flat out, so that it shows the path's delay rather than a queue. */
 const LATENCY_INTERVAL_MS = 10;
@@ -69,6 +71,7 @@ const UP_FLAGS = args.includes("--up-flags")
 if ((ONLY_ROLES !== null || ceiling) && !postsOnly)
   throw new Error("--only and --ceiling need --posts-only: without the worker nothing is stored");
 const SERVER_CONNECT_TIMEOUT_MS = 3_000;
+const LOAD: PostLoad = { posts: POSTS, concurrency: CONCURRENCY, warmupPosts: WARMUP_POSTS, afterWarmup: null };
 
 /** Starts `sluice up` for the message board on a fresh data directory, on the server in schema when one is given, else on PGlite. */
 async function startSystem(
@@ -135,76 +138,6 @@ async function postMessage(url: string, id: string, text: string): Promise<numbe
   });
   await response.arrayBuffer();
   return response.status;
-}
-
-interface PostRun {
-  posts: number;
-  accepted: number;
-  startedMs: number;
-  seconds: number;
-  latencies: number[];
-  /** CPU time `sluice up` used during the run, in seconds: what the requests cost, whatever else loads the machine. */
-  serverCpuSeconds: number;
-  /** `sluice up`'s CPU time when the run started, for the CPU a post cost until the worker had stored it. */
-  serverCpuAtStart: number;
-  /** CPU time of the PostgreSQL server's backends serving `sluice up` during the run, in seconds; null on PGlite. */
-  databaseCpuSeconds: number | null;
-  /** CPU time this process (the load client) used during the run, in seconds. */
-  clientCpuSeconds: number;
-}
-
-/** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ, 100 on Linux). */
-const CLOCK_TICKS_PER_SECOND = 100;
-
-/** CPU seconds (user and system) a process has used so far; NaN where /proc is not there. */
-function cpuSeconds(pid: number): number {
-  try {
-    // The command name in field 2 may hold spaces; the fields after its closing parenthesis are fixed.
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return Number.NaN;
-  }
-}
-
-/**
- * Posts through the lean load client (http-load.ts): fetch would cost this process about half a millisecond of CPU
- * per request, on the same two cores as the server it measures.
- */
-async function benchPosts(url: string, pid: number, databaseUrl: string | null): Promise<PostRun> {
-  log(`POST: ${POSTS} messages from ${CONCURRENCY} concurrent clients…`);
-  const host = new URL(url).host;
-  const databaseCpu = databaseUrl === null ? null : await startPostgresCpu(databaseUrl, pid);
-  const cpuBefore = cpuSeconds(pid);
-  const clientCpuBefore = process.cpuUsage();
-  const startedMs = nowMs();
-  const run = await runLoad({
-    url,
-    count: POSTS,
-    concurrency: CONCURRENCY,
-    request: (index) =>
-      encodeRequest(host, {
-        method: "POST",
-        path: "/api/messages",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ id: randomUUID(), text: `bench message ${index}` }),
-      }),
-    check: (answer) => answer.status === 202,
-  });
-  const serverCpuSeconds = cpuSeconds(pid) - cpuBefore;
-  const clientCpu = process.cpuUsage(clientCpuBefore);
-  const databaseCpuMs = databaseCpu === null ? null : await databaseCpu();
-  return {
-    posts: POSTS,
-    accepted: run.ok,
-    startedMs,
-    seconds: run.seconds,
-    latencies: run.latenciesMs,
-    serverCpuSeconds,
-    serverCpuAtStart: cpuBefore,
-    databaseCpuSeconds: databaseCpuMs === null ? null : databaseCpuMs / 1000,
-    clientCpuSeconds: (clientCpu.user + clientCpu.system) / 1e6,
-  };
 }
 
 /** Waits until the worker has stored `count` messages (the board's newest cursor counts them) and times it. */
@@ -311,9 +244,13 @@ async function runOn(
   const up = await startSystem(dataDir, server, roles);
   log(`sluice up on ${database}: ${up.url}, Kafka ${up.kafka}`);
   try {
-    const posts = await benchPosts(up.url, up.child.pid ?? 0, server?.url ?? null);
+    const posts = await benchPosts(up.url, up.child.pid ?? 0, server?.url ?? null, {
+      ...LOAD,
+      afterWarmup: roles !== null ? null : async () => void (await waitForStored(up.url, WARMUP_POSTS, nowMs())),
+    });
     // Without the worker (--only) nothing is stored; otherwise the run waits for it, also with --posts-only.
-    const storedSeconds = roles !== null ? null : await waitForStored(up.url, posts.accepted, posts.startedMs);
+    const storedSeconds =
+      roles !== null ? null : await waitForStored(up.url, WARMUP_POSTS + posts.accepted, posts.startedMs);
     const cpuUntilStoredSeconds =
       storedSeconds === null ? null : cpuSeconds(up.child.pid ?? 0) - posts.serverCpuAtStart;
     const perGroup = await postsPerGroup(up.url);
@@ -365,21 +302,22 @@ async function measureCeiling(): Promise<void> {
   const reason = await serverUnreachable(SERVER_URL);
   if (reason !== null) throw new Error(`--ceiling needs the PostgreSQL server at ${SERVER_URL}: ${reason}`);
   const rows: CeilingRow[] = [];
-  for (const mode of ["bare", "insert"] as const) {
+  const modes = [
+    ["bare", "bare Fastify, 202, no database"],
+    ["gateway", "Sluice's gateway, 202, no database"],
+    ["insert", "bare Fastify + one group-committed INSERT a group"],
+  ] as const;
+  for (const [mode, what] of modes) {
     const schema = newSchema();
-    const server = await startCeilingServer(mode, mode === "bare" ? null : { url: SERVER_URL, schema });
+    const database = mode === "insert" ? { url: SERVER_URL, schema } : null;
+    const server = await startCeilingServer(mode, database);
     log(`ceiling server (${mode}): ${server.url}`);
     try {
-      const posts = await benchPosts(server.url, server.pid, mode === "bare" ? null : SERVER_URL);
-      rows.push(
-        ceilingRow(
-          mode === "bare" ? "bare Fastify, 202, no database" : "… + one group-committed INSERT a group",
-          posts,
-        ),
-      );
+      const posts = await benchPosts(server.url, server.pid, database === null ? null : SERVER_URL, LOAD);
+      rows.push(ceilingRow(what, posts));
     } finally {
       await server.stop();
-      if (mode === "insert") await dropSchema(SERVER_URL, schema);
+      if (database !== null) await dropSchema(SERVER_URL, schema);
     }
   }
   const apiAlone = await runOn("", { url: SERVER_URL, schema: newSchema() }, null, "broker,api");
@@ -390,7 +328,10 @@ async function measureCeiling(): Promise<void> {
     `\nnpm run bench:http -- ${args.join(" ")}  (node ${process.version}, ${cpus().length} cores, load average ` +
       `${loadavg()[0]?.toFixed(1)} at the end; PostgreSQL server at ${new URL(SERVER_URL).host})\n`,
   );
-  console.log(`POST /api/messages, ${POSTS} requests from ${CONCURRENCY} concurrent clients, each server alone:`);
+  const warmup = WARMUP_POSTS > 0 ? ` after ${WARMUP_POSTS} not measured` : "";
+  console.log(
+    `POST /api/messages, ${POSTS} requests${warmup} from ${CONCURRENCY} concurrent clients, each server alone:`,
+  );
   console.log(formatCeilingTable(rows));
   console.log(
     "(CPU per request from /proc: the server process, the PostgreSQL backends serving it, and this load client, " +
