@@ -276,6 +276,7 @@ function postRow(run: DatabaseRun): string[] {
     ((posts.serverCpuSeconds * 1000) / posts.posts).toFixed(2),
     run.cpuUntilStoredSeconds === null ? "-" : ((run.cpuUntilStoredSeconds * 1000) / posts.posts).toFixed(2),
     posts.databaseCpuSeconds === null ? "-" : ((posts.databaseCpuSeconds * 1000) / posts.posts).toFixed(2),
+    ((posts.clientCpuSeconds * 1000) / posts.posts).toFixed(2),
     run.storedSeconds === null ? "-" : Math.round(posts.accepted / run.storedSeconds).toLocaleString("en-US"),
     run.postsPerGroup === null ? "-" : run.postsPerGroup.toFixed(1),
   ];
@@ -397,6 +398,7 @@ async function main(): Promise<void> {
         "server CPU ms/request",
         "… until stored",
         "PostgreSQL CPU ms/request",
+        "load client CPU ms/request",
         "stored/s end to end",
         "posts per group",
       ],
