@@ -1,11 +1,12 @@
 // Toolkit throughput and latency, for PGlite and the PostgreSQL server (DATABASE_URL, by default the local test
 // database; skipped with a note when unreachable): the outbox relay draining a filled outbox to the broker, the
-// inbox consumer with a handler that writes nothing (what the guarantees cost alone), then writing one row per event
-// (with a one-event handler, then the same with handlersAtOnce, whose statements are pipelined, then with a
-// groupHandler that writes a group's rows in one INSERT), and the time from an outbox commit to the handler's commit
-// at a fixed offered rate with relay and consumer running. The broker is the embedded one, in this process, on a
-// temporary data directory. With --format avro the events are Avro records in the wire format, through a schema
-// registry in this process (bench:registry compares the two formats). Prints a table.
+// inbox consumer with a groupHandler and then a one-event handler that write nothing (what the guarantees cost
+// alone, then with the per-event handler's machinery), then writing one row per event (with a one-event handler,
+// then the same with handlersAtOnce, whose statements are pipelined, then with a groupHandler that writes a group's
+// rows in one INSERT), and the time from an outbox commit to the handler's commit at a fixed offered rate with relay
+// and consumer running. The broker is the embedded one, in this process, on a temporary data directory. With
+// --format avro the events are Avro records in the wire format, through a schema registry in this process
+// (bench:registry compares the two formats). Prints a table.
 // With --transport amqp the same measures also run over RabbitMQ (AMQP_URL, default 127.0.0.1:5672 guest/guest), in
 // rows beside Kafka's, together with RabbitMQ's own publish (with confirms) and consume (with acks) rate through
 // amqplib on this machine, the floor the toolkit's guarantees are measured against: each AMQP relay and consumer row
@@ -196,7 +197,7 @@ function consumerOf(
   mode: ConsumerMode = "one",
   onHandlerStart?: (eventId: string) => void,
 ): InboxConsumer {
-  const grouped = mode === "grouped";
+  const grouped = mode === "grouped" || mode === "none-grouped";
   return createConsumer({
     client,
     db,
@@ -209,7 +210,7 @@ function consumerOf(
     heartbeatIntervalMs: 1_000,
     lagRefreshIntervalMs: 60_000,
     handler: async (event, tx) => {
-      if (mode === "none") return;
+      if (mode === "none" || mode === "none-grouped") return;
       await tx.query("INSERT INTO bench_ledger (entry_id, account_id, amount_cents) VALUES ($1, $2, $3)", [
         event.value.entryId,
         event.value.accountId,
@@ -223,6 +224,7 @@ function consumerOf(
             events: ReadonlyArray<ConsumedEvent<{ entryId: string; accountId: string; amountCents: number }>>,
             tx: Queryable,
           ) => {
+            if (mode === "none-grouped") return;
             const tuples = events.map(
               (_, index) => `($${3 * index + 1}, $${3 * index + 2}, $${3 * index + 3}::integer)`,
             );
@@ -277,14 +279,16 @@ async function relayThroughput(db: Database, client: TransportClient, kind: stri
 }
 
 /**
- * How the consumer handles events: with a handler that writes nothing (what the toolkit's guarantees cost alone:
- * the inbox record, the transaction and the commit or ack after it), one at a time, with handlersAtOnce, or with a
- * groupHandler.
+ * How the consumer handles events: with a groupHandler that writes nothing (what the toolkit's guarantees cost
+ * alone: the inbox records, the transaction and the commit or ack after it), with a one-event handler that writes
+ * nothing (adding the per-event handler's machinery: its timeout, trace span and hooks), then writing one row per
+ * event one at a time, with handlersAtOnce, or with a groupHandler.
  */
-type ConsumerMode = "none" | "one" | "at-once" | "grouped";
+type ConsumerMode = "none-grouped" | "none" | "one" | "at-once" | "grouped";
 
 const CONSUMER_MEASURES: Record<ConsumerMode, string> = {
-  none: `inbox consumer, handler writes nothing: inbox + transaction + ack (${PARTITIONS} partitions)`,
+  "none-grouped": `inbox consumer, groupHandler writes nothing: inbox + transaction + ack (${PARTITIONS} partitions)`,
+  none: `inbox consumer, one-event handler writes nothing (${PARTITIONS} partitions)`,
   one: `inbox consumer → one row per event (${PARTITIONS} partitions)`,
   "at-once": `inbox consumer → one row per event, handlersAtOnce ${HANDLERS_AT_ONCE} (${PARTITIONS} partitions)`,
   grouped: `inbox consumer, groupHandler → one INSERT per group (${PARTITIONS} partitions)`,
@@ -340,7 +344,7 @@ async function consumerThroughput(
     await consumer.stop();
   }
   const stored = (await countRows(db, "bench_ledger")) - before;
-  const expected = mode === "none" ? 0 : CONSUMER_EVENTS;
+  const expected = mode === "none" || mode === "none-grouped" ? 0 : CONSUMER_EVENTS;
   if (stored !== expected) throw new Error(`the consumer stored ${stored} rows for ${CONSUMER_EVENTS} events`);
   const seconds = (lastCommitAt - (firstCommitAt ?? lastCommitAt)) / 1000;
   return {
@@ -490,7 +494,7 @@ async function benchDatabase(kind: DatabaseKind, client: TransportClient, rows: 
     );
     rows.push(await relayThroughput(db, client, kind));
     if (!relayOnly) {
-      for (const mode of ["none", "one", "at-once", "grouped"] as const) {
+      for (const mode of ["none-grouped", "none", "one", "at-once", "grouped"] as const) {
         rows.push(await consumerThroughput(db, client, kind, mode));
       }
       rows.push(...(await commitToHandlerLatency(db, client, kind)));
