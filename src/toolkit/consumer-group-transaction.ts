@@ -59,20 +59,23 @@ function startNewEvent(eventId: string, recorded: ReadonlySet<string>, started: 
 function settleWithin(timeoutMs: number, run: () => unknown): Promise<Error | null> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(new HandlerTimeoutError(timeoutMs)), timeoutMs);
-    const settle = (failure: Error | null): void => {
-      clearTimeout(timer);
-      resolve(failure);
-    };
     let running: unknown;
     try {
       running = run();
     } catch (thrown) {
-      settle(toError(thrown));
+      clearTimeout(timer);
+      resolve(toError(thrown));
       return;
     }
     Promise.resolve(running).then(
-      () => settle(null),
-      (thrown: unknown) => settle(toError(thrown)),
+      () => {
+        clearTimeout(timer);
+        resolve(null);
+      },
+      (thrown: unknown) => {
+        clearTimeout(timer);
+        resolve(toError(thrown));
+      },
     );
   });
 }
