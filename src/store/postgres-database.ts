@@ -147,12 +147,23 @@ async function runClientTransaction<T>(
   work: (tx: Queryable) => Promise<T>,
   onBrokenConnection: (error: Error) => void,
 ): Promise<T> {
-  await client.query("BEGIN");
+  // BEGIN leaves in the same socket write as the work's first statements (the connection pipelines them) rather
+  // than a round trip ahead of them: a socket write and a wake-up of the server fewer per transaction, which a busy
+  // consumer runs per group of events. On a connection idle between transactions BEGIN fails only when the
+  // connection does, and then so does every statement behind it; its failure is still the transaction's.
+  coalesceWrites(client);
+  const begun = client.query("BEGIN");
   const handle = new ClientQueryable(client, prepared);
   let result: T;
   let commit: pg.QueryResult;
   try {
-    result = await (owners === null ? work(handle) : runInTransactionScope(owners, () => work(handle)));
+    const working = (async () =>
+      owners === null ? work(handle) : runInTransactionScope(owners, () => work(handle)))();
+    // Both settle before the outcome counts: a failed BEGIN goes first, and the work is never left running.
+    const [beginOutcome, workOutcome] = await Promise.allSettled([begun, working]);
+    if (beginOutcome.status === "rejected") throw beginOutcome.reason;
+    if (workOutcome.status === "rejected") throw workOutcome.reason;
+    result = workOutcome.value;
     handle.finish();
     commit = await client.query("COMMIT");
   } catch (error) {
