@@ -94,10 +94,12 @@ function consoleSource(consoleUrl: string, token: string | undefined): OutboxSou
         signal: AbortSignal.timeout(CONSOLE_REQUEST_TIMEOUT_MS),
       });
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      // fetch says only "fetch failed"; its cause says why (a refused connection, a name not found, a timeout).
+      const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+      const reason = cause instanceof Error ? cause.message : String(cause);
       throw new CliError(
         `cannot reach the console at ${base}: ${reason}`,
-        "Is `sluice up` (or `sluice console`) running? --console-url is its console, such as http://127.0.0.1:3000/console.",
+        "Is `sluice up` (or `sluice console`) running? --console-url is its console, such as http://127.0.0.1:8080/console.",
         { cause: error },
       );
     }
@@ -113,8 +115,8 @@ function consoleSource(consoleUrl: string, token: string | undefined): OutboxSou
     const hint =
       response.status === 401 || response.status === 403
         ? "Give --token (or SLUICE_TOKEN): an access token of a user with the admin role (POST /api/auth/login)."
-        : response.status === 404 && answer === null
-          ? "Check --console-url: it is the console's address, such as http://127.0.0.1:3000/console."
+        : response.status === 404 && !why.includes("has no outbox")
+          ? "Check --console-url: it is the console's address, such as http://127.0.0.1:8080/console."
           : null;
     throw new CliError(`the console answered ${response.status}: ${why}`, hint);
   };
@@ -222,7 +224,7 @@ const parkedCommand = defineCommand({
   summary: "List the outbox rows the relay parked (the broker refused them for good), oldest first",
   examples: [
     "sluice outbox parked --database-url postgres://localhost/app",
-    "sluice outbox parked --console-url http://127.0.0.1:3000/console --json",
+    "sluice outbox parked --console-url http://127.0.0.1:8080/console --json",
   ],
   arguments: {
     options: {
@@ -274,7 +276,7 @@ const requeueCommand = defineCommand({
   ],
   examples: [
     "sluice outbox requeue --schema billing_service --id 42 --id 43",
-    "sluice outbox requeue --all --console-url http://127.0.0.1:3000/console",
+    "sluice outbox requeue --all --console-url http://127.0.0.1:8080/console",
   ],
   arguments: {
     options: {
