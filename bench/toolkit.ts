@@ -13,6 +13,7 @@
 // says how many times slower than it it is. Queues and exchanges are named per run and deleted after it, since the
 // server is shared.
 // Run: npm run bench:toolkit [-- --quick] [--relay-only] [--database pglite|postgres] [--format json|avro] [--transport amqp]
+// With --consumer none-grouped,none,one,at-once,grouped only those consumer measures run (no relay or latency measure).
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -52,6 +53,8 @@ const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 /** Only the relay's drain, for working on the relay (the consumer and latency measures are skipped). */
 const relayOnly = args.includes("--relay-only");
+/** Only these consumer measures (one, at-once, grouped; comma-separated), for working on the consumer. */
+const consumerModesArg = args.includes("--consumer") ? (args[args.indexOf("--consumer") + 1] ?? "") : undefined;
 const databaseArg = args.includes("--database") ? (args[args.indexOf("--database") + 1] ?? "") : undefined;
 if (databaseArg !== undefined && databaseArg !== "pglite" && databaseArg !== "postgres") {
   process.stderr.write("usage: npm run bench:toolkit [-- --quick] [--database pglite|postgres] [--format json|avro]\n");
@@ -492,12 +495,13 @@ async function benchDatabase(kind: DatabaseKind, client: TransportClient, rows: 
     await db.exec(
       "CREATE TABLE bench_ledger (id bigserial PRIMARY KEY, entry_id text NOT NULL, account_id text NOT NULL, amount_cents integer NOT NULL)",
     );
-    rows.push(await relayThroughput(db, client, kind));
+    if (consumerModesArg === undefined) rows.push(await relayThroughput(db, client, kind));
     if (!relayOnly) {
       for (const mode of ["none-grouped", "none", "one", "at-once", "grouped"] as const) {
+        if (consumerModesArg !== undefined && !consumerModesArg.split(",").includes(mode)) continue;
         rows.push(await consumerThroughput(db, client, kind, mode));
       }
-      rows.push(...(await commitToHandlerLatency(db, client, kind)));
+      if (consumerModesArg === undefined) rows.push(...(await commitToHandlerLatency(db, client, kind)));
     }
     for (const row of rows.slice(first)) {
       row.transport = client.kind;
