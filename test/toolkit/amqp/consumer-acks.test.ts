@@ -11,6 +11,7 @@ import amqp from "amqplib";
 import { laneOf } from "../../../src/toolkit/amqp/lanes.js";
 import type { PartitionBatch } from "../../../src/toolkit/kafka/consumer.js";
 import { amqpClientForTest, requireRabbitmq, RABBITMQ_URL, uniqueAmqpName } from "../../helpers/rabbitmq.js";
+import { startTcpProxy } from "../../helpers/tcp-proxy.js";
 import { waitFor } from "../../store/harness.js";
 
 const TEST_TIMEOUT_MS = 60_000;
@@ -102,5 +103,67 @@ test(
       Array.from({ length: FREE_LANE_MESSAGES }, (_, index) => `free-${index}`),
       "the free lane's key in order",
     );
+  },
+);
+
+test(
+  "a batch whose channel closed while it ran acknowledges nothing on the new channel; its messages come again there",
+  { timeout: TEST_TIMEOUT_MS },
+  async (t) => {
+    if (!(await requireRabbitmq(t))) return;
+    const proxy = await startTcpProxy({ host: "127.0.0.1", port: Number(new URL(RABBITMQ_URL).port || 5672) });
+    const url = new URL(RABBITMQ_URL);
+    url.host = `127.0.0.1:${proxy.port}`;
+    const client = amqpClientForTest(t, { url: url.toString(), prefetch: PREFETCH });
+    t.after(() => proxy.close());
+    const topic = uniqueAmqpName("acks");
+    const groupId = uniqueAmqpName("acks-group");
+    const consumer = client.consumer({ groupId });
+    t.after(() => consumer.stop());
+    let joins = 0;
+    consumer.onJoin(() => (joins += 1));
+    let releaseFirstBatch: () => void = () => undefined;
+    const firstBatchReleased = new Promise<void>((resolve) => (releaseFirstBatch = resolve));
+    let batches = 0;
+    let firstCommitError: unknown = null;
+    const acknowledged: string[] = [];
+    await consumer.start({
+      topics: [topic],
+      concurrency: 1,
+      fromBeginning: true,
+      async eachBatch(batch: PartitionBatch) {
+        batches += 1;
+        const first = batches === 1;
+        if (first) await firstBatchReleased;
+        const last = batch.records.at(-1);
+        if (last === undefined) return;
+        try {
+          await batch.commit(String(Number(last.offset) + 1));
+        } catch (error) {
+          if (first) firstCommitError = error;
+          return;
+        }
+        batch.markDone(last.offset);
+        for (const record of batch.records) acknowledged.push(record.value?.toString() ?? "");
+      },
+    });
+    const producer = amqpClientForTest(t).producer();
+    t.after(() => producer.disconnect());
+    const values = Array.from({ length: 5 }, (_, index) => `message-${index}`);
+    await producer.send(values.map((value) => ({ topic, key: null, value: Buffer.from(value), headers: {} })));
+    await waitFor("the first batch", () => batches === 1, 20_000);
+
+    // The connection drops while the first batch runs; the consumer subscribes again on a new one.
+    proxy.cut();
+    proxy.restore();
+    await waitFor("the consumer subscribed again", () => joins === 2, 20_000);
+    releaseFirstBatch();
+    await waitFor("every message acknowledged on the new channel", () => acknowledged.length === values.length, 20_000);
+    assert.match(String(firstCommitError), /channel these messages came on has closed/);
+    await consumer.stop();
+
+    assert.deepEqual(acknowledged.sort(), values);
+    assert.equal(await readyMessagesOf(client.topology.groupQueue(topic, groupId)), 0, "every message was acked");
+    assert.equal(joins, 2, "no ack of an old delivery tag closed the new channel");
   },
 );
