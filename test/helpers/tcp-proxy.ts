@@ -1,7 +1,8 @@
 // A TCP proxy a test can cut: every connection through it is dropped at once and new ones are refused until it is
 // restored. It stands in for a broker outage (or a dropped connection) without touching a server other tests share.
 // It can also stall: connections stay open (and new ones are accepted) but nothing goes through, as with a stuck
-// server or a path that lost its packets.
+// server or a path that lost its packets. Or it can hold: new connections are accepted and reach the server, but
+// what either side sends waits in the proxy until it is released, to catch a client in the middle of connecting.
 
 import { createServer, connect, type Server, type Socket } from "node:net";
 
@@ -15,6 +16,12 @@ export interface TcpProxy {
   stall(): void;
   /** Ends a stall: the stalled connections (which lost what was sent meanwhile) are dropped, new ones forward. */
   unstall(): void;
+  /** Connections accepted so far. */
+  readonly accepted: number;
+  /** Connections accepted from now on forward nothing until release(); what they carry meanwhile waits. */
+  hold(): void;
+  /** Forwards what the held connections carried, and forwards from now on. */
+  release(): void;
   /** Drops every connection and stops listening. */
   close(): Promise<void>;
 }
@@ -27,11 +34,15 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   const sockets = new Set<Socket>();
   let refusing = false;
   let stalled = false;
+  let holding = false;
+  let accepted = 0;
+  const held: Array<() => void> = [];
   const server: Server = createServer((client) => {
     if (refusing) {
       client.destroy();
       return;
     }
+    accepted += 1;
     const upstream = connect(target.port, target.host);
     sockets.add(client);
     sockets.add(upstream);
@@ -43,13 +54,22 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     };
     client.on("error", close).on("close", close);
     upstream.on("error", close).on("close", close);
-    // Written by hand rather than piped, so that a stall can swallow what arrives.
-    client.on("data", (chunk: Buffer) => {
-      if (!stalled) upstream.write(chunk);
-    });
-    upstream.on("data", (chunk: Buffer) => {
-      if (!stalled) client.write(chunk);
-    });
+    // Written by hand rather than piped, so that a stall can swallow what arrives and a hold keep it.
+    let waiting: Array<[Socket, Buffer]> | null = holding ? [] : null;
+    const forward = (to: Socket, chunk: Buffer): void => {
+      if (stalled) return;
+      if (waiting !== null) waiting.push([to, chunk]);
+      else to.write(chunk);
+    };
+    if (waiting !== null) {
+      held.push(() => {
+        const chunks = waiting ?? [];
+        waiting = null;
+        for (const [to, chunk] of chunks) to.write(chunk);
+      });
+    }
+    client.on("data", (chunk: Buffer) => forward(upstream, chunk));
+    upstream.on("data", (chunk: Buffer) => forward(client, chunk));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();
@@ -78,6 +98,16 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     unstall() {
       dropConnections();
       stalled = false;
+    },
+    get accepted() {
+      return accepted;
+    },
+    hold() {
+      holding = true;
+    },
+    release() {
+      holding = false;
+      for (const flush of held.splice(0)) flush();
     },
     close,
   };

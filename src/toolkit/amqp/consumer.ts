@@ -330,6 +330,9 @@ export function createAmqpConsumer(
         }),
       );
       await Promise.all([...batches]);
+      // A subscription under way (after a lost channel) ends before the channels close: one that finished after
+      // them would stay subscribed on the shared connection, holding a prefetch of messages nothing acknowledges.
+      await resubscribing?.catch(() => undefined);
       await Promise.all(
         [...queues.values()].map(async (state) => {
           const channel = state.channel;
@@ -338,7 +341,6 @@ export function createAmqpConsumer(
           if (channel !== null) await connection.closeChannel(channel);
         }),
       );
-      await resubscribing?.catch(() => undefined);
     },
   };
 }
