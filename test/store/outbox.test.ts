@@ -24,7 +24,9 @@ import {
   type OutboxRead,
   type OutboxRecord,
 } from "../../src/store/index.js";
-import { seededRandom, storeTest } from "./harness.js";
+import { seededRandom, storeTest, testOnEveryPgliteThread } from "./harness.js";
+
+testOnEveryPgliteThread();
 
 function invalid(field: string) {
   return (error: unknown) =>
