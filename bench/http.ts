@@ -16,7 +16,7 @@
 //                         the time goes on a loaded machine, where wall-clock figures alone mislead
 
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -133,6 +133,10 @@ interface PostRun {
   latencies: number[];
   /** CPU time `sluice up` used during the run, in seconds: what the requests cost, whatever else loads the machine. */
   serverCpuSeconds: number;
+  /** The part of serverCpuSeconds that `sluice up`'s main thread used. */
+  serverMainThreadCpuSeconds: number;
+  /** The part of serverCpuSeconds that `sluice up`'s busiest other thread used: PGlite's, when it has one. */
+  serverBusiestOtherThreadCpuSeconds: number;
   /** `sluice up`'s CPU time when the run started, for the CPU a post cost until the worker had stored it. */
   serverCpuAtStart: number;
   /** CPU time of the PostgreSQL server's backends serving `sluice up` during the run, in seconds; null on PGlite. */
@@ -144,9 +148,43 @@ const CLOCK_TICKS_PER_SECOND = 100;
 
 /** CPU seconds (user and system) a process has used so far; NaN where /proc is not there. */
 function cpuSeconds(pid: number): number {
+  return statCpuSeconds(`/proc/${pid}/stat`);
+}
+
+/**
+ * CPU seconds of the process's main thread alone (the one that serves HTTP), to tell its share from PGlite's worker
+ * thread (and V8's and libuv's helper threads), which make up the rest.
+ */
+function mainThreadCpuSeconds(pid: number): number {
+  return statCpuSeconds(`/proc/${pid}/task/${pid}/stat`);
+}
+
+/**
+ * CPU seconds of each of the process's other threads, by thread id: with PGlite in a worker thread, the busiest of
+ * them is that thread (Node does not name its threads, so it is told apart by its CPU).
+ */
+function otherThreadsCpuSeconds(pid: number): Map<string, number> {
+  const seconds = new Map<string, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      if (tid !== String(pid)) seconds.set(tid, statCpuSeconds(`/proc/${pid}/task/${tid}/stat`));
+    }
+  } catch {
+    // The process has ended, or there is no /proc.
+  }
+  return seconds;
+}
+
+function busiestThreadCpuSeconds(before: Map<string, number>, after: Map<string, number>): number {
+  let busiest = 0;
+  for (const [tid, seconds] of after) busiest = Math.max(busiest, seconds - (before.get(tid) ?? 0));
+  return busiest;
+}
+
+function statCpuSeconds(path: string): number {
   try {
     // The command name in field 2 may hold spaces; the fields after its closing parenthesis are fixed.
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    const fields = readFileSync(path, "utf8").split(") ")[1]?.split(" ") ?? [];
     return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
   } catch {
     return Number.NaN;
@@ -162,6 +200,8 @@ async function benchPosts(url: string, pid: number, databaseUrl: string | null):
   const host = new URL(url).host;
   const databaseCpu = databaseUrl === null ? null : await startPostgresCpu(databaseUrl, pid);
   const cpuBefore = cpuSeconds(pid);
+  const mainThreadCpuBefore = mainThreadCpuSeconds(pid);
+  const otherThreadsCpuBefore = otherThreadsCpuSeconds(pid);
   const startedMs = nowMs();
   const run = await runLoad({
     url,
@@ -177,6 +217,11 @@ async function benchPosts(url: string, pid: number, databaseUrl: string | null):
     check: (answer) => answer.status === 202,
   });
   const serverCpuSeconds = cpuSeconds(pid) - cpuBefore;
+  const serverMainThreadCpuSeconds = mainThreadCpuSeconds(pid) - mainThreadCpuBefore;
+  const serverBusiestOtherThreadCpuSeconds = busiestThreadCpuSeconds(
+    otherThreadsCpuBefore,
+    otherThreadsCpuSeconds(pid),
+  );
   const databaseCpuMs = databaseCpu === null ? null : await databaseCpu();
   return {
     posts: POSTS,
@@ -185,6 +230,8 @@ async function benchPosts(url: string, pid: number, databaseUrl: string | null):
     seconds: run.seconds,
     latencies: run.latenciesMs,
     serverCpuSeconds,
+    serverMainThreadCpuSeconds,
+    serverBusiestOtherThreadCpuSeconds,
     serverCpuAtStart: cpuBefore,
     databaseCpuSeconds: databaseCpuMs === null ? null : databaseCpuMs / 1000,
   };
@@ -319,6 +366,8 @@ function postRow(run: DatabaseRun): string[] {
     percentile(posts.latencies, 0.5).toFixed(1),
     percentile(posts.latencies, 0.99).toFixed(1),
     ((posts.serverCpuSeconds * 1000) / posts.posts).toFixed(2),
+    ((posts.serverMainThreadCpuSeconds * 1000) / posts.posts).toFixed(2),
+    ((posts.serverBusiestOtherThreadCpuSeconds * 1000) / posts.posts).toFixed(2),
     run.cpuUntilStoredSeconds === null ? "-" : ((run.cpuUntilStoredSeconds * 1000) / posts.posts).toFixed(2),
     posts.databaseCpuSeconds === null ? "-" : ((posts.databaseCpuSeconds * 1000) / posts.posts).toFixed(2),
     run.storedSeconds === null ? "-" : Math.round(posts.accepted / run.storedSeconds).toLocaleString("en-US"),
@@ -378,6 +427,8 @@ async function main(): Promise<void> {
         "p50 ms",
         "p99 ms",
         "server CPU ms/request",
+        "… main thread",
+        "… busiest other thread",
         "… until stored",
         "PostgreSQL CPU ms/request",
         "stored/s end to end",
@@ -389,7 +440,8 @@ async function main(): Promise<void> {
   if (serverNote !== "") console.log(serverNote);
   console.log(
     "(server CPU: what `sluice up` used per request during the run, its relay, worker and broker included, and " +
-      "until the worker had stored every message; " +
+      "until the worker had stored every message; main thread: the part of it on the thread that serves HTTP; busiest other " +
+      "thread: PGlite's worker thread when it has one (--pglite-thread), else one of V8's or libuv's helpers; " +
       "PostgreSQL CPU: the server's backends serving it, read from /proc. Neither depends much on what else loads " +
       "the machine.)",
   );
