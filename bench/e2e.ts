@@ -10,25 +10,17 @@
 // Run: npm run bench:e2e [-- --client both|kafkajs|sluice --consumer group|reader --messages 200000 --seconds 10 --quick --json --broker-probe]
 
 import { spawnSync } from "node:child_process";
-import { subscribe, unsubscribe } from "node:diagnostics_channel";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  createHistogram,
-  monitorEventLoopDelay,
-  PerformanceObserver,
-  type IntervalHistogram,
-  type RecordableHistogram,
-} from "node:perf_hooks";
+import type { IntervalHistogram, RecordableHistogram } from "node:perf_hooks";
 
-import { PRODUCER_BATCH_TAKEN_CHANNEL, type BatchTakenMessage } from "../src/kafka/client/index.js";
-import { createKafkaClient, KAFKA_CLIENT_LIBRARIES, type KafkaClientLibrary } from "../src/toolkit/kafka/connection.js";
-import type { ConsumerRecord } from "../src/toolkit/kafka/consumer.js";
+import { KAFKA_CLIENT_LIBRARIES, type KafkaClientLibrary } from "../src/toolkit/kafka/connection.js";
 import type { ProducerRecord } from "../src/toolkit/kafka/producer.js";
-import { createPartitionReader } from "../src/toolkit/kafka/reader.js";
-import type { BrokerProbeReport, ProbeSpread } from "./broker-probe.js";
+import type { ProbeSpread } from "./broker-probe.js";
 import { cpuMicrosPer, log, nowMs, numberArgument, processCpuMs, startBrokerProcess, table } from "./common.js";
+import { clientFor, follow, type ConsumerKind } from "./e2e-clients.js";
+import { latencyRun, type CpuPerMessage, type LatencyResult } from "./e2e-latency.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -41,9 +33,6 @@ const LATENCY_RATE_PER_S = numberArgument(args, "--rate", 5_000);
 const SEND_RECORDS = 1_000;
 const SENDS_IN_FLIGHT = 8;
 const CONSUME_TIMEOUT_MS = 120_000;
-const LATENCY_DRAIN_MS = 10_000;
-const PROBE_INTERVAL_MS = 20;
-
 function chosenClients(): KafkaClientLibrary[] {
   const index = args.indexOf("--client");
   const value = index < 0 ? (json ? "sluice" : "both") : args[index + 1];
@@ -51,8 +40,6 @@ function chosenClients(): KafkaClientLibrary[] {
   if (KAFKA_CLIENT_LIBRARIES.includes(value as KafkaClientLibrary)) return [value as KafkaClientLibrary];
   throw new Error(`--client takes ${[...KAFKA_CLIENT_LIBRARIES, "both"].join(", ")}`);
 }
-
-type ConsumerKind = "group" | "reader";
 
 function chosenConsumer(): ConsumerKind {
   const index = args.indexOf("--consumer");
@@ -67,41 +54,6 @@ function seconds(startedMs: number): number {
   return (nowMs() - startedMs) / 1000;
 }
 
-interface LatencyResult {
-  /** Send call to the consumer's handler. */
-  histogram: RecordableHistogram;
-  /** Send call to the broker's acknowledgement (acks=-1, so after the fsync). */
-  acked: RecordableHistogram;
-  failedSends: number;
-  eventLoopDelayP99Ms: number;
-  /** Where the time goes, as far as this process can see it. */
-  stages: LatencyStages;
-}
-
-interface LatencyStages {
-  /** Sluice's producer only: from a send to its batch being taken to go out (a free slot, pacing). */
-  queued: RecordableHistogram;
-  /** With --broker-probe: what the broker's process saw during the run. */
-  broker: BrokerProbeReport | null;
-  /** Messages the consumer's handler saw before their producer had the acknowledgement. */
-  handledBeforeAck: number;
-  /** The acknowledgement minus the handler time, for messages handled before their ack: the fsync the consumer did not wait for. */
-  ackAfterHandler: RecordableHistogram;
-  /** This process's event loop: how late timers fired. */
-  loopDelay: IntervalHistogram;
-  /**
-   * The broker's answer to a request that touches no disk (Metadata), every PROBE_INTERVAL_MS on a connection of
-   * its own: how long the broker's event loop (and the machine's scheduler) holds any request up.
-   */
-  brokerProbe: RecordableHistogram;
-  /** This process's garbage collections during the run: count, total and longest pause. */
-  gcCount: number;
-  gcTotalMs: number;
-  gcMaxMs: number;
-  /** CPU µs per message of this process and the broker's during the run. */
-  cpu: CpuPerMessage;
-}
-
 interface Run {
   library: KafkaClientLibrary;
   sizeBytes: number;
@@ -111,11 +63,6 @@ interface Run {
   produceCpu: CpuPerMessage;
   consumeCpu: CpuPerMessage;
   latency: LatencyResult | null;
-}
-
-interface CpuPerMessage {
-  client: string;
-  broker: string;
 }
 
 /** Measures the CPU both processes spend on `work`, per message of `messages`. */
@@ -133,10 +80,6 @@ async function withCpu<T>(
       broker: cpuMicrosPer(before.broker, processCpuMs(brokerPid), messages),
     },
   ];
-}
-
-function clientFor(library: KafkaClientLibrary, address: string) {
-  return createKafkaClient({ brokers: [address], clientId: `bench-e2e-${library}`, library, env: {} });
 }
 
 async function produceRun(
@@ -165,69 +108,13 @@ async function produceRun(
   return rate;
 }
 
-/**
- * Hands every record of the topic, from its start, to onRecords until stopped: through the toolkit's group consumer
- * on the chosen client, or (--consumer reader, Sluice's client only) through the toolkit's partition reader.
- */
-async function follow(
-  library: KafkaClientLibrary,
-  client: ReturnType<typeof clientFor>,
-  topic: string,
-  fetchWaitMs: number,
-  onRecords: (records: readonly ConsumerRecord[]) => void,
-): Promise<() => Promise<void>> {
-  if (CONSUMER === "reader") {
-    if (library !== "sluice") throw new Error("--consumer reader reads with Sluice's client only: add --client sluice");
-    const reader = createPartitionReader(client, {
-      partitions: [{ topic, partition: 0, from: "earliest" }],
-      fetchWaitMs,
-      fetchBytesMax: 50 * 1024 * 1024,
-    });
-    let stopped = false;
-    const loop = (async () => {
-      try {
-        while (!stopped) onRecords(await reader.read());
-      } catch (error) {
-        // Closing the reader fails the read in progress; any other failure is the run's.
-        if (!stopped) throw error;
-      }
-    })();
-    loop.catch(() => undefined);
-    return async () => {
-      stopped = true;
-      await reader.close();
-      await loop;
-    };
-  }
-  const consumer = client.consumer({
-    groupId: `bench-e2e-${topic}`,
-    fetchWaitMs,
-    fetchBytesMax: 50 * 1024 * 1024,
-  });
-  let joined: () => void = () => undefined;
-  const ready = new Promise<void>((resolve) => (joined = resolve));
-  consumer.onJoin(() => joined());
-  await consumer.start({
-    topics: [topic],
-    fromBeginning: true,
-    concurrency: 1,
-    eachBatch: async (batch) => {
-      onRecords(batch.records);
-      const last = batch.records.at(-1);
-      if (last !== undefined) batch.markDone(last.offset);
-    },
-  });
-  await ready;
-  return () => consumer.stop();
-}
-
 async function consumeRun(library: KafkaClientLibrary, address: string, topic: string): Promise<number> {
   const client = clientFor(library, address);
   let received = 0;
   let finish: () => void = () => undefined;
   const done = new Promise<void>((resolve) => (finish = resolve));
   const started = nowMs();
-  const stop = await follow(library, client, topic, 100, (records) => {
+  const stop = await follow(CONSUMER, library, client, topic, 100, (records) => {
     received += records.length;
     if (received >= MESSAGES) finish();
   });
@@ -239,166 +126,6 @@ async function consumeRun(library: KafkaClientLibrary, address: string, topic: s
     throw new Error(`${library}: consumed ${received} of ${MESSAGES} in ${CONSUME_TIMEOUT_MS} ms`);
   await stop();
   return rate;
-}
-
-/** Offers LATENCY_RATE_PER_S messages of 100 B, one send() each, and records send-to-handler times in microseconds. */
-async function latencyRun(
-  library: KafkaClientLibrary,
-  address: string,
-  topic: string,
-  brokerPid: number | undefined,
-  probeFile: string | undefined,
-): Promise<LatencyResult> {
-  const client = clientFor(library, address);
-  const histogram = createHistogram();
-  const total = LATENCY_RATE_PER_S * LATENCY_SECONDS;
-  /** Per message (by the sequence number in its value): when the handler saw it, and when its send was acknowledged. */
-  const handledAtMs = new Float64Array(total);
-  const ackedAtMs = new Float64Array(total);
-  let received = 0;
-  const stop = await follow(library, client, topic, 500, (records) => {
-    const atMs = nowMs();
-    for (const record of records) {
-      histogram.record(Math.max(1, Math.round((atMs - record.value!.readDoubleBE(0)) * 1000)));
-      const sequence = record.value!.readUInt32BE(8);
-      if (sequence < total) handledAtMs[sequence] = atMs;
-    }
-    received += records.length;
-  });
-  const producer = client.producer();
-  await producer.connect();
-  // A few sends first so that connections and metadata are warm before measuring.
-  await producer.send([{ topic: `${topic}-warmup`, key: null, value: Buffer.alloc(100), headers: {} }]).catch(() => []);
-  const intervalMs = 1000 / LATENCY_RATE_PER_S;
-  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
-  loopDelay.enable();
-  const gc = { count: 0, totalMs: 0, maxMs: 0 };
-  const gcObserver = new PerformanceObserver((entries) => {
-    for (const entry of entries.getEntries()) {
-      gc.count++;
-      gc.totalMs += entry.duration;
-      gc.maxMs = Math.max(gc.maxMs, entry.duration);
-    }
-  });
-  gcObserver.observe({ entryTypes: ["gc"] });
-  const queued = createHistogram();
-  const onBatchTaken = (message: unknown): void => {
-    const taken = message as BatchTakenMessage;
-    if (taken.topic !== topic) return;
-    for (const waitedMs of taken.queuedMs) queued.record(Math.max(1, Math.round(waitedMs * 1000)));
-  };
-  subscribe(PRODUCER_BATCH_TAKEN_CHANNEL, onBatchTaken);
-  // The probe's report covers what happened between these two signals.
-  if (probeFile !== undefined && brokerPid !== undefined) process.kill(brokerPid, "SIGUSR2");
-  const cpuBefore = { client: processCpuMs(process.pid), broker: processCpuMs(brokerPid) };
-  const noDiskProbe = createHistogram();
-  const probeClient = clientFor("sluice", address).native();
-  let probing = true;
-  const probes = (async () => {
-    while (probing) {
-      const startedMs = nowMs();
-      await probeClient.admin.describeTopics([topic]);
-      noDiskProbe.record(Math.max(1, Math.round((nowMs() - startedMs) * 1000)));
-      await new Promise((resolve) => setTimeout(resolve, PROBE_INTERVAL_MS));
-    }
-  })();
-  // Counted rather than kept in a list, so that the bench does not hold every send's promise on the client's heap.
-  let sendsOpen = 0;
-  let allAnswered: () => void = () => undefined;
-  const answered = new Promise<void>((resolve) => (allAnswered = resolve));
-  const acked = createHistogram();
-  let failedSends = 0;
-  const started = nowMs();
-  let sent = 0;
-  while (sent < total) {
-    const due = Math.min(total, Math.floor((nowMs() - started) / intervalMs) + 1);
-    for (; sent < due; sent++) {
-      const value = Buffer.alloc(100);
-      value.writeDoubleBE(nowMs(), 0);
-      value.writeUInt32BE(sent, 8);
-      const sentAtMs = nowMs();
-      const sequence = sent;
-      sendsOpen++;
-      producer
-        .send([{ topic, key: null, value, headers: {} }])
-        .then(
-          () => {
-            ackedAtMs[sequence] = nowMs();
-            acked.record(Math.max(1, Math.round((ackedAtMs[sequence]! - sentAtMs) * 1000)));
-          },
-          // kafkajs queues every send behind a lock and gives up on some when it falls behind.
-          () => failedSends++,
-        )
-        .finally(() => {
-          sendsOpen--;
-          if (sendsOpen === 0 && sent === total) allAnswered();
-        });
-    }
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-  if (sendsOpen > 0) await answered;
-  const deadline = nowMs() + LATENCY_DRAIN_MS;
-  while (received < total - failedSends && nowMs() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-  loopDelay.disable();
-  unsubscribe(PRODUCER_BATCH_TAKEN_CHANNEL, onBatchTaken);
-  const broker = probeFile === undefined ? null : await probeReport(brokerPid, probeFile);
-  gcObserver.disconnect();
-  probing = false;
-  await probes;
-  await probeClient.close();
-  const cpu = {
-    client: cpuMicrosPer(cpuBefore.client, processCpuMs(process.pid), total),
-    broker: cpuMicrosPer(cpuBefore.broker, processCpuMs(brokerPid), total),
-  };
-  const ackAfterHandler = createHistogram();
-  let handledBeforeAck = 0;
-  for (let sequence = 0; sequence < total; sequence++) {
-    const handled = handledAtMs[sequence]!;
-    const ackedAt = ackedAtMs[sequence]!;
-    if (handled === 0 || ackedAt === 0 || handled >= ackedAt) continue;
-    handledBeforeAck++;
-    ackAfterHandler.record(Math.max(1, Math.round((ackedAt - handled) * 1000)));
-  }
-  if (received < total)
-    log(`${library}: ${received} of ${total} latency messages arrived, ${failedSends} sends failed`);
-  await producer.disconnect();
-  await stop();
-  return {
-    histogram,
-    acked,
-    failedSends,
-    eventLoopDelayP99Ms: loopDelay.percentile(99) / 1e6,
-    stages: {
-      queued,
-      broker,
-      handledBeforeAck,
-      ackAfterHandler,
-      loopDelay,
-      brokerProbe: noDiskProbe,
-      gcCount: gc.count,
-      gcTotalMs: gc.totalMs,
-      gcMaxMs: gc.maxMs,
-      cpu,
-    },
-  };
-}
-
-/** Asks the broker's probe for its report of the time since the last ask, and reads it. */
-async function probeReport(brokerPid: number | undefined, probeFile: string): Promise<BrokerProbeReport | null> {
-  if (brokerPid === undefined) return null;
-  rmSync(probeFile, { force: true });
-  process.kill(brokerPid, "SIGUSR2");
-  const deadline = nowMs() + 5_000;
-  while (nowMs() < deadline) {
-    try {
-      return JSON.parse(readFileSync(probeFile, "utf8")) as BrokerProbeReport;
-    } catch {
-      // Not written (or not completely written) yet.
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-  log("the broker's probe did not report");
-  return null;
 }
 
 async function createTopics(address: string, names: readonly string[]): Promise<void> {
@@ -434,7 +161,11 @@ async function main(): Promise<void> {
     for (const library of clients) {
       // Latency first, on a quiet broker, so that writeback of the throughput runs' data does not colour it.
       log(`${library}: latency at ${LATENCY_RATE_PER_S} msgs/s for ${LATENCY_SECONDS} s…`);
-      const latency = await latencyRun(library, address, `latency-${library}`, child.pid, probeFile);
+      const latency = await latencyRun(library, address, `latency-${library}`, child.pid, probeFile, {
+        consumer: CONSUMER,
+        ratePerS: LATENCY_RATE_PER_S,
+        seconds: LATENCY_SECONDS,
+      });
       for (const sizeBytes of sizes) {
         const topic = `throughput-${library}-${sizeBytes}`;
         log(`${library}: producing ${MESSAGES} × ${sizeBytes} B…`);

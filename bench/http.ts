@@ -8,24 +8,31 @@
 // Prints tables and the command. Run: npm run bench:http [-- --posts 5000 --concurrency 32 --quick]
 //   --posts-only          measures only part 1 (on each database)
 //   --pglite-only         skips the server
+//   --server-only         skips PGlite (measures only the PostgreSQL server)
 //   --only ROLES          runs only these roles of `sluice up` (its --only), e.g. `broker,api` to measure what the
 //                         API alone costs per request, without the relay and the worker behind it; on the server only,
 //                         since PGlite cannot be shared between the roles of separate processes
 //   --up-flags "FLAGS"    more flags for each `sluice up`, e.g. "--group-commit-wait-ms 2", to compare settings
+//   --ceiling             on the server only, sets the board's API alone (--only broker,api) and its whole path beside
+//                         simpler servers under the same load (bench/http-ceiling.ts): bare Fastify checking the same
+//                         body and answering 202 without a database, the same on Sluice's gateway, and bare Fastify
+//                         group-committing one INSERT a group; prints their CPU per request and what two cores carry
+//   --warmup N            posts N messages first, not measured (and waits until the worker stored them), so that the
+//                         figures are a warm process's rather than V8 compiling the code of a fresh one
 //   --cpu-prof-dir DIR    writes a CPU profile of each `sluice up` into DIR (node --cpu-prof), for finding where
 //                         the time goes on a loaded machine, where wall-clock figures alone mislead
 
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { mkdtempSync, rmSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 import pg from "pg";
 import { WebSocket } from "ws";
 
 import { startUp, type UpProcess } from "../test/apps/messages/up-process.js";
-import { encodeRequest, runLoad } from "./http-load.js";
-import { startPostgresCpu } from "./postgres-cpu.js";
+import { formatCeilingTable, startCeilingServer, type CeilingRow } from "./http-ceiling.js";
+import { benchPosts, cpuSeconds, type PostLoad, type PostRun } from "./http-posts.js";
 import { DEFAULT_FANOUT_CLIENTS, formatFanoutResult, runWebSocketFanout } from "./websocket-fanout.js";
 import { log, nowMs, numberArgument, percentile, table } from "./common.js";
 
@@ -33,6 +40,8 @@ const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const postsOnly = args.includes("--posts-only");
 const pgliteOnly = args.includes("--pglite-only");
+const serverOnly = args.includes("--server-only");
+const ceiling = args.includes("--ceiling");
 
 function textArgument(name: string): string | null {
   const index = args.indexOf(name);
@@ -44,6 +53,7 @@ function textArgument(name: string): string | null {
 
 const POSTS = numberArgument(args, "--posts", quick ? 1_000 : 5_000);
 const CONCURRENCY = numberArgument(args, "--concurrency", 32);
+const WARMUP_POSTS = numberArgument(args, "--warmup", 0);
 const LATENCY_POSTS = numberArgument(args, "--latency-posts", quick ? 100 : 500);
 /** Latency is measured at a steady pace, not flat out, so that it shows the path's delay rather than a queue. */
 const LATENCY_INTERVAL_MS = 10;
@@ -58,12 +68,17 @@ const ONLY_ROLES = textArgument("--only");
 const UP_FLAGS = args.includes("--up-flags")
   ? (args[args.indexOf("--up-flags") + 1] ?? "").split(" ").filter((flag) => flag !== "")
   : [];
-if (ONLY_ROLES !== null && !postsOnly)
-  throw new Error("--only needs --posts-only: without the worker nothing is stored");
+if ((ONLY_ROLES !== null || ceiling) && !postsOnly)
+  throw new Error("--only and --ceiling need --posts-only: without the worker nothing is stored");
 const SERVER_CONNECT_TIMEOUT_MS = 3_000;
+const LOAD: PostLoad = { posts: POSTS, concurrency: CONCURRENCY, warmupPosts: WARMUP_POSTS, afterWarmup: null };
 
 /** Starts `sluice up` for the message board on a fresh data directory, on the server in schema when one is given, else on PGlite. */
-async function startSystem(dataDir: string, server: { url: string; schema: string } | null): Promise<UpProcess> {
+async function startSystem(
+  dataDir: string,
+  server: { url: string; schema: string } | null,
+  roles: string | null,
+): Promise<UpProcess> {
   // The message board alone: the other apps keep their tables in fixed schemas, which must not be shared on a server.
   const flags = [
     "--port",
@@ -74,7 +89,7 @@ async function startSystem(dataDir: string, server: { url: string; schema: strin
     "0",
     "--data-dir",
     dataDir,
-    ...(ONLY_ROLES === null ? ["--apps", "messages"] : ["--only", ONLY_ROLES]),
+    ...(roles === null ? ["--apps", "messages"] : ["--only", roles]),
     ...UP_FLAGS,
   ];
   const env: Record<string, string> = { SLUICE_LOG_LEVEL: "warn" };
@@ -123,118 +138,6 @@ async function postMessage(url: string, id: string, text: string): Promise<numbe
   });
   await response.arrayBuffer();
   return response.status;
-}
-
-interface PostRun {
-  posts: number;
-  accepted: number;
-  startedMs: number;
-  seconds: number;
-  latencies: number[];
-  /** CPU time `sluice up` used during the run, in seconds: what the requests cost, whatever else loads the machine. */
-  serverCpuSeconds: number;
-  /** The part of serverCpuSeconds that `sluice up`'s main thread used. */
-  serverMainThreadCpuSeconds: number;
-  /** The part of serverCpuSeconds that `sluice up`'s busiest other thread used: PGlite's, when it has one. */
-  serverBusiestOtherThreadCpuSeconds: number;
-  /** `sluice up`'s CPU time when the run started, for the CPU a post cost until the worker had stored it. */
-  serverCpuAtStart: number;
-  /** CPU time of the PostgreSQL server's backends serving `sluice up` during the run, in seconds; null on PGlite. */
-  databaseCpuSeconds: number | null;
-}
-
-/** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ, 100 on Linux). */
-const CLOCK_TICKS_PER_SECOND = 100;
-
-/** CPU seconds (user and system) a process has used so far; NaN where /proc is not there. */
-function cpuSeconds(pid: number): number {
-  return statCpuSeconds(`/proc/${pid}/stat`);
-}
-
-/**
- * CPU seconds of the process's main thread alone (the one that serves HTTP), to tell its share from PGlite's worker
- * thread (and V8's and libuv's helper threads), which make up the rest.
- */
-function mainThreadCpuSeconds(pid: number): number {
-  return statCpuSeconds(`/proc/${pid}/task/${pid}/stat`);
-}
-
-/**
- * CPU seconds of each of the process's other threads, by thread id: with PGlite in a worker thread, the busiest of
- * them is that thread (Node does not name its threads, so it is told apart by its CPU).
- */
-function otherThreadsCpuSeconds(pid: number): Map<string, number> {
-  const seconds = new Map<string, number>();
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      if (tid !== String(pid)) seconds.set(tid, statCpuSeconds(`/proc/${pid}/task/${tid}/stat`));
-    }
-  } catch {
-    // The process has ended, or there is no /proc.
-  }
-  return seconds;
-}
-
-function busiestThreadCpuSeconds(before: Map<string, number>, after: Map<string, number>): number {
-  let busiest = 0;
-  for (const [tid, seconds] of after) busiest = Math.max(busiest, seconds - (before.get(tid) ?? 0));
-  return busiest;
-}
-
-function statCpuSeconds(path: string): number {
-  try {
-    // The command name in field 2 may hold spaces; the fields after its closing parenthesis are fixed.
-    const fields = readFileSync(path, "utf8").split(") ")[1]?.split(" ") ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return Number.NaN;
-  }
-}
-
-/**
- * Posts through the lean load client (http-load.ts): fetch would cost this process about half a millisecond of CPU
- * per request, on the same two cores as the server it measures.
- */
-async function benchPosts(url: string, pid: number, databaseUrl: string | null): Promise<PostRun> {
-  log(`POST: ${POSTS} messages from ${CONCURRENCY} concurrent clients…`);
-  const host = new URL(url).host;
-  const databaseCpu = databaseUrl === null ? null : await startPostgresCpu(databaseUrl, pid);
-  const cpuBefore = cpuSeconds(pid);
-  const mainThreadCpuBefore = mainThreadCpuSeconds(pid);
-  const otherThreadsCpuBefore = otherThreadsCpuSeconds(pid);
-  const startedMs = nowMs();
-  const run = await runLoad({
-    url,
-    count: POSTS,
-    concurrency: CONCURRENCY,
-    request: (index) =>
-      encodeRequest(host, {
-        method: "POST",
-        path: "/api/messages",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ id: randomUUID(), text: `bench message ${index}` }),
-      }),
-    check: (answer) => answer.status === 202,
-  });
-  const serverCpuSeconds = cpuSeconds(pid) - cpuBefore;
-  const serverMainThreadCpuSeconds = mainThreadCpuSeconds(pid) - mainThreadCpuBefore;
-  const serverBusiestOtherThreadCpuSeconds = busiestThreadCpuSeconds(
-    otherThreadsCpuBefore,
-    otherThreadsCpuSeconds(pid),
-  );
-  const databaseCpuMs = databaseCpu === null ? null : await databaseCpu();
-  return {
-    posts: POSTS,
-    accepted: run.ok,
-    startedMs,
-    seconds: run.seconds,
-    latencies: run.latenciesMs,
-    serverCpuSeconds,
-    serverMainThreadCpuSeconds,
-    serverBusiestOtherThreadCpuSeconds,
-    serverCpuAtStart: cpuBefore,
-    databaseCpuSeconds: databaseCpuMs === null ? null : databaseCpuMs / 1000,
-  };
 }
 
 /** Waits until the worker has stored `count` messages (the board's newest cursor counts them) and times it. */
@@ -335,14 +238,19 @@ async function runOn(
   database: string,
   server: { url: string; schema: string } | null,
   more: ((up: UpProcess) => Promise<void>) | null,
+  roles: string | null = ONLY_ROLES,
 ): Promise<DatabaseRun> {
   const dataDir = mkdtempSync(join(tmpdir(), "sluice-bench-http-"));
-  const up = await startSystem(dataDir, server);
+  const up = await startSystem(dataDir, server, roles);
   log(`sluice up on ${database}: ${up.url}, Kafka ${up.kafka}`);
   try {
-    const posts = await benchPosts(up.url, up.child.pid ?? 0, server?.url ?? null);
+    const posts = await benchPosts(up.url, up.child.pid ?? 0, server?.url ?? null, {
+      ...LOAD,
+      afterWarmup: roles !== null ? null : async () => void (await waitForStored(up.url, WARMUP_POSTS, nowMs())),
+    });
     // Without the worker (--only) nothing is stored; otherwise the run waits for it, also with --posts-only.
-    const storedSeconds = ONLY_ROLES !== null ? null : await waitForStored(up.url, posts.accepted, posts.startedMs);
+    const storedSeconds =
+      roles !== null ? null : await waitForStored(up.url, WARMUP_POSTS + posts.accepted, posts.startedMs);
     const cpuUntilStoredSeconds =
       storedSeconds === null ? null : cpuSeconds(up.child.pid ?? 0) - posts.serverCpuAtStart;
     const perGroup = await postsPerGroup(up.url);
@@ -370,17 +278,81 @@ function postRow(run: DatabaseRun): string[] {
     ((posts.serverBusiestOtherThreadCpuSeconds * 1000) / posts.posts).toFixed(2),
     run.cpuUntilStoredSeconds === null ? "-" : ((run.cpuUntilStoredSeconds * 1000) / posts.posts).toFixed(2),
     posts.databaseCpuSeconds === null ? "-" : ((posts.databaseCpuSeconds * 1000) / posts.posts).toFixed(2),
+    ((posts.clientCpuSeconds * 1000) / posts.posts).toFixed(2),
     run.storedSeconds === null ? "-" : Math.round(posts.accepted / run.storedSeconds).toLocaleString("en-US"),
     run.postsPerGroup === null ? "-" : run.postsPerGroup.toFixed(1),
   ];
 }
 
+function newSchema(): string {
+  return `bench_http_${randomUUID().replaceAll("-", "").slice(0, 12)}`;
+}
+
+function ceilingRow(what: string, posts: PostRun): CeilingRow {
+  return {
+    what,
+    requestsPerSecond: posts.posts / posts.seconds,
+    p50Ms: percentile(posts.latencies, 0.5),
+    p99Ms: percentile(posts.latencies, 0.99),
+    serverCpuMs: (posts.serverCpuSeconds * 1000) / posts.posts,
+    databaseCpuMs: posts.databaseCpuSeconds === null ? null : (posts.databaseCpuSeconds * 1000) / posts.posts,
+    clientCpuMs: (posts.clientCpuSeconds * 1000) / posts.posts,
+  };
+}
+
+/** --ceiling: the two bare servers, then the board's API alone and its whole path, all on the server. */
+async function measureCeiling(): Promise<void> {
+  const reason = await serverUnreachable(SERVER_URL);
+  if (reason !== null) throw new Error(`--ceiling needs the PostgreSQL server at ${SERVER_URL}: ${reason}`);
+  const rows: CeilingRow[] = [];
+  const modes = [
+    ["bare", "bare Fastify, 202, no database"],
+    ["gateway", "Sluice's gateway, 202, no database"],
+    ["insert", "bare Fastify + one group-committed INSERT a group"],
+  ] as const;
+  for (const [mode, what] of modes) {
+    const schema = newSchema();
+    const database = mode === "insert" ? { url: SERVER_URL, schema } : null;
+    const server = await startCeilingServer(mode, database);
+    log(`ceiling server (${mode}): ${server.url}`);
+    try {
+      const posts = await benchPosts(server.url, server.pid, database === null ? null : SERVER_URL, LOAD);
+      rows.push(ceilingRow(what, posts));
+    } finally {
+      await server.stop();
+      if (database !== null) await dropSchema(SERVER_URL, schema);
+    }
+  }
+  const apiAlone = await runOn("", { url: SERVER_URL, schema: newSchema() }, null, "broker,api");
+  rows.push(ceilingRow("sluice up --only broker,api (API, outbox INSERT)", apiAlone.posts));
+  const whole = await runOn("", { url: SERVER_URL, schema: newSchema() }, null, null);
+  rows.push(ceilingRow("sluice up --apps messages (the whole path)", whole.posts));
+  console.log(
+    `\nnpm run bench:http -- ${args.join(" ")}  (node ${process.version}, ${cpus().length} cores, load average ` +
+      `${loadavg()[0]?.toFixed(1)} at the end; PostgreSQL server at ${new URL(SERVER_URL).host})\n`,
+  );
+  const warmup = WARMUP_POSTS > 0 ? ` after ${WARMUP_POSTS} not measured` : "";
+  console.log(
+    `POST /api/messages, ${POSTS} requests${warmup} from ${CONCURRENCY} concurrent clients, each server alone:`,
+  );
+  console.log(formatCeilingTable(rows));
+  console.log(
+    "(CPU per request from /proc: the server process, the PostgreSQL backends serving it, and this load client, " +
+      'which shares the machine\'s cores with them. "2 cores carry" is 2,000 ms divided by the CPU per request: ' +
+      "the rate at which the two cores would be busy with nothing else.)",
+  );
+}
+
 async function main(): Promise<void> {
+  if (ceiling) {
+    await measureCeiling();
+    return;
+  }
   let arrivals: Arrivals | null = null;
   let fanout: Awaited<ReturnType<typeof runWebSocketFanout>> | null = null;
   const runs: DatabaseRun[] = [];
   // Latency and fan-out are measured once, on PGlite, on an idle system after the worker caught up with the load.
-  if (ONLY_ROLES === null) {
+  if (ONLY_ROLES === null && !serverOnly) {
     runs.push(
       await runOn(
         "PGlite",
@@ -404,8 +376,7 @@ async function main(): Promise<void> {
   if (!pgliteOnly) {
     const reason = await serverUnreachable(SERVER_URL);
     if (reason === null) {
-      const schema = `bench_http_${randomUUID().replaceAll("-", "").slice(0, 12)}`;
-      runs.push(await runOn("PostgreSQL server", { url: SERVER_URL, schema }, null));
+      runs.push(await runOn("PostgreSQL server", { url: SERVER_URL, schema: newSchema() }, null));
     } else {
       serverNote = `(The PostgreSQL server at ${SERVER_URL} did not answer, so it was not measured: ${reason})`;
     }
@@ -431,6 +402,7 @@ async function main(): Promise<void> {
         "… busiest other thread",
         "… until stored",
         "PostgreSQL CPU ms/request",
+        "load client CPU ms/request",
         "stored/s end to end",
         "posts per group",
       ],
@@ -440,8 +412,8 @@ async function main(): Promise<void> {
   if (serverNote !== "") console.log(serverNote);
   console.log(
     "(server CPU: what `sluice up` used per request during the run, its relay, worker and broker included, and " +
-      "until the worker had stored every message; main thread: the part of it on the thread that serves HTTP; busiest other " +
-      "thread: PGlite's worker thread when it has one (--pglite-thread), else one of V8's or libuv's helpers; " +
+      "until the worker had stored every message; main thread: the part of it on the thread that serves HTTP; busiest " +
+      "other thread: PGlite's worker thread when it has one (--pglite-thread), else one of V8's or libuv's helpers; " +
       "PostgreSQL CPU: the server's backends serving it, read from /proc. Neither depends much on what else loads " +
       "the machine.)",
   );

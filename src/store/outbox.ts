@@ -1,5 +1,6 @@
 // The outbox operations the toolkit calls: adding events inside a caller's transaction, and the relay's cursor (take,
-// read, advance, give up), lag and cleanup. The SQL and the reasoning behind the cursor are in sql/outbox.ts.
+// read, advance, give up), lag and cleanup. The SQL is in sql/outbox.ts, the reasoning behind the cursor in
+// sql/outbox-cursor.ts.
 
 import { randomUUID } from "node:crypto";
 
@@ -88,7 +89,8 @@ export interface OutboxRead {
   records: OutboxRecord[];
   /**
    * Nothing was read, but rows wait after the position: the next one's transaction is preceded by an older one still
-   * running (see outboxSql's head). The relay should look again soon rather than wait for a notification.
+   * running (see the head of sql/outbox-cursor.ts). The relay should look again soon rather than wait for a
+   * notification.
    */
   heldBack: boolean;
 }

@@ -1,5 +1,5 @@
 // The outbox relay's options: what a caller may set, their defaults and limits, and their resolution into the values
-// the relay runs with; and its test hooks, with the error a hook's throw becomes.
+// the relay runs with; its test hooks, with the error a hook's throw becomes; and the status it reports.
 
 import {
   DEFAULT_OUTBOX_CLAIM_BATCH_SIZE,
@@ -66,6 +66,23 @@ export class RelayCrashedError extends ToolkitError {
     this.name = "RelayCrashedError";
     this.point = point;
   }
+}
+
+export type OutboxRelayState = "created" | "running" | "stopping" | "stopped" | "crashed";
+
+export interface OutboxRelayStatus {
+  state: OutboxRelayState;
+  relayId: string;
+  /** Rows this relay has published, and moved the cursor past, since it started. */
+  published: number;
+  consecutiveFailures: number;
+  lastError: string | null;
+  /** True when LISTEN wakes the relay; false when it only polls. */
+  listening: boolean;
+  /** How long the relay, idle, waits before it looks for rows again unless woken (see idlePollIntervalMaxMs). */
+  idlePollMs: number;
+  /** True while this relay holds the outbox's cursor; false while it waits as a stand-by. */
+  holdsCursor: boolean;
 }
 
 export interface OutboxRelayOptions {
@@ -181,6 +198,9 @@ const RELAY_INTEGER_OPTIONS = {
 const invalidOption = (field: string, message: string): Error => new InvalidArgumentError(field, message);
 
 export function resolveRelayOptions(options: OutboxRelayOptions): ResolvedRelayOptions {
+  if (typeof options !== "object" || options === null) throw new InvalidArgumentError("options", "are required");
+  if (options.db === undefined) throw new InvalidArgumentError("db", "is required (see openDatabase)");
+  if (options.client === undefined) throw new InvalidArgumentError("client", "is required (see createKafkaClient)");
   const afterPublish = options.afterPublish ?? "mark";
   if (afterPublish !== "mark" && afterPublish !== "delete") {
     throw new InvalidArgumentError("afterPublish", 'must be "mark" or "delete"');

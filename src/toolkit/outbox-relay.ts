@@ -2,19 +2,14 @@
 //
 // A relay holds the outbox's cursor under a lease (one relay at a time; others wait as stand-bys and take over when
 // the lease runs out, see relay-leases.ts). Each round reads the next batch beyond the cursor in commit-safe order
-// (see store/sql/outbox.ts), publishes it (acks=-1, or publisher confirms), then moves the cursor past it with one
-// single-row UPDATE: a row is never written after it was added. While a full batch is sent, the next is read, and the
-// cursor's move is left running while that one is sent. How a batch is sent, in per-key order, is in
+// (see store/sql/outbox-cursor.ts), publishes it (acks=-1, or publisher confirms), then moves the cursor past it with
+// one single-row UPDATE: a row is never written after it was added. While a full batch is sent, the next is read, and
+// the cursor's move is left running while that one is sent. How a batch is sent, in per-key order, is in
 // outbox-relay-publish.ts. When a send fails the cursor moves only past the rows acknowledged before the first that
 // was not, the failure is counted on the rows, and the relay reads again from there after an exponential backoff.
 // Delivery is at least once: a crash between send and the cursor's move, or a lease lost while the broker was slow,
-// publishes rows again, with the same event id.
-//
-// The relay wakes on LISTEN/NOTIFY when the database offers it (a trigger notifies on every commit of outbox rows) and
-// also polls on a slow timer, because notifications sent while the listening connection is down are lost; without
-// LISTEN it polls often. On a database no other process uses (PGlite), where notifications arrive in-process and dead
-// leases are taken over at start, the safety-net poll slows down, doubling after each poll that found nothing up to
-// idlePollIntervalMaxMs, so that an idle process sleeps.
+// publishes rows again, with the same event id. A row the broker keeps refusing for good is parked (see
+// outbox-relay-refusals.ts). How the relay waits for rows, and backs off, is in outbox-relay-waits.ts.
 
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
@@ -23,51 +18,34 @@ import { performance } from "node:perf_hooks";
 import {
   advanceOutboxCursor,
   OUTBOX_NOTIFY_CHANNEL,
-  parkOutboxRow,
   readOutboxBatch,
-  recordOutboxFailures,
   type Database,
   type OutboxLag,
   type OutboxPosition,
   type OutboxRead,
   type OutboxRecord,
 } from "../store/index.js";
-import { Waiter } from "../platform/waiter.js";
 import { publishRelayStage } from "./diagnostics.js";
-import { describeError, InvalidArgumentError, ToolkitError, ToolkitErrorCode } from "./errors.js";
+import { describeError, ToolkitError, ToolkitErrorCode } from "./errors.js";
 import type { KafkaProducer, KafkaProducerOptions } from "./kafka/producer.js";
 import { silentLogger, type ToolkitLogger } from "./logger.js";
 import { publishingMetrics, type PublishingMetrics } from "./metrics.js";
 import {
   RelayCrashedError,
-  RELAY_STUCK_FAILED_ATTEMPTS,
   resolveRelayOptions,
   type OutboxRelayHooks,
   type OutboxRelayOptions,
+  type OutboxRelayStatus,
+  type OutboxRelayState,
   type ResolvedRelayOptions,
 } from "./outbox-relay-options.js";
+import { parkRefusedRow, positionOf, recordRefusals, rowToPark, type RefusalContext } from "./outbox-relay-refusals.js";
 import { acknowledgedPrefix, sendOutboxRecords, type SendOutcome } from "./outbox-relay-publish.js";
+import { RelayWaits } from "./outbox-relay-waits.js";
 import { OutboxUpkeep } from "./outbox-upkeep.js";
-import { RelayLeases, renewEvery } from "./relay-leases.js";
+import { RelayLeases } from "./relay-leases.js";
 import type { Component } from "./service.js";
 import type { TransportClient } from "./transports/transport.js";
-
-export type OutboxRelayState = "created" | "running" | "stopping" | "stopped" | "crashed";
-
-export interface OutboxRelayStatus {
-  state: OutboxRelayState;
-  relayId: string;
-  /** Rows this relay has published, and moved the cursor past, since it started. */
-  published: number;
-  consecutiveFailures: number;
-  lastError: string | null;
-  /** True when LISTEN wakes the relay; false when it only polls. */
-  listening: boolean;
-  /** How long the relay, idle, waits before it looks for rows again unless woken (see idlePollIntervalMaxMs). */
-  idlePollMs: number;
-  /** True while this relay holds the outbox's cursor; false while it waits as a stand-by. */
-  holdsCursor: boolean;
-}
 
 /**
  * How a batch ended: all sent; some not (the cursor moved past the acknowledged prefix); some not, but the cursor moved
@@ -76,16 +54,8 @@ export interface OutboxRelayStatus {
  */
 type BatchOutcome = "published" | "failed" | "passed" | "crashed";
 
-/** The first and the longest wait for rows held back by an older transaction that is still running. */
-const RELAY_HELD_BACK_WAIT_MS_MIN = 2;
-const RELAY_HELD_BACK_WAIT_MS_MAX = 200;
-
 /** The cursor's move after a batch: done, refused because another relay took the cursor, or failed. */
 type AdvanceOutcome = "advanced" | "lost" | Error;
-
-function positionOf(record: OutboxRecord): OutboxPosition {
-  return { xid: record.xid, id: record.id };
-}
 
 /**
  * Publishes outbox rows as a service Component. Hooks let tests stop it at chosen points: when a hook throws, the
@@ -100,7 +70,6 @@ export class OutboxRelay implements Component {
   readonly #options: ResolvedRelayOptions;
   readonly #logger: ToolkitLogger;
   readonly #hooks: OutboxRelayHooks;
-  readonly #random: () => number;
   readonly #metrics: PublishingMetrics;
   readonly #producerOptions: KafkaProducerOptions | undefined;
   readonly #leases: RelayLeases;
@@ -109,22 +78,15 @@ export class OutboxRelay implements Component {
   #state: OutboxRelayState = "created";
   #loop: Promise<void> | null = null;
   #unlisten: (() => Promise<void>) | null = null;
-  #workWaiter = new Waiter();
-  #backoffWaiter = new Waiter();
-  #wakePending = false;
-  /** The next safety-net poll's wait while LISTEN wakes the relay (see idlePollIntervalMaxMs). */
-  #safetyNetPollMs: number;
+  readonly #waits: RelayWaits;
+  readonly #refusals: RefusalContext;
   #consecutiveFailures = 0;
   #lastError: string | null = null;
   #published = 0;
   /** Whether this relay holds the cursor; the lease renewal clears it when another relay has taken it. */
   #holdsCursor = false;
-  /** Stops the renewal of the cursor's lease; null while none runs. */
-  #stopRenewal: (() => void) | null = null;
   /** Rows sent since the cursor's last successful move: they count as published once a move covers them. */
   #sentNotAdvanced = 0;
-  /** The last wait for rows held back by an older transaction (see waitForHorizon); 0 when none are. */
-  #heldBackWaitMs = 0;
   /** Where this relay last moved the cursor to (or found it, when it took it): reading resumes here after a failure. */
   #cursorAt: OutboxPosition | null = null;
   /** The cursor's move after the last batch, left running while the next batch is sent. */
@@ -134,9 +96,6 @@ export class OutboxRelay implements Component {
   #stopping: Promise<void> | null = null;
 
   constructor(options: OutboxRelayOptions) {
-    if (typeof options !== "object" || options === null) throw new InvalidArgumentError("options", "are required");
-    if (options.db === undefined) throw new InvalidArgumentError("db", "is required (see openDatabase)");
-    if (options.client === undefined) throw new InvalidArgumentError("client", "is required (see createKafkaClient)");
     this.#options = resolveRelayOptions(options);
     this.#db = options.db;
     this.#client = options.client;
@@ -144,12 +103,13 @@ export class OutboxRelay implements Component {
     this.relayId = options.relayId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
     this.#logger = options.logger ?? silentLogger;
     this.#hooks = options.hooks ?? {};
-    this.#random = options.random ?? Math.random;
     this.#metrics = publishingMetrics();
     this.#producerOptions = options.producer;
     this.#leases = new RelayLeases(this.#db, this.relayId, this.#options.leaseMs, this.#logger);
     this.#upkeep = new OutboxUpkeep(this.#db, this.relayId, this.#options, this.#logger);
-    this.#safetyNetPollMs = this.#options.idlePollIntervalMs;
+    this.#waits = new RelayWaits(this.#options, options.random ?? Math.random);
+    const { leaseMs } = this.#options;
+    this.#refusals = { db: this.#db, relayId: this.relayId, leaseMs, metrics: this.#metrics, logger: this.#logger };
   }
 
   get ready(): boolean {
@@ -169,7 +129,7 @@ export class OutboxRelay implements Component {
       consecutiveFailures: this.#consecutiveFailures,
       lastError: this.#lastError,
       listening: this.#unlisten !== null,
-      idlePollMs: this.#unlisten === null ? this.#options.pollIntervalMs : this.#safetyNetPollMs,
+      idlePollMs: this.#waits.idlePollMs(this.#unlisten !== null),
       holdsCursor: this.#holdsCursor,
     };
   }
@@ -204,8 +164,7 @@ export class OutboxRelay implements Component {
 
   /** Makes the relay look for rows now, as a notification would. */
   wake(): void {
-    this.#wakePending = true;
-    this.#workWaiter.wake();
+    this.#waits.wake();
   }
 
   /**
@@ -223,8 +182,7 @@ export class OutboxRelay implements Component {
       return;
     }
     if (this.#state === "running") this.#state = "stopping";
-    this.#workWaiter.wake();
-    this.#backoffWaiter.wake();
+    this.#waits.interrupt();
     const loop = this.#loop ?? Promise.resolve();
     let timer: NodeJS.Timeout | undefined;
     const finished = await Promise.race([
@@ -273,7 +231,7 @@ export class OutboxRelay implements Component {
         // A stand-by: another relay publishes. Its lease is renewed every third of leaseMs, so look again when it
         // would run out, not on every notification.
         const waitMs = Math.min(Math.max(take.leaseMsLeft, 10), this.#options.leaseMs);
-        await this.#backoffWaiter.wait(waitMs);
+        await this.#waits.sleep(waitMs);
         continue;
       }
       this.#holdsCursor = true;
@@ -281,28 +239,20 @@ export class OutboxRelay implements Component {
       try {
         await this.#publishFrom(take.position);
       } finally {
-        this.#stopRenewing();
+        this.#leases.stopRenewing();
       }
     }
   }
 
   #startRenewing(): void {
-    this.#stopRenewing();
-    const renewEveryMs = Math.max(5, Math.floor(this.#options.leaseMs / 3));
-    this.#stopRenewal = renewEvery(renewEveryMs, async () => {
-      if ((await this.#leases.renew()) === false && this.#holdsCursor) this.#loseCursor();
+    this.#leases.startRenewing(() => {
+      if (this.#holdsCursor) this.#loseCursor();
     });
-  }
-
-  #stopRenewing(): void {
-    this.#stopRenewal?.();
-    this.#stopRenewal = null;
   }
 
   #loseCursor(): void {
     this.#holdsCursor = false;
-    this.#workWaiter.wake();
-    this.#backoffWaiter.wake();
+    this.#waits.interrupt();
     this.#logger.warn(
       { relayId: this.relayId },
       "the outbox relay lost the cursor to another relay; rows it was sending may be published twice",
@@ -337,13 +287,12 @@ export class OutboxRelay implements Component {
             readFrom = this.#rewind(readFrom);
             continue;
           }
-          if (read.heldBack) await this.#waitForHorizon();
+          if (read.heldBack) await this.#waits.forHorizon();
           else if (this.#consecutiveFailures === 0) await this.#waitForWork();
           else await this.#backoff();
           continue;
         }
-        this.#heldBackWaitMs = 0;
-        this.#safetyNetPollMs = this.#options.idlePollIntervalMs;
+        this.#waits.noteRows();
         const end = positionOf(records[records.length - 1]!);
         // Only a full batch suggests that more rows wait; after a partial one, a read ahead would find nothing.
         if (records.length === this.#options.batchSize && this.#state === "running") ahead = this.#read(end);
@@ -388,49 +337,24 @@ export class OutboxRelay implements Component {
     );
   }
 
-  /**
-   * Waits while committed rows are held back by an older transaction still running (see store/sql/outbox.ts): no
-   * notification comes when it ends, so the relay looks again after a wait that doubles while they stay held back.
-   */
-  async #waitForHorizon(): Promise<void> {
-    this.#heldBackWaitMs = Math.min(
-      Math.max(this.#heldBackWaitMs * 2, RELAY_HELD_BACK_WAIT_MS_MIN),
-      RELAY_HELD_BACK_WAIT_MS_MAX,
-    );
-    await this.#backoffWaiter.wait(this.#heldBackWaitMs);
-  }
-
   async #waitForWork(): Promise<void> {
     // stop() may have run while the last claim was in progress, when there was no sleep yet to cut short.
     if (this.#state !== "running") return;
-    if (this.#wakePending) {
-      this.#wakePending = false;
-      return;
-    }
+    if (this.#waits.takePendingWake()) return;
     // On a database no other process uses, with no other relay of this outbox in this process, nobody can take the
     // cursor: an idle relay does not wake to renew its lease (each a query), and its next read renews it.
     const renewalPaused = this.#options.exclusiveDatabase && this.#leases.alone();
-    if (renewalPaused) this.#stopRenewing();
+    if (renewalPaused) this.#leases.stopRenewing();
     try {
-      if (this.#unlisten === null) {
-        await this.#workWaiter.wait(this.#options.pollIntervalMs);
-      } else {
-        const woken = await this.#workWaiter.wait(this.#safetyNetPollMs);
-        const { idlePollIntervalMs, idlePollIntervalMaxMs } = this.#options;
-        this.#safetyNetPollMs = woken ? idlePollIntervalMs : Math.min(this.#safetyNetPollMs * 2, idlePollIntervalMaxMs);
-      }
+      await this.#waits.forWork(this.#unlisten !== null);
     } finally {
       if (renewalPaused && this.#holdsCursor && this.#state === "running") this.#startRenewing();
     }
-    this.#wakePending = false;
   }
 
   async #backoff(): Promise<void> {
     if (this.#state !== "running") return;
-    const exponent = Math.min(Math.max(this.#consecutiveFailures - 1, 0), 30);
-    const ceiling = Math.min(this.#options.backoffMaxMs, this.#options.backoffBaseMs * 2 ** exponent);
-    // Half fixed, half random: relays that failed together do not all retry at the same moment.
-    await this.#backoffWaiter.wait(Math.round(ceiling / 2 + (this.#random() * ceiling) / 2));
+    await this.#waits.backoff(this.#consecutiveFailures);
   }
 
   #noteFailure(error: unknown, message: string, details: object = {}): void {
@@ -479,27 +403,12 @@ export class OutboxRelay implements Component {
     }
     const prefix = acknowledgedPrefix(records, sent);
     if (prefix.length > 0) await this.#advance(prefix, startedAt);
-    const reason = failed[0]?.reason ?? "the broker did not acknowledge these rows";
-    await this.#recordFailures(
-      failed.map((entry) => entry.record.id),
-      reason,
-    );
-    const stuck = failed.filter((entry) => entry.record.failedAttempts + 1 >= RELAY_STUCK_FAILED_ATTEMPTS);
-    if (stuck.length > 0) {
-      this.#logger.error(
-        { relayId: this.relayId, ids: stuck.slice(0, 20).map((entry) => entry.record.id) },
-        `outbox rows have failed to publish ${RELAY_STUCK_FAILED_ATTEMPTS} times or more: ${reason}`,
-      );
-    }
+    const reason = await recordRefusals(this.#refusals, failed);
     this.#consecutiveFailures += 1;
     this.#lastError = reason;
     this.#metrics.relayBatches.inc({ schema: this.#db.schema, result: "failed" });
-    const blocker = records[prefix.length]!;
-    const refusal = failed.find((entry) => entry.record === blocker);
-    const parkAfter = this.#options.parkAfterFailedAttempts;
-    if (parkAfter > 0 && refusal?.retriable === false && blocker.failedAttempts + 1 >= parkAfter) {
-      return (await this.#sendAloneOrPark(blocker)) ? "passed" : "failed";
-    }
+    const blocker = rowToPark(records, prefix.length, failed, this.#options.parkAfterFailedAttempts);
+    if (blocker !== null) return (await this.#sendAloneOrPark(blocker)) ? "passed" : "failed";
     return "failed";
   }
 
@@ -514,27 +423,11 @@ export class OutboxRelay implements Component {
     if (sent.length === 1) return (await this.#advance([record], performance.now())) === "advanced";
     const refusal = failed[0];
     if (refusal === undefined || refusal.retriable) return false;
-    let held: boolean;
-    try {
-      held = await parkOutboxRow(this.#db, this.relayId, positionOf(record), refusal.reason, {
-        leaseMs: this.#options.leaseMs,
-      });
-    } catch (error) {
-      this.#logger.warn({ relayId: this.relayId, err: error }, `parking outbox row ${record.id} failed`);
-      return false;
-    }
-    if (!held) {
-      if (this.#holdsCursor) this.#loseCursor();
-      return false;
-    }
+    const outcome = await parkRefusedRow(this.#refusals, record, refusal.reason);
+    if (outcome === "lost" && this.#holdsCursor) this.#loseCursor();
+    if (outcome !== "parked") return false;
     this.#cursorAt = positionOf(record);
     this.#consecutiveFailures = 0;
-    this.#metrics.outboxParked.inc({ schema: this.#db.schema, topic: record.topic });
-    this.#logger.error(
-      { relayId: this.relayId, ids: [record.id], eventId: record.eventId, topic: record.topic },
-      `parked outbox row ${record.id} after ${record.failedAttempts + 2} refusals, later rows go on; send it again ` +
-        `with requeueParkedOutboxRows once the cause is fixed: ${refusal.reason}`,
-    );
     return true;
   }
 
@@ -580,14 +473,6 @@ export class OutboxRelay implements Component {
       this.#metrics.relayBatches.inc({ schema: this.#db.schema, result: "failed" });
     }
     return outcome;
-  }
-
-  async #recordFailures(ids: readonly number[], reason: string): Promise<void> {
-    try {
-      await recordOutboxFailures(this.#db, ids, reason);
-    } catch (error) {
-      this.#logger.debug({ relayId: this.relayId, err: error }, "recording failed outbox sends failed");
-    }
   }
 
   #send(records: readonly OutboxRecord[]): Promise<SendOutcome> {

@@ -23,7 +23,7 @@ const runningRelays = new Map<string, Set<string>>();
  * Runs renew every intervalMs until the returned function is called, never two at once: when the database is slow,
  * renewals would otherwise queue up and compete for connections with the work whose lease they keep.
  */
-export function renewEvery(intervalMs: number, renew: () => Promise<void>): () => void {
+function renewEvery(intervalMs: number, renew: () => Promise<void>): () => void {
   let running = false;
   const timer = setInterval(() => {
     if (running) return;
@@ -42,6 +42,8 @@ export class RelayLeases {
   readonly #leaseMs: number;
   readonly #logger: ToolkitLogger;
   #registered = false;
+  /** Stops the renewal of the lease; null while none runs. */
+  #stopRenewal: (() => void) | null = null;
 
   constructor(db: Database, relayId: string, leaseMs: number, logger: ToolkitLogger) {
     this.#db = db;
@@ -90,6 +92,20 @@ export class RelayLeases {
       this.#logger.debug({ relayId: this.#relayId, err: error }, "renewing the outbox cursor's lease failed");
       return null;
     }
+  }
+
+  /** Renews the lease every third of leaseMs until stopRenewing; lost runs when another relay has taken the cursor. */
+  startRenewing(lost: () => void): void {
+    this.stopRenewing();
+    const renewEveryMs = Math.max(5, Math.floor(this.#leaseMs / 3));
+    this.#stopRenewal = renewEvery(renewEveryMs, async () => {
+      if ((await this.renew()) === false) lost();
+    });
+  }
+
+  stopRenewing(): void {
+    this.#stopRenewal?.();
+    this.#stopRenewal = null;
   }
 
   /** Gives the cursor up so that a stand-by takes it at once; a failure is logged, and the lease then runs out. */

@@ -1,131 +1,33 @@
 // Statements for the transactional outbox (table sluice_outbox, migrations 0001 and 0004).
-//
-// How the outbox is published. A relay reads rows in (xid, id) order beyond the outbox's cursor (table
-// sluice_outbox_cursor), publishes them, then moves the cursor past them with one single-row UPDATE: a row is written
-// once, when it is added, and deleted by the cleanup after the retention; publishing writes nothing to it.
-//
-// Commit order. Ids come from a sequence, so a transaction may commit its row after a later id is already committed
-// and read; a cursor on ids alone would pass it by. So every row records its transaction's id (xid), and a read takes
-// only rows of transactions older than every transaction still running (the horizon, see OUTBOX_HORIZON): those have
-// all committed or rolled back, and none can add a row behind the cursor any more. A long-running writing transaction
-// in the same database therefore delays the relay until it ends (the lag gauges show it, and a read says when rows
-// are held back so that the relay looks again soon).
-//
-// Per-key order: one relay holds the cursor at a time (a lease on the cursor row), and it sends a key's rows in
-// cursor order, so rows with the same topic and partition key leave in the order their transactions got their ids,
-// and within a transaction in the order they were added. Other relays wait as stand-bys and take the cursor over when
-// the lease runs out (or at once when the holder is known to be dead, see releaseDeadCursorLease).
-//
-// Delivery is at least once: a relay that dies between a send and the cursor's move, or outlives its lease, leaves
-// rows that are sent again, with the same event id, which the consumers' inbox absorbs.
+// Adding events, looking them up, requeueing parked rows, counting failed sends, the lag, and the cleanup. How the
+// outbox is published, and the relay's statements on its cursor, are in outbox-cursor.ts; the limits, row types and
+// argument checks in outbox-rows.ts.
 
 import { invalidArgument } from "../errors.js";
 import { quoteIdentifier, validateIdentifier } from "../identifiers.js";
+import {
+  checkCount,
+  checkPositiveInteger,
+  OUTBOX_IDS_MAX,
+  OUTBOX_INSERT_ROWS_MAX,
+  type OutboxInsertRow,
+  type OutboxLagRow,
+} from "./outbox-rows.js";
 import { sql, type SqlStatement } from "./statement.js";
 
-/** The channel that the outbox trigger notifies, with the schema name as payload. */
-export const OUTBOX_NOTIFY_CHANNEL = "sluice_outbox";
-/** Rows per INSERT statement; six parameters each stays far below PostgreSQL's 65535 parameter limit. */
-export const OUTBOX_INSERT_ROWS_MAX = 500;
-/** Ids per mark, delete, renew or release statement. */
-export const OUTBOX_IDS_MAX = 10_000;
-export const OUTBOX_CLAIM_BATCH_MAX = 10_000;
-/** The largest byte budget a claim may be given (see claimOutboxRows). */
-export const OUTBOX_CLAIM_BYTES_MAX = 1024 * 1024 * 1024;
-
-/** A row of sluice_outbox, every column. */
-export interface OutboxRow {
-  id: number;
-  event_id: string;
-  topic: string;
-  partition_key: string | null;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: Record<string, string>;
-  created_at: Date;
-  /** The adding transaction's id (xid8), as text: it may pass 2^53. */
-  xid: string;
-  failed_attempts: number;
-  last_error: string | null;
-}
-
-/**
- * A row as a read returns it: what the relay sends and reports. created_at comes as epoch milliseconds, which costs
- * far less to read than timestamp text. held is false (and the other columns null) when the relay no longer holds the
- * cursor; a read that found nothing but holds it returns one row with a null id.
- */
-export interface ReadOutboxRow {
-  held: boolean;
-  /** Rows beyond the horizon are committed but wait for an older transaction to end. */
-  held_back: boolean;
-  id: number | null;
-  xid: string | null;
-  event_id: string;
-  topic: string;
-  partition_key: string | null;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: Record<string, string>;
-  created_at_ms: number;
-  failed_attempts: number;
-  last_error: string | null;
-}
-
-/** A place in the outbox's (xid, id) order: the cursor, or a row. */
-export interface OutboxPosition {
-  /** xid8 as decimal text. */
-  xid: string;
-  id: number;
-}
-
-export interface OutboxInsertRow {
-  eventId: string;
-  topic: string;
-  partitionKey: string | null;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: Record<string, string>;
-}
-
-export interface OutboxLagRow {
-  waiting: number;
-  in_flight: number;
-  oldest_created_at: Date | null;
-  oldest_age_ms: number | null;
-}
-
-/** What a read returns of each row (see ReadOutboxRow). */
-const READ_COLUMNS =
-  "o.id, o.xid::text AS xid, o.event_id, o.topic, o.partition_key, o.key, o.value, o.headers, o.failed_attempts, " +
-  "o.last_error, (extract(epoch FROM o.created_at) * 1000)::double precision AS created_at_ms";
-
-/** The lease's end, leaseMs (parameter $n) from now. */
-function leaseEnd(parameter: number): string {
-  return `statement_timestamp() + $${parameter}::double precision * interval '1 millisecond'`;
-}
-
-function checkPosition(position: OutboxPosition): void {
-  if (typeof position !== "object" || position === null || !/^[0-9]{1,20}$/.test(position.xid)) {
-    throw invalidArgument("position.xid", "must be a transaction id as decimal text");
-  }
-  if (!Number.isSafeInteger(position.id) || position.id < 0) {
-    throw invalidArgument("position.id", `must be a row id, got ${String(position.id)}`);
-  }
-}
-
-function checkLeaseMs(leaseMs: number): void {
-  checkPositiveInteger("leaseMs", leaseMs, 24 * 60 * 60 * 1000);
-}
-
-function checkCount(field: string, count: number, max: number): void {
-  if (count < 1 || count > max) throw invalidArgument(field, `must hold 1 to ${max} items, got ${count}`);
-}
-
-function checkPositiveInteger(field: string, value: number, max: number): void {
-  if (!Number.isInteger(value) || value < 1 || value > max) {
-    throw invalidArgument(field, `must be an integer from 1 to ${max}, got ${String(value)}`);
-  }
-}
+export {
+  OUTBOX_CLAIM_BATCH_MAX,
+  OUTBOX_CLAIM_BYTES_MAX,
+  OUTBOX_IDS_MAX,
+  OUTBOX_INSERT_ROWS_MAX,
+  OUTBOX_NOTIFY_CHANNEL,
+  type OutboxInsertRow,
+  type OutboxLagRow,
+  type OutboxPosition,
+  type OutboxRow,
+  type ReadOutboxRow,
+} from "./outbox-rows.js";
+export * from "./outbox-cursor.js";
 
 /**
  * Adds events; an event whose event_id is already in the outbox is left alone, so retrying a command that adds
@@ -216,179 +118,6 @@ SELECT 'added', event_id::text, NULL, NULL, NULL, id FROM added`,
 }
 
 /**
- * Takes the cursor for relayId with a lease of leaseMs when it is free, already relayId's (an earlier life of the
- * same relay), past its lease, or, when keepOnly is given, held by a relay not in it (the caller holds the database
- * alone, so no other relay is alive). Returns the cursor's position, and when it was not taken, the holder and how
- * long its lease has left, for a stand-by to wait until then.
- */
-export function takeOutboxCursor(
-  relayId: string,
-  leaseMs: number,
-  keepOnly: readonly string[] | null,
-): SqlStatement<{
-  taken: boolean;
-  position_xid: string;
-  position_id: number;
-  relay_id: string | null;
-  lease_ms_left: number | null;
-}> {
-  checkLeaseMs(leaseMs);
-  return sql(
-    `WITH taken AS (
-  UPDATE sluice_outbox_cursor
-  SET relay_id = $1, lease_expires_at = ${leaseEnd(2)}, read_xid = NULL, read_id = NULL
-  WHERE relay_id IS NULL OR relay_id = $1 OR lease_expires_at <= statement_timestamp()
-    OR ($3::boolean AND NOT relay_id = ANY ($4::text[]))
-  RETURNING position_xid, position_id
-)
-SELECT true AS taken, position_xid::text, position_id, $1 AS relay_id, $2::double precision AS lease_ms_left FROM taken
-UNION ALL
-SELECT false, position_xid::text, position_id, relay_id,
-  (EXTRACT(EPOCH FROM lease_expires_at - statement_timestamp()) * 1000)::double precision
-FROM sluice_outbox_cursor WHERE NOT EXISTS (SELECT 1 FROM taken)`,
-    [relayId, leaseMs, keepOnly !== null, keepOnly ?? []],
-  );
-}
-
-/**
- * Reads up to batchSize rows after position (the cursor, or the last row already read ahead), in (xid, id) order,
- * of transactions that no running transaction precedes, for relayId while it holds the cursor; renews its lease and
- * records how far it has read. The first row is read whatever its size; then the read stops before the row that
- * would pass bytesMax, so that a batch of large events cannot exhaust the relay's memory.
- */
-/**
- * The horizon: the oldest transaction that was running when the statement's snapshot was taken (pg_snapshot_xmin),
- * leaving out those that pg_stat_activity shows in another database of the server, which cannot add rows here. A
- * transaction it does not show (one that ended meanwhile, or a prepared one) is kept in, which can only hold rows back
- * a little longer. pg_stat_activity's xids are 32 bits, so they are compared with the low 32 bits of the snapshot's.
- */
-const OUTBOX_HORIZON = `(
-  SELECT coalesce(
-    (
-      SELECT running.xid FROM pg_snapshot_xip(snap.snapshot) AS running(xid)
-      WHERE NOT EXISTS (
-        SELECT 1 FROM pg_stat_activity a
-        WHERE a.backend_xid IS NOT NULL AND a.datname IS DISTINCT FROM current_database()
-          AND a.backend_xid::text::bigint = running.xid::text::bigint % 4294967296
-      )
-      ORDER BY running.xid
-      LIMIT 1
-    ),
-    pg_snapshot_xmax(snap.snapshot)
-  )
-  FROM (SELECT pg_current_snapshot() AS snapshot) snap
-)`;
-
-export function readOutboxRows(options: {
-  relayId: string;
-  after: OutboxPosition;
-  batchSize: number;
-  bytesMax: number;
-  leaseMs: number;
-}): SqlStatement<ReadOutboxRow> {
-  checkPosition(options.after);
-  checkPositiveInteger("batchSize", options.batchSize, OUTBOX_CLAIM_BATCH_MAX);
-  checkPositiveInteger("bytesMax", options.bytesMax, OUTBOX_CLAIM_BYTES_MAX);
-  checkLeaseMs(options.leaseMs);
-  // Every part sees the statement's one snapshot, so the horizon, the rows and the lease agree.
-  return sql(
-    `WITH horizon AS MATERIALIZED (
-  SELECT ${OUTBOX_HORIZON} AS xid
-), candidates AS (
-  SELECT o.xid, o.id, coalesce(octet_length(o.key), 0) + coalesce(octet_length(o.value), 0) AS bytes
-  FROM sluice_outbox o
-  WHERE (o.xid, o.id) > ($2::xid8, $3::bigint) AND o.xid < (SELECT xid FROM horizon)
-  ORDER BY o.xid, o.id
-  LIMIT $4
-), within_budget AS (
-  SELECT xid, id FROM (SELECT xid, id, bytes, sum(bytes) OVER (ORDER BY xid, id) AS through FROM candidates) sized
-  WHERE through <= $5 OR through = bytes
-), last_read AS (
-  SELECT xid, id FROM within_budget ORDER BY xid DESC, id DESC LIMIT 1
-), lease AS (
-  UPDATE sluice_outbox_cursor
-  SET lease_expires_at = ${leaseEnd(6)},
-    read_xid = coalesce((SELECT xid FROM last_read), read_xid),
-    read_id = coalesce((SELECT id FROM last_read), read_id)
-  WHERE relay_id = $1
-  RETURNING true AS held
-)
-SELECT coalesce(l.held, false) AS held,
-  -- The next row's xid alone, found by the index in any plan: an EXISTS over every row past the position was planned
-  -- as a sequential scan of the whole outbox once the prepared statement's plan became generic.
-  coalesce((
-    SELECT o.xid FROM sluice_outbox o WHERE (o.xid, o.id) > ($2::xid8, $3::bigint) ORDER BY o.xid, o.id LIMIT 1
-  ) >= (SELECT xid FROM horizon), false) AS held_back,
-  r.*
-FROM (SELECT true AS one) x
-LEFT JOIN lease l ON true
-LEFT JOIN LATERAL (
-  SELECT ${READ_COLUMNS} FROM within_budget w JOIN sluice_outbox o ON o.id = w.id WHERE l.held
-) r ON true
-ORDER BY r.xid::xid8, r.id`,
-    [options.relayId, options.after.xid, options.after.id, options.batchSize, options.bytesMax, options.leaseMs],
-  );
-}
-
-/**
- * The cursor's move forward to ($2 xid, $3 id), never back, renewing the lease ($4 ms) of relay $1: a statement's
- * first CTE, "advanced", with one row when $1 holds the cursor and none when another relay has taken it.
- */
-const CURSOR_ADVANCE = `advanced AS (
-  UPDATE sluice_outbox_cursor
-  SET position_xid = greatest(position_xid, $2::xid8),
-    position_id = CASE WHEN (position_xid, position_id) < ($2::xid8, $3::bigint) THEN $3::bigint ELSE position_id END,
-    lease_expires_at = ${leaseEnd(4)}
-  WHERE relay_id = $1
-  RETURNING true AS held
-)`;
-
-/**
- * Moves the cursor forward to position (never back) and renews relayId's lease; with deleteIds, also deletes those
- * rows (a relay that keeps no history). Changes nothing when another relay has taken the cursor: returns no row.
- */
-export function advanceOutboxCursor(
-  relayId: string,
-  position: OutboxPosition,
-  leaseMs: number,
-  deleteIds: readonly number[] = [],
-): SqlStatement<{ held: boolean }> {
-  checkPosition(position);
-  checkLeaseMs(leaseMs);
-  if (deleteIds.length > OUTBOX_IDS_MAX) throw invalidArgument("deleteIds", `must hold at most ${OUTBOX_IDS_MAX} ids`);
-  return sql(
-    `WITH ${CURSOR_ADVANCE}, deleted AS (
-  DELETE FROM sluice_outbox WHERE id = ANY ($5::bigint[]) AND EXISTS (SELECT 1 FROM advanced)
-)
-SELECT held FROM advanced`,
-    [relayId, position.xid, position.id, leaseMs, deleteIds],
-  );
-}
-
-/**
- * Parks the row at position (the first the cursor has not passed): records why and when, and moves the cursor past
- * it, in one statement, so that a crash cannot leave the row parked behind an unmoved cursor or passed unparked.
- * Changes nothing when another relay has taken the cursor: returns no row.
- */
-export function parkOutboxRow(
-  relayId: string,
-  position: OutboxPosition,
-  leaseMs: number,
-  reason: string,
-): SqlStatement<{ held: boolean }> {
-  checkPosition(position);
-  checkLeaseMs(leaseMs);
-  return sql(
-    `WITH ${CURSOR_ADVANCE}, parked AS (
-  UPDATE sluice_outbox SET parked_at = statement_timestamp(), failed_attempts = failed_attempts + 1, last_error = $5
-  WHERE id = $3 AND EXISTS (SELECT 1 FROM advanced)
-)
-SELECT held FROM advanced`,
-    [relayId, position.xid, position.id, leaseMs, reason],
-  );
-}
-
-/**
  * Adds parked rows again as new rows (a new transaction id, so after the cursor, and a new row id) and deletes the
  * parked ones, in one statement; the event ids stay, so consumers that saw an earlier copy skip this one. Rows of ids
  * that are not parked are left alone. Returns the new rows' ids.
@@ -421,23 +150,6 @@ export function selectParkedOutboxRows(limit: number): SqlStatement<{
     `SELECT id, event_id::text, topic, parked_at, failed_attempts, last_error FROM sluice_outbox
 WHERE parked_at IS NOT NULL ORDER BY id LIMIT $1`,
     [limit],
-  );
-}
-
-/** Extends relayId's lease on the cursor; returns a row when it still holds it. */
-export function renewOutboxCursor(relayId: string, leaseMs: number): SqlStatement<{ held: boolean }> {
-  checkLeaseMs(leaseMs);
-  return sql(
-    `UPDATE sluice_outbox_cursor SET lease_expires_at = ${leaseEnd(2)} WHERE relay_id = $1 RETURNING true AS held`,
-    [relayId, leaseMs],
-  );
-}
-
-/** Gives the cursor up, so that a stand-by relay takes it at once rather than when the lease runs out. */
-export function releaseOutboxCursor(relayId: string): SqlStatement<never> {
-  return sql(
-    "UPDATE sluice_outbox_cursor SET relay_id = NULL, lease_expires_at = NULL, read_xid = NULL, read_id = NULL WHERE relay_id = $1",
-    [relayId],
   );
 }
 

@@ -5,7 +5,7 @@
 // The seam keeps Kafka's vocabulary (topics, partitions, offsets) because the relay and the consumer are written in
 // it: an AMQP transport maps a topic to an exchange, a consumer group's subscription to a queue, a queue to one
 // "partition", and a delivery tag to an "offset" whose commit is a cumulative ack. What a transport cannot give is
-// said by its capabilities, which the conformance suite (test/toolkit/transport-conformance.test.ts) reads too.
+// said by its capabilities, which the conformance suite (test/toolkit/transport-conformance-suite.ts) reads too.
 
 import type { KafkaAdmin } from "../kafka/admin.js";
 import type { KafkaConsumer, KafkaConsumerOptions } from "../kafka/consumer.js";

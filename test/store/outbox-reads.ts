@@ -1,0 +1,32 @@
+// Reads of the outbox's cursor as a relay makes them, shared by the store's outbox tests.
+
+import assert from "node:assert/strict";
+
+import { readOutboxBatch, type Database, type OutboxPosition, type OutboxRead } from "../../src/store/index.js";
+
+/**
+ * Reads for a relay as the relay does: again while rows are held back by an older transaction still running (on a
+ * shared server, other tests' transactions in the same database hold rows back for a moment).
+ */
+export async function readSettled(db: Database, options: Parameters<typeof readOutboxBatch>[1]): Promise<OutboxRead> {
+  for (let attempt = 0; ; attempt += 1) {
+    const read = await readOutboxBatch(db, options);
+    if (!read.heldBack || attempt === 1_000) return read;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Reads for a relay and returns the ids it got, in order. */
+export async function readIds(db: Database, options: Parameters<typeof readOutboxBatch>[1]): Promise<number[]> {
+  const read = await readSettled(db, options);
+  assert.ok(read.held, `${options.relayId} holds the cursor`);
+  return read.records.map((row) => row.id);
+}
+
+/** The cursor's position, as the relay that takes it sees it. */
+export async function cursorPosition(db: Database): Promise<OutboxPosition> {
+  const { rows } = await db.query<{ xid: string; id: string }>(
+    "SELECT position_xid::text AS xid, position_id::text AS id FROM sluice_outbox_cursor",
+  );
+  return { xid: rows[0]?.xid ?? "", id: Number(rows[0]?.id) };
+}
