@@ -15,6 +15,7 @@ export const AMQP_RAW_WINDOW = 500;
 export const AMQP_RAW_PREFETCH = DEFAULT_AMQP_PREFETCH;
 
 export interface RawAmqpRow {
+  kind: "publish" | "consume";
   measure: string;
   events: number;
   seconds: number;
@@ -68,6 +69,7 @@ export async function rawAmqp(
     const rate = (seconds: number): string => `${Math.round(count / seconds).toLocaleString("en-US")} events/s`;
     return [
       {
+        kind: "publish",
         measure: `raw publish, persistent, confirms per ${AMQP_RAW_WINDOW} (quorum queue)`,
         events: count,
         seconds: publishSeconds,
@@ -75,6 +77,7 @@ export async function rawAmqp(
         cpu: publishCpu,
       },
       {
+        kind: "consume",
         measure: `raw consume, ack per message, prefetch ${AMQP_RAW_PREFETCH}`,
         events: count,
         seconds: consumeSeconds,
@@ -84,6 +87,31 @@ export async function rawAmqp(
     ];
   } finally {
     await connection.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Appends to each AMQP relay and consumer row how many times slower it is than RabbitMQ's own publish or consume
+ * through amqplib in the same run: the issue's aim is at most 2× for what the toolkit's guarantees cost.
+ */
+export function addRawRatios(
+  rows: Array<{ transport?: string; measure: string; events: number; seconds: number; result: string }>,
+  raw: readonly RawAmqpRow[],
+): void {
+  const rateOf = (kind: RawAmqpRow["kind"]): number | null => {
+    const row = raw.find((candidate) => candidate.kind === kind);
+    return row === undefined ? null : row.events / row.seconds;
+  };
+  for (const row of rows) {
+    if (row.transport !== "amqp") continue;
+    const kind = row.measure.startsWith("outbox relay")
+      ? "publish"
+      : row.measure.startsWith("inbox consumer")
+        ? "consume"
+        : null;
+    const rawRate = kind === null ? null : rateOf(kind);
+    if (rawRate === null || row.seconds <= 0) continue;
+    row.result += ` (raw ${kind} ÷ ${(rawRate / (row.events / row.seconds)).toFixed(1)})`;
   }
 }
 

@@ -1,15 +1,19 @@
 // Toolkit throughput and latency, for PGlite and the PostgreSQL server (DATABASE_URL, by default the local test
 // database; skipped with a note when unreachable): the outbox relay draining a filled outbox to the broker, the
-// inbox consumer writing one row per event (with a one-event handler, then the same with handlersAtOnce, whose
-// statements are pipelined, then with a groupHandler that writes a group's rows in one INSERT), and the time from an outbox commit to the handler's commit at a fixed
-// offered rate with relay and consumer running. The broker is the embedded one, in this process, on a temporary
-// data directory. With --format avro the events are Avro records in the wire format, through a schema registry in
-// this process (bench:registry compares the two formats). Prints a table.
+// inbox consumer with a groupHandler and then a one-event handler that write nothing (what the guarantees cost
+// alone, then with the per-event handler's machinery), then writing one row per event (with a one-event handler,
+// then the same with handlersAtOnce, whose statements are pipelined, then with a groupHandler that writes a group's
+// rows in one INSERT), and the time from an outbox commit to the handler's commit at a fixed offered rate with relay
+// and consumer running. The broker is the embedded one, in this process, on a temporary data directory. With
+// --format avro the events are Avro records in the wire format, through a schema registry in this process
+// (bench:registry compares the two formats). Prints a table.
 // With --transport amqp the same measures also run over RabbitMQ (AMQP_URL, default 127.0.0.1:5672 guest/guest), in
 // rows beside Kafka's, together with RabbitMQ's own publish (with confirms) and consume (with acks) rate through
-// amqplib on this machine, the floor the toolkit's guarantees are measured against. Queues and exchanges are named
-// per run and deleted after it, since the server is shared.
+// amqplib on this machine, the floor the toolkit's guarantees are measured against: each AMQP relay and consumer row
+// says how many times slower than it it is. Queues and exchanges are named per run and deleted after it, since the
+// server is shared.
 // Run: npm run bench:toolkit [-- --quick] [--relay-only] [--database pglite|postgres] [--format json|avro] [--transport amqp]
+// With --consumer none-grouped,none,one,at-once,grouped only those consumer measures run (no relay or latency measure).
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -42,13 +46,15 @@ import {
   type TransportClient,
   type TopicDefinition,
 } from "../src/toolkit/index.js";
-import { AMQP_RAW_PREFETCH, deleteAmqpNames, rawAmqp } from "./toolkit-amqp.js";
+import { addRawRatios, AMQP_RAW_PREFETCH, deleteAmqpNames, rawAmqp, type RawAmqpRow } from "./toolkit-amqp.js";
 import { startCpuMeter, type CpuMeter } from "./toolkit-cpu.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 /** Only the relay's drain, for working on the relay (the consumer and latency measures are skipped). */
 const relayOnly = args.includes("--relay-only");
+/** Only these consumer measures (one, at-once, grouped; comma-separated), for working on the consumer. */
+const consumerModesArg = args.includes("--consumer") ? (args[args.indexOf("--consumer") + 1] ?? "") : undefined;
 const databaseArg = args.includes("--database") ? (args[args.indexOf("--database") + 1] ?? "") : undefined;
 if (databaseArg !== undefined && databaseArg !== "pglite" && databaseArg !== "postgres") {
   process.stderr.write("usage: npm run bench:toolkit [-- --quick] [--database pglite|postgres] [--format json|avro]\n");
@@ -194,7 +200,7 @@ function consumerOf(
   mode: ConsumerMode = "one",
   onHandlerStart?: (eventId: string) => void,
 ): InboxConsumer {
-  const grouped = mode === "grouped";
+  const grouped = mode === "grouped" || mode === "none-grouped";
   return createConsumer({
     client,
     db,
@@ -207,6 +213,7 @@ function consumerOf(
     heartbeatIntervalMs: 1_000,
     lagRefreshIntervalMs: 60_000,
     handler: async (event, tx) => {
+      if (mode === "none" || mode === "none-grouped") return;
       await tx.query("INSERT INTO bench_ledger (entry_id, account_id, amount_cents) VALUES ($1, $2, $3)", [
         event.value.entryId,
         event.value.accountId,
@@ -220,6 +227,7 @@ function consumerOf(
             events: ReadonlyArray<ConsumedEvent<{ entryId: string; accountId: string; amountCents: number }>>,
             tx: Queryable,
           ) => {
+            if (mode === "none-grouped") return;
             const tuples = events.map(
               (_, index) => `($${3 * index + 1}, $${3 * index + 2}, $${3 * index + 3}::integer)`,
             );
@@ -273,10 +281,17 @@ async function relayThroughput(db: Database, client: TransportClient, kind: stri
   };
 }
 
-/** How the consumer handles events: one at a time, with handlersAtOnce, or with a groupHandler. */
-type ConsumerMode = "one" | "at-once" | "grouped";
+/**
+ * How the consumer handles events: with a groupHandler that writes nothing (what the toolkit's guarantees cost
+ * alone: the inbox records, the transaction and the commit or ack after it), with a one-event handler that writes
+ * nothing (adding the per-event handler's machinery: its timeout, trace span and hooks), then writing one row per
+ * event one at a time, with handlersAtOnce, or with a groupHandler.
+ */
+type ConsumerMode = "none-grouped" | "none" | "one" | "at-once" | "grouped";
 
 const CONSUMER_MEASURES: Record<ConsumerMode, string> = {
+  "none-grouped": `inbox consumer, groupHandler writes nothing: inbox + transaction + ack (${PARTITIONS} partitions)`,
+  none: `inbox consumer, one-event handler writes nothing (${PARTITIONS} partitions)`,
   one: `inbox consumer → one row per event (${PARTITIONS} partitions)`,
   "at-once": `inbox consumer → one row per event, handlersAtOnce ${HANDLERS_AT_ONCE} (${PARTITIONS} partitions)`,
   grouped: `inbox consumer, groupHandler → one INSERT per group (${PARTITIONS} partitions)`,
@@ -332,7 +347,8 @@ async function consumerThroughput(
     await consumer.stop();
   }
   const stored = (await countRows(db, "bench_ledger")) - before;
-  if (stored !== CONSUMER_EVENTS) throw new Error(`the consumer stored ${stored} rows for ${CONSUMER_EVENTS} events`);
+  const expected = mode === "none" || mode === "none-grouped" ? 0 : CONSUMER_EVENTS;
+  if (stored !== expected) throw new Error(`the consumer stored ${stored} rows for ${CONSUMER_EVENTS} events`);
   const seconds = (lastCommitAt - (firstCommitAt ?? lastCommitAt)) / 1000;
   return {
     database: kind,
@@ -479,12 +495,13 @@ async function benchDatabase(kind: DatabaseKind, client: TransportClient, rows: 
     await db.exec(
       "CREATE TABLE bench_ledger (id bigserial PRIMARY KEY, entry_id text NOT NULL, account_id text NOT NULL, amount_cents integer NOT NULL)",
     );
-    rows.push(await relayThroughput(db, client, kind));
+    if (consumerModesArg === undefined) rows.push(await relayThroughput(db, client, kind));
     if (!relayOnly) {
-      for (const mode of ["one", "at-once", "grouped"] as const) {
+      for (const mode of ["none-grouped", "none", "one", "at-once", "grouped"] as const) {
+        if (consumerModesArg !== undefined && !consumerModesArg.split(",").includes(mode)) continue;
         rows.push(await consumerThroughput(db, client, kind, mode));
       }
-      rows.push(...(await commitToHandlerLatency(db, client, kind)));
+      if (consumerModesArg === undefined) rows.push(...(await commitToHandlerLatency(db, client, kind)));
     }
     for (const row of rows.slice(first)) {
       row.transport = client.kind;
@@ -530,9 +547,10 @@ async function main(): Promise<void> {
   const amqpClient =
     transportArg === "amqp" ? createAmqpClient({ url: AMQP_URL, env: {}, prefetch: AMQP_RAW_PREFETCH }) : null;
   const transports: TransportClient[] = amqpClient === null ? [client] : [client, amqpClient];
+  let raw: RawAmqpRow[] = [];
   try {
     if (amqpClient !== null) {
-      const raw = await rawAmqp(AMQP_URL, `${AMQP_PREFIX}raw`, RELAY_EVENTS, log);
+      raw = await rawAmqp(AMQP_URL, `${AMQP_PREFIX}raw`, RELAY_EVENTS, log);
       rows.push(...raw.map((row) => ({ ...row, transport: "amqplib", database: "-" })));
     }
     for (const transport of transports) {
@@ -543,6 +561,7 @@ async function main(): Promise<void> {
         else notes.push(`PostgreSQL server at ${SERVER_URL} skipped: ${reason}`);
       }
     }
+    addRawRatios(rows, raw);
   } finally {
     if (amqpClient !== null) {
       await amqpClient.close();

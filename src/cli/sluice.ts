@@ -8,6 +8,7 @@ import { brokerCommand } from "./commands/broker.js";
 import { consoleCommand } from "./commands/console.js";
 import { consumeCommand } from "./commands/consume.js";
 import { dltCommand } from "./commands/dlt.js";
+import { outboxCommand } from "./commands/outbox.js";
 import { produceCommand } from "./commands/produce.js";
 import { registryCommand } from "./commands/registry.js";
 import { schemasCommand } from "./commands/schemas.js";
@@ -47,6 +48,7 @@ export const sluiceCommand: Command = defineCommandGroup({
     produceCommand,
     consumeCommand,
     dltCommand,
+    outboxCommand,
   ],
 });
 

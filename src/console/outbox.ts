@@ -1,17 +1,26 @@
 // The outbox and inbox API over the toolkit's tables, in every schema of the database that has them (each service
 // keeps its own): pending outbox rows (beyond the relay's cursor) per topic with the oldest one's age, the relay
-// holding the cursor, the rows it parked, inbox records per consumer group; and the path of one event: its outbox row, where it was
-// published, and each group's inbox record.
+// holding the cursor, the rows it parked (and requeueing them, see outbox-parked.ts), inbox records per consumer group;
+// and the path of one event: its outbox row, where it was published, and each group's inbox record.
 
 import type { FastifyInstance } from "fastify";
 
 import { validationFailed } from "../gateway/errors.js";
 import type { Database } from "../store/database.js";
-import type { ConsoleContext } from "./context.js";
-import { unavailableWithout } from "./errors.js";
-import { searchSlice, startCursor } from "./search.js";
 import { EVENT_HEADERS } from "../toolkit/event.js";
-import type { Fields } from "./params.js";
+import { actorOf, type ConsoleContext } from "./context.js";
+import { notFound, unavailableWithout } from "./errors.js";
+import {
+  iso,
+  parkedRows,
+  quoted,
+  requeueParked,
+  REQUEUE_ROWS_MAX,
+  schemasWith,
+  type RequeueSelection,
+} from "./outbox-parked.js";
+import { objectBody, optionalBoolean, type Fields } from "./params.js";
+import { searchSlice, startCursor } from "./search.js";
 
 const EVENT_ID_CHARS_MAX = 255;
 /** How long before an outbox row's creation the search for its record starts: the relay's and broker's clocks differ. */
@@ -26,65 +35,7 @@ export type EventLocator = (
   since: number,
 ) => Promise<{ partition: number; offset: number; timestamp: number } | null>;
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** Schemas inspected at most; a database with more lists the first by name. */
-export const SCHEMAS_MAX = 100;
-
-function quoted(identifier: string): string {
-  return `"${identifier.replaceAll('"', '""')}"`;
-}
-
-async function schemasWith(database: Database, table: string): Promise<string[]> {
-  const result = await database.query<{ table_schema: string }>(
-    "SELECT table_schema FROM information_schema.tables WHERE table_name = $1 ORDER BY table_schema LIMIT $2",
-    [table, SCHEMAS_MAX],
-  );
-  return result.rows.map((row) => row.table_schema);
-}
-
-/** Parked rows listed per schema at most; the rest are counted. */
-export const PARKED_ROWS_LISTED_MAX = 100;
-
-/** Whether a schema's outbox has parked rows (migration 0006); a service not upgraded yet has none. */
-async function hasParkedColumn(database: Database, schema: string): Promise<boolean> {
-  const result = await database.query(
-    "SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'sluice_outbox' AND column_name = 'parked_at'",
-    [schema],
-  );
-  return result.rows.length > 0;
-}
-
-/** The rows the relay parked (the broker refused them for good), oldest first, and how many there are. */
-async function parkedRows(database: Database, schema: string) {
-  if (!(await hasParkedColumn(database, schema))) return { count: 0, rows: [] };
-  const result = await database.query<{
-    id: string;
-    event_id: string;
-    topic: string;
-    parked_at: Date;
-    failed_attempts: number;
-    last_error: string | null;
-    total: string;
-  }>(
-    `SELECT id::text, event_id::text, topic, parked_at, failed_attempts, last_error, count(*) OVER ()::text AS total
-     FROM ${quoted(schema)}.sluice_outbox WHERE parked_at IS NOT NULL ORDER BY id LIMIT $1`,
-    [PARKED_ROWS_LISTED_MAX],
-  );
-  return {
-    count: Number(result.rows[0]?.total ?? 0),
-    rows: result.rows.map((row) => ({
-      id: Number(row.id),
-      eventId: row.event_id,
-      topic: row.topic,
-      parkedAt: iso(row.parked_at),
-      failedAttempts: row.failed_attempts,
-      lastError: row.last_error,
-    })),
-  };
-}
-
-const iso = (value: unknown): string | null =>
-  value instanceof Date ? value.toISOString() : value === null ? null : String(value);
-
+const SCHEMA_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
 export async function outboxSummary(database: Database) {
   const outboxes = [];
   for (const schema of await schemasWith(database, "sluice_outbox")) {
@@ -208,6 +159,37 @@ export async function outboxRoutes(app: FastifyInstance, context: ConsoleContext
     }
     return eventPath(database(), eventId, locator(context));
   });
+  app.post("/api/outbox/:schema/requeue", { preHandler: context.change }, async (request) => {
+    const schema = (request.params as Fields).schema;
+    if (typeof schema !== "string" || !SCHEMA_NAME_PATTERN.test(schema)) {
+      throw validationFailed("schema", "schema must be a PostgreSQL schema name (letters, digits, '_', '$')");
+    }
+    const selection = requeueSelection(objectBody(request.body));
+    const details = "all" in selection ? { all: true } : { ids: selection.ids.length };
+    const report = await context.audit.record(actorOf(request), "outbox.requeue", schema, details, () =>
+      requeueParked(database(), schema, selection),
+    );
+    if (report === null) throw notFound(`the schema ${schema} has no outbox`);
+    return report;
+  });
+}
+
+/** The body of a requeue: { ids: [row ids] } or { all: true }, not both. */
+function requeueSelection(body: Fields): RequeueSelection {
+  const all = optionalBoolean(body, "all") ?? false;
+  const ids = body.ids;
+  if (all && ids !== undefined) throw validationFailed("ids", "give ids or all, not both");
+  if (all) return { all: true };
+  if (ids === undefined) throw validationFailed("ids", "give ids (the parked rows' ids) or all: true");
+  if (
+    !Array.isArray(ids) ||
+    ids.length === 0 ||
+    ids.length > REQUEUE_ROWS_MAX ||
+    ids.some((id) => !Number.isSafeInteger(id) || (id as number) < 1)
+  ) {
+    throw validationFailed("ids", `ids must be a list of 1 to ${REQUEUE_ROWS_MAX} row ids (positive integers)`);
+  }
+  return { ids: ids as number[] };
 }
 
 /** Looks for the event's record with the filter's scanner, bounded by EVENT_LOCATE_SCAN_MAX records per topic. */

@@ -1,6 +1,6 @@
 // Detects a caller using the database itself, instead of the transaction handle, inside transaction(). With PGlite
 // that call would wait forever for the transaction it is part of; with a server it would silently run outside the
-// transaction. PGlite always rejects it; a server only when asked to (detectNestedUse), because an active
+// transaction. PGlite always rejects it; a server only when asked to (detectNestedUse), because on Node 22 an active
 // AsyncLocalStorage makes Node track the context of every promise in the process, a cost a busy consumer feels.
 
 import { AsyncLocalStorage } from "node:async_hooks";

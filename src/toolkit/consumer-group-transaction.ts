@@ -50,6 +50,36 @@ function startNewEvent(eventId: string, recorded: ReadonlySet<string>, started: 
   return true;
 }
 
+/**
+ * Runs a handler and resolves to its failure, or null once it succeeded, or to a HandlerTimeoutError when it takes
+ * longer than timeoutMs. A handler that throws at once or returns no promise counts the same as one that rejects or
+ * resolves; one still running after its timeout may reject later, which is then no longer anyone's concern. One
+ * promise and one timer per call: a handler runs for every event, and a race of promises cost a busy consumer more.
+ */
+function settleWithin(timeoutMs: number, run: () => unknown): Promise<Error | null> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(new HandlerTimeoutError(timeoutMs)), timeoutMs);
+    let running: unknown;
+    try {
+      running = run();
+    } catch (thrown) {
+      clearTimeout(timer);
+      resolve(toError(thrown));
+      return;
+    }
+    Promise.resolve(running).then(
+      () => {
+        clearTimeout(timer);
+        resolve(null);
+      },
+      (thrown: unknown) => {
+        clearTimeout(timer);
+        resolve(toError(thrown));
+      },
+    );
+  });
+}
+
 /** Runs a consumer's groups of events, one database transaction each. */
 export class GroupTransaction {
   readonly #consumer: ResolvedConsumer;
@@ -74,26 +104,12 @@ export class GroupTransaction {
     const { settings, groupId, metrics, runHook, handler, asyncTraceContext } = this.#consumer;
     const context = { eventId: event.id, topic: origin.topic, partition: origin.partition, offset: origin.offset };
     if (runHook !== null) await runHook({ point: "before-handler", ...context });
-    let failure: Error | null = null;
-    let timer: NodeJS.Timeout | undefined;
     const span = childTraceparent(event.traceparent);
     const attemptTx = new AttemptQueryable(tx, span);
-    try {
-      const timeout = new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => reject(new HandlerTimeoutError(settings.handlerTimeoutMs)), settings.handlerTimeoutMs);
-      });
-      // An async wrapper, so that a handler that throws at once or returns no promise is handled the same way.
-      const handled = (async () =>
-        asyncTraceContext ? runWithTraceparent(span, () => handler(event, attemptTx)) : handler(event, attemptTx))();
-      // A handler still running after its timeout may reject later; that rejection is no longer anyone's concern.
-      handled.catch(() => undefined);
-      await Promise.race([handled, timeout]);
-    } catch (thrown) {
-      failure = toError(thrown);
-    } finally {
-      attemptTx.end();
-      clearTimeout(timer);
-    }
+    let failure = await settleWithin(settings.handlerTimeoutMs, () =>
+      asyncTraceContext ? runWithTraceparent(span, () => handler(event, attemptTx)) : handler(event, attemptTx),
+    );
+    attemptTx.end();
     // After the attempt's handle ended, so that nothing the handler left running lands after the settling statement.
     if (failure === null && settle !== null) await settle().catch((thrown: unknown) => (failure = toError(thrown)));
     // kill() during the handler: a dead process would never commit.
@@ -358,24 +374,14 @@ export class GroupTransaction {
     await hook("before-handler");
     const startedMs = performance.now();
     const attemptTx = new AttemptQueryable(tx, null);
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const timeout = new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => reject(new HandlerTimeoutError(settings.handlerTimeoutMs)), settings.handlerTimeoutMs);
-      });
-      const handled = (async () =>
-        groupHandler(
-          events.map(({ event }) => event),
-          attemptTx,
-        ))();
-      handled.catch(() => undefined);
-      await Promise.race([handled, timeout]);
-    } catch {
-      throw new GroupRolledBack();
-    } finally {
-      attemptTx.end();
-      clearTimeout(timer);
-    }
+    const failure = await settleWithin(settings.handlerTimeoutMs, () =>
+      groupHandler(
+        events.map(({ event }) => event),
+        attemptTx,
+      ),
+    );
+    attemptTx.end();
+    if (failure !== null) throw new GroupRolledBack();
     // A stop or a lost partition while the group handler ran does not split its work: the group commits whole.
     const durationMs = (performance.now() - startedMs) / running.length;
     if (this.#host.crashed()) throw new SimulatedCrash("by kill() during the group handler", new Error("killed"));

@@ -62,20 +62,24 @@ export async function prepareToDecode(consumer: ResolvedConsumer, record: Consum
 }
 
 /** Reads a record's headers and value; decides everything about it that needs neither database nor broker. */
+/** The id of an event that carries none: its position, which stays with it through retries and dead letters. */
+function positionId(origin: Origin): string {
+  return `${origin.topic}:${origin.partition}:${origin.offset}`;
+}
+
 export function prepareRecord(consumer: ResolvedConsumer, record: ConsumerRecord): PreparedRecord {
   const { definitionOfTopic, groupId } = consumer;
   const definition = definitionOfTopic.get(record.topic);
   if (definition === undefined) return { kind: "ignore" };
   let origin: Origin = { topic: record.topic, partition: record.partition, offset: record.offset, attempt: 1 };
   let headers = record.headers;
-  const fallbackId = (): string => `${origin.topic}:${origin.partition}:${origin.offset}`;
   if (record.topic !== definition.name) {
     let envelope;
     try {
       envelope = parseRetryHeaders(record.headers);
     } catch (error) {
       const cleaned = withoutRetryHeaders(record.headers);
-      const eventId = readEventHeaders(cleaned).id ?? fallbackId();
+      const eventId = readEventHeaders(cleaned).id ?? positionId(origin);
       return { kind: "reject", headers: cleaned, eventId, origin, error: toError(error), attempts: 0 };
     }
     // Retry topics are shared by every group consuming the topic; each group retries only its own failures.
@@ -92,14 +96,14 @@ export function prepareRecord(consumer: ResolvedConsumer, record: ConsumerRecord
   // Events from producers other than the toolkit may lack an id; their position identifies them for the inbox
   // and travels with them (as the id header) through retries and dead letters.
   const envelope = readEventHeaders(headers);
-  const eventId = envelope.id ?? fallbackId();
+  const eventId = envelope.id ?? positionId(origin);
   if (eventId.length > INBOX_TEXT_CHARS_MAX) {
     const error = new ToolkitError(
       ToolkitErrorCode.EVENT_ID_INVALID,
       `event id header ${EVENT_HEADERS.id} is ${eventId.length} characters long, over ${INBOX_TEXT_CHARS_MAX}; ` +
         "use UUIDs as event ids",
     );
-    return { kind: "reject", headers, eventId: fallbackId(), origin, error, attempts: origin.attempt - 1 };
+    return { kind: "reject", headers, eventId: positionId(origin), origin, error, attempts: origin.attempt - 1 };
   }
   const event = decode(consumer, definition, record, headers, envelope, eventId, origin);
   if (event instanceof Error) {

@@ -1,7 +1,8 @@
 // What the outbox relay does with rows the broker did not acknowledge: it counts the failure on each row, warns about
 // rows that keep failing, and parks a row the broker keeps refusing for good (a non-retriable error), so that one such
 // row no longer stalls the whole outbox. A parked row is set aside with the broker's reason and the cursor moves past
-// it in one statement; an operator sends it again with requeueParkedOutboxRows once the cause is fixed.
+// it in one statement; an operator sends it again once the cause is fixed (the console's outbox page, `sluice outbox
+// requeue`, or requeueParkedOutboxRows).
 
 import {
   parkOutboxRow,
@@ -89,8 +90,9 @@ export async function parkRefusedRow(
   context.metrics.outboxParked.inc({ schema: db.schema, topic: record.topic });
   logger.error(
     { relayId, ids: [record.id], eventId: record.eventId, topic: record.topic },
-    `parked outbox row ${record.id} after ${record.failedAttempts + 2} refusals, later rows go on; send it again ` +
-      `with requeueParkedOutboxRows once the cause is fixed: ${reason}`,
+    `parked outbox row ${record.id} of ${db.schema} after ${record.failedAttempts + 2} refusals, later rows go on; ` +
+      "send it again once the cause is fixed (the console's outbox page, `sluice outbox requeue` or " +
+      `requeueParkedOutboxRows): ${reason}`,
   );
   return "parked";
 }

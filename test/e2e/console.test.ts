@@ -9,17 +9,11 @@ import { test, type TestContext } from "node:test";
 import { chromium, type Browser, type Page } from "playwright-core";
 
 import { requireTool } from "../helpers/environment.js";
+import { parkedRowsForTest } from "../helpers/parked-rows.js";
 import { consoleForTest, requiredAuthForTest, type ConsoleScene } from "../console/harness.js";
 import type { Auth } from "../../src/gateway/auth/auth.js";
 import { deadLetterHeaders, deadLetterTopicName } from "../../src/toolkit/dead-letter.js";
-import {
-  addOutboxEvents,
-  openDatabase,
-  parkOutboxRow,
-  runMigrations,
-  takeOutboxCursor,
-  type Database,
-} from "../../src/store/index.js";
+import { listParkedOutboxRows, openDatabase, runMigrations, type Database } from "../../src/store/index.js";
 import { EVENT_HEADERS } from "../../src/toolkit/event.js";
 import { createKafkaClient } from "../../src/toolkit/index.js";
 
@@ -346,27 +340,37 @@ test("the console in a browser: redrive a selected dead letter after a dry run",
   );
 });
 
-test("the console in a browser: an outbox row the relay parked is listed with why", { timeout: 60_000 }, async (t) => {
-  const database = await openDatabase({});
-  t.after(() => database.close());
-  const service = database.withSchema("billing_service");
-  await runMigrations(service);
-  const [row] = await service.transaction((tx) =>
-    addOutboxEvents(tx, [{ topic: "invoices", key: "invoice-7", value: "x".repeat(64) }]),
-  );
-  const cursor = await takeOutboxCursor(service, "relay-1");
-  assert.equal(cursor.taken, true);
-  const { rows } = await service.query<{ xid: string }>("SELECT xid::text AS xid FROM sluice_outbox");
-  const parkedBy = await parkOutboxRow(service, "relay-1", { xid: rows[0]!.xid, id: row!.id }, "MESSAGE_TOO_LARGE");
-  assert.equal(parkedBy, true);
-  const started = await consoleInBrowser(t, null, database);
-  if (started === null) return;
-  const { url, browser } = started;
+test(
+  "the console in a browser: outbox rows the relay parked are listed with why, and requeued, chosen ones or all",
+  { timeout: 60_000 },
+  async (t) => {
+    const database = await openDatabase({});
+    t.after(() => database.close());
+    const service = database.withSchema("billing_service");
+    await runMigrations(service);
+    const parked = await parkedRowsForTest(service, "invoices", ["invoice-7", "invoice-8"]);
+    const started = await consoleInBrowser(t, null, database);
+    if (started === null) return;
+    const { url, browser } = started;
 
-  const page = await open(browser, `${url}/console/outbox`);
-  await page.locator("h3", { hasText: "Parked rows: 1" }).waitFor();
-  const parkedRow = page.locator("tr", { hasText: "MESSAGE_TOO_LARGE" });
-  assert.equal(await parkedRow.count(), 1);
-  assert.match(await parkedRow.innerText(), /invoices/);
-  assert.deepEqual((page as Page & { errors: string[] }).errors, []);
-});
+    const page = await open(browser, `${url}/console/outbox`);
+    await page.locator("h3", { hasText: "Parked rows: 2" }).waitFor();
+    const parkedRows = page.locator("section.parked tr", { hasText: "MESSAGE_TOO_LARGE" });
+    assert.equal(await parkedRows.count(), 2);
+    assert.match(await parkedRows.first().innerText(), /invoices/);
+
+    await page.getByLabel(`select row ${parked[0]!.id}`).check();
+    await page.locator("section.parked button.requeue-selected").click();
+    await page.locator("h3", { hasText: "Parked rows: 1" }).waitFor();
+    assert.deepEqual(
+      (await listParkedOutboxRows(service)).map((row) => row.id),
+      [parked[1]!.id],
+    );
+    await page.locator("section.parked button.requeue-all").click();
+    await page.locator("section.parked").waitFor({ state: "detached" });
+    assert.deepEqual(await listParkedOutboxRows(service), []);
+    // Both went back to the outbox as new rows waiting for the relay.
+    assert.match(await page.locator("tr", { hasText: "invoices" }).first().innerText(), /invoices\s+2/);
+    assert.deepEqual((page as Page & { errors: string[] }).errors, []);
+  },
+);

@@ -5,13 +5,18 @@ import assert from "node:assert/strict";
 import { readOutboxBatch, type Database, type OutboxPosition, type OutboxRead } from "../../src/store/index.js";
 
 /**
- * Reads for a relay as the relay does: again while rows are held back by an older transaction still running (on a
- * shared server, other tests' transactions in the same database hold rows back for a moment).
+ * How long a read waits for rows held back by an older transaction. On a shared server other tests' (and other
+ * processes') transactions in the same database hold rows back, under load for seconds; a relay would wait as long.
  */
+const SETTLE_WAIT_MS_MAX = 60_000;
+
+/** Reads for a relay as the relay does: again while rows are held back by an older transaction still running. */
 export async function readSettled(db: Database, options: Parameters<typeof readOutboxBatch>[1]): Promise<OutboxRead> {
-  for (let attempt = 0; ; attempt += 1) {
+  const deadline = Date.now() + SETTLE_WAIT_MS_MAX;
+  for (;;) {
     const read = await readOutboxBatch(db, options);
-    if (!read.heldBack || attempt === 1_000) return read;
+    if (!read.heldBack) return read;
+    assert.ok(Date.now() < deadline, `rows were still held back after ${SETTLE_WAIT_MS_MAX} ms`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }

@@ -9,7 +9,6 @@ import { fileURLToPath } from "node:url";
 import {
   addOutboxEvents,
   BUILT_IN_MIGRATIONS_DIR,
-  readOutboxBatch,
   readOutboxLag,
   runMigrations,
   takeOutboxCursor,
@@ -17,6 +16,7 @@ import {
   type OutboxRead,
 } from "../../src/store/index.js";
 import { storeTest } from "./harness.js";
+import { readSettled } from "./outbox-reads.js";
 
 const BEFORE_CURSOR = ["0001-outbox-and-inbox.sql", "0002-users.sql", "0003-outbox-leased-key-index.sql"];
 const CURSOR = "0004-outbox-cursor.sql";
@@ -24,11 +24,7 @@ const CURSOR = "0004-outbox-cursor.sql";
 /** Reads as the relay does: again while rows are held back by another test's transaction still running. */
 async function readAll(db: Database, relayId: string): Promise<OutboxRead> {
   const { position } = await takeOutboxCursor(db, relayId);
-  for (let attempt = 0; ; attempt += 1) {
-    const read = await readOutboxBatch(db, { relayId, after: position });
-    if (!read.heldBack || attempt === 1_000) return read;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  return readSettled(db, { relayId, after: position });
 }
 
 storeTest(

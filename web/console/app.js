@@ -9,7 +9,8 @@ import { groupsView, groupView } from "./view-groups.js";
 import { messagesView } from "./view-messages.js";
 import { overviewView } from "./view-overview.js";
 import { topicsView, topicView } from "./view-topics.js";
-import { deadLettersView, outboxView, schemasView } from "./view-more.js";
+import { deadLettersView, schemasView } from "./view-more.js";
+import { outboxView } from "./view-outbox.js";
 
 const ROUTES = [
   [/^\/?$/, "overview", () => overviewView],

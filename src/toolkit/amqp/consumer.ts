@@ -5,8 +5,11 @@
 //
 // concurrency, which on Kafka is how many partitions are handled at once, is here how many batches are: each queue's
 // deliveries are split over `concurrency` lanes by key (lanes.ts), each lane handed over as a partition of its own,
-// and at most `concurrency` batches run at once over all the member's queues. A key's events stay in delivery order
-// within the member; across the members of a group, competing consumers on one queue, no order holds.
+// and at most `concurrency` batches run at once over all the member's queues. A batch holds at most one transaction's
+// events (EVENTS_PER_TRANSACTION_MAX), so that its messages are acknowledged right after their commit and the
+// prefetch window refills while the lane's next group runs (the pipeline commits a longer batch only at its end).
+// A key's events stay in delivery order within the member; across the members of a group, competing consumers on
+// one queue, no order holds.
 //
 // Messages not yet done when a batch ends (the pipeline paused the lane for a backoff, or a retry that is not due)
 // stay buffered and are handed over again; they are never requeued, which would count against a quorum queue's
@@ -16,6 +19,7 @@
 
 import type { Channel, ConsumeMessage } from "amqplib";
 
+import { EVENTS_PER_TRANSACTION_MAX } from "../consumer-options.js";
 import { describeError, ToolkitError, ToolkitErrorCode } from "../errors.js";
 import type { ToolkitLogger } from "../logger.js";
 import {
@@ -106,7 +110,7 @@ export function createAmqpConsumer(
     const batch: PartitionBatch = {
       topic: state.topic,
       partition: lane.index,
-      records: lane.buffer.slice(),
+      records: lane.buffer.slice(0, EVENTS_PER_TRANSACTION_MAX),
       active: () => !stopping && current(),
       markDone: (offset) => {
         if (!current()) return;
@@ -142,13 +146,18 @@ export function createAmqpConsumer(
       .finally(() => {
         lane.running = false;
         batches.delete(running);
-        schedule();
+        // A full group waiting goes now; a smaller one waits a turn for the rest of its burst.
+        if (lane.buffer.length >= EVENTS_PER_TRANSACTION_MAX) pump();
+        else schedule();
       });
     batches.add(running);
   };
 
-  // Up to half the prefetch may wait finished behind a slower lane; the other half keeps the deliveries coming.
-  const newAcks = (): DeliveryAcks => new DeliveryAcks(Math.floor(options.prefetch / 2));
+  // Up to three quarters of the prefetch may wait finished behind a slower lane. Lanes running at one pace hold about
+  // half as many at most (each lane's group spans `concurrency` times as many delivery tags), which acked singly
+  // cost RabbitMQ (a quorum queue) a log entry each; more means a lane is stuck (paused for a backoff), and then the
+  // rest of the window keeps the other lanes fed.
+  const newAcks = (): DeliveryAcks => new DeliveryAcks(Math.floor((options.prefetch * 3) / 4));
 
   const newLanes = (): Lane[] =>
     Array.from({ length: concurrency }, (_, index) => ({ index, buffer: [], paused: false, running: false }));

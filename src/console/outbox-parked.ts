@@ -1,0 +1,128 @@
+// The outbox rows the relay parked (the broker refused them for good), per schema: listing them, and requeueing them,
+// all or chosen ones, with the store's requeueParkedOutboxRows once their cause is fixed. The console's outbox page and
+// `sluice outbox` (against DATABASE_URL) share these.
+
+import type { Database } from "../store/database.js";
+import { listParkedOutboxRows, outboxSql, requeueParkedOutboxRows } from "../store/index.js";
+
+/** Parked rows listed per schema at most; the rest are counted. */
+export const PARKED_ROWS_LISTED_MAX = 100;
+/** Rows one requeue sends again at most: the ids given, or the oldest of "all". */
+export const REQUEUE_ROWS_MAX = outboxSql.OUTBOX_IDS_MAX;
+/** Schemas inspected at most; a database with more lists the first by name. */
+export const SCHEMAS_MAX = 100;
+
+export function quoted(identifier: string): string {
+  return `"${identifier.replaceAll('"', '""')}"`;
+}
+
+export async function schemasWith(database: Database, table: string): Promise<string[]> {
+  const result = await database.query<{ table_schema: string }>(
+    "SELECT table_schema FROM information_schema.tables WHERE table_name = $1 ORDER BY table_schema LIMIT $2",
+    [table, SCHEMAS_MAX],
+  );
+  return result.rows.map((row) => row.table_schema);
+}
+
+/** Whether a schema has an outbox. */
+export async function hasOutbox(database: Database, schema: string): Promise<boolean> {
+  const result = await database.query(
+    "SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'sluice_outbox'",
+    [schema],
+  );
+  return result.rows.length > 0;
+}
+
+/** Whether a schema's outbox has parked rows (migration 0006); a service not upgraded yet has none. */
+async function hasParkedColumn(database: Database, schema: string): Promise<boolean> {
+  const result = await database.query(
+    "SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'sluice_outbox' AND column_name = 'parked_at'",
+    [schema],
+  );
+  return result.rows.length > 0;
+}
+
+export const iso = (value: unknown): string | null =>
+  value instanceof Date ? value.toISOString() : value === null ? null : String(value);
+
+export interface ParkedRowView {
+  id: number;
+  eventId: string;
+  topic: string;
+  parkedAt: string | null;
+  failedAttempts: number;
+  lastError: string | null;
+}
+
+/** The rows the relay parked (the broker refused them for good), oldest first, and how many there are. */
+export async function parkedRows(
+  database: Database,
+  schema: string,
+  limit = PARKED_ROWS_LISTED_MAX,
+): Promise<{ count: number; rows: ParkedRowView[] }> {
+  if (!(await hasParkedColumn(database, schema))) return { count: 0, rows: [] };
+  const result = await database.query<{
+    id: string;
+    event_id: string;
+    topic: string;
+    parked_at: Date;
+    failed_attempts: number;
+    last_error: string | null;
+    total: string;
+  }>(
+    `SELECT id::text, event_id::text, topic, parked_at, failed_attempts, last_error, count(*) OVER ()::text AS total
+     FROM ${quoted(schema)}.sluice_outbox WHERE parked_at IS NOT NULL ORDER BY id LIMIT $1`,
+    [limit],
+  );
+  return {
+    count: Number(result.rows[0]?.total ?? 0),
+    rows: result.rows.map((row) => ({
+      id: Number(row.id),
+      eventId: row.event_id,
+      topic: row.topic,
+      parkedAt: iso(row.parked_at),
+      failedAttempts: row.failed_attempts,
+      lastError: row.last_error,
+    })),
+  };
+}
+
+/** Which parked rows to requeue: these ids, or every one (the oldest REQUEUE_ROWS_MAX). */
+export type RequeueSelection = { ids: readonly number[] } | { all: true };
+
+export interface RequeueReport {
+  schema: string;
+  /** Rows sent again: each was added anew after the cursor, with its event id, and its parked row deleted. */
+  requeued: number;
+  /** The new rows' ids. */
+  newIds: number[];
+  /** Ids given that were not parked rows (already requeued, or no such row). */
+  notParked: number;
+  /** Rows still parked afterwards. */
+  stillParked: number;
+}
+
+/** Requeues a schema's parked rows; null when the schema has no outbox. */
+export async function requeueParked(
+  database: Database,
+  schema: string,
+  selection: RequeueSelection,
+): Promise<RequeueReport | null> {
+  if (!(await hasOutbox(database, schema))) return null;
+  if (!(await hasParkedColumn(database, schema))) {
+    const given = "ids" in selection ? selection.ids.length : 0;
+    return { schema, requeued: 0, newIds: [], notParked: given, stillParked: 0 };
+  }
+  const outbox = database.withSchema(schema);
+  const ids =
+    "ids" in selection ? selection.ids : (await listParkedOutboxRows(outbox, REQUEUE_ROWS_MAX)).map((row) => row.id);
+  const newIds = await requeueParkedOutboxRows(outbox, ids);
+  const { count } = await parkedRows(database, schema, 1);
+  return {
+    schema,
+    requeued: newIds.length,
+    newIds,
+    notParked: "ids" in selection ? ids.length - newIds.length : 0,
+    stillParked: count,
+  };
+}
