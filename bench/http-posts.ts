@@ -2,7 +2,7 @@
 // server process, the PostgreSQL backends serving it, and the load client itself, in CPU time from /proc.
 
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 import { encodeRequest, runLoad } from "./http-load.js";
 import { startPostgresCpu } from "./postgres-cpu.js";
@@ -16,6 +16,10 @@ export interface PostRun {
   latencies: number[];
   /** CPU time the server used during the run, in seconds: what the requests cost, whatever else loads the machine. */
   serverCpuSeconds: number;
+  /** The part of serverCpuSeconds that the server's main thread (the one that serves HTTP) used. */
+  serverMainThreadCpuSeconds: number;
+  /** The part of serverCpuSeconds that the server's busiest other thread used: PGlite's, when it has one. */
+  serverBusiestOtherThreadCpuSeconds: number;
   /** The server's CPU time when the run started, for the CPU a post cost until the worker had stored it. */
   serverCpuAtStart: number;
   /** CPU time of the PostgreSQL server's backends serving the server during the run, in seconds; null on PGlite. */
@@ -41,9 +45,35 @@ const CLOCK_TICKS_PER_SECOND = 100;
 
 /** CPU seconds (user and system) a process has used so far; NaN where /proc is not there. */
 export function cpuSeconds(pid: number): number {
+  return statCpuSeconds(`/proc/${pid}/stat`);
+}
+
+/**
+ * CPU seconds of each of the process's other threads than the main one, by thread id: with PGlite in a worker thread,
+ * the busiest of them is that thread (Node does not name its threads, so it is told apart by its CPU).
+ */
+function otherThreadsCpuSeconds(pid: number): Map<string, number> {
+  const seconds = new Map<string, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      if (tid !== String(pid)) seconds.set(tid, statCpuSeconds(`/proc/${pid}/task/${tid}/stat`));
+    }
+  } catch {
+    // The process has ended, or there is no /proc.
+  }
+  return seconds;
+}
+
+function busiestThreadCpuSeconds(before: Map<string, number>, after: Map<string, number>): number {
+  let busiest = 0;
+  for (const [tid, seconds] of after) busiest = Math.max(busiest, seconds - (before.get(tid) ?? 0));
+  return busiest;
+}
+
+function statCpuSeconds(path: string): number {
   try {
     // The command name in field 2 may hold spaces; the fields after its closing parenthesis are fixed.
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    const fields = readFileSync(path, "utf8").split(") ")[1]?.split(" ") ?? [];
     return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
   } catch {
     return Number.NaN;
@@ -85,10 +115,18 @@ export async function benchPosts(
   log(`POST: ${load.posts} messages from ${load.concurrency} concurrent clients…`);
   const databaseCpu = databaseUrl === null ? null : await startPostgresCpu(databaseUrl, pid);
   const cpuBefore = cpuSeconds(pid);
+  // The main thread's id is the process's.
+  const mainThreadCpuBefore = statCpuSeconds(`/proc/${pid}/task/${pid}/stat`);
+  const otherThreadsCpuBefore = otherThreadsCpuSeconds(pid);
   const clientCpuBefore = process.cpuUsage();
   const startedMs = nowMs();
   const run = await post(url, load.posts, load.concurrency);
   const serverCpuSeconds = cpuSeconds(pid) - cpuBefore;
+  const serverMainThreadCpuSeconds = statCpuSeconds(`/proc/${pid}/task/${pid}/stat`) - mainThreadCpuBefore;
+  const serverBusiestOtherThreadCpuSeconds = busiestThreadCpuSeconds(
+    otherThreadsCpuBefore,
+    otherThreadsCpuSeconds(pid),
+  );
   const clientCpu = process.cpuUsage(clientCpuBefore);
   const databaseCpuMs = databaseCpu === null ? null : await databaseCpu();
   return {
@@ -98,6 +136,8 @@ export async function benchPosts(
     seconds: run.seconds,
     latencies: run.latenciesMs,
     serverCpuSeconds,
+    serverMainThreadCpuSeconds,
+    serverBusiestOtherThreadCpuSeconds,
     serverCpuAtStart: cpuBefore,
     databaseCpuSeconds: databaseCpuMs === null ? null : databaseCpuMs / 1000,
     clientCpuSeconds: (clientCpu.user + clientCpu.system) / 1e6,

@@ -274,6 +274,8 @@ function postRow(run: DatabaseRun): string[] {
     percentile(posts.latencies, 0.5).toFixed(1),
     percentile(posts.latencies, 0.99).toFixed(1),
     ((posts.serverCpuSeconds * 1000) / posts.posts).toFixed(2),
+    ((posts.serverMainThreadCpuSeconds * 1000) / posts.posts).toFixed(2),
+    ((posts.serverBusiestOtherThreadCpuSeconds * 1000) / posts.posts).toFixed(2),
     run.cpuUntilStoredSeconds === null ? "-" : ((run.cpuUntilStoredSeconds * 1000) / posts.posts).toFixed(2),
     posts.databaseCpuSeconds === null ? "-" : ((posts.databaseCpuSeconds * 1000) / posts.posts).toFixed(2),
     ((posts.clientCpuSeconds * 1000) / posts.posts).toFixed(2),
@@ -396,6 +398,8 @@ async function main(): Promise<void> {
         "p50 ms",
         "p99 ms",
         "server CPU ms/request",
+        "… main thread",
+        "… busiest other thread",
         "… until stored",
         "PostgreSQL CPU ms/request",
         "load client CPU ms/request",
@@ -408,7 +412,8 @@ async function main(): Promise<void> {
   if (serverNote !== "") console.log(serverNote);
   console.log(
     "(server CPU: what `sluice up` used per request during the run, its relay, worker and broker included, and " +
-      "until the worker had stored every message; " +
+      "until the worker had stored every message; main thread: the part of it on the thread that serves HTTP; busiest " +
+      "other thread: PGlite's worker thread when it has one (--pglite-thread), else one of V8's or libuv's helpers; " +
       "PostgreSQL CPU: the server's backends serving it, read from /proc. Neither depends much on what else loads " +
       "the machine.)",
   );

@@ -3,6 +3,9 @@
 
 export type DatabaseKind = "pglite" | "postgres";
 
+/** Where PGlite runs: on the thread that opened it, or in a worker thread of its own. */
+export type PgliteThread = "main" | "worker";
+
 export interface QueryResult<Row> {
   rows: Row[];
   /** Rows returned by a SELECT, or rows changed by INSERT, UPDATE or DELETE. */
@@ -64,6 +67,9 @@ export interface ResolvedDatabaseOptions {
   url: string | null;
   dataDir: string | null;
   pgliteSnapshot: Blob | null;
+  pgliteThread: PgliteThread;
+  pgliteWorkerRequestsMax: number;
+  pgliteWorkerHeapMb: number;
   schema: string;
   poolSize: number;
   connectTimeoutMs: number;

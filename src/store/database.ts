@@ -6,9 +6,15 @@ import { invalidArgument } from "./errors.js";
 import { validateSchemaName } from "./identifiers.js";
 import { DEFAULT_MIGRATION_LOCK_TIMEOUT_MS, runMigrations } from "./migrations.js";
 import { openPgliteDatabase } from "./pglite-database.js";
+import {
+  DEFAULT_PGLITE_WORKER_HEAP_MB,
+  DEFAULT_PGLITE_WORKER_REQUESTS_MAX,
+  openPgliteWorkerDatabase,
+  PGLITE_WORKER_REQUESTS_MAX,
+} from "./pglite-worker-database.js";
 import { openPostgresDatabase } from "./postgres-database.js";
 import { DEFAULT_PREPARED_STATEMENTS_MAX, PREPARED_STATEMENTS_MAX } from "./prepared-statements.js";
-import type { Database, ResolvedDatabaseOptions, StoreLogger } from "./database-types.js";
+import type { Database, PgliteThread, ResolvedDatabaseOptions, StoreLogger } from "./database-types.js";
 
 export type * from "./database-types.js";
 
@@ -20,6 +26,10 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 60_000;
 export const DEFAULT_LISTEN_RECONNECT_DELAY_MS_MAX = 5_000;
 export const DEFAULT_APPLICATION_NAME = "sluice";
+export const DEFAULT_PGLITE_THREAD: PgliteThread = "worker";
+/** The environment variable that chooses pgliteThread when the options do not. */
+export const PGLITE_THREAD_ENV = "SLUICE_PGLITE_THREAD";
+export const PGLITE_THREADS: readonly PgliteThread[] = ["main", "worker"];
 
 export interface OpenDatabaseOptions {
   /** A PostgreSQL server's connection URL (usually DATABASE_URL). Without one, PGlite is used. */
@@ -31,6 +41,16 @@ export interface OpenDatabaseOptions {
    * initdb; for tests that open many databases. Not allowed together with dataDir or url.
    */
   pgliteSnapshot?: Blob | null;
+  /**
+   * Where PGlite runs: "worker" (the default) in a worker thread of its own, so that PostgreSQL's work runs on
+   * another core than the caller's JavaScript; "main" on the calling thread. Without the option, the
+   * SLUICE_PGLITE_THREAD environment variable decides. Ignored with a url.
+   */
+  pgliteThread?: PgliteThread;
+  /** Calls waiting for PGlite's worker thread at most; past it a call fails with SLUICE_STORE_QUEUE_FULL. */
+  pgliteWorkerRequestsMax?: number;
+  /** The JavaScript heap of PGlite's worker thread, in MiB (PostgreSQL's own memory is not part of it). */
+  pgliteWorkerHeapMb?: number;
   /** The schema to work in (search_path); created by the migrations when missing. Default "public". */
   schema?: string;
   /** Connections in the pool (server only). */
@@ -85,7 +105,22 @@ const DATABASE_INTEGER_OPTIONS = {
   listenReconnectDelayMsMax: integerOption(DEFAULT_LISTEN_RECONNECT_DELAY_MS_MAX, 1, DAY_MS),
   preparedStatementsMax: integerOption(DEFAULT_PREPARED_STATEMENTS_MAX, 0, PREPARED_STATEMENTS_MAX),
   migrationLockTimeoutMs: integerOption(DEFAULT_MIGRATION_LOCK_TIMEOUT_MS, 0, DAY_MS),
+  pgliteWorkerRequestsMax: integerOption(DEFAULT_PGLITE_WORKER_REQUESTS_MAX, 1, PGLITE_WORKER_REQUESTS_MAX),
+  pgliteWorkerHeapMb: integerOption(DEFAULT_PGLITE_WORKER_HEAP_MB, 16, 65_536),
 };
+
+function resolvePgliteThread(option: PgliteThread | undefined): PgliteThread {
+  if (option !== undefined) {
+    if (!PGLITE_THREADS.includes(option)) throw invalidArgument("pgliteThread", 'must be "main" or "worker"');
+    return option;
+  }
+  const fromEnv = process.env[PGLITE_THREAD_ENV];
+  if (fromEnv === undefined || fromEnv === "") return DEFAULT_PGLITE_THREAD;
+  if (!PGLITE_THREADS.includes(fromEnv as PgliteThread)) {
+    throw invalidArgument("pgliteThread", `${PGLITE_THREAD_ENV} must be "main" or "worker", not "${fromEnv}"`);
+  }
+  return fromEnv as PgliteThread;
+}
 
 export function resolveDatabaseOptions(options: OpenDatabaseOptions): ResolvedDatabaseOptions {
   const url = options.url ?? null;
@@ -111,6 +146,7 @@ export function resolveDatabaseOptions(options: OpenDatabaseOptions): ResolvedDa
     url,
     dataDir,
     pgliteSnapshot,
+    pgliteThread: resolvePgliteThread(options.pgliteThread),
     schema: validateSchemaName("schema", options.schema ?? DEFAULT_SCHEMA),
     ...integers,
     applicationName,
@@ -126,7 +162,12 @@ export function resolveDatabaseOptions(options: OpenDatabaseOptions): ResolvedDa
  */
 export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<Database> {
   const resolved = resolveDatabaseOptions(options);
-  const database = resolved.url === null ? await openPgliteDatabase(resolved) : await openPostgresDatabase(resolved);
+  const database =
+    resolved.url !== null
+      ? await openPostgresDatabase(resolved)
+      : resolved.pgliteThread === "worker"
+        ? await openPgliteWorkerDatabase(resolved)
+        : await openPgliteDatabase(resolved);
   if (resolved.migrate) {
     try {
       await runMigrations(database, { lockTimeoutMs: resolved.migrationLockTimeoutMs, logger: resolved.logger });

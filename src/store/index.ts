@@ -11,17 +11,22 @@ export {
   DEFAULT_POOL_SIZE,
   DEFAULT_SCHEMA,
   DEFAULT_STATEMENT_TIMEOUT_MS,
+  DEFAULT_PGLITE_THREAD,
+  PGLITE_THREAD_ENV,
+  PGLITE_THREADS,
   POOL_SIZE_MAX,
   type Database,
   type DatabaseKind,
   type DatabaseSession,
   type OpenDatabaseOptions,
+  type PgliteThread,
   type Queryable,
   type QueryResult,
   type StoreLogger,
 } from "./database.js";
 export { StoreError, StoreErrorCode, sqlStateOf } from "./errors.js";
 export { createPgliteSnapshot } from "./pglite-database.js";
+export { DEFAULT_PGLITE_WORKER_HEAP_MB, DEFAULT_PGLITE_WORKER_REQUESTS_MAX } from "./pglite-worker-database.js";
 export {
   BUILT_IN_COMPONENT,
   BUILT_IN_MIGRATIONS_DIR,

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { openDatabase, sqlStateOf, StoreError, StoreErrorCode } from "../../src/store/index.js";
-import { storeTest } from "./harness.js";
+import { storeTest, testOnEveryPgliteThread } from "./harness.js";
+
+testOnEveryPgliteThread();
 
 function hasCode(code: string) {
   return (error: unknown) => error instanceof StoreError && error.code === code;

@@ -1,6 +1,7 @@
 // Runs each store test against both back ends: PGlite, and the PostgreSQL server at DATABASE_URL (by default the
 // local test database), each test in a fresh schema that is dropped afterwards. When the server cannot be reached,
-// its cases are skipped with a message saying so (or fail, with SLUICE_REQUIRE_ALL_TOOLS=1 as in CI).
+// its cases are skipped with a message saying so (or fail, with SLUICE_REQUIRE_ALL_TOOLS=1 as in CI). PGlite runs on
+// its default thread; the store's own test files run each PGlite case on both threads (testOnEveryPgliteThread).
 
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -12,15 +13,25 @@ import pg from "pg";
 import {
   createPgliteSnapshot,
   openDatabase,
+  PGLITE_THREADS,
   type Database,
   type DatabaseKind,
   type OpenDatabaseOptions,
+  type PgliteThread,
 } from "../../src/store/index.js";
 
 export const SERVER_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 export const KINDS: readonly DatabaseKind[] = ["pglite", "postgres"];
 const REACHABILITY_TIMEOUT_MS = 3_000;
 const TEST_TIMEOUT_MS = 60_000;
+
+/** PGlite's threads to run each case on; null runs it once, on the default thread (SLUICE_PGLITE_THREAD). */
+let pgliteThreads: readonly PgliteThread[] | null = null;
+
+/** Runs this file's PGlite cases on both threads, main and worker: for the store's own tests. */
+export function testOnEveryPgliteThread(): void {
+  pgliteThreads = PGLITE_THREADS;
+}
 
 let reachability: Promise<string | null> | null = null;
 
@@ -74,6 +85,8 @@ export async function adminQuery<Row extends pg.QueryResultRow = Record<string, 
 
 export interface StoreTarget {
   readonly kind: DatabaseKind;
+  /** PGlite's thread when the case chose one; null on the server or on PGlite's default thread. */
+  readonly pgliteThread: PgliteThread | null;
   readonly schema: string;
   /** The server URL, or null for PGlite. */
   readonly url: string | null;
@@ -113,13 +126,24 @@ export interface StoreTestOptions {
   timeoutMs?: number;
 }
 
+interface StoreCase {
+  kind: DatabaseKind;
+  pgliteThread: PgliteThread | null;
+  label: string;
+}
+
 export function storeTest(
   name: string,
   body: (t: TestContext, target: StoreTarget) => Promise<void>,
   options: StoreTestOptions = {},
 ): void {
-  for (const kind of options.kinds ?? KINDS) {
-    test(`${name} [${kind}]`, { timeout: options.timeoutMs ?? TEST_TIMEOUT_MS }, async (t) => {
+  const cases = (options.kinds ?? KINDS).flatMap((kind): StoreCase[] =>
+    kind === "pglite" && pgliteThreads !== null
+      ? pgliteThreads.map((pgliteThread) => ({ kind, pgliteThread, label: `pglite ${pgliteThread}` }))
+      : [{ kind, pgliteThread: null, label: kind }],
+  );
+  for (const { kind, pgliteThread, label } of cases) {
+    test(`${name} [${label}]`, { timeout: options.timeoutMs ?? TEST_TIMEOUT_MS }, async (t) => {
       if (kind === "postgres") {
         if (!(await requirePostgresServer(t))) return;
       }
@@ -135,6 +159,7 @@ export function storeTest(
       const url = kind === "postgres" ? SERVER_URL : null;
       const target: StoreTarget = {
         kind,
+        pgliteThread,
         schema,
         url,
         dataDir,
@@ -148,6 +173,7 @@ export function storeTest(
             schema,
             poolSize: 4,
             detectNestedUse: true,
+            ...(pgliteThread === null ? {} : { pgliteThread }),
             ...snapshot,
             ...extra,
           });

@@ -7,7 +7,9 @@ import {
   StoreErrorCode,
   type Queryable,
 } from "../../src/store/index.js";
-import { storeTest } from "./harness.js";
+import { storeTest, testOnEveryPgliteThread } from "./harness.js";
+
+testOnEveryPgliteThread();
 
 function event(eventId: string, consumerGroup = "billing") {
   return { consumerGroup, eventId, topic: "orders", partition: 2, offset: 41 };

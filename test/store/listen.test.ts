@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 
 import { addOutboxEvents, OUTBOX_NOTIFY_CHANNEL, StoreError, StoreErrorCode } from "../../src/store/index.js";
-import { adminQuery, storeTest, waitFor } from "./harness.js";
+import { adminQuery, storeTest, testOnEveryPgliteThread, waitFor } from "./harness.js";
+
+testOnEveryPgliteThread();
 
 storeTest("listen delivers NOTIFY payloads until unsubscribed", async (_t, target) => {
   const db = await target.open({ migrate: false });

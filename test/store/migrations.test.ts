@@ -13,7 +13,9 @@ import {
   type Database,
   type MigrationReport,
 } from "../../src/store/index.js";
-import { adminQuery, storeTest } from "./harness.js";
+import { adminQuery, storeTest, testOnEveryPgliteThread } from "./harness.js";
+
+testOnEveryPgliteThread();
 
 const FIXTURE = fileURLToPath(new URL("./fixtures/migrate-process.ts", import.meta.url));
 

@@ -17,8 +17,10 @@ import {
   StoreErrorCode,
   takeOutboxCursor,
 } from "../../src/store/index.js";
-import { storeTest } from "./harness.js";
+import { storeTest, testOnEveryPgliteThread } from "./harness.js";
 import { readSettled } from "./outbox-reads.js";
+
+testOnEveryPgliteThread();
 
 function invalid(field: string) {
   return (error: unknown) =>

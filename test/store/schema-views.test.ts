@@ -3,7 +3,9 @@
 import assert from "node:assert/strict";
 
 import { runMigrations, StoreError, StoreErrorCode, type Database } from "../../src/store/index.js";
-import { adminQuery, storeTest, type StoreTarget } from "./harness.js";
+import { adminQuery, type StoreTarget, storeTest, testOnEveryPgliteThread } from "./harness.js";
+
+testOnEveryPgliteThread();
 
 /** A view of a schema named after the test's own, dropped after the test on a server. */
 function viewOf(t: { after(fn: () => Promise<void>): void }, target: StoreTarget, db: Database, suffix: string) {

@@ -6,7 +6,13 @@ import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 import { USERNAME_PATTERN } from "../../gateway/auth/auth.js";
-import { DEFAULT_POOL_SIZE, POOL_SIZE_MAX } from "../../store/index.js";
+import {
+  DEFAULT_PGLITE_THREAD,
+  DEFAULT_POOL_SIZE,
+  PGLITE_THREAD_ENV,
+  PGLITE_THREADS,
+  POOL_SIZE_MAX,
+} from "../../store/index.js";
 import {
   DEFAULT_GROUP_COMMIT_BATCH_MAX,
   DEFAULT_GROUP_COMMIT_WAIT_MS,
@@ -164,6 +170,14 @@ export const UP_SETTINGS = {
     check: (url) => {
       if (!/^postgres(ql)?:\/\/\S+$/.test(url)) throw new Error("must be a postgres:// or postgresql:// URL");
     },
+  }),
+  pgliteThread: choiceSetting({
+    description:
+      "Where PGlite runs: worker, a thread of its own, so that PostgreSQL's work runs on another core than HTTP; " +
+      "main, on the thread that serves HTTP (without DATABASE_URL)",
+    choices: PGLITE_THREADS,
+    env: PGLITE_THREAD_ENV,
+    default: DEFAULT_PGLITE_THREAD,
   }),
   databaseSchema: textSetting({
     description: "PostgreSQL schema the tables live in",

@@ -51,6 +51,7 @@ export function addBaseDatabase(
       if (config.databaseUrl === null) {
         state.database = await openDatabase({
           dataDir: paths.database,
+          pgliteThread: config.pgliteThread,
           schema: config.databaseSchema,
           logger: databaseLogger,
         });

@@ -1,0 +1,130 @@
+// What only PGlite in a worker thread can do wrong: the thread dies, the database closes while calls are in flight,
+// too many calls wait. The behaviour it shares with PGlite on the main thread runs in the other store tests, which
+// run every PGlite case on both threads.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import {
+  openDatabase,
+  PGLITE_THREAD_ENV,
+  resolveDatabaseOptions,
+  sqlStateOf,
+  StoreError,
+  StoreErrorCode,
+  type Database,
+  type OpenDatabaseOptions,
+} from "../../src/store/index.js";
+import { sharedPgliteSnapshot } from "./harness.js";
+
+function hasCode(code: string) {
+  return (error: unknown) => error instanceof StoreError && error.code === code;
+}
+
+async function openWorker(options: OpenDatabaseOptions = {}): Promise<Database> {
+  return openDatabase({ pgliteSnapshot: await sharedPgliteSnapshot(), pgliteThread: "worker", ...options });
+}
+
+test("a crash of the worker thread fails every pending call and every later one, and close still returns", async () => {
+  // A small heap that a two-million-row result overflows: the thread dies of it, as it would of any fault.
+  const database = await openWorker({ pgliteWorkerHeapMb: 64, migrate: false });
+  try {
+    const tooBig = database.query("SELECT g AS n, 'row ' || g AS text FROM generate_series(1, 2000000) AS g");
+    const queued = database.query("SELECT 1 AS one");
+    const transaction = database.transaction(async (tx) => tx.query("SELECT 2 AS two"));
+    await assert.rejects(tooBig, (error: unknown) => {
+      assert.ok(hasCode(StoreErrorCode.WORKER_FAILED)(error));
+      assert.equal((error as StoreError & { cause: { code?: string } }).cause.code, "ERR_WORKER_OUT_OF_MEMORY");
+      return true;
+    });
+    await assert.rejects(queued, hasCode(StoreErrorCode.WORKER_FAILED));
+    await assert.rejects(transaction, hasCode(StoreErrorCode.WORKER_FAILED));
+    await assert.rejects(database.query("SELECT 1"), hasCode(StoreErrorCode.WORKER_FAILED));
+    await assert.rejects(
+      database.listen("after_crash", () => {}),
+      hasCode(StoreErrorCode.WORKER_FAILED),
+    );
+  } finally {
+    await database.close();
+  }
+  await assert.rejects(database.query("SELECT 1"), hasCode(StoreErrorCode.CLOSED));
+});
+
+test("close while calls are in flight lets them finish, then refuses new ones", async () => {
+  const database = await openWorker({ migrate: false });
+  await database.exec("CREATE TABLE items (id int PRIMARY KEY)");
+  let releaseWork: () => void = () => {};
+  const workMayFinish = new Promise<void>((resolve) => (releaseWork = resolve));
+  const transaction = database.transaction(async (tx) => {
+    await tx.query("INSERT INTO items VALUES (1)");
+    await workMayFinish;
+    await tx.query("INSERT INTO items VALUES (2)");
+    return "committed";
+  });
+  const queries = Array.from({ length: 20 }, (_, index) => database.query("SELECT $1::int AS n", [index]));
+  const closed = database.close();
+  await assert.rejects(database.query("SELECT 1"), hasCode(StoreErrorCode.CLOSED));
+  releaseWork();
+  assert.equal(await transaction, "committed");
+  assert.deepEqual(
+    (await Promise.all(queries)).map((result) => result.rows[0]?.n),
+    Array.from({ length: 20 }, (_, index) => index),
+  );
+  await closed;
+  await assert.rejects(
+    database.transaction(async () => {}),
+    hasCode(StoreErrorCode.CLOSED),
+  );
+});
+
+test("a failed statement leaves the database usable, in a transaction and outside", async () => {
+  const database = await openWorker({ migrate: false });
+  try {
+    await assert.rejects(database.query("SELEC 1"), (error: unknown) => sqlStateOf(error) === "42601");
+    assert.deepEqual((await database.query("SELECT 1 AS one")).rows, [{ one: 1 }]);
+    await database.exec("CREATE TABLE items (id int PRIMARY KEY)");
+    await assert.rejects(
+      database.transaction(async (tx) => {
+        await tx.query("INSERT INTO items VALUES (1)");
+        await tx.query("INSERT INTO items VALUES (1)").catch(() => undefined);
+      }),
+      hasCode(StoreErrorCode.TRANSACTION_ROLLED_BACK),
+    );
+    await database.transaction(async (tx) => {
+      await tx.query("INSERT INTO items VALUES (2)");
+    });
+    assert.deepEqual((await database.query("SELECT id FROM items")).rows, [{ id: 2 }]);
+  } finally {
+    await database.close();
+  }
+});
+
+test("calls past the limit of waiting calls fail at once, and the others run", async () => {
+  const database = await openWorker({ pgliteWorkerRequestsMax: 3, migrate: false });
+  try {
+    const calls = Array.from({ length: 5 }, (_, index) => database.query("SELECT $1::int AS n", [index]));
+    const settled = await Promise.allSettled(calls);
+    assert.deepEqual(
+      settled.map((outcome) => outcome.status),
+      ["fulfilled", "fulfilled", "fulfilled", "rejected", "rejected"],
+    );
+    await assert.rejects(calls[3] as Promise<unknown>, hasCode(StoreErrorCode.QUEUE_FULL));
+    assert.deepEqual((await database.query("SELECT 1 AS one")).rows, [{ one: 1 }]);
+  } finally {
+    await database.close();
+  }
+});
+
+test("SLUICE_PGLITE_THREAD chooses the thread when the options do not, and a bad value is refused", () => {
+  const saved = process.env[PGLITE_THREAD_ENV];
+  try {
+    process.env[PGLITE_THREAD_ENV] = "main";
+    assert.equal(resolveDatabaseOptions({}).pgliteThread, "main");
+    assert.equal(resolveDatabaseOptions({ pgliteThread: "worker" }).pgliteThread, "worker");
+    process.env[PGLITE_THREAD_ENV] = "both";
+    assert.throws(() => resolveDatabaseOptions({}), hasCode(StoreErrorCode.INVALID_ARGUMENT));
+  } finally {
+    if (saved === undefined) delete process.env[PGLITE_THREAD_ENV];
+    else process.env[PGLITE_THREAD_ENV] = saved;
+  }
+});
