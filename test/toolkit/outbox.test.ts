@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { Type } from "@sinclair/typebox";
 
 import type { Database, Queryable } from "../../src/store/index.js";
+import type { OutboxRow } from "../../src/store/sql/outbox-rows.js";
 import { EventTooLargeError, EventValidationError, InvalidArgumentError } from "../../src/toolkit/errors.js";
 import { encodeEvent, EVENT_HEADERS } from "../../src/toolkit/event.js";
 import { addManyToOutbox, addToOutbox, addUnknownToOutbox } from "../../src/toolkit/outbox.js";
@@ -22,14 +23,7 @@ const accountOpened = defineTopic({
 
 const PARENT = "00-5a1f0c3b9e8d7c6b5a4f3e2d1c0b9a88-1122334455667788-01";
 
-interface OutboxRowView {
-  event_id: string;
-  topic: string;
-  partition_key: string | null;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: Record<string, string>;
-}
+type OutboxRowView = Pick<OutboxRow, "event_id" | "topic" | "partition_key" | "key" | "value" | "headers">;
 
 async function outboxRows(db: Database): Promise<OutboxRowView[]> {
   const { rows } = await db.query<OutboxRowView>(
