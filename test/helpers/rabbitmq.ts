@@ -118,3 +118,18 @@ export function vhostUrl(vhost: string): string {
 export function closeVhostConnections(vhost: string): void {
   rabbitmqctl(["close_all_connections", "--vhost", vhost, "closed by a Sluice test"]);
 }
+
+/** A queue's ready messages and consumers, as RabbitMQ counts them now, read over a connection of its own. */
+export async function queueCounts(
+  queue: string,
+  url: string = RABBITMQ_URL,
+): Promise<{ messageCount: number; consumerCount: number }> {
+  const connection = await amqp.connect(url);
+  try {
+    const channel = await connection.createChannel();
+    const { messageCount, consumerCount } = await channel.checkQueue(queue);
+    return { messageCount, consumerCount };
+  } finally {
+    await connection.close();
+  }
+}

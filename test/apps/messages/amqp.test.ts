@@ -8,10 +8,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import amqp from "amqplib";
-
 import { temporaryDir } from "../../helpers/environment.js";
-import { closeVhostConnections, vhostForTest, vhostUrl } from "../../helpers/rabbitmq.js";
+import { closeVhostConnections, vhostForTest, vhostUrl, queueCounts } from "../../helpers/rabbitmq.js";
 import { adminQuery, SERVER_URL, requirePostgresServer, uniqueSchemaName } from "../../store/harness.js";
 import { allMessages, boardForTest, request, waitUntilStored } from "./harness.js";
 import { killedAfter, posting, until } from "./posting.js";
@@ -19,16 +17,6 @@ import { startUp, type UpProcess } from "./up-process.js";
 
 const POST_PAUSE_MS = 10;
 const STORED_TIMEOUT_MS = 90_000;
-
-async function taskQueue(vhost: string): Promise<{ messageCount: number; consumerCount: number }> {
-  const connection = await amqp.connect(vhostUrl(vhost));
-  try {
-    const channel = await connection.createChannel();
-    return await channel.checkQueue("task_queue");
-  } finally {
-    await connection.close();
-  }
-}
 
 test(
   "with --transport the message board's API, relay and worker run over RabbitMQ's task_queue",
@@ -52,7 +40,7 @@ test(
     ids.push(((await saved.json()) as { id: string }).id);
     const stored = await waitUntilStored(url, ids, STORED_TIMEOUT_MS);
     assert.equal(stored.filter((message) => ids.includes(message.id)).length, 11);
-    const queue = await taskQueue(vhost);
+    const queue = await queueCounts("task_queue", vhostUrl(vhost));
     assert.equal(queue.consumerCount, 1, "the worker consumes task_queue");
     assert.equal(queue.messageCount, 0, "nothing left waiting");
 

@@ -6,11 +6,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import amqp from "amqplib";
-
 import { laneOf } from "../../../src/toolkit/amqp/lanes.js";
 import type { PartitionBatch } from "../../../src/toolkit/kafka/consumer.js";
-import { amqpClientForTest, requireRabbitmq, RABBITMQ_URL, uniqueAmqpName } from "../../helpers/rabbitmq.js";
+import {
+  amqpClientForTest,
+  requireRabbitmq,
+  RABBITMQ_URL,
+  uniqueAmqpName,
+  queueCounts,
+} from "../../helpers/rabbitmq.js";
 import { startTcpProxy } from "../../helpers/tcp-proxy.js";
 import { waitFor } from "../../store/harness.js";
 
@@ -25,16 +29,6 @@ function keyOfLane(lane: number): string {
   for (let index = 0; ; index++) {
     const key = `key-${index}`;
     if (laneOf(Buffer.from(key), 1, LANES) === lane) return key;
-  }
-}
-
-async function readyMessagesOf(queue: string): Promise<number> {
-  const connection = await amqp.connect(RABBITMQ_URL);
-  try {
-    const channel = await connection.createChannel();
-    return (await channel.checkQueue(queue)).messageCount;
-  } finally {
-    await connection.close();
   }
 }
 
@@ -95,7 +89,11 @@ test(
     await consumer.stop();
 
     // Closing the channel hands back whatever was not acknowledged; nothing was.
-    assert.equal(await readyMessagesOf(client.topology.groupQueue(topic, groupId)), 0, "every message was acked");
+    assert.equal(
+      (await queueCounts(client.topology.groupQueue(topic, groupId))).messageCount,
+      0,
+      "every message was acked",
+    );
     assert.equal(joins, 1, "the channel never closed (a second ack of a delivery tag would close it)");
     assert.deepEqual(crashes, []);
     assert.deepEqual(
@@ -163,7 +161,11 @@ test(
     await consumer.stop();
 
     assert.deepEqual(acknowledged.sort(), values);
-    assert.equal(await readyMessagesOf(client.topology.groupQueue(topic, groupId)), 0, "every message was acked");
+    assert.equal(
+      (await queueCounts(client.topology.groupQueue(topic, groupId))).messageCount,
+      0,
+      "every message was acked",
+    );
     assert.equal(joins, 2, "no ack of an old delivery tag closed the new channel");
   },
 );

@@ -6,24 +6,18 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import amqp from "amqplib";
-
 import type { PartitionBatch } from "../../../src/toolkit/kafka/consumer.js";
-import { amqpClientForTest, requireRabbitmq, RABBITMQ_URL, uniqueAmqpName } from "../../helpers/rabbitmq.js";
+import {
+  amqpClientForTest,
+  requireRabbitmq,
+  RABBITMQ_URL,
+  uniqueAmqpName,
+  queueCounts,
+} from "../../helpers/rabbitmq.js";
 import { startTcpProxy } from "../../helpers/tcp-proxy.js";
 import { waitFor } from "../../store/harness.js";
 
 const TEST_TIMEOUT_MS = 60_000;
-
-async function consumersOf(queue: string): Promise<number> {
-  const connection = await amqp.connect(RABBITMQ_URL);
-  try {
-    const channel = await connection.createChannel();
-    return (await channel.checkQueue(queue)).consumerCount;
-  } finally {
-    await connection.close();
-  }
-}
 
 test(
   "a consumer stopped while it subscribes again after a lost connection leaves no consumer on the queue",
@@ -51,7 +45,7 @@ test(
     });
     assert.equal(joins, 1);
     const queue = client.topology.groupQueue(topic, groupId);
-    assert.equal(await consumersOf(queue), 1);
+    assert.equal((await queueCounts(queue)).consumerCount, 1);
 
     // The connection drops; the consumer's next connection is accepted but held, so that it is still subscribing
     // when the stop begins.
@@ -64,6 +58,6 @@ test(
     proxy.release();
     await stopped;
 
-    assert.equal(await consumersOf(queue), 0, "no consumer is left on the group's queue");
+    assert.equal((await queueCounts(queue)).consumerCount, 0, "no consumer is left on the group's queue");
   },
 );
