@@ -17,15 +17,7 @@ import { closedError, transactionFinishedError, transactionRolledBackError } fro
 import { quoteIdentifier, validateIdentifier, validateSchemaName } from "./identifiers.js";
 import { deliverNotification } from "./notifications.js";
 import { assertOutsideTransaction, runInTransactionScope } from "./transaction-scope.js";
-import {
-  BYTEA_OID,
-  INT8_ARRAY_OID,
-  INT8_OID,
-  parseByteaHex,
-  parseInt8,
-  parseInt8Array,
-  serializeByteaHex,
-} from "./value-types.js";
+import { PGLITE_VALUE_TYPES } from "./value-types.js";
 
 function toQueryResult<Row>(result: Results<Row>): QueryResult<Row> {
   return { rows: result.rows, rowCount: result.rowCount ?? result.affectedRows ?? result.rows.length };
@@ -198,8 +190,7 @@ export async function openPgliteDatabase(options: ResolvedDatabaseOptions): Prom
   const pglite = await PGlite.create({
     ...(options.dataDir === null ? {} : { dataDir: options.dataDir }),
     ...(options.pgliteSnapshot === null ? {} : { loadDataDir: options.pgliteSnapshot }),
-    parsers: { [INT8_OID]: parseInt8, [INT8_ARRAY_OID]: parseInt8Array, [BYTEA_OID]: parseByteaHex },
-    serializers: { [BYTEA_OID]: serializeByteaHex },
+    ...PGLITE_VALUE_TYPES,
   });
   try {
     // The schema may not exist yet (the migrations create it); PostgreSQL accepts such a search_path.

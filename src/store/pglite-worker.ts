@@ -17,17 +17,7 @@ import {
   type PgliteWorkerRequest,
   type WorkerQueryResult,
 } from "./pglite-worker-protocol.js";
-import {
-  BYTEA_OID,
-  INT8_ARRAY_OID,
-  INT8_OID,
-  parseByteaHex,
-  parseInt8,
-  parseInt8Array,
-  serializeByteaHex,
-} from "./value-types.js";
-
-const BYTEA_ARRAY_OID = 1001;
+import { BYTEA_ARRAY_OID, BYTEA_OID, PGLITE_VALUE_TYPES } from "./value-types.js";
 
 type StatementRequest = Extract<PgliteWorkerRequest, { kind: "query" | "exec" }>;
 type TransactionRequest = StatementRequest | Extract<PgliteWorkerRequest, { kind: "end" }>;
@@ -216,8 +206,7 @@ async function open(data: PgliteWorkerData): Promise<PGlite> {
     ...(data.snapshot === null ? {} : { loadDataDir: new Blob([data.snapshot]) }),
     pgliteWasmModule: data.pgliteWasmModule,
     initdbWasmModule: data.initdbWasmModule,
-    parsers: { [INT8_OID]: parseInt8, [INT8_ARRAY_OID]: parseInt8Array, [BYTEA_OID]: parseByteaHex },
-    serializers: { [BYTEA_OID]: serializeByteaHex },
+    ...PGLITE_VALUE_TYPES,
   });
   try {
     await pglite.exec(`SET search_path TO ${quoteIdentifier(data.schema)}`);

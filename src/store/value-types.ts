@@ -5,6 +5,7 @@
 export const BYTEA_OID = 17;
 export const INT8_OID = 20;
 export const INT8_ARRAY_OID = 1016;
+export const BYTEA_ARRAY_OID = 1001;
 
 /** Returns a number, or a BigInt for the values a number cannot hold exactly, so nothing is silently rounded. */
 export function parseInt8(text: string): number | bigint {
@@ -36,3 +37,9 @@ export function parseInt8Array(text: string): (number | bigint | null)[] {
   if (inner === "") return [];
   return inner.split(",").map((item) => (item === "NULL" ? null : parseInt8(item)));
 }
+
+/** PGlite's parsers and serializers, the same in PGlite on the calling thread and in its worker thread. */
+export const PGLITE_VALUE_TYPES = {
+  parsers: { [INT8_OID]: parseInt8, [INT8_ARRAY_OID]: parseInt8Array, [BYTEA_OID]: parseByteaHex },
+  serializers: { [BYTEA_OID]: serializeByteaHex },
+};
