@@ -11,6 +11,7 @@ import pino from "pino";
 
 import { createAmqpClient, type AmqpClient, type AmqpClientOptions } from "../../src/toolkit/amqp/index.js";
 import { hasCommand, requireTool } from "./environment.js";
+import { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
 
 export const RABBITMQ_URL = process.env.AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
 
@@ -132,4 +133,17 @@ export async function queueCounts(
   } finally {
     await connection.close();
   }
+}
+
+/** A client whose every connection to RabbitMQ goes through a proxy the test can cut or stall; both end with t. */
+export async function proxiedAmqpClientForTest(
+  t: TestContext,
+  options: AmqpClientOptions = {},
+): Promise<{ proxy: TcpProxy; client: AmqpClient }> {
+  const proxy = await startTcpProxy({ host: "127.0.0.1", port: Number(new URL(RABBITMQ_URL).port || 5672) });
+  const url = new URL(RABBITMQ_URL);
+  url.host = `127.0.0.1:${proxy.port}`;
+  const client = amqpClientForTest(t, { ...options, url: url.toString() });
+  t.after(() => proxy.close());
+  return { proxy, client };
 }

@@ -11,11 +11,10 @@ import type { PartitionBatch } from "../../../src/toolkit/kafka/consumer.js";
 import {
   amqpClientForTest,
   requireRabbitmq,
-  RABBITMQ_URL,
   uniqueAmqpName,
   queueCounts,
+  proxiedAmqpClientForTest,
 } from "../../helpers/rabbitmq.js";
-import { startTcpProxy } from "../../helpers/tcp-proxy.js";
 import { waitFor } from "../../store/harness.js";
 
 const TEST_TIMEOUT_MS = 60_000;
@@ -109,11 +108,7 @@ test(
   { timeout: TEST_TIMEOUT_MS },
   async (t) => {
     if (!(await requireRabbitmq(t))) return;
-    const proxy = await startTcpProxy({ host: "127.0.0.1", port: Number(new URL(RABBITMQ_URL).port || 5672) });
-    const url = new URL(RABBITMQ_URL);
-    url.host = `127.0.0.1:${proxy.port}`;
-    const client = amqpClientForTest(t, { url: url.toString(), prefetch: PREFETCH });
-    t.after(() => proxy.close());
+    const { proxy, client } = await proxiedAmqpClientForTest(t, { prefetch: PREFETCH });
     const topic = uniqueAmqpName("acks");
     const groupId = uniqueAmqpName("acks-group");
     const consumer = client.consumer({ groupId });

@@ -7,14 +7,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import type { PartitionBatch } from "../../../src/toolkit/kafka/consumer.js";
-import {
-  amqpClientForTest,
-  requireRabbitmq,
-  RABBITMQ_URL,
-  uniqueAmqpName,
-  queueCounts,
-} from "../../helpers/rabbitmq.js";
-import { startTcpProxy } from "../../helpers/tcp-proxy.js";
+import { requireRabbitmq, uniqueAmqpName, queueCounts, proxiedAmqpClientForTest } from "../../helpers/rabbitmq.js";
 import { waitFor } from "../../store/harness.js";
 
 const TEST_TIMEOUT_MS = 60_000;
@@ -24,11 +17,7 @@ test(
   { timeout: TEST_TIMEOUT_MS },
   async (t) => {
     if (!(await requireRabbitmq(t))) return;
-    const proxy = await startTcpProxy({ host: "127.0.0.1", port: Number(new URL(RABBITMQ_URL).port || 5672) });
-    const url = new URL(RABBITMQ_URL);
-    url.host = `127.0.0.1:${proxy.port}`;
-    const client = amqpClientForTest(t, { url: url.toString() });
-    t.after(() => proxy.close());
+    const { proxy, client } = await proxiedAmqpClientForTest(t);
     const topic = uniqueAmqpName("stop");
     const groupId = uniqueAmqpName("stop-group");
     const consumer = client.consumer({ groupId });

@@ -5,13 +5,17 @@
 
 import assert from "node:assert/strict";
 import { createServer, type Socket } from "node:net";
-import { test, type TestContext } from "node:test";
+import { test } from "node:test";
 
 import { createAmqpClient } from "../../../src/toolkit/amqp/index.js";
 import { ToolkitError, ToolkitErrorCode } from "../../../src/toolkit/errors.js";
 import type { PartitionBatch } from "../../../src/toolkit/kafka/consumer.js";
-import { amqpClientForTest, requireRabbitmq, RABBITMQ_URL, uniqueAmqpName } from "../../helpers/rabbitmq.js";
-import { startTcpProxy, type TcpProxy } from "../../helpers/tcp-proxy.js";
+import {
+  amqpClientForTest,
+  requireRabbitmq,
+  uniqueAmqpName,
+  proxiedAmqpClientForTest,
+} from "../../helpers/rabbitmq.js";
 import { waitFor } from "../../store/harness.js";
 
 /** Far above the limits the tests set, so that a wait without a limit fails the test instead of passing it. */
@@ -25,19 +29,6 @@ function timedOut(limit: string): (error: unknown) => boolean {
     assert.match(error.message, new RegExp(`within ${SHORT_LIMIT_MS} ms \\(${limit}\\)`));
     return true;
   };
-}
-
-/** A client whose every connection to RabbitMQ goes through a proxy the test can stall, with the given limits. */
-async function proxiedClient(
-  t: TestContext,
-  options: { heartbeatS: number; connectTimeoutMs?: number; channelOperationTimeoutMs: number },
-): Promise<{ proxy: TcpProxy; client: ReturnType<typeof amqpClientForTest> }> {
-  const proxy = await startTcpProxy({ host: "127.0.0.1", port: Number(new URL(RABBITMQ_URL).port || 5672) });
-  const url = new URL(RABBITMQ_URL);
-  url.host = `127.0.0.1:${proxy.port}`;
-  const client = amqpClientForTest(t, { url: url.toString(), ...options });
-  t.after(() => proxy.close());
-  return { proxy, client };
 }
 
 /** Starts consumer on topic, collecting each record's value into seen and committing after each batch. */
@@ -97,7 +88,10 @@ test(
   async (t) => {
     if (!(await requireRabbitmq(t))) return;
     // Heartbeats off: the operation's own limit, not a missed heartbeat, must end the wait.
-    const { proxy, client } = await proxiedClient(t, { heartbeatS: 0, channelOperationTimeoutMs: SHORT_LIMIT_MS });
+    const { proxy, client } = await proxiedAmqpClientForTest(t, {
+      heartbeatS: 0,
+      channelOperationTimeoutMs: SHORT_LIMIT_MS,
+    });
     const topic = uniqueAmqpName("timeouts");
     const admin = client.admin();
     t.after(() => admin.disconnect());
@@ -118,7 +112,7 @@ test(
   async (t) => {
     if (!(await requireRabbitmq(t))) return;
     // A heartbeat of 1 s notices the stall on the open connection; every new one then meets a silent server.
-    const { proxy, client } = await proxiedClient(t, {
+    const { proxy, client } = await proxiedAmqpClientForTest(t, {
       heartbeatS: 1,
       connectTimeoutMs: SHORT_LIMIT_MS,
       channelOperationTimeoutMs: SHORT_LIMIT_MS,
@@ -158,7 +152,7 @@ test(
   { timeout: TEST_TIMEOUT_MS },
   async (t) => {
     if (!(await requireRabbitmq(t))) return;
-    const { proxy, client } = await proxiedClient(t, {
+    const { proxy, client } = await proxiedAmqpClientForTest(t, {
       heartbeatS: 0,
       connectTimeoutMs: SHORT_LIMIT_MS,
       channelOperationTimeoutMs: SHORT_LIMIT_MS,
