@@ -12,7 +12,8 @@
 // amqplib on this machine, the floor the toolkit's guarantees are measured against: each AMQP relay and consumer row
 // says how many times slower than it it is. Queues and exchanges are named per run and deleted after it, since the
 // server is shared.
-// Run: npm run bench:toolkit [-- --quick] [--relay-only] [--database pglite|postgres] [--format json|avro] [--transport amqp]
+// With --transport amqp-only only the RabbitMQ rows run, for profiling the AMQP transport on its own.
+// Run: npm run bench:toolkit [-- --quick | --events N] [--relay-only] [--database pglite|postgres] [--format json|avro] [--transport amqp|amqp-only]
 // With --consumer none-grouped,none,one,at-once,grouped only those consumer measures run (no relay or latency measure).
 
 import { mkdtempSync, rmSync } from "node:fs";
@@ -66,16 +67,22 @@ if (format !== "json" && format !== "avro") {
   process.exit(2);
 }
 const transportArg = args.includes("--transport") ? (args[args.indexOf("--transport") + 1] ?? "") : "kafka";
-if (transportArg !== "kafka" && transportArg !== "amqp") {
-  process.stderr.write("--transport takes kafka or amqp (amqp measures both, side by side)\n");
+if (transportArg !== "kafka" && transportArg !== "amqp" && transportArg !== "amqp-only") {
+  process.stderr.write("--transport takes kafka, amqp (both, side by side) or amqp-only\n");
   process.exit(2);
 }
 const AMQP_URL = process.env.AMQP_URL || "amqp://guest:guest@127.0.0.1:5672";
 /** Names on the shared RabbitMQ server carry this, so that runs never meet and everything can be deleted after. */
 const AMQP_PREFIX = `sluice-bench-${process.pid}-`;
 const SERVER_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-const RELAY_EVENTS = quick ? 5_000 : 20_000;
-const CONSUMER_EVENTS = quick ? 5_000 : 20_000;
+/** --events N: how many events each measure moves (longer runs, for profiling and steadier figures). */
+const eventsArg = args.includes("--events") ? Number(args[args.indexOf("--events") + 1]) : undefined;
+if (eventsArg !== undefined && !(Number.isSafeInteger(eventsArg) && eventsArg >= 1_000 && eventsArg <= 1_000_000)) {
+  process.stderr.write("--events takes a whole number from 1000 to 1000000\n");
+  process.exit(2);
+}
+const RELAY_EVENTS = eventsArg ?? (quick ? 5_000 : 20_000);
+const CONSUMER_EVENTS = eventsArg ?? (quick ? 5_000 : 20_000);
 const OUTBOX_INSERT_BATCH = 500;
 const RELAY_BATCH_SIZE = 500;
 const PARTITIONS = 4;
@@ -545,8 +552,9 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const notes: string[] = [];
   const amqpClient =
-    transportArg === "amqp" ? createAmqpClient({ url: AMQP_URL, env: {}, prefetch: AMQP_RAW_PREFETCH }) : null;
-  const transports: TransportClient[] = amqpClient === null ? [client] : [client, amqpClient];
+    transportArg !== "kafka" ? createAmqpClient({ url: AMQP_URL, env: {}, prefetch: AMQP_RAW_PREFETCH }) : null;
+  const transports: TransportClient[] =
+    amqpClient === null ? [client] : transportArg === "amqp-only" ? [amqpClient] : [client, amqpClient];
   let raw: RawAmqpRow[] = [];
   try {
     if (amqpClient !== null) {
