@@ -2,13 +2,14 @@
 
 import { chunksOf } from "./chunks.js";
 import type { Queryable } from "./database.js";
-import { invalidArgument } from "./errors.js";
+import { invalidArgument, sqlStateOf } from "./errors.js";
 import * as inboxSql from "./sql/inbox.js";
 import { execute } from "./sql/statement.js";
 
 export type { InboxEventKey } from "./sql/inbox.js";
 
 export const INBOX_TEXT_CHARS_MAX = 255;
+const UNIQUE_VIOLATION = "23505";
 export const DEFAULT_INBOX_CLEANUP_LIMIT = 1_000;
 
 function checkText(field: string, value: string): void {
@@ -17,8 +18,7 @@ function checkText(field: string, value: string): void {
   }
 }
 
-function checkEvent(event: inboxSql.InboxEventKey): void {
-  checkText("consumerGroup", event.consumerGroup);
+function checkEvent(event: Omit<inboxSql.InboxEventKey, "consumerGroup">): void {
   checkText("eventId", event.eventId);
   checkText("topic", event.topic);
   if (!Number.isInteger(event.partition) || event.partition < 0) {
@@ -48,18 +48,50 @@ export async function recordInboxEvents(
   consumerGroup: string,
   events: readonly Omit<inboxSql.InboxEventKey, "consumerGroup">[],
 ): Promise<Set<string>> {
-  const unique = new Map<string, Omit<inboxSql.InboxEventKey, "consumerGroup">>();
-  for (const event of events) {
-    checkEvent({ consumerGroup, ...event });
-    if (!unique.has(event.eventId)) unique.set(event.eventId, event);
-  }
   const recorded = new Set<string>();
-  for (const chunk of chunksOf([...unique.values()], inboxSql.INBOX_EVENTS_PER_STATEMENT_MAX)) {
+  for (const chunk of chunksOf(uniqueEvents(consumerGroup, events), inboxSql.INBOX_EVENTS_PER_STATEMENT_MAX)) {
     for (const row of (await execute(tx, inboxSql.insertInboxEvents(consumerGroup, chunk))).rows) {
       recorded.add(row.event_id);
     }
   }
   return recorded;
+}
+
+/**
+ * recordInboxEvents for events that are expected to be new, which is the cheaper statement (see
+ * insertNewInboxEvents). Resolves to the ids recorded, every one of them; or to null when the inbox held one of them
+ * already, in which case the failed statement has aborted the transaction tx: roll it back, and record the events
+ * with recordInboxEvents in a new one.
+ */
+export async function recordNewInboxEvents(
+  tx: Queryable,
+  consumerGroup: string,
+  events: readonly Omit<inboxSql.InboxEventKey, "consumerGroup">[],
+): Promise<Set<string> | null> {
+  const unique = uniqueEvents(consumerGroup, events);
+  try {
+    for (const chunk of chunksOf(unique, inboxSql.INBOX_EVENTS_PER_STATEMENT_MAX)) {
+      await execute(tx, inboxSql.insertNewInboxEvents(consumerGroup, chunk));
+    }
+  } catch (error) {
+    if (sqlStateOf(error) === UNIQUE_VIOLATION) return null;
+    throw error;
+  }
+  return new Set(unique.map((event) => event.eventId));
+}
+
+/** The events checked, each id once (its first occurrence). */
+function uniqueEvents(
+  consumerGroup: string,
+  events: readonly Omit<inboxSql.InboxEventKey, "consumerGroup">[],
+): Omit<inboxSql.InboxEventKey, "consumerGroup">[] {
+  checkText("consumerGroup", consumerGroup);
+  const unique = new Map<string, Omit<inboxSql.InboxEventKey, "consumerGroup">>();
+  for (const event of events) {
+    checkEvent(event);
+    if (!unique.has(event.eventId)) unique.set(event.eventId, event);
+  }
+  return [...unique.values()];
 }
 
 /** Removes records that recordInboxEvents wrote earlier in the same transaction tx. */

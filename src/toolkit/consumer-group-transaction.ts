@@ -8,7 +8,13 @@ import { performance } from "node:perf_hooks";
 
 import type { Queryable } from "../store/database.js";
 import { StoreError, StoreErrorCode } from "../store/errors.js";
-import { forgetInboxEvents, recordInboxEvent, recordInboxEvents } from "../store/inbox.js";
+import {
+  forgetInboxEvents,
+  recordInboxEvent,
+  recordInboxEvents,
+  recordNewInboxEvents,
+  type InboxEventKey,
+} from "../store/inbox.js";
 import { execute, statementTimeoutForTransaction } from "../store/sql/statement.js";
 import { AttemptQueryable } from "./attempt-queryable.js";
 import { SimulatedCrash, type ResolvedConsumer } from "./consumer-options.js";
@@ -37,6 +43,14 @@ class GroupRolledBack extends Error {
     super("a handler failed; the group runs again event by event");
     this.name = "GroupRolledBack";
     this.failed = failed;
+  }
+}
+
+/** Rolls back a group whose cheaper inbox insert found an event recorded already, to record them all again. */
+class InboxHeldAnEvent extends Error {
+  constructor() {
+    super("the inbox holds one of the group's events already; the group runs again, skipping it");
+    this.name = "InboxHeldAnEvent";
   }
 }
 
@@ -84,6 +98,11 @@ function settleWithin(timeoutMs: number, run: () => unknown): Promise<Error | nu
 export class GroupTransaction {
   readonly #consumer: ResolvedConsumer;
   readonly #host: GroupHost;
+  /**
+   * Whether the last group found a redelivery in the inbox: redeliveries come in runs (after a crash or a lost
+   * connection), so until a group finds none, groups record their events with the statement that expects some.
+   */
+  #redeliveriesLikely = false;
 
   constructor(consumer: ResolvedConsumer, host: GroupHost) {
     this.#consumer = consumer;
@@ -166,7 +185,7 @@ export class GroupTransaction {
    * event, each in its own savepoint, so that the failure is pinned on its event alone.
    */
   async handle(batch: PartitionBatch, entries: GroupEntry[]): Promise<number> {
-    const outcome = await this.#handleGroupAtOnce(batch, entries);
+    const outcome = await this.#handleGroupAtOnce(batch, entries, !this.#redeliveriesLikely);
     if (typeof outcome === "number") return outcome;
     for (const entry of entries) entry.result = null;
     return this.#handleGroupEventByEvent(batch, entries, outcome.failed);
@@ -179,30 +198,36 @@ export class GroupTransaction {
    * transaction unusable, rolls everything back and resolves to that rollback, and the caller runs the group
    * again event by event. A handler that failed on its own is not run again for this attempt, but the handlers
    * before it, whose work was rolled back, are: only a handler's writes through tx are effectively once, as after
-   * a crash.
+   * a crash. With expectAllNew the inbox statement is the cheaper one that fails on a redelivery; the group then
+   * rolls back before any handler ran and goes again with the one that skips redeliveries.
    */
-  async #handleGroupAtOnce(batch: PartitionBatch, entries: GroupEntry[]): Promise<number | GroupRolledBack> {
+  async #handleGroupAtOnce(
+    batch: PartitionBatch,
+    entries: GroupEntry[],
+    expectAllNew: boolean,
+  ): Promise<number | GroupRolledBack> {
     const { db, settings, groupId } = this.#consumer;
-    const events = entries.flatMap((entry) => (entry.prepared.kind === "event" ? [entry.prepared] : []));
+    const keys: Omit<InboxEventKey, "consumerGroup">[] = [];
+    for (const entry of entries) {
+      if (entry.prepared.kind !== "event") continue;
+      const { event, origin } = entry.prepared;
+      keys.push({ eventId: event.id, topic: origin.topic, partition: origin.partition, offset: Number(origin.offset) });
+    }
     try {
       return await db.transaction(async (tx) => {
         // The timeout and the inbox records travel together (the connection pipelines them), a round trip less
         // per group; the database runs them in order, so the timeout still limits the insert.
-        const [, recorded] = await Promise.all([
+        const [, recordedOrNull] = await Promise.all([
           execute(tx, statementTimeoutForTransaction(settings.handlerTimeoutMs)),
-          events.length === 0
+          keys.length === 0
             ? new Set<string>()
-            : recordInboxEvents(
-                tx,
-                groupId,
-                events.map(({ event, origin }) => ({
-                  eventId: event.id,
-                  topic: origin.topic,
-                  partition: origin.partition,
-                  offset: Number(origin.offset),
-                })),
-              ),
+            : expectAllNew
+              ? recordNewInboxEvents(tx, groupId, keys)
+              : recordInboxEvents(tx, groupId, keys),
         ]);
+        if (recordedOrNull === null) throw new InboxHeldAnEvent();
+        const recorded = recordedOrNull;
+        if (!expectAllNew) this.#redeliveriesLikely = recorded.size < new Set(keys.map((key) => key.eventId)).size;
         const started = new Set<string>();
         if (this.#consumer.groupHandler !== null) {
           await this.#runGroupHandler(tx, entries, recorded, started);
@@ -219,6 +244,10 @@ export class GroupTransaction {
       });
     } catch (error) {
       if (error instanceof GroupRolledBack) return error;
+      if (error instanceof InboxHeldAnEvent) {
+        this.#redeliveriesLikely = true;
+        return this.#handleGroupAtOnce(batch, entries, false);
+      }
       // A handler that caught a failed statement left the transaction aborted, so nothing committed: the group
       // runs again event by event, where releasing that handler's savepoint fails and pins the failure on it.
       if (error instanceof StoreError && error.code === StoreErrorCode.TRANSACTION_ROLLED_BACK) {

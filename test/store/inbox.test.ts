@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import {
   deleteInboxEventsBefore,
   recordInboxEvent,
+  recordInboxEvents,
+  recordNewInboxEvents,
   StoreError,
   StoreErrorCode,
   type Queryable,
@@ -62,6 +64,40 @@ storeTest("two consumers handling the same event at once: exactly one processes 
   );
   assert.deepEqual([...outcomes].sort(), [false, true]);
 });
+
+storeTest(
+  "the statement for new events records them all, and fails the transaction on one held already",
+  async (_t, target) => {
+    const db = await target.open();
+    const key = (eventId: string) => ({ eventId, topic: "orders", partition: 0, offset: 7 });
+    const recorded = await db.transaction((tx) =>
+      recordNewInboxEvents(tx, "billing", [key("n1"), key("n2"), key("n1")]),
+    );
+    assert.deepEqual(recorded, new Set(["n1", "n2"]));
+    // n2 is held: the statement fails, nothing of it stays, and the transaction cannot go on.
+    await assert.rejects(
+      db.transaction(async (tx) => {
+        assert.equal(await recordNewInboxEvents(tx, "billing", [key("n3"), key("n2")]), null);
+        await tx.query("SELECT 1");
+      }),
+      (error: unknown) => error instanceof Error && /aborted/.test(error.message),
+    );
+    // In a new transaction the statement that expects redeliveries records n3 and skips n2.
+    const again = await db.transaction((tx) => recordInboxEvents(tx, "billing", [key("n3"), key("n2")]));
+    assert.deepEqual(again, new Set(["n3"]));
+    const { rows } = await db.query<{ event_id: string }>(
+      "SELECT event_id FROM sluice_inbox WHERE consumer_group = 'billing' ORDER BY event_id",
+    );
+    assert.deepEqual(
+      rows.map((row) => row.event_id),
+      ["n1", "n2", "n3"],
+    );
+    await assert.rejects(
+      db.transaction((tx) => recordNewInboxEvents(tx, "", [key("n4")])),
+      (error: unknown) => error instanceof StoreError && error.field === "consumerGroup",
+    );
+  },
+);
 
 storeTest("records older than the window are cleaned up in bounded batches", async (_t, target) => {
   const db = await target.open();

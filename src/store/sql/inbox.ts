@@ -21,6 +21,21 @@ function checkBatch(count: number): void {
   }
 }
 
+/** The parameters of an inbox insert: the group, then one array per column. */
+function inboxEventColumns(consumerGroup: string, events: readonly Omit<InboxEventKey, "consumerGroup">[]): unknown[] {
+  const ids: string[] = [];
+  const topics: string[] = [];
+  const partitions: number[] = [];
+  const offsets: number[] = [];
+  for (const event of events) {
+    ids.push(event.eventId);
+    topics.push(event.topic);
+    partitions.push(event.partition);
+    offsets.push(event.offset);
+  }
+  return [consumerGroup, ids, topics, partitions, offsets];
+}
+
 /**
  * Records that consumerGroup processed each of the events, in the given order; returns the ids recorded now, so
  * an id missing from the result is a redelivery. Run it in the handlers' transaction: when a concurrent consumer is
@@ -40,13 +55,29 @@ FROM unnest($2::text[], $3::text[], $4::integer[], $5::bigint[]) WITH ORDINALITY
 ORDER BY event.position
 ON CONFLICT (consumer_group, event_id) DO NOTHING
 RETURNING event_id`,
-    [
-      consumerGroup,
-      events.map((event) => event.eventId),
-      events.map((event) => event.topic),
-      events.map((event) => event.partition),
-      events.map((event) => event.offset),
-    ],
+    inboxEventColumns(consumerGroup, events),
+  );
+}
+
+/**
+ * Records that consumerGroup processed each of the events, expecting every one of them to be new: without ON
+ * CONFLICT the server checks each key once, as the index takes it, rather than probing the index first and then
+ * inserting, and no row comes back. An id held already fails the statement with a unique violation (23505), which
+ * aborts the transaction: the caller rolls back and records the events with insertInboxEvents instead. The caller
+ * passes each id once.
+ */
+export function insertNewInboxEvents(
+  consumerGroup: string,
+  events: readonly Omit<InboxEventKey, "consumerGroup">[],
+): SqlStatement<never> {
+  checkBatch(events.length);
+  return sql(
+    `INSERT INTO sluice_inbox (consumer_group, event_id, topic, partition, record_offset)
+SELECT $1, event.id, event.topic, event.partition, event.record_offset
+FROM unnest($2::text[], $3::text[], $4::integer[], $5::bigint[]) WITH ORDINALITY
+  AS event (id, topic, partition, record_offset, position)
+ORDER BY event.position`,
+    inboxEventColumns(consumerGroup, events),
   );
 }
 
