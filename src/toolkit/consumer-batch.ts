@@ -31,6 +31,34 @@ function partitionKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
 }
 
+/**
+ * Events processed and skipped, by topic, counted while a group's entries are finished and added to the metrics
+ * once per group: the counters hash their labels on every call, which per event was a noticeable cost.
+ */
+class OutcomeTally {
+  readonly #consumer: ResolvedConsumer;
+  readonly #counts = new Map<string, { consumed: number; skipped: number }>();
+
+  constructor(consumer: ResolvedConsumer) {
+    this.#consumer = consumer;
+  }
+
+  count(topic: string, outcome: "consumed" | "skipped"): void {
+    let counts = this.#counts.get(topic);
+    if (counts === undefined) this.#counts.set(topic, (counts = { consumed: 0, skipped: 0 }));
+    counts[outcome] += 1;
+  }
+
+  addToMetrics(): void {
+    const { metrics, groupId } = this.#consumer;
+    for (const [topic, counts] of this.#counts) {
+      if (counts.consumed > 0) metrics.consumed.inc({ topic, group: groupId }, counts.consumed);
+      if (counts.skipped > 0) metrics.skipped.inc({ topic, group: groupId }, counts.skipped);
+    }
+    this.#counts.clear();
+  }
+}
+
 export class BatchPipeline {
   readonly #consumer: ResolvedConsumer;
   readonly #failures: FailureRouter;
@@ -74,39 +102,44 @@ export class BatchPipeline {
   /**
    * The work on an entry after its transaction committed: metrics, the after-commit hook, and for a failed event
    * its retry or dead letter. Publishing only now means a crash before it leaves no inbox record for the failed
-   * event, so the redelivery runs it again rather than losing it, and nothing is published twice.
+   * event, so the redelivery runs it again rather than losing it, and nothing is published twice. Null when the work
+   * was done at once (nothing to wait for), which is every entry of a healthy consumer without hooks; the counters
+   * of processed and skipped events are added to tally, which the caller adds to the metrics once per group.
    */
-  async #finishEntry(entry: GroupEntry): Promise<void> {
+  #finishEntry(entry: GroupEntry, tally: OutcomeTally): Promise<void> | null {
     const { groupId, metrics, runHook } = this.#consumer;
     const prepared = entry.prepared;
-    if (prepared.kind === "ignore" || entry.result === null) return;
+    if (prepared.kind === "ignore" || entry.result === null) return null;
     const { event, origin, headers } = prepared;
-    const labels = { topic: origin.topic, group: groupId };
     const result = entry.result;
-    if (result.kind === "processed") {
-      metrics.handlerDuration.observe({ ...labels, outcome: "ok" }, result.durationMs / 1000);
-      if (runHook !== null)
-        await runHook({
-          point: "after-commit",
-          eventId: event.id,
-          topic: origin.topic,
-          partition: origin.partition,
-          offset: origin.offset,
-        });
-      metrics.consumed.inc(labels);
-    } else if (result.kind === "duplicate") {
-      metrics.skipped.inc(labels);
-    } else {
-      metrics.failed.inc(labels);
-      await this.#failures.routeFailure({
-        record: entry.record,
-        headers,
-        eventId: event.id,
-        origin,
-        error: result.error,
-      });
+    if (result.kind === "duplicate") {
+      tally.count(origin.topic, "skipped");
+      return null;
     }
+    if (result.kind === "processed") {
+      metrics.handlerDuration.observe({ topic: origin.topic, group: groupId, outcome: "ok" }, result.durationMs / 1000);
+      if (runHook === null) {
+        tally.count(origin.topic, "consumed");
+        return null;
+      }
+      return runHook({
+        point: "after-commit",
+        eventId: event.id,
+        topic: origin.topic,
+        partition: origin.partition,
+        offset: origin.offset,
+      }).then(() => tally.count(origin.topic, "consumed"));
+    }
+    metrics.failed.inc({ topic: origin.topic, group: groupId });
+    return this.#failures.routeFailure({
+      record: entry.record,
+      headers,
+      eventId: event.id,
+      origin,
+      error: result.error,
+    });
   }
+
   #pauseUntil(topic: string, partition: number, untilMs: number): void {
     const consumer = this.#host.kafkaConsumer();
     if (consumer === null || this.#host.halted()) return;
@@ -179,14 +212,20 @@ export class BatchPipeline {
       this.#failureCounts.delete(key);
       return true;
     };
-    /** Counts a finished record; false when the partition's work must end here. */
-    const markProcessed = async (offset: string, heartbeat: boolean): Promise<boolean> => {
+    /**
+     * Counts a finished record; false when the partition's work must end here. A plain boolean when there was
+     * nothing to wait for (no commit or heartbeat due), which spares most records a turn of the event loop.
+     */
+    const markProcessed = (offset: string, heartbeat: boolean): boolean | Promise<boolean> => {
       if (this.#host.crashed()) return false;
       lastProcessed = offset;
       uncommitted += 1;
-      if (uncommitted >= COMMIT_RECORDS_MAX && !(await commitProcessed())) return false;
-      if (heartbeat) await batch.heartbeat();
-      return true;
+      if (uncommitted < COMMIT_RECORDS_MAX && !heartbeat) return true;
+      return (async () => {
+        if (uncommitted >= COMMIT_RECORDS_MAX && !(await commitProcessed())) return false;
+        if (heartbeat) await batch.heartbeat();
+        return true;
+      })();
     };
     const fail = async (error: unknown): Promise<void> => {
       if (error instanceof SimulatedCrash) {
@@ -211,7 +250,8 @@ export class BatchPipeline {
       while (next < records.length && entries.length < EVENTS_PER_TRANSACTION_MAX) {
         const record = records[next];
         if (record === undefined) break;
-        await prepareToDecode(this.#consumer, record);
+        const preparing = prepareToDecode(this.#consumer, record);
+        if (preparing !== null) await preparing;
         const prepared = prepareRecord(this.#consumer, record);
         if (prepared.kind === "wait" || prepared.kind === "reject") {
           if (entries.length === 0) {
@@ -254,15 +294,23 @@ export class BatchPipeline {
       );
       // A heartbeat after the group's last entry, and after each failed one, which waited for the broker to take its
       // retry or dead letter; the others finish in moments.
-      for (const [index, entry] of entries.slice(0, handled).entries()) {
-        try {
-          await this.#finishEntry(entry);
-        } catch (error) {
-          await fail(error);
-          return;
+      const tally = new OutcomeTally(this.#consumer);
+      try {
+        for (let index = 0; index < handled; index++) {
+          const entry = entries[index]!;
+          try {
+            const finishing = this.#finishEntry(entry, tally);
+            if (finishing !== null) await finishing;
+          } catch (error) {
+            await fail(error);
+            return;
+          }
+          const heartbeat = index === handled - 1 || entry.result?.kind === "failed";
+          const outcome = markProcessed(entry.record.offset, heartbeat);
+          if (!(outcome === true || (outcome !== false && (await outcome)))) return;
         }
-        const heartbeat = index === handled - 1 || entry.result?.kind === "failed";
-        if (!(await markProcessed(entry.record.offset, heartbeat))) return;
+      } finally {
+        tally.addToMetrics();
       }
       if (handled < entries.length) break;
     }

@@ -52,13 +52,15 @@ export interface GroupEntry {
   result: EventResult | null;
 }
 
-/** Lets the topic's serializer fetch what decoding the record needs (a writer's schema); decode reports failures. */
-export async function prepareToDecode(consumer: ResolvedConsumer, record: ConsumerRecord): Promise<void> {
+/**
+ * Lets the topic's serializer fetch what decoding the record needs (a writer's schema); decode reports failures.
+ * Null when the serializer needs nothing (JSON): then there is nothing to wait for, not even a turn.
+ */
+export function prepareToDecode(consumer: ResolvedConsumer, record: ConsumerRecord): Promise<void> | null {
   const definition = consumer.definitionOfTopic.get(record.topic);
-  if (definition === undefined || record.value === null) return;
-  await serializerFor(definition)
-    .prepareDecode?.(definition, record.value)
-    .catch(() => undefined);
+  if (definition === undefined || record.value === null) return null;
+  const preparing = serializerFor(definition).prepareDecode?.(definition, record.value);
+  return preparing === undefined ? null : preparing.catch(() => undefined);
 }
 
 /** Reads a record's headers and value; decides everything about it that needs neither database nor broker. */
