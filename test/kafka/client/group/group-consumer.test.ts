@@ -19,6 +19,13 @@ import { startBroker } from "../../../../src/broker/index.js";
 import { clientFor } from "../support.js";
 
 const HEARTBEAT = 12;
+/**
+ * The long fetch wait tests: an idle member's wait doubles from LONG_WAIT_BASE_MS, so after LONG_WAIT_IDLE_MS the fetch
+ * in flight has seconds more to wait than LONG_WAIT_READ_MS, the time a read that does not wait for it is given.
+ */
+const LONG_WAIT_BASE_MS = 100;
+const LONG_WAIT_IDLE_MS = 8_000;
+const LONG_WAIT_READ_MS = 3_500;
 const FAST = { sessionTimeoutMs: 2_000, heartbeatIntervalMs: 200, rebalanceTimeoutMs: 5_000, maxWaitMs: 200 } as const;
 
 async function produceMany(client: SluiceKafkaClient, topic: string, partitions: number, count: number, tag: string) {
@@ -179,21 +186,27 @@ describe("group consumer", () => {
     const quiet = await member(t, broker, "quiet", {
       groupId: "quiet-group",
       topics: ["quiet"],
+      maxWaitMs: LONG_WAIT_BASE_MS,
       idleMaxWaitMs: 30_000,
     });
     assert.ok(await eventually(() => quiet.consumer.assignment().length === 2, 20_000));
     quiet.consumer.pause("quiet", 1);
     await produceMany(admin, "quiet", 2, 2, "early");
     assert.ok(await eventually(() => quiet.seen.length === 1, 20_000), "partition 0's record while 1 is paused");
-    // The wait doubles from 200 ms while fetches come back empty: the fetch out after 16 s idle waits 12.8 s (from
-    // about 12.6 s), so without the cut the resumed partition would wait at least 9 s more.
-    const idleMs = 16_000;
-    await new Promise((resolve) => setTimeout(resolve, idleMs));
+    // The wait doubles from 100 ms while fetches come back empty: the fetch out after 8 s idle waits 6.4 s (from
+    // about 6.3 s), so without the cut the resumed partition would wait at least 4.7 s more.
+    await new Promise((resolve) => setTimeout(resolve, LONG_WAIT_IDLE_MS));
     quiet.consumer.resume("quiet", 1);
-    assert.ok(await eventually(() => quiet.seen.includes("early-1"), 6_000), "the resumed partition is read at once");
-    await new Promise((resolve) => setTimeout(resolve, idleMs));
+    assert.ok(
+      await eventually(() => quiet.seen.includes("early-1"), LONG_WAIT_READ_MS),
+      "the resumed partition is read at once",
+    );
+    await new Promise((resolve) => setTimeout(resolve, LONG_WAIT_IDLE_MS));
     await admin.produce({ topic: "quiet", partition: 0, records: [{ value: "busy" }] });
-    assert.ok(await eventually(() => quiet.seen.includes("busy"), 6_000), "a record ends the long wait at once");
+    assert.ok(
+      await eventually(() => quiet.seen.includes("busy"), LONG_WAIT_READ_MS),
+      "a record ends the long wait at once",
+    );
     await quiet.consumer.stop();
   });
 
@@ -201,11 +214,16 @@ describe("group consumer", () => {
     const broker = await brokerForTest(t);
     const admin = clientFor(t, broker);
     await admin.admin.createTopics([{ name: "joined", partitions: 2 }]);
-    const options = { groupId: "joined-group", topics: ["joined"], idleMaxWaitMs: 30_000 };
+    const options = {
+      groupId: "joined-group",
+      topics: ["joined"],
+      maxWaitMs: LONG_WAIT_BASE_MS,
+      idleMaxWaitMs: 30_000,
+    };
     const a = await member(t, broker, "a", options);
     assert.ok(await eventually(() => a.consumer.assignment().length === 2, 20_000));
-    // As in the test above: after 16 s idle, a's fetch in flight waits 12.8 s, from about 12.6 s.
-    await new Promise((resolve) => setTimeout(resolve, 16_000));
+    // As in the test above: after 8 s idle, a's fetch in flight waits 6.4 s, from about 6.3 s.
+    await new Promise((resolve) => setTimeout(resolve, LONG_WAIT_IDLE_MS));
     const b = await member(t, broker, "b", options);
     assert.ok(
       await eventually(() => a.consumer.assignment().length === 1 && b.consumer.assignment().length === 1, 10_000),
@@ -214,7 +232,10 @@ describe("group consumer", () => {
     await produceMany(admin, "joined", 2, 2, "after");
     // a's new generation reads at once, whatever its old generation's long fetch still waits for.
     const everyone = (): Set<string> => new Set([...a.seen, ...b.seen]);
-    assert.ok(await eventually(() => everyone().size === 2, 6_000), `read ${[...everyone()].join(", ")} of 2`);
+    assert.ok(
+      await eventually(() => everyone().size === 2, LONG_WAIT_READ_MS),
+      `read ${[...everyone()].join(", ")} of 2`,
+    );
     assert.ok(a.seen.length === 1 && b.seen.length === 1, "each member read its partition");
     await a.consumer.stop();
     await b.consumer.stop();
