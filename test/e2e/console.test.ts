@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { test, type TestContext } from "node:test";
+import { after, test, type TestContext } from "node:test";
 
 import { chromium, type Browser, type Page } from "playwright-core";
 
@@ -29,13 +29,23 @@ async function consoleInBrowser(
     return null;
   const scene = await consoleForTest(t, { auth, database });
   const url = await scene.gateway.listen();
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ["--no-sandbox"] });
-  t.after(() => browser.close());
-  return { scene, url, browser };
+  return { scene, url, browser: await sharedBrowser() };
 }
 
-async function open(browser: Browser, url: string): Promise<Page> {
+// One Chromium for the file: every test opens its pages in contexts of their own (browser.newPage makes one per page)
+// and closes them when it ends, so the tests share nothing but the browser process.
+let launched: Promise<Browser> | null = null;
+function sharedBrowser(): Promise<Browser> {
+  launched ??= chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ["--no-sandbox"] });
+  return launched;
+}
+after(async () => {
+  if (launched !== null) await (await launched).close();
+});
+
+async function open(t: TestContext, browser: Browser, url: string): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  t.after(() => page.close());
   page.setDefaultTimeout(STEP_TIMEOUT_MS);
   const errors: string[] = [];
   page.on("pageerror", (error) => errors.push(error.message));
@@ -62,7 +72,7 @@ test(
       });
     }
 
-    const page = await open(browser, `${url}/console/topics`);
+    const page = await open(t, browser, `${url}/console/topics`);
     await page.locator('#topics tr[data-topic="orders"]').waitFor();
     await page.locator("#topics a", { hasText: "orders" }).first().click();
     await page.waitForURL(`${url}/console/topics/orders`);
@@ -152,7 +162,7 @@ test("the console in a browser: live tail shows new messages, pauses and resumes
   const produce = (partition: number, value: string) =>
     scene.kafka.produce({ topic: "clicks", partition, records: [{ key: `k-${value}`, value }] });
 
-  const page = await open(browser, `${url}/console/topics/clicks/messages`);
+  const page = await open(t, browser, `${url}/console/topics/clicks/messages`);
   await page.locator("tr.message").first().waitFor();
   await page.locator("#live-start").click();
   await page.waitForURL(/live=true/);
@@ -209,7 +219,7 @@ test("the console in a browser: create a topic with partitions and configs", { t
   const started = await consoleInBrowser(t);
   if (started === null) return;
   const { scene, url, browser } = started;
-  const page = await open(browser, `${url}/console/topics`);
+  const page = await open(t, browser, `${url}/console/topics`);
   await page.locator("#create-topic").waitFor();
   await page.locator('#create-topic input[name="name"]').fill("ledger.compacted");
   await page.locator('#create-topic input[name="partitions"]').fill("3");
@@ -258,7 +268,7 @@ test(
     const { scene, url, browser } = started;
     await scene.kafka.admin.createTopics([{ name: "ledger", partitions: 1 }]);
 
-    const page = await open(browser, `${url}/console/topics`);
+    const page = await open(t, browser, `${url}/console/topics`);
     await page.locator("#sign-in").waitFor();
     await page.locator('#sign-in input[name="username"]').fill("bob");
     await page.locator('#sign-in input[name="password"]').fill(password);
@@ -323,7 +333,7 @@ test("the console in a browser: redrive a selected dead letter after a dry run",
     })),
   });
 
-  const page = await open(browser, `${url}/console/dead-letters`);
+  const page = await open(t, browser, `${url}/console/dead-letters`);
   await page.locator("#dead-letter-topics a", { hasText: "invoices" }).click();
   await page.locator("#dead-letters tbody tr").first().waitFor();
   assert.equal(await page.locator("#dead-letters tbody tr").count(), 2);
@@ -353,7 +363,7 @@ test(
     if (started === null) return;
     const { url, browser } = started;
 
-    const page = await open(browser, `${url}/console/outbox`);
+    const page = await open(t, browser, `${url}/console/outbox`);
     await page.locator("h3", { hasText: "Parked rows: 2" }).waitFor();
     const parkedRows = page.locator("section.parked tr", { hasText: "MESSAGE_TOO_LARGE" });
     assert.equal(await parkedRows.count(), 2);
