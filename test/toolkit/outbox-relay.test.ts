@@ -208,28 +208,29 @@ storeTest(
   async (t, target) => {
     const { client, db } = await publishingScene(t, target, [stockMoved]);
     await withStoppables(async (track) => {
-      const options = { db, client, idlePollIntervalMs: 200, idlePollIntervalMaxMs: 6_400, lagIntervalMs: 0 };
+      const options = { db, client, idlePollIntervalMs: 100, idlePollIntervalMaxMs: 3_200, lagIntervalMs: 0 };
       const exclusive = track(new OutboxRelay({ ...options, exclusiveDatabase: true }));
       await exclusive.start();
       assert.equal(exclusive.status().listening, true);
-      assert.equal(exclusive.status().idlePollMs, 200);
-      // Each poll that finds nothing doubles the wait: 200, 400, 800, 1600, 3200, then the ceiling.
-      await waitFor("the safety-net poll at its ceiling", () => exclusive.status().idlePollMs === 6_400, 30_000);
+      assert.equal(exclusive.status().idlePollMs, 100);
+      // Each poll that finds nothing doubles the wait: 100, 200, 400, 800, 1600, then the ceiling.
+      await waitFor("the safety-net poll at its ceiling", () => exclusive.status().idlePollMs === 3_200, 30_000);
 
       const startedAt = Date.now();
       await db.transaction((tx) => addToOutbox(tx, stockMoved, { sku: "late", sequence: 1 }));
       await waitFor("the row relayed", () => exclusive.status().published === 1, 20_000, 5);
       const latencyMs = Date.now() - startedAt;
-      // The relay waited 6.4 s between polls; only the commit's notification explains delivery well before that.
-      assert.ok(latencyMs < 5_000, `relayed after ${latencyMs} ms`);
-      assert.ok(exclusive.status().idlePollMs < 6_400, "the notification brought the poll back to its base interval");
+      // The relay waited 3.2 s between polls; only the commit's notification explains delivery well before that.
+      assert.ok(latencyMs < 2_500, `relayed after ${latencyMs} ms`);
+      assert.ok(exclusive.status().idlePollMs < 3_200, "the notification brought the poll back to its base interval");
       await exclusive.stop();
 
       // On a database other processes share, polls also find dead relays' leases: they stay regular.
       const shared = track(new OutboxRelay({ ...options, exclusiveDatabase: false, idlePollIntervalMaxMs: undefined }));
       await shared.start();
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-      assert.equal(shared.status().idlePollMs, 200);
+      // Doubling, the wait would be 800 ms by now.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.equal(shared.status().idlePollMs, 100);
       await shared.stop();
 
       // By default the safety net polls once a minute from the start on an exclusive database, every 10 s elsewhere.
@@ -280,12 +281,12 @@ storeTest(
       },
     });
     await withStoppables(async (track) => {
-      // A lease renewed every 100 ms while the relay holds the cursor: 15 renewals in 1.5 s, were it renewed idle.
+      // A lease renewed every 100 ms while the relay holds the cursor: 6 renewals in 600 ms, were it renewed idle.
       const relay = track(
         new OutboxRelay({ db: counting, client, exclusiveDatabase: true, leaseMs: 300, lagIntervalMs: 0 }),
       );
       await relay.start();
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await new Promise((resolve) => setTimeout(resolve, 600));
       assert.equal(renewals, 0, "renewals while idle");
       await db.transaction((tx) => addToOutbox(tx, stockMoved, { sku: "after-idle", sequence: 1 }));
       await waitFor("the row relayed after the idle lease ran out", () => relay.status().published === 1, 20_000, 5);
