@@ -13,7 +13,8 @@
 // says how many times slower than it it is. Queues and exchanges are named per run and deleted after it, since the
 // server is shared.
 // With --transport amqp-only only the RabbitMQ rows run, for profiling the AMQP transport on its own.
-// Run: npm run bench:toolkit [-- --quick | --events N] [--relay-only] [--database pglite|postgres] [--format json|avro] [--transport amqp|amqp-only]
+// With --repeat N each throughput measure (RabbitMQ's own rates too) runs N times and its row shows the median run.
+// Run: npm run bench:toolkit [-- --quick | --events N] [--repeat N] [--relay-only] [--database pglite|postgres] [--format json|avro] [--transport amqp|amqp-only]
 // With --consumer none-grouped,none,one,at-once,grouped only those consumer measures run (no relay or latency measure).
 
 import { mkdtempSync, rmSync } from "node:fs";
@@ -49,6 +50,7 @@ import {
 } from "../src/toolkit/index.js";
 import { addRawRatios, AMQP_RAW_PREFETCH, deleteAmqpNames, rawAmqp, type RawAmqpRow } from "./toolkit-amqp.js";
 import { startCpuMeter, type CpuMeter } from "./toolkit-cpu.js";
+import { medianRun, repeatCount, repeated } from "./toolkit-repeat.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -81,6 +83,8 @@ if (eventsArg !== undefined && !(Number.isSafeInteger(eventsArg) && eventsArg >=
   process.stderr.write("--events takes a whole number from 1000 to 1000000\n");
   process.exit(2);
 }
+/** --repeat N: each throughput measure runs N times and shows the median run, with the range. */
+const REPEAT = repeatCount(args);
 const RELAY_EVENTS = eventsArg ?? (quick ? 5_000 : 20_000);
 const CONSUMER_EVENTS = eventsArg ?? (quick ? 5_000 : 20_000);
 const OUTBOX_INSERT_BATCH = 500;
@@ -502,11 +506,11 @@ async function benchDatabase(kind: DatabaseKind, client: TransportClient, rows: 
     await db.exec(
       "CREATE TABLE bench_ledger (id bigserial PRIMARY KEY, entry_id text NOT NULL, account_id text NOT NULL, amount_cents integer NOT NULL)",
     );
-    if (consumerModesArg === undefined) rows.push(await relayThroughput(db, client, kind));
+    if (consumerModesArg === undefined) rows.push(await repeated(REPEAT, () => relayThroughput(db, client, kind)));
     if (!relayOnly) {
       for (const mode of ["none-grouped", "none", "one", "at-once", "grouped"] as const) {
         if (consumerModesArg !== undefined && !consumerModesArg.split(",").includes(mode)) continue;
-        rows.push(await consumerThroughput(db, client, kind, mode));
+        rows.push(await repeated(REPEAT, () => consumerThroughput(db, client, kind, mode)));
       }
       if (consumerModesArg === undefined) rows.push(...(await commitToHandlerLatency(db, client, kind)));
     }
@@ -558,7 +562,11 @@ async function main(): Promise<void> {
   let raw: RawAmqpRow[] = [];
   try {
     if (amqpClient !== null) {
-      raw = await rawAmqp(AMQP_URL, `${AMQP_PREFIX}raw`, RELAY_EVENTS, log);
+      const runs: RawAmqpRow[][] = [];
+      for (let run = 0; run < REPEAT; run++) runs.push(await rawAmqp(AMQP_URL, `${AMQP_PREFIX}raw`, RELAY_EVENTS, log));
+      raw = (["publish", "consume"] as const).map((kind) =>
+        medianRun(runs.flatMap((rowsOfRun) => rowsOfRun.filter((row) => row.kind === kind))),
+      );
       rows.push(...raw.map((row) => ({ ...row, transport: "amqplib", database: "-" })));
     }
     for (const transport of transports) {

@@ -5,7 +5,13 @@
 import { INBOX_TEXT_CHARS_MAX } from "../store/inbox.js";
 import type { ResolvedConsumer } from "./consumer-options.js";
 import { EventDecodeError, EventTooLargeError, ToolkitError, ToolkitErrorCode } from "./errors.js";
-import { EVENT_HEADERS, readEventHeaders, recordBytes, type ConsumedEvent, type EventHeaderValues } from "./event.js";
+import {
+  EVENT_HEADERS,
+  readEventHeaders,
+  recordBytesOver,
+  type ConsumedEvent,
+  type EventHeaderValues,
+} from "./event.js";
 import type { ConsumerRecord } from "./kafka/consumer.js";
 import { parseRetryHeaders, toError, withoutRetryHeaders } from "./retry.js";
 import { serializerFor } from "./serializer.js";
@@ -132,8 +138,8 @@ function decode(
         "events on this topic must carry a value",
     );
   }
-  const bytes = recordBytes(record.key, record.value, headers);
-  if (bytes > settings.eventBytesMax) return new EventTooLargeError(origin.topic, bytes, settings.eventBytesMax);
+  const bytes = recordBytesOver(record.key, record.value, headers, settings.eventBytesMax);
+  if (bytes !== null) return new EventTooLargeError(origin.topic, bytes, settings.eventBytesMax);
   const serializer = serializerFor(definition);
   if (envelope.contentType !== null && envelope.contentType !== serializer.contentType) {
     return new EventDecodeError(

@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { EventTooLargeError, InvalidArgumentError } from "./errors.js";
 import { serializerFor, type Serializer } from "./serializer.js";
 import type { TopicDefinition } from "./topic.js";
-import { childTraceparent, currentTraceparent, parseTraceparent } from "./tracing.js";
+import { childTraceparent, currentTraceparent, isValidTraceparent } from "./tracing.js";
 
 export const EVENT_HEADERS = {
   id: "sluice-event-id",
@@ -105,6 +105,24 @@ export function recordBytes(
   return bytes;
 }
 
+/**
+ * The bytes a record takes (as recordBytes counts them) when that is over bytesMax, or null when it is not. A UTF-16
+ * code unit is at most 3 bytes of UTF-8, so most records are known to fit from their lengths alone, without
+ * encoding every header to count it, which a consumer would do per event.
+ */
+export function recordBytesOver(
+  key: Buffer | null,
+  value: Buffer | null,
+  headers: Record<string, string>,
+  bytesMax: number,
+): number | null {
+  let bound = (key?.length ?? 0) + (value?.length ?? 0);
+  for (const name in headers) bound += 3 * (name.length + headers[name]!.length);
+  if (bound <= bytesMax) return null;
+  const bytes = recordBytes(key, value, headers);
+  return bytes > bytesMax ? bytes : null;
+}
+
 /** Header values as a Kafka client delivers them: bytes or text, and a list when a name repeats. */
 export type RawHeaderValue = Buffer | string | ReadonlyArray<Buffer | string> | undefined;
 
@@ -137,7 +155,7 @@ export function readEventHeaders(headers: Readonly<Record<string, string>>): Eve
     id: nonEmpty(headers[EVENT_HEADERS.id]),
     type: nonEmpty(headers[EVENT_HEADERS.type]),
     time: parsedTime === null || Number.isNaN(parsedTime.getTime()) ? null : parsedTime,
-    traceparent: parseTraceparent(traceparent) === null ? null : (traceparent ?? null),
+    traceparent: isValidTraceparent(traceparent) ? (traceparent ?? null) : null,
     contentType: nonEmpty(headers[EVENT_HEADERS.contentType]),
   };
 }

@@ -11,7 +11,8 @@ import { randomFillSync } from "node:crypto";
 const storage = new AsyncLocalStorage<string | null>();
 
 /** version 00, 32 hex trace id, 16 hex parent (span) id, 2 hex flags. */
-const TRACEPARENT_PATTERN = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+const TRACEPARENT_PATTERN = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+const TRACEPARENT_CHARS = 55;
 const ZERO_TRACE_ID = "0".repeat(32);
 const ZERO_SPAN_ID = "0".repeat(16);
 /** The "sampled" flag: a trace the toolkit starts is recorded unless a caller decides otherwise. */
@@ -28,13 +29,23 @@ export interface TraceContext {
  * new trace rather than fail in that case). Upper-case hex, version ff and all-zero ids are invalid.
  */
 export function parseTraceparent(value: string | null | undefined): TraceContext | null {
-  if (typeof value !== "string") return null;
-  const match = TRACEPARENT_PATTERN.exec(value.trim());
-  if (match === null) return null;
-  const [, version, traceId, spanId, flags] = match as unknown as [string, string, string, string, string];
-  if (version === "ff" || traceId === ZERO_TRACE_ID || spanId === ZERO_SPAN_ID) return null;
+  const text = validTraceparentText(value);
+  if (text === null) return null;
   // Later versions may append fields; the first four keep their meaning, which is all the toolkit reads.
-  return { traceId, spanId, flags };
+  return { traceId: text.slice(3, 35), spanId: text.slice(36, 52), flags: text.slice(53, 55) };
+}
+
+/** Whether parseTraceparent would accept the value; without building its parts, since a consumer asks per event. */
+export function isValidTraceparent(value: string | null | undefined): boolean {
+  return validTraceparentText(value) !== null;
+}
+
+function validTraceparentText(value: string | null | undefined): string | null {
+  if (typeof value !== "string") return null;
+  const text = value.length === TRACEPARENT_CHARS ? value : value.trim();
+  if (!TRACEPARENT_PATTERN.test(text)) return null;
+  if (text.startsWith("ff") || text.startsWith(ZERO_TRACE_ID, 3) || text.startsWith(ZERO_SPAN_ID, 36)) return null;
+  return text;
 }
 
 export function formatTraceparent(context: TraceContext): string {

@@ -10,6 +10,8 @@ import {
   EVENT_HEADERS,
   headersToStrings,
   readEventHeaders,
+  recordBytes,
+  recordBytesOver,
 } from "../../src/toolkit/event.js";
 import {
   EventDecodeError,
@@ -150,4 +152,21 @@ test("a topic's own serializer is prepared once and used for encoding", async ()
   assert.equal(first.value.toString(), "HI");
   assert.equal(first.headers[EVENT_HEADERS.contentType], "text/plain");
   assert.equal(prepared, 1);
+});
+
+test("recordBytesOver counts the bytes exactly when a record may be over the limit", () => {
+  const key = Buffer.from("k1");
+  const value = Buffer.alloc(10);
+  // "é" is one UTF-16 code unit and two bytes of UTF-8; "😀" is two code units and four bytes.
+  const headers = { name: "é😀" };
+  const exact = recordBytes(key, value, headers);
+  assert.equal(exact, 2 + 10 + 4 + 2 + 4);
+  assert.equal(recordBytesOver(key, value, headers, exact), null);
+  assert.equal(recordBytesOver(key, value, headers, exact - 1), exact);
+  assert.equal(recordBytesOver(null, null, {}, 0), null);
+  assert.equal(recordBytesOver(null, Buffer.alloc(5), {}, 4), 5);
+  // Within the bound from lengths alone, nothing is encoded; past it, the exact count decides.
+  const ascii = { traceparent: "x".repeat(100) };
+  assert.equal(recordBytesOver(null, value, ascii, 10 + 11 + 100), null);
+  assert.equal(recordBytesOver(null, value, ascii, 10 + 11 + 99), 10 + 11 + 100);
 });

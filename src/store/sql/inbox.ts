@@ -1,7 +1,7 @@
 // Statements for the idempotent consumer's inbox (table sluice_inbox, migration 0001).
 
 import { invalidArgument } from "../errors.js";
-import { sql, type SqlStatement } from "./statement.js";
+import { integerArrayParam, sql, textArrayParam, type SqlStatement } from "./statement.js";
 
 export const INBOX_CLEANUP_LIMIT_MAX = 10_000;
 /** Events per batched insert or delete; one consumer transaction holds far fewer. */
@@ -33,7 +33,13 @@ function inboxEventColumns(consumerGroup: string, events: readonly Omit<InboxEve
     partitions.push(event.partition);
     offsets.push(event.offset);
   }
-  return [consumerGroup, ids, topics, partitions, offsets];
+  return [
+    consumerGroup,
+    textArrayParam(ids),
+    textArrayParam(topics),
+    integerArrayParam(partitions),
+    integerArrayParam(offsets),
+  ];
 }
 
 /**

@@ -1,0 +1,47 @@
+// --repeat N for bench:toolkit: each measure runs N times and its row is the run with the median rate, its result
+// saying the range, since on a shared machine one run of a second or two can be a third off either way.
+
+export interface RateRow {
+  events: number;
+  seconds: number;
+  result: string;
+}
+
+const REPEAT_MAX = 20;
+
+/** The --repeat argument: how many times each measure runs (1 when absent); exits with usage when invalid. */
+export function repeatCount(args: readonly string[]): number {
+  if (!args.includes("--repeat")) return 1;
+  const count = Number(args[args.indexOf("--repeat") + 1]);
+  if (!Number.isSafeInteger(count) || count < 1 || count > REPEAT_MAX) {
+    process.stderr.write(`--repeat takes a whole number from 1 to ${REPEAT_MAX}\n`);
+    process.exit(2);
+  }
+  return count;
+}
+
+function rate(row: RateRow): number {
+  return row.seconds > 0 ? row.events / row.seconds : 0;
+}
+
+/** The run with the median rate (the lower middle one of an even count), its result naming the others' range. */
+export function medianRun<T extends RateRow>(runs: readonly T[]): T {
+  if (runs.length === 0) throw new Error("medianRun needs at least one run");
+  if (runs.length === 1) return runs[0]!;
+  const sorted = [...runs].sort((a, b) => rate(a) - rate(b));
+  const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  const format = (value: number): string => Math.round(value).toLocaleString("en-US");
+  return {
+    ...median,
+    result:
+      `${median.result}, median of ${runs.length} ` +
+      `(${format(rate(sorted[0]!))} – ${format(rate(sorted[sorted.length - 1]!))})`,
+  };
+}
+
+/** Runs measure count times, one after another, and returns the median run. */
+export async function repeated<T extends RateRow>(count: number, measure: () => Promise<T>): Promise<T> {
+  const runs: T[] = [];
+  for (let run = 0; run < count; run++) runs.push(await measure());
+  return medianRun(runs);
+}
