@@ -21,6 +21,13 @@ function checkBatch(count: number): void {
   }
 }
 
+/** One inbox row per event of the arrays, in their order (see inboxEventColumns for the parameters). */
+const INSERT_INBOX_EVENTS = `INSERT INTO sluice_inbox (consumer_group, event_id, topic, partition, record_offset)
+SELECT $1, event.id, event.topic, event.partition, event.record_offset
+FROM unnest($2::text[], $3::text[], $4::integer[], $5::bigint[]) WITH ORDINALITY
+  AS event (id, topic, partition, record_offset, position)
+ORDER BY event.position`;
+
 /** The parameters of an inbox insert: the group, then one array per column. */
 function inboxEventColumns(consumerGroup: string, events: readonly Omit<InboxEventKey, "consumerGroup">[]): unknown[] {
   const ids: string[] = [];
@@ -54,11 +61,7 @@ export function insertInboxEvents(
 ): SqlStatement<{ event_id: string }> {
   checkBatch(events.length);
   return sql(
-    `INSERT INTO sluice_inbox (consumer_group, event_id, topic, partition, record_offset)
-SELECT $1, event.id, event.topic, event.partition, event.record_offset
-FROM unnest($2::text[], $3::text[], $4::integer[], $5::bigint[]) WITH ORDINALITY
-  AS event (id, topic, partition, record_offset, position)
-ORDER BY event.position
+    `${INSERT_INBOX_EVENTS}
 ON CONFLICT (consumer_group, event_id) DO NOTHING
 RETURNING event_id`,
     inboxEventColumns(consumerGroup, events),
@@ -77,14 +80,7 @@ export function insertNewInboxEvents(
   events: readonly Omit<InboxEventKey, "consumerGroup">[],
 ): SqlStatement<never> {
   checkBatch(events.length);
-  return sql(
-    `INSERT INTO sluice_inbox (consumer_group, event_id, topic, partition, record_offset)
-SELECT $1, event.id, event.topic, event.partition, event.record_offset
-FROM unnest($2::text[], $3::text[], $4::integer[], $5::bigint[]) WITH ORDINALITY
-  AS event (id, topic, partition, record_offset, position)
-ORDER BY event.position`,
-    inboxEventColumns(consumerGroup, events),
-  );
+  return sql(INSERT_INBOX_EVENTS, inboxEventColumns(consumerGroup, events));
 }
 
 /** Takes back inbox records written earlier in the same transaction, for events whose work was not done. */
