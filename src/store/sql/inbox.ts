@@ -93,8 +93,9 @@ export function deleteInboxEvents(consumerGroup: string, eventIds: readonly stri
 }
 
 /**
- * Deletes up to limit records processed more than olderThanMs ago, oldest first; run it until it deletes nothing.
- * An event redelivered after its record is gone is processed again, so the window must outlast redelivery.
+ * Deletes up to limit records processed more than olderThanMs ago, oldest first; run it until it deletes fewer than
+ * limit. It deletes the rows it found by their addresses rather than looking each one up again by its key. An event
+ * redelivered after its record is gone is processed again, so the window must outlast redelivery.
  */
 export function deleteInboxEventsBefore(olderThanMs: number, limit: number): SqlStatement<never> {
   if (!Number.isFinite(olderThanMs) || olderThanMs < 0) {
@@ -103,14 +104,16 @@ export function deleteInboxEventsBefore(olderThanMs: number, limit: number): Sql
   if (!Number.isInteger(limit) || limit < 1 || limit > INBOX_CLEANUP_LIMIT_MAX) {
     throw invalidArgument("limit", `must be an integer from 1 to ${INBOX_CLEANUP_LIMIT_MAX}, got ${String(limit)}`);
   }
+  // The subquery's snapshot keeps the rows it found from being vacuumed, so no address can be reused by another row
+  // before the DELETE reaches it; a row another cleanup deleted meanwhile is skipped.
   return sql(
     `DELETE FROM sluice_inbox
-WHERE (consumer_group, event_id) IN (
-  SELECT consumer_group, event_id FROM sluice_inbox
+WHERE ctid = ANY (ARRAY(
+  SELECT ctid FROM sluice_inbox
   WHERE processed_at < statement_timestamp() - $1::double precision * interval '1 millisecond'
   ORDER BY processed_at
   LIMIT $2
-)`,
+))`,
     [olderThanMs, limit],
   );
 }
