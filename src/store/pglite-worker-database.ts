@@ -7,22 +7,8 @@
 import { readFile } from "node:fs/promises";
 import { Worker } from "node:worker_threads";
 
-import type {
-  Database,
-  DatabaseSession,
-  Queryable,
-  QueryResult,
-  ResolvedDatabaseOptions,
-  StoreLogger,
-} from "./database-types.js";
-import {
-  closedError,
-  StoreError,
-  StoreErrorCode,
-  transactionFinishedError,
-  transactionRolledBackError,
-} from "./errors.js";
-import { quoteIdentifier, validateIdentifier, validateSchemaName } from "./identifiers.js";
+import type { Database, Queryable, QueryResult, ResolvedDatabaseOptions, StoreLogger } from "./database-types.js";
+import { StoreError, StoreErrorCode, transactionRolledBackError } from "./errors.js";
 import { deliverNotification } from "./notifications.js";
 import {
   deserializeError,
@@ -32,7 +18,7 @@ import {
   type PgliteWorkerRequest,
   type WorkerQueryResult,
 } from "./pglite-worker-protocol.js";
-import { assertOutsideTransaction, runInTransactionScope } from "./transaction-scope.js";
+import { PgliteTransactionHandle, PgliteView, type PgliteViewHost } from "./pglite-view.js";
 
 /** Calls waiting for the worker at most, unless the options say otherwise; past it a call fails at once. */
 export const DEFAULT_PGLITE_WORKER_REQUESTS_MAX = 10_000;
@@ -85,7 +71,7 @@ function workerFailedError(cause: unknown): StoreError {
 }
 
 /** The worker thread and what every view of it shares: the calls waiting for replies, the listeners, the state. */
-class WorkerHost {
+class WorkerHost implements PgliteViewHost {
   readonly #pending = new Map<number, { resolve: (reply: Reply) => void; reject: (error: Error) => void }>();
   readonly #listeners = new Map<number, (payload: string) => void>();
   #nextRequestId = OPEN_REQUEST_ID + 1;
@@ -183,10 +169,7 @@ class WorkerHost {
   }
 }
 
-class WorkerTransactionHandle implements Queryable {
-  #finished = false;
-  #failed = false;
-  #running = 0;
+class WorkerTransactionHandle extends PgliteTransactionHandle {
   /** Statements sent; with none, the worker never began the transaction and its end needs no message. */
   sent = 0;
 
@@ -194,11 +177,8 @@ class WorkerTransactionHandle implements Queryable {
     private readonly host: WorkerHost,
     private readonly transactionId: number,
     private readonly searchPath: string | null,
-  ) {}
-
-  /** Whether a statement failed, or one is still running, which the work did not await and which may yet fail. */
-  get mayBeAborted(): boolean {
-    return this.#failed || this.#running > 0;
+  ) {
+    super();
   }
 
   async query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
@@ -210,76 +190,44 @@ class WorkerTransactionHandle implements Queryable {
     await this.#run({ kind: "exec", script });
   }
 
-  finish(): void {
-    this.#finished = true;
-  }
-
-  async #run(
+  #run(
     statement: { kind: "query"; sql: string; params: unknown[] } | { kind: "exec"; script: string },
   ): Promise<WorkerQueryResult | undefined> {
-    if (this.#finished) throw transactionFinishedError();
-    this.#running += 1;
-    this.sent += 1;
-    try {
-      return await this.host.call({ ...statement, transactionId: this.transactionId, searchPath: this.searchPath });
-    } catch (error) {
-      this.#failed = true;
-      throw error;
-    } finally {
-      this.#running -= 1;
-    }
+    return this.track(() => {
+      this.sent += 1;
+      return this.host.call({ ...statement, transactionId: this.transactionId, searchPath: this.searchPath });
+    });
   }
 }
 
-class PgliteWorkerDatabase implements Database {
-  readonly kind = "pglite";
-  readonly supportsListen = true;
-  readonly #host: WorkerHost;
-  /** SET LOCAL search_path for a view of another schema than the session's; null for the session's own. */
-  readonly #searchPath: string | null;
-  /** True for the database openPgliteWorkerDatabase returned, whose close() ends the thread; false for views. */
-  readonly #ownsHost: boolean;
-  #retired = false;
-
-  constructor(
-    host: WorkerHost,
-    readonly schema: string,
-    ownsHost: boolean,
-  ) {
-    this.#host = host;
-    this.#ownsHost = ownsHost;
-    this.#searchPath = schema === host.sessionSchema ? null : `SET LOCAL search_path TO ${quoteIdentifier(schema)}`;
-  }
-
+class PgliteWorkerDatabase extends PgliteView<WorkerHost> {
   async query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
-    this.#assertUsable("query()");
+    this.assertUsable("query()");
     const values = params === undefined ? [] : [...params];
     return toQueryResult(
-      await this.#host.call({ kind: "query", transactionId: null, searchPath: this.#searchPath, sql, params: values }),
+      await this.host.call({ kind: "query", transactionId: null, searchPath: this.searchPath, sql, params: values }),
     );
   }
 
   async exec(script: string): Promise<void> {
-    this.#assertUsable("exec()");
-    await this.#host.call({ kind: "exec", transactionId: null, searchPath: this.#searchPath, script });
+    this.assertUsable("exec()");
+    await this.host.call({ kind: "exec", transactionId: null, searchPath: this.searchPath, script });
   }
 
   async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
-    this.#assertUsable("transaction()");
-    const host = this.#host;
+    this.assertUsable("transaction()");
+    const host = this.host;
     const transactionId = host.nextTransactionId++;
-    const handle = new WorkerTransactionHandle(host, transactionId, this.#searchPath);
+    const handle = new WorkerTransactionHandle(host, transactionId, this.searchPath);
     let result: T;
     try {
-      // Every view shares the one session, so a call on any of them inside this transaction would wait forever.
-      result = await runInTransactionScope([host], () => work(handle));
+      result = await this.runWork(handle, work);
     } catch (error) {
-      handle.finish();
       if (handle.sent > 0) await host.send({ kind: "end", transactionId, commit: false, checkAborted: false }, false);
       throw error;
     }
-    handle.finish();
     if (handle.sent === 0) return result;
+    // The worker asks a transaction that may be aborted before committing it (see assertNotAborted).
     const reply = await host.send(
       { kind: "end", transactionId, commit: true, checkAborted: handle.mayBeAborted },
       false,
@@ -291,10 +239,8 @@ class PgliteWorkerDatabase implements Database {
     return result;
   }
 
-  async listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
-    this.#assertUsable("listen()");
-    validateIdentifier("channel", channel);
-    const host = this.#host;
+  protected async subscribe(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
+    const host = this.host;
     const listenId = host.addListener((payload) => deliverNotification(channel, payload, onNotify, host.logger));
     try {
       await host.call({ kind: "listen", listenId, channel });
@@ -311,22 +257,12 @@ class PgliteWorkerDatabase implements Database {
     };
   }
 
-  async withSession<T>(work: (session: DatabaseSession) => Promise<T>): Promise<T> {
-    this.#assertUsable("withSession()");
-    return work(this);
+  protected view(schema: string): Database {
+    return new PgliteWorkerDatabase(this.host, schema, false);
   }
 
-  withSchema(schema: string): Database {
-    if (this.#host.closed) throw closedError();
-    return new PgliteWorkerDatabase(this.#host, validateSchemaName("schema", schema), false);
-  }
-
-  async close(): Promise<void> {
-    const wasRetired = this.#retired;
-    this.#retired = true;
-    const host = this.#host;
-    if (!this.#ownsHost || wasRetired || host.closed) return;
-    host.closed = true;
+  protected async closeHost(): Promise<void> {
+    const host = this.host;
     try {
       if (host.failure === null) {
         const reply = await host.send({ kind: "close" }, false);
@@ -335,13 +271,6 @@ class PgliteWorkerDatabase implements Database {
     } finally {
       await host.worker.terminate();
     }
-  }
-
-  #assertUsable(operation: string): void {
-    const host = this.#host;
-    if (host.closed || this.#retired) throw closedError();
-    if (host.failure !== null) throw host.failure;
-    assertOutsideTransaction(host, operation);
   }
 }
 

@@ -3,12 +3,11 @@
 // pglite-worker-protocol.ts one at a time, in the order they arrive; while a transaction is open, only that
 // transaction's statements run, and the rest wait for its end, as PGlite's own lock makes them do in one thread.
 
-import { mkdir } from "node:fs/promises";
 import { parentPort, workerData } from "node:worker_threads";
 
-import { PGlite, type Results, type Transaction } from "@electric-sql/pglite";
+import type { PGlite, Results, Transaction } from "@electric-sql/pglite";
 
-import { quoteIdentifier } from "./identifiers.js";
+import { assertNotAborted, openPglite, rowCountOf, runWithSearchPath } from "./pglite-instance.js";
 import {
   OPEN_REQUEST_ID,
   serializeError,
@@ -17,7 +16,7 @@ import {
   type PgliteWorkerRequest,
   type WorkerQueryResult,
 } from "./pglite-worker-protocol.js";
-import { BYTEA_ARRAY_OID, BYTEA_OID, PGLITE_VALUE_TYPES } from "./value-types.js";
+import { BYTEA_ARRAY_OID, BYTEA_OID } from "./value-types.js";
 
 type StatementRequest = Extract<PgliteWorkerRequest, { kind: "query" | "exec" }>;
 type TransactionRequest = StatementRequest | Extract<PgliteWorkerRequest, { kind: "end" }>;
@@ -33,11 +32,18 @@ function toWorkerResult(result: Results<Record<string, unknown>>): WorkerQueryRe
   for (const field of result.fields) {
     if (field.dataTypeID === BYTEA_OID || field.dataTypeID === BYTEA_ARRAY_OID) byteaColumns.push(field.name);
   }
-  return {
-    rows: result.rows,
-    rowCount: result.rowCount ?? result.affectedRows ?? result.rows.length,
-    byteaColumns,
-  };
+  return { rows: result.rows, rowCount: rowCountOf(result), byteaColumns };
+}
+
+async function runStatement(
+  target: PGlite | Transaction,
+  request: StatementRequest,
+): Promise<{ result?: WorkerQueryResult }> {
+  if (request.kind === "exec") {
+    await target.exec(request.script);
+    return {};
+  }
+  return { result: toWorkerResult(await target.query(request.sql, request.params)) };
 }
 
 /** The transaction the worker is inside: its statements, queued until it takes them. */
@@ -85,7 +91,11 @@ class PgliteWorker {
             await this.#runTransaction(request);
             return;
           }
-          send({ kind: "ok", id: request.id, ...(await this.#statement(this.pglite, request)) });
+          send({
+            kind: "ok",
+            id: request.id,
+            ...(await runWithSearchPath(this.pglite, request.searchPath, (target) => runStatement(target, request))),
+          });
           return;
         case "end":
           // The transaction never began in the worker: it ran no statement, or its BEGIN failed (and with it every
@@ -118,22 +128,6 @@ class PgliteWorker {
     }
   }
 
-  /** Runs one statement, outside a transaction (with a view's search path in one of its own) or inside one. */
-  async #statement(target: PGlite | Transaction, request: StatementRequest): Promise<{ result?: WorkerQueryResult }> {
-    if (request.searchPath !== null && target === this.pglite) {
-      const searchPath = request.searchPath;
-      return this.pglite.transaction(async (transaction) => {
-        await transaction.exec(searchPath);
-        return this.#statement(transaction, request);
-      });
-    }
-    if (request.kind === "exec") {
-      await target.exec(request.script);
-      return {};
-    }
-    return { result: toWorkerResult(await target.query(request.sql, request.params)) };
-  }
-
   /** Begins a transaction with its first statement, and runs its statements as they come until its end. */
   async #runTransaction(first: StatementRequest): Promise<void> {
     const id = first.transactionId as number;
@@ -163,7 +157,7 @@ class PgliteWorker {
           const request = await next();
           if (request.kind !== "end") {
             try {
-              send({ kind: "ok", id: request.id, ...(await this.#statement(transaction, request)) });
+              send({ kind: "ok", id: request.id, ...(await runStatement(transaction, request)) });
             } catch (error) {
               send({ kind: "failed", id: request.id, error: serializeError(error) });
             }
@@ -173,7 +167,7 @@ class PgliteWorker {
           if (!request.commit) throw new RollingBack();
           if (request.checkAborted) {
             try {
-              await transaction.query("SELECT 1");
+              await assertNotAborted(transaction);
             } catch (error) {
               end.reply = { kind: "failed", id: request.id, error: serializeError(error), rolledBack: true };
               throw new RollingBack();
@@ -199,26 +193,15 @@ class PgliteWorker {
 /** Thrown out of PGlite's transaction callback to roll the transaction back. */
 class RollingBack extends Error {}
 
-async function open(data: PgliteWorkerData): Promise<PGlite> {
-  if (data.dataDir !== null) await mkdir(data.dataDir, { recursive: true });
-  const pglite = await PGlite.create({
-    ...(data.dataDir === null ? {} : { dataDir: data.dataDir }),
-    ...(data.snapshot === null ? {} : { loadDataDir: new Blob([data.snapshot]) }),
-    pgliteWasmModule: data.pgliteWasmModule,
-    initdbWasmModule: data.initdbWasmModule,
-    ...PGLITE_VALUE_TYPES,
-  });
-  try {
-    await pglite.exec(`SET search_path TO ${quoteIdentifier(data.schema)}`);
-  } catch (error) {
-    await pglite.close();
-    throw error;
-  }
-  return pglite;
-}
-
 try {
-  const worker = new PgliteWorker(await open(workerData as PgliteWorkerData));
+  const data = workerData as PgliteWorkerData;
+  const pglite = await openPglite({
+    dataDir: data.dataDir,
+    snapshot: data.snapshot === null ? null : new Blob([data.snapshot]),
+    schema: data.schema,
+    modules: { pgliteWasmModule: data.pgliteWasmModule, initdbWasmModule: data.initdbWasmModule },
+  });
+  const worker = new PgliteWorker(pglite);
   port.on("message", (request: PgliteWorkerRequest) => worker.receive(request));
   send({ kind: "opened", id: OPEN_REQUEST_ID });
 } catch (error) {

@@ -5,14 +5,9 @@ import type { Writable } from "node:stream";
 import pg from "pg";
 
 import type { Database, DatabaseSession, Queryable, QueryResult, ResolvedDatabaseOptions } from "./database-types.js";
-import {
-  closedError,
-  StoreError,
-  StoreErrorCode,
-  transactionFinishedError,
-  transactionRolledBackError,
-} from "./errors.js";
-import { quoteIdentifier, validateIdentifier, validateSchemaName } from "./identifiers.js";
+import { DatabaseView } from "./database-view.js";
+import { StoreError, StoreErrorCode, transactionFinishedError, transactionRolledBackError } from "./errors.js";
+import { quoteIdentifier } from "./identifiers.js";
 import { PostgresListener } from "./postgres-listener.js";
 import { PreparedStatements } from "./prepared-statements.js";
 import { assertOutsideTransaction, runInTransactionScope } from "./transaction-scope.js";
@@ -228,27 +223,15 @@ interface PostgresHost {
   closed: boolean;
 }
 
-class PostgresDatabase implements Database {
+class PostgresDatabase extends DatabaseView<PostgresHost> {
   readonly kind = "postgres";
-  readonly supportsListen = true;
-  readonly schema: string;
-  readonly #host: PostgresHost;
-  /** True for the database openPostgresDatabase returned, whose close() ends the pool; false for its views. */
-  readonly #ownsHost: boolean;
-  #retired = false;
-
-  constructor(host: PostgresHost, schema: string, ownsHost: boolean) {
-    this.#host = host;
-    this.schema = schema;
-    this.#ownsHost = ownsHost;
-  }
 
   async query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
-    this.#assertUsable("query()");
+    this.assertUsable("query()");
     const client = await this.#checkout();
     let failed: Error | undefined;
     try {
-      return await runStatement<Row>(client, this.#host.prepared, sql, params);
+      return await runStatement<Row>(client, this.host.prepared, sql, params);
     } catch (error) {
       // A connection whose statement failed for a reason other than the statement may be broken; pg tells by
       // ending it, and a plain statement error leaves it usable.
@@ -260,7 +243,7 @@ class PostgresDatabase implements Database {
   }
 
   async exec(script: string): Promise<void> {
-    this.#assertUsable("exec()");
+    this.assertUsable("exec()");
     const client = await this.#checkout();
     let failed: Error | undefined;
     try {
@@ -274,12 +257,12 @@ class PostgresDatabase implements Database {
   }
 
   async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
-    this.#assertUsable("transaction()");
+    this.assertUsable("transaction()");
     const client = await this.#checkout();
     let brokenBy: Error | null = null;
     try {
-      const owners = this.#host.options.detectNestedUse ? [this] : null;
-      return await runClientTransaction(client, this.#host.prepared, owners, work, (error) => {
+      const owners = this.host.options.detectNestedUse ? [this] : null;
+      return await runClientTransaction(client, this.host.prepared, owners, work, (error) => {
         brokenBy = error;
       });
     } finally {
@@ -287,10 +270,8 @@ class PostgresDatabase implements Database {
     }
   }
 
-  async listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
-    this.#assertUsable("listen()");
-    validateIdentifier("channel", channel);
-    const host = this.#host;
+  protected async subscribe(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
+    const host = this.host;
     host.listener ??= new PostgresListener(
       host.listenerConfig,
       host.options.listenReconnectDelayMsMax,
@@ -300,9 +281,9 @@ class PostgresDatabase implements Database {
   }
 
   async withSession<T>(work: (session: DatabaseSession) => Promise<T>): Promise<T> {
-    this.#assertUsable("withSession()");
+    this.assertUsable("withSession()");
     const client = await this.#checkout();
-    const session = new PostgresSession(client, this, this.#host.options.detectNestedUse, this.#host.prepared);
+    const session = new PostgresSession(client, this, this.host.options.detectNestedUse, this.host.prepared);
     let failed = false;
     try {
       return await work(session);
@@ -318,23 +299,26 @@ class PostgresDatabase implements Database {
     }
   }
 
-  withSchema(schema: string): Database {
-    if (this.#host.closed) throw closedError();
-    return new PostgresDatabase(this.#host, validateSchemaName("schema", schema), false);
+  protected view(schema: string): Database {
+    return new PostgresDatabase(this.host, schema, false);
   }
 
-  async close(): Promise<void> {
-    const wasRetired = this.#retired;
-    this.#retired = true;
-    if (!this.#ownsHost || wasRetired || this.#host.closed) return;
-    this.#host.closed = true;
-    await this.#host.listener?.close();
-    await this.#host.pool.end();
+  protected async closeHost(): Promise<void> {
+    await this.host.listener?.close();
+    await this.host.pool.end();
+  }
+
+  /**
+   * A transaction holds a connection of its own, so a call beside it waits for nothing; detectNestedUse refuses the
+   * calls on this view inside its own transactions, which would run outside them.
+   */
+  protected get nestingOwner(): object {
+    return this;
   }
 
   /** A pooled connection whose search_path is this database's schema. */
   async #checkout(): Promise<pg.PoolClient> {
-    const host = this.#host;
+    const host = this.host;
     const client = await host.pool.connect();
     if (!host.connectionSchemas.has(client)) {
       // A checked-out connection that breaks emits "error", which would end the process without a listener; the
@@ -354,11 +338,6 @@ class PostgresDatabase implements Database {
     }
     host.connectionSchemas.set(client, this.schema);
     return client;
-  }
-
-  #assertUsable(operation: string): void {
-    if (this.#host.closed || this.#retired) throw closedError();
-    assertOutsideTransaction(this, operation);
   }
 }
 

@@ -112,6 +112,33 @@ storeTest("records older than the window are cleaned up in bounded batches", asy
   assert.equal(await recordInboxEvent(db, event("old-1")), true);
 });
 
+storeTest(
+  "with thousands of old records, each cleanup deletes its limit until only newer ones remain",
+  async (_t, target) => {
+    const db = await target.open();
+    const key = (eventId: string) => ({ eventId, topic: "orders", partition: 0, offset: 1 });
+    const ids = (prefix: string, count: number) => Array.from({ length: count }, (_, index) => `${prefix}-${index}`);
+    for (let start = 0; start < 5_000; start += 1_000) {
+      await db.transaction((tx) => recordInboxEvents(tx, "billing", ids(`old-${start}`, 1_000).map(key)));
+    }
+    await db.query("UPDATE sluice_inbox SET processed_at = processed_at - interval '8 days'");
+    await db.transaction((tx) => recordInboxEvents(tx, "billing", ids("new", 100).map(key)));
+    const weekMs = 7 * 24 * 60 * 60 * 1000;
+    const deleted: number[] = [];
+    for (let call = 0; call < 6; call++) {
+      // Events keep arriving between the calls; the cleanup leaves them alone.
+      await recordInboxEvent(db, { consumerGroup: "billing", ...key(`late-${call}`) });
+      deleted.push(await deleteInboxEventsBefore(db, { olderThanMs: weekMs, limit: 1_000 }));
+    }
+    assert.deepEqual(deleted, [1_000, 1_000, 1_000, 1_000, 1_000, 0]);
+    const { rows } = await db.query<{ event_id: string }>("SELECT event_id FROM sluice_inbox ORDER BY event_id");
+    assert.deepEqual(
+      rows.map((row) => row.event_id),
+      [...ids("late", 6), ...ids("new", 100)].sort(),
+    );
+  },
+);
+
 storeTest("bad inbox input is refused with the field named", async (_t, target) => {
   const db = await target.open();
   const invalid = (field: string) => (error: unknown) =>

@@ -21,6 +21,28 @@ export async function readSettled(db: Database, options: Parameters<typeof readO
   }
 }
 
+/**
+ * Reads for a relay from options.after to the end, as the relay does over several reads: a read returns the rows
+ * before the first one an older transaction holds back, and says whether the next row is held back, so rows of a
+ * later transaction may need another read once the older one ends.
+ */
+export async function readThrough(db: Database, options: Parameters<typeof readOutboxBatch>[1]): Promise<OutboxRead> {
+  const deadline = Date.now() + SETTLE_WAIT_MS_MAX;
+  const records: OutboxRead["records"] = [];
+  let after = options.after;
+  for (;;) {
+    const read = await readOutboxBatch(db, { ...options, after });
+    records.push(...read.records);
+    const last = read.records[read.records.length - 1];
+    if (last !== undefined) after = { xid: last.xid, id: last.id };
+    else if (!read.heldBack) return { ...read, records };
+    else {
+      assert.ok(Date.now() < deadline, `rows were still held back after ${SETTLE_WAIT_MS_MAX} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+}
+
 /** Reads for a relay and returns the ids it got, in order. */
 export async function readIds(db: Database, options: Parameters<typeof readOutboxBatch>[1]): Promise<number[]> {
   const read = await readSettled(db, options);

@@ -1,7 +1,7 @@
 // Statements for the idempotent consumer's inbox (table sluice_inbox, migration 0001).
 
 import { invalidArgument } from "../errors.js";
-import { sql, type SqlStatement } from "./statement.js";
+import { integerArrayParam, sql, textArrayParam, type SqlStatement } from "./statement.js";
 
 export const INBOX_CLEANUP_LIMIT_MAX = 10_000;
 /** Events per batched insert or delete; one consumer transaction holds far fewer. */
@@ -21,6 +21,13 @@ function checkBatch(count: number): void {
   }
 }
 
+/** One inbox row per event of the arrays, in their order (see inboxEventColumns for the parameters). */
+const INSERT_INBOX_EVENTS = `INSERT INTO sluice_inbox (consumer_group, event_id, topic, partition, record_offset)
+SELECT $1, event.id, event.topic, event.partition, event.record_offset
+FROM unnest($2::text[], $3::text[], $4::integer[], $5::bigint[]) WITH ORDINALITY
+  AS event (id, topic, partition, record_offset, position)
+ORDER BY event.position`;
+
 /** The parameters of an inbox insert: the group, then one array per column. */
 function inboxEventColumns(consumerGroup: string, events: readonly Omit<InboxEventKey, "consumerGroup">[]): unknown[] {
   const ids: string[] = [];
@@ -33,7 +40,13 @@ function inboxEventColumns(consumerGroup: string, events: readonly Omit<InboxEve
     partitions.push(event.partition);
     offsets.push(event.offset);
   }
-  return [consumerGroup, ids, topics, partitions, offsets];
+  return [
+    consumerGroup,
+    textArrayParam(ids),
+    textArrayParam(topics),
+    integerArrayParam(partitions),
+    integerArrayParam(offsets),
+  ];
 }
 
 /**
@@ -48,11 +61,7 @@ export function insertInboxEvents(
 ): SqlStatement<{ event_id: string }> {
   checkBatch(events.length);
   return sql(
-    `INSERT INTO sluice_inbox (consumer_group, event_id, topic, partition, record_offset)
-SELECT $1, event.id, event.topic, event.partition, event.record_offset
-FROM unnest($2::text[], $3::text[], $4::integer[], $5::bigint[]) WITH ORDINALITY
-  AS event (id, topic, partition, record_offset, position)
-ORDER BY event.position
+    `${INSERT_INBOX_EVENTS}
 ON CONFLICT (consumer_group, event_id) DO NOTHING
 RETURNING event_id`,
     inboxEventColumns(consumerGroup, events),
@@ -71,14 +80,7 @@ export function insertNewInboxEvents(
   events: readonly Omit<InboxEventKey, "consumerGroup">[],
 ): SqlStatement<never> {
   checkBatch(events.length);
-  return sql(
-    `INSERT INTO sluice_inbox (consumer_group, event_id, topic, partition, record_offset)
-SELECT $1, event.id, event.topic, event.partition, event.record_offset
-FROM unnest($2::text[], $3::text[], $4::integer[], $5::bigint[]) WITH ORDINALITY
-  AS event (id, topic, partition, record_offset, position)
-ORDER BY event.position`,
-    inboxEventColumns(consumerGroup, events),
-  );
+  return sql(INSERT_INBOX_EVENTS, inboxEventColumns(consumerGroup, events));
 }
 
 /** Takes back inbox records written earlier in the same transaction, for events whose work was not done. */
@@ -91,8 +93,9 @@ export function deleteInboxEvents(consumerGroup: string, eventIds: readonly stri
 }
 
 /**
- * Deletes up to limit records processed more than olderThanMs ago, oldest first; run it until it deletes nothing.
- * An event redelivered after its record is gone is processed again, so the window must outlast redelivery.
+ * Deletes up to limit records processed more than olderThanMs ago, oldest first; run it until it deletes fewer than
+ * limit. It deletes the rows it found by their addresses rather than looking each one up again by its key. An event
+ * redelivered after its record is gone is processed again, so the window must outlast redelivery.
  */
 export function deleteInboxEventsBefore(olderThanMs: number, limit: number): SqlStatement<never> {
   if (!Number.isFinite(olderThanMs) || olderThanMs < 0) {
@@ -101,14 +104,16 @@ export function deleteInboxEventsBefore(olderThanMs: number, limit: number): Sql
   if (!Number.isInteger(limit) || limit < 1 || limit > INBOX_CLEANUP_LIMIT_MAX) {
     throw invalidArgument("limit", `must be an integer from 1 to ${INBOX_CLEANUP_LIMIT_MAX}, got ${String(limit)}`);
   }
+  // The subquery's snapshot keeps the rows it found from being vacuumed, so no address can be reused by another row
+  // before the DELETE reaches it; a row another cleanup deleted meanwhile is skipped.
   return sql(
     `DELETE FROM sluice_inbox
-WHERE (consumer_group, event_id) IN (
-  SELECT consumer_group, event_id FROM sluice_inbox
+WHERE ctid = ANY (ARRAY(
+  SELECT ctid FROM sluice_inbox
   WHERE processed_at < statement_timestamp() - $1::double precision * interval '1 millisecond'
   ORDER BY processed_at
   LIMIT $2
-)`,
+))`,
     [olderThanMs, limit],
   );
 }

@@ -31,3 +31,22 @@ export function statementTimeoutForTransaction(timeoutMs: number): SqlStatement<
   }
   return sql("SELECT set_config('statement_timeout', $1, true)", [String(timeoutMs)]);
 }
+
+/**
+ * A text[] parameter as PostgreSQL's array literal, every element quoted: for lists of simple values (ids, names)
+ * this is one join, where the driver would escape element by element. A list holding a quote or a backslash goes
+ * to the driver as it is, which escapes them.
+ */
+export function textArrayParam(values: readonly string[]): string | readonly string[] {
+  if (values.length === 0) return "{}";
+  const together = values.join("");
+  return together.includes('"') || together.includes("\\") ? values : `{"${values.join('","')}"}`;
+}
+
+/** An integer[] or bigint[] parameter as PostgreSQL's array literal (see textArrayParam). */
+export function integerArrayParam(values: readonly number[]): string {
+  for (const value of values) {
+    if (!Number.isSafeInteger(value)) throw invalidArgument("values", `must be safe integers, got ${String(value)}`);
+  }
+  return `{${values.join(",")}}`;
+}
