@@ -20,7 +20,9 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(", ")}`);
   process.exit(1);
 }
-const concurrency = process.env.TEST_CONCURRENCY ?? "2";
+// Three files at once, also on 2 cores: child processes starting, sleeps and waits on servers leave the cores idle at
+// times.
+const concurrency = process.env.TEST_CONCURRENCY ?? "3";
 const result = spawnSync(
   process.execPath,
   ["--import", "tsx", "--test", `--test-concurrency=${concurrency}`, "--test-reporter=spec", ...files],
