@@ -11,8 +11,9 @@ import { randomFillSync } from "node:crypto";
 const storage = new AsyncLocalStorage<string | null>();
 
 /** version 00, 32 hex trace id, 16 hex parent (span) id, 2 hex flags. */
-const TRACEPARENT_PATTERN = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 const TRACEPARENT_CHARS = 55;
+/** Where the dashes of a traceparent are; every other character is a lower-case hex digit. */
+const TRACEPARENT_DASHES = [2, 35, 52];
 const ZERO_TRACE_ID = "0".repeat(32);
 const ZERO_SPAN_ID = "0".repeat(16);
 /** The "sampled" flag: a trace the toolkit starts is recorded unless a caller decides otherwise. */
@@ -43,9 +44,25 @@ export function isValidTraceparent(value: string | null | undefined): boolean {
 function validTraceparentText(value: string | null | undefined): string | null {
   if (typeof value !== "string") return null;
   const text = value.length === TRACEPARENT_CHARS ? value : value.trim();
-  if (!TRACEPARENT_PATTERN.test(text)) return null;
+  if (!hasTraceparentShape(text)) return null;
   if (text.startsWith("ff") || text.startsWith(ZERO_TRACE_ID, 3) || text.startsWith(ZERO_SPAN_ID, 36)) return null;
   return text;
+}
+
+/** The traceparent's shape, checked by its character codes: as a regular expression it was a consumer's cost per event. */
+function hasTraceparentShape(text: string): boolean {
+  if (text.length !== TRACEPARENT_CHARS) return false;
+  let nextDash = 0;
+  for (let index = 0; index < TRACEPARENT_CHARS; index++) {
+    const code = text.charCodeAt(index);
+    if (index === TRACEPARENT_DASHES[nextDash]) {
+      if (code !== 0x2d) return false;
+      nextDash += 1;
+    } else if (!((code >= 0x30 && code <= 0x39) || (code >= 0x61 && code <= 0x66))) {
+      return false;
+    }
+  }
+  return true;
 }
 
 export function formatTraceparent(context: TraceContext): string {

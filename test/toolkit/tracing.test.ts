@@ -5,6 +5,7 @@ import {
   childTraceparent,
   currentTraceparent,
   formatTraceparent,
+  isValidTraceparent,
   parseTraceparent,
   runWithTraceparent,
 } from "../../src/toolkit/tracing.js";
@@ -28,9 +29,17 @@ test("parses valid traceparents and refuses malformed ones", () => {
     "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
     "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
     "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
+    // Each character just outside the hex ranges, and a dash moved or missing.
+    ...["/", ":", "`", "g", "G"].map((char) => `00-4bf92f3577b34da6a3ce929d0e0e47${char}6-00f067aa0ba902b7-01`),
+    "00-4bf92f3577b34da6a3ce929d0e0e4736000f067aa0ba902b7-01",
+    "00-4bf92f3577b34da6a3ce929d0e0e47-3600f067aa0ba902b7-01",
+    `${PARENT}-`,
   ]) {
     assert.equal(parseTraceparent(bad), null, `refuses ${String(bad)}`);
+    assert.equal(isValidTraceparent(bad), false, `refuses ${String(bad)}`);
   }
+  assert.equal(isValidTraceparent(PARENT), true);
+  assert.deepEqual(parseTraceparent(`  ${PARENT}\n`), parseTraceparent(PARENT), "surrounding white space is ignored");
 });
 
 test("a child keeps the trace id and flags and gets a new span id", () => {
