@@ -41,6 +41,19 @@ export function sqlStateOf(error: unknown): string | undefined {
   return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
 
+const UNIQUE_VIOLATION = "23505";
+
+/**
+ * Whether error is PostgreSQL's unique violation (SQLSTATE 23505), from either driver; with constraint, only a
+ * violation of that constraint (named by the error, or in its message where the driver does not carry the name).
+ */
+export function isUniqueViolation(error: unknown, constraint?: string): boolean {
+  if (sqlStateOf(error) !== UNIQUE_VIOLATION) return false;
+  if (constraint === undefined) return true;
+  const named = (error as { constraint?: unknown }).constraint;
+  return named === constraint || (error instanceof Error && error.message.includes(`"${constraint}"`));
+}
+
 export function invalidArgument(field: string, message: string): StoreError {
   return new StoreError(StoreErrorCode.INVALID_ARGUMENT, `${field}: ${message}`, { field });
 }

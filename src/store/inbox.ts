@@ -2,14 +2,13 @@
 
 import { chunksOf } from "./chunks.js";
 import type { Queryable } from "./database.js";
-import { invalidArgument, sqlStateOf } from "./errors.js";
+import { invalidArgument, isUniqueViolation } from "./errors.js";
 import * as inboxSql from "./sql/inbox.js";
 import { execute } from "./sql/statement.js";
 
 export type { InboxEventKey } from "./sql/inbox.js";
 
 export const INBOX_TEXT_CHARS_MAX = 255;
-const UNIQUE_VIOLATION = "23505";
 export const DEFAULT_INBOX_CLEANUP_LIMIT = 1_000;
 
 function checkText(field: string, value: string): void {
@@ -74,7 +73,7 @@ export async function recordNewInboxEvents(
       await execute(tx, inboxSql.insertNewInboxEvents(consumerGroup, chunk));
     }
   } catch (error) {
-    if (sqlStateOf(error) === UNIQUE_VIOLATION) return null;
+    if (isUniqueViolation(error)) return null;
     throw error;
   }
   return new Set(unique.map((event) => event.eventId));

@@ -24,7 +24,7 @@ export {
   type QueryResult,
   type StoreLogger,
 } from "./database.js";
-export { StoreError, StoreErrorCode, sqlStateOf } from "./errors.js";
+export { isUniqueViolation, StoreError, StoreErrorCode, sqlStateOf } from "./errors.js";
 export { createPgliteSnapshot } from "./pglite-database.js";
 export { DEFAULT_PGLITE_WORKER_HEAP_MB, DEFAULT_PGLITE_WORKER_REQUESTS_MAX } from "./pglite-worker-database.js";
 export {

@@ -30,4 +30,5 @@ export * from "./consumer-metrics.js";
 export * from "./consumer.js";
 export * from "./redrive.js";
 export type { Database, DatabaseSession, Queryable } from "../store/database.js";
+export { isUniqueViolation } from "../store/errors.js";
 export * from "./amqp/index.js";

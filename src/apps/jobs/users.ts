@@ -19,7 +19,7 @@ import {
   unavailable,
   validationFailed,
 } from "../../gateway/errors.js";
-import { addToOutbox, type Database, type Queryable } from "../../toolkit/index.js";
+import { addToOutbox, isUniqueViolation, type Database, type Queryable } from "../../toolkit/index.js";
 import { userEvents, type UserEventData } from "./events.js";
 import {
   bodyOf,
@@ -103,12 +103,6 @@ function checkPassword(fields: Record<string, unknown>, field: string): string {
     throw validationFailed(field, `${field} must be ${PASSWORD_CHARS_MIN} to ${PASSWORD_CHARS_MAX} characters long`);
   }
   return value;
-}
-
-function isUniqueViolation(error: unknown, constraint: string): boolean {
-  const text =
-    error instanceof Error ? `${error.message} ${String((error as { constraint?: string }).constraint)}` : "";
-  return text.includes(constraint);
 }
 
 export interface UsersServiceOptions {

@@ -13,13 +13,12 @@ import {
 } from "../../gateway/auth/auth.js";
 import { PasswordHasher } from "../../gateway/auth/passwords.js";
 import { GatewayError, GatewayErrorCode, unauthorized, validationFailed } from "../../gateway/errors.js";
-import { addToOutbox, newEventId, type Database } from "../../toolkit/index.js";
+import { addToOutbox, isUniqueViolation, newEventId, type Database } from "../../toolkit/index.js";
 import { objectBody, type Fields } from "./input.js";
 import { EMAIL_CHARS_MAX, userSignedUpTopic } from "./topics.js";
 
 /** Deliberately loose: one @ with something on both sides and a dot in the domain; the mail server decides the rest. */
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const UNIQUE_VIOLATION = "23505";
 
 export interface WordiumUser {
   id: string;
@@ -73,10 +72,6 @@ function readSignup(body: unknown): { username: string; email: string; password:
     );
   }
   return { username, email, password };
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === UNIQUE_VIOLATION;
 }
 
 export function authServiceRoutes(options: AuthServiceOptions): FastifyPluginAsync {
