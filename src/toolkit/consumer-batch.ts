@@ -306,8 +306,9 @@ export class BatchPipeline {
             return;
           }
           const heartbeat = index === handled - 1 || entry.result?.kind === "failed";
-          const outcome = markProcessed(entry.record.offset, heartbeat);
-          if (!(outcome === true || (outcome !== false && (await outcome)))) return;
+          const marking = markProcessed(entry.record.offset, heartbeat);
+          const goOn = typeof marking === "boolean" ? marking : await marking;
+          if (!goOn) return;
         }
       } finally {
         tally.addToMetrics();
