@@ -136,8 +136,8 @@ class WorkerHost implements PgliteViewHost {
   }
 
   /** Sends a request and resolves with its result; rejects with the error the statement raised. */
-  async call(body: RequestBody): Promise<WorkerQueryResult | undefined> {
-    const reply = await this.send(body);
+  async call(body: RequestBody, counted = true): Promise<WorkerQueryResult | undefined> {
+    const reply = await this.send(body, counted);
     if (reply.kind === "failed") throw deserializeError(reply.error);
     return reply.kind === "ok" ? reply.result : undefined;
   }
@@ -194,8 +194,11 @@ class WorkerTransactionHandle extends PgliteTransactionHandle {
     statement: { kind: "query"; sql: string; params: unknown[] } | { kind: "exec"; script: string },
   ): Promise<WorkerQueryResult | undefined> {
     return this.track(() => {
+      // Only a transaction's first statement waits behind other callers; the later ones run as soon as they arrive
+      // and are what lets the queue drain, so a full queue must not fail them.
+      const counted = this.sent === 0;
       this.sent += 1;
-      return this.host.call({ ...statement, transactionId: this.transactionId, searchPath: this.searchPath });
+      return this.host.call({ ...statement, transactionId: this.transactionId, searchPath: this.searchPath }, counted);
     });
   }
 }

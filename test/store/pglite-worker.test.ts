@@ -115,6 +115,34 @@ test("calls past the limit of waiting calls fail at once, and the others run", a
   }
 });
 
+test("a transaction's later statements get through while other calls fill the queue behind it", async () => {
+  const database = await openWorker({ pgliteWorkerRequestsMax: 3, migrate: false });
+  try {
+    let firstDone!: () => void;
+    let othersSent!: () => void;
+    const first = new Promise<void>((resolve) => (firstDone = resolve));
+    const queued = new Promise<void>((resolve) => (othersSent = resolve));
+    const transaction = database.transaction(async (tx) => {
+      await tx.query("SELECT 1");
+      firstDone();
+      await queued;
+      return (await tx.query("SELECT 2 AS two")).rows;
+    });
+    await first;
+    // The others wait for the worker, which the transaction holds: they fill the queue up to its limit.
+    const others = Array.from({ length: 3 }, (_, index) => database.query("SELECT $1::int AS n", [index]));
+    othersSent();
+    const rows = await transaction;
+    assert.deepEqual(rows, [{ two: 2 }]);
+    assert.deepEqual(
+      (await Promise.allSettled(others)).map((outcome) => outcome.status),
+      ["fulfilled", "fulfilled", "fulfilled"],
+    );
+  } finally {
+    await database.close();
+  }
+});
+
 test("SLUICE_PGLITE_THREAD chooses the thread when the options do not, and a bad value is refused", () => {
   const saved = process.env[PGLITE_THREAD_ENV];
   try {
