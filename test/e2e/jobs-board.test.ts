@@ -31,6 +31,11 @@ async function registerIn(browser: Browser, url: string, username: string, kind:
   return page;
 }
 
+/** Lets a Playwright wait that timed out go, and any other failure through. */
+function onlyTimeouts(error: unknown): void {
+  if (!(error instanceof Error && error.name === "TimeoutError")) throw error;
+}
+
 test("the jobs board in a browser: post, find, apply, be notified live, accept", { timeout: 120_000 }, async (t) => {
   if (!requireTool(t, existsSync(CHROMIUM_PATH), `Chromium at ${CHROMIUM_PATH} (apt-get install chromium)`)) return;
   const { url } = await jobsForTest(t);
@@ -62,11 +67,9 @@ test("the jobs board in a browser: post, find, apply, be notified live, accept",
   const apply = found.getByRole("button", { name: "Apply", exact: true });
   for (let attempt = 0; attempt < 50 && !(await applied.isVisible()); attempt++) {
     if (await apply.isVisible()) {
-      await apply.click({ timeout: 2_000 }).catch((error: unknown) => {
-        if (!(error instanceof Error && error.name === "TimeoutError")) throw error;
-      });
+      await apply.click({ timeout: 2_000 }).catch(onlyTimeouts);
     }
-    await applied.waitFor({ timeout: 300 }).catch(() => undefined);
+    await applied.waitFor({ timeout: 300 }).catch(onlyTimeouts);
   }
   await seeker.locator("#applications li", { hasText: "Lighthouse Keeper" }).waitFor();
 

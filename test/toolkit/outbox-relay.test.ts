@@ -228,7 +228,7 @@ storeTest(
       // On a database other processes share, polls also find dead relays' leases: they stay regular.
       const shared = track(new OutboxRelay({ ...options, exclusiveDatabase: false, idlePollIntervalMaxMs: undefined }));
       await shared.start();
-      // Doubling, the wait would be 800 ms by now.
+      // Doubling after each empty poll (100, 200 ms), the wait would be 400 ms by now.
       await new Promise((resolve) => setTimeout(resolve, 500));
       assert.equal(shared.status().idlePollMs, 100);
       await shared.stop();
