@@ -5,11 +5,23 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 
 /** The positive integer after `name` in args, or the fallback when the flag is absent. */
-export function numberArgument(args: readonly string[], name: string, fallback: number): number {
+/** The largest number a bench argument takes unless it says otherwise. */
+const NUMBER_ARGUMENT_MAX = 10_000_000;
+
+/** The whole number after name (fallback when absent); exits with the problem and code 2 when it is not one. */
+export function numberArgument(
+  args: readonly string[],
+  name: string,
+  fallback: number,
+  max = NUMBER_ARGUMENT_MAX,
+): number {
   const index = args.indexOf(name);
   if (index < 0) return fallback;
   const value = Number(args[index + 1]);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} takes a positive integer`);
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    process.stderr.write(`${name} takes a whole number from 1 to ${max}\n`);
+    process.exit(2);
+  }
   return value;
 }
 

@@ -71,7 +71,9 @@ async function main(): Promise<void> {
   const snapshot = await createPgliteSnapshot();
   const rows: string[][] = [];
   for (let round = 0; round < ROUNDS; round += 1) {
-    for (const thread of ["main", "worker"] as PgliteThread[]) {
+    // Each round swaps which thread goes first, so that warming up favours neither.
+    const threads: PgliteThread[] = round % 2 === 0 ? ["main", "worker"] : ["worker", "main"];
+    for (const thread of threads) {
       const database = await openDatabase({ pgliteSnapshot: snapshot, pgliteThread: thread, migrate: false });
       try {
         await database.exec("CREATE TABLE bench_rows (id bigserial PRIMARY KEY, payload text NOT NULL)");

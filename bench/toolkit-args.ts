@@ -2,6 +2,7 @@
 // exit code 2 when it is off, in the order they have always been checked.
 
 import { repeatCount } from "./toolkit-repeat.js";
+import { CONSUMER_MODES } from "./toolkit-run.js";
 
 export interface ToolkitArgs {
   /** The arguments as given, for the command line printed above the table. */
@@ -28,6 +29,11 @@ function valueOf(args: readonly string[], name: string): string | undefined {
 export function toolkitArgs(args: readonly string[]): ToolkitArgs {
   const quick = args.includes("--quick");
   const consumerModesArg = valueOf(args, "--consumer");
+  const modes: readonly string[] = CONSUMER_MODES;
+  if (consumerModesArg !== undefined && !consumerModesArg.split(",").every((mode) => modes.includes(mode))) {
+    process.stderr.write(`--consumer takes a comma-separated list of ${CONSUMER_MODES.join(", ")}\n`);
+    process.exit(2);
+  }
   const database = valueOf(args, "--database");
   if (database !== undefined && database !== "pglite" && database !== "postgres") {
     process.stderr.write(

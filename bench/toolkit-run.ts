@@ -47,9 +47,7 @@ export interface BenchRun {
   cpuMeter: () => CpuMeter;
 }
 
-export function log(line: string): void {
-  process.stderr.write(`${line}\n`);
-}
+export { log } from "./common.js";
 
 export function benchEvent(run: BenchRun, name: string): TopicDefinition<BenchValue> {
   const shape = { name, partitions: PARTITIONS, eventType: "BenchEvent", key: (event: BenchValue) => event.accountId };
@@ -144,7 +142,9 @@ export async function ensureTopic(
  * nothing (adding the per-event handler's machinery: its timeout, trace span and hooks), then writing one row per
  * event one at a time, with handlersAtOnce, or with a groupHandler.
  */
-export type ConsumerMode = "none-grouped" | "none" | "one" | "at-once" | "grouped";
+/** The consumer measures, in the order they run (--consumer picks some of them). */
+export const CONSUMER_MODES = ["none-grouped", "none", "one", "at-once", "grouped"] as const;
+export type ConsumerMode = (typeof CONSUMER_MODES)[number];
 
 export function consumerOf(
   client: TransportClient,

@@ -1,5 +1,7 @@
 // The table bench:toolkit prints: a row a measure, in the order they ran.
 
+import { table } from "./common.js";
+
 export interface Row {
   transport?: string;
   database: string;
@@ -22,10 +24,5 @@ export function printTable(rows: Row[]): void {
     row.result,
     row.cpu ?? "",
   ]);
-  const widths = header.map((title, index) => Math.max(title.length, ...lines.map((line) => line[index]!.length)));
-  const format = (cells: string[]): string =>
-    `| ${cells.map((cell, index) => cell.padEnd(widths[index]!)).join(" | ")} |`;
-  console.log(format(header));
-  console.log(`|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`);
-  for (const line of lines) console.log(format(line));
+  console.log(table(header, lines));
 }

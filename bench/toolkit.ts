@@ -34,7 +34,7 @@ import { toolkitArgs } from "./toolkit-args.js";
 import { startCpuMeter } from "./toolkit-cpu.js";
 import { commitToHandlerLatency } from "./toolkit-latency.js";
 import { medianRun, repeated } from "./toolkit-repeat.js";
-import { log, PARTITIONS, type BenchRun } from "./toolkit-run.js";
+import { CONSUMER_MODES, log, PARTITIONS, type BenchRun } from "./toolkit-run.js";
 import { printTable, type Row } from "./toolkit-table.js";
 import { consumerThroughput, relayThroughput } from "./toolkit-throughput.js";
 
@@ -89,7 +89,7 @@ async function benchDatabase(
     const { consumerModes } = settings;
     if (consumerModes === undefined) rows.push(await repeated(settings.repeat, () => relayThroughput(run)));
     if (!settings.relayOnly) {
-      for (const mode of ["none-grouped", "none", "one", "at-once", "grouped"] as const) {
+      for (const mode of CONSUMER_MODES) {
         if (consumerModes !== undefined && !consumerModes.includes(mode)) continue;
         rows.push(await repeated(settings.repeat, () => consumerThroughput(run, mode)));
       }
