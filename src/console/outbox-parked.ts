@@ -3,6 +3,7 @@
 // `sluice outbox` (against DATABASE_URL) share these.
 
 import type { Database } from "../store/database.js";
+import { quoteIdentifier } from "../store/identifiers.js";
 import { listParkedOutboxRows, outboxSql, requeueParkedOutboxRows } from "../store/index.js";
 
 /** Parked rows listed per schema at most; the rest are counted. */
@@ -11,10 +12,6 @@ export const PARKED_ROWS_LISTED_MAX = 100;
 export const REQUEUE_ROWS_MAX = outboxSql.OUTBOX_IDS_MAX;
 /** Schemas inspected at most; a database with more lists the first by name. */
 export const SCHEMAS_MAX = 100;
-
-export function quoted(identifier: string): string {
-  return `"${identifier.replaceAll('"', '""')}"`;
-}
 
 export async function schemasWith(database: Database, table: string): Promise<string[]> {
   const result = await database.query<{ table_schema: string }>(
@@ -71,7 +68,7 @@ export async function parkedRows(
     total: string;
   }>(
     `SELECT id::text, event_id::text, topic, parked_at, failed_attempts, last_error, count(*) OVER ()::text AS total
-     FROM ${quoted(schema)}.sluice_outbox WHERE parked_at IS NOT NULL ORDER BY id LIMIT $1`,
+     FROM ${quoteIdentifier(schema)}.sluice_outbox WHERE parked_at IS NOT NULL ORDER BY id LIMIT $1`,
     [limit],
   );
   return {
@@ -114,8 +111,11 @@ export async function requeueParked(
     return { schema, requeued: 0, newIds: [], notParked: given, stillParked: 0 };
   }
   const outbox = database.withSchema(schema);
+  // An id given twice counts once: it is either parked or not.
   const ids =
-    "ids" in selection ? selection.ids : (await listParkedOutboxRows(outbox, REQUEUE_ROWS_MAX)).map((row) => row.id);
+    "ids" in selection
+      ? [...new Set(selection.ids)]
+      : (await listParkedOutboxRows(outbox, REQUEUE_ROWS_MAX)).map((row) => row.id);
   const newIds = await requeueParkedOutboxRows(outbox, ids);
   const { count } = await parkedRows(database, schema, 1);
   return {

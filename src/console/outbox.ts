@@ -7,13 +7,13 @@ import type { FastifyInstance } from "fastify";
 
 import { validationFailed } from "../gateway/errors.js";
 import type { Database } from "../store/database.js";
+import { quoteIdentifier } from "../store/identifiers.js";
 import { EVENT_HEADERS } from "../toolkit/event.js";
 import { actorOf, type ConsoleContext } from "./context.js";
 import { notFound, unavailableWithout } from "./errors.js";
 import {
   iso,
   parkedRows,
-  quoted,
   requeueParked,
   REQUEUE_ROWS_MAX,
   schemasWith,
@@ -39,8 +39,8 @@ const SCHEMA_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
 export async function outboxSummary(database: Database) {
   const outboxes = [];
   for (const schema of await schemasWith(database, "sluice_outbox")) {
-    const table = `${quoted(schema)}.sluice_outbox`;
-    const cursor = `${quoted(schema)}.sluice_outbox_cursor`;
+    const table = `${quoteIdentifier(schema)}.sluice_outbox`;
+    const cursor = `${quoteIdentifier(schema)}.sluice_outbox_cursor`;
     const pending = await database.query<{ topic: string; pending: string; oldest: Date }>(
       `SELECT o.topic, count(*)::text AS pending, min(o.created_at) AS oldest FROM ${table} o, ${cursor} c
        WHERE (o.xid, o.id) > (c.position_xid, c.position_id) GROUP BY o.topic ORDER BY o.topic`,
@@ -74,7 +74,7 @@ export async function outboxSummary(database: Database) {
   for (const schema of await schemasWith(database, "sluice_inbox")) {
     const groups = await database.query<{ consumer_group: string; records: string; latest: Date }>(
       `SELECT consumer_group, count(*)::text AS records, max(processed_at) AS latest
-       FROM ${quoted(schema)}.sluice_inbox GROUP BY consumer_group ORDER BY consumer_group`,
+       FROM ${quoteIdentifier(schema)}.sluice_inbox GROUP BY consumer_group ORDER BY consumer_group`,
     );
     inboxes.push({
       schema,
@@ -97,7 +97,7 @@ export async function eventPath(database: Database, eventId: string, locate: Eve
         `SELECT o.id::text, o.topic, o.partition_key, o.created_at, o.failed_attempts, o.last_error,
            to_jsonb(o) ->> 'parked_at' AS parked_at,
            (o.xid, o.id) <= (c.position_xid, c.position_id) AND to_jsonb(o) ->> 'parked_at' IS NULL AS published
-         FROM ${quoted(schema)}.sluice_outbox o, ${quoted(schema)}.sluice_outbox_cursor c WHERE o.event_id = $1::uuid`,
+         FROM ${quoteIdentifier(schema)}.sluice_outbox o, ${quoteIdentifier(schema)}.sluice_outbox_cursor c WHERE o.event_id = $1::uuid`,
         [eventId],
       );
       for (const row of rows.rows) {
@@ -128,7 +128,7 @@ export async function eventPath(database: Database, eventId: string, locate: Eve
   for (const schema of await schemasWith(database, "sluice_inbox")) {
     const rows = await database.query<Record<string, unknown>>(
       `SELECT consumer_group, topic, partition, record_offset::text AS record_offset, processed_at
-       FROM ${quoted(schema)}.sluice_inbox WHERE event_id = $1 ORDER BY processed_at`,
+       FROM ${quoteIdentifier(schema)}.sluice_inbox WHERE event_id = $1 ORDER BY processed_at`,
       [eventId],
     );
     for (const row of rows.rows) {
