@@ -120,7 +120,9 @@ function consoleSource(consoleUrl: string, token: string | undefined): OutboxSou
           : null;
     throw new CliError(`the console answered ${response.status}: ${why}`, hint);
   };
-  const summary = () => call<{ outboxes: ParkedOutbox[] }>("GET", "/outbox");
+  // One command asks for the schemas and then their parked rows: one summary from the console serves both.
+  let summaryOnce: Promise<{ outboxes: ParkedOutbox[] }> | null = null;
+  const summary = () => (summaryOnce ??= call<{ outboxes: ParkedOutbox[] }>("GET", "/outbox"));
   return {
     async schemas(only) {
       const names = (await summary()).outboxes.map((outbox) => outbox.schema);
