@@ -153,7 +153,7 @@ function parkedSection(outbox, navigate) {
   return h(
     "section",
     { class: "parked", "data-schema": outbox.schema },
-    h("h3", {}, `Parked rows: ${outbox.parkedCount} the broker refused for good`),
+    h("h3", {}, `Parked rows: ${outbox.parkedCount} (the broker refused them for good)`),
     h(
       "p",
       { class: "muted" },
