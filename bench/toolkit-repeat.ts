@@ -39,9 +39,9 @@ export function medianRun<T extends RateRow>(runs: readonly T[]): T {
   };
 }
 
-/** Runs measure count times, one after another, and returns the median run. */
-export async function repeated<T extends RateRow>(count: number, measure: () => Promise<T>): Promise<T> {
+/** Runs measure count times, one after another (told which run it is, from 0), and returns the median run. */
+export async function repeated<T extends RateRow>(count: number, measure: (run: number) => Promise<T>): Promise<T> {
   const runs: T[] = [];
-  for (let run = 0; run < count; run++) runs.push(await measure());
+  for (let run = 0; run < count; run++) runs.push(await measure(run));
   return medianRun(runs);
 }

@@ -22,10 +22,19 @@ import type { Row } from "./toolkit-table.js";
 
 const RELAY_BATCH_SIZE = 500;
 
-export async function relayThroughput(run: BenchRun): Promise<Row> {
+/**
+ * A measure's names for its repeat (a topic, and a consumer group) and a fresh start: every run of every measure
+ * begins with an empty outbox and inbox, so that a later run does not work against the earlier runs' rows.
+ */
+async function freshStart(run: BenchRun, name: string, repeat: number): Promise<string> {
+  await run.db.exec("TRUNCATE sluice_outbox, sluice_inbox");
+  return repeat === 0 ? name : `${name}-r${repeat}`;
+}
+
+export async function relayThroughput(run: BenchRun, repeat = 0): Promise<Row> {
   const { db, client, kind } = run;
   const events = run.settings.relayEvents;
-  const topic = benchEvent(run, `${run.namePrefix}bench-relay-${kind}`);
+  const topic = benchEvent(run, await freshStart(run, `${run.namePrefix}bench-relay-${kind}`, repeat));
   await ensureTopic(client, topic, topic.name);
   log(`${kind}: filling the outbox with ${events} events…`);
   await fillOutbox(db, topic, events, "relay");
@@ -62,10 +71,10 @@ const CONSUMER_MEASURES: Record<ConsumerMode, string> = {
   grouped: `inbox consumer, groupHandler → one INSERT per group (${PARTITIONS} partitions)`,
 };
 
-export async function consumerThroughput(run: BenchRun, mode: ConsumerMode): Promise<Row> {
+export async function consumerThroughput(run: BenchRun, mode: ConsumerMode, repeat = 0): Promise<Row> {
   const { db, client, kind } = run;
   const events = run.settings.consumerEvents;
-  const name = `${run.namePrefix}bench-consume-${mode}-${kind}`;
+  const name = await freshStart(run, `${run.namePrefix}bench-consume-${mode}-${kind}`, repeat);
   const topic = benchEvent(run, name);
   await ensureTopic(client, topic, topic.name);
   log(`${kind}: producing ${events} events through the outbox for the consumer…`);

@@ -87,11 +87,12 @@ async function benchDatabase(
       cpuMeter: () => startCpuMeter(serverConnections),
     };
     const { consumerModes } = settings;
-    if (consumerModes === undefined) rows.push(await repeated(settings.repeat, () => relayThroughput(run)));
+    if (consumerModes === undefined)
+      rows.push(await repeated(settings.repeat, (repeat) => relayThroughput(run, repeat)));
     if (!settings.relayOnly) {
       for (const mode of CONSUMER_MODES) {
         if (consumerModes !== undefined && !consumerModes.includes(mode)) continue;
-        rows.push(await repeated(settings.repeat, () => consumerThroughput(run, mode)));
+        rows.push(await repeated(settings.repeat, (repeat) => consumerThroughput(run, mode, repeat)));
       }
       if (consumerModes === undefined) rows.push(...(await commitToHandlerLatency(run)));
     }
