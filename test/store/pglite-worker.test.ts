@@ -1,6 +1,6 @@
 // What only PGlite in a worker thread can do wrong: the thread dies, the database closes while calls are in flight,
-// too many calls wait. The behaviour it shares with PGlite on the main thread runs in the other store tests, which
-// run every PGlite case on both threads.
+// too many calls wait, calls queued at once run out of order. The behaviour it shares with PGlite on the main thread
+// runs in the other store tests, which run every PGlite case on both threads.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -14,6 +14,7 @@ import {
   StoreErrorCode,
   type Database,
   type OpenDatabaseOptions,
+  type QueryResult,
 } from "../../src/store/index.js";
 import { sharedPgliteSnapshot } from "./harness.js";
 
@@ -154,5 +155,87 @@ test("SLUICE_PGLITE_THREAD chooses the thread when the options do not, and a bad
   } finally {
     if (saved === undefined) delete process.env[PGLITE_THREAD_ENV];
     else process.env[PGLITE_THREAD_ENV] = saved;
+  }
+});
+
+test("transactions and single calls queued at once run one at a time in order, each transaction whole", async () => {
+  const database = await openWorker({ migrate: false });
+  try {
+    // A serial's numbers are taken in the order the inserts run and are not given back by a rollback, so the numbers
+    // show where every insert ran, the rolled-back ones included.
+    await database.exec("CREATE TABLE runs (n serial PRIMARY KEY, label text NOT NULL)");
+    const insert = "INSERT INTO runs (label) VALUES ($1) RETURNING n";
+    let releaseBlocker!: () => void;
+    const blockerMayEnd = new Promise<void>((resolve) => (releaseBlocker = resolve));
+    let blockerBegun!: () => void;
+    const begun = new Promise<void>((resolve) => (blockerBegun = resolve));
+    // Holds the worker in a transaction so that every call below waits in its queue at once.
+    const blocker = database.transaction(async (tx) => {
+      await tx.query(insert, ["blocker"]);
+      blockerBegun();
+      await blockerMayEnd;
+    });
+    await begun;
+
+    const numbersOf = async (results: Promise<QueryResult<{ n: number }>>[]) =>
+      (await Promise.all(results)).map((result) => result.rows[0]?.n);
+    const outcomes: Promise<unknown>[] = [];
+    const rounds = 3;
+    for (let round = 0; round < rounds; round += 1) {
+      outcomes.push(database.query(insert, [`single ${round}`]).then((result) => result.rows[0]?.n));
+      // Statements sent without awaiting, then committed once they all replied.
+      outcomes.push(
+        database.transaction(async (tx) =>
+          numbersOf([1, 2, 3].map((statement) => tx.query<{ n: number }>(insert, [`piped ${round}.${statement}`]))),
+        ),
+      );
+      // Statements and the rollback all queued behind the transaction's first statement.
+      const rollingBack: Promise<QueryResult<{ n: number }>>[] = [];
+      const rollback = database.transaction(async (tx) => {
+        for (const statement of [1, 2]) rollingBack.push(tx.query(insert, [`rolled back ${round}.${statement}`]));
+        throw new Error(`roll back ${round}`);
+      });
+      outcomes.push(assert.rejects(rollback, new RegExp(`roll back ${round}`)).then(() => numbersOf(rollingBack)));
+      outcomes.push(database.query("SELECT count(*)::int AS n FROM runs").then((result) => result.rows[0]?.n));
+      // A statement that fails after the work returned, and the commit that checks for it, queued behind the first.
+      const failingInserts: Promise<QueryResult<{ n: number }>>[] = [];
+      const failures: Promise<unknown>[] = [];
+      const failed = database.transaction(async (tx) => {
+        failingInserts.push(tx.query(insert, [`failed ${round}`]));
+        failures.push(tx.query("SELECT 1 / 0").catch((error: unknown) => sqlStateOf(error)));
+      });
+      outcomes.push(
+        assert
+          .rejects(failed, hasCode(StoreErrorCode.TRANSACTION_ROLLED_BACK))
+          .then(async () => [await Promise.all(failures), await numbersOf(failingInserts)]),
+      );
+      outcomes.push(database.query("SELEC 1").catch((error: unknown) => sqlStateOf(error)));
+      // Statements awaited one by one: the rest wait for each.
+      outcomes.push(
+        database.transaction(async (tx) => [
+          (await tx.query<{ n: number }>(insert, [`awaited ${round}.1`])).rows[0]?.n,
+          (await tx.query<{ n: number }>(insert, [`awaited ${round}.2`])).rows[0]?.n,
+        ]),
+      );
+    }
+    releaseBlocker();
+    await blocker;
+
+    const expected: unknown[] = [];
+    const committed: string[] = ["blocker"];
+    let next = 2;
+    const take = (count: number) => Array.from({ length: count }, () => next++);
+    for (let round = 0; round < rounds; round += 1) {
+      expected.push(take(1)[0], take(3), take(2), committed.length + 4, [["22012"], take(1)], "42601", take(2));
+      committed.push(`single ${round}`, ...[1, 2, 3].map((statement) => `piped ${round}.${statement}`));
+      committed.push(`awaited ${round}.1`, `awaited ${round}.2`);
+    }
+    assert.deepEqual(await Promise.all(outcomes), expected);
+    assert.deepEqual(
+      (await database.query<{ label: string }>("SELECT label FROM runs ORDER BY n")).rows.map((row) => row.label),
+      committed,
+    );
+  } finally {
+    await database.close();
   }
 });
