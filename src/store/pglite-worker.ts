@@ -7,6 +7,7 @@ import { parentPort, workerData } from "node:worker_threads";
 
 import type { PGlite, Results, Transaction } from "@electric-sql/pglite";
 
+import { Fifo } from "./fifo.js";
 import { assertNotAborted, openPglite, rowCountOf, runWithSearchPath } from "./pglite-instance.js";
 import {
   OPEN_REQUEST_ID,
@@ -46,51 +47,70 @@ async function runStatement(
   return { result: toWorkerResult(await target.query(request.sql, request.params)) };
 }
 
-/** The transaction the worker is inside: its statements, queued until it takes them. */
-interface OpenTransaction {
+/**
+ * A transaction from its first statement on: it takes its later statements and its end as they arrive, while it waits
+ * for its turn and while it runs, so that they never wait in the queue of other calls.
+ */
+interface QueuedTransaction {
+  readonly kind: "transaction";
   readonly id: number;
-  readonly inbox: TransactionRequest[];
+  readonly first: StatementRequest;
+  readonly inbox: Fifo<TransactionRequest>;
   wake: (() => void) | null;
 }
 
 class PgliteWorker {
-  /** Requests waiting for the worker, outside the open transaction. */
-  readonly #queue: PgliteWorkerRequest[] = [];
-  #open: OpenTransaction | null = null;
+  /** What runs next, in arrival order: calls outside transactions, and transactions from their first statement. */
+  readonly #queue = new Fifo<PgliteWorkerRequest | QueuedTransaction>();
+  /** The transactions waiting for their turn or running, by id. */
+  readonly #transactions = new Map<number, QueuedTransaction>();
   #running = false;
   readonly #unlistens = new Map<number, () => Promise<void>>();
 
   constructor(private readonly pglite: PGlite) {}
 
   receive(request: PgliteWorkerRequest): void {
-    const open = this.#open;
-    if (open !== null && "transactionId" in request && request.transactionId === open.id) {
-      open.inbox.push(request);
-      open.wake?.();
-      return;
+    if ("transactionId" in request && request.transactionId !== null) {
+      const transaction = this.#transactions.get(request.transactionId);
+      if (transaction !== undefined) {
+        transaction.inbox.push(request);
+        transaction.wake?.();
+        return;
+      }
+      // An end without its transaction ends one that never began, and waits for its turn like any call.
+      if (request.kind !== "end") {
+        const id = request.transactionId;
+        const queued: QueuedTransaction = { kind: "transaction", id, first: request, inbox: new Fifo(), wake: null };
+        queued.inbox.push(request);
+        this.#transactions.set(id, queued);
+        this.#enqueue(queued);
+        return;
+      }
     }
-    this.#queue.push(request);
+    this.#enqueue(request);
+  }
+
+  #enqueue(turn: PgliteWorkerRequest | QueuedTransaction): void {
+    this.#queue.push(turn);
     if (!this.#running) void this.#drain();
   }
 
   async #drain(): Promise<void> {
     this.#running = true;
-    while (this.#queue.length > 0) {
-      const request = this.#queue.shift() as PgliteWorkerRequest;
-      await this.#run(request);
-    }
+    for (let turn = this.#queue.shift(); turn !== undefined; turn = this.#queue.shift()) await this.#run(turn);
     this.#running = false;
   }
 
-  async #run(request: PgliteWorkerRequest): Promise<void> {
+  async #run(turn: PgliteWorkerRequest | QueuedTransaction): Promise<void> {
+    const request = turn.kind === "transaction" ? turn.first : turn;
     try {
+      if (turn.kind === "transaction") {
+        await this.#runTransaction(turn);
+        return;
+      }
       switch (request.kind) {
         case "query":
         case "exec":
-          if (request.transactionId !== null) {
-            await this.#runTransaction(request);
-            return;
-          }
           send({
             kind: "ok",
             id: request.id,
@@ -129,24 +149,12 @@ class PgliteWorker {
   }
 
   /** Begins a transaction with its first statement, and runs its statements as they come until its end. */
-  async #runTransaction(first: StatementRequest): Promise<void> {
-    const id = first.transactionId as number;
-    const open: OpenTransaction = { id, inbox: [first], wake: null };
-    // Statements the work sent without awaiting may already wait in the queue behind the first.
-    for (let index = 0; index < this.#queue.length;) {
-      const queued = this.#queue[index] as PgliteWorkerRequest;
-      if ("transactionId" in queued && queued.transactionId === id) {
-        open.inbox.push(queued as TransactionRequest);
-        this.#queue.splice(index, 1);
-      } else {
-        index += 1;
-      }
-    }
-    this.#open = open;
+  async #runTransaction(open: QueuedTransaction): Promise<void> {
+    const { first, inbox } = open;
     const next = async (): Promise<TransactionRequest> => {
-      while (open.inbox.length === 0) await new Promise<void>((resolve) => (open.wake = resolve));
+      while (inbox.length === 0) await new Promise<void>((resolve) => (open.wake = resolve));
       open.wake = null;
-      return open.inbox.shift() as TransactionRequest;
+      return inbox.shift() as TransactionRequest;
     };
     // The end's reply waits for PGlite's COMMIT or ROLLBACK, which may fail too.
     const end: { reply: PgliteWorkerReply | null } = { reply: null };
@@ -181,10 +189,12 @@ class PgliteWorker {
         // BEGIN, the search path, COMMIT or ROLLBACK failed: the end and every statement still waiting fail with it.
         const failed = serializeError(error);
         if (end.reply !== null && "id" in end.reply) end.reply = { kind: "failed", id: end.reply.id, error: failed };
-        for (const request of open.inbox) send({ kind: "failed", id: request.id, error: failed });
+        for (let request = inbox.shift(); request !== undefined; request = inbox.shift()) {
+          send({ kind: "failed", id: request.id, error: failed });
+        }
       }
     } finally {
-      this.#open = null;
+      this.#transactions.delete(open.id);
     }
     if (end.reply !== null) send(end.reply);
   }
