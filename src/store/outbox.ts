@@ -430,15 +430,33 @@ export async function listParkedOutboxRows(
   }));
 }
 
+/** What a requeue did: the new rows' ids, in the order of the old ones, and how many rows stay parked. */
+export interface ParkedOutboxRequeue {
+  newIds: number[];
+  stillParked: number;
+}
+
 /**
- * Sends parked rows again: adds each as a new row, after the cursor, and deletes the parked one, in one statement. The
- * event keeps its id, so consumers deduplicate a copy they already saw. Ids of rows not parked are ignored. Returns
- * the new rows' ids, in the order of the old ones.
+ * Sends parked rows again, those among ids (the others are ignored) or the oldest `oldest` (at most OUTBOX_IDS_MAX):
+ * adds each as a new row, after the cursor, and deletes the parked one, in one statement. The event keeps its id, so
+ * consumers deduplicate a copy they already saw.
+ */
+export async function requeueParkedOutbox(
+  target: Queryable,
+  choice: outboxSql.ParkedRowsChoice,
+): Promise<ParkedOutboxRequeue> {
+  const [row] = (await execute(target, outboxSql.requeueParkedOutboxRows(choice))).rows;
+  if (row === undefined) throw new Error("the outbox requeue returned no row");
+  return { newIds: row.new_ids, stillParked: row.still_parked };
+}
+
+/**
+ * Sends parked rows again (see requeueParkedOutbox). Ids of rows not parked are ignored. Returns the new rows' ids,
+ * in the order of the old ones.
  */
 export async function requeueParkedOutboxRows(target: Queryable, ids: readonly number[]): Promise<number[]> {
   if (ids.length === 0) return [];
-  const { rows } = await execute(target, outboxSql.requeueParkedOutboxRows(ids));
-  return rows.map((row) => Number(row.id));
+  return (await requeueParkedOutbox(target, { ids })).newIds;
 }
 
 export async function readOutboxLag(target: Queryable): Promise<OutboxLag> {
