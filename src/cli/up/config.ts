@@ -21,6 +21,7 @@ import {
 } from "../../toolkit/group-commit.js";
 import { closestName, optionFlagName, stringOption, type OptionValues, type ValueOptionSpec } from "../args.js";
 import { CliError } from "../command.js";
+import { isPostgresUrl } from "../connection-options.js";
 import { LOG_LEVELS, type LogLevel } from "../logger.js";
 import { APP_NAMES, parseApps, parseRoles, planRoles, UP_ROLES, type RolePlan } from "./roles.js";
 import {
@@ -168,7 +169,7 @@ export const UP_SETTINGS = {
     default: null,
     defaultLabel: "PGlite",
     check: (url) => {
-      if (!/^postgres(ql)?:\/\/\S+$/.test(url)) throw new Error("must be a postgres:// or postgresql:// URL");
+      if (!isPostgresUrl(url)) throw new Error("must be a postgres:// or postgresql:// URL");
     },
   }),
   pgliteThread: choiceSetting({
