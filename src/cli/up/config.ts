@@ -172,6 +172,8 @@ export const UP_SETTINGS = {
       if (!isPostgresUrl(url)) throw new Error("must be a postgres:// or postgresql:// URL");
     },
   }),
+  // The store's own variable, read here as well so that it ranks between the flag and the config file and a bad value
+  // is refused before anything starts; the chosen thread is always passed to openDatabase, which then reads nothing.
   pgliteThread: choiceSetting({
     description:
       "Where PGlite runs: worker, a thread of its own, so that PostgreSQL's work runs on another core than HTTP; " +
