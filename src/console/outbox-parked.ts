@@ -94,7 +94,7 @@ export interface RequeueReport {
   newIds: number[];
   /** Ids given that were not parked rows (already requeued, or no such row). */
   notParked: number;
-  /** Rows still parked afterwards. */
+  /** Rows still parked after the requeue, as its statement saw them (a requeue running beside it may change that). */
   stillParked: number;
 }
 
