@@ -9,6 +9,7 @@ import amqp from "amqplib";
 import { DEFAULT_AMQP_PREFETCH } from "../src/toolkit/amqp/options.js";
 import type { AmqpClient } from "../src/toolkit/index.js";
 import { startCpuMeter } from "./toolkit-cpu.js";
+import { rateOf, type RateRow } from "./toolkit-repeat.js";
 
 export const AMQP_RAW_WINDOW = 500;
 /** The toolkit's default prefetch, so that the raw consume and the toolkit's get the same window. */
@@ -91,28 +92,28 @@ export async function rawAmqp(
 }
 
 /**
- * Appends to each AMQP relay and consumer row how many times slower it is than RabbitMQ's own publish or consume
- * through amqplib in the same run: the issue's aim is at most 2× for what the toolkit's guarantees cost.
+ * How many times slower a relay or consumer measure's runs were than RabbitMQ's own publish or consume through
+ * amqplib in the raw run just before each of them: the issue's aim is at most 2× for what the toolkit's guarantees
+ * cost. Each run is compared with its own raw run, since the machine's speed drifts by a third over a minute, more
+ * than either rate's own spread; with repeats the text gives the median ratio and the range. Empty for other measures.
  */
-export function addRawRatios(
-  rows: Array<{ transport?: string; measure: string; events: number; seconds: number; result: string }>,
-  raw: readonly RawAmqpRow[],
-): void {
-  const rateOf = (kind: RawAmqpRow["kind"]): number | null => {
-    const row = raw.find((candidate) => candidate.kind === kind);
-    return row === undefined ? null : row.events / row.seconds;
-  };
-  for (const row of rows) {
-    if (row.transport !== "amqp") continue;
-    const kind = row.measure.startsWith("outbox relay")
-      ? "publish"
-      : row.measure.startsWith("inbox consumer")
-        ? "consume"
-        : null;
-    const rawRate = kind === null ? null : rateOf(kind);
-    if (rawRate === null || row.seconds <= 0) continue;
-    row.result += ` (raw ${kind} ÷ ${(rawRate / (row.events / row.seconds)).toFixed(1)})`;
+export function pairedRawRatio(measureRuns: readonly RateRow[], rawRuns: ReadonlyArray<readonly RawAmqpRow[]>): string {
+  const measure = measureRuns[0]?.measure ?? "";
+  const kind = measure.startsWith("outbox relay") ? "publish" : measure.startsWith("inbox consumer") ? "consume" : null;
+  if (kind === null) return "";
+  const ratios: number[] = [];
+  for (const [index, run] of measureRuns.entries()) {
+    const raw = rawRuns[index]?.find((row) => row.kind === kind);
+    if (raw !== undefined && rateOf(run) > 0) ratios.push(rateOf(raw) / rateOf(run));
   }
+  if (ratios.length === 0) return "";
+  ratios.sort((a, b) => a - b);
+  const median = ratios[Math.floor((ratios.length - 1) / 2)]!;
+  if (ratios.length === 1) return ` (raw ${kind} ÷ ${median.toFixed(1)})`;
+  return (
+    ` (raw ${kind} ÷ ${median.toFixed(1)}, median of ${ratios.length} pairs, ` +
+    `${ratios[0]!.toFixed(1)} – ${ratios[ratios.length - 1]!.toFixed(1)})`
+  );
 }
 
 /** Deletes what the run declared on the shared RabbitMQ server. */

@@ -2,6 +2,7 @@
 // saying the range, since on a shared machine one run of a second or two can be a third off either way.
 
 export interface RateRow {
+  measure: string;
   events: number;
   seconds: number;
   result: string;
@@ -20,7 +21,7 @@ export function repeatCount(args: readonly string[]): number {
   return count;
 }
 
-function rate(row: RateRow): number {
+export function rateOf(row: Pick<RateRow, "events" | "seconds">): number {
   return row.seconds > 0 ? row.events / row.seconds : 0;
 }
 
@@ -28,20 +29,13 @@ function rate(row: RateRow): number {
 export function medianRun<T extends RateRow>(runs: readonly T[]): T {
   if (runs.length === 0) throw new Error("medianRun needs at least one run");
   if (runs.length === 1) return runs[0]!;
-  const sorted = [...runs].sort((a, b) => rate(a) - rate(b));
+  const sorted = [...runs].sort((a, b) => rateOf(a) - rateOf(b));
   const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
   const format = (value: number): string => Math.round(value).toLocaleString("en-US");
   return {
     ...median,
     result:
       `${median.result}, median of ${runs.length} ` +
-      `(${format(rate(sorted[0]!))} – ${format(rate(sorted[sorted.length - 1]!))})`,
+      `(${format(rateOf(sorted[0]!))} – ${format(rateOf(sorted[sorted.length - 1]!))})`,
   };
-}
-
-/** Runs measure count times, one after another (told which run it is, from 0), and returns the median run. */
-export async function repeated<T extends RateRow>(count: number, measure: (run: number) => Promise<T>): Promise<T> {
-  const runs: T[] = [];
-  for (let run = 0; run < count; run++) runs.push(await measure(run));
-  return medianRun(runs);
 }

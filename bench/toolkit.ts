@@ -13,7 +13,8 @@
 // says how many times slower than it it is. Queues and exchanges are named per run and deleted after it, since the
 // server is shared.
 // With --transport amqp-only only the RabbitMQ rows run, for profiling the AMQP transport on its own.
-// With --repeat N each throughput measure (RabbitMQ's own rates too) runs N times and its row shows the median run.
+// With --repeat N each throughput measure (RabbitMQ's own rates too) runs N times, in rounds of every measure once,
+// and its row shows the median run; an AMQP row's ratio is the median of its runs' ratios to the raw run before each.
 // Run: npm run bench:toolkit [-- --quick | --events N] [--repeat N] [--relay-only] [--database pglite|postgres] [--format json|avro] [--transport amqp|amqp-only]
 // With --consumer none-grouped,none,one,at-once,grouped only those consumer measures run (no relay or latency measure).
 
@@ -29,11 +30,11 @@ import { startBroker } from "../src/broker/index.js";
 import { startRegistry } from "../src/registry/index.js";
 import { openDatabase, type DatabaseKind } from "../src/store/index.js";
 import { createAmqpClient, createKafkaClient, type TransportClient } from "../src/toolkit/index.js";
-import { addRawRatios, AMQP_RAW_PREFETCH, deleteAmqpNames, rawAmqp, type RawAmqpRow } from "./toolkit-amqp.js";
+import { AMQP_RAW_PREFETCH, deleteAmqpNames, pairedRawRatio, rawAmqp, type RawAmqpRow } from "./toolkit-amqp.js";
 import { toolkitArgs } from "./toolkit-args.js";
 import { startCpuMeter } from "./toolkit-cpu.js";
 import { commitToHandlerLatency } from "./toolkit-latency.js";
-import { medianRun, repeated } from "./toolkit-repeat.js";
+import { medianRun } from "./toolkit-repeat.js";
 import { CONSUMER_MODES, log, PARTITIONS, type BenchRun } from "./toolkit-run.js";
 import { printTable, type Row } from "./toolkit-table.js";
 import { consumerThroughput, relayThroughput } from "./toolkit-throughput.js";
@@ -65,6 +66,7 @@ async function benchDatabase(
   client: TransportClient,
   registryUrl: string | null,
   rows: Row[],
+  rawRuns: RawAmqpRow[][] | null,
 ): Promise<void> {
   const schema = `sluice_bench_${process.pid}_${client.kind}`;
   const first = rows.length;
@@ -87,15 +89,34 @@ async function benchDatabase(
       cpuMeter: () => startCpuMeter(serverConnections),
     };
     const { consumerModes } = settings;
-    if (consumerModes === undefined)
-      rows.push(await repeated(settings.repeat, (repeat) => relayThroughput(run, repeat)));
+    const measures: Array<(repeat: number) => Promise<Row>> = [];
+    if (consumerModes === undefined) measures.push((repeat) => relayThroughput(run, repeat));
     if (!settings.relayOnly) {
       for (const mode of CONSUMER_MODES) {
-        if (consumerModes !== undefined && !consumerModes.includes(mode)) continue;
-        rows.push(await repeated(settings.repeat, (repeat) => consumerThroughput(run, mode, repeat)));
+        if (consumerModes === undefined || consumerModes.includes(mode)) {
+          measures.push((repeat) => consumerThroughput(run, mode, repeat));
+        }
       }
-      if (consumerModes === undefined) rows.push(...(await commitToHandlerLatency(run)));
     }
+    // Repeats run round by round, every measure once a round, after RabbitMQ's own rates when this is AMQP: each
+    // run is then compared with the raw run just before it, and a slow spell of the machine hits one round, not
+    // every run of one measure.
+    const runs: Row[][] = measures.map(() => []);
+    const pairedRaw: RawAmqpRow[][] = [];
+    for (let repeat = 0; repeat < settings.repeat; repeat++) {
+      if (rawRuns !== null) {
+        const raw = await rawAmqp(AMQP_URL, `${AMQP_PREFIX}raw`, settings.relayEvents, log);
+        pairedRaw.push(raw);
+        rawRuns.push(raw);
+      }
+      for (const [index, measure] of measures.entries()) runs[index]!.push(await measure(repeat));
+    }
+    for (const measureRuns of runs) {
+      const row = medianRun(measureRuns);
+      if (rawRuns !== null) row.result += pairedRawRatio(measureRuns, pairedRaw);
+      rows.push(row);
+    }
+    if (!settings.relayOnly && consumerModes === undefined) rows.push(...(await commitToHandlerLatency(run)));
     for (const row of rows.slice(first)) {
       row.transport = client.kind;
       // A RabbitMQ group reads one queue, however many partitions the topic declares.
@@ -123,27 +144,23 @@ async function main(): Promise<void> {
     settings.transport !== "kafka" ? createAmqpClient({ url: AMQP_URL, env: {}, prefetch: AMQP_RAW_PREFETCH }) : null;
   const transports: TransportClient[] =
     amqpClient === null ? [client] : settings.transport === "amqp-only" ? [amqpClient] : [client, amqpClient];
-  let raw: RawAmqpRow[] = [];
+  const rawRuns: RawAmqpRow[][] = [];
   try {
-    if (amqpClient !== null) {
-      const runs: RawAmqpRow[][] = [];
-      for (let run = 0; run < settings.repeat; run++) {
-        runs.push(await rawAmqp(AMQP_URL, `${AMQP_PREFIX}raw`, settings.relayEvents, log));
-      }
-      raw = (["publish", "consume"] as const).map((kind) =>
-        medianRun(runs.flatMap((rowsOfRun) => rowsOfRun.filter((row) => row.kind === kind))),
-      );
-      rows.push(...raw.map((row) => ({ ...row, transport: "amqplib", database: "-" })));
-    }
     for (const transport of transports) {
-      if (settings.database !== "postgres") await benchDatabase("pglite", transport, registryUrl, rows);
+      const raw = transport.kind === "amqp" ? rawRuns : null;
+      if (settings.database !== "postgres") await benchDatabase("pglite", transport, registryUrl, rows, raw);
       if (settings.database !== "pglite") {
         const reason = await serverUnreachableReason();
-        if (reason === null) await benchDatabase("postgres", transport, registryUrl, rows);
+        if (reason === null) await benchDatabase("postgres", transport, registryUrl, rows, raw);
         else notes.push(`PostgreSQL server at ${SERVER_URL} skipped: ${reason}`);
       }
     }
-    addRawRatios(rows, raw);
+    if (rawRuns.length > 0) {
+      const rawRows = (["publish", "consume"] as const).map((kind) =>
+        medianRun(rawRuns.flatMap((rowsOfRun) => rowsOfRun.filter((row) => row.kind === kind))),
+      );
+      rows.unshift(...rawRows.map((row) => ({ ...row, transport: "amqplib", database: "-" })));
+    }
   } finally {
     if (amqpClient !== null) {
       await amqpClient.close();

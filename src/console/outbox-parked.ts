@@ -1,10 +1,10 @@
 // The outbox rows the relay parked (the broker refused them for good), per schema: listing them, and requeueing them,
-// all or chosen ones, with the store's requeueParkedOutboxRows once their cause is fixed. The console's outbox page and
+// all or chosen ones, with the store's requeueParkedOutbox once their cause is fixed. The console's outbox page and
 // `sluice outbox` (against DATABASE_URL) share these.
 
 import type { Database } from "../store/database.js";
 import { quoteIdentifier } from "../store/identifiers.js";
-import { listParkedOutboxRows, outboxSql, requeueParkedOutboxRows } from "../store/index.js";
+import { outboxSql, requeueParkedOutbox } from "../store/index.js";
 
 /** Parked rows listed per schema at most; the rest are counted. */
 export const PARKED_ROWS_LISTED_MAX = 100;
@@ -21,22 +21,20 @@ export async function schemasWith(database: Database, table: string): Promise<st
   return result.rows.map((row) => row.table_schema);
 }
 
-/** Whether a schema has an outbox. */
-export async function hasOutbox(database: Database, schema: string): Promise<boolean> {
-  const result = await database.query(
-    "SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'sluice_outbox'",
+/** Whether a schema has an outbox, and whether it has parked rows (migration 0006), in one query. */
+async function outboxColumns(database: Database, schema: string): Promise<{ outbox: boolean; parked: boolean }> {
+  const result = await database.query<{ column_name: string }>(
+    `SELECT column_name FROM information_schema.columns
+     WHERE table_schema = $1 AND table_name = 'sluice_outbox' AND column_name IN ('id', 'parked_at')`,
     [schema],
   );
-  return result.rows.length > 0;
+  const names = new Set(result.rows.map((row) => row.column_name));
+  return { outbox: names.has("id"), parked: names.has("parked_at") };
 }
 
-/** Whether a schema's outbox has parked rows (migration 0006); a service not upgraded yet has none. */
-async function hasParkedColumn(database: Database, schema: string): Promise<boolean> {
-  const result = await database.query(
-    "SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'sluice_outbox' AND column_name = 'parked_at'",
-    [schema],
-  );
-  return result.rows.length > 0;
+/** Whether a schema has an outbox. */
+export async function hasOutbox(database: Database, schema: string): Promise<boolean> {
+  return (await outboxColumns(database, schema)).outbox;
 }
 
 export const iso = (value: unknown): string | null =>
@@ -57,7 +55,8 @@ export async function parkedRows(
   schema: string,
   limit = PARKED_ROWS_LISTED_MAX,
 ): Promise<{ count: number; rows: ParkedRowView[] }> {
-  if (!(await hasParkedColumn(database, schema))) return { count: 0, rows: [] };
+  // A service not upgraded to migration 0006 yet has no parked rows.
+  if (!(await outboxColumns(database, schema)).parked) return { count: 0, rows: [] };
   const result = await database.query<{
     id: string;
     event_id: string;
@@ -95,34 +94,33 @@ export interface RequeueReport {
   newIds: number[];
   /** Ids given that were not parked rows (already requeued, or no such row). */
   notParked: number;
-  /** Rows still parked afterwards. */
+  /** Rows still parked after the requeue, as its statement saw them (a requeue running beside it may change that). */
   stillParked: number;
 }
 
-/** Requeues a schema's parked rows; null when the schema has no outbox. */
+/**
+ * Requeues a schema's parked rows; null when the schema has no outbox. Two statements: one looks the outbox's columns
+ * up, one requeues (see the store's requeueParkedOutbox) and counts what stays parked; no row is read into memory.
+ */
 export async function requeueParked(
   database: Database,
   schema: string,
   selection: RequeueSelection,
 ): Promise<RequeueReport | null> {
-  if (!(await hasOutbox(database, schema))) return null;
-  if (!(await hasParkedColumn(database, schema))) {
-    const given = "ids" in selection ? selection.ids.length : 0;
-    return { schema, requeued: 0, newIds: [], notParked: given, stillParked: 0 };
-  }
-  const outbox = database.withSchema(schema);
+  const columns = await outboxColumns(database, schema);
+  if (!columns.outbox) return null;
   // An id given twice counts once: it is either parked or not.
-  const ids =
-    "ids" in selection
-      ? [...new Set(selection.ids)]
-      : (await listParkedOutboxRows(outbox, REQUEUE_ROWS_MAX)).map((row) => row.id);
-  const newIds = await requeueParkedOutboxRows(outbox, ids);
-  const { count } = await parkedRows(database, schema, 1);
+  const ids = "ids" in selection ? [...new Set(selection.ids)] : null;
+  if (!columns.parked) return { schema, requeued: 0, newIds: [], notParked: ids?.length ?? 0, stillParked: 0 };
+  const { newIds, stillParked } = await requeueParkedOutbox(
+    database.withSchema(schema),
+    ids === null ? { oldest: REQUEUE_ROWS_MAX } : { ids },
+  );
   return {
     schema,
     requeued: newIds.length,
     newIds,
-    notParked: "ids" in selection ? ids.length - newIds.length : 0,
-    stillParked: count,
+    notParked: ids === null ? 0 : ids.length - newIds.length,
+    stillParked,
   };
 }

@@ -7,6 +7,7 @@ import type { FastifyInstance } from "fastify";
 
 import { validationFailed } from "../gateway/errors.js";
 import type { Database } from "../store/database.js";
+import { isUuid } from "../store/event-ids.js";
 import { quoteIdentifier } from "../store/identifiers.js";
 import { EVENT_HEADERS } from "../toolkit/event.js";
 import { actorOf, type ConsoleContext } from "./context.js";
@@ -34,7 +35,6 @@ export type EventLocator = (
   eventId: string,
   since: number,
 ) => Promise<{ partition: number; offset: number; timestamp: number } | null>;
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SCHEMA_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
 export async function outboxSummary(database: Database) {
   const outboxes = [];
@@ -90,7 +90,7 @@ export async function outboxSummary(database: Database) {
 
 export async function eventPath(database: Database, eventId: string, locate: EventLocator | null = null) {
   const steps: Array<Record<string, unknown>> = [];
-  if (UUID_PATTERN.test(eventId)) {
+  if (isUuid(eventId)) {
     for (const schema of await schemasWith(database, "sluice_outbox")) {
       const rows = await database.query<Record<string, unknown>>(
         // parked_at through to_jsonb: a schema not upgraded to migration 0006 has no such column.

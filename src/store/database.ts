@@ -109,15 +109,22 @@ const DATABASE_INTEGER_OPTIONS = {
   pgliteWorkerHeapMb: integerOption(DEFAULT_PGLITE_WORKER_HEAP_MB, 16, 65_536),
 };
 
+/**
+ * The option, else SLUICE_PGLITE_THREAD, else the default. The store reads the variable itself so that every caller
+ * that leaves the option out (an embedder's openDatabase(), `sluice registry`) honours it. `sluice up` does not leave
+ * it out: it reads the variable with its other settings, between its flag and its config file, and refuses a bad
+ * value before anything starts, so under `sluice up` this reads nothing.
+ */
 function resolvePgliteThread(option: PgliteThread | undefined): PgliteThread {
+  const choices = PGLITE_THREADS.map((thread) => `"${thread}"`).join(" or ");
   if (option !== undefined) {
-    if (!PGLITE_THREADS.includes(option)) throw invalidArgument("pgliteThread", 'must be "main" or "worker"');
+    if (!PGLITE_THREADS.includes(option)) throw invalidArgument("pgliteThread", `must be ${choices}`);
     return option;
   }
   const fromEnv = process.env[PGLITE_THREAD_ENV];
   if (fromEnv === undefined || fromEnv === "") return DEFAULT_PGLITE_THREAD;
   if (!PGLITE_THREADS.includes(fromEnv as PgliteThread)) {
-    throw invalidArgument("pgliteThread", `${PGLITE_THREAD_ENV} must be "main" or "worker", not "${fromEnv}"`);
+    throw invalidArgument("pgliteThread", `${PGLITE_THREAD_ENV} must be ${choices}, not "${fromEnv}"`);
   }
   return fromEnv as PgliteThread;
 }

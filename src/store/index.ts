@@ -25,6 +25,7 @@ export {
   type StoreLogger,
 } from "./database.js";
 export { isUniqueViolation, StoreError, StoreErrorCode, sqlStateOf } from "./errors.js";
+export { isUuid, newEventId, UUID_PATTERN } from "./event-ids.js";
 export { createPgliteSnapshot } from "./pglite-database.js";
 export { DEFAULT_PGLITE_WORKER_HEAP_MB, DEFAULT_PGLITE_WORKER_REQUESTS_MAX } from "./pglite-worker-database.js";
 export {

@@ -2,11 +2,10 @@
 // read, advance, give up), lag and cleanup. The SQL is in sql/outbox.ts, the reasoning behind the cursor in
 // sql/outbox-cursor.ts.
 
-import { randomUUID } from "node:crypto";
-
 import { chunksOf } from "./chunks.js";
 import type { Queryable } from "./database.js";
 import { invalidArgument } from "./errors.js";
+import { isUuid, newEventId } from "./event-ids.js";
 import * as outboxSql from "./sql/outbox.js";
 import { execute } from "./sql/statement.js";
 
@@ -95,7 +94,6 @@ export interface OutboxRead {
   heldBack: boolean;
 }
 
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 function toBuffer(field: string, value: Uint8Array | string | null | undefined): Buffer | null {
@@ -124,8 +122,8 @@ function toInsertRow(event: OutboxEventInput, index: number, recordBytesMax: num
   if (typeof event.topic !== "string" || !/^[A-Za-z0-9._-]{1,249}$/.test(event.topic)) {
     throw invalidArgument(`${field}.topic`, "must be 1 to 249 characters of letters, digits, '.', '_' and '-'");
   }
-  const eventId = event.eventId ?? randomUUID();
-  if (typeof eventId !== "string" || !UUID_PATTERN.test(eventId)) {
+  const eventId = event.eventId ?? newEventId();
+  if (!isUuid(eventId)) {
     throw invalidArgument(`${field}.eventId`, `must be a UUID, got ${JSON.stringify(eventId)}`);
   }
   const key = toBuffer(`${field}.key`, event.key);
@@ -201,9 +199,7 @@ export async function addUnknownOutboxEvents(
   if (!Array.isArray(events)) throw invalidArgument("events", "must be an array");
   const recordBytesMax = limits.recordBytesMax ?? OUTBOX_RECORD_BYTES_MAX;
   const rows = events.map((event, index) => toInsertRow(event, index, recordBytesMax));
-  const lookupIds = [...new Set(options.lookupIds.filter((id) => typeof id === "string" && UUID_PATTERN.test(id)))].map(
-    (id) => id.toLowerCase(),
-  );
+  const lookupIds = [...new Set(options.lookupIds.filter(isUuid))].map((id) => id.toLowerCase());
   const result: UnknownOutboxEventsResult = { inOutbox: new Map(), elsewhere: new Map(), added: [] };
   if (rows.length === 0) throw invalidArgument("events", "must hold at least one event");
   // One statement per OUTBOX_INSERT_ROWS_MAX events, each looking up the ids of its own events (the first also those
@@ -233,7 +229,7 @@ export async function findOutboxEvent(
   tx: Queryable,
   eventId: string,
 ): Promise<{ topic: string; value: Buffer | null } | null> {
-  if (typeof eventId !== "string" || !UUID_PATTERN.test(eventId)) return null;
+  if (!isUuid(eventId)) return null;
   const result = await execute(tx, outboxSql.selectOutboxEvent(eventId.toLowerCase()));
   return result.rows[0] ?? null;
 }
@@ -246,9 +242,7 @@ export async function findOutboxEvents(
   tx: Queryable,
   eventIds: readonly string[],
 ): Promise<Map<string, { topic: string; value: Buffer | null }>> {
-  const ids = [...new Set(eventIds.filter((id) => typeof id === "string" && UUID_PATTERN.test(id)))].map((id) =>
-    id.toLowerCase(),
-  );
+  const ids = [...new Set(eventIds.filter(isUuid))].map((id) => id.toLowerCase());
   const found = new Map<string, { topic: string; value: Buffer | null }>();
   for (const chunk of chunksOf(ids, outboxSql.OUTBOX_IDS_MAX)) {
     for (const row of (await execute(tx, outboxSql.selectOutboxEvents(chunk))).rows) {
@@ -430,15 +424,33 @@ export async function listParkedOutboxRows(
   }));
 }
 
+/** What a requeue did: the new rows' ids, in the order of the old ones, and how many rows stay parked. */
+export interface ParkedOutboxRequeue {
+  newIds: number[];
+  stillParked: number;
+}
+
 /**
- * Sends parked rows again: adds each as a new row, after the cursor, and deletes the parked one, in one statement. The
- * event keeps its id, so consumers deduplicate a copy they already saw. Ids of rows not parked are ignored. Returns
- * the new rows' ids, in the order of the old ones.
+ * Sends parked rows again, those among ids (the others are ignored) or the oldest `oldest` (at most OUTBOX_IDS_MAX):
+ * adds each as a new row, after the cursor, and deletes the parked one, in one statement. The event keeps its id, so
+ * consumers deduplicate a copy they already saw.
+ */
+export async function requeueParkedOutbox(
+  target: Queryable,
+  choice: outboxSql.ParkedRowsChoice,
+): Promise<ParkedOutboxRequeue> {
+  const [row] = (await execute(target, outboxSql.requeueParkedOutboxRows(choice))).rows;
+  if (row === undefined) throw new Error("the outbox requeue returned no row");
+  return { newIds: row.new_ids, stillParked: row.still_parked };
+}
+
+/**
+ * Sends parked rows again (see requeueParkedOutbox). Ids of rows not parked are ignored. Returns the new rows' ids,
+ * in the order of the old ones.
  */
 export async function requeueParkedOutboxRows(target: Queryable, ids: readonly number[]): Promise<number[]> {
   if (ids.length === 0) return [];
-  const { rows } = await execute(target, outboxSql.requeueParkedOutboxRows(ids));
-  return rows.map((row) => Number(row.id));
+  return (await requeueParkedOutbox(target, { ids })).newIds;
 }
 
 export async function readOutboxLag(target: Queryable): Promise<OutboxLag> {

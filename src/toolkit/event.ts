@@ -1,8 +1,7 @@
 // The event envelope: the standard headers every event carries (id, type, time, traceparent, content type), how
 // they are built for an outgoing event and read back from a consumed one.
 
-import { randomUUID } from "node:crypto";
-
+import { isUuid, newEventId } from "../store/event-ids.js";
 import { EventTooLargeError, InvalidArgumentError } from "./errors.js";
 import { serializerFor, type Serializer } from "./serializer.js";
 import type { TopicDefinition } from "./topic.js";
@@ -48,11 +47,6 @@ export interface EventEnvelope {
   time: Date;
   traceparent: string;
   contentType: string;
-}
-
-/** A random UUID (version 4), the form the outbox stores event ids in. */
-export function newEventId(): string {
-  return randomUUID();
 }
 
 /** Checks headers a caller adds to an event: string values, no standard names (the toolkit sets those). */
@@ -164,8 +158,6 @@ function nonEmpty(value: string | undefined): string | null {
   return value === undefined || value === "" ? null : value;
 }
 
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** Options for one outgoing event, whether published directly or through the outbox. */
 export interface EventOptions {
   /** Overrides the topic's key function; null sends the event without a key. */
@@ -221,7 +213,7 @@ export async function encodeEvent<T>(
   const key = options.key !== undefined ? options.key : topic.key(valid);
   if (key !== null && typeof key !== "string") throw new InvalidArgumentError("key", "must be a string or null");
   const id = options.eventId ?? newEventId();
-  if (typeof id !== "string" || !UUID_PATTERN.test(id)) {
+  if (!isUuid(id)) {
     throw new InvalidArgumentError("eventId", `must be a UUID, got ${JSON.stringify(id)}`);
   }
   const time = options.time ?? new Date();

@@ -31,4 +31,5 @@ export * from "./consumer.js";
 export * from "./redrive.js";
 export type { Database, DatabaseSession, Queryable } from "../store/database.js";
 export { isUniqueViolation } from "../store/errors.js";
+export { isUuid, newEventId } from "../store/event-ids.js";
 export * from "./amqp/index.js";

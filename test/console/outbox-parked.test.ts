@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { listParkedOutboxRows, runMigrations } from "../../src/store/index.js";
+import { requeueParked, REQUEUE_ROWS_MAX } from "../../src/console/outbox-parked.js";
+import { addOutboxEvents, listParkedOutboxRows, runMigrations, type Database } from "../../src/store/index.js";
 import { parkedRowsForTest } from "../helpers/parked-rows.js";
 import { storeTest } from "../store/harness.js";
 import { api, consoleForTest, requiredAuthForTest } from "./harness.js";
@@ -58,6 +59,80 @@ storeTest("parked outbox rows are requeued through the console: chosen ones, the
   );
 });
 
+storeTest(
+  "a requeue counts parked, unparked, unknown and repeated ids apart, in two statements",
+  async (_t, target) => {
+    const db = await target.open();
+    const parked = await parkedRowsForTest(db, "invoices", ["invoice-1", "invoice-2", "invoice-3"]);
+    const [waiting] = await db.transaction((tx) => addOutboxEvents(tx, [{ topic: "invoices", value: "waiting" }]));
+    const counted = countingStatements(db);
+    const report = await requeueParked(counted.database, target.schema, {
+      ids: [parked[0]!.id, parked[1]!.id, parked[0]!.id, waiting!.id, 999_998, 999_999],
+    });
+    assert.equal(counted.statements(), 2, "one to look the outbox up, one to requeue");
+    assert.deepEqual(
+      { ...report, newIds: report?.newIds.length },
+      { schema: target.schema, requeued: 2, newIds: 2, notParked: 3, stillParked: 1 },
+    );
+    assert.ok(report!.newIds[0]! < report!.newIds[1]!, "the new rows keep the old ones' order");
+    const { rows } = await db.query<{ event_id: string }>(
+      "SELECT event_id::text FROM sluice_outbox WHERE id = ANY ($1::bigint[]) ORDER BY id",
+      [report!.newIds],
+    );
+    assert.deepEqual(
+      rows.map((row) => row.event_id),
+      [parked[0]!.eventId, parked[1]!.eventId],
+    );
+    assert.deepEqual(
+      (await listParkedOutboxRows(db)).map((row) => row.id),
+      [parked[2]!.id],
+    );
+    const { rows: left } = await db.query<{ id: string; parked: boolean }>(
+      "SELECT id::text, parked_at IS NOT NULL AS parked FROM sluice_outbox WHERE id = $1",
+      [waiting!.id],
+    );
+    assert.deepEqual(left, [{ id: String(waiting!.id), parked: false }], "a row not parked is left alone");
+  },
+);
+
+storeTest(
+  `requeueing all takes the oldest ${REQUEUE_ROWS_MAX} parked rows, and the next request the rest`,
+  async (t, target) => {
+    const db = await target.open();
+    const total = REQUEUE_ROWS_MAX + 1;
+    await db.transaction((tx) =>
+      addOutboxEvents(
+        tx,
+        Array.from({ length: total }, (_, index) => ({ topic: "invoices", value: `invoice-${index}` })),
+      ),
+    );
+    // Parked as the relay leaves them, without parking each through the cursor.
+    await db.query("UPDATE sluice_outbox SET parked_at = now(), failed_attempts = 5, last_error = 'MESSAGE_TOO_LARGE'");
+    const newest = (await db.query<{ id: string }>("SELECT max(id)::text AS id FROM sluice_outbox")).rows[0]!.id;
+    const scene = await consoleForTest(t, { database: db });
+    const path = `/api/outbox/${target.schema}/requeue`;
+
+    const first = await api(scene, "POST", path, { all: true });
+    assert.equal(first.status, 200);
+    assert.deepEqual(
+      [first.body.requeued, first.body.newIds.length, first.body.notParked, first.body.stillParked],
+      [REQUEUE_ROWS_MAX, REQUEUE_ROWS_MAX, 0, 1],
+    );
+    assert.deepEqual(
+      (await listParkedOutboxRows(db)).map((row) => String(row.id)),
+      [newest],
+      "the newest parked row waits for the next request",
+    );
+    const second = await api(scene, "POST", path, { all: true });
+    assert.deepEqual([second.body.requeued, second.body.stillParked], [1, 0]);
+    const { rows } = await db.query<{ rows: string; parked: string }>(
+      "SELECT count(*)::text AS rows, count(parked_at)::text AS parked FROM sluice_outbox",
+    );
+    assert.deepEqual(rows, [{ rows: String(total), parked: "0" }]);
+  },
+  { timeoutMs: 120_000 },
+);
+
 storeTest("a bad requeue request is answered with a 4xx error that names the problem", async (t, target) => {
   const db = await target.open();
   await parkedRowsForTest(db, "invoices", ["invoice-1"]);
@@ -99,3 +174,19 @@ test("with auth required, requeueing needs the admin role, like every change", a
   const done = await api(scene, "POST", path, { all: true }, { authorization: `Bearer ${adminToken}` });
   assert.deepEqual([done.status, done.body.requeued], [200, 1]);
 });
+
+/** A view of database that counts the statements sent through it and through its views of other schemas. */
+function countingStatements(database: Database): { database: Database; statements: () => number } {
+  let statements = 0;
+  const wrap = (inner: Database): Database =>
+    new Proxy(inner, {
+      get(target, key) {
+        if (key === "withSchema") return (schema: string) => wrap(target.withSchema(schema));
+        const value: unknown = Reflect.get(target, key, target);
+        if (typeof value !== "function") return value;
+        if (key === "query" || key === "exec" || key === "transaction") statements += 1;
+        return (value as (...args: unknown[]) => unknown).bind(target);
+      },
+    });
+  return { database: wrap(database), statements: () => statements };
+}

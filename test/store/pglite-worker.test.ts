@@ -14,6 +14,7 @@ import {
   StoreErrorCode,
   type Database,
   type OpenDatabaseOptions,
+  type PgliteThread,
   type QueryResult,
 } from "../../src/store/index.js";
 import { sharedPgliteSnapshot } from "./harness.js";
@@ -152,6 +153,11 @@ test("SLUICE_PGLITE_THREAD chooses the thread when the options do not, and a bad
     assert.equal(resolveDatabaseOptions({ pgliteThread: "worker" }).pgliteThread, "worker");
     process.env[PGLITE_THREAD_ENV] = "both";
     assert.throws(() => resolveDatabaseOptions({}), hasCode(StoreErrorCode.INVALID_ARGUMENT));
+    assert.throws(() => resolveDatabaseOptions({}), /SLUICE_PGLITE_THREAD must be "main" or "worker", not "both"/);
+    assert.throws(
+      () => resolveDatabaseOptions({ pgliteThread: "both" as PgliteThread }),
+      /pgliteThread: must be "main" or "worker"$/,
+    );
   } finally {
     if (saved === undefined) delete process.env[PGLITE_THREAD_ENV];
     else process.env[PGLITE_THREAD_ENV] = saved;

@@ -8,7 +8,12 @@ import { openDatabase, runMigrations, type Database } from "../../store/index.js
 import { createKafkaClient } from "../../toolkit/index.js";
 import { ArgumentError, choiceOption, integerOption, listOption, stringOption, type OptionValues } from "../args.js";
 import { CliError, defineCommand, EXIT_FAILURE, EXIT_OK, type CommandIo } from "../command.js";
-import { connectionOptions, sluiceClientSecurity, toolkitClientSecurity } from "../connection-options.js";
+import {
+  connectionOptions,
+  isPostgresUrl,
+  sluiceClientSecurity,
+  toolkitClientSecurity,
+} from "../connection-options.js";
 import { explainKafkaError } from "../kafka-client.js";
 import { KafkaClientError, KafkaClientErrorCode } from "../../kafka/client/index.js";
 import { createCliLogger, LOG_LEVELS } from "../logger.js";
@@ -16,7 +21,6 @@ import { listenForShutdown } from "../signals.js";
 
 export const CONSOLE_ENV_PREFIX = "SLUICE_CONSOLE_";
 export const DEFAULT_CONSOLE_PORT = 8080;
-const DATABASE_URL_PATTERN = /^postgres(ql)?:\/\/\S+$/;
 
 export const consoleOptions = {
   host: stringOption({ description: "Address to listen on", valueName: "host", default: "127.0.0.1" }),
@@ -55,7 +59,7 @@ export const consoleOptions = {
 export type ConsoleOptionValues = OptionValues<typeof consoleOptions>;
 
 export async function runConsole(options: ConsoleOptionValues, io: CommandIo): Promise<number> {
-  if (options.databaseUrl !== undefined && !DATABASE_URL_PATTERN.test(options.databaseUrl)) {
+  if (options.databaseUrl !== undefined && !isPostgresUrl(options.databaseUrl)) {
     throw new ArgumentError("--database-url must be a postgres:// or postgresql:// URL");
   }
   if (options.authMode !== "off" && options.databaseUrl === undefined) {

@@ -4,6 +4,7 @@
 
 import { ArgumentError, flagOption, integerOption, listOption, stringOption, type OptionValues } from "../args.js";
 import { CliError, defineCommand, defineCommandGroup, EXIT_OK, type CommandIo } from "../command.js";
+import { isPostgresUrl } from "../connection-options.js";
 import { renderTable } from "../table.js";
 import {
   hasOutbox,
@@ -23,7 +24,6 @@ import { redactDatabaseUrl } from "../../store/postgres-database.js";
 export const CONSOLE_REQUEST_TIMEOUT_MS = 30_000;
 /** Characters of a parked row's last error shown in the table; --json prints it whole. */
 const ERROR_COLUMN_CHARS_MAX = 80;
-const DATABASE_URL_PATTERN = /^postgres(ql)?:\/\/\S+$/;
 
 interface ParkedOutbox {
   schema: string;
@@ -175,7 +175,7 @@ async function withSource<T>(
       throw new ArgumentError("--console-url must be an http(s):// URL");
     source = consoleSource(options.consoleUrl, options.token);
   } else if (options.databaseUrl !== undefined) {
-    if (!DATABASE_URL_PATTERN.test(options.databaseUrl)) {
+    if (!isPostgresUrl(options.databaseUrl)) {
       throw new ArgumentError("--database-url must be a postgres:// or postgresql:// URL");
     }
     source = await databaseSource(options.databaseUrl);

@@ -13,6 +13,7 @@ import {
 } from "../../registry/index.js";
 import { choiceOption, integerOption, stringOption, type OptionValues } from "../args.js";
 import { CliError, defineCommand, EXIT_FAILURE, EXIT_OK, type CommandIo } from "../command.js";
+import { isPostgresUrl } from "../connection-options.js";
 import { createCliLogger, LOG_LEVELS } from "../logger.js";
 import { listenForShutdown } from "../signals.js";
 
@@ -57,7 +58,7 @@ export type RegistryOptionValues = OptionValues<typeof registryOptions>;
 
 async function runRegistry(options: RegistryOptionValues, io: CommandIo): Promise<number> {
   const url = options.databaseUrl === undefined || options.databaseUrl === "" ? null : options.databaseUrl;
-  if (url !== null && !/^postgres(ql)?:\/\/\S+$/.test(url)) {
+  if (url !== null && !isPostgresUrl(url)) {
     throw new CliError("DATABASE_URL must be a postgres:// or postgresql:// URL", "Fix it, or unset it to use PGlite.");
   }
   const logger = createCliLogger(options.logLevel, io.stderr);

@@ -21,6 +21,7 @@ import {
 } from "../../toolkit/group-commit.js";
 import { closestName, optionFlagName, stringOption, type OptionValues, type ValueOptionSpec } from "../args.js";
 import { CliError } from "../command.js";
+import { isPostgresUrl } from "../connection-options.js";
 import { LOG_LEVELS, type LogLevel } from "../logger.js";
 import { APP_NAMES, parseApps, parseRoles, planRoles, UP_ROLES, type RolePlan } from "./roles.js";
 import {
@@ -168,9 +169,11 @@ export const UP_SETTINGS = {
     default: null,
     defaultLabel: "PGlite",
     check: (url) => {
-      if (!/^postgres(ql)?:\/\/\S+$/.test(url)) throw new Error("must be a postgres:// or postgresql:// URL");
+      if (!isPostgresUrl(url)) throw new Error("must be a postgres:// or postgresql:// URL");
     },
   }),
+  // The store's own variable, read here as well so that it ranks between the flag and the config file and a bad value
+  // is refused before anything starts; the chosen thread is always passed to openDatabase, which then reads nothing.
   pgliteThread: choiceSetting({
     description:
       "Where PGlite runs: worker, a thread of its own, so that PostgreSQL's work runs on another core than HTTP; " +

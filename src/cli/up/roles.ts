@@ -6,6 +6,7 @@ import { serviceDatabaseUrlVariable } from "../../apps/app.js";
 import { APPS } from "../../apps/catalogue.js";
 import { closestName } from "../args.js";
 import { CliError } from "../command.js";
+import { isPostgresUrl } from "../connection-options.js";
 
 /** Roles that belong to the system rather than to an app. */
 export const SYSTEM_ROLES = ["broker", "registry", "console"] as const;
@@ -57,8 +58,6 @@ export function appOfRole(role: string): { app: AppManifest; role: AppRoleManife
   return null;
 }
 
-const DATABASE_URL_PATTERN = /^postgres(ql)?:\/\/\S+$/;
-
 /** Services given a database of their own in the environment; a malformed URL is an error naming the variable. */
 function serviceDatabaseUrls(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
   const urls: Record<string, string> = {};
@@ -67,7 +66,7 @@ function serviceDatabaseUrls(env: Readonly<Record<string, string | undefined>>):
       const variable = serviceDatabaseUrlVariable(service.name);
       const url = env[variable];
       if (url === undefined || url === "") continue;
-      if (!DATABASE_URL_PATTERN.test(url)) {
+      if (!isPostgresUrl(url)) {
         throw new CliError(`${variable} must be a postgres:// or postgresql:// URL`, `Fix ${variable}, or unset it.`);
       }
       urls[service.name] = url;

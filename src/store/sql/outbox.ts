@@ -13,7 +13,7 @@ import {
   type OutboxInsertRow,
   type OutboxLagRow,
 } from "./outbox-rows.js";
-import { sql, type SqlStatement } from "./statement.js";
+import { integerArrayParam, sql, type SqlStatement } from "./statement.js";
 
 export {
   OUTBOX_CLAIM_BATCH_MAX,
@@ -117,22 +117,42 @@ SELECT 'added', event_id::text, NULL, NULL, NULL, id FROM added`,
   );
 }
 
+/** Which parked rows a requeue takes: those among ids (the others are left alone), or the oldest `oldest`. */
+export type ParkedRowsChoice = { ids: readonly number[] } | { oldest: number };
+
 /**
  * Adds parked rows again as new rows (a new transaction id, so after the cursor, and a new row id) and deletes the
- * parked ones, in one statement; the event ids stay, so consumers that saw an earlier copy skip this one. Rows of ids
- * that are not parked are left alone. Returns the new rows' ids.
+ * parked ones, in one statement; the event ids stay, so consumers that saw an earlier copy skip this one. The new rows
+ * start with no failed attempts, and their INSERT wakes the relays like any other. Returns one row: the new rows' ids
+ * in the order of the old ones, and how many rows stay parked (as the statement's snapshot saw them).
  */
-export function requeueParkedOutboxRows(ids: readonly number[]): SqlStatement<{ id: number; event_id: string }> {
-  checkCount("ids", ids.length, OUTBOX_IDS_MAX);
+export function requeueParkedOutboxRows(
+  choice: ParkedRowsChoice,
+): SqlStatement<{ new_ids: number[]; still_parked: number }> {
+  let chosen: string;
+  let value: unknown;
+  if ("ids" in choice) {
+    if (choice.ids.length > OUTBOX_IDS_MAX) throw invalidArgument("ids", `must hold at most ${OUTBOX_IDS_MAX} ids`);
+    chosen = "id = ANY ($1::bigint[])";
+    value = integerArrayParam(choice.ids);
+  } else {
+    checkPositiveInteger("oldest", choice.oldest, OUTBOX_IDS_MAX);
+    chosen = "id IN (SELECT id FROM sluice_outbox WHERE parked_at IS NOT NULL ORDER BY id LIMIT $1)";
+    value = choice.oldest;
+  }
+  // The INSERT takes the rows in the order of their old ids, so the new ids follow it.
   return sql(
     `WITH parked AS (
-  DELETE FROM sluice_outbox WHERE id = ANY ($1::bigint[]) AND parked_at IS NOT NULL
+  DELETE FROM sluice_outbox WHERE ${chosen} AND parked_at IS NOT NULL
   RETURNING id, event_id, topic, partition_key, key, value, headers
+), added AS (
+  INSERT INTO sluice_outbox (event_id, topic, partition_key, key, value, headers)
+  SELECT event_id, topic, partition_key, key, value, headers FROM parked ORDER BY id
+  RETURNING id
 )
-INSERT INTO sluice_outbox (event_id, topic, partition_key, key, value, headers)
-SELECT event_id, topic, partition_key, key, value, headers FROM parked ORDER BY id
-RETURNING id, event_id::text`,
-    [ids],
+SELECT ARRAY(SELECT id FROM added ORDER BY id) AS new_ids,
+  (SELECT count(*) FROM sluice_outbox WHERE parked_at IS NOT NULL) - (SELECT count(*) FROM parked) AS still_parked`,
+    [value],
   );
 }
 

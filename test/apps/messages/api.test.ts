@@ -8,7 +8,7 @@ import { test } from "node:test";
 
 import { allMessages, boardForTest, request, waitUntilStored, type MessageBody, type PageBody } from "./harness.js";
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 interface Accepted {
   id: string;

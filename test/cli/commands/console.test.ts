@@ -81,3 +81,11 @@ test("sluice console signs in to a SASL broker with the client commands' flags",
   broker.kill("SIGTERM");
   assert.equal((await exited(broker)).code, 0);
 });
+
+test("sluice console refuses a --database-url that is not a PostgreSQL URL, before it starts", async () => {
+  const result = await runCli(["console", "--port", "0", "--database-url", "mysql://db/app"], {
+    env: { DATABASE_URL: "" },
+  });
+  assert.equal(result.code, 2, result.stderr);
+  assert.match(result.stderr, /--database-url must be a postgres:\/\/ or postgresql:\/\/ URL/);
+});

@@ -65,6 +65,29 @@ test("flags beat the environment, which beats the config file, which beats the d
   assert.equal(config.configFile, path);
 });
 
+test("PGlite's thread: --pglite-thread beats SLUICE_PGLITE_THREAD, which beats the config file, then worker", (t) => {
+  const path = configFile(temporaryDir(t), { pgliteThread: "main" });
+  assert.equal(resolve([]).pgliteThread, "worker");
+  assert.equal(resolve(["--config", path]).pgliteThread, "main");
+  assert.equal(resolve(["--config", path], { SLUICE_PGLITE_THREAD: "worker" }).pgliteThread, "worker");
+  assert.equal(resolve(["--config", path], { SLUICE_PGLITE_THREAD: "" }).pgliteThread, "main", "empty is unset");
+  assert.equal(
+    resolve(["--config", path, "--pglite-thread", "worker"], { SLUICE_PGLITE_THREAD: "main" }).pgliteThread,
+    "worker",
+  );
+  assert.throws(
+    () => resolve([], { SLUICE_PGLITE_THREAD: "both" }),
+    (error: unknown) =>
+      error instanceof ArgumentError &&
+      error.message ===
+        'invalid value for --pglite-thread from SLUICE_PGLITE_THREAD: must be one of main, worker, got "both"',
+  );
+  assert.throws(
+    () => resolve(["--config", configFile(temporaryDir(t), { pgliteThread: "both" })]),
+    cliError(/setting "pgliteThread" must be one of main, worker, got "both"/),
+  );
+});
+
 test("the config file can come from SLUICE_CONFIG", (t) => {
   const path = configFile(temporaryDir(t), { messageTextCharsMax: 280 });
   assert.equal(resolve([], { SLUICE_CONFIG: path }).messageTextCharsMax, 280);
