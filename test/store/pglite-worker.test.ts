@@ -186,7 +186,8 @@ test("transactions and single calls queued at once run one at a time in order, e
     const numbersOf = async (results: Promise<QueryResult<{ n: number }>>[]) =>
       (await Promise.all(results)).map((result) => result.rows[0]?.n);
     const outcomes: Promise<unknown>[] = [];
-    const rounds = 3;
+    // Enough rounds for the worker's queue to hold seventy turns at once and compact as it drains (fifo.ts).
+    const rounds = 10;
     for (let round = 0; round < rounds; round += 1) {
       outcomes.push(database.query(insert, [`single ${round}`]).then((result) => result.rows[0]?.n));
       // Statements sent without awaiting, then committed once they all replied.
