@@ -60,7 +60,7 @@ interface QueuedTransaction {
 }
 
 class PgliteWorker {
-  /** What runs next, in arrival order: calls outside transactions, and transactions from their first statement. */
+  /** What runs next in arrival order: calls outside transactions, and transactions in their first statement's place. */
   readonly #queue = new Fifo<PgliteWorkerRequest | QueuedTransaction>();
   /** The transactions waiting for their turn or running, by id. */
   readonly #transactions = new Map<number, QueuedTransaction>();
