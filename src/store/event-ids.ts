@@ -20,6 +20,7 @@ let randomPoolOffset = RANDOM_POOL_BYTES;
 
 /** The 12-bit field after the version counts ids within one millisecond, from a random start below half its range. */
 const SEQUENCE_MAX = 0xfff;
+const TIME_MS_MAX = 2 ** 48 - 1;
 let lastMs = -1;
 let sequence = 0;
 
@@ -38,11 +39,19 @@ function hex(value: number, digits: number): string {
 }
 
 /**
- * A new UUID version 7. Ids made by one process grow strictly: within a millisecond a counter orders them, and when
- * it runs out (4,096 ids in one millisecond at the least) or the clock steps back, the time part moves on by one
- * millisecond instead, so the order holds at the cost of a time up to a few milliseconds ahead.
+ * A new UUID version 7. Ids made by one thread grow strictly: within a millisecond, and while the clock stands behind
+ * the last id's time (it stepped back), a counter orders them; when the counter runs out (after 2,049 ids at the
+ * least, since it starts at a random value below half its range), the time part moves on by a millisecond.
  */
-export function newEventId(nowMs: number = Date.now()): string {
+export function newEventId(): string {
+  return eventIdAt(Date.now());
+}
+
+/** newEventId at a given clock reading, in whole milliseconds; apart for tests of the clock's edge cases. */
+export function eventIdAt(nowMs: number): string {
+  if (!Number.isSafeInteger(nowMs) || nowMs < 0 || nowMs > TIME_MS_MAX) {
+    throw new RangeError(`a UUID version 7's time must be whole milliseconds from 0 to 2^48 - 1, not ${nowMs}`);
+  }
   const offset = takeRandom();
   if (nowMs > lastMs) {
     lastMs = nowMs;

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
+import { eventIdAt } from "../../src/store/event-ids.js";
 import { isUuid, newEventId } from "../../src/store/index.js";
 import { storeTest } from "./harness.js";
 
@@ -29,6 +30,12 @@ test("ids made over time keep the order of their making", async () => {
   assert.ok(first < second);
 });
 
+test("a clock reading that is no whole number of milliseconds in 48 bits is refused", () => {
+  for (const bad of [Date.now() + 0.5, -1, 2 ** 48, Number.NaN]) {
+    assert.throws(() => eventIdAt(bad), RangeError, `${bad} taken`);
+  }
+});
+
 test("isUuid takes any UUID's text and nothing else", () => {
   assert.equal(isUuid("6f1c1f9e-2d4b-4c1e-9a3f-0b2c4d6e8f10"), true);
   assert.equal(isUuid("6F1C1F9E-2D4B-4C1E-9A3F-0B2C4D6E8F10"), true);
@@ -52,8 +59,8 @@ storeTest("PostgreSQL reads an event id as a uuid, and sorts ids as they were ma
 // Last, since it leaves the process's ids a minute ahead of the clock.
 test("ids grow strictly, within one millisecond, past the counter's end and when the clock steps back", () => {
   const nowMs = Date.now() + 60_000;
-  const ids = Array.from({ length: 10_000 }, () => newEventId(nowMs));
-  ids.push(newEventId(nowMs - 5_000), newEventId(nowMs - 5_000));
+  const ids = Array.from({ length: 10_000 }, () => eventIdAt(nowMs));
+  ids.push(eventIdAt(nowMs - 5_000), eventIdAt(nowMs - 5_000));
   for (let index = 1; index < ids.length; index++) {
     assert.ok(ids[index - 1]! < ids[index]!, `id ${index} (${ids[index]}) is not after ${ids[index - 1]}`);
     assert.match(ids[index]!, V7_PATTERN);
