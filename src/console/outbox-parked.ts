@@ -94,13 +94,14 @@ export interface RequeueReport {
   newIds: number[];
   /** Ids given that were not parked rows (already requeued, or no such row). */
   notParked: number;
-  /** Rows still parked after the requeue, as its statement saw them (a requeue running beside it may change that). */
+  /** Rows still parked after the requeue. */
   stillParked: number;
 }
 
 /**
- * Requeues a schema's parked rows; null when the schema has no outbox. Two statements: one looks the outbox's columns
- * up, one requeues (see the store's requeueParkedOutbox) and counts what stays parked; no row is read into memory.
+ * Requeues a schema's parked rows; null when the schema has no outbox. Three statements: one looks the outbox's
+ * columns up, one requeues and one counts what stays parked (the store's requeueParkedOutbox); no row is read into
+ * memory.
  */
 export async function requeueParked(
   database: Database,

@@ -433,24 +433,26 @@ export interface ParkedOutboxRequeue {
 /**
  * Sends parked rows again, those among ids (the others are ignored) or the oldest `oldest` (at most OUTBOX_IDS_MAX):
  * adds each as a new row, after the cursor, and deletes the parked one, in one statement. The event keeps its id, so
- * consumers deduplicate a copy they already saw.
+ * consumers deduplicate a copy they already saw. What stays parked is counted by a second statement, after the first
+ * committed where target is no transaction, so that a requeue running beside it cannot make the count wrong.
  */
 export async function requeueParkedOutbox(
   target: Queryable,
   choice: outboxSql.ParkedRowsChoice,
 ): Promise<ParkedOutboxRequeue> {
-  const [row] = (await execute(target, outboxSql.requeueParkedOutboxRows(choice))).rows;
-  if (row === undefined) throw new Error("the outbox requeue returned no row");
-  return { newIds: row.new_ids, stillParked: row.still_parked };
+  const { rows } = await execute(target, outboxSql.requeueParkedOutboxRows(choice));
+  const [counted] = (await execute(target, outboxSql.countParkedOutboxRows())).rows;
+  return { newIds: rows.map((row) => Number(row.id)), stillParked: counted?.parked ?? 0 };
 }
 
 /**
- * Sends parked rows again (see requeueParkedOutbox). Ids of rows not parked are ignored. Returns the new rows' ids,
- * in the order of the old ones.
+ * Sends parked rows again (see requeueParkedOutbox's single statement). Ids of rows not parked are ignored. Returns the
+ * new rows' ids, in the order of the old ones.
  */
 export async function requeueParkedOutboxRows(target: Queryable, ids: readonly number[]): Promise<number[]> {
   if (ids.length === 0) return [];
-  return (await requeueParkedOutbox(target, { ids })).newIds;
+  const { rows } = await execute(target, outboxSql.requeueParkedOutboxRows({ ids }));
+  return rows.map((row) => Number(row.id));
 }
 
 export async function readOutboxLag(target: Queryable): Promise<OutboxLag> {

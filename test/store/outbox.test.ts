@@ -11,6 +11,7 @@ import {
   partitionKeyForKey,
   readOutboxLag,
   recordOutboxFailures,
+  requeueParkedOutbox,
   requeueParkedOutboxRows,
   sqlStateOf,
   StoreError,
@@ -190,6 +191,48 @@ storeTest(
       "the requeued row comes after the cursor, with its event id",
     );
   },
+);
+
+storeTest(
+  "two requeues of the oldest parked rows at once take different rows, and each counts what stays parked after it",
+  async (_t, target) => {
+    const db = await target.open();
+    const peer = await target.peer(db);
+    await addOutboxEvents(
+      db,
+      Array.from({ length: 30 }, (_, index) => ({ topic: "t", value: `v${index}` })),
+    );
+    await db.query("UPDATE sluice_outbox SET parked_at = now(), failed_attempts = 1");
+    // The first requeue holds its rows' locks until its transaction ends, while the second runs.
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let firstDone = (): void => undefined;
+    const firstRequeued = new Promise<void>((resolve) => (firstDone = resolve));
+    const first = db.transaction(async (tx) => {
+      const report = await requeueParkedOutbox(tx, { oldest: 20 });
+      firstDone();
+      await held;
+      return report;
+    });
+    await firstRequeued;
+    // Waiting for the first's locks would wait for ever here: the lock timeout turns that into a failure.
+    const second = await peer
+      .transaction(async (tx) => {
+        await tx.query("SET LOCAL lock_timeout = '2s'");
+        return requeueParkedOutbox(tx, { oldest: 20 });
+      })
+      .finally(release);
+    const firstReport = await first;
+    assert.equal(firstReport.newIds.length, 20);
+    assert.equal(second.newIds.length, 10, "the second took the ten rows the first did not hold");
+    assert.equal(firstReport.stillParked, 10, "inside its transaction, the first no longer sees its own rows parked");
+    assert.equal(second.stillParked, 20, "the first's rows stay parked for others until it commits");
+    const { rows } = await db.query<{ rows: number; parked: number; events: number }>(
+      "SELECT count(*)::int AS rows, count(parked_at)::int AS parked, count(DISTINCT event_id)::int AS events FROM sluice_outbox",
+    );
+    assert.deepEqual(rows[0], { rows: 30, parked: 0, events: 30 });
+  },
+  { kinds: ["postgres"] },
 );
 
 storeTest(

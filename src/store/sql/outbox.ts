@@ -123,12 +123,10 @@ export type ParkedRowsChoice = { ids: readonly number[] } | { oldest: number };
 /**
  * Adds parked rows again as new rows (a new transaction id, so after the cursor, and a new row id) and deletes the
  * parked ones, in one statement; the event ids stay, so consumers that saw an earlier copy skip this one. The new rows
- * start with no failed attempts, and their INSERT wakes the relays like any other. Returns one row: the new rows' ids
- * in the order of the old ones, and how many rows stay parked (as the statement's snapshot saw them).
+ * start with no failed attempts, and their INSERT wakes the relays like any other. Returns the new rows' ids, in the
+ * order of the old ones.
  */
-export function requeueParkedOutboxRows(
-  choice: ParkedRowsChoice,
-): SqlStatement<{ new_ids: number[]; still_parked: number }> {
+export function requeueParkedOutboxRows(choice: ParkedRowsChoice): SqlStatement<{ id: number }> {
   let chosen: string;
   let value: unknown;
   if ("ids" in choice) {
@@ -137,7 +135,10 @@ export function requeueParkedOutboxRows(
     value = integerArrayParam(choice.ids);
   } else {
     checkPositiveInteger("oldest", choice.oldest, OUTBOX_IDS_MAX);
-    chosen = "id IN (SELECT id FROM sluice_outbox WHERE parked_at IS NOT NULL ORDER BY id LIMIT $1)";
+    // SKIP LOCKED: a requeue running beside this one takes the next parked rows instead of waiting for these and
+    // finding them gone.
+    chosen =
+      "id IN (SELECT id FROM sluice_outbox WHERE parked_at IS NOT NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)";
     value = choice.oldest;
   }
   // The INSERT takes the rows in the order of their old ids, so the new ids follow it.
@@ -150,10 +151,14 @@ export function requeueParkedOutboxRows(
   SELECT event_id, topic, partition_key, key, value, headers FROM parked ORDER BY id
   RETURNING id
 )
-SELECT ARRAY(SELECT id FROM added ORDER BY id) AS new_ids,
-  (SELECT count(*) FROM sluice_outbox WHERE parked_at IS NOT NULL) - (SELECT count(*) FROM parked) AS still_parked`,
+SELECT id FROM added ORDER BY id`,
     [value],
   );
+}
+
+/** How many rows are parked. */
+export function countParkedOutboxRows(): SqlStatement<{ parked: number }> {
+  return sql("SELECT count(*)::integer AS parked FROM sluice_outbox WHERE parked_at IS NOT NULL");
 }
 
 /** Parked rows, oldest first, at most limit. */
