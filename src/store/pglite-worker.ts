@@ -15,6 +15,7 @@ import {
   type PgliteWorkerData,
   type PgliteWorkerReply,
   type PgliteWorkerRequest,
+  type SerializedError,
   type WorkerQueryResult,
 } from "./pglite-worker-protocol.js";
 import { BYTEA_ARRAY_OID, BYTEA_OID } from "./value-types.js";
@@ -57,6 +58,11 @@ interface QueuedTransaction {
   readonly first: StatementRequest;
   readonly inbox: Fifo<TransactionRequest>;
   wake: (() => void) | null;
+  /**
+   * Why the transaction ended before its end arrived (BEGIN or its search path failed): its later statements fail
+   * with it, and its end takes it away. The client sends an end for every transaction it sent a statement of.
+   */
+  failed: SerializedError | null;
 }
 
 class PgliteWorker {
@@ -72,6 +78,10 @@ class PgliteWorker {
   receive(request: PgliteWorkerRequest): void {
     if ("transactionId" in request && request.transactionId !== null) {
       const transaction = this.#transactions.get(request.transactionId);
+      if (transaction?.failed != null) {
+        this.#refuseInFailed(transaction, request as TransactionRequest, transaction.failed);
+        return;
+      }
       if (transaction !== undefined) {
         transaction.inbox.push(request);
         transaction.wake?.();
@@ -80,7 +90,14 @@ class PgliteWorker {
       // An end without its transaction ends one that never began, and waits for its turn like any call.
       if (request.kind !== "end") {
         const id = request.transactionId;
-        const queued: QueuedTransaction = { kind: "transaction", id, first: request, inbox: new Fifo(), wake: null };
+        const queued: QueuedTransaction = {
+          kind: "transaction",
+          id,
+          first: request,
+          inbox: new Fifo(),
+          wake: null,
+          failed: null,
+        };
         queued.inbox.push(request);
         this.#transactions.set(id, queued);
         this.#enqueue(queued);
@@ -88,6 +105,20 @@ class PgliteWorker {
       }
     }
     this.#enqueue(request);
+  }
+
+  /**
+   * A request of a transaction that ended early: a statement fails as the transaction did, as it would had it run
+   * inside it (the work may have caught the first failure and gone on); the end reports the rollback and forgets it.
+   */
+  #refuseInFailed(transaction: QueuedTransaction, request: TransactionRequest, error: SerializedError): void {
+    if (request.kind !== "end") {
+      send({ kind: "failed", id: request.id, error });
+      return;
+    }
+    this.#transactions.delete(transaction.id);
+    // As when the end was waiting at the failure: a commit fails with the reason, a rollback has nothing to undo.
+    send(request.commit ? { kind: "failed", id: request.id, error } : { kind: "ok", id: request.id });
   }
 
   #enqueue(turn: PgliteWorkerRequest | QueuedTransaction): void {
@@ -189,12 +220,17 @@ class PgliteWorker {
         // BEGIN, the search path, COMMIT or ROLLBACK failed: the end and every statement still waiting fail with it.
         const failed = serializeError(error);
         if (end.reply !== null && "id" in end.reply) end.reply = { kind: "failed", id: end.reply.id, error: failed };
+        let endArrived = end.reply !== null;
         for (let request = inbox.shift(); request !== undefined; request = inbox.shift()) {
           send({ kind: "failed", id: request.id, error: failed });
+          if (request.kind === "end") endArrived = true;
         }
+        // Until its end arrives, the transaction stays known as failed, so that a statement sent after the failure
+        // does not begin a new transaction under its id.
+        if (!endArrived) open.failed = failed;
       }
     } finally {
-      this.#transactions.delete(open.id);
+      if (open.failed === null) this.#transactions.delete(open.id);
     }
     if (end.reply !== null) send(end.reply);
   }

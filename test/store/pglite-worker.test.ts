@@ -246,3 +246,44 @@ test("transactions and single calls queued at once run one at a time in order, e
     await database.close();
   }
 });
+
+test("a transaction whose start failed refuses its later statements, and its commit fails", async () => {
+  const database = await openWorker({ migrate: false });
+  // Nothing public makes a transaction's start fail, so the requests go to the worker as the client would send them,
+  // with a search path that fails standing for a failed BEGIN.
+  const host = (database as unknown as { host: WorkerHostForTests }).host;
+  try {
+    await database.exec("CREATE TABLE items (id int)");
+    const transactionId = 1_000_000;
+    const statement = (id: number, searchPath: string | null) => ({
+      kind: "query" as const,
+      transactionId,
+      searchPath,
+      sql: `INSERT INTO items VALUES (${id})`,
+      params: [],
+    });
+    await assert.rejects(host.call(statement(1, "SELECT 1/0")), /division by zero/);
+    // The work caught the failure and went on: the next statement must not begin a new transaction under the id.
+    await assert.rejects(host.call(statement(2, null)), /division by zero/);
+    const end = await host.send({ kind: "end", transactionId, commit: true, checkAborted: true }, false);
+    assert.equal(end.kind, "failed");
+    assert.deepEqual((await database.query("SELECT id FROM items")).rows, []);
+    // The failed transaction is forgotten at its end: the id may begin a transaction again.
+    await host.call(statement(3, null));
+    assert.equal(
+      (await host.send({ kind: "end", transactionId, commit: true, checkAborted: false }, false)).kind,
+      "ok",
+    );
+    assert.deepEqual((await database.query("SELECT id FROM items")).rows, [{ id: 3 }]);
+  } finally {
+    // Ends whatever the id still holds open, so that close does not wait for it when the test failed midway.
+    await host.send({ kind: "end", transactionId: 1_000_000, commit: false, checkAborted: false }, false);
+    await database.close();
+  }
+});
+
+/** The part of the worker's client that the test above talks to directly. */
+interface WorkerHostForTests {
+  call(body: object): Promise<unknown>;
+  send(body: object, counted: boolean): Promise<{ kind: string }>;
+}
