@@ -93,7 +93,7 @@ export async function rawAmqp(
 
 /**
  * How many times slower a relay or consumer measure's runs were than RabbitMQ's own publish or consume through
- * amqplib in the raw run just before each of them: the issue's aim is at most 2× for what the toolkit's guarantees
+ * amqplib in the raw run that opened its round: the issue's aim is at most 2× for what the toolkit's guarantees
  * cost. Each run is compared with its own raw run, since the machine's speed drifts by a third over a minute, more
  * than either rate's own spread; with repeats the text gives the median ratio and the range. Empty for other measures.
  */

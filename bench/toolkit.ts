@@ -99,7 +99,7 @@ async function benchDatabase(
       }
     }
     // Repeats run round by round, every measure once a round, after RabbitMQ's own rates when this is AMQP: each
-    // run is then compared with the raw run just before it, and a slow spell of the machine hits one round, not
+    // run is then compared with the raw run that opened its round, and a slow spell of the machine hits one round, not
     // every run of one measure.
     const runs: Row[][] = measures.map(() => []);
     const pairedRaw: RawAmqpRow[][] = [];
