@@ -221,3 +221,36 @@ export function seededRandom(seed: number): () => number {
     return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** A session of the server left idle in a transaction that holds a transaction id, as a forgotten BEGIN does. */
+export interface IdleTransaction {
+  readonly pid: number;
+  readonly applicationName: string;
+  /** Rolls the transaction back and closes the session; safe to call twice. Call it in a finally. */
+  end(): Promise<void>;
+}
+
+/** Opens a session named applicationName on the server, begins a transaction and gives it a transaction id. */
+export async function openIdleTransaction(applicationName: string): Promise<IdleTransaction> {
+  const client = new pg.Client({ connectionString: SERVER_URL, application_name: applicationName });
+  client.on("error", () => undefined);
+  await client.connect();
+  let ended: Promise<void> | null = null;
+  const end = (): Promise<void> => {
+    ended ??= client.query("ROLLBACK").then(
+      () => client.end(),
+      () => client.end(),
+    );
+    return ended;
+  };
+  try {
+    await client.query("BEGIN");
+    // A transaction id, as its first write would take.
+    await client.query("SELECT pg_current_xact_id()");
+    const { rows } = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+    return { pid: rows[0]!.pid, applicationName, end };
+  } catch (error) {
+    await end();
+    throw error;
+  }
+}

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import {
   addOutboxEvents,
   advanceOutboxCursor,
+  findOutboxHolder,
   outboxSql,
   readOutboxBatch,
   readOutboxLag,
@@ -14,7 +15,7 @@ import {
   type Database,
   type OutboxRecord,
 } from "../../src/store/index.js";
-import { seededRandom, storeTest } from "./harness.js";
+import { openIdleTransaction, seededRandom, storeTest, waitFor } from "./harness.js";
 import { readSettled, readIds, cursorPosition } from "./outbox-reads.js";
 
 function invalid(field: string) {
@@ -179,6 +180,43 @@ storeTest(
     assert.deepEqual(
       read.records.map((row) => row.value?.toString()),
       ["early", "late"],
+    );
+  },
+  { kinds: ["postgres"] },
+);
+
+storeTest(
+  "the session whose open transaction holds outbox rows back is found, with its state, age and query",
+  async (_t, target) => {
+    const db = await target.open();
+    const { position } = await takeOutboxCursor(db, "relay-a");
+    const name = `holder-${process.pid}-${Date.now() % 100_000}`;
+    const blocker = await openIdleTransaction(name);
+    try {
+      await addOutboxEvents(db, [{ topic: "t", key: "k", value: "waits" }]);
+      assert.equal((await readOutboxBatch(db, { relayId: "relay-a", after: position })).heldBack, true);
+      // Other tests on the shared server may briefly run older transactions; the blocker is the oldest once they end.
+      let holder = await findOutboxHolder(db);
+      await waitFor("the blocker to be the oldest transaction", async () => {
+        holder = await findOutboxHolder(db);
+        return holder?.pid === blocker.pid;
+      });
+      assert.ok(holder !== null);
+      assert.equal(holder.applicationName, name);
+      assert.equal(holder.state, "idle in transaction");
+      assert.match(holder.xid, /^\d+$/);
+      assert.ok(holder.transactionAgeMs !== null && holder.transactionAgeMs >= 0);
+      assert.ok(holder.stateAgeMs !== null && holder.stateAgeMs >= 0);
+      assert.match(holder.query ?? "", /pg_backend_pid/);
+    } finally {
+      await blocker.end();
+    }
+    const after = await findOutboxHolder(db);
+    assert.notEqual(after?.pid, blocker.pid, "an ended transaction holds nothing back");
+    const read = await readSettled(db, { relayId: "relay-a", after: position });
+    assert.deepEqual(
+      read.records.map((row) => row.value?.toString()),
+      ["waits"],
     );
   },
   { kinds: ["postgres"] },

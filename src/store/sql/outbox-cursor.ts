@@ -232,3 +232,35 @@ export function releaseOutboxCursor(relayId: string): SqlStatement<never> {
     [relayId],
   );
 }
+
+/** How much of the holding-back session's query a lookup returns, in characters. */
+export const OUTBOX_HOLDER_QUERY_CHARS_MAX = 200;
+
+/**
+ * The session of this database whose transaction holds the relay back (see "Commit order" above): the one, other than
+ * the caller's, with the oldest transaction id, since the horizon is the oldest transaction with an id still running.
+ * pg_stat_activity shows other roles' sessions without their details (backend_xid among them) unless the caller may
+ * read all statistics (pg_read_all_stats), so then no row comes back.
+ */
+export function findOutboxHolder(): SqlStatement<{
+  pid: number;
+  application_name: string;
+  usename: string | null;
+  state: string | null;
+  backend_xid: string;
+  xact_age_ms: number | null;
+  state_age_ms: number | null;
+  query: string | null;
+}> {
+  return sql(
+    `SELECT pid, application_name, usename::text AS usename, state, backend_xid::text AS backend_xid,
+  (extract(epoch FROM clock_timestamp() - xact_start) * 1000)::double precision AS xact_age_ms,
+  (extract(epoch FROM clock_timestamp() - state_change) * 1000)::double precision AS state_age_ms,
+  left(query, $1) AS query
+FROM pg_stat_activity
+WHERE datname = current_database() AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()
+ORDER BY age(backend_xid) DESC
+LIMIT 1`,
+    [OUTBOX_HOLDER_QUERY_CHARS_MAX],
+  );
+}
