@@ -141,6 +141,11 @@ export function publishingMetrics() {
       labelNames: ["schema"] as const,
       buckets: LATENCY_BUCKETS_SECONDS,
     }),
+    relayHeldBack: toolkitGauge({
+      name: "sluice_outbox_relay_held_back_seconds",
+      help: "How long committed outbox events have waited behind an older transaction still running; 0 when none do",
+      labelNames: ["schema"] as const,
+    }),
     outboxParked: toolkitCounter({
       name: "sluice_outbox_parked_rows_total",
       help: "Outbox rows the relay parked after the broker refused them for good (see requeueParkedOutboxRows)",

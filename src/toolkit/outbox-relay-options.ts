@@ -33,6 +33,8 @@ export const DEFAULT_OUTBOX_RETENTION_MS = 24 * 60 * 60 * 1000;
 export const DEFAULT_OUTBOX_CLEANUP_INTERVAL_MS = 60_000;
 export const DEFAULT_OUTBOX_CLEANUP_BATCH_SIZE = 1_000;
 export const DEFAULT_RELAY_STOP_TIMEOUT_MS = 10_000;
+/** How long rows may be held back by an older transaction still running before the relay warns (heldBackWarnAfterMs). */
+export const DEFAULT_RELAY_HELD_BACK_WARN_AFTER_MS = 10_000;
 /**
  * Rows per read. A relay holds up to three batches (one whose cursor move runs, one being sent, one read ahead); a
  * move that deletes its rows (afterPublish "delete") names one batch, at most OUTBOX_IDS_MAX ids, in one statement.
@@ -83,6 +85,8 @@ export interface OutboxRelayStatus {
   idlePollMs: number;
   /** True while this relay holds the outbox's cursor; false while it waits as a stand-by. */
   holdsCursor: boolean;
+  /** How long committed rows have been held back by an older transaction still running; 0 when they are not. */
+  heldBackMs: number;
 }
 
 export interface OutboxRelayOptions {
@@ -152,6 +156,12 @@ export interface OutboxRelayOptions {
   lagIntervalMs?: number;
   /** How long stop() waits for the batch in flight before giving the cursor up and returning. */
   stopTimeoutMs?: number;
+  /**
+   * After committed rows have been held back this long by an older transaction still running in the database (see
+   * docs/toolkit-publishing.md, "Commit order"), the relay logs a warning naming the session that runs it, and again
+   * every RELAY_HELD_BACK_WARN_REPEAT_MS while they stay held back.
+   */
+  heldBackWarnAfterMs?: number;
   producer?: KafkaProducerOptions;
   logger?: ToolkitLogger;
   hooks?: OutboxRelayHooks;
@@ -177,6 +187,7 @@ export interface ResolvedRelayOptions {
   backoffMaxMs: number;
   lagIntervalMs: number;
   stopTimeoutMs: number;
+  heldBackWarnAfterMs: number;
 }
 
 /** The relay's integer options, declared once: default and accepted range. */
@@ -193,6 +204,7 @@ const RELAY_INTEGER_OPTIONS = {
   backoffBaseMs: integerOption(DEFAULT_RELAY_BACKOFF_BASE_MS, 1, DAY_MS),
   lagIntervalMs: integerOption(DEFAULT_RELAY_LAG_INTERVAL_MS, 0, DAY_MS),
   stopTimeoutMs: integerOption(DEFAULT_RELAY_STOP_TIMEOUT_MS, 0, DAY_MS),
+  heldBackWarnAfterMs: integerOption(DEFAULT_RELAY_HELD_BACK_WARN_AFTER_MS, 1, DAY_MS),
 };
 
 const invalidOption = (field: string, message: string): Error => new InvalidArgumentError(field, message);

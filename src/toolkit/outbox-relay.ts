@@ -39,6 +39,7 @@ import {
   type OutboxRelayState,
   type ResolvedRelayOptions,
 } from "./outbox-relay-options.js";
+import { HeldBackWatch } from "./outbox-relay-held-back.js";
 import { parkRefusedRow, positionOf, recordRefusals, rowToPark, type RefusalContext } from "./outbox-relay-refusals.js";
 import { acknowledgedPrefix, sendOutboxRecords, type SendOutcome } from "./outbox-relay-publish.js";
 import { RelayWaits } from "./outbox-relay-waits.js";
@@ -79,6 +80,7 @@ export class OutboxRelay implements Component {
   #loop: Promise<void> | null = null;
   #unlisten: (() => Promise<void>) | null = null;
   readonly #waits: RelayWaits;
+  readonly #heldBack: HeldBackWatch;
   readonly #refusals: RefusalContext;
   #consecutiveFailures = 0;
   #lastError: string | null = null;
@@ -108,6 +110,13 @@ export class OutboxRelay implements Component {
     this.#leases = new RelayLeases(this.#db, this.relayId, this.#options.leaseMs, this.#logger);
     this.#upkeep = new OutboxUpkeep(this.#db, this.relayId, this.#options, this.#logger);
     this.#waits = new RelayWaits(this.#options, options.random ?? Math.random);
+    this.#heldBack = new HeldBackWatch({
+      db: this.#db,
+      relayId: this.relayId,
+      warnAfterMs: this.#options.heldBackWarnAfterMs,
+      metrics: this.#metrics,
+      logger: this.#logger,
+    });
     const { leaseMs } = this.#options;
     this.#refusals = { db: this.#db, relayId: this.relayId, leaseMs, metrics: this.#metrics, logger: this.#logger };
   }
@@ -131,6 +140,7 @@ export class OutboxRelay implements Component {
       listening: this.#unlisten !== null,
       idlePollMs: this.#waits.idlePollMs(this.#unlisten !== null),
       holdsCursor: this.#holdsCursor,
+      heldBackMs: this.#heldBack.heldBackMs(),
     };
   }
 
@@ -287,12 +297,18 @@ export class OutboxRelay implements Component {
             readFrom = this.#rewind(readFrom);
             continue;
           }
-          if (read.heldBack) await this.#waits.forHorizon();
-          else if (this.#consecutiveFailures === 0) await this.#waitForWork();
+          if (read.heldBack) {
+            this.#heldBack.heldBack();
+            await this.#waits.forHorizon();
+            continue;
+          }
+          this.#heldBack.flowing();
+          if (this.#consecutiveFailures === 0) await this.#waitForWork();
           else await this.#backoff();
           continue;
         }
         this.#waits.noteRows();
+        this.#heldBack.flowing();
         const end = positionOf(records[records.length - 1]!);
         // Only a full batch suggests that more rows wait; after a partial one, a read ahead would find nothing.
         if (records.length === this.#options.batchSize && this.#state === "running") ahead = this.#read(end);
@@ -312,6 +328,7 @@ export class OutboxRelay implements Component {
     } finally {
       if (ahead !== null) await ahead;
       await this.#settleAdvance();
+      this.#heldBack.reset();
     }
   }
 
@@ -503,6 +520,8 @@ export class OutboxRelay implements Component {
   async #shutDown(): Promise<void> {
     this.#holdsCursor = false;
     this.#leases.forget();
+    this.#heldBack.reset();
+    await this.#heldBack.settle();
     const unlisten = this.#unlisten;
     this.#unlisten = null;
     await unlisten?.().catch((error: unknown) => {
