@@ -9,8 +9,8 @@
 // and read; a cursor on ids alone would pass it by. So every row records its transaction's id (xid), and a read takes
 // only rows of transactions older than every transaction still running (the horizon, see OUTBOX_HORIZON): those have
 // all committed or rolled back, and none can add a row behind the cursor any more. A long-running writing transaction
-// in the same database therefore delays the relay until it ends (the lag gauges show it, and a read says when rows
-// are held back so that the relay looks again soon).
+// in the same database therefore delays the relay until it ends (the lag gauges show it, a read says when rows are
+// held back so that the relay looks again soon, and findOutboxHolder names the session for the relay's warning).
 //
 // Per-key order: one relay holds the cursor at a time (a lease on the cursor row), and it sends a key's rows in
 // cursor order, so rows with the same topic and partition key leave in the order their transactions got their ids,
