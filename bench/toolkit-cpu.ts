@@ -73,8 +73,8 @@ export function startCpuMeter(postgres: { url: string; applicationName: string }
     async perEvent(events) {
       const processUsage = process.cpuUsage(processBefore);
       const processMs = (processUsage.user + processUsage.system) / 1000;
-      // Only the Erlang VMs running at the start: the server's. A `rabbitmqctl` run meanwhile is a VM too, and one that
-      // ended before the start counted against the sum.
+      // The Erlang VMs running at the start and still at the end: the server's. A `rabbitmqctl` is a VM too; one gone
+      // by the end made the sum fall, one started meanwhile added its own CPU.
       const rabbitmq = cpuMsByPid("beam.smp");
       const rabbitmqMs =
         rabbitmqBefore.size === 0
