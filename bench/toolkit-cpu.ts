@@ -67,14 +67,19 @@ export interface CpuMeter {
  */
 export function startCpuMeter(postgres: { url: string; applicationName: string } | null): CpuMeter {
   const processBefore = process.cpuUsage();
-  const rabbitmqBefore = sum(cpuMsByPid("beam.smp").values());
+  const rabbitmqBefore = cpuMsByPid("beam.smp");
   const postgresBefore = postgres === null ? null : cpuMsByPid("postgres");
   return {
     async perEvent(events) {
       const processUsage = process.cpuUsage(processBefore);
       const processMs = (processUsage.user + processUsage.system) / 1000;
+      // The Erlang VMs running at the start and still at the end: the server's. A `rabbitmqctl` is a VM too; one gone
+      // by the end made the sum fall, one started meanwhile added its own CPU.
       const rabbitmq = cpuMsByPid("beam.smp");
-      const rabbitmqMs = rabbitmq.size === 0 ? null : sum(rabbitmq.values()) - rabbitmqBefore;
+      const rabbitmqMs =
+        rabbitmqBefore.size === 0
+          ? null
+          : sum([...rabbitmqBefore].map(([pid, before]) => (rabbitmq.get(pid) ?? before) - before));
       let postgresMs: number | null = null;
       if (postgres !== null && postgresBefore !== null && postgresBefore.size > 0) {
         const now = cpuMsByPid("postgres");
