@@ -88,11 +88,19 @@ storeTest(
       await waitFor("the held-back warning", () => heldBackWarnings(logger.lines).length > 0, 5_000);
       const [warning] = heldBackWarnings(logger.lines);
       const holder = warning!.details.holder as Record<string, unknown>;
-      assert.equal(holder.pid, blocker.pid, warning!.message);
-      assert.equal(holder.applicationName, blocker.applicationName);
-      assert.equal(holder.state, "idle in transaction");
-      assert.ok((holder.transactionAgeMs as number) >= 300);
-      assert.match(warning!.message, new RegExp(`session ${blocker.pid} `));
+      if (holder.pid === blocker.pid) {
+        assert.equal(holder.applicationName, blocker.applicationName);
+        assert.equal(holder.state, "idle in transaction");
+        assert.ok((holder.transactionAgeMs as number) >= 300);
+      } else {
+        // Another test on the shared server held a transaction open since before the blocker's: the relay names the
+        // oldest, which then is that one, open at least as long as the rows (added after the blocker began) waited.
+        assert.ok(
+          (holder.transactionAgeMs as number) >= (warning!.details.heldBackMs as number),
+          `${warning!.message}: it names session ${String(holder.pid)}, younger than the blocker ${blocker.pid}`,
+        );
+      }
+      assert.match(warning!.message, new RegExp(`session ${String(holder.pid)} `));
       assert.match(warning!.message, /idle_in_transaction_session_timeout/);
       assert.ok((warning!.details.heldBackMs as number) >= 300);
       assert.ok((await metricValue(GAUGE, { schema: db.schema })) >= 0.3);
