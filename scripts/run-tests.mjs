@@ -23,19 +23,9 @@ if (files.length === 0) {
 // Three files at once, also on 2 cores: child processes starting, sleeps and waits on servers leave the cores idle at
 // times.
 const concurrency = process.env.TEST_CONCURRENCY ?? "3";
-// A file whose tests have all finished ends even if something it opened is still open: a test that failed midway may
-// leave a consumer or a pool behind, and its file would otherwise wait for ever and hold the whole run up.
 const result = spawnSync(
   process.execPath,
-  [
-    "--import",
-    "tsx",
-    "--test",
-    "--test-force-exit",
-    `--test-concurrency=${concurrency}`,
-    "--test-reporter=spec",
-    ...files,
-  ],
+  ["--import", "tsx", "--test", `--test-concurrency=${concurrency}`, "--test-reporter=spec", ...files],
   { stdio: "inherit" },
 );
 process.exit(result.status ?? 1);
