@@ -23,9 +23,20 @@ if (files.length === 0) {
 // Three files at once, also on 2 cores: child processes starting, sleeps and waits on servers leave the cores idle at
 // times.
 const concurrency = process.env.TEST_CONCURRENCY ?? "3";
+// A file fails once it has run this long: one whose test failed midway may leave a consumer or a pool open, and its
+// process would otherwise never end and hold the whole run up. The slowest files take a few minutes.
+const FILE_TIMEOUT_MS = 10 * 60_000;
 const result = spawnSync(
   process.execPath,
-  ["--import", "tsx", "--test", `--test-concurrency=${concurrency}`, "--test-reporter=spec", ...files],
+  [
+    "--import",
+    "tsx",
+    "--test",
+    `--test-concurrency=${concurrency}`,
+    `--test-timeout=${FILE_TIMEOUT_MS}`,
+    "--test-reporter=spec",
+    ...files,
+  ],
   { stdio: "inherit" },
 );
 process.exit(result.status ?? 1);
