@@ -1,7 +1,6 @@
 // The options every client command (topics, produce, consume) takes to reach a Kafka endpoint, read from the
 // command line or from the same KAFKA_* environment variables the toolkit uses, and turned into a client of Sluice's
-// own (or, for consumer groups, the toolkit's settings); and the one check of a PostgreSQL URL that every command
-// reaching a database (up, console, outbox, registry) makes.
+// own (or, for consumer groups, the toolkit's settings).
 
 import { readFileSync } from "node:fs";
 import type { Writable } from "node:stream";
@@ -30,13 +29,6 @@ export const DEFAULT_BROKERS = "127.0.0.1:9092";
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 export const BROKER_LIST_COUNT_MAX = 100;
 export const TLS_CA_FILE_BYTES_MAX = 1024 * 1024;
-
-const POSTGRES_URL_PATTERN = /^postgres(ql)?:\/\/\S+$/;
-
-/** Whether url is a postgres:// or postgresql:// URL, without spaces; the driver says what else is wrong with it. */
-export function isPostgresUrl(url: string): boolean {
-  return POSTGRES_URL_PATTERN.test(url);
-}
 
 /** Parses `host:port[,host:port]`, refusing entries without a usable port. */
 export function parseBrokerList(raw: string): string[] {

@@ -129,10 +129,20 @@ function resolvePgliteThread(option: PgliteThread | undefined): PgliteThread {
   return fromEnv as PgliteThread;
 }
 
+const POSTGRES_URL_PATTERN = /^postgres(ql)?:\/\/\S+$/;
+
+/**
+ * Whether url is a postgres:// or postgresql:// URL, without spaces; the driver says what else is wrong with it. The
+ * store's option check and every command that reaches a database (up, console, outbox, registry) use it.
+ */
+export function isPostgresUrl(url: unknown): url is string {
+  return typeof url === "string" && POSTGRES_URL_PATTERN.test(url);
+}
+
 export function resolveDatabaseOptions(options: OpenDatabaseOptions): ResolvedDatabaseOptions {
   const url = options.url ?? null;
   if (url !== null) {
-    if (typeof url !== "string" || !/^postgres(ql)?:\/\//.test(url)) {
+    if (!isPostgresUrl(url)) {
       throw invalidArgument("url", "must be a postgres:// or postgresql:// connection URL");
     }
   }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { openDatabase, sqlStateOf, StoreError, StoreErrorCode } from "../../src/store/index.js";
+import { isPostgresUrl, openDatabase, sqlStateOf, StoreError, StoreErrorCode } from "../../src/store/index.js";
 import { storeTest, testOnEveryPgliteThread } from "./harness.js";
 
 testOnEveryPgliteThread();
@@ -319,4 +319,29 @@ test("an unreachable server gives a connect error that names the address but not
       error.message.includes("127.0.0.1:1") &&
       !error.message.includes("secret"),
   );
+});
+
+// The one check of a PostgreSQL URL: the store's url option, and `sluice up`, console, outbox and registry before
+// they open a database.
+test("isPostgresUrl takes postgres:// and postgresql:// URLs without spaces, and nothing else", () => {
+  for (const url of [
+    "postgres://localhost/app",
+    "postgresql://app:secret@db.internal:5432/app?sslmode=require",
+    "postgres://127.0.0.1",
+  ]) {
+    assert.equal(isPostgresUrl(url), true, url);
+  }
+  for (const url of [
+    "",
+    "postgres://",
+    "postgres:/localhost/app",
+    "postgre://localhost/app",
+    "mysql://localhost/app",
+    "POSTGRES://localhost/app",
+    " postgres://localhost/app",
+    "postgres://local host/app",
+    "postgres://localhost/app\n",
+  ]) {
+    assert.equal(isPostgresUrl(url), false, JSON.stringify(url));
+  }
 });

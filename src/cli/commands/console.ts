@@ -4,16 +4,11 @@
 import { startConsoleRole } from "../../console/role.js";
 import { AUTH_MODES, createAuth, type Auth } from "../../gateway/auth/auth.js";
 import { createGateway } from "../../gateway/server.js";
-import { openDatabase, runMigrations, type Database } from "../../store/index.js";
+import { isPostgresUrl, openDatabase, runMigrations, type Database } from "../../store/index.js";
 import { createKafkaClient } from "../../toolkit/index.js";
 import { ArgumentError, choiceOption, integerOption, listOption, stringOption, type OptionValues } from "../args.js";
 import { CliError, defineCommand, EXIT_FAILURE, EXIT_OK, type CommandIo } from "../command.js";
-import {
-  connectionOptions,
-  isPostgresUrl,
-  sluiceClientSecurity,
-  toolkitClientSecurity,
-} from "../connection-options.js";
+import { connectionOptions, sluiceClientSecurity, toolkitClientSecurity } from "../connection-options.js";
 import { explainKafkaError } from "../kafka-client.js";
 import { KafkaClientError, KafkaClientErrorCode } from "../../kafka/client/index.js";
 import { createCliLogger, LOG_LEVELS } from "../logger.js";

@@ -4,7 +4,6 @@
 
 import { ArgumentError, flagOption, integerOption, listOption, stringOption, type OptionValues } from "../args.js";
 import { CliError, defineCommand, defineCommandGroup, EXIT_OK, type CommandIo } from "../command.js";
-import { isPostgresUrl } from "../connection-options.js";
 import { renderTable } from "../table.js";
 import {
   hasOutbox,
@@ -17,7 +16,7 @@ import {
   type RequeueReport,
   type RequeueSelection,
 } from "../../console/outbox-parked.js";
-import { openDatabase, type Database } from "../../store/index.js";
+import { isPostgresUrl, openDatabase, type Database } from "../../store/index.js";
 import { redactDatabaseUrl } from "../../store/postgres-database.js";
 
 /** How long one request to the console may take. */

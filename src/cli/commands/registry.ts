@@ -11,9 +11,9 @@ import {
   DEFAULT_VERSIONS_PER_SUBJECT_MAX,
   type RunningRegistry,
 } from "../../registry/index.js";
+import { isPostgresUrl } from "../../store/index.js";
 import { choiceOption, integerOption, stringOption, type OptionValues } from "../args.js";
 import { CliError, defineCommand, EXIT_FAILURE, EXIT_OK, type CommandIo } from "../command.js";
-import { isPostgresUrl } from "../connection-options.js";
 import { createCliLogger, LOG_LEVELS } from "../logger.js";
 import { listenForShutdown } from "../signals.js";
 

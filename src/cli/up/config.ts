@@ -9,6 +9,7 @@ import { USERNAME_PATTERN } from "../../gateway/auth/auth.js";
 import {
   DEFAULT_PGLITE_THREAD,
   DEFAULT_POOL_SIZE,
+  isPostgresUrl,
   PGLITE_THREAD_ENV,
   PGLITE_THREADS,
   POOL_SIZE_MAX,
@@ -21,7 +22,6 @@ import {
 } from "../../toolkit/group-commit.js";
 import { closestName, optionFlagName, stringOption, type OptionValues, type ValueOptionSpec } from "../args.js";
 import { CliError } from "../command.js";
-import { isPostgresUrl } from "../connection-options.js";
 import { LOG_LEVELS, type LogLevel } from "../logger.js";
 import { APP_NAMES, parseApps, parseRoles, planRoles, UP_ROLES, type RolePlan } from "./roles.js";
 import {

@@ -4,9 +4,9 @@
 import type { AppManifest, AppRoleManifest } from "../../apps/app.js";
 import { serviceDatabaseUrlVariable } from "../../apps/app.js";
 import { APPS } from "../../apps/catalogue.js";
+import { isPostgresUrl } from "../../store/index.js";
 import { closestName } from "../args.js";
 import { CliError } from "../command.js";
-import { isPostgresUrl } from "../connection-options.js";
 
 /** Roles that belong to the system rather than to an app. */
 export const SYSTEM_ROLES = ["broker", "registry", "console"] as const;
