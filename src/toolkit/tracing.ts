@@ -6,7 +6,8 @@
 // which cost a busy consumer up to a fifth of its throughput (Node 24's AsyncContextFrame does not).
 
 import { AsyncLocalStorage } from "node:async_hooks";
-import { randomFillSync } from "node:crypto";
+
+import { takeRandomBytes } from "../platform/random-pool.js";
 
 const storage = new AsyncLocalStorage<string | null>();
 
@@ -69,22 +70,10 @@ export function formatTraceparent(context: TraceContext): string {
   return `00-${context.traceId}-${context.spanId}-${context.flags}`;
 }
 
-/**
- * Random bytes for ids, fetched from the system a block at a time: asking for 8 or 16 bytes per event was a
- * system call per event, a noticeable share of a busy consumer's time.
- */
-const RANDOM_POOL_BYTES = 4096;
-const randomPool = Buffer.alloc(RANDOM_POOL_BYTES);
-let randomPoolOffset = RANDOM_POOL_BYTES;
-
 function randomHex(bytes: number, zero: string): string {
   for (;;) {
-    if (randomPoolOffset + bytes > RANDOM_POOL_BYTES) {
-      randomFillSync(randomPool);
-      randomPoolOffset = 0;
-    }
-    const hex = randomPool.toString("hex", randomPoolOffset, randomPoolOffset + bytes);
-    randomPoolOffset += bytes;
+    const { pool, offset } = takeRandomBytes(bytes);
+    const hex = pool.toString("hex", offset, offset + bytes);
     if (hex !== zero) return hex;
   }
 }
