@@ -41,6 +41,7 @@ export {
   type RunMigrationsOptions,
 } from "./migrations.js";
 export * from "./outbox.js";
+export * from "./outbox-holder.js";
 export * from "./inbox.js";
 export { execute, sql, type SqlStatement } from "./sql/statement.js";
 export * as outboxSql from "./sql/outbox.js";
